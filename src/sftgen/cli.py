@@ -1,0 +1,141 @@
+"""The `sftgen` command line: init, validate, run, status, export."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from sftgen.cli_progress import RichProgress
+from sftgen.export.rows import EXPORT_ORDER, NothingToExport, export_rows, furthest_export
+from sftgen.export.writers import FORMATS, write_rows
+from sftgen.pipeline import build_pipeline, step_names
+from sftgen.project import Project, ProjectError
+from sftgen.recipe import RecipeError
+from sftgen.report.funnel import record_counts, recent_errors, step_funnel
+from sftgen.runner import RunOptions, UnknownStep, run_project
+from sftgen.status_view import print_funnel
+
+app = typer.Typer(help="Turn a folder of domain documents into a supervised fine-tuning dataset.",
+                  no_args_is_help=True, add_completion=False)
+console = Console()
+EXAMPLE = Path(__file__).parent / "examples" / "quarks"
+BAD_INPUT = 2
+
+
+def open_project(directory: Path) -> Project:
+    try:
+        return Project.open(directory)
+    except (ProjectError, RecipeError) as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(BAD_INPUT) from exc
+
+
+@app.command()
+def init(directory: Path = typer.Argument(..., help="The project folder to create.")) -> None:
+    """Write a commented recipe.yaml and an example docs/ folder, ready for `sftgen run`."""
+    recipe = directory / "recipe.yaml"
+    if recipe.exists():
+        console.print(f"[red]error:[/red] {recipe} exists already; not overwriting it")
+        raise typer.Exit(BAD_INPUT)
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(EXAMPLE / "recipe.yaml", recipe)
+    docs = directory / "docs"
+    if not docs.exists():
+        shutil.copytree(EXAMPLE / "docs", docs)
+    console.print(f"Project ready in {directory}: edit recipe.yaml, put documents in docs/, then "
+                  f"`sftgen run {directory}`.")
+
+
+@app.command()
+def validate(
+    directory: Path,
+    skip_llm: bool = typer.Option(False, "--skip-llm", help="Do not check that the LLM answers."),
+) -> None:
+    """Check the recipe, the sources and that the LLM answers."""
+    from sftgen.validation import validate_project
+
+    project = open_project(directory)
+    problems = validate_project(project, check_llm=not skip_llm, say=console.print)
+    if problems:
+        for problem in problems:
+            console.print(f"[red]error:[/red] {problem}", highlight=False)
+        raise typer.Exit(BAD_INPUT)
+    console.print("[green]ok[/green]: recipe, sources" + ("" if skip_llm else " and LLM") + " are usable")
+
+
+@app.command()
+def run(
+    directory: Path,
+    until: Optional[str] = typer.Option(None, help="Stop after this step."),
+    limit: Optional[int] = typer.Option(None, min=1, help="Process at most N pending inputs per step."),
+    retry_errors: bool = typer.Option(True, help="Process again the inputs that failed in an earlier run."),
+) -> None:
+    """Run the pipeline, or resume it where it stopped."""
+    project = open_project(directory)
+    try:
+        with RichProgress(console) as progress:
+            summary = asyncio.run(run_project(project, RunOptions(until, limit, retry_errors), progress))
+    except UnknownStep as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(BAD_INPUT) from exc
+    if summary.stopped_by:
+        console.print(f"[yellow]stopped:[/yellow] {summary.stopped_by}. `sftgen run` resumes from here.")
+    show_status(project, as_json=False)
+
+
+@app.command()
+def status(directory: Path, as_json: bool = typer.Option(False, "--json", help="One JSON object.")) -> None:
+    """Print the funnel: per step, items in, kept, dropped by reason, errors, requests, cache hits, tokens."""
+    show_status(open_project(directory), as_json)
+
+
+def show_status(project: Project, as_json: bool) -> None:
+    store = project.store()
+    try:
+        funnel = step_funnel(store, step_names(build_pipeline(project.recipe)))
+        records = record_counts(store)
+        errors = recent_errors(store)
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps({"steps": funnel, "records": records, "recent_errors": errors}, indent=2))
+    else:
+        print_funnel(console, funnel, records, errors)
+
+
+@app.command()
+def export(
+    directory: Path,
+    out: Path = typer.Option(..., "--out", help="The file (jsonl, parquet) or folder (hf) to write."),
+    what: Optional[str] = typer.Option(None, help=f"One of: {', '.join(EXPORT_ORDER)}. Default: the furthest."),
+    fmt: str = typer.Option("jsonl", "--format", help=f"One of: {', '.join(FORMATS)}."),
+) -> None:
+    """Write the kept records of a kind, with their provenance."""
+    if what is not None and what not in EXPORT_ORDER:
+        console.print(f"[red]error:[/red] --what {what}: expected one of {', '.join(EXPORT_ORDER)}")
+        raise typer.Exit(BAD_INPUT)
+    if fmt not in FORMATS:
+        console.print(f"[red]error:[/red] --format {fmt}: expected one of {', '.join(FORMATS)}")
+        raise typer.Exit(BAD_INPUT)
+    project = open_project(directory)
+    steps = build_pipeline(project.recipe)
+    store = project.store()
+    try:
+        what = what or furthest_export(store, steps)
+        count = write_rows(export_rows(store, steps, what), fmt, out)
+    except NothingToExport as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(BAD_INPUT) from exc
+    finally:
+        store.close()
+    console.print(f"wrote {count} {what} to {out} ({fmt})")
+
+
+if __name__ == "__main__":
+    app()

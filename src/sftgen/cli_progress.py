@@ -1,0 +1,60 @@
+"""Rich progress bars for `sftgen run`: one per step, with done / total, rate, ETA and errors."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+
+class RichProgress:
+    def __init__(self, console: Console):
+        self.progress = Progress(
+            TextColumn("[bold]{task.description:<16}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("[cyan]{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            TextColumn("[red]{task.fields[errors]}"),
+            console=console,
+        )
+        self.tasks: dict[str, TaskID] = {}
+        self.errors: dict[str, int] = {}
+
+    def __enter__(self) -> RichProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.stop()
+
+    def step_started(self, step: str, total: int | None) -> None:
+        self.errors.setdefault(step, 0)
+        if step in self.tasks:
+            self.progress.reset(self.tasks[step], total=total)
+        else:
+            self.tasks[step] = self.progress.add_task(step, total=total, rate="", errors="")
+
+    def item_done(self, step: str, outcome: str) -> None:
+        task = self.tasks[step]
+        if outcome == "error":
+            self.errors[step] += 1
+        speed = self.progress._tasks[task].speed
+        self.progress.update(
+            task,
+            advance=1,
+            rate=f"{speed:.1f}/s" if speed else "",
+            errors=f"{self.errors[step]} errors" if self.errors[step] else "",
+        )
+
+    def step_finished(self, step: str) -> None:
+        pass

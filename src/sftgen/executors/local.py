@@ -1,0 +1,298 @@
+"""The local executor: runs the pipeline's steps in order on one asyncio loop.
+
+Within a step, up to `concurrency` inputs are in process at once and each freed slot is refilled at
+once; finished items are committed in small batches (one transaction each), so a crash loses at most
+what was in flight. The whole list of steps is passed over again until a pass finds nothing to do, so
+a step that feeds an earlier one (web research -> chunking) loops until its quotas or budget end it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sftgen.llm.client import LLMError
+from sftgen.records import DROPPED, KEPT, Record, stable_hash
+from sftgen.steps.base import GlobalStep, Outcome, SourceItem, SourceStep, Step
+from sftgen.steps.context import RunContext
+from sftgen.store import ItemResult
+
+log = logging.getLogger("sftgen.run")
+ERROR = "error"
+
+
+class BudgetExhausted(Exception):
+    """The recipe's budget is spent: the run stops cleanly and resumes where it stopped."""
+
+
+class ProgressReporter(Protocol):
+    def step_started(self, step: str, total: int | None) -> None: ...
+    def item_done(self, step: str, outcome: str) -> None: ...
+    def step_finished(self, step: str) -> None: ...
+
+
+class NullProgress:
+    def step_started(self, step: str, total: int | None) -> None:
+        pass
+
+    def item_done(self, step: str, outcome: str) -> None:
+        pass
+
+    def step_finished(self, step: str) -> None:
+        pass
+
+
+@dataclass
+class RunSummary:
+    processed: dict[str, int] = field(default_factory=dict)
+    passes: int = 0
+    stopped_by: str | None = None
+
+
+class LocalExecutor:
+    def __init__(
+        self,
+        progress: ProgressReporter | None = None,
+        commit_every: int = 64,
+        commit_interval_s: float = 0.5,
+        max_passes: int = 50,
+        retry_errors: bool = True,
+    ):
+        self.progress = progress or NullProgress()
+        self.commit_every = commit_every
+        self.commit_interval_s = commit_interval_s
+        self.max_passes = max_passes
+        self.retry_errors = retry_errors
+        self.budget_check = lambda: None  # replaced by the runner: returns a message once a budget is spent
+
+    async def run(self, steps: list[Step], ctx: RunContext) -> RunSummary:
+        summary = RunSummary()
+        for _ in range(self.max_passes):
+            summary.passes += 1
+            did_work = False
+            for step in steps:
+                try:
+                    done = await self.run_step(step, ctx)
+                except BudgetExhausted as exc:
+                    summary.stopped_by = str(exc)
+                    log.warning("budget spent, stopping: %s", exc)
+                    return summary
+                summary.processed[step.name] = summary.processed.get(step.name, 0) + done
+                did_work = did_work or done > 0
+            if not did_work:
+                break
+        return summary
+
+    async def run_step(self, step: Step, ctx: RunContext) -> int:
+        if isinstance(step, SourceStep):
+            return await self.run_source_step(step, ctx)
+        if isinstance(step, GlobalStep):
+            return self.run_global_step(step, ctx)
+        return await self.run_item_step(step, ctx)
+
+    # ---- item steps: a pool of workers over a stream of pending inputs --------------------------
+
+    async def run_item_step(self, step: Step, ctx: RunContext) -> int:
+        settings = step.settings_hash(ctx)
+        total = ctx.store.count_pending(step.name, step.upstream, settings, self.retry_errors)
+        if ctx.limit is not None:
+            total = min(total, ctx.limit)
+        if total == 0:
+            return 0
+        self.progress.step_started(step.name, total)
+        batch = CommitBuffer(ctx, step.name, settings, self.commit_every, self.commit_interval_s)
+        inputs = self.pending_stream(step, ctx, settings, total)
+        done = await self.run_pool(step, ctx, inputs, batch, lambda item, ictx: step.process(item, ictx))
+        self.progress.step_finished(step.name)
+        return done
+
+    async def pending_stream(self, step: Step, ctx: RunContext, settings: str, total: int):
+        after_seq, fed = 0, 0
+        while fed < total:
+            page = ctx.store.pending_inputs(
+                step.name, step.upstream, settings, after_seq, limit=256, retry_errors=self.retry_errors
+            )
+            if not page:
+                return
+            for seq, record in page:
+                after_seq = seq
+                yield record
+                fed += 1
+                if fed >= total:
+                    return
+
+    async def run_pool(self, step, ctx, inputs, batch: CommitBuffer, handler) -> int:
+        queue: asyncio.Queue = asyncio.Queue(maxsize=2 * step.concurrency(ctx))
+        workers_count = step.concurrency(ctx)
+        stop: list[str] = []
+
+        async def feed() -> None:
+            try:
+                async for item in inputs:
+                    message = self.budget_check()
+                    if message:
+                        stop.append(message)
+                        break
+                    await queue.put(item)
+            finally:
+                for _ in range(workers_count):
+                    await queue.put(None)
+
+        async def work() -> int:
+            count = 0
+            while (item := await queue.get()) is not None:
+                for result in await self.run_one(step, item, ctx, handler):
+                    batch.add(result)
+                    self.progress.item_done(step.name, result.outcome)
+                count += 1
+            return count
+
+        feeder = asyncio.create_task(feed())
+        try:
+            counts = await asyncio.gather(*(work() for _ in range(workers_count)))
+        finally:
+            feeder.cancel()
+            batch.flush()
+        if stop:
+            raise BudgetExhausted(stop[0])
+        return sum(counts)
+
+    async def run_one(self, step: Step, item, ctx: RunContext, handler) -> list[ItemResult]:
+        ictx = ctx.item()
+        started = time.perf_counter()
+        try:
+            outcome: Outcome = await handler(item, ictx)
+        except LLMError as exc:
+            outcome = Outcome(ERROR, reason=exc.reason, detail=error_detail(exc))
+        except Exception as exc:  # one item's failure is recorded on it; the run goes on
+            log.debug("step %s failed on %s", step.name, item.id, exc_info=True)
+            outcome = Outcome(ERROR, reason=type(exc).__name__, detail=f"{exc}\n{last_frame(exc)}")
+        for output in outcome.outputs:
+            if ictx.cache_keys:
+                output.meta.setdefault("llm_cache_keys", list(ictx.cache_keys))
+        side_results = [
+            ItemResult(item_id=stable_hash(step.name, item.id, side.label), outcome=DROPPED, reason=side.reason,
+                       detail=side.detail, label=side.label)
+            for side in outcome.side_drops
+        ]
+        return [*side_results, ItemResult(
+            item_id=item.id,
+            outcome=outcome.status,
+            outputs=outcome.outputs if outcome.status == KEPT else [],
+            reason=outcome.reason,
+            detail=outcome.detail,
+            label=label_of(step, item),
+            llm_requests=ictx.llm_requests,
+            cache_hits=ictx.cache_hits,
+            prompt_tokens=ictx.prompt_tokens,
+            completion_tokens=ictx.completion_tokens,
+            seconds=time.perf_counter() - started,
+            passes_input_on=step.passes_input_on,
+        )]
+
+    # ---- source steps: inputs discovered outside the store (files, URL lists) --------------------
+
+    async def run_source_step(self, step: SourceStep, ctx: RunContext) -> int:
+        base = step.settings_hash(ctx)
+        discovered = list(step.discover(ctx))
+        done = ctx.store.done_settings(step.name, [s.id for s in discovered], self.retry_errors)
+        pending = [s for s in discovered if done.get(s.id) != source_settings(base, s)]
+        if ctx.limit is not None:
+            pending = pending[: ctx.limit]
+        if not pending:
+            return 0
+        self.progress.step_started(step.name, len(pending))
+        by_fingerprint: dict[str, list[SourceItem]] = {}
+        for source in pending:
+            by_fingerprint.setdefault(source_settings(base, source), []).append(source)
+        total = 0
+        for settings, sources in by_fingerprint.items():
+            batch = CommitBuffer(ctx, step.name, settings, self.commit_every, self.commit_interval_s)
+            total += await self.run_pool(step, ctx, iterate(sources), batch, step.read)
+        self.progress.step_finished(step.name)
+        return total
+
+    # ---- global steps: everything at once ------------------------------------------------------
+
+    def run_global_step(self, step: GlobalStep, ctx: RunContext) -> int:
+        settings = step.settings_hash(ctx)
+        new_items = [record for _, record in self.all_pending(step, ctx, settings)]
+        if not new_items:
+            return 0
+        self.progress.step_started(step.name, len(new_items))
+        kept_before = list(ctx.store.emitted(step.name))
+        results = step.run_global(new_items, kept_before, ctx)
+        batch = CommitBuffer(ctx, step.name, settings, self.commit_every * 16, self.commit_interval_s)
+        for result in results:
+            result.passes_input_on = step.passes_input_on
+            batch.add(result)
+            self.progress.item_done(step.name, result.outcome)
+        batch.flush()
+        self.progress.step_finished(step.name)
+        return len(results)
+
+    def all_pending(self, step: Step, ctx: RunContext, settings: str):
+        after_seq = 0
+        while True:
+            page = ctx.store.pending_inputs(
+                step.name, step.upstream, settings, after_seq, limit=5000, retry_errors=self.retry_errors
+            )
+            if not page:
+                return
+            yield from page
+            after_seq = page[-1][0]
+
+
+class CommitBuffer:
+    """Collects finished items and commits them in one transaction every N items or T seconds."""
+
+    def __init__(self, ctx: RunContext, step: str, settings: str, every: int, interval_s: float):
+        self.ctx, self.step, self.settings = ctx, step, settings
+        self.every, self.interval_s = every, interval_s
+        self.items: list[ItemResult] = []
+        self.last_flush = time.monotonic()
+
+    def add(self, result: ItemResult) -> None:
+        self.items.append(result)
+        if len(self.items) >= self.every or time.monotonic() - self.last_flush >= self.interval_s:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.items:
+            self.ctx.store.commit_batch(self.step, self.settings, self.items)
+            self.items = []
+        self.last_flush = time.monotonic()
+
+
+def source_settings(base: str, source: SourceItem) -> str:
+    return f"{base}:{source.fingerprint}"
+
+
+def label_of(step: Step, item) -> str:
+    if isinstance(item, SourceItem):
+        return item.label
+    return step.label(item) if isinstance(item, Record) else str(item)
+
+
+async def iterate(items):
+    for item in items:
+        yield item
+
+
+def error_detail(exc: LLMError) -> str:
+    detail = exc.detail
+    if exc.raw_replies:
+        detail += "\nlast raw reply: " + exc.raw_replies[-1][:1000]
+    return detail
+
+
+def last_frame(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return ""
+    frame = frames[-1]
+    return f"at {frame.filename}:{frame.lineno} in {frame.name}"

@@ -1,0 +1,76 @@
+"""What an export holds: the kept records of one kind, each with its provenance."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from sftgen.pipeline import final_step_for
+from sftgen.records import Record
+from sftgen.steps.base import Step
+from sftgen.store import Store
+
+# Export names, furthest last: without --what, the furthest one that has records is exported.
+KIND_OF_EXPORT = {"chunks": "chunk", "prompts": "prompt", "answers": "answer", "sft": "answer"}
+EXPORT_ORDER = ["chunks", "prompts", "answers", "sft"]
+
+RowBuilder = Callable[[Store, list[Step]], Iterator[dict[str, Any]]]
+ROW_BUILDERS: dict[str, RowBuilder] = {}
+"""Exports whose rows are not one record each (e.g. `sft`: prompt-answer pairs as chat messages)."""
+
+
+class NothingToExport(Exception):
+    pass
+
+
+def kept_records(store: Store, steps: list[Step], kind: str) -> Iterator[Record]:
+    final = final_step_for(steps, kind)
+    if final is None:
+        return iter(())
+    return (record for record in store.emitted(final.name, kind=kind) if record.status == "kept")
+
+
+def provenance(store: Store, record: Record) -> list[dict[str, Any]]:
+    """The record's ancestors, nearest first: id, kind, step and where they came from."""
+    chain = []
+    for ancestor in store.lineage(record.id)[1:]:
+        entry = {"id": ancestor.id, "kind": ancestor.kind, "step": ancestor.step}
+        for key in ("source", "url", "query", "subdomain", "topic"):
+            if ancestor.meta.get(key):
+                entry[key] = ancestor.meta[key]
+        chain.append(entry)
+    return chain
+
+
+def step_history(store: Store, record_id: str) -> list[dict[str, Any]]:
+    rows = store.conn.execute(
+        "SELECT step, outcome, reason, done_at FROM progress WHERE item_id=? ORDER BY done_at", (record_id,)
+    ).fetchall()
+    return [dict(row) for row in rows]
+
+
+def record_rows(store: Store, steps: list[Step], kind: str) -> Iterator[dict[str, Any]]:
+    for record in kept_records(store, steps, kind):
+        yield {
+            "id": record.id,
+            "kind": record.kind,
+            "text": record.text,
+            "meta": {k: v for k, v in record.meta.items() if k != "llm_cache_keys"},
+            "parent_ids": record.parent_ids,
+            "provenance": provenance(store, record),
+            "history": step_history(store, record.id),
+        }
+
+
+def export_rows(store: Store, steps: list[Step], what: str) -> Iterator[dict[str, Any]]:
+    if what in ROW_BUILDERS:
+        return ROW_BUILDERS[what](store, steps)
+    return record_rows(store, steps, KIND_OF_EXPORT[what])
+
+
+def furthest_export(store: Store, steps: list[Step]) -> str:
+    for what in reversed(EXPORT_ORDER):
+        if what in ROW_BUILDERS or what != "sft":
+            if next(iter(export_rows(store, steps, what)), None) is not None:
+                return what
+    raise NothingToExport("nothing to export yet: no kept chunks, prompts or answers (run `sftgen run` first)")

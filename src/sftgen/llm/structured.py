@@ -1,0 +1,98 @@
+"""Structured output: how a pydantic schema is asked for, and how a reply is repaired and validated."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
+TRAILING_COMMA = re.compile(r",\s*([}\]])")
+
+
+class InvalidReply(Exception):
+    """A reply that does not parse or does not fit its schema, even after repair."""
+
+    def __init__(self, message: str, content: str):
+        super().__init__(message)
+        self.content = content
+
+
+def response_format(schema: type[BaseModel], mode: str) -> dict[str, Any] | None:
+    """The `response_format` for a mode; None where the schema travels as instructions only."""
+    json_schema = schema.model_json_schema()
+    if mode == "json_schema":
+        return {"type": "json_schema", "json_schema": {"name": schema.__name__, "schema": json_schema, "strict": True}}
+    if mode == "json_object":
+        return {"type": "json_object", "schema": json_schema}
+    return None
+
+
+def schema_instructions(schema: type[BaseModel]) -> str:
+    return (
+        "Reply with one JSON object only, no prose and no code fence, matching this JSON schema:\n"
+        + json.dumps(schema.model_json_schema(), ensure_ascii=False)
+    )
+
+
+def parse_reply(content: str, schema: type[BaseModel]) -> BaseModel:
+    """Validate a reply against the schema, repairing the usual damage first (fences, prose, trailing commas)."""
+    errors = []
+    for candidate in repair_candidates(content):
+        try:
+            data = json.loads(candidate)
+        except json.JSONDecodeError as exc:
+            errors.append(f"not JSON: {exc.msg} at char {exc.pos}")
+            continue
+        try:
+            return schema.model_validate(data)
+        except ValidationError as exc:
+            errors.append("does not fit the schema: " + "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()[:5]
+            ))
+    raise InvalidReply(errors[-1] if errors else "empty reply", content)
+
+
+def repair_candidates(content: str) -> list[str]:
+    """The reply as sent, then progressively repaired versions of it, without duplicates."""
+    text = content.strip()
+    candidates = [text]
+    fenced = FENCE.search(text)
+    if fenced:
+        candidates.append(fenced.group(1).strip())
+    start, end = text.find("{"), text.rfind("}")
+    if start != -1 and end > start:
+        candidates.append(text[start : end + 1])
+    candidates += [TRAILING_COMMA.sub(r"\1", c) for c in list(candidates)]
+    if start != -1:
+        candidates.append(close_brackets(text[start:]))
+    unique: list[str] = []
+    for candidate in candidates:
+        if candidate and candidate not in unique:
+            unique.append(candidate)
+    return unique
+
+
+def close_brackets(text: str) -> str:
+    """Close the strings, arrays and objects a truncated JSON reply left open."""
+    stack: list[str] = []
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            stack.append("}" if char == "{" else "]")
+        elif char in "}]" and stack:
+            stack.pop()
+    repaired = text + ('"' if in_string else "")
+    repaired = TRAILING_COMMA.sub(r"\1", repaired.rstrip().rstrip(","))
+    return repaired + "".join(reversed(stack))

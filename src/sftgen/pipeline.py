@@ -1,0 +1,29 @@
+"""The pipeline: the ordered list of steps the recipe names, each wired to the steps it consumes from."""
+
+from __future__ import annotations
+
+from sftgen.recipe import Recipe
+from sftgen.steps.base import Step
+from sftgen.steps.chunk import ChunkStep
+from sftgen.steps.ingest import IngestStep
+
+
+def build_pipeline(recipe: Recipe) -> list[Step]:
+    steps: list[Step] = [
+        IngestStep(),
+        ChunkStep(upstream=["ingest"]),
+    ]
+    return steps
+
+
+def step_names(steps: list[Step]) -> list[str]:
+    return [step.name for step in steps]
+
+
+def final_step_for(steps: list[Step], kind: str) -> Step | None:
+    """The last step that passes on records of this kind: its emits are the kind's kept records."""
+    last = None
+    for step in steps:
+        if step.produces == kind or (step.passes_input_on and step.consumes == kind):
+            last = step
+    return last

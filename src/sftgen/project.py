@@ -1,0 +1,37 @@
+"""A project is a folder: `recipe.yaml`, a `docs/` folder of raw documents by default, optional
+`templates/` overrides, and `.sftgen/` for the store, logs and the embedded server's log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sftgen.recipe import Recipe, load_recipe
+from sftgen.store import Store, open_store
+
+RECIPE_FILE = "recipe.yaml"
+
+
+class ProjectError(Exception):
+    pass
+
+
+@dataclass
+class Project:
+    dir: Path
+    recipe: Recipe
+
+    @classmethod
+    def open(cls, directory: Path) -> Project:
+        directory = Path(directory).resolve()
+        recipe_path = directory / RECIPE_FILE
+        if not recipe_path.is_file():
+            raise ProjectError(f"{recipe_path}: no recipe here (create one with `sftgen init {directory}`)")
+        return cls(directory, load_recipe(recipe_path))
+
+    @property
+    def state_dir(self) -> Path:
+        return self.dir / ".sftgen"
+
+    def store(self) -> Store:
+        return open_store(self.dir)

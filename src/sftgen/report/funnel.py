@@ -1,0 +1,65 @@
+"""The funnel: for every step, items in, kept, dropped by reason, errors, LLM requests, cache hits, tokens."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from sftgen.store import Store
+
+ERROR = "error"
+
+
+def step_funnel(store: Store, step_order: list[str]) -> list[dict[str, Any]]:
+    rows = store.conn.execute(
+        """SELECT step, outcome, reason, COUNT(*) AS n, SUM(llm_requests) AS requests, SUM(cache_hits) AS hits,
+                  SUM(prompt_tokens) AS prompt_tokens, SUM(completion_tokens) AS completion_tokens,
+                  SUM(seconds) AS seconds
+           FROM progress GROUP BY step, outcome, reason"""
+    ).fetchall()
+    steps: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        entry = steps.setdefault(row["step"], empty_entry(row["step"]))
+        count = row["n"]
+        entry["in"] += count
+        if row["outcome"] == "kept":
+            entry["kept"] += count
+        elif row["outcome"] == ERROR:
+            entry["errors"] += count
+            entry["error_reasons"][row["reason"] or "unknown"] += count
+        else:
+            entry["dropped"][row["reason"] or "unspecified"] += count
+        entry["llm_requests"] += row["requests"] or 0
+        entry["cache_hits"] += row["hits"] or 0
+        entry["prompt_tokens"] += row["prompt_tokens"] or 0
+        entry["completion_tokens"] += row["completion_tokens"] or 0
+        entry["seconds"] += row["seconds"] or 0
+    for name, entry in steps.items():
+        entry["out"] = store.count_emitted(name)
+        entry["dropped"] = dict(entry["dropped"].most_common())
+        entry["error_reasons"] = dict(entry["error_reasons"].most_common())
+        entry["seconds"] = round(entry["seconds"], 3)
+    ordered = [steps.pop(name) for name in step_order if name in steps]
+    return ordered + [steps[name] for name in sorted(steps)]
+
+
+def empty_entry(name: str) -> dict[str, Any]:
+    return {
+        "name": name, "in": 0, "kept": 0, "dropped": Counter(), "errors": 0, "error_reasons": Counter(),
+        "out": 0, "llm_requests": 0, "cache_hits": 0, "prompt_tokens": 0, "completion_tokens": 0, "seconds": 0.0,
+    }
+
+
+def record_counts(store: Store) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    for row in store.conn.execute("SELECT kind, status, COUNT(*) AS n FROM records GROUP BY kind, status"):
+        counts.setdefault(row["kind"], {})[row["status"]] = row["n"]
+    return counts
+
+
+def recent_errors(store: Store, limit: int = 10) -> list[dict[str, Any]]:
+    rows = store.conn.execute(
+        "SELECT step, label, reason, detail FROM progress WHERE outcome='error' ORDER BY done_at DESC LIMIT ?",
+        (limit,),
+    ).fetchall()
+    return [dict(row) for row in rows]

@@ -1,0 +1,99 @@
+"""`sftgen run`: open the project, start the LLM if a step needs one, run the pipeline, log the run."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager, nullcontext
+from dataclasses import dataclass
+
+from sftgen.budget import BudgetGuard
+from sftgen.executors.local import LocalExecutor, ProgressReporter, RunSummary
+from sftgen.llm.client import ChatClient
+from sftgen.llm.provider import llm_identity, open_llm
+from sftgen.llm.templates import Templates
+from sftgen.pipeline import build_pipeline, step_names
+from sftgen.project import Project
+from sftgen.steps.base import Step
+from sftgen.steps.context import RunContext
+
+
+class UnknownStep(Exception):
+    pass
+
+
+@dataclass
+class RunOptions:
+    until: str | None = None
+    limit: int | None = None
+    retry_errors: bool = True
+
+
+def steps_until(steps: list[Step], until: str | None) -> list[Step]:
+    if until is None:
+        return steps
+    names = step_names(steps)
+    if until not in names:
+        raise UnknownStep(f"--until {until}: no such step; the steps are: {', '.join(names)}")
+    return steps[: names.index(until) + 1]
+
+
+async def run_project(
+    project: Project,
+    options: RunOptions | None = None,
+    progress: ProgressReporter | None = None,
+    llm: ChatClient | None = None,
+) -> RunSummary:
+    """Run or resume the pipeline. `llm` replaces the recipe's LLM (tests, benchmarks)."""
+    options = options or RunOptions()
+    steps = steps_until(build_pipeline(project.recipe), options.until)
+    store = project.store()
+    run_id = store.start_run()
+    handler = attach_run_log(project, run_id)
+    try:
+        async with llm_for(project, steps, store, llm) as client:
+            ctx = RunContext(
+                project_dir=project.dir,
+                recipe=project.recipe,
+                store=store,
+                templates=Templates(project.dir),
+                llm=client,
+                llm_identity=llm_identity(project.recipe.llm),
+                limit=options.limit,
+            )
+            executor = LocalExecutor(progress, retry_errors=options.retry_errors)
+            executor.budget_check = BudgetGuard(project.recipe.budget, project.recipe.llm, client).check
+            summary = await executor.run(steps, ctx)
+        store.finish_run(run_id, "stopped" if summary.stopped_by else "finished", summary.stopped_by or "")
+        return summary
+    except BaseException as exc:
+        store.finish_run(run_id, "failed", f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        logging.getLogger("sftgen").removeHandler(handler)
+        handler.close()
+        store.close()
+
+
+@asynccontextmanager
+async def llm_for(project: Project, steps: list[Step], store, given: ChatClient | None):
+    if given is not None:
+        if given.cache is None:
+            given.cache = store
+        yield given
+    elif any(step.uses_llm for step in steps):
+        async with open_llm(project.recipe.llm, project.dir, cache=store) as client:
+            yield client
+    else:
+        with nullcontext(None) as nothing:
+            yield nothing
+
+
+def attach_run_log(project: Project, run_id: int) -> logging.Handler:
+    log_dir = project.state_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(log_dir / f"run-{run_id}.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("sftgen")
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    return handler

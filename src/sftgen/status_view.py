@@ -1,0 +1,31 @@
+"""`sftgen status` as a table: the funnel, record counts and the latest errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def print_funnel(console: Console, funnel: list[dict[str, Any]], records: dict, errors: list[dict]) -> None:
+    table = Table(title="funnel", title_justify="left")
+    for column in ("step", "in", "kept", "out", "dropped (by reason)", "errors", "requests", "cache hits", "tokens"):
+        table.add_column(column, justify="left" if column in ("step", "dropped (by reason)") else "right")
+    for entry in funnel:
+        dropped = ", ".join(f"{reason}: {count}" for reason, count in entry["dropped"].items()) or "-"
+        table.add_row(
+            entry["name"], str(entry["in"]), str(entry["kept"]), str(entry["out"]), dropped,
+            str(entry["errors"]), str(entry["llm_requests"]), str(entry["cache_hits"]),
+            str(entry["prompt_tokens"] + entry["completion_tokens"]),
+        )
+    console.print(table)
+    if records:
+        summary = "; ".join(
+            f"{kind}: " + ", ".join(f"{count} {status}" for status, count in sorted(states.items()))
+            for kind, states in sorted(records.items())
+        )
+        console.print(f"records: {summary}", highlight=False)
+    for error in errors:
+        console.print(f"[red]error[/red] in {error['step']} on {error['label']}: {error['reason']}: "
+                      f"{(error['detail'] or '').splitlines()[0][:200]}", highlight=False)

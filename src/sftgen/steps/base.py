@@ -1,0 +1,154 @@
+"""What a step is. A step consumes records of one kind from its upstream steps and, for each input,
+returns an Outcome: kept (with the records it makes), or dropped with a reason. Specialised bases keep
+most steps a few lines:
+
+- Step:        `async process(item, ctx) -> Outcome`, one input at a time (the executor runs many at once);
+- FilterStep:  `async judge(item, ctx) -> Outcome` without outputs: a kept input is passed on itself;
+- LLMStep:     names a template and a pydantic output schema; `variables()` in, `on_reply()` out;
+- GlobalStep:  sees all its new inputs at once, and everything it kept before (dedup);
+- SourceStep:  has no upstream; discovers its own inputs (files, URLs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel
+
+from sftgen.records import DROPPED, KEPT, Record, stable_hash
+
+if TYPE_CHECKING:
+    from sftgen.steps.context import ItemContext, RunContext
+    from sftgen.store import ItemResult
+
+
+@dataclass
+class Outcome:
+    status: str
+    outputs: list[Record] = field(default_factory=list)
+    reason: str | None = None
+    detail: str | None = None
+    side_drops: list[SideDrop] = field(default_factory=list)
+    """Parts of the input dropped on their own (a bad line of a jsonl file whose other lines are kept)."""
+
+
+@dataclass
+class SideDrop:
+    label: str
+    reason: str
+    detail: str
+
+
+def keep(*outputs: Record) -> Outcome:
+    return Outcome(KEPT, list(outputs))
+
+
+def drop(reason: str, detail: str | None = None) -> Outcome:
+    return Outcome(DROPPED, reason=reason, detail=detail)
+
+
+class Step:
+    name: ClassVar[str]
+    consumes: ClassVar[str | None] = None
+    produces: ClassVar[str | None] = None
+    version: ClassVar[int] = 1
+    """Bump when the step's code changes what it makes, so resumed runs redo its items."""
+    passes_input_on: ClassVar[bool] = False
+    uses_llm: ClassVar[bool] = False
+
+    def __init__(self, upstream: list[str] | None = None):
+        self.upstream = upstream or []
+
+    def settings(self, ctx: RunContext) -> dict[str, Any]:
+        """What, when changed, makes this step redo its items. Hashed into every progress row."""
+        return {}
+
+    def settings_hash(self, ctx: RunContext) -> str:
+        return stable_hash(type(self).__name__, self.version, self.settings(ctx))
+
+    def concurrency(self, ctx: RunContext) -> int:
+        return ctx.llm_concurrency if self.uses_llm else 1
+
+    def label(self, item: Record) -> str:
+        return item.meta.get("source") or item.text[:80]
+
+    async def process(self, item: Record, ctx: ItemContext) -> Outcome:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return (type(self).__doc__ or self.name).strip().splitlines()[0]
+
+
+class FilterStep(Step):
+    passes_input_on = True
+
+    async def judge(self, item: Record, ctx: ItemContext) -> Outcome:
+        raise NotImplementedError
+
+    async def process(self, item: Record, ctx: ItemContext) -> Outcome:
+        outcome = await self.judge(item, ctx)
+        outcome.outputs = []
+        return outcome
+
+
+class LLMStep(Step):
+    uses_llm = True
+    template: ClassVar[str]
+    output_schema: ClassVar[type[BaseModel]]
+
+    def settings(self, ctx: RunContext) -> dict[str, Any]:
+        return {
+            "template": ctx.templates.fingerprint(self.template),
+            "schema": self.output_schema.model_json_schema(),
+            "model": ctx.llm_identity,
+            **self.step_settings(ctx),
+        }
+
+    def step_settings(self, ctx: RunContext) -> dict[str, Any]:
+        """Recipe settings of this step that change its results."""
+        return {}
+
+    def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def on_reply(self, item: Record, reply: Any, ctx: ItemContext) -> Outcome:
+        raise NotImplementedError
+
+    async def process(self, item: Record, ctx: ItemContext) -> Outcome:
+        reply = await ctx.ask(self.template, self.variables(item, ctx), self.output_schema)
+        return self.on_reply(item, reply, ctx)
+
+
+class LLMFilterStep(LLMStep):
+    passes_input_on = True
+
+    async def process(self, item: Record, ctx: ItemContext) -> Outcome:
+        outcome = await super().process(item, ctx)
+        outcome.outputs = []
+        return outcome
+
+
+class GlobalStep(Step):
+    """Sees every new input at once; `kept_before` are the records it passed on in earlier runs."""
+
+    def run_global(self, new_items: list[Record], kept_before: list[Record], ctx: RunContext) -> list[ItemResult]:
+        raise NotImplementedError
+
+
+@dataclass
+class SourceItem:
+    id: str
+    label: str
+    fingerprint: str
+    """Changes when the source changes (size, mtime), so a changed file is read again."""
+    payload: Any = None
+
+
+class SourceStep(Step):
+    def discover(self, ctx: RunContext) -> Iterator[SourceItem]:
+        raise NotImplementedError
+
+    async def read(self, source: SourceItem, ctx: ItemContext) -> Outcome:
+        raise NotImplementedError

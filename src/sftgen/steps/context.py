@@ -1,0 +1,88 @@
+"""What steps see while they run: the project's recipe, store, templates and LLM (RunContext), and for
+each input an ItemContext that counts the LLM requests, cache hits and tokens that input cost."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from sftgen.llm.client import ChatClient, LLMError
+from sftgen.llm.templates import Templates
+from sftgen.recipe import Recipe
+from sftgen.store import Store
+
+
+@dataclass
+class RunContext:
+    project_dir: Path
+    recipe: Recipe
+    store: Store
+    templates: Templates
+    llm: ChatClient | None = None
+    llm_identity: str = "none"
+    """Model name and endpoint kind; part of every LLM step's settings."""
+    limit: int | None = None
+    shared: dict[str, Any] = field(default_factory=dict)
+    """Per-run state steps share (loaded embedders, quota tallies...), keyed by the owning module."""
+
+    @property
+    def llm_concurrency(self) -> int:
+        return self.recipe.llm.max_concurrency
+
+    def item(self) -> ItemContext:
+        return ItemContext(self)
+
+
+@dataclass
+class ItemContext:
+    run: RunContext
+    llm_requests: int = 0
+    cache_hits: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cache_keys: list[str] = field(default_factory=list)
+
+    @property
+    def recipe(self) -> Recipe:
+        return self.run.recipe
+
+    async def ask(
+        self,
+        template: str,
+        variables: dict[str, Any],
+        schema: type[BaseModel] | None = None,
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        seed: int | None = None,
+    ) -> Any:
+        """Render a template, ask the LLM, and return the validated reply (or the text without a schema)."""
+        if self.run.llm is None:
+            raise LLMError("llm_unavailable", "this run has no LLM configured")
+        messages = self.run.templates.render_messages(template, variables)
+        settings = self.run.recipe.llm
+        try:
+            reply = await self.run.llm.complete(
+                messages,
+                schema=schema,
+                temperature=settings.temperature if temperature is None else temperature,
+                max_tokens=max_tokens or settings.max_tokens,
+                seed=seed,
+            )
+        except LLMError as error:
+            spent = getattr(error, "reply", None)
+            if spent is not None:
+                self.count(spent)
+            raise
+        self.count(reply)
+        return reply.parsed if schema is not None else reply.content
+
+    def count(self, reply: Any) -> None:
+        self.llm_requests += reply.requests
+        self.cache_hits += int(reply.cache_hit)
+        self.prompt_tokens += reply.prompt_tokens
+        self.completion_tokens += reply.completion_tokens
+        self.cache_keys.append(reply.cache_key)

@@ -1,0 +1,408 @@
+"""The project's one store: SQLite in WAL mode under `<project>/.sftgen/store.db`.
+
+Tables:
+- records:  every item with identity, provenance (parent_ids), text, meta, status and drop reason.
+- emits:    which step passed on which item, and from which input (`source_id`). A step's inputs are the
+            active emits of its upstream steps; a filter emits the inputs it keeps.
+- progress: one row per (step, input): the settings hash it was processed under, the outcome
+            (kept / dropped / error), the reason, and the LLM requests, cache hits and tokens it cost.
+- llm_cache: request hash -> raw request and validated raw reply.
+- runs:     one row per `sftgen run`, for the log and the budget.
+
+One transaction per committed batch: a crash loses at most the batch in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sftgen.records import DROPPED, KEPT, Record
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    step TEXT NOT NULL,
+    text TEXT NOT NULL,
+    parent_ids TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    origin TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,
+    reason TEXT,
+    dropped_by TEXT,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_kind ON records(kind, status);
+CREATE TABLE IF NOT EXISTS emits (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    step TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    source_id TEXT NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1,
+    UNIQUE(step, item_id, source_id)
+);
+CREATE INDEX IF NOT EXISTS emits_source ON emits(source_id);
+CREATE INDEX IF NOT EXISTS emits_step_active ON emits(step, active, seq);
+CREATE TABLE IF NOT EXISTS progress (
+    step TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    reason TEXT,
+    detail TEXT,
+    label TEXT,
+    n_outputs INTEGER NOT NULL DEFAULT 0,
+    llm_requests INTEGER NOT NULL DEFAULT 0,
+    cache_hits INTEGER NOT NULL DEFAULT 0,
+    prompt_tokens INTEGER NOT NULL DEFAULT 0,
+    completion_tokens INTEGER NOT NULL DEFAULT 0,
+    seconds REAL NOT NULL DEFAULT 0,
+    done_at REAL NOT NULL,
+    PRIMARY KEY (step, item_id)
+);
+CREATE TABLE IF NOT EXISTS llm_cache (
+    key TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    request TEXT NOT NULL,
+    response TEXT NOT NULL,
+    prompt_tokens INTEGER NOT NULL DEFAULT 0,
+    completion_tokens INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    outcome TEXT,
+    message TEXT
+);
+"""
+
+
+@dataclass
+class ItemResult:
+    """What one step did with one input: the outcome, the records it passes on, and what it cost."""
+
+    item_id: str
+    outcome: str  # kept | dropped | error
+    outputs: list[Record] = field(default_factory=list)
+    reason: str | None = None
+    detail: str | None = None
+    label: str | None = None
+    llm_requests: int = 0
+    cache_hits: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    passes_input_on: bool = False
+    """A filter keeps its input: the input itself is emitted instead of new records."""
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute("PRAGMA foreign_keys=OFF")
+    return conn
+
+
+def row_to_record(row: sqlite3.Row) -> Record:
+    return Record(
+        id=row["id"],
+        kind=row["kind"],
+        step=row["step"],
+        text=row["text"],
+        parent_ids=json.loads(row["parent_ids"]),
+        meta=json.loads(row["meta"]),
+        origin=row["origin"],
+        status=row["status"],
+        reason=row["reason"],
+    )
+
+
+class Store:
+    def __init__(self, path: Path):
+        self.path = path
+        self.conn = connect(path)
+        self.conn.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # ---- writing -------------------------------------------------------------------------------
+
+    def commit_batch(self, step: str, settings: str, results: Iterable[ItemResult]) -> None:
+        """Write one batch of a step's results in one transaction."""
+        now = time.time()
+        with self.transaction():
+            for result in results:
+                self._write_result(step, settings, result, now)
+
+    def _write_result(self, step: str, settings: str, result: ItemResult, now: float) -> None:
+        emitted_ids = [result.item_id] if result.passes_input_on and result.outcome == KEPT else []
+        for record in result.outputs:
+            record.step = record.step or step
+            self._insert_record(record, now)
+            emitted_ids.append(record.id)
+        self._replace_emits(step, result.item_id, emitted_ids)
+        if result.passes_input_on:
+            self._set_record_status(result.item_id, result, step)
+        self.conn.execute(
+            """INSERT OR REPLACE INTO progress (step, item_id, settings, outcome, reason, detail, label,
+                   n_outputs, llm_requests, cache_hits, prompt_tokens, completion_tokens, seconds, done_at)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+            (
+                step, result.item_id, settings, result.outcome, result.reason, result.detail,
+                result.label, len(emitted_ids), result.llm_requests, result.cache_hits,
+                result.prompt_tokens, result.completion_tokens, result.seconds, now,
+            ),
+        )
+
+    def _insert_record(self, record: Record, now: float) -> None:
+        self.conn.execute(
+            """INSERT INTO records (id, kind, step, text, parent_ids, meta, origin, status, reason, created_at)
+               VALUES (?,?,?,?,?,?,?,?,?,?)
+               ON CONFLICT(id) DO UPDATE SET meta=excluded.meta, status=excluded.status, reason=excluded.reason""",
+            (
+                record.id, record.kind, record.step, record.text, json.dumps(record.parent_ids),
+                json.dumps(record.meta, ensure_ascii=False, default=str), record.origin,
+                record.status, record.reason, now,
+            ),
+        )
+
+    def _set_record_status(self, item_id: str, result: ItemResult, step: str) -> None:
+        if result.outcome == DROPPED:
+            self.conn.execute(
+                "UPDATE records SET status=?, reason=?, dropped_by=? WHERE id=?",
+                (DROPPED, result.reason, step, item_id),
+            )
+        elif result.outcome == KEPT:
+            self.conn.execute(
+                "UPDATE records SET status=?, reason=NULL, dropped_by=NULL WHERE id=? AND dropped_by=?",
+                (KEPT, item_id, step),
+            )
+
+    def _replace_emits(self, step: str, source_id: str, emitted_ids: list[str]) -> None:
+        """Emit `emitted_ids` for this input; what an earlier pass emitted and this one did not is superseded."""
+        previous = {
+            row["item_id"]
+            for row in self.conn.execute(
+                "SELECT item_id FROM emits WHERE step=? AND source_id=? AND active=1", (step, source_id)
+            )
+        }
+        for item_id in emitted_ids:
+            self.conn.execute(
+                """INSERT INTO emits (step, item_id, source_id, active) VALUES (?,?,?,1)
+                   ON CONFLICT(step, item_id, source_id) DO UPDATE SET active=1""",
+                (step, item_id, source_id),
+            )
+        stale = previous - set(emitted_ids)
+        if stale:
+            self._deactivate(step, source_id, stale)
+
+    def _deactivate(self, step: str, source_id: str, item_ids: set[str]) -> None:
+        """Withdraw items a step no longer emits, and everything downstream that was made from them."""
+        for item_id in item_ids:
+            self.conn.execute(
+                "UPDATE emits SET active=0 WHERE step=? AND source_id=? AND item_id=?", (step, source_id, item_id)
+            )
+        frontier = set(item_ids)
+        while frontier:
+            placeholders = ",".join("?" * len(frontier))
+            downstream = self.conn.execute(
+                f"SELECT step, item_id, source_id FROM emits WHERE active=1 AND source_id IN ({placeholders})",
+                tuple(frontier),
+            ).fetchall()
+            self.conn.execute(f"DELETE FROM progress WHERE item_id IN ({placeholders})", tuple(frontier))
+            self.conn.execute(
+                f"UPDATE emits SET active=0 WHERE source_id IN ({placeholders})", tuple(frontier)
+            )
+            frontier = {row["item_id"] for row in downstream} - frontier
+
+    def transaction(self) -> _Transaction:
+        return _Transaction(self.conn)
+
+    def put_records(self, records: Iterable[Record]) -> None:
+        now = time.time()
+        with self.transaction():
+            for record in records:
+                self._insert_record(record, now)
+
+    def set_meta(self, record_id: str, updates: dict[str, Any]) -> None:
+        record = self.get(record_id)
+        if record is None:
+            raise KeyError(record_id)
+        record.meta.update(updates)
+        with self.transaction():
+            self.conn.execute(
+                "UPDATE records SET meta=? WHERE id=?", (json.dumps(record.meta, default=str), record_id)
+            )
+
+    # ---- reading -------------------------------------------------------------------------------
+
+    def get(self, record_id: str) -> Record | None:
+        row = self.conn.execute("SELECT * FROM records WHERE id=?", (record_id,)).fetchone()
+        return row_to_record(row) if row else None
+
+    def pending_inputs(
+        self, step: str, upstream: list[str], settings: str, after_seq: int = 0, limit: int = 256,
+        retry_errors: bool = True,
+    ) -> list[tuple[int, Record]]:
+        """Active emits of the upstream steps that this step has not processed under these settings
+        (nor, with retry_errors, processed with an error)."""
+        if not upstream:
+            return []
+        placeholders = ",".join("?" * len(upstream))
+        rows = self.conn.execute(
+            f"""SELECT MIN(e.seq) AS seq, r.* FROM emits e
+                JOIN records r ON r.id = e.item_id
+                LEFT JOIN progress p ON p.step = ? AND p.item_id = e.item_id
+                WHERE e.step IN ({placeholders}) AND e.active = 1 AND e.seq > ?
+                  AND (p.item_id IS NULL OR p.settings != ? OR (? AND p.outcome = 'error'))
+                GROUP BY e.item_id ORDER BY seq LIMIT ?""",
+            (step, *upstream, after_seq, settings, int(retry_errors), limit),
+        ).fetchall()
+        return [(row["seq"], row_to_record(row)) for row in rows]
+
+    def count_pending(self, step: str, upstream: list[str], settings: str, retry_errors: bool = True) -> int:
+        if not upstream:
+            return 0
+        placeholders = ",".join("?" * len(upstream))
+        return self.conn.execute(
+            f"""SELECT COUNT(DISTINCT e.item_id) FROM emits e
+                LEFT JOIN progress p ON p.step = ? AND p.item_id = e.item_id
+                WHERE e.step IN ({placeholders}) AND e.active = 1
+                  AND (p.item_id IS NULL OR p.settings != ? OR (? AND p.outcome = 'error'))""",
+            (step, *upstream, settings, int(retry_errors)),
+        ).fetchone()[0]
+
+    def done_settings(self, step: str, item_ids: list[str], retry_errors: bool = True) -> dict[str, str]:
+        """item id -> the settings each of these inputs was processed under (errors left out with retry_errors)."""
+        done: dict[str, str] = {}
+        for start in range(0, len(item_ids), 500):
+            part = item_ids[start : start + 500]
+            placeholders = ",".join("?" * len(part))
+            rows = self.conn.execute(
+                f"SELECT item_id, settings, outcome FROM progress WHERE step=? AND item_id IN ({placeholders})",
+                (step, *part),
+            )
+            done.update((r[0], r[1]) for r in rows if not (retry_errors and r[2] == "error"))
+        return done
+
+    def emitted(self, step: str | list[str], kind: str | None = None) -> Iterator[Record]:
+        """Records a step (or any of several steps) passes on now, in the order they were first emitted."""
+        steps = [step] if isinstance(step, str) else step
+        placeholders = ",".join("?" * len(steps))
+        query = f"""SELECT MIN(e.seq) AS seq, r.* FROM emits e JOIN records r ON r.id = e.item_id
+                    WHERE e.step IN ({placeholders}) AND e.active = 1"""
+        params: list[Any] = list(steps)
+        if kind:
+            query += " AND r.kind = ?"
+            params.append(kind)
+        query += " GROUP BY e.item_id ORDER BY seq"
+        for row in self.conn.execute(query, params):
+            yield row_to_record(row)
+
+    def count_emitted(self, step: str) -> int:
+        return self.conn.execute(
+            "SELECT COUNT(DISTINCT item_id) FROM emits WHERE step=? AND active=1", (step,)
+        ).fetchone()[0]
+
+    def records_of_kind(self, kind: str) -> Iterator[Record]:
+        for row in self.conn.execute("SELECT * FROM records WHERE kind=? ORDER BY created_at, id", (kind,)):
+            yield row_to_record(row)
+
+    def lineage(self, record_id: str) -> list[Record]:
+        """The record and all its ancestors, nearest first."""
+        seen: dict[str, Record] = {}
+        frontier = [record_id]
+        while frontier:
+            current = frontier.pop(0)
+            if current in seen:
+                continue
+            record = self.get(current)
+            if record is None:
+                continue
+            seen[current] = record
+            frontier.extend(record.parent_ids)
+        return list(seen.values())
+
+    def progress_rows(self, step: str | None = None) -> list[sqlite3.Row]:
+        if step is None:
+            return self.conn.execute("SELECT * FROM progress").fetchall()
+        return self.conn.execute("SELECT * FROM progress WHERE step=?", (step,)).fetchall()
+
+    # ---- LLM request cache ---------------------------------------------------------------------
+
+    def cache_get(self, key: str) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT response FROM llm_cache WHERE key=?", (key,)).fetchone()
+        return json.loads(row["response"]) if row else None
+
+    def cache_put(self, key: str, model: str, request: dict, response: dict, usage: dict) -> None:
+        # Written at once, outside any batch, so a request answered just before a crash is not re-sent.
+        with self.transaction():
+            self.conn.execute(
+                """INSERT OR REPLACE INTO llm_cache
+                   (key, model, request, response, prompt_tokens, completion_tokens, created_at)
+                   VALUES (?,?,?,?,?,?,?)""",
+                (
+                    key, model, json.dumps(request, ensure_ascii=False), json.dumps(response, ensure_ascii=False),
+                    usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0), time.time(),
+                ),
+            )
+
+    def cache_entry(self, key: str) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT * FROM llm_cache WHERE key=?", (key,)).fetchone()
+        if not row:
+            return None
+        return {"key": key, "model": row["model"], "request": json.loads(row["request"]),
+                "response": json.loads(row["response"])}
+
+    # ---- runs ----------------------------------------------------------------------------------
+
+    def start_run(self) -> int:
+        with self.transaction():
+            cursor = self.conn.execute("INSERT INTO runs (started_at) VALUES (?)", (time.time(),))
+        return int(cursor.lastrowid)
+
+    def finish_run(self, run_id: int, outcome: str, message: str = "") -> None:
+        with self.transaction():
+            self.conn.execute(
+                "UPDATE runs SET finished_at=?, outcome=?, message=? WHERE id=?",
+                (time.time(), outcome, message, run_id),
+            )
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on error; nested use joins the outer transaction."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+        self.outer = False
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.outer = not self.conn.in_transaction
+        if self.outer:
+            self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if not self.outer:
+            return
+        if exc_type is None:
+            self.conn.execute("COMMIT")
+        else:
+            self.conn.execute("ROLLBACK")
+
+
+def open_store(project_dir: Path) -> Store:
+    return Store(project_dir / ".sftgen" / "store.db")
