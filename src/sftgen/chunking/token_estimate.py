@@ -1,6 +1,7 @@
 """An offline approximation of a BPE token count; no tokenizer file is downloaded.
 
-It is no model's exact count: use it to size chunks, not to budget a context to the token. The count is the number of pieces of:
+It is no model's exact count: use it to size chunks, not to fill a context to the last token.
+The count is the number of pieces of:
 - a run of up to 8 letters (a long word counts as several tokens, as in BPE vocabularies),
 - a run of up to 3 digits (GPT-style tokenizers split numbers so),
 - one CJK / kana / hangul character,
