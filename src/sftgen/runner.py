@@ -42,10 +42,12 @@ async def run_project(
     options: RunOptions | None = None,
     progress: ProgressReporter | None = None,
     llm: ChatClient | None = None,
+    steps: list[Step] | None = None,
 ) -> RunSummary:
-    """Run or resume the pipeline. `llm` replaces the recipe's LLM (tests, benchmarks)."""
+    """Run or resume the pipeline. `llm` replaces the recipe's LLM and `steps` the recipe's pipeline
+    (for tests, benchmarks and programs that embed sftgen)."""
     options = options or RunOptions()
-    steps = steps_until(build_pipeline(project.recipe), options.until)
+    steps = steps_until(steps if steps is not None else build_pipeline(project.recipe), options.until)
     store = project.store()
     run_id = store.start_run()
     handler = attach_run_log(project, run_id)

@@ -68,9 +68,17 @@ class LocalExecutor:
         self.max_passes = max_passes
         self.retry_errors = retry_errors
         self.budget_check = lambda: None  # replaced by the runner: returns a message once a budget is spent
+        self.processed: dict[str, int] = {}
+
+    def allowance(self, step: Step, ctx: RunContext, pending: int) -> int:
+        """How many of the pending inputs this step may take now: `--limit` counts over the whole run."""
+        if ctx.limit is None:
+            return pending
+        return max(0, min(pending, ctx.limit - self.processed.get(step.name, 0)))
 
     async def run(self, steps: list[Step], ctx: RunContext) -> RunSummary:
         summary = RunSummary()
+        self.processed = summary.processed
         for _ in range(self.max_passes):
             summary.passes += 1
             did_work = False
@@ -98,9 +106,8 @@ class LocalExecutor:
 
     async def run_item_step(self, step: Step, ctx: RunContext) -> int:
         settings = step.settings_hash(ctx)
-        total = ctx.store.count_pending(step.name, step.upstream, settings, self.retry_errors)
-        if ctx.limit is not None:
-            total = min(total, ctx.limit)
+        total = self.allowance(step, ctx, ctx.store.count_pending(step.name, step.upstream, settings,
+                                                                  self.retry_errors))
         if total == 0:
             return 0
         self.progress.step_started(step.name, total)
@@ -201,8 +208,7 @@ class LocalExecutor:
         discovered = list(step.discover(ctx))
         done = ctx.store.done_settings(step.name, [s.id for s in discovered], self.retry_errors)
         pending = [s for s in discovered if done.get(s.id) != source_settings(base, s)]
-        if ctx.limit is not None:
-            pending = pending[: ctx.limit]
+        pending = pending[: self.allowance(step, ctx, len(pending))]
         if not pending:
             return 0
         self.progress.step_started(step.name, len(pending))
@@ -221,6 +227,7 @@ class LocalExecutor:
     def run_global_step(self, step: GlobalStep, ctx: RunContext) -> int:
         settings = step.settings_hash(ctx)
         new_items = [record for _, record in self.all_pending(step, ctx, settings)]
+        new_items = new_items[: self.allowance(step, ctx, len(new_items))]
         if not new_items:
             return 0
         self.progress.step_started(step.name, len(new_items))
