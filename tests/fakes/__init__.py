@@ -1,0 +1,1 @@
+"""Test doubles: a fake OpenAI-compatible server and its helpers."""
