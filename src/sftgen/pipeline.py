@@ -4,14 +4,27 @@ from __future__ import annotations
 
 from sftgen.recipe import Recipe
 from sftgen.steps.base import Step
+from sftgen.steps.broaden import BroadenStep
 from sftgen.steps.chunk import ChunkStep
+from sftgen.steps.chunk_filter import ChunkFilterStep
+from sftgen.steps.generate import GenerateStep
 from sftgen.steps.ingest import IngestStep
+from sftgen.steps.profile import ProfileStep
+from sftgen.steps.prompt_filter import PromptFilterStep
+from sftgen.steps.rephrase import RephraseStep
 
 
 def build_pipeline(recipe: Recipe) -> list[Step]:
     steps: list[Step] = [
         IngestStep(),
         ChunkStep(upstream=["ingest"]),
+        ChunkFilterStep(upstream=["chunk"]),
+        ProfileStep(upstream=["chunk_filter"]),
+        GenerateStep(upstream=["profile"]),
+        BroadenStep(upstream=["generate"]),
+        RephraseStep(upstream=["generate", "broaden"]),  # originals and their variants
+        PromptFilterStep(upstream=["rephrase"]),
+        # dedup goes here: the last step that passes prompts on is where exports read them from
     ]
     return steps
 

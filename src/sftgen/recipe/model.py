@@ -6,6 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sftgen.recipe.answer_settings import Answers
+from sftgen.recipe.prompt_settings import Profiles, Prompts
+from sftgen.recipe.research_settings import Research
+
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -93,3 +97,7 @@ class Recipe(Section):
     chunking: Chunking = Field(default_factory=Chunking)
     llm: LLM = Field(default_factory=LLM)
     budget: Budget = Field(default_factory=Budget)
+    profiles: Profiles = Field(default_factory=Profiles)
+    prompts: Prompts = Field(default_factory=Prompts)
+    research: Research = Field(default_factory=Research)
+    answers: Answers = Field(default_factory=Answers)

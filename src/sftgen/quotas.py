@@ -1,0 +1,170 @@
+"""Distribution control: per-subdomain quotas from the recipe's shares and `prompts.target_total`.
+
+- `subdomain_targets(recipe)`: the quota of each subdomain (largest remainder, so they add up to the total);
+- `quota_status(store, recipe, steps)`: target, actual (kept prompts at the last prompt step), prompts
+  still on their way there, and the deficit, per subdomain (for `sftgen status` and web research);
+- `QuotaLedger`: what `generate` and `broaden` may still make per subdomain in this run. It starts from
+  the prompts alive in the store (made and not dropped since), leaving out those about to be redone,
+  and is charged as prompts are made, so full subdomains stop and under-filled ones get more per profile.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sftgen.recipe import Recipe
+from sftgen.records import DROPPED, KEPT
+from sftgen.steps.base import Step
+from sftgen.store import Store
+
+MAKING_STEPS = ("generate", "broaden")
+"""Steps that make new prompts; `rephrase` replaces one prompt by one."""
+REPHRASE_STEP = "rephrase"
+LEDGER_KEY = "quotas.ledger"
+
+
+def split_by_shares(total: int, shares: dict[str, float]) -> dict[str, int]:
+    """Largest remainder: whole numbers in proportion to the shares that add up to `total`."""
+    weight = sum(shares.values())
+    exact = {name: total * share / weight for name, share in shares.items()}
+    counts = {name: math.floor(value) for name, value in exact.items()}
+    left = total - sum(counts.values())
+    for name in sorted(exact, key=lambda n: (counts[n] - exact[n], n))[:left]:
+        counts[name] += 1
+    return counts
+
+
+def subdomain_targets(recipe: Recipe) -> dict[str, int] | None:
+    total = recipe.prompts.target_total
+    if total is None:
+        return None
+    return split_by_shares(total, {sub.name: sub.share for sub in recipe.domain.subdomains})
+
+
+def planned_counts(recipe: Recipe) -> dict[str, int] | None:
+    """What generation aims at: the quotas times the overshoot that makes up for later drops."""
+    total = recipe.prompts.target_total
+    if total is None:
+        return None
+    planned_total = math.ceil(total * recipe.prompts.overshoot)
+    return split_by_shares(planned_total, {sub.name: sub.share for sub in recipe.domain.subdomains})
+
+
+def kept_prompts_by_subdomain(store: Store, steps: list[Step]) -> Counter:
+    from sftgen.pipeline import final_step_for  # the pipeline imports the steps that import this module
+
+    final = final_step_for(steps, "prompt")
+    counts: Counter = Counter()
+    if final is None:
+        return counts
+    for record in store.emitted(final.name, kind="prompt"):
+        if record.status == KEPT:
+            counts[record.meta.get("subdomain") or "(none)"] += 1
+    return counts
+
+
+def alive_prompts_by_subdomain(
+    store: Store, skip_profiles: Iterable[str] = (), skip_seeds: Iterable[str] = ()
+) -> Counter:
+    """Prompts made by generate/broaden and not dropped since (neither they nor their rephrasing).
+    Prompts of `skip_profiles` / variants of `skip_seeds` are left out: they are about to be made again."""
+    skip_profiles, skip_seeds = set(skip_profiles), set(skip_seeds)
+    counts: Counter = Counter()
+    for record in store.emitted(list(MAKING_STEPS), kind="prompt"):
+        if record.status != KEPT or record.meta.get("profile_id") in skip_profiles:
+            continue
+        if record.meta.get("variant_of") in skip_seeds:
+            continue
+        counts[record.meta.get("subdomain") or "(none)"] += 1
+    for record in store.emitted(REPHRASE_STEP, kind="prompt"):
+        # A dropped rephrasing stands for its original, which itself stays `kept`.
+        if record.status == DROPPED and record.meta.get("rephrased_from") and \
+                record.meta.get("profile_id") not in skip_profiles:
+            counts[record.meta.get("subdomain") or "(none)"] -= 1
+    return counts
+
+
+def quota_status(store: Store, recipe: Recipe, pipeline_steps: list[Step]) -> list[dict[str, Any]]:
+    """Per subdomain: share, target, actual (kept at the last prompt step), in_progress, deficit."""
+    targets = subdomain_targets(recipe)
+    actual = kept_prompts_by_subdomain(store, pipeline_steps)
+    alive = alive_prompts_by_subdomain(store)
+    rows = []
+    for sub in recipe.domain.subdomains:
+        target = None if targets is None else targets[sub.name]
+        rows.append({
+            "subdomain": sub.name,
+            "share": sub.share,
+            "target": target,
+            "actual": actual.get(sub.name, 0),
+            "in_progress": max(0, alive.get(sub.name, 0) - actual.get(sub.name, 0)),
+            "deficit": None if target is None else max(0, target - actual.get(sub.name, 0)),
+        })
+    return rows
+
+
+@dataclass
+class QuotaLedger:
+    planned: dict[str, int] | None
+    """None: no quotas, every profile gets `per_profile`."""
+    used: Counter = field(default_factory=Counter)
+    profiles_left: Counter = field(default_factory=Counter)
+    """Profiles of each subdomain `generate` has still to serve in this run."""
+
+    def free(self, subdomain: str) -> int | None:
+        if self.planned is None:
+            return None
+        return max(0, self.planned.get(subdomain, 0) - self.used[subdomain])
+
+    def seeds_for_profile(self, subdomain: str, per_profile: int, variants: int) -> int:
+        """How many prompts `generate` asks of one profile: the subdomain's free room, less what `broaden`
+        will add, spread over its profiles still to come; charged now (refund what is not made)."""
+        left = max(1, self.profiles_left[subdomain])
+        self.profiles_left[subdomain] = left - 1
+        free = self.free(subdomain)
+        if free is None:
+            return per_profile
+        seeds = min(per_profile, math.ceil(free / (1 + variants) / left))
+        self.used[subdomain] += seeds
+        return seeds
+
+    def grant(self, subdomain: str, wanted: int) -> int:
+        free = self.free(subdomain)
+        granted = wanted if free is None else min(wanted, free)
+        self.used[subdomain] += granted
+        return granted
+
+    def refund(self, subdomain: str, count: int) -> None:
+        if count > 0:
+            self.used[subdomain] -= count
+
+
+def ledger_for(ctx, generate_step: Step | None = None, broaden_step: Step | None = None) -> QuotaLedger:
+    """The run's ledger, made on first use from the store."""
+    ledger = ctx.shared.get(LEDGER_KEY)
+    if ledger is not None:
+        return ledger
+    store, recipe = ctx.store, ctx.recipe
+    pending_profiles = pending_records(store, generate_step, ctx)
+    pending_seeds = pending_records(store, broaden_step, ctx)
+    ledger = QuotaLedger(planned_counts(recipe))
+    ledger.used.update(alive_prompts_by_subdomain(store, {r.id for r in pending_profiles},
+                                                  {r.id for r in pending_seeds}))
+    ledger.profiles_left.update(r.meta.get("subdomain") for r in pending_profiles)
+    ctx.shared[LEDGER_KEY] = ledger
+    return ledger
+
+
+def pending_records(store: Store, step: Step | None, ctx) -> list:
+    if step is None:
+        return []
+    settings = step.settings_hash(ctx)
+    records, after = [], 0
+    while page := store.pending_inputs(step.name, step.upstream, settings, after, limit=5000):
+        records.extend(record for _, record in page)
+        after = page[-1][0]
+    return records

@@ -1,0 +1,83 @@
+"""Recipe step 7, breadth (in-breadth evolution): variants of each generated prompt on a neighbouring
+topic or use case of the same profile, for another persona and difficulty. Variants are new prompts
+(`variant_of` the original); the original goes on from `generate` itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from sftgen.quotas import ledger_for
+from sftgen.records import Record
+from sftgen.steps.base import LLMStep, Outcome, SideDrop, drop, keep
+from sftgen.steps.context import ItemContext, RunContext
+from sftgen.steps.generate import quota_steps
+from sftgen.steps.prompt_records import clean_prompt, inherited_meta, rotated, self_contained
+
+
+class PromptVariants(BaseModel):
+    variants: list[str] = Field(min_length=1, max_length=4, description="One new question each.")
+
+
+class BroadenStep(LLMStep):
+    """Vary each prompt across topic, use case, persona and difficulty."""
+
+    name = "broaden"
+    consumes = "prompt"
+    produces = "prompt"
+    template = "broaden.jinja"
+    output_schema = PromptVariants
+
+    def step_settings(self, ctx: RunContext) -> dict[str, Any]:
+        prompts = ctx.recipe.prompts
+        return {"variants": prompts.variants_per_prompt, "personas": prompts.personas,
+                "difficulties": prompts.difficulties}
+
+    async def process(self, item: Record, ctx: ItemContext) -> Outcome:
+        settings = ctx.recipe.prompts
+        if settings.variants_per_prompt == 0:
+            return keep()
+        ledger = ledger_for(ctx.run, *quota_steps(self))
+        subdomain = item.meta.get("subdomain")
+        count = ledger.grant(subdomain, settings.variants_per_prompt)
+        if count == 0:
+            return drop("quota_full", f"subdomain {subdomain!r} has all the prompts its quota asks for")
+        targets = [
+            {"persona": persona, "difficulty": difficulty}
+            for persona, difficulty in zip(rotated(settings.personas, item.id, count),
+                                           rotated(settings.difficulties, item.id + ":d", count))
+        ]
+        try:
+            reply = await ctx.ask(self.template, self.variables_for(item, ctx, targets), self.output_schema)
+        except BaseException:
+            ledger.refund(subdomain, count)
+            raise
+        outcome = self.variants_from(item, reply, targets)
+        ledger.refund(subdomain, count - len(outcome.outputs))
+        return outcome
+
+    def variables_for(self, item: Record, ctx: ItemContext, targets: list[dict[str, str]]) -> dict[str, Any]:
+        profile = ctx.run.store.get(item.meta.get("profile_id", ""))
+        return {"domain": ctx.recipe.domain, "prompt": item.text, "meta": item.meta,
+                "profile_summary": profile.text if profile else "", "targets": targets}
+
+    def variants_from(self, seed: Record, reply: PromptVariants, targets: list[dict[str, str]]) -> Outcome:
+        outputs, side_drops = [], []
+        seen = {seed.text.casefold()}
+        for index, (raw, target) in enumerate(zip(reply.variants, targets)):
+            text = clean_prompt(raw)
+            label = f"{seed.id} variant {index + 1}: {text[:60]}"
+            if len(text) < 12 or text.casefold() in seen:
+                side_drops.append(SideDrop(label, "empty_or_repeated", f"variant {index + 1}: {text!r}"))
+                continue
+            if not self_contained(text):
+                side_drops.append(SideDrop(label, "not_self_contained", f"refers to a text the reader lacks: {text}"))
+                continue
+            seen.add(text.casefold())
+            meta = inherited_meta(seed, persona=target["persona"], difficulty=target["difficulty"],
+                                  variant_of=seed.id)
+            outputs.append(seed.child("prompt", text, meta=meta, origin=f"broaden:{index}"))
+        outcome = keep(*outputs) if outputs else drop("no_usable_variants", f"{len(reply.variants)} written, none usable")
+        outcome.side_drops = side_drops
+        return outcome

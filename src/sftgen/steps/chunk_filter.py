@@ -1,0 +1,55 @@
+"""Recipe step 3: keep chunks that are relevant to the recipe's domain and informative; drop the rest
+with a stable reason code and the model's short explanation."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from sftgen.records import Record
+from sftgen.steps.base import LLMFilterStep, Outcome, drop, keep
+from sftgen.steps.context import ItemContext, RunContext
+
+CHUNK_DROP_REASONS = ("off_domain", "boilerplate", "too_thin", "garbled")
+
+
+class ChunkVerdict(BaseModel):
+    verdict: Literal["keep", "off_domain", "boilerplate", "too_thin", "garbled"] = Field(
+        description="keep, or why the text is of no use for questions about the domain."
+    )
+    explanation: str = Field(max_length=200, description="One short sentence.")
+
+
+class ChunkFilterStep(LLMFilterStep):
+    """Keep chunks relevant to the domain and informative enough to ask about."""
+
+    name = "chunk_filter"
+    consumes = "chunk"
+    produces = "chunk"
+    template = "chunk_filter.jinja"
+    output_schema = ChunkVerdict
+
+    def step_settings(self, ctx: RunContext) -> dict[str, Any]:
+        return {"min_chunk_chars": ctx.recipe.profiles.min_chunk_chars, "domain": domain_brief(ctx)}
+
+    async def process(self, item: Record, ctx: ItemContext) -> Outcome:
+        minimum = ctx.recipe.profiles.min_chunk_chars
+        if len(item.text.strip()) < minimum:
+            return drop("too_thin", f"{len(item.text.strip())} characters, fewer than profiles.min_chunk_chars={minimum}")
+        return await super().process(item, ctx)
+
+    def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
+        return {"domain": ctx.recipe.domain, "chunk": item.text, "title": item.meta.get("title") or ""}
+
+    def on_reply(self, item: Record, reply: ChunkVerdict, ctx: ItemContext) -> Outcome:
+        if reply.verdict == "keep":
+            return keep()
+        return drop(reply.verdict, reply.explanation)
+
+
+def domain_brief(ctx: RunContext) -> dict[str, Any]:
+    """The part of the recipe the relevance judgement depends on."""
+    domain = ctx.recipe.domain
+    return {"name": domain.name, "description": domain.description,
+            "subdomains": [(s.name, s.description) for s in domain.subdomains]}

@@ -1,0 +1,47 @@
+"""Recipe step 9: an LLM judges each prompt for relevance, clarity, answerability and the factual
+soundness of any claim it makes; the rest are dropped with a stable reason code."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from sftgen.records import Record
+from sftgen.steps.base import LLMFilterStep, Outcome, drop, keep
+from sftgen.steps.chunk_filter import domain_brief
+from sftgen.steps.context import ItemContext, RunContext
+from sftgen.steps.prompt_records import self_contained
+
+PROMPT_DROP_REASONS = ("off_domain", "unclear", "unanswerable", "incorrect_premise", "not_self_contained")
+
+
+class PromptVerdict(BaseModel):
+    verdict: Literal["keep", "off_domain", "unclear", "unanswerable", "incorrect_premise", "not_self_contained"]
+    explanation: str = Field(max_length=200, description="One short sentence; name the wrong claim if any.")
+
+
+class PromptFilterStep(LLMFilterStep):
+    """Drop prompts that are off-domain, unclear, unanswerable or rest on a false claim."""
+
+    name = "prompt_filter"
+    consumes = "prompt"
+    produces = "prompt"
+    template = "prompt_filter.jinja"
+    output_schema = PromptVerdict
+
+    def step_settings(self, ctx: RunContext) -> dict[str, Any]:
+        return {"domain": domain_brief(ctx)}
+
+    async def process(self, item: Record, ctx: ItemContext) -> Outcome:
+        if not self_contained(item.text):
+            return drop("not_self_contained", "refers to a text the reader does not have")
+        return await super().process(item, ctx)
+
+    def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
+        return {"domain": ctx.recipe.domain, "prompt": item.text}
+
+    def on_reply(self, item: Record, reply: PromptVerdict, ctx: ItemContext) -> Outcome:
+        if reply.verdict == "keep":
+            return keep()
+        return drop(reply.verdict, reply.explanation)

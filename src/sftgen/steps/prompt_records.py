@@ -1,0 +1,39 @@
+"""What every prompt record carries (meta per docs/ARCHITECTURE.md), and checks shared by the steps
+that write prompts."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sftgen.records import Record, stable_hash
+
+# Phrases that make a prompt lean on a text the user of the fine-tuned model will never see.
+NOT_SELF_CONTAINED = re.compile(
+    r"\b(according to|based on|in|from|as (?:described|stated|mentioned) in) (the|this) "
+    r"(text|passage|document|article|excerpt|above|chunk|context)\b|\bthe (above|following) (text|passage)\b",
+    re.IGNORECASE,
+)
+PROMPT_META_KEYS = ("subdomain", "topic", "use_case", "task_type", "difficulty", "persona", "profile_id",
+                    "chunk_id", "document_id")
+
+
+def self_contained(text: str) -> bool:
+    return NOT_SELF_CONTAINED.search(text) is None
+
+
+def clean_prompt(text: str) -> str:
+    return " ".join(text.split()).strip().strip('"').strip()
+
+
+def inherited_meta(prompt: Record, **changes: Any) -> dict[str, Any]:
+    """A new prompt's meta from the prompt it was made from (not its LLM cache keys)."""
+    meta = {key: prompt.meta[key] for key in PROMPT_META_KEYS if key in prompt.meta}
+    meta.update(changes)
+    return meta
+
+
+def rotated(values: list[str], key: str, count: int) -> list[str]:
+    """`count` values taken in turn from a start that depends on `key`: varied across items, stable per item."""
+    start = int(stable_hash(key, length=4), 16) % len(values)
+    return [values[(start + i) % len(values)] for i in range(count)]

@@ -1,0 +1,105 @@
+"""Recipe step 8: lexical diversity. Openers (the first few words) are counted over all the prompts so
+far; prompts whose opener is over-represented are rewritten into other forms that keep the meaning,
+as many as it takes to bring the opener down to its allowed share. Others pass on unchanged.
+
+An item step, not a global one: the set-wide opener counts are computed once per run into
+`ctx.shared`, and each prompt's decision (rewrite or not) follows from them and its rank among the
+prompts of its opener, so a resumed run redoes only the prompts it has not seen."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from sftgen.records import Record, stable_hash
+from sftgen.steps.base import LLMStep, Outcome, keep
+from sftgen.steps.context import ItemContext, RunContext
+from sftgen.steps.prompt_records import clean_prompt, inherited_meta, self_contained
+
+SHARED_KEY = "rephrase.openers"
+WORD = re.compile(r"[\w'-]+")
+OPENING_STYLES = [
+    "start with the situation or scenario the asker is in",
+    "start with the subject itself, as a statement followed by the question",
+    "make it a direct request in the imperative (e.g. Walk me through..., Give...)",
+    "start with a short question word other than the current one",
+    "start with 'I' and the asker's goal",
+]
+
+
+class Rephrased(BaseModel):
+    rewritten: str = Field(min_length=10, max_length=400, description="The same question, worded differently.")
+
+
+def opener(text: str, words: int) -> str:
+    return " ".join(WORD.findall(text.casefold())[:words])
+
+
+class OpenerPlan:
+    """Which prompts to rewrite: for each over-represented opener, all but its allowed number, chosen by a
+    stable hash rank so the choice does not depend on the order prompts arrive in."""
+
+    def __init__(self, prompts: list[Record], words: int, max_share: float, min_prompts: int):
+        self.words = words
+        self.counts = Counter(opener(p.text, words) for p in prompts)
+        self.total = len(prompts)
+        self.allowed = max(1, math.floor(max_share * self.total))
+        by_opener: dict[str, list[str]] = defaultdict(list)
+        for prompt in prompts:
+            by_opener[opener(prompt.text, words)].append(prompt.id)
+        self.to_rewrite: set[str] = set()
+        if self.total < min_prompts:
+            return
+        for key, ids in by_opener.items():
+            if len(ids) > self.allowed:
+                ranked = sorted(ids, key=lambda i: stable_hash("rephrase", i))
+                self.to_rewrite.update(ranked[self.allowed:])
+
+    def frequent(self, limit: int = 5) -> list[str]:
+        return [key for key, count in self.counts.most_common(limit) if count > self.allowed]
+
+
+class RephraseStep(LLMStep):
+    """Rewrite prompts whose opening words are over-represented."""
+
+    name = "rephrase"
+    consumes = "prompt"
+    produces = "prompt"
+    template = "rephrase.jinja"
+    output_schema = Rephrased
+
+    def step_settings(self, ctx: RunContext) -> dict[str, Any]:
+        prompts = ctx.recipe.prompts
+        return {"opener_words": prompts.opener_words, "max_opener_share": prompts.max_opener_share,
+                "min_prompts": prompts.min_prompts_for_rephrase}
+
+    def plan(self, ctx: RunContext) -> OpenerPlan:
+        plan = ctx.shared.get(SHARED_KEY)
+        if plan is None:
+            settings = ctx.recipe.prompts
+            prompts = list(ctx.store.emitted(self.upstream, kind="prompt"))
+            plan = OpenerPlan(prompts, settings.opener_words, settings.max_opener_share,
+                              settings.min_prompts_for_rephrase)
+            ctx.shared[SHARED_KEY] = plan
+        return plan
+
+    async def process(self, item: Record, ctx: ItemContext) -> Outcome:
+        plan = self.plan(ctx.run)
+        if item.id not in plan.to_rewrite:
+            return keep(item)
+        current = opener(item.text, plan.words)
+        style = OPENING_STYLES[int(stable_hash(item.id, length=4), 16) % len(OPENING_STYLES)]
+        variables = {"prompt": item.text, "avoid": plan.frequent(), "style": style}
+        reply = await ctx.ask(self.template, variables, self.output_schema)
+        text = clean_prompt(reply.rewritten)
+        if opener(text, plan.words) == current or not self_contained(text) or text == item.text:
+            return keep(item)  # the rewrite did not help: the original goes on as it was
+        meta = inherited_meta(item, rephrased_from=item.id, original_opener=current)
+        for key in ("variant_of",):
+            if key in item.meta:
+                meta[key] = item.meta[key]
+        return keep(item.child("prompt", text, meta=meta, origin="rephrase"))
