@@ -47,8 +47,10 @@ async def run_project(
     """Run or resume the pipeline. `llm` replaces the recipe's LLM and `steps` the recipe's pipeline
     (for tests, benchmarks and programs that embed sftgen)."""
     options = options or RunOptions()
-    steps = steps_until(steps if steps is not None else build_pipeline(project.recipe), options.until)
+    all_steps = steps if steps is not None else build_pipeline(project.recipe)
+    steps = steps_until(all_steps, options.until)
     store = project.store()
+    store.step_upstream = {step.name: list(step.upstream) for step in all_steps}
     run_id = store.start_run()
     handler = attach_run_log(project, run_id)
     try:

@@ -134,6 +134,10 @@ class Store:
         self.path = path
         self.conn = connect(path)
         self.conn.executescript(SCHEMA)
+        self.step_upstream: dict[str, list[str]] | None = None
+        """step -> the steps it consumes from (set by the runner). With it, withdrawing an item reaches
+        only the steps downstream of the one that withdrew it; a pass-through filter upstream that emits
+        the same item id is left alone."""
 
     def close(self) -> None:
         self.conn.close()
@@ -215,6 +219,9 @@ class Store:
             self.conn.execute(
                 "UPDATE emits SET active=0 WHERE step=? AND source_id=? AND item_id=?", (step, source_id, item_id)
             )
+        if self.step_upstream is not None:
+            self._withdraw_downstream({(step, item_id) for item_id in item_ids})
+            return
         frontier = set(item_ids)
         while frontier:
             placeholders = ",".join("?" * len(frontier))
@@ -227,6 +234,48 @@ class Store:
                 f"UPDATE emits SET active=0 WHERE source_id IN ({placeholders})", tuple(frontier)
             )
             frontier = {row["item_id"] for row in downstream} - frontier
+
+    def _withdraw_downstream(self, frontier: set[tuple[str, str]]) -> None:
+        """Walk the step graph from (step, item) pairs just withdrawn: each consumer of that step forgets the
+        item (its progress row) unless another of its upstream steps still emits it, and withdraws what it
+        made from it."""
+        consumers: dict[str, list[str]] = {}
+        for name, upstream in (self.step_upstream or {}).items():
+            for producer in upstream:
+                consumers.setdefault(producer, []).append(name)
+        seen: set[tuple[str, str]] = set()
+        while frontier:
+            producer, item_id = frontier.pop()
+            if (producer, item_id) in seen:
+                continue
+            seen.add((producer, item_id))
+            for consumer in consumers.get(producer, []):
+                upstream = self.step_upstream.get(consumer, [])
+                placeholders = ",".join("?" * len(upstream))
+                still_emitted = self.conn.execute(
+                    f"SELECT 1 FROM emits WHERE step IN ({placeholders}) AND item_id=? AND active=1 LIMIT 1",
+                    (*upstream, item_id),
+                ).fetchone()
+                if still_emitted:
+                    continue
+                self.conn.execute("DELETE FROM progress WHERE step=? AND item_id=?", (consumer, item_id))
+                made = self.conn.execute(
+                    "SELECT item_id FROM emits WHERE step=? AND source_id=? AND active=1", (consumer, item_id)
+                ).fetchall()
+                self.conn.execute("UPDATE emits SET active=0 WHERE step=? AND source_id=?", (consumer, item_id))
+                frontier.update((consumer, row["item_id"]) for row in made)
+
+    def forget_progress(self, step: str, item_ids: Iterable[str]) -> int:
+        """Make a step process these inputs again on the next run (e.g. after a reviewer's decision)."""
+        ids = list(item_ids)
+        if not ids:
+            return 0
+        with self.transaction():
+            placeholders = ",".join("?" * len(ids))
+            cursor = self.conn.execute(
+                f"DELETE FROM progress WHERE step=? AND item_id IN ({placeholders})", (step, *ids)
+            )
+        return cursor.rowcount
 
     def transaction(self) -> _Transaction:
         return _Transaction(self.conn)
