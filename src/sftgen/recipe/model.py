@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sftgen.recipe.answer_settings import Answers
 from sftgen.recipe.prompt_settings import Profiles, Prompts
+from sftgen.recipe.review_settings import Review
 from sftgen.recipe.research_settings import Research
 
 
@@ -101,3 +102,4 @@ class Recipe(Section):
     prompts: Prompts = Field(default_factory=Prompts)
     research: Research = Field(default_factory=Research)
     answers: Answers = Field(default_factory=Answers)
+    review: Review = Field(default_factory=Review)
