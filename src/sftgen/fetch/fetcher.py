@@ -1,0 +1,165 @@
+"""Fetch pages politely and safely: per-host and overall concurrency limits, a time limit per page
+(redirects included), a size limit enforced while streaming, content-type checks, redirects followed by
+hand (capped, each hop's address checked again), private addresses refused, cleaned pages cached.
+
+    async with make_fetcher(recipe, project_dir) as fetcher:
+        page = await fetcher.fetch(url)     # FetchedPage: ok with text, or a refusal with a reason
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from sftgen.fetch.address_guard import AddressRefused, check_host
+from sftgen.fetch.extract import ExtractionFailed, clean, kind_of, media_type
+from sftgen.fetch.local_files import LOCAL_SCHEME, read_local
+from sftgen.fetch.page import FetchedPage, refused
+from sftgen.fetch.page_cache import PageCache
+from sftgen.recipe import Recipe
+from sftgen.recipe.research_settings import Fetch
+
+REDIRECT_CODES = (301, 302, 303, 307, 308)
+
+
+class Fetcher:
+    def __init__(self, settings: Fetch, allow_private: bool = False, cache_dir: Path | None = None,
+                 project_dir: Path | None = None, transport: httpx.AsyncBaseTransport | None = None):
+        self.settings = settings
+        self.allow_private = allow_private
+        self.cache = PageCache(cache_dir) if cache_dir is not None and settings.cache else None
+        self.project_dir = project_dir
+        self.max_bytes = int(settings.max_page_mb * 1024 * 1024)
+        self.client = httpx.AsyncClient(
+            timeout=settings.timeout_s,
+            follow_redirects=False,
+            transport=transport,
+            headers={"User-Agent": settings.user_agent, "Accept": accept_header(settings.content_types)},
+        )
+        self.overall = asyncio.Semaphore(settings.concurrency)
+        self.per_host: dict[str, asyncio.Semaphore] = {}
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def fetch(self, url: str) -> FetchedPage:
+        if url.startswith(LOCAL_SCHEME):
+            return await read_local(url, self.project_dir, self.max_bytes)
+        if self.cache is not None and (cached := self.cache.get(url)) is not None:
+            return cached
+        async with self.overall:
+            try:
+                page = await asyncio.wait_for(self.follow(url), self.settings.timeout_s)
+            except (TimeoutError, httpx.TimeoutException):
+                page = refused(url, "timeout", f"{url}: no complete answer within {self.settings.timeout_s}s")
+        if self.cache is not None:
+            self.cache.put(page)
+        return page
+
+    async def follow(self, url: str) -> FetchedPage:
+        current, hops = url, []
+        while True:
+            problem = await self.check_url(url, current)
+            if problem is not None:
+                problem.redirects = hops
+                return problem
+            page, location = await self.get_once(url, current)
+            if page is not None:
+                page.redirects = hops
+                return page
+            hops.append(current)
+            if len(hops) > self.settings.max_redirects:
+                return refused(url, "too_many_redirects",
+                               f"{url}: more than {self.settings.max_redirects} redirects", redirects=hops)
+            current = urljoin(current, location)
+
+    async def check_url(self, url: str, current: str) -> FetchedPage | None:
+        parts = urlsplit(current)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return refused(url, "bad_url", f"{current}: only http and https URLs are fetched")
+        if self.allow_private:
+            return None
+        try:
+            await check_host(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+        except AddressRefused as exc:
+            return refused(url, exc.reason, exc.detail, final_url=current)
+        return None
+
+    async def get_once(self, url: str, current: str) -> tuple[FetchedPage | None, str | None]:
+        """One request: (the page or a refusal, None), or (None, the Location of a redirect)."""
+        async with self.host_slot(current):
+            try:
+                async with self.client.stream("GET", current) as response:
+                    return await self.read_response(url, current, response)
+            except httpx.TimeoutException:
+                raise
+            except httpx.HTTPError as exc:
+                return refused(url, "unreachable", f"{current}: {type(exc).__name__}: {exc}", final_url=current), None
+
+    async def read_response(
+        self, url: str, current: str, response: httpx.Response
+    ) -> tuple[FetchedPage | None, str | None]:
+        status = response.status_code
+        if status in REDIRECT_CODES and response.headers.get("location"):
+            return None, response.headers["location"]
+        fields = {"final_url": current, "status_code": status, "content_type": response.headers.get("content-type", "")}
+        if status >= 400:
+            return refused(url, "http_error", f"{current}: HTTP {status}", **fields), None
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            return refused(url, "too_large", f"{current}: {declared} bytes declared, limit {self.max_bytes}",
+                           **fields), None
+        raw = bytearray()
+        async for part in response.aiter_bytes():
+            raw.extend(part)
+            if len(raw) > self.max_bytes:
+                return refused(url, "too_large", f"{current}: more than {self.max_bytes} bytes", **fields), None
+            if len(raw) == len(part):  # first part: decide on the content type before reading on
+                kind = kind_of(fields["content_type"], bytes(raw[:512]))
+                if kind is None or kind not in self.settings.content_types:
+                    return refused(url, "wrong_content_type",
+                                   f"{current}: {media_type(fields['content_type']) or 'no content type'} is not one "
+                                   f"of {', '.join(self.settings.content_types)}", **fields), None
+        if not raw:
+            return refused(url, "empty", f"{current}: empty body", **fields), None
+        return await self.cleaned(url, bytes(raw), kind, fields), None
+
+    async def cleaned(self, url: str, raw: bytes, kind: str, fields: dict) -> FetchedPage:
+        try:
+            text = await asyncio.to_thread(clean, raw, kind, fields["content_type"], fields["final_url"])
+        except ExtractionFailed as exc:
+            return refused(url, exc.reason, exc.detail, **fields)
+        if not text.text.strip():
+            return refused(url, "empty", f"{fields['final_url']}: no main text after cleaning", **fields)
+        return FetchedPage(url=url, ok=True, text=text.text, title=text.title, format=text.format, **fields)
+
+    def host_slot(self, url: str) -> asyncio.Semaphore:
+        host = urlsplit(url).netloc.lower()
+        if host not in self.per_host:
+            self.per_host[host] = asyncio.Semaphore(self.settings.per_host_concurrency)
+        return self.per_host[host]
+
+
+def accept_header(content_types: list[str]) -> str:
+    accepted = {"html": "text/html,application/xhtml+xml", "pdf": "application/pdf", "text": "text/plain"}
+    return ",".join(accepted[kind] for kind in content_types) + ";q=0.9,*/*;q=0.1"
+
+
+def make_fetcher(recipe: Recipe, project_dir: Path, transport: httpx.AsyncBaseTransport | None = None) -> Fetcher:
+    research = recipe.research
+    return Fetcher(
+        research.fetch,
+        allow_private=research.allow_private_addresses,
+        cache_dir=project_dir / ".sftgen" / "pages",
+        project_dir=project_dir,
+        transport=transport,
+    )

@@ -1,0 +1,109 @@
+"""The embedded default: BM25 (bm25s) over a folder or a JSONL file of documents the user names.
+
+Hits are `local://<path relative to the project>` URLs (`#L<n>` for a JSONL row); the fetcher reads
+them back from disk, so research over a local corpus needs no network at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import bm25s
+
+from sftgen.ingest.readers import iter_source_files, read_documents
+from sftgen.search.base import SearchError, SearchHit, ranked
+
+LOCAL_SCHEME = "local://"
+MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
+SNIPPET_CHARS = 300
+WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass
+class CorpusDocument:
+    url: str
+    title: str
+    text: str
+
+
+def local_url(project_relative: str) -> str:
+    return f"{LOCAL_SCHEME}{project_relative}"
+
+
+def read_corpus(corpus_path: Path, project_dir: Path) -> list[CorpusDocument]:
+    """Every readable document of a folder (recursively) or of one file (JSONL: one per row)."""
+    if not corpus_path.exists():
+        raise SearchError("corpus_missing", f"research.local.corpus: {corpus_path} does not exist")
+    root = corpus_path if corpus_path.is_dir() else corpus_path.parent
+    files = iter_source_files(corpus_path) if corpus_path.is_dir() else [corpus_path]
+    documents: list[CorpusDocument] = []
+    for path in files:
+        outcome = read_documents(path, root=root, max_bytes=MAX_DOCUMENT_BYTES)
+        for document in outcome.documents:
+            relative = (root / document.source.split("#", 1)[0]).resolve().relative_to(project_dir.resolve())
+            fragment = "#" + document.source.split("#", 1)[1] if "#" in document.source else ""
+            title = document.title or document.source
+            documents.append(CorpusDocument(local_url(relative.as_posix() + fragment), title, document.text))
+    return documents
+
+
+class LocalBM25Backend:
+    """BM25 over the corpus, indexed once on first use (in a worker thread)."""
+
+    name = "local"
+
+    def __init__(self, corpus_path: Path, project_dir: Path):
+        self.corpus_path = corpus_path
+        self.project_dir = project_dir
+        self.documents: list[CorpusDocument] | None = None
+        self.retriever: bm25s.BM25 | None = None
+        self.lock = asyncio.Lock()
+
+    async def search(self, query: str, k: int) -> list[SearchHit]:
+        await self.ensure_index()
+        return await asyncio.to_thread(self.search_now, query, k)
+
+    async def ensure_index(self) -> None:
+        async with self.lock:
+            if self.documents is None:
+                await asyncio.to_thread(self.build_index)
+
+    def build_index(self) -> None:
+        documents = read_corpus(self.corpus_path, self.project_dir)
+        retriever = bm25s.BM25()
+        if documents:
+            tokens = bm25s.tokenize([f"{d.title}\n{d.text}" for d in documents], stopwords="en", show_progress=False)
+            retriever.index(tokens, show_progress=False)
+        self.retriever, self.documents = retriever, documents
+
+    def search_now(self, query: str, k: int) -> list[SearchHit]:
+        assert self.documents is not None and self.retriever is not None
+        if not self.documents or k <= 0:
+            return []
+        query_tokens = bm25s.tokenize([query], stopwords="en", show_progress=False)
+        if not any(len(ids) for ids in query_tokens.ids):
+            return []
+        k = min(k, len(self.documents))
+        indices, scores = self.retriever.retrieve(query_tokens, k=k, show_progress=False)
+        hits = []
+        for index, score in zip(indices[0], scores[0]):
+            if score <= 0:
+                continue
+            document = self.documents[int(index)]
+            hits.append((document.url, document.title, snippet(document.text, query)))
+        return ranked(hits, self.name, k)
+
+    async def aclose(self) -> None:
+        pass
+
+
+def snippet(text: str, query: str) -> str:
+    """About SNIPPET_CHARS of text around the first query word found in it."""
+    lowered = text.lower()
+    positions = [lowered.find(word) for word in WORD.findall(query.lower()) if len(word) > 2]
+    found = [p for p in positions if p >= 0]
+    start = max(0, min(found) - SNIPPET_CHARS // 3) if found else 0
+    return " ".join(text[start : start + SNIPPET_CHARS].split())

@@ -1,0 +1,59 @@
+"""The embedded default backend: BM25 over a folder or a JSONL file, hits as local:// URLs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from sftgen.search import SearchError
+from sftgen.search.local_bm25 import LocalBM25Backend
+
+TEXTS = {
+    "quarks.md": "# Quark flavours\n\nThere are six quark flavours: up, down, strange, charm, bottom and top.",
+    "gluons.txt": "Gluons carry colour charge and bind quarks together inside hadrons.",
+    "lattice/qcd.md": "# Lattice QCD\n\nLattice QCD computes hadron masses on a grid of spacetime points.",
+    "neutrinos.txt": "Neutrinos oscillate between flavours as they travel.",
+}
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    for name, text in TEXTS.items():
+        path = tmp_path / "corpus" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def search(backend, query, k=3):
+    return asyncio.run(backend.search(query, k))
+
+
+def test_the_right_document_ranks_first(corpus):
+    backend = LocalBM25Backend(corpus / "corpus", corpus)
+    hits = search(backend, "lattice computation of hadron masses")
+    assert hits[0].url == "local://corpus/lattice/qcd.md"
+    assert hits[0].title == "Lattice QCD" and hits[0].rank == 1 and hits[0].backend == "local"
+    assert "hadron masses" in hits[0].snippet
+    assert search(backend, "colour charge of gluons")[0].url == "local://corpus/gluons.txt"
+    assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+
+
+def test_words_outside_the_corpus_give_no_hits(corpus):
+    backend = LocalBM25Backend(corpus / "corpus", corpus)
+    assert search(backend, "photosynthesis chlorophyll") == []
+    assert len(search(backend, "flavours", k=1)) == 1
+
+
+def test_jsonl_rows_are_documents(tmp_path):
+    rows = [{"text": "Top quarks decay before they hadronise."}, {"text": "Pions are the lightest mesons."}]
+    (tmp_path / "dump.jsonl").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    backend = LocalBM25Backend(tmp_path / "dump.jsonl", tmp_path)
+    assert search(backend, "lightest meson pions")[0].url == "local://dump.jsonl#L2"
+
+
+def test_missing_corpus_is_a_clear_error(tmp_path):
+    with pytest.raises(SearchError, match="does not exist"):
+        search(LocalBM25Backend(tmp_path / "nowhere", tmp_path), "quarks")
