@@ -6,8 +6,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sftgen.recipe.research_settings import Research
-
 from sftgen.recipe.answer_settings import Answers
 from sftgen.recipe.prompt_settings import Profiles, Prompts
 from sftgen.recipe.review_settings import Review
@@ -100,7 +98,6 @@ class Recipe(Section):
     chunking: Chunking = Field(default_factory=Chunking)
     llm: LLM = Field(default_factory=LLM)
     budget: Budget = Field(default_factory=Budget)
-    research: Research = Field(default_factory=Research)
     profiles: Profiles = Field(default_factory=Profiles)
     prompts: Prompts = Field(default_factory=Prompts)
     research: Research = Field(default_factory=Research)
