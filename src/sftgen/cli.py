@@ -16,10 +16,11 @@ from sftgen.export.rows import EXPORT_ORDER, NothingToExport, export_rows, furth
 from sftgen.export.writers import FORMATS, write_rows
 from sftgen.pipeline import build_pipeline, step_names
 from sftgen.project import Project, ProjectError
+from sftgen.quotas import quota_status
 from sftgen.recipe import RecipeError
 from sftgen.report.funnel import record_counts, recent_errors, step_funnel
 from sftgen.runner import RunOptions, UnknownStep, run_project
-from sftgen.status_view import print_funnel
+from sftgen.status_view import print_funnel, print_quotas
 
 app = typer.Typer(help="Turn a folder of domain documents into a supervised fine-tuning dataset.",
                   no_args_is_help=True, add_completion=False)
@@ -98,15 +99,19 @@ def status(directory: Path, as_json: bool = typer.Option(False, "--json", help="
 def show_status(project: Project, as_json: bool) -> None:
     store = project.store()
     try:
-        funnel = step_funnel(store, step_names(build_pipeline(project.recipe)))
+        steps = build_pipeline(project.recipe)
+        funnel = step_funnel(store, step_names(steps))
         records = record_counts(store)
         errors = recent_errors(store)
+        quotas = quota_status(store, project.recipe, steps)
     finally:
         store.close()
     if as_json:
-        typer.echo(json.dumps({"steps": funnel, "records": records, "recent_errors": errors}, indent=2))
+        typer.echo(json.dumps({"steps": funnel, "records": records, "recent_errors": errors, "quotas": quotas},
+                              indent=2))
     else:
         print_funnel(console, funnel, records, errors)
+        print_quotas(console, quotas)
 
 
 @app.command()

@@ -29,3 +29,16 @@ def print_funnel(console: Console, funnel: list[dict[str, Any]], records: dict, 
     for error in errors:
         console.print(f"[red]error[/red] in {error['step']} on {error['label']}: {error['reason']}: "
                       f"{(error['detail'] or '').splitlines()[0][:200]}", highlight=False)
+
+
+def print_quotas(console: Console, quotas: list[dict[str, Any]]) -> None:
+    """Target vs actual kept prompts per subdomain (recipe `prompts.target_total` and the shares)."""
+    if not quotas:
+        return
+    table = Table(title="prompt quotas", title_justify="left")
+    for column in ("subdomain", "share", "target", "actual", "in progress", "deficit"):
+        table.add_column(column, justify="left" if column == "subdomain" else "right")
+    for row in quotas:
+        table.add_row(row["subdomain"], f"{row['share']:.0%}", "-" if row["target"] is None else str(row["target"]),
+                      str(row["actual"]), str(row["in_progress"]), "-" if row["deficit"] is None else str(row["deficit"]))
+    console.print(table)

@@ -60,9 +60,9 @@ def matcher_for(ctx: RunContext) -> SubdomainMatcher:
     """One matcher (and one loaded embedder) per run."""
     matcher = ctx.shared.get(SHARED_KEY)
     if matcher is None:
-        from sftgen.embed import load_embedder  # loads a packaged model: only when a profile needs it
+        from sftgen.embed import shared_embedder  # heavy: imported only when a profile needs it
 
-        matcher = SubdomainMatcher(ctx.recipe, LazyEmbedder(load_embedder))
+        matcher = SubdomainMatcher(ctx.recipe, LazyEmbedder(lambda: shared_embedder(ctx)))
         ctx.shared[SHARED_KEY] = matcher
     return matcher
 
