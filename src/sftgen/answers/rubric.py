@@ -1,0 +1,33 @@
+"""The judge's output schema, built from the recipe's rubric: one `{score: 1-5, why}` field per
+dimension, so a reply that leaves a dimension out or scores 7 fails validation and is re-asked."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+
+class DimensionScore(BaseModel):
+    score: int = Field(ge=1, le=5)
+    why: str = Field(description="One short sentence.")
+
+
+@lru_cache(maxsize=32)
+def rubric_schema(dimension_names: tuple[str, ...]) -> type[BaseModel]:
+    fields: dict[str, Any] = {
+        f"d{index}_{re.sub(r'[^0-9a-zA-Z_]', '_', name)}": (DimensionScore, Field(alias=name))
+        for index, name in enumerate(dimension_names)
+    }
+    return create_model("RubricScores", __config__=ConfigDict(populate_by_name=True), **fields)
+
+
+def scores_of(reply: BaseModel) -> dict[str, dict[str, Any]]:
+    """{dimension name: {score, why}} from a validated reply."""
+    return {field.alias: getattr(reply, name).model_dump() for name, field in type(reply).model_fields.items()}
+
+
+def mean_score(scores: dict[str, dict[str, Any]]) -> float:
+    return round(sum(entry["score"] for entry in scores.values()) / len(scores), 3)

@@ -1,0 +1,44 @@
+"""Fan-in across answer steps. Retrieval needs *all* pages of a prompt (found by several queries), and
+the answer needs all its passages; the executor hands a step one input at a time, so these steps consume
+the prompt and read what the earlier answer steps emitted for it from the store.
+
+The answer steps run in order within each pass, so the earlier step has normally finished the prompt;
+if not (a run stopped in between), `UpstreamPending` records an error and the prompt is retried.
+"""
+
+from __future__ import annotations
+
+from sftgen.records import Record
+from sftgen.store import Store
+
+
+class UpstreamPending(Exception):
+    """An earlier answer step has not processed this prompt yet; retried on the next pass or run."""
+
+
+def emitted_from(store: Store, step: str, source_id: str, kind: str | None = None) -> list[Record]:
+    """The records `step` passes on now that it made from the input `source_id`, in emit order."""
+    query = """SELECT r.* FROM emits e JOIN records r ON r.id = e.item_id
+               WHERE e.step = ? AND e.source_id = ? AND e.active = 1"""
+    params: list[str] = [step, source_id]
+    if kind:
+        query += " AND r.kind = ?"
+        params.append(kind)
+    from sftgen.store.sqlite_store import row_to_record
+
+    return [row_to_record(row) for row in store.conn.execute(query + " ORDER BY e.seq", params)]
+
+
+def outcome_of(store: Store, step: str, item_id: str) -> tuple[str, str | None] | None:
+    """(outcome, reason) of `step` on this input, or None when it has not processed it."""
+    row = store.conn.execute(
+        "SELECT outcome, reason FROM progress WHERE step = ? AND item_id = ?", (step, item_id)
+    ).fetchone()
+    return (row["outcome"], row["reason"]) if row else None
+
+
+def require_processed(store: Store, step: str, item: Record) -> tuple[str, str | None]:
+    outcome = outcome_of(store, step, item.id)
+    if outcome is None:
+        raise UpstreamPending(f"{step} has not processed {item.kind} {item.id} yet")
+    return outcome

@@ -1,0 +1,5 @@
+"""Passage retrieval for grounded answers: BM25 and embedding rankings fused by reciprocal rank."""
+
+from sftgen.retrieval.hybrid import RankedPassage, bm25_ranking, embedding_ranking, hybrid_rank, reciprocal_rank_fusion
+
+__all__ = ["RankedPassage", "bm25_ranking", "embedding_ranking", "hybrid_rank", "reciprocal_rank_fusion"]

@@ -1,0 +1,93 @@
+"""Answer step 2b: the LLM answers each prompt from its retrieved passages, fenced as data, and cites
+them as [1], [2]. Citations are mapped to the passages' URLs; a number that matches no retrieved
+passage is removed from the text and listed in `invalid_citations`. With `answers.rag: false` the model
+answers alone and the answer is marked `rag: false`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from sftgen.answers.citations import check_citations, citation_entries
+from sftgen.answers.upstream import emitted_from, require_processed
+from sftgen.records import DROPPED, Record
+from sftgen.steps.base import LLMStep, Outcome, drop, keep
+from sftgen.steps.context import ItemContext, RunContext
+
+RETRIEVE_STEP = "answer_retrieve"
+GROUNDED_TEMPLATE = "answer.jinja"
+CLOSED_BOOK_TEMPLATE = "answer_closed_book.jinja"
+
+
+class WrittenAnswer(BaseModel):
+    answer: str = Field(min_length=1, description="The answer, with [n] citations when passages were given.")
+
+
+class AnswerStep(LLMStep):
+    """Answer each prompt from its passages (or from the model alone with RAG off)."""
+
+    name = "answer"
+    consumes = "prompt"
+    produces = "answer"
+    template = GROUNDED_TEMPLATE
+    output_schema = WrittenAnswer
+
+    def settings(self, ctx: RunContext) -> dict[str, Any]:
+        answers = ctx.recipe.answers
+        template = GROUNDED_TEMPLATE if answers.rag else CLOSED_BOOK_TEMPLATE
+        settings = {"template": ctx.templates.fingerprint(template), "schema": WrittenAnswer.model_json_schema(),
+                    "model": ctx.llm_identity, "rag": answers.rag}
+        if answers.rag:  # new passages (other retrieval settings) mean new answers
+            settings["retrieval"] = answers.model_dump(
+                include={"queries_per_prompt", "pages_per_query", "passages_per_answer", "passage_size",
+                         "passage_overlap"})
+        return settings
+
+    async def process(self, item: Record, ctx: ItemContext) -> Outcome:
+        if not ctx.recipe.answers.rag:
+            reply = await ctx.ask(CLOSED_BOOK_TEMPLATE, {"domain": ctx.recipe.domain, "prompt": item.text},
+                                  WrittenAnswer)
+            meta = {"prompt_id": item.id, "rag": False, "citations": [], "subdomain": item.meta.get("subdomain")}
+            return keep(with_earlier_scores(ctx, item.child("answer", reply.answer.strip(), meta=meta,
+                                                            origin="closed_book")))
+        outcome, reason = require_processed(ctx.run.store, RETRIEVE_STEP, item)
+        if outcome == DROPPED:
+            return drop(reason or "no_passages", "retrieval found no passages for this prompt")
+        passages = sorted(emitted_from(ctx.run.store, RETRIEVE_STEP, item.id, "passage"),
+                          key=lambda passage: passage.meta.get("rank", 0))
+        if not passages:
+            return drop("no_passages", "retrieval kept no passages for this prompt")
+        variables = {"domain": ctx.recipe.domain, "prompt": item.text,
+                     "passages": [{"title": p.meta.get("title") or p.meta.get("url") or "", "text": p.text}
+                                  for p in passages]}
+        reply = await ctx.ask(GROUNDED_TEMPLATE, variables, WrittenAnswer)
+        answer = grounded_answer(item, reply.answer, passages)
+        if not answer.text:
+            return drop("empty_answer", f"the reply held only citations of passages that do not exist: {reply.answer!r}")
+        return keep(with_earlier_scores(ctx, answer))
+
+
+def with_earlier_scores(ctx: ItemContext, answer: Record) -> Record:
+    """The same answer made again (same text and passages, so the same id) keeps the judge's scores: the
+    store would otherwise replace its meta while `answer_eval` has nothing new to score."""
+    earlier = ctx.run.store.get(answer.id)
+    if earlier is not None:
+        for key in ("scores", "score_mean", "needs_review"):
+            if key in earlier.meta:
+                answer.meta[key] = earlier.meta[key]
+    return answer
+
+
+def grounded_answer(prompt: Record, text: str, passages: list[Record]) -> Record:
+    checked = check_citations(text.strip(), len(passages))
+    meta = {
+        "prompt_id": prompt.id,
+        "rag": True,
+        "citations": citation_entries(checked.cited, passages),
+        "invalid_citations": checked.unknown,
+        "passage_ids": [passage.id for passage in passages],
+        "subdomain": prompt.meta.get("subdomain"),
+    }
+    return Record(kind="answer", text=checked.text, parent_ids=[prompt.id, *meta["passage_ids"]], meta=meta,
+                  origin="rag")

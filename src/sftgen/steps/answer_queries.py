@@ -1,0 +1,56 @@
+"""Answer step 1a: search queries for a prompt: the prompt itself plus LLM-written variations that
+cover other aspects of it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from sftgen.records import Record
+from sftgen.steps.base import LLMStep, Outcome, keep
+from sftgen.steps.context import ItemContext, RunContext
+
+
+class QueryVariations(BaseModel):
+    queries: list[str] = Field(description="Short search queries, each on a different aspect of the question.")
+
+
+class AnswerQueriesStep(LLMStep):
+    """Write search queries for each prompt (the prompt plus variations)."""
+
+    name = "answer_queries"
+    consumes = "prompt"
+    produces = "query"
+    template = "answer_queries.jinja"
+    output_schema = QueryVariations
+
+    def step_settings(self, ctx: RunContext) -> dict[str, Any]:
+        return {"queries_per_prompt": ctx.recipe.answers.queries_per_prompt}
+
+    def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
+        return {"domain": ctx.recipe.domain, "prompt": item.text, "count": ctx.recipe.answers.queries_per_prompt - 1}
+
+    async def process(self, item: Record, ctx: ItemContext) -> Outcome:
+        wanted = ctx.recipe.answers.queries_per_prompt
+        texts = [item.text.strip()]
+        if wanted > 1:
+            reply = await ctx.ask(self.template, self.variables(item, ctx), self.output_schema)
+            texts += [" ".join(query.split()) for query in reply.queries]
+        return keep(*(query_record(item, text, index) for index, text in enumerate(unique(texts)[:wanted])))
+
+
+def unique(texts: list[str]) -> list[str]:
+    seen: set[str] = set()
+    result = []
+    for text in texts:
+        key = text.casefold()
+        if text and key not in seen:
+            seen.add(key)
+            result.append(text)
+    return result
+
+
+def query_record(prompt: Record, text: str, index: int) -> Record:
+    meta = {"purpose": "answer", "prompt_id": prompt.id, "subdomain": prompt.meta.get("subdomain"), "index": index}
+    return prompt.child("query", text, meta=meta, origin=f"answer:{index}")

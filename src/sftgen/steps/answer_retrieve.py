@@ -1,0 +1,89 @@
+"""Answer step 2a: cut the pages found for a prompt into passages and keep the ones most relevant to
+the prompt, ranked by BM25 and embeddings fused by reciprocal rank (RRF)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sftgen.answers.upstream import emitted_from, require_processed
+from sftgen.chunking.splitter import split_into_chunks
+from sftgen.records import Record
+from sftgen.retrieval import hybrid_rank
+from sftgen.steps.base import Outcome, Step, drop, keep
+from sftgen.steps.context import ItemContext, RunContext
+
+QUERIES_STEP = "answer_queries"
+SEARCH_STEP = "answer_search"
+
+
+class AnswerRetrieveStep(Step):
+    """Retrieve the passages most relevant to each prompt from its fetched pages."""
+
+    name = "answer_retrieve"
+    consumes = "prompt"
+    produces = "passage"
+
+    def settings(self, ctx: RunContext) -> dict[str, Any]:
+        answers = ctx.recipe.answers
+        return {"passages": answers.passages_per_answer, "size": answers.passage_size,
+                "overlap": answers.passage_overlap, "ranking": "bm25+embeddings rrf"}
+
+    async def process(self, item: Record, ctx: ItemContext) -> Outcome:
+        store = ctx.run.store
+        require_processed(store, QUERIES_STEP, item)
+        pages: list[Record] = []
+        for query in emitted_from(store, QUERIES_STEP, item.id, "query"):
+            require_processed(store, SEARCH_STEP, query)
+            pages += emitted_from(store, SEARCH_STEP, query.id, "document")
+        if not pages:
+            return drop("no_pages", "the search found no usable page for any of this prompt's queries")
+        candidates = candidate_passages(pages, ctx.recipe.answers.passage_size, ctx.recipe.answers.passage_overlap)
+        if not candidates:
+            return drop("no_passages", f"{len(pages)} pages held no text to cut into passages")
+        encoder = load_encoder(ctx)
+        ranked = await asyncio.to_thread(
+            hybrid_rank, item.text, [text for text, _, _ in candidates], encoder,
+            ctx.recipe.answers.passages_per_answer,
+        )
+        outputs = []
+        for rank, hit in enumerate(ranked, start=1):
+            text, page, start = candidates[hit.index]
+            outputs.append(passage_record(item, page, text, start, rank, hit))
+        return keep(*outputs)
+
+
+def candidate_passages(pages: list[Record], size: int, overlap: int) -> list[tuple[str, Record, int]]:
+    """(text, page, start) for every passage of every page; a text seen before (the same page found by two
+    queries) is left out."""
+    seen: set[str] = set()
+    candidates = []
+    for page in pages:
+        for chunk in split_into_chunks(page.text, size=size, overlap=overlap, unit="characters"):
+            key = " ".join(chunk.text.split()).casefold()
+            if key and key not in seen:
+                seen.add(key)
+                candidates.append((chunk.text, page, chunk.start))
+    return candidates
+
+
+def load_encoder(ctx: ItemContext):
+    from sftgen.embed import shared_embedder
+
+    return shared_embedder(ctx.run)
+
+
+def passage_record(prompt: Record, page: Record, text: str, start: int, rank: int, hit) -> Record:
+    meta = {
+        "url": page.meta.get("url") or page.meta.get("source"),
+        "title": page.meta.get("title"),
+        "document_id": page.id,
+        "prompt_id": prompt.id,
+        "query_id": page.meta.get("query_id"),
+        "score": round(hit.score, 6),
+        "rank": rank,
+        "bm25_rank": hit.bm25_rank,
+        "embedding_rank": hit.embedding_rank,
+        "start": start,
+    }
+    return Record(kind="passage", text=text, parent_ids=[prompt.id, page.id], meta=meta, origin=f"{start}")
