@@ -11,11 +11,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol
 
-import httpx
+import aiohttp
 from pydantic import BaseModel
 
 from sftgen.llm.structured import InvalidReply, parse_reply, response_format, schema_instructions
@@ -98,16 +100,26 @@ class ChatClient:
         self.backoff = backoff or Backoff()
         self.stats = ClientStats()
         self.slots = asyncio.Semaphore(max_concurrency)
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.http = httpx.AsyncClient(
-            base_url=self.base_url,
-            headers=headers,
-            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10)),
-            limits=httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency),
-        )
+        self.max_concurrency = max_concurrency
+        self.timeout_s = timeout_s
+        self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.http: aiohttp.ClientSession | None = None  # made on first use, inside the running loop
+
+    def session(self) -> aiohttp.ClientSession:
+        # aiohttp, not httpx: httpcore's pool rescans every connection for every queued request, which
+        # cost 5-12 ms of CPU per request at 64-256 in flight (bench/llm_throughput.py); aiohttp's costs
+        # well under 1 ms.
+        if self.http is None or self.http.closed:
+            self.http = aiohttp.ClientSession(
+                headers=self.headers,
+                timeout=aiohttp.ClientTimeout(total=self.timeout_s, connect=min(self.timeout_s, 10)),
+                connector=aiohttp.TCPConnector(limit=self.max_concurrency),
+            )
+        return self.http
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        if self.http is not None:
+            await self.http.close()
 
     # ---- the public call -----------------------------------------------------------------------
 
@@ -161,15 +173,15 @@ class ChatClient:
         body: dict[str, Any] = {"model": self.model, "messages": list(messages)}
         body.update({k: v for k, v in params.items() if v is not None})
         if schema is not None:
-            fmt = response_format(schema, self.structured_output)
+            fmt = cached_response_format(schema, self.structured_output)
             if fmt is not None:
                 body["response_format"] = fmt
             else:
-                body["messages"] = with_instructions(body["messages"], schema_instructions(schema))
+                body["messages"] = with_instructions(body["messages"], cached_schema_instructions(schema))
         return body
 
     def cache_key(self, messages: list[dict[str, str]], params: dict[str, Any], schema: type[BaseModel] | None) -> str:
-        schema_json = schema.model_json_schema() if schema else None
+        schema_json = json_schema_of(schema) if schema else None
         return stable_hash(self.model, messages, params, schema_json, self.structured_output, length=20)
 
     def varied_body(self, body: dict[str, Any], bad_reply: str, failure: str, reask: int) -> dict[str, Any]:
@@ -194,8 +206,8 @@ class ChatClient:
             async with self.slots:
                 self.stats.in_flight += 1
                 try:
-                    response = await self.http.post("/chat/completions", json=body)
-                except (httpx.TimeoutException, httpx.TransportError) as exc:
+                    response = await self.send(body)
+                except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
                     response = None
                     last_error = f"{type(exc).__name__}: {exc}".rstrip(": ")
                 finally:
@@ -219,6 +231,10 @@ class ChatClient:
             self.stats.retries += 1
             await asyncio.sleep(retry_after(response) or self.backoff.delay(attempt))
         raise LLMError("llm_unavailable", f"gave up after {self.max_retries + 1} attempts; last: {last_error}")
+
+    async def send(self, body: dict[str, Any]) -> HTTPReply:
+        async with self.session().post(self.base_url + "/chat/completions", json=body) as response:
+            return HTTPReply(response.status, response.headers, await response.read())
 
     def from_cache(self, key: str, schema: type[BaseModel] | None) -> LLMReply | None:
         if self.cache is None:
@@ -254,15 +270,42 @@ def read_choice(response: dict[str, Any]) -> tuple[str, str | None]:
         return "", "malformed"
 
 
-def decode_json(response: httpx.Response) -> dict[str, Any] | None:
+@dataclass
+class HTTPReply:
+    status_code: int
+    headers: Any
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+
+@lru_cache(maxsize=256)
+def json_schema_of(schema: type[BaseModel]) -> dict[str, Any]:
+    """pydantic rebuilds a JSON schema on every call (about 1 ms); a schema class does not change in a run."""
+    return schema.model_json_schema()
+
+
+@lru_cache(maxsize=256)
+def cached_response_format(schema: type[BaseModel], mode: str) -> dict[str, Any] | None:
+    return response_format(schema, mode)
+
+
+@lru_cache(maxsize=256)
+def cached_schema_instructions(schema: type[BaseModel]) -> str:
+    return schema_instructions(schema)
+
+
+def decode_json(response: HTTPReply) -> dict[str, Any] | None:
     try:
-        payload = response.json()
+        payload = json.loads(response.content)
     except ValueError:
         return None
     return payload if isinstance(payload, dict) else None
 
 
-def retry_after(response: httpx.Response | None) -> float | None:
+def retry_after(response: HTTPReply | None) -> float | None:
     """Seconds from a Retry-After header (seconds form; the HTTP-date form is rare from LLM servers)."""
     if response is None:
         return None
