@@ -4,10 +4,7 @@ pages, wrong content types, error statuses and redirect loops are refused with t
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -15,6 +12,7 @@ from aiohttp import web
 
 from sftgen.fetch import Fetcher, FetchedPage
 from sftgen.recipe.research_settings import Fetch
+from tests.support.local_http import serving
 
 ARTICLE = (
     "<html><head><title>Colour confinement</title></head><body><nav>Home | About | Login</nav>"
@@ -61,31 +59,6 @@ def make_app() -> web.Application:
                           ("/missing", missing), ("/loop", loop), ("/hop", hop), ("/slow", slow)]:
         app.router.add_get(path, handler)
     return app
-
-
-@contextmanager
-def serving(app: web.Application) -> Iterator[str]:
-    """The app on 127.0.0.1 in a background thread; yields its root URL."""
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(app)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-
-    async def start():
-        await runner.setup()
-        await web.SockSite(runner, sock).start()
-
-    loop.run_until_complete(start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
 
 
 @pytest.fixture(scope="module")
