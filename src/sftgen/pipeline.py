@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sftgen.recipe import Recipe
+from sftgen.steps.answer_pipeline import answer_steps
 from sftgen.steps.base import Step
 from sftgen.steps.broaden import BroadenStep
 from sftgen.steps.chunk import ChunkStep
@@ -26,6 +27,8 @@ def build_pipeline(recipe: Recipe) -> list[Step]:
         PromptFilterStep(upstream=["rephrase"]),
         # dedup goes here: the last step that passes prompts on is where exports read them from
     ]
+    # The answer half reads prompts from the last step that keeps them: add prompt steps above this line.
+    steps += answer_steps(recipe, steps)
     return steps
 
 

@@ -33,6 +33,9 @@ class Answers(_Section):
     queries_per_prompt: int = Field(
         default=3, ge=1, le=10, description="Search queries per prompt: the prompt itself and LLM variations."
     )
+    search_backend: Literal["local", "searxng", "brave", "duckduckgo"] | None = Field(
+        default=None, description="Where answer queries are searched; null: research.backend (and its settings)."
+    )
     pages_per_query: int = Field(default=3, ge=1, le=20, description="Top search hits fetched per query.")
     passages_per_answer: int = Field(default=5, ge=1, le=20, description="Passages the answer is written from.")
     passage_size: int = Field(default=800, ge=100, description="Characters per passage the pages are cut into.")

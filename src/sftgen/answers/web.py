@@ -1,0 +1,31 @@
+"""The search backend and the fetcher one run shares between the answer steps' items (one BM25 index
+built once, one set of per-host limits and one page cache)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sftgen.fetch import Fetcher
+    from sftgen.search import SearchBackend
+    from sftgen.steps.context import RunContext
+
+SHARED_KEY = "sftgen.answers.web"
+
+
+def answer_search_backend(ctx: RunContext) -> SearchBackend:
+    from sftgen.search import make_search_backend
+
+    tools = ctx.shared.setdefault(SHARED_KEY, {})
+    if "search" not in tools:
+        tools["search"] = make_search_backend(ctx.recipe, ctx.project_dir, backend=ctx.recipe.answers.search_backend)
+    return tools["search"]
+
+
+def answer_fetcher(ctx: RunContext) -> Fetcher:
+    from sftgen.fetch import make_fetcher
+
+    tools = ctx.shared.setdefault(SHARED_KEY, {})
+    if "fetch" not in tools:
+        tools["fetch"] = make_fetcher(ctx.recipe, ctx.project_dir)
+    return tools["fetch"]

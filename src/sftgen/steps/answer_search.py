@@ -1,0 +1,77 @@
+"""Answer step 1b: search each answer query and fetch its top pages; every page becomes a document
+with its URL, query and prompt as provenance. Refused pages are recorded with their reason."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sftgen.answers.web import answer_fetcher, answer_search_backend
+from sftgen.records import Record
+from sftgen.search import SearchError
+from sftgen.steps.base import Outcome, SideDrop, Step, drop, keep
+from sftgen.steps.context import ItemContext, RunContext
+
+ERROR = "error"
+
+
+class AnswerSearchStep(Step):
+    """Search each answer query and fetch its top pages."""
+
+    name = "answer_search"
+    consumes = "query"
+    produces = "document"
+
+    def settings(self, ctx: RunContext) -> dict[str, Any]:
+        research = ctx.recipe.research
+        backend = ctx.recipe.answers.search_backend or research.backend
+        return {"backend": backend, "backend_settings": getattr(research, backend).model_dump(),
+                "pages_per_query": ctx.recipe.answers.pages_per_query,
+                "min_text_chars": research.fetch.min_text_chars}
+
+    def concurrency(self, ctx: RunContext) -> int:
+        return ctx.recipe.research.fetch.concurrency
+
+    async def process(self, item: Record, ctx: ItemContext) -> Outcome:
+        try:
+            hits = await answer_search_backend(ctx.run).search(item.text, ctx.recipe.answers.pages_per_query)
+        except SearchError as exc:
+            return Outcome(ERROR, reason=exc.reason, detail=exc.detail)
+        if not hits:
+            return drop("no_hits", f"the search found nothing for {item.text!r}")
+        fetcher = answer_fetcher(ctx.run)
+        pages = await asyncio.gather(*(fetcher.fetch(hit.url) for hit in hits))
+        min_chars = ctx.recipe.research.fetch.min_text_chars
+        documents, side_drops = [], []
+        for hit, page in zip(hits, pages):
+            if not page.ok:
+                side_drops.append(SideDrop(hit.url, page.reason or "fetch_failed", page.detail))
+            elif len(page.text) < min_chars:
+                side_drops.append(SideDrop(hit.url, "too_thin", f"{len(page.text)} characters of text < {min_chars}"))
+            else:
+                documents.append(page_document(item, hit, page))
+        if not documents:
+            outcome = drop("no_pages", "; ".join(f"{d.label}: {d.reason}" for d in side_drops))
+        else:
+            outcome = keep(*documents)
+        outcome.side_drops = side_drops
+        return outcome
+
+    def label(self, item: Record) -> str:
+        return item.text[:80]
+
+
+def page_document(query: Record, hit, page) -> Record:
+    url = page.final_url or hit.url
+    meta = {
+        "source": url,
+        "url": url,
+        "title": page.title or hit.title,
+        "format": page.format,
+        "query_id": query.id,
+        "query": query.text,
+        "prompt_id": query.meta.get("prompt_id"),
+        "rank": hit.rank,
+        "backend": hit.backend,
+    }
+    return query.child("document", page.text, meta=meta, origin=url)
