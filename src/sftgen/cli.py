@@ -133,7 +133,7 @@ def export(
     store = project.store()
     try:
         what = what or furthest_export(store, steps)
-        count = write_rows(export_rows(store, steps, what), fmt, out)
+        count = write_rows(export_rows(store, steps, what, project.recipe), fmt, out)
     except NothingToExport as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(BAD_INPUT) from exc

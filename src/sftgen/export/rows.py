@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from sftgen.export.sft import sft_rows
 from sftgen.pipeline import final_step_for
 from sftgen.records import Record
 from sftgen.steps.base import Step
@@ -14,8 +15,9 @@ from sftgen.store import Store
 KIND_OF_EXPORT = {"chunks": "chunk", "prompts": "prompt", "answers": "answer", "sft": "answer"}
 EXPORT_ORDER = ["chunks", "prompts", "answers", "sft"]
 
-RowBuilder = Callable[[Store, list[Step]], Iterator[dict[str, Any]]]
-ROW_BUILDERS: dict[str, RowBuilder] = {}
+RowBuilder = Callable[..., Iterator[dict[str, Any]]]
+"""(store, steps, recipe=None) -> rows; `recipe` is the project's Recipe when the CLI exports."""
+ROW_BUILDERS: dict[str, RowBuilder] = {"sft": sft_rows}
 """Exports whose rows are not one record each (e.g. `sft`: prompt-answer pairs as chat messages)."""
 
 
@@ -62,9 +64,9 @@ def record_rows(store: Store, steps: list[Step], kind: str) -> Iterator[dict[str
         }
 
 
-def export_rows(store: Store, steps: list[Step], what: str) -> Iterator[dict[str, Any]]:
+def export_rows(store: Store, steps: list[Step], what: str, recipe: Any = None) -> Iterator[dict[str, Any]]:
     if what in ROW_BUILDERS:
-        return ROW_BUILDERS[what](store, steps)
+        return ROW_BUILDERS[what](store, steps, recipe=recipe)
     return record_rows(store, steps, KIND_OF_EXPORT[what])
 
 

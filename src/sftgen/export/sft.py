@@ -1,0 +1,65 @@
+"""`sftgen export --what sft`: kept prompt-answer pairs as chat `messages` (the format TRL's SFTTrainer
+and most fine-tuning tools read), each row with its citations, rubric scores and provenance ids."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sftgen.records import Record
+from sftgen.steps.base import Step
+from sftgen.store import Store
+
+
+def sft_rows(store: Store, steps: list[Step], recipe: Any = None) -> Iterator[dict[str, Any]]:
+    """One row per kept answer; the system message is the recipe's `answers.system_prompt`, if any."""
+    from sftgen.export.rows import kept_records
+
+    system_prompt = recipe.answers.system_prompt if recipe is not None else None
+    for answer in kept_records(store, steps, "answer"):
+        prompt = store.get(answer.meta.get("prompt_id", ""))
+        if prompt is None:
+            continue
+        yield sft_row(store, prompt, answer, system_prompt)
+
+
+def sft_row(store: Store, prompt: Record, answer: Record, system_prompt: str | None) -> dict[str, Any]:
+    messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    messages += [{"role": "user", "content": prompt.text}, {"role": "assistant", "content": answer.text}]
+    meta = answer.meta
+    return {
+        "id": answer.id,
+        "messages": messages,
+        "prompt_id": prompt.id,
+        "answer_id": answer.id,
+        "subdomain": prompt.meta.get("subdomain"),
+        "rag": bool(meta.get("rag")),
+        "citations": meta.get("citations", []),
+        "scores": meta.get("scores", {}),
+        "score_mean": meta.get("score_mean"),
+        "needs_review": bool(meta.get("needs_review", False)),
+        "provenance": provenance_ids(store, prompt, answer),
+    }
+
+
+def provenance_ids(store: Store, prompt: Record, answer: Record) -> dict[str, Any]:
+    """The ids to walk back from the pair: passages, the pages and queries they came from, and the prompt's
+    own ancestry (profile, chunk, document)."""
+    passage_ids = list(answer.meta.get("passage_ids", []))
+    page_ids, query_ids = [], []
+    for passage_id in passage_ids:
+        passage = store.get(passage_id)
+        if passage is None:
+            continue
+        page_id = passage.meta.get("document_id")
+        if page_id and page_id not in page_ids:
+            page_ids.append(page_id)
+        query_id = passage.meta.get("query_id")
+        if query_id and query_id not in query_ids:
+            query_ids.append(query_id)
+    return {
+        "passage_ids": passage_ids,
+        "page_ids": page_ids,
+        "query_ids": query_ids,
+        "prompt_lineage": [{"id": r.id, "kind": r.kind, "step": r.step} for r in store.lineage(prompt.id)],
+    }
