@@ -114,32 +114,48 @@ class QuotaLedger:
     used: Counter = field(default_factory=Counter)
     profiles_left: Counter = field(default_factory=Counter)
     """Profiles of each subdomain `generate` has still to serve in this run."""
+    variant_allowance: dict[str, int] = field(default_factory=dict)
+    """Seed prompt id -> variants `broaden` may make of it, reserved when `generate` made the seed."""
 
     def free(self, subdomain: str) -> int | None:
         if self.planned is None:
             return None
         return max(0, self.planned.get(subdomain, 0) - self.used[subdomain])
 
-    def seeds_for_profile(self, subdomain: str, per_profile: int, variants: int) -> int:
-        """How many prompts `generate` asks of one profile: the subdomain's free room, less what `broaden`
-        will add, spread over its profiles still to come; charged now (refund what is not made)."""
+    def reserve_for_profile(self, subdomain: str, per_profile: int, variants: int) -> tuple[int, int]:
+        """(seeds, reserved): how many prompts `generate` asks of one profile, and the room charged for them
+        and their `broaden` variants. The subdomain's free room is spread over its profiles still to come."""
         left = max(1, self.profiles_left[subdomain])
         self.profiles_left[subdomain] = left - 1
         free = self.free(subdomain)
         if free is None:
-            return per_profile
+            return per_profile, per_profile * (1 + variants)
         seeds = min(per_profile, math.ceil(free / (1 + variants) / left))
-        self.used[subdomain] += seeds
-        return seeds
+        reserved = min(free, seeds * (1 + variants))
+        self.used[subdomain] += reserved
+        return seeds, reserved
 
-    def grant(self, subdomain: str, wanted: int) -> int:
+    def settle_profile(self, subdomain: str, reserved: int, seed_ids: list[str], variants: int) -> None:
+        """After `generate` made `seed_ids`: what is left of the reservation becomes their variant
+        allowance, the rest is refunded."""
+        room = max(0, reserved - len(seed_ids))
+        for seed_id in seed_ids:
+            allowance = min(variants, room)
+            self.variant_allowance[seed_id] = allowance
+            room -= allowance
+        self.refund(subdomain, room)
+
+    def variants_for_seed(self, seed_id: str, subdomain: str, variants: int) -> int:
+        """Variants `broaden` may make of a seed: its allowance, or (a seed of an earlier run) free room."""
+        if seed_id in self.variant_allowance:
+            return self.variant_allowance.pop(seed_id)
         free = self.free(subdomain)
-        granted = wanted if free is None else min(wanted, free)
+        granted = variants if free is None else min(variants, free)
         self.used[subdomain] += granted
         return granted
 
     def refund(self, subdomain: str, count: int) -> None:
-        if count > 0:
+        if count > 0 and self.planned is not None:
             self.used[subdomain] -= count
 
 

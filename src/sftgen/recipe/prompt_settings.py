@@ -21,7 +21,7 @@ class Profiles(_Section):
         default=200, ge=0, description="Shorter chunks are dropped as too_thin without asking the LLM."
     )
     subdomain_min_similarity: float = Field(
-        default=0.45, ge=-1, le=1,
+        default=0.35, ge=-1, le=1,
         description="Cosine similarity a profile's subdomain must reach to a recipe subdomain (name + "
         "description) when no name matches exactly.",
     )

@@ -40,7 +40,7 @@ class BroadenStep(LLMStep):
             return keep()
         ledger = ledger_for(ctx.run, *quota_steps(self))
         subdomain = item.meta.get("subdomain")
-        count = ledger.grant(subdomain, settings.variants_per_prompt)
+        count = ledger.variants_for_seed(item.id, subdomain, settings.variants_per_prompt)
         if count == 0:
             return drop("quota_full", f"subdomain {subdomain!r} has all the prompts its quota asks for")
         targets = [

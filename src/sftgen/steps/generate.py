@@ -40,17 +40,17 @@ class GenerateStep(LLMStep):
         settings = ctx.recipe.prompts
         ledger = ledger_for(ctx.run, *quota_steps(self))
         subdomain = item.meta.get("subdomain")
-        count = ledger.seeds_for_profile(subdomain, settings.per_profile, settings.variants_per_prompt)
+        count, reserved = ledger.reserve_for_profile(subdomain, settings.per_profile, settings.variants_per_prompt)
         if count == 0:
             return drop("quota_full", f"subdomain {subdomain!r} has all the prompts its quota asks for")
         task_types = rotated(settings.task_types, item.id, count)
         try:
             reply = await ctx.ask(self.template, self.variables_for(item, ctx, task_types), self.output_schema)
         except BaseException:
-            ledger.refund(subdomain, count)
+            ledger.refund(subdomain, reserved)
             raise
         outcome = self.prompts_from(item, reply, task_types)
-        ledger.refund(subdomain, count - len(outcome.outputs))
+        ledger.settle_profile(subdomain, reserved, [p.id for p in outcome.outputs], settings.variants_per_prompt)
         return outcome
 
     def variables_for(self, item: Record, ctx: ItemContext, task_types: list[str]) -> dict[str, Any]:

@@ -1,0 +1,91 @@
+"""A scripted LLM for the prompt pipeline on the fake server: it tells the steps' requests apart by
+their templates' system lines and answers each as a careful model would, driven by markers in the
+documents (`Subject: <subdomain>`, `Topic: <topic>`, `OFF-DOMAIN`), so tests can plant what they check."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+STEP_OF_SYSTEM_LINE = {
+    "You sort text passages": "chunk_filter",
+    "You describe text passages": "profile",
+    "You write questions that people ask": "generate",
+    "You rewrite questions about": "broaden",
+    "You reword questions": "rephrase",
+    "You check questions": "prompt_filter",
+}
+REPHRASE_OPENERS = ["In practice,", "Walk me through", "For a lab course:", "I want to understand", "Briefly:",
+                    "Picture a detector:", "Give an account of", "Help me see"]
+
+
+@dataclass
+class PromptScript:
+    """Call it with a request body (the fake server's script hook); counts requests per step."""
+
+    opener: str = "Could you please explain"
+    """How every generated and broadened prompt begins (rephrase tests want one over-represented opener)."""
+    false_claims: tuple[str, ...] = ("four types of quarks",)
+    requests: Counter = field(default_factory=Counter)
+
+    def __call__(self, body: dict[str, Any]) -> str | None:
+        messages = body.get("messages") or []
+        system = next((m["content"] for m in messages if m["role"] == "system"), "")
+        user = "\n".join(m["content"] for m in messages if m["role"] == "user")
+        step = next((s for line, s in STEP_OF_SYSTEM_LINE.items() if system.startswith(line)), None)
+        if step is None:
+            return None
+        self.requests[step] += 1
+        return json.dumps(getattr(self, step)(user))
+
+    def chunk_filter(self, user: str) -> dict:
+        if "OFF-DOMAIN" in user:
+            return {"verdict": "off_domain", "explanation": "The passage is about cooking, not physics."}
+        return {"verdict": "keep", "explanation": "On topic and informative."}
+
+    def profile(self, user: str) -> dict:
+        subject = marker(user, "Subject") or "quarks"
+        topic = marker(user, "Topic") or "quark basics"
+        return {"subdomain": subject, "topic": topic, "use_case": f"studying {topic}", "audience": "student",
+                "difficulty": "intermediate", "summary": f"The passage explains {topic}."}
+
+    def generate(self, user: str) -> dict:
+        topic = re.search(r"^Topic: (.+?) \(", user, re.MULTILINE).group(1)
+        kinds = re.findall(r"^\d+\. (.+)$", user, re.MULTILINE)
+        prompts = [f"{self.opener} the {kind} side of {topic}?" for kind in kinds]
+        for claim in self.false_claims:
+            if claim in user:
+                prompts[0] = f"Since there are {claim}, which one is the heaviest?"
+        return {"prompts": prompts}
+
+    def broaden(self, user: str) -> dict:
+        original = re.search(r"^Original question: (.+)$", user, re.MULTILINE).group(1)
+        targets = re.findall(r"^\d+\. as asked by a (.+?), at (.+?) level$", user, re.MULTILINE)
+        body = original.removeprefix(self.opener).strip()
+        return {"variants": [f"{self.opener} for a {persona} at {level} level: {body}" for persona, level in targets]}
+
+    def rephrase(self, user: str) -> dict:
+        question = re.search(r"^Question: (.+)$", user, re.MULTILINE).group(1)
+        start = REPHRASE_OPENERS[sum(map(ord, question)) % len(REPHRASE_OPENERS)]
+        return {"rewritten": f"{start} {question.removeprefix(self.opener).strip()}"}
+
+    def prompt_filter(self, user: str) -> dict:
+        question = re.search(r"<QUESTION>\n(.*)\n</QUESTION>", user, re.DOTALL).group(1)
+        for claim in self.false_claims:
+            if claim in question:
+                return {"verdict": "incorrect_premise", "explanation": f"False claim: there are not {claim}; there are six."}
+        return {"verdict": "keep", "explanation": "Clear and answerable."}
+
+
+def marker(text: str, name: str) -> str | None:
+    found = re.search(rf"{name}: ([^\n.]+)", text)
+    return found.group(1).strip() if found else None
+
+
+def physics_doc(subject: str, topic: str, extra: str = "") -> str:
+    """A document the script profiles as `subject` / `topic`; long enough to pass profiles.min_chunk_chars."""
+    facts = " ".join(f"Fact {i} about {topic} is stated in this sentence with care." for i in range(6))
+    return f"Subject: {subject}.\nTopic: {topic}.\n\n{facts} {extra}\n"
