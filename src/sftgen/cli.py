@@ -19,8 +19,9 @@ from sftgen.project import Project, ProjectError
 from sftgen.quotas import quota_status
 from sftgen.recipe import RecipeError
 from sftgen.report.funnel import record_counts, recent_errors, step_funnel
+from sftgen.review.queue import review_counts
 from sftgen.runner import RunOptions, UnknownStep, run_project
-from sftgen.status_view import print_funnel, print_quotas
+from sftgen.status_view import print_funnel, print_quotas, print_review
 
 app = typer.Typer(help="Turn a folder of domain documents into a supervised fine-tuning dataset.",
                   no_args_is_help=True, add_completion=False)
@@ -104,14 +105,16 @@ def show_status(project: Project, as_json: bool) -> None:
         records = record_counts(store)
         errors = recent_errors(store)
         quotas = quota_status(store, project.recipe, steps)
+        review = review_counts(store, steps, project.recipe)
     finally:
         store.close()
     if as_json:
-        typer.echo(json.dumps({"steps": funnel, "records": records, "recent_errors": errors, "quotas": quotas},
-                              indent=2))
+        typer.echo(json.dumps({"steps": funnel, "records": records, "recent_errors": errors, "quotas": quotas,
+                               "review": review}, indent=2))
     else:
         print_funnel(console, funnel, records, errors)
         print_quotas(console, quotas)
+        print_review(console, review)
 
 
 @app.command()
@@ -140,6 +143,26 @@ def export(
     finally:
         store.close()
     console.print(f"wrote {count} {what} to {out} ({fmt})")
+
+
+@app.command()
+def review(
+    directory: Path,
+    host: str = typer.Option("127.0.0.1", help="Address to bind; anything but loopback needs an access token."),
+    port: int = typer.Option(8765, help="Port to serve on."),
+    token: Optional[str] = typer.Option(None, help="Access token (else SFTGEN_REVIEW_TOKEN, else review.token)."),
+    export_to: Optional[tuple[str, Path]] = typer.Option(
+        (None, None), "--export", help="FORMAT FILE: write Label Studio (labelstudio) or Argilla (argilla) tasks."
+    ),
+    import_from: Optional[Path] = typer.Option(None, "--import", help="Read a Label Studio or Argilla export back."),
+) -> None:
+    """Serve the review page for experts, or exchange annotations with Label Studio / Argilla."""
+    from sftgen.review.command import review_command
+
+    export_spec = export_to if export_to and export_to[0] else None
+    code = review_command(console, open_project(directory), host, port, token, export_spec, import_from)
+    if code:
+        raise typer.Exit(code)
 
 
 if __name__ == "__main__":

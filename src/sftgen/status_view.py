@@ -42,3 +42,15 @@ def print_quotas(console: Console, quotas: list[dict[str, Any]]) -> None:
         table.add_row(row["subdomain"], f"{row['share']:.0%}", "-" if row["target"] is None else str(row["target"]),
                       str(row["actual"]), str(row["in_progress"]), "-" if row["deficit"] is None else str(row["deficit"]))
     console.print(table)
+
+
+def print_review(console: Console, review: dict[str, dict[str, int]]) -> None:
+    """Human review per kind: accepted / edited / rejected / pending (and disputed) of the review queue."""
+    for kind, counts in review.items():
+        if counts["queue"] == 0:
+            continue
+        console.print(
+            f"review {kind}s: {counts['accepted']} accepted, {counts['edited']} edited, {counts['rejected']} rejected, "
+            f"{counts['pending']} pending" + (f", {counts['disputed']} disputed" if counts["disputed"] else "")
+            + f" (queue {counts['queue']})", highlight=False,
+        )

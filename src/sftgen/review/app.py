@@ -1,0 +1,229 @@
+"""The review web application: server-rendered pages (Jinja2, autoescaped) over the project's store.
+
+It opens its own SQLite connection (WAL, short transactions), so it can be used while `sftgen run` writes.
+Handlers are `async def`: they run one at a time on the event loop, which keeps the one connection safe.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader
+
+from sftgen.pipeline import build_pipeline
+from sftgen.project import Project
+from sftgen.review import security
+from sftgen.review.agreement import calibration, reviewer_agreement
+from sftgen.review.decisions import EDIT, REJECT, Decision, DecisionError
+from sftgen.review.queue import STATUSES, TODO, ReviewQueue
+from sftgen.review.views import item_view, rubric_dimensions
+
+TEMPLATES = Path(__file__).parent / "templates"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+MAX_NAME = 60
+
+
+def create_app(project: Project, token: str | None = None) -> FastAPI:
+    app = FastAPI(title="sftgen review", docs_url=None, redoc_url=None, openapi_url=None)
+    store = project.store()
+    steps = build_pipeline(project.recipe)
+    queue = ReviewQueue(store, steps, project.recipe)
+    secret = secrets.token_bytes(32)
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    app.state.store = store
+
+    @app.on_event("shutdown")
+    def close_store() -> None:
+        store.close()
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        if token:
+            given = (request.query_params.get("token") or request.headers.get("x-review-token")
+                     or bearer(request.headers.get("authorization")) or request.cookies.get(security.TOKEN_COOKIE))
+            if not security.token_matches(given, token):
+                return PlainTextResponse("401: this review server needs its access token", status_code=401)
+        if request.method not in SAFE_METHODS and not security.same_origin(
+            request.headers.get("origin"), request.headers.get("referer"), request.headers.get("host")
+        ):
+            return PlainTextResponse("403: cross-site request refused", status_code=403)
+        session = request.cookies.get(security.SESSION_COOKIE)
+        request.state.session = session or security.new_session_id()
+        response = await call_next(request)
+        if not session:
+            response.set_cookie(security.SESSION_COOKIE, request.state.session, httponly=True, samesite="strict")
+        if token and request.query_params.get("token"):
+            response.set_cookie(security.TOKEN_COOKIE, token, httponly=True, samesite="strict")
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        return response
+
+    async def form_checked(request: Request) -> dict:
+        form = dict(await request.form())
+        if not security.csrf_valid(secret, request.cookies.get(security.SESSION_COOKIE), form.get("csrf")):
+            raise CsrfRefused()
+        return form
+
+    @app.exception_handler(DecisionError)
+    async def bad_decision(request: Request, exc: DecisionError):
+        return PlainTextResponse(f"400: {exc}", status_code=400)
+
+    class CsrfRefused(Exception):
+        pass
+
+    @app.exception_handler(CsrfRefused)
+    async def csrf_refused(request: Request, exc: CsrfRefused):
+        return PlainTextResponse("403: missing or wrong CSRF token", status_code=403)
+
+    def render(request: Request, template: str, **context) -> HTMLResponse:
+        filters = current_filters(request, queue)
+        context.update(
+            reviewer=request.cookies.get(security.REVIEWER_COOKIE, ""),
+            csrf=security.csrf_token(secret, request.state.session),
+            filters=filters, statuses=STATUSES, kinds=queue.kinds, subdomains=queue.subdomains(),
+            progress=queue.progress(filters["kind"]) if filters["kind"] else None,
+            project_name=project.recipe.project, query=urlencode(filters),
+        )
+        nonce = secrets.token_urlsafe(16)
+        response = HTMLResponse(env.get_template(template).render(nonce=nonce, **context))
+        # Only our own inline script (with this page's nonce) may run: injected markup could not execute.
+        response.headers["Content-Security-Policy"] = (
+            f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; form-action 'self'; "
+            "base-uri 'none'; frame-ancestors 'none'"
+        )
+        return response
+
+    @app.get("/", response_class=HTMLResponse)
+    async def home(request: Request):
+        if not request.cookies.get(security.REVIEWER_COOKIE):
+            return render(request, "whoami.html")
+        return RedirectResponse(f"/next?{urlencode(current_filters(request, queue))}", status_code=303)
+
+    @app.post("/whoami")
+    async def whoami(request: Request):
+        form = await form_checked(request)
+        name = " ".join(str(form.get("name", "")).split())[:MAX_NAME]
+        if not name:
+            return PlainTextResponse("400: a reviewer needs a name", status_code=400)
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(security.REVIEWER_COOKIE, name, samesite="strict", max_age=90 * 24 * 3600)
+        return response
+
+    @app.get("/next")
+    async def next_item(request: Request, after: str | None = None, back: bool = False):
+        reviewer = request.cookies.get(security.REVIEWER_COOKIE)
+        if not reviewer:
+            return RedirectResponse("/", status_code=303)
+        filters = current_filters(request, queue)
+        if not filters["kind"]:
+            return render(request, "done.html")
+        selection = [item.id for item in queue.select(filters["kind"], reviewer, filters["status"],
+                                                      filters["subdomain"] or None)]
+        order = [item.id for item in queue.items(filters["kind"])]
+        target = pick(selection, order, after, back)
+        if target is None:
+            return render(request, "done.html")
+        return RedirectResponse(f"/item/{target}?{urlencode(filters)}", status_code=303)
+
+    @app.get("/item/{item_id}", response_class=HTMLResponse)
+    async def show_item(request: Request, item_id: str):
+        if not request.cookies.get(security.REVIEWER_COOKIE):
+            return RedirectResponse("/", status_code=303)
+        item = queue.find(item_id)
+        if item is None:
+            return PlainTextResponse(f"404: no reviewable item {item_id}", status_code=404)
+        view = item_view(store, item, project.recipe)
+        return render(request, "item.html", shown_at=time.time(),
+                      reject_reasons=project.recipe.review.reject_reasons, **view)
+
+    @app.post("/item/{item_id}/decide")
+    async def decide(request: Request, item_id: str):
+        form = await form_checked(request)
+        reviewer = request.cookies.get(security.REVIEWER_COOKIE)
+        item = queue.find(item_id)
+        if not reviewer or item is None:
+            return PlainTextResponse("400: unknown item or reviewer without a name", status_code=400)
+        decision = str(form.get("decision", ""))
+        reason = (str(form.get("reason_text", "")).strip() or str(form.get("reason", "")).strip()) or None
+        edited = str(form.get("edited_text", ""))
+        if decision == "accept" and edited.strip() and edited.strip() != str(form.get("original_text", "")).strip():
+            decision = EDIT  # the text was changed before accepting
+        scores = {}
+        for dimension in rubric_dimensions(project.recipe) if item.kind == "answer" else []:
+            value = str(form.get(f"score_{dimension}", "")).strip()
+            if value:
+                scores[dimension] = int(value) if value.isdigit() else -1
+        shown_at = safe_float(form.get("shown_at"))
+        queue.log.record(Decision(
+            item_id=item.id, kind=item.kind, version_id=str(form.get("version_id") or item.state.version_id),
+            reviewer=reviewer, decision=decision, reason=reason if decision == REJECT else None,
+            edited_text=edited if decision == EDIT else None, scores=scores,
+            seconds=round(time.time() - shown_at, 3) if shown_at else None,
+        ))
+        filters = current_filters(request, queue)
+        return RedirectResponse(f"/next?{urlencode({**filters, 'after': item.id})}", status_code=303)
+
+    @app.get("/stats", response_class=HTMLResponse)
+    async def stats(request: Request):
+        decisions = queue.log.decisions()
+        answers = {d.item_id for d in decisions if d.kind == "answer"}
+        records = {item_id: store.get(item_id) for item_id in answers}
+        return render(
+            request, "stats.html",
+            counts=queue.counts(),
+            progress_by_kind={kind: queue.progress(kind) for kind in queue.kinds},
+            agreement={kind: reviewer_agreement([d for d in decisions if d.kind == kind]) for kind in queue.kinds},
+            calibration=calibration([d for d in decisions if d.kind == "answer"], records,
+                                    rubric_dimensions(project.recipe)),
+        )
+
+    @app.get("/favicon.ico")
+    async def favicon():
+        return Response(status_code=204)
+
+    return app
+
+
+def current_filters(request: Request, queue: ReviewQueue) -> dict[str, str]:
+    params = request.query_params
+    kind = params.get("kind") if params.get("kind") in queue.kinds else (queue.kinds[0] if queue.kinds else "")
+    status = params.get("status") if params.get("status") in STATUSES else TODO
+    subdomain = params.get("subdomain", "") if params.get("subdomain", "") in queue.subdomains() else ""
+    return {"kind": kind, "status": status, "subdomain": subdomain}
+
+
+def pick(selection: list[str], order: list[str], after: str | None, back: bool) -> str | None:
+    """The selected item after (or, going back, before) `after` in queue order; `after` may have left the
+    selection (just decided). Forward past the end wraps to the first item still selected."""
+    if not selection:
+        return None
+    if after is None or after not in order:
+        return selection[0]
+    position = {item_id: index for index, item_id in enumerate(order)}
+    here = position[after]
+    if back:
+        earlier = [item_id for item_id in selection if position.get(item_id, -1) < here]
+        return earlier[-1] if earlier else None
+    later = [item_id for item_id in selection if position.get(item_id, -1) > here]
+    if later:
+        return later[0]
+    wrapped = [item_id for item_id in selection if item_id != after]
+    return wrapped[0] if wrapped else None
+
+
+def bearer(header: str | None) -> str | None:
+    if header and header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return None
+
+
+def safe_float(value) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None

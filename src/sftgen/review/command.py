@@ -1,0 +1,62 @@
+"""`sftgen review DIR`: serve the review page, or --export / --import annotation files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from sftgen.pipeline import build_pipeline
+from sftgen.project import Project
+from sftgen.review.interchange import FORMATS, InterchangeError, read_import, write_export
+from sftgen.review.queue import ReviewQueue
+from sftgen.review.security import UnsafeBinding
+from sftgen.review.server import access_token, serve
+
+BAD_INPUT = 2
+
+
+def review_command(
+    console: Console, project: Project, host: str, port: int, token: str | None,
+    export: tuple[str, Path] | None, import_file: Path | None,
+) -> int:
+    if export or import_file:
+        return interchange(console, project, export, import_file)
+    token = access_token(project, token)
+    try:
+        console.print(f"review server on http://{host}:{port}/" + ("  (token required)" if token else ""))
+        serve(project, host, port, token)
+    except UnsafeBinding as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        return BAD_INPUT
+    return 0
+
+
+def interchange(console: Console, project: Project, export: tuple[str, Path] | None, import_file: Path | None) -> int:
+    store = project.store()
+    try:
+        queue = ReviewQueue(store, build_pipeline(project.recipe), project.recipe)
+        if export:
+            fmt, out = export
+            if fmt not in FORMATS:
+                console.print(f"[red]error:[/red] --export {fmt}: expected one of {', '.join(FORMATS)}")
+                return BAD_INPUT
+            count = write_export(queue, fmt, out)
+            console.print(f"wrote {count} items to {out} ({fmt}); tool settings next to it", highlight=False)
+        if import_file:
+            report = read_import(queue, import_file)
+            console.print(f"{import_file}: {report.recorded} decisions recorded, {report.already_imported} "
+                          f"imported before", highlight=False)
+            for record_id in report.unknown_ids:
+                console.print(f"[yellow]unknown id[/yellow] {record_id}: not in this project's store, skipped",
+                              highlight=False)
+            for problem in report.problems:
+                console.print(f"[yellow]skipped[/yellow] {problem}", highlight=False)
+            if report.unknown_ids or report.problems:
+                return BAD_INPUT
+    except InterchangeError as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        return BAD_INPUT
+    finally:
+        store.close()
+    return 0

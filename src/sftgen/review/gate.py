@@ -1,0 +1,97 @@
+"""Review gates: the pipeline steps through which reviewers' decisions flow back.
+
+`review_gate` sits right after the last prompt step (dedup); the answer half takes its prompts from it
+and nowhere else. `answer_review_gate` sits after the last answer step; exports read answers from it.
+For each item a gate passes on the latest accepted version (an edited record instead of the original),
+drops rejected items with the reason `rejected_by_reviewer`, and passes unreviewed ones on, or, when
+the recipe says `review.required_before_answer`, holds queued prompts back as `awaiting_review`.
+
+A decision forgets the gate's progress row for its item, so the next run re-processes exactly that item:
+the store withdraws what was made from the old version (its answer) and the answer step makes one for
+the new version only.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from sftgen.records import Record
+from sftgen.review.decisions import ACCEPTED, EDITED, GATE_OF_KIND, REJECTED, ReviewLog
+from sftgen.review.policy import in_queue
+from sftgen.steps.base import Outcome, Step, drop, keep
+from sftgen.steps.context import ItemContext, RunContext
+
+REJECTED_BY_REVIEWER = "rejected_by_reviewer"
+AWAITING_REVIEW = "awaiting_review"
+
+
+class ReviewGate(Step):
+    kind: ClassVar[str]
+
+    def settings(self, ctx: RunContext) -> dict[str, Any]:
+        review = ctx.recipe.review
+        return review.model_dump(
+            include={"policy", "sample_rate", "uncertain_band", "kinds", "reviews_required", "required_before_answer"}
+        )
+
+    def label(self, item: Record) -> str:
+        return item.text[:80]
+
+    async def process(self, item: Record, ctx: ItemContext) -> Outcome:
+        review = ctx.recipe.review
+        store = ctx.run.store
+        state = ReviewLog(store).state(item.id, review.reviews_required)
+        if state.status == REJECTED:
+            reasons = sorted({d.reason for d in state.decisions if d.decision == "reject" and d.reason})
+            return drop(REJECTED_BY_REVIEWER, "; ".join(reasons) or None)
+        if state.status in (ACCEPTED, EDITED):
+            version = store.get(state.version_id)
+            if version is None:
+                return drop("review_version_missing", f"{state.version_id} is not in the store")
+            return keep(version)
+        if self.holds_unreviewed(ctx) and item.kind in review.kinds and in_queue(item, review):
+            return drop(AWAITING_REVIEW, f"{state.status}: waiting for a reviewer's decision")
+        return keep(item)
+
+    def holds_unreviewed(self, ctx: ItemContext) -> bool:
+        return False
+
+
+class PromptReviewGate(ReviewGate):
+    """Pass on reviewed prompts (edited versions instead of originals); drop rejected ones."""
+
+    name = GATE_OF_KIND["prompt"]
+    consumes = produces = kind = "prompt"
+
+    def holds_unreviewed(self, ctx: ItemContext) -> bool:
+        return ctx.recipe.review.required_before_answer
+
+
+class AnswerReviewGate(ReviewGate):
+    """Pass on reviewed answers (edited versions instead of originals); drop rejected ones."""
+
+    name = GATE_OF_KIND["answer"]
+    consumes = produces = kind = "answer"
+
+
+def with_review_gates(steps: list[Step]) -> list[Step]:
+    """Insert a gate after the last step that passes on prompts, and one after the last that passes on
+    answers; every later step that consumed that kind from the gated step consumes from the gate instead."""
+    for gate_type in (PromptReviewGate, AnswerReviewGate):
+        last = last_step_passing(steps, gate_type.kind)
+        if last is None or any(isinstance(step, gate_type) for step in steps):
+            continue
+        position = steps.index(last) + 1
+        for step in steps[position:]:
+            if step.consumes == gate_type.kind and last.name in step.upstream:
+                step.upstream = [gate_type.name if name == last.name else name for name in step.upstream]
+        steps.insert(position, gate_type(upstream=[last.name]))
+    return steps
+
+
+def last_step_passing(steps: list[Step], kind: str) -> Step | None:
+    last = None
+    for step in steps:
+        if step.produces == kind or (step.passes_input_on and step.consumes == kind):
+            last = step
+    return last

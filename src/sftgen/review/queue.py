@@ -1,0 +1,121 @@
+"""The review queue: the items each gate's upstream passes on that the recipe's policy sends to humans,
+with their review state, filters (kind, subdomain, status) and progress per reviewer."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from sftgen.recipe import Recipe
+from sftgen.records import Record
+from sftgen.review.decisions import ACCEPTED, DISPUTED, EDITED, PENDING, REJECTED, ItemState, ReviewLog, resolve
+from sftgen.review.gate import ReviewGate
+from sftgen.review.policy import in_queue
+from sftgen.steps.base import Step
+from sftgen.store import Store
+
+TODO = "todo"
+"""Not settled yet and not decided by the current reviewer: what a reviewer works through."""
+STATUSES = (TODO, PENDING, DISPUTED, ACCEPTED, EDITED, REJECTED, "all")
+COUNTED = (ACCEPTED, REJECTED, EDITED, PENDING, DISPUTED)
+
+
+@dataclass
+class QueueItem:
+    record: Record
+    """The item as the pipeline made it (the original version)."""
+    state: ItemState
+    subdomain: str | None
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def kind(self) -> str:
+        return self.record.kind
+
+    def open(self) -> bool:
+        return self.state.status in (PENDING, DISPUTED)
+
+    def decided_by(self, reviewer: str) -> bool:
+        return any(decision.reviewer == reviewer for decision in self.state.decisions)
+
+
+class ReviewQueue:
+    def __init__(self, store: Store, steps: list[Step], recipe: Recipe):
+        self.store = store
+        self.recipe = recipe
+        self.review = recipe.review
+        self.log = ReviewLog(store)
+        self.gates = {step.kind: step for step in steps if isinstance(step, ReviewGate)}
+
+    @property
+    def kinds(self) -> list[str]:
+        return [kind for kind in ("prompt", "answer") if kind in self.gates and kind in self.review.kinds]
+
+    def items(self, kind: str) -> list[QueueItem]:
+        gate = self.gates.get(kind)
+        if gate is None or kind not in self.review.kinds:
+            return []
+        decisions = self.log.by_item(kind)
+        items = []
+        for record in self.store.emitted(gate.upstream, kind=kind):
+            if record.status != "kept" or not in_queue(record, self.review):
+                continue
+            state = resolve(record.id, decisions.get(record.id, []), self.review.reviews_required)
+            items.append(QueueItem(record, state, self.subdomain_of(record)))
+        return items
+
+    def subdomain_of(self, record: Record) -> str | None:
+        if record.meta.get("subdomain"):
+            return record.meta["subdomain"]
+        prompt = self.store.get(record.meta["prompt_id"]) if record.meta.get("prompt_id") else None
+        return prompt.meta.get("subdomain") if prompt else None
+
+    def select(self, kind: str, reviewer: str, status: str = TODO, subdomain: str | None = None) -> list[QueueItem]:
+        chosen = []
+        for item in self.items(kind):
+            if subdomain and item.subdomain != subdomain:
+                continue
+            if status == TODO and not (item.open() and not item.decided_by(reviewer)):
+                continue
+            if status not in (TODO, "all") and item.state.status != status:
+                continue
+            chosen.append(item)
+        return chosen
+
+    def find(self, item_id: str) -> QueueItem | None:
+        record = self.store.get(item_id)
+        if record is None or record.kind not in self.gates:
+            return None
+        state = self.log.state(item_id, self.review.reviews_required)
+        return QueueItem(record, state, self.subdomain_of(record))
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Per kind: accepted / rejected / edited / pending / disputed, the queue and the decisions made."""
+        counts = {}
+        for kind in self.kinds:
+            items = self.items(kind)
+            tally = Counter(item.state.status for item in items)
+            counts[kind] = {status: tally.get(status, 0) for status in COUNTED}
+            counts[kind]["queue"] = len(items)
+            counts[kind]["decisions"] = sum(len(item.state.decisions) for item in items)
+        return counts
+
+    def progress(self, kind: str) -> dict:
+        items = self.items(kind)
+        per_reviewer: Counter = Counter()
+        for item in items:
+            for reviewer in item.state.reviewers:
+                per_reviewer[reviewer] += 1
+        settled = sum(1 for item in items if not item.open())
+        return {"queue": len(items), "settled": settled, "per_reviewer": dict(per_reviewer.most_common())}
+
+    def subdomains(self) -> list[str]:
+        return [subdomain.name for subdomain in self.recipe.domain.subdomains]
+
+
+def review_counts(store: Store, steps: list[Step], recipe: Recipe) -> dict[str, dict[str, int]]:
+    """For `sftgen status`: per reviewed kind, accepted / rejected / edited / pending / disputed."""
+    return ReviewQueue(store, steps, recipe).counts()
