@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 
 from sftgen.cli import app
 from sftgen.llm.client import Backoff, ChatClient
-from sftgen.pipeline import build_pipeline
+from sftgen.pipeline import build_pipeline, final_step_for
 from sftgen.project import Project
 from sftgen.quotas import quota_status, split_by_shares
-from sftgen.runner import run_project
+from sftgen.runner import RunOptions, run_project
 from sftgen.steps.rephrase import opener
 from sftgen.store import open_store
 from tests.fakes.fake_openai_server import running_fake_server
@@ -51,7 +51,9 @@ def run(project_dir: Path, server) -> None:
         client = ChatClient(server.base_url, "fake-model", max_concurrency=4, max_retries=2,
                             backoff=Backoff(0.001, 0.01))
         try:
-            return await run_project(Project.open(project_dir), llm=client)
+            project = Project.open(project_dir)
+            until = final_step_for(build_pipeline(project.recipe), "prompt").name
+            return await run_project(project, RunOptions(until=until), llm=client)
         finally:
             await client.aclose()
 
@@ -69,7 +71,8 @@ def kept_prompts(project_dir: Path) -> list:
     project = Project.open(project_dir)
     store = project.store()
     try:
-        return [r for r in store.emitted("prompt_filter", kind="prompt") if r.status == "kept"]
+        final = final_step_for(build_pipeline(project.recipe), "prompt").name
+        return [r for r in store.emitted(final, kind="prompt") if r.status == "kept"]
     finally:
         store.close()
 

@@ -4,6 +4,7 @@ documents (`Subject: <subdomain>`, `Topic: <topic>`, `OFF-DOMAIN`), so tests can
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections import Counter
@@ -18,6 +19,20 @@ STEP_OF_SYSTEM_LINE = {
     "You reword questions": "rephrase",
     "You check questions": "prompt_filter",
 }
+# Words the scripted prompts are built from, a different handful for each prompt, so that they are
+# neither exact, near nor semantic duplicates of one another (dedup runs after the prompt filter).
+VOCABULARY = (
+    "charm strange bottom top isospin hypercharge parity helicity chirality spinor lattice spacing "
+    "renormalisation coupling beta function running scale cutoff jet hadronisation fragmentation "
+    "pion kaon proton neutron lambda sigma omega delta resonance width decay branching ratio lifetime "
+    "detector calorimeter tracker trigger luminosity collider beam target scattering cross section "
+    "form factor structure function parton distribution sea valence gluon splitting colour singlet "
+    "octet confinement string tension flux tube glueball tetraquark pentaquark molecule mass spectrum "
+    "symmetry breaking condensate anomaly instanton vacuum topology monte carlo sampling correlator "
+    "propagator vertex loop diagram amplitude unitarity causality dispersion sum rule heavy quark "
+    "effective theory matching coefficient perturbative threshold plasma temperature density phase "
+    "transition critical point freeze-out flow viscosity entropy thermal photon dilepton"
+).split()
 REPHRASE_OPENERS = ["In practice,", "Walk me through", "For a lab course:", "I want to understand", "Briefly:",
                     "Picture a detector:", "Give an account of", "Help me see"]
 
@@ -55,7 +70,7 @@ class PromptScript:
     def generate(self, user: str) -> dict:
         topic = re.search(r"^Topic: (.+?) \(", user, re.MULTILINE).group(1)
         kinds = re.findall(r"^\d+\. (.+)$", user, re.MULTILINE)
-        prompts = [f"{self.opener} the {kind} side of {topic}?" for kind in kinds]
+        prompts = [f"{self.opener} {words(topic + kind)} in {topic} ({kind})?" for kind in kinds]
         for claim in self.false_claims:
             if claim in user:
                 prompts[0] = f"Since there are {claim}, which one is the heaviest?"
@@ -65,7 +80,8 @@ class PromptScript:
         original = re.search(r"^Original question: (.+)$", user, re.MULTILINE).group(1)
         targets = re.findall(r"^\d+\. as asked by a (.+?), at (.+?) level$", user, re.MULTILINE)
         body = original.removeprefix(self.opener).strip()
-        return {"variants": [f"{self.opener} for a {persona} at {level} level: {body}" for persona, level in targets]}
+        return {"variants": [f"{self.opener} {words(body + persona + level)} for a {persona} at {level} level?"
+                             for persona, level in targets]}
 
     def rephrase(self, user: str) -> dict:
         question = re.search(r"^Question: (.+)$", user, re.MULTILINE).group(1)
@@ -78,6 +94,19 @@ class PromptScript:
             if claim in question:
                 return {"verdict": "incorrect_premise", "explanation": f"False claim: there are not {claim}; there are six."}
         return {"verdict": "keep", "explanation": "Clear and answerable."}
+
+
+def words(key: str, count: int = 7) -> str:
+    """`count` words of the vocabulary picked by a hash of `key`: stable per key, different across keys."""
+    digest = hashlib.sha256(key.encode()).digest()
+    picked: list[str] = []
+    for byte_pair in zip(digest[::2], digest[1::2]):
+        word = VOCABULARY[(byte_pair[0] * 256 + byte_pair[1]) % len(VOCABULARY)]
+        if word not in picked:
+            picked.append(word)
+        if len(picked) == count:
+            break
+    return " ".join(picked)
 
 
 def marker(text: str, name: str) -> str | None:

@@ -18,6 +18,19 @@ PROMPT_META_KEYS = ("subdomain", "topic", "use_case", "task_type", "difficulty",
                     "chunk_id", "document_id")
 
 
+REQUEST_START = re.compile(
+    r"^(how|what|why|when|where|which|who|whom|whose|is|are|can|could|would|should|do|does|did|will|"
+    r"explain|describe|compare|contrast|list|give|walk|show|calculate|compute|estimate|derive|help|tell|"
+    r"suggest|outline|summari[sz]e|discuss|evaluate|assess|i|i'm|i've|my|we|our)\b",
+    re.IGNORECASE,
+)
+
+
+def is_request(text: str) -> bool:
+    """A question or a request: ends with '?' or opens like one (not a statement or a bare phrase)."""
+    return text.rstrip().endswith("?") or REQUEST_START.match(text.lstrip()) is not None
+
+
 def self_contained(text: str) -> bool:
     return NOT_SELF_CONTAINED.search(text) is None
 
