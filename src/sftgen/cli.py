@@ -50,6 +50,9 @@ def init(directory: Path = typer.Argument(..., help="The project folder to creat
     docs = directory / "docs"
     if not docs.exists():
         shutil.copytree(EXAMPLE / "docs", docs)
+    corpus = directory / "corpus"  # the local search corpus of the example's web research
+    if not corpus.exists():
+        shutil.copytree(EXAMPLE / "corpus", corpus)
     console.print(f"Project ready in {directory}: edit recipe.yaml, put documents in docs/, then "
                   f"`sftgen run {directory}`.")
 

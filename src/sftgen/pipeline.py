@@ -13,12 +13,15 @@ from sftgen.steps.ingest import IngestStep
 from sftgen.steps.profile import ProfileStep
 from sftgen.steps.prompt_filter import PromptFilterStep
 from sftgen.steps.rephrase import RephraseStep
+from sftgen.steps.research import ResearchStep
+from sftgen.steps.url_list import UrlListStep
 
 
 def build_pipeline(recipe: Recipe) -> list[Step]:
     steps: list[Step] = [
         IngestStep(),
-        ChunkStep(upstream=["ingest"]),
+        *([UrlListStep()] if recipe.research.url_lists else []),
+        ChunkStep(upstream=["ingest", "url_list", "research"]),  # research pages loop back to chunking
         ChunkFilterStep(upstream=["chunk"]),
         ProfileStep(upstream=["chunk_filter"]),
         GenerateStep(upstream=["profile"]),
@@ -27,6 +30,9 @@ def build_pipeline(recipe: Recipe) -> list[Step]:
         PromptFilterStep(upstream=["rephrase"]),
         # dedup goes here: the last step that passes prompts on is where exports read them from
     ]
+    if recipe.research.enabled:
+        # After the prompt steps, so each pass sees the prompts earlier pages made before it fetches more.
+        steps.append(ResearchStep(upstream=["profile"]))
     # The answer half reads prompts from the last step that keeps them: add prompt steps above this line.
     steps += answer_steps(recipe, steps)
     return steps

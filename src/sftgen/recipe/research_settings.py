@@ -67,6 +67,11 @@ class Research(_Section):
     results_per_query: int = Field(default=3, ge=1, le=50)
     max_queries: int = Field(default=50, ge=0, description="Search budget: research queries in all, across runs.")
     max_pages: int = Field(default=150, ge=0, description="Fetch budget: pages fetched in all, across runs.")
+    prompts_per_page: float = Field(
+        default=4, gt=0,
+        description="Prompts one fetched page is expected to yield: a pass fetches about deficit / this pages "
+        "for a subdomain, then waits for them to be profiled before it fetches more.",
+    )
     near_duplicate_threshold: float = Field(
         default=0.8, gt=0, le=1, description="Estimated Jaccard similarity (MinHash) above which a page is skipped."
     )

@@ -1,0 +1,137 @@
+"""What the fresh-documents loop may still do in this run.
+
+- ResearchBudget (once per run): the recipe's query and page budgets, minus what research records in
+  the store already spent (every research query record lists its hits and the URLs it fetched), the
+  URLs already fetched and which profile claimed each, and a near-duplicate index of all documents.
+- QuotaPlan (per pass): the pages each subdomain still needs, from `quota_status` (deficit minus prompts
+  on their way) divided by `research.prompts_per_page`; pages fetched in this pass count against it, so
+  one pass does not over-fetch before the new pages have been chunked, profiled and turned into prompts.
+  It is rebuilt when any other step has emitted something since (that is, in the next pass).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from sftgen.research.near_duplicates import NearDuplicateIndex
+from sftgen.steps.context import RunContext
+
+BUDGET_KEY = "research.budget"
+PLAN_KEY = "research.plan"
+DOCUMENT_STEPS = ("ingest", "research", "url_list")
+
+
+@dataclass
+class ResearchBudget:
+    queries_left: int
+    pages_left: int
+    known_queries: set[str] = field(default_factory=set)
+    """Ids of research query records already in the store: asking them again costs nothing."""
+    profiles_researched: set[str] = field(default_factory=set)
+    url_owner: dict[str, str] = field(default_factory=dict)
+    """URL -> the profile whose research fetched it first (a profile redone may fetch its own again)."""
+    near_duplicates: NearDuplicateIndex | None = None
+
+    def may_research(self, profile_id: str) -> bool:
+        """A new profile needs query budget; one researched before may redo its own queries."""
+        return self.queries_left > 0 or profile_id in self.profiles_researched
+
+    def take_query(self, query_id: str, profile_id: str) -> bool:
+        if query_id in self.known_queries:
+            return True
+        if self.queries_left <= 0:
+            return False
+        self.queries_left -= 1
+        self.known_queries.add(query_id)
+        self.profiles_researched.add(profile_id)
+        return True
+
+    def claim_url(self, url: str, profile_id: str) -> str | None:
+        """None when this profile may fetch the URL (charging a page); else the reason it may not."""
+        owner = self.url_owner.get(url)
+        if owner is not None:
+            return None if owner == profile_id else "seen_url"
+        if self.pages_left <= 0:
+            return "page_budget_spent"
+        self.pages_left -= 1
+        self.url_owner[url] = profile_id
+        return None
+
+
+def research_budget(ctx: RunContext) -> ResearchBudget:
+    budget = ctx.shared.get(BUDGET_KEY)
+    if budget is not None:
+        return budget
+    settings = ctx.recipe.research
+    known_queries: set[str] = set()
+    profiles_researched: set[str] = set()
+    url_owner: dict[str, str] = {}
+    for query in ctx.store.records_of_kind("query"):
+        if query.meta.get("purpose") != "research":
+            continue
+        known_queries.add(query.id)
+        profiles_researched.add(query.meta.get("profile_id", ""))
+        for fetched in query.meta.get("fetched", []):
+            url_owner.setdefault(fetched["url"], query.meta.get("profile_id", ""))
+    pages_used = len(url_owner)
+    index = NearDuplicateIndex(settings.near_duplicate_threshold)
+    for document in ctx.store.emitted(list(DOCUMENT_STEPS), kind="document"):
+        index.add(document.id, document.text)
+        if document.meta.get("url"):
+            url_owner.setdefault(document.meta["url"], document.meta.get("profile_id", document.id))
+    budget = ResearchBudget(
+        queries_left=max(0, settings.max_queries - len(known_queries)),
+        pages_left=max(0, settings.max_pages - pages_used),
+        known_queries=known_queries,
+        profiles_researched=profiles_researched,
+        url_owner=url_owner,
+        near_duplicates=index,
+    )
+    ctx.shared[BUDGET_KEY] = budget
+    return budget
+
+
+@dataclass
+class QuotaPlan:
+    token: int
+    pages_needed: dict[str, int | None]
+    """None: no quotas (prompts.target_total is null); research goes on until the budget ends."""
+    pages_planned: dict[str, int] = field(default_factory=dict)
+
+    def wanted(self, subdomain: str) -> int | None:
+        """Pages still wanted for the subdomain in this pass (None: no limit)."""
+        needed = self.pages_needed.get(subdomain, 0)
+        if needed is None:
+            return None
+        return max(0, needed - self.pages_planned.get(subdomain, 0))
+
+    def charge(self, subdomain: str, pages: int = 1) -> None:
+        self.pages_planned[subdomain] = self.pages_planned.get(subdomain, 0) + pages
+
+
+def quota_plan(ctx: RunContext, steps) -> QuotaPlan:
+    token = others_last_emit(ctx)
+    plan = ctx.shared.get(PLAN_KEY)
+    if plan is not None and plan.token == token:
+        return plan
+    from sftgen.quotas import quota_status
+
+    per_page = ctx.recipe.research.prompts_per_page
+    needed: dict[str, int | None] = {}
+    for row in quota_status(ctx.store, ctx.recipe, steps):
+        if row["deficit"] is None:
+            needed[row["subdomain"]] = None
+        else:
+            missing = max(0, row["deficit"] - row.get("in_progress", 0))
+            needed[row["subdomain"]] = math.ceil(missing / per_page)
+    plan = ctx.shared[PLAN_KEY] = QuotaPlan(token, needed)
+    return plan
+
+
+def others_last_emit(ctx: RunContext) -> int:
+    """The last emit of any step but research: it moves only when the rest of the pipeline did work."""
+    row = ctx.store.conn.execute(
+        "SELECT seq FROM emits WHERE step != 'research' ORDER BY seq DESC LIMIT 1"
+    ).fetchone()
+    return int(row[0]) if row else 0
