@@ -8,6 +8,7 @@ from sftgen.steps.base import Step
 from sftgen.steps.broaden import BroadenStep
 from sftgen.steps.chunk import ChunkStep
 from sftgen.steps.chunk_filter import ChunkFilterStep
+from sftgen.steps.dedup import DedupStep
 from sftgen.steps.generate import GenerateStep
 from sftgen.steps.ingest import IngestStep
 from sftgen.steps.profile import ProfileStep
@@ -28,7 +29,7 @@ def build_pipeline(recipe: Recipe) -> list[Step]:
         BroadenStep(upstream=["generate"]),
         RephraseStep(upstream=["generate", "broaden"]),  # originals and their variants
         PromptFilterStep(upstream=["rephrase"]),
-        # dedup goes here: the last step that passes prompts on is where exports read them from
+        DedupStep(upstream=["prompt_filter"]),
     ]
     if recipe.research.enabled:
         # After the prompt steps, so each pass sees the prompts earlier pages made before it fetches more.

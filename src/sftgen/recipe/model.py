@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sftgen.recipe.answer_settings import Answers
+from sftgen.recipe.dedup_settings import Dedup
 from sftgen.recipe.prompt_settings import Profiles, Prompts
 from sftgen.recipe.review_settings import Review
 from sftgen.recipe.research_settings import Research
@@ -102,4 +103,5 @@ class Recipe(Section):
     prompts: Prompts = Field(default_factory=Prompts)
     research: Research = Field(default_factory=Research)
     answers: Answers = Field(default_factory=Answers)
+    dedup: Dedup = Field(default_factory=Dedup)
     review: Review = Field(default_factory=Review)

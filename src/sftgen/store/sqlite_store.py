@@ -102,6 +102,9 @@ class ItemResult:
     seconds: float = 0.0
     passes_input_on: bool = False
     """A filter keeps its input: the input itself is emitted instead of new records."""
+    meta_updates: dict[str, Any] = field(default_factory=dict)
+    """Merged into the input record's meta in the same transaction (a None value removes the key):
+    what a filter records about its decision, e.g. dedup's `duplicate_of` and `similarity`."""
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -160,6 +163,8 @@ class Store:
         self._replace_emits(step, result.item_id, emitted_ids)
         if result.passes_input_on:
             self._set_record_status(result.item_id, result, step)
+        if result.meta_updates:
+            self._merge_meta(result.item_id, result.meta_updates)
         self.conn.execute(
             """INSERT OR REPLACE INTO progress (step, item_id, settings, outcome, reason, detail, label,
                    n_outputs, llm_requests, cache_hits, prompt_tokens, completion_tokens, seconds, done_at)
@@ -285,6 +290,19 @@ class Store:
         with self.transaction():
             for record in records:
                 self._insert_record(record, now)
+
+    def _merge_meta(self, record_id: str, updates: dict[str, Any]) -> None:
+        row = self.conn.execute("SELECT meta FROM records WHERE id=?", (record_id,)).fetchone()
+        if row is None:
+            return
+        meta = json.loads(row["meta"])
+        merged = {**meta, **{k: v for k, v in updates.items() if v is not None}}
+        for key in [k for k, v in updates.items() if v is None]:
+            merged.pop(key, None)
+        if merged != meta:
+            self.conn.execute(
+                "UPDATE records SET meta=? WHERE id=?", (json.dumps(merged, ensure_ascii=False, default=str), record_id)
+            )
 
     def set_meta(self, record_id: str, updates: dict[str, Any]) -> None:
         record = self.get(record_id)

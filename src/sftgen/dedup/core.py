@@ -1,0 +1,66 @@
+"""Greedy dedup in a fixed order: the texts are walked first to last and a text is a duplicate when it
+matches one *kept* before it. Anchors (the prompts kept in earlier runs) come first and are never
+dropped, so new prompts are checked against them and against each other. Methods run in the recipe's
+order (cheapest first), each over what the previous ones left."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sftgen.dedup.near import near_duplicates
+from sftgen.dedup.normalise import normalise
+from sftgen.dedup.semantic import semantic_duplicates
+from sftgen.recipe.dedup_settings import Dedup
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    index: int
+    of: int
+    """Index of the kept text it duplicates."""
+    method: str
+    similarity: float
+
+
+@dataclass
+class DedupReport:
+    duplicates: dict[int, Duplicate] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def dropped_by(self, method: str) -> int:
+        return sum(1 for dup in self.duplicates.values() if dup.method == method)
+
+
+def find_duplicates(texts: Sequence[str], n_anchors: int, settings: Dedup, embedder=None) -> DedupReport:
+    """Which of `texts[n_anchors:]` duplicate a text kept before them (an anchor or an earlier new text)."""
+    report = DedupReport()
+    alive = list(range(len(texts)))
+    for method in settings.methods:
+        started = time.perf_counter()
+        if method == "exact":
+            found = exact_duplicates(texts, alive, n_anchors)
+        elif method == "near":
+            found = near_duplicates(texts, alive, n_anchors, settings)
+        else:
+            if embedder is None:
+                raise ValueError("semantic dedup needs an embedder")
+            found = semantic_duplicates(texts, alive, n_anchors, settings, embedder)
+        report.seconds[method] = time.perf_counter() - started
+        for index, (of, similarity) in found.items():
+            report.duplicates[index] = Duplicate(index, of, method, round(float(similarity), 4))
+        alive = [i for i in alive if i not in found]
+    return report
+
+
+def exact_duplicates(texts: Sequence[str], alive: list[int], n_anchors: int) -> dict[int, tuple[int, float]]:
+    first_with: dict[str, int] = {}
+    found: dict[int, tuple[int, float]] = {}
+    for i in alive:
+        key = normalise(texts[i])
+        if key in first_with and i >= n_anchors:
+            found[i] = (first_with[key], 1.0)
+        else:
+            first_with.setdefault(key, i)
+    return found

@@ -1,0 +1,48 @@
+"""Near-duplicates: MinHash signatures of word shingles, candidates from an LSH index (datasketch),
+confirmed by the exact Jaccard similarity of the shingle sets (which is the similarity recorded)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sftgen.dedup.normalise import jaccard, shingles
+from sftgen.recipe.dedup_settings import Dedup
+
+MINHASH_SEED = 1  # fixed, so the same texts give the same candidates on every run and machine
+
+
+def near_duplicates(
+    texts: Sequence[str], alive: list[int], n_anchors: int, settings: Dedup
+) -> dict[int, tuple[int, float]]:
+    from datasketch import MinHash, MinHashLSH
+
+    shingle_sets = [shingles(texts[i], settings.shingle_words) for i in alive]
+    signatures = MinHash.bulk(
+        ([s.encode("utf-8") for s in sorted(shingle_set)] for shingle_set in shingle_sets),
+        num_perm=settings.num_perm,
+        seed=MINHASH_SEED,
+    )
+    lsh = MinHashLSH(threshold=settings.near_threshold, num_perm=settings.num_perm)
+    found: dict[int, tuple[int, float]] = {}
+    for position, (index, shingle_set, signature) in enumerate(zip(alive, shingle_sets, signatures)):
+        if not shingle_set:
+            continue  # nothing to compare; exact dedup handles empty texts
+        if index >= n_anchors:
+            best = best_match(position, shingle_set, lsh.query(signature), shingle_sets, settings.near_threshold)
+            if best is not None:
+                found[index] = (alive[best[0]], best[1])
+                continue
+        lsh.insert(position, signature, check_duplication=False)
+    return found
+
+
+def best_match(position, shingle_set, candidates, shingle_sets, threshold) -> tuple[int, float] | None:
+    """The most similar kept candidate at or above the threshold; ties go to the earliest."""
+    best: tuple[int, float] | None = None
+    for candidate in sorted(candidates):
+        if candidate >= position:
+            continue
+        similarity = jaccard(shingle_set, shingle_sets[candidate])
+        if similarity >= threshold and (best is None or similarity > best[1]):
+            best = (candidate, similarity)
+    return best

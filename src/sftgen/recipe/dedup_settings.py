@@ -1,0 +1,32 @@
+"""Recipe section `dedup:` (recipe step 10): which methods run and their thresholds."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+DedupMethod = Literal["exact", "near", "semantic"]
+
+
+class Dedup(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    methods: list[DedupMethod] = Field(
+        default_factory=lambda: ["exact", "near", "semantic"],
+        description="Run in this order: exact (normalised text), near (MinHash LSH), semantic (embeddings).",
+    )
+    near_threshold: float = Field(default=0.5, gt=0, le=1, description="Jaccard similarity of word shingles.")
+    shingle_words: int = Field(default=2, ge=1, le=5, description="Words per shingle for near-duplicates.")
+    num_perm: int = Field(default=128, ge=16, le=1024, description="MinHash permutations.")
+    semantic_threshold: float = Field(default=0.85, gt=0, le=1, description="Cosine similarity of embeddings.")
+    semantic_neighbours: int = Field(
+        default=10, ge=1, le=200, description="Nearest neighbours looked at per prompt in the ANN index."
+    )
+
+    @field_validator("methods")
+    @classmethod
+    def no_repeats(cls, methods: list[str]) -> list[str]:
+        if len(set(methods)) != len(methods):
+            raise ValueError(f"methods must not repeat: {methods}")
+        return methods
