@@ -155,7 +155,7 @@ def review(
     port: int = typer.Option(8765, help="Port to serve on."),
     token: Optional[str] = typer.Option(None, help="Access token (else SFTGEN_REVIEW_TOKEN, else review.token)."),
     export_to: Optional[tuple[str, Path]] = typer.Option(
-        (None, None), "--export", help="FORMAT FILE: write Label Studio (labelstudio) or Argilla (argilla) tasks."
+        None, "--export", help="FORMAT FILE: write Label Studio (labelstudio) or Argilla (argilla) tasks."
     ),
     import_from: Optional[Path] = typer.Option(None, "--import", help="Read a Label Studio or Argilla export back."),
 ) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -29,17 +30,19 @@ MAX_NAME = 60
 
 
 def create_app(project: Project, token: str | None = None) -> FastAPI:
-    app = FastAPI(title="sftgen review", docs_url=None, redoc_url=None, openapi_url=None)
     store = project.store()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        store.close()
+
+    app = FastAPI(title="sftgen review", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     steps = build_pipeline(project.recipe)
     queue = ReviewQueue(store, steps, project.recipe)
     secret = secrets.token_bytes(32)
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True, lstrip_blocks=True)
     app.state.store = store
-
-    @app.on_event("shutdown")
-    def close_store() -> None:
-        store.close()
 
     @app.middleware("http")
     async def guard(request: Request, call_next):

@@ -1,0 +1,105 @@
+"""Safety of the review server: escaped text, an access token when one is set (over real HTTP), no binding
+beyond loopback without a token, and CSRF protection on every state-changing request."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from sftgen.cli import app as cli
+from sftgen.project import Project
+from sftgen.review.app import create_app
+from sftgen.review.decisions import ReviewLog
+from sftgen.review.security import UnsafeBinding
+from sftgen.review.server import running_review_server
+from tests.support.review_project import SCRIPT_PROMPT, make_review_project, seed_prompts
+
+BASE = "http://127.0.0.1:8765"
+
+
+@pytest.fixture
+def project(tmp_path):
+    root = make_review_project(tmp_path / "p")
+    seed_prompts(root)
+    return root
+
+
+def signed_in(project_dir, name="ana"):
+    client = TestClient(create_app(Project.open(project_dir)), base_url=BASE)
+    page = client.get("/")
+    client.post("/whoami", data={"name": name, "csrf": csrf_of(page.text)}, headers={"origin": BASE})
+    return client
+
+
+def csrf_of(html):
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def decisions(project_dir):
+    store = Project.open(project_dir).store()
+    try:
+        return [(d.reviewer, d.decision) for d in ReviewLog(store).decisions()]
+    finally:
+        store.close()
+
+
+def test_a_script_in_a_prompt_is_shown_as_text(project):
+    client = signed_in(project)
+    script_id = next(p.id for p in seed_prompts(project) if p.text == SCRIPT_PROMPT)
+    page = client.get(f"/item/{script_id}")
+    assert page.status_code == 200
+    assert "<script>window.__pwned" not in page.text
+    assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in page.text
+    assert "script-src 'nonce-" in page.headers["content-security-policy"]
+
+
+def test_state_changing_requests_need_the_csrf_token_and_our_origin(project):
+    client = signed_in(project)
+    prompt = seed_prompts(project)[0]
+    page = client.get(f"/item/{prompt.id}")
+    good = {"csrf": csrf_of(page.text), "decision": "accept", "version_id": prompt.id}
+    assert client.post(f"/item/{prompt.id}/decide", data={**good, "csrf": "forged"},
+                       headers={"origin": BASE}).status_code == 403
+    assert client.post(f"/item/{prompt.id}/decide", data=good,
+                       headers={"origin": "http://evil.example"}).status_code == 403
+    assert client.post(f"/item/{prompt.id}/decide", data=good).status_code == 403  # neither Origin nor Referer
+    other_browser = signed_in(project, "bob")  # a session of its own: ana's token is not valid there
+    assert other_browser.post(f"/item/{prompt.id}/decide", data=good, headers={"origin": BASE}).status_code == 403
+    assert decisions(project) == []
+    accepted = client.post(f"/item/{prompt.id}/decide", data=good, headers={"referer": f"{BASE}/item/x"},
+                           follow_redirects=False)
+    assert accepted.status_code == 303
+    assert decisions(project) == [("ana", "accept")]
+
+
+def test_cookies_are_same_site_strict(project):
+    client = TestClient(create_app(Project.open(project)), base_url=BASE)
+    page = client.get("/")
+    assert "samesite=strict" in page.headers["set-cookie"].lower()
+    named = client.post("/whoami", data={"name": "ana", "csrf": csrf_of(page.text)}, headers={"origin": BASE},
+                        follow_redirects=False)
+    assert named.status_code == 303 and "samesite=strict" in named.headers["set-cookie"].lower()
+
+
+def test_a_token_guards_every_request_over_http(project):
+    with running_review_server(Project.open(project), token="s3cret-token") as server:
+        assert httpx.get(f"{server.url}/").status_code == 401
+        assert httpx.get(f"{server.url}/stats", headers={"X-Review-Token": "wrong"}).status_code == 401
+        assert httpx.post(f"{server.url}/whoami", data={"name": "x"}).status_code == 401
+        assert httpx.get(f"{server.url}/stats", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
+        with httpx.Client() as browser:
+            first = browser.get(f"{server.url}/?token=s3cret-token")
+            assert first.status_code == 200
+            assert browser.get(f"{server.url}/stats").status_code == 200  # the cookie carries it from now on
+
+
+def test_no_binding_beyond_loopback_without_a_token(project):
+    with pytest.raises(UnsafeBinding, match="needs an access token"):
+        with running_review_server(Project.open(project), host="0.0.0.0"):
+            pass
+    result = CliRunner().invoke(cli, ["review", str(project), "--host", "0.0.0.0"], env={"SFTGEN_REVIEW_TOKEN": ""})
+    assert result.exit_code == 2 and "needs an access token" in result.output
