@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
@@ -66,7 +67,10 @@ async def run_project(
             )
             executor = LocalExecutor(progress, retry_errors=options.retry_errors)
             executor.budget_check = BudgetGuard(project.recipe.budget, project.recipe.llm, client).check
-            summary = await executor.run(steps, ctx)
+            try:
+                summary = await executor.run(steps, ctx)
+            finally:
+                await close_shared(ctx)
         store.finish_run(run_id, "stopped" if summary.stopped_by else "finished", summary.stopped_by or "")
         return summary
     except BaseException as exc:
@@ -76,6 +80,19 @@ async def run_project(
         logging.getLogger("sftgen").removeHandler(handler)
         handler.close()
         store.close()
+
+
+async def close_shared(ctx: RunContext) -> None:
+    """Close what steps opened for the run and left in ctx.shared (search backends, fetchers): anything
+    with an async `aclose`, alone or in a tuple."""
+    for value in list(ctx.shared.values()):
+        for part in value if isinstance(value, tuple) else (value,):
+            closer = getattr(part, "aclose", None)
+            if closer is not None and asyncio.iscoroutinefunction(closer):
+                try:
+                    await closer()
+                except Exception:  # closing is best effort; the run's results are committed already
+                    logging.getLogger("sftgen.run").debug("closing %r failed", part, exc_info=True)
 
 
 @asynccontextmanager
