@@ -27,7 +27,7 @@ def review_command(
         console.print(f"review server on http://{host}:{port}/" + ("  (token required)" if token else ""))
         serve(project, host, port, token)
     except UnsafeBinding as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         return BAD_INPUT
     return 0
 
@@ -42,20 +42,21 @@ def interchange(console: Console, project: Project, export: tuple[str, Path] | N
                 console.print(f"[red]error:[/red] --export {fmt}: expected one of {', '.join(FORMATS)}")
                 return BAD_INPUT
             count = write_export(queue, fmt, out)
-            console.print(f"wrote {count} items to {out} ({fmt}); tool settings next to it", highlight=False)
+            console.print(f"wrote {count} items to {out} ({fmt}); tool settings next to it",
+                          highlight=False, soft_wrap=True)
         if import_file:
             report = read_import(queue, import_file)
             console.print(f"{import_file}: {report.recorded} decisions recorded, {report.already_imported} "
-                          f"imported before", highlight=False)
+                          f"imported before", highlight=False, soft_wrap=True)
             for record_id in report.unknown_ids:
                 console.print(f"[yellow]unknown id[/yellow] {record_id}: not in this project's store, skipped",
-                              highlight=False)
+                              highlight=False, soft_wrap=True)
             for problem in report.problems:
-                console.print(f"[yellow]skipped[/yellow] {problem}", highlight=False)
+                console.print(f"[yellow]skipped[/yellow] {problem}", highlight=False, soft_wrap=True)
             if report.unknown_ids or report.problems:
                 return BAD_INPUT
     except InterchangeError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         return BAD_INPUT
     finally:
         store.close()
