@@ -15,7 +15,7 @@ STEP_OF_SYSTEM_LINE = {
     "You sort text passages": "chunk_filter",
     "You describe text passages": "profile",
     "You write questions that people ask": "generate",
-    "You rewrite questions about": "broaden",
+    "You write new questions about": "broaden",
     "You reword questions": "rephrase",
     "You check questions": "prompt_filter",
 }
@@ -69,7 +69,7 @@ class PromptScript:
 
     def generate(self, user: str) -> dict:
         topic = re.search(r"^Topic: (.+?) \(", user, re.MULTILINE).group(1)
-        kinds = re.findall(r"^\d+\. (.+)$", user, re.MULTILINE)
+        kinds = re.search(r"Question types, in this order: (.+)\.$", user, re.MULTILINE).group(1).split(", ")
         prompts = [f"{self.opener} {words(topic + kind)} in {topic} ({kind})?" for kind in kinds]
         for claim in self.false_claims:
             if claim in user:
@@ -78,7 +78,8 @@ class PromptScript:
 
     def broaden(self, user: str) -> dict:
         original = re.search(r"^Original question: (.+)$", user, re.MULTILINE).group(1)
-        targets = re.findall(r"^\d+\. as asked by a (.+?), at (.+?) level$", user, re.MULTILINE)
+        asked_by = re.search(r"as asked by: (.+)\.$", user, re.MULTILINE).group(1).split("; ")
+        targets = [re.fullmatch(r"(.+) at (.+) level", who).groups() for who in asked_by]
         body = original.removeprefix(self.opener).strip()
         return {"variants": [f"{self.opener} {words(body + persona + level)} for a {persona} at {level} level?"
                              for persona, level in targets]}

@@ -12,12 +12,12 @@ from sftgen.quotas import ledger_for
 from sftgen.records import Record
 from sftgen.steps.base import LLMStep, Outcome, SideDrop, drop, keep
 from sftgen.steps.context import ItemContext, RunContext
-from sftgen.steps.generate import quota_steps
+from sftgen.steps.generate import PromptText, quota_steps
 from sftgen.steps.prompt_records import clean_prompt, is_request, inherited_meta, rotated, self_contained
 
 
 class PromptVariants(BaseModel):
-    variants: list[str] = Field(min_length=1, max_length=4, description="One new question each.")
+    variants: list[PromptText] = Field(min_length=1, max_length=4, description="One new question each.")
 
 
 class BroadenStep(LLMStep):

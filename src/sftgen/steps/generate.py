@@ -3,7 +3,7 @@ How many a profile gets comes from the subdomain quotas (see quotas.py)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
@@ -16,8 +16,11 @@ from sftgen.steps.prompt_records import clean_prompt, is_request, rotated, self_
 CHUNK_CHARS_IN_PROMPT = 1500
 
 
+PromptText = Annotated[str, Field(min_length=15, max_length=300)]
+
+
 class GeneratedPrompts(BaseModel):
-    prompts: list[str] = Field(min_length=1, max_length=8, description="One question or request each.")
+    prompts: list[PromptText] = Field(min_length=1, max_length=8, description="One question or request each.")
 
 
 class GenerateStep(LLMStep):
