@@ -159,3 +159,20 @@ def test_the_page_budget_caps_the_fetches(tmp_path):
         assert any(row["reason"] == "page_budget_spent" for row in rows)
     finally:
         state["store"].close()
+
+
+def test_new_research_settings_keep_the_pages_found_before(tmp_path):
+    project = make_research_project(tmp_path / "p", target_total=16, max_queries=40, max_pages=40)
+    run(project, ResearchScript())
+    before = research_state(project)
+    before_ids = {d.id for d in before["documents"]}
+    before["store"].close()
+    recipe_path = project / "recipe.yaml"
+    recipe_path.write_text(recipe_path.read_text().replace("max_pages: 40", "max_pages: 60"))
+    run(project, ResearchScript())  # every profile is redone under the new settings; the quotas are met
+    after = research_state(project)
+    try:
+        assert {d.id for d in after["documents"]} == before_ids
+        assert after["prompts"] == {"quarks": 8, "gluons": 8}
+    finally:
+        after["store"].close()

@@ -54,11 +54,16 @@ class ResearchStep(Step):
         run, research = ctx.run, ctx.recipe.research
         subdomain = item.meta.get("subdomain")
         plan = quota_plan(run, pipeline_steps(run))
+        earlier = earlier_documents(run, item.id)
         if plan.wanted(subdomain) == 0:
-            return drop("quota_met", f"subdomain {subdomain!r}: the quota is met, or pages on their way can meet it")
+            # A profile redone under new settings keeps the pages it found before: dropping them would
+            # withdraw the prompts made from them and reopen the quota they filled.
+            return keep(*earlier) if earlier else drop(
+                "quota_met", f"subdomain {subdomain!r}: the quota is met, or pages on their way can meet it")
         budget = research_budget(run)
         if not budget.may_research(item.id):
-            return drop("research_budget_spent", f"research.max_queries ({research.max_queries}) spent")
+            return keep(*earlier) if earlier else drop(
+                "research_budget_spent", f"research.max_queries ({research.max_queries}) spent")
         queries = await self.write_queries(item, ctx)
         backend, fetcher = await research_tools(run)
         documents: list[Record] = []
@@ -80,6 +85,8 @@ class ResearchStep(Step):
             searched += 1
             made = await self.fetch_hits(item, query, hits, fetcher, run, side_drops, plan, claimed_here)
             documents.extend(made)
+        new_ids = {document.id for document in documents}
+        documents += [document for document in earlier if document.id not in new_ids]
         if documents:
             outcome = keep(*documents)
             outcome.side_drops = side_drops
@@ -159,6 +166,15 @@ class ResearchStep(Step):
         query.step = self.name
         run.store.put_records([query])  # written at once: the budget counts it even if the run stops here
         return documents
+
+
+def earlier_documents(run: RunContext, profile_id: str) -> list[Record]:
+    """The documents research emitted for this profile in an earlier run, still active."""
+    rows = run.store.conn.execute(
+        "SELECT item_id FROM emits WHERE step = 'research' AND source_id = ? AND active = 1 ORDER BY seq",
+        (profile_id,),
+    ).fetchall()
+    return [record for row in rows if (record := run.store.get(row[0])) is not None]
 
 
 def query_record(profile: Record, text: str) -> Record:
