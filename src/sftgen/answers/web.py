@@ -16,16 +16,16 @@ SHARED_KEY = "sftgen.answers.web"
 def answer_search_backend(ctx: RunContext) -> SearchBackend:
     from sftgen.search import make_search_backend
 
-    tools = ctx.shared.setdefault(SHARED_KEY, {})
-    if "search" not in tools:
-        tools["search"] = make_search_backend(ctx.recipe, ctx.project_dir, backend=ctx.recipe.answers.search_backend)
-    return tools["search"]
+    key = f"{SHARED_KEY}.search"  # one value per key: the runner closes each at the end of the run
+    if key not in ctx.shared:
+        ctx.shared[key] = make_search_backend(ctx.recipe, ctx.project_dir, backend=ctx.recipe.answers.search_backend)
+    return ctx.shared[key]
 
 
 def answer_fetcher(ctx: RunContext) -> Fetcher:
     from sftgen.fetch import make_fetcher
 
-    tools = ctx.shared.setdefault(SHARED_KEY, {})
-    if "fetch" not in tools:
-        tools["fetch"] = make_fetcher(ctx.recipe, ctx.project_dir)
-    return tools["fetch"]
+    key = f"{SHARED_KEY}.fetch"
+    if key not in ctx.shared:
+        ctx.shared[key] = make_fetcher(ctx.recipe, ctx.project_dir)
+    return ctx.shared[key]
