@@ -216,6 +216,10 @@ def test_status_json_has_quotas_and_export_has_provenance(tmp_path):
         assert kinds[-3:] == ["profile", "chunk", "document"]
         assert row["provenance"][-1]["source"].endswith(".md")
         assert "prompt_filter" in [entry["step"] for entry in row["history"]]
+        assert row["made_by"] in ("generate", "broaden", "rephrase")
+        if row["made_by"] == "rephrase":  # the original prompt, with its text, is the nearest ancestor
+            assert row["provenance"][0]["id"] == row["meta"]["rephrased_from"] and row["provenance"][0]["text"]
+    assert {row["made_by"] for row in rows} == {"generate", "broaden", "rephrase"}
 
 
 @pytest.mark.parametrize("bad", [{"per_profile": 0}, {"colour": "red"}, {"task_types": ["a", "a"]}])

@@ -32,6 +32,10 @@ def kept_records(store: Store, steps: list[Step], kind: str) -> Iterator[Record]
     return (record for record in store.emitted(final.name, kind=kind) if record.status == "kept")
 
 
+SHORT_TEXT_KINDS = ("profile", "prompt", "query")
+"""Ancestors whose text goes into the provenance (documents and chunks are named by source and id)."""
+
+
 def provenance(store: Store, record: Record) -> list[dict[str, Any]]:
     """The record's ancestors, nearest first: id, kind, step and where they came from."""
     chain = []
@@ -40,6 +44,8 @@ def provenance(store: Store, record: Record) -> list[dict[str, Any]]:
         for key in ("source", "url", "query", "subdomain", "topic"):
             if ancestor.meta.get(key):
                 entry[key] = ancestor.meta[key]
+        if ancestor.kind in SHORT_TEXT_KINDS:  # e.g. the prompt before it was rephrased, the profile's summary
+            entry["text"] = ancestor.text
         chain.append(entry)
     return chain
 
@@ -56,6 +62,7 @@ def record_rows(store: Store, steps: list[Step], kind: str) -> Iterator[dict[str
         yield {
             "id": record.id,
             "kind": record.kind,
+            "made_by": record.step,
             "text": record.text,
             "meta": {k: v for k, v in record.meta.items() if k != "llm_cache_keys"},
             "parent_ids": record.parent_ids,
