@@ -45,6 +45,7 @@ class OpenerPlan:
 
     def __init__(self, prompts: list[Record], words: int, max_share: float, min_prompts: int):
         self.words = words
+        self.upstream_size = 0
         self.counts = Counter(opener(p.text, words) for p in prompts)
         self.total = len(prompts)
         self.allowed = max(1, math.floor(max_share * self.total))
@@ -78,12 +79,16 @@ class RephraseStep(LLMStep):
                 "min_prompts": prompts.min_prompts_for_rephrase}
 
     def plan(self, ctx: RunContext) -> OpenerPlan:
+        """The plan over all prompts so far; made again when the upstream steps have emitted more since
+        (a later pass of the executor, after web research brought new documents)."""
+        size = sum(ctx.store.count_emitted(step) for step in self.upstream)
         plan = ctx.shared.get(SHARED_KEY)
-        if plan is None:
+        if plan is None or plan.upstream_size != size:
             settings = ctx.recipe.prompts
             prompts = list(ctx.store.emitted(self.upstream, kind="prompt"))
             plan = OpenerPlan(prompts, settings.opener_words, settings.max_opener_share,
                               settings.min_prompts_for_rephrase)
+            plan.upstream_size = size
             ctx.shared[SHARED_KEY] = plan
         return plan
 
