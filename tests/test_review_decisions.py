@@ -133,6 +133,7 @@ def test_agreement_and_calibration_from_stored_decisions(project):
         assert rows["style"]["mean_abs_diff"] == pytest.approx(round((0.5 + 0 + 0.5) / 3, 3))
         assert rows["domain"]["n"] == 0 and rows["domain"]["pearson"] is None
         assert queue.counts()["answer"] == {"accepted": 2, "rejected": 1, "edited": 0, "pending": 0,
-                                            "disputed": 0, "queue": 3, "decisions": 7}
+                                            "disputed": 0, "queue": 3, "decisions": 7,
+                                            "waiting_for_run": 3}
     finally:
         store.close()

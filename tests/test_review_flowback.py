@@ -99,6 +99,9 @@ def test_an_edit_regenerates_only_that_prompts_answer_and_a_rejection_leaves_the
 
         edit = decide(project, item_id=first.id, reviewer="ana", decision="edit", edited_text=EDITED)
         decide(project, item_id=second.id, reviewer="ana", decision="reject", reason="off-domain")
+        before_run = CliRunner().invoke(app, ["export", str(project), "--what", "sft", "--out",
+                                              str(tmp_path / "early.jsonl")])
+        assert "2 review decisions are not in this export yet" in " ".join(before_run.output.split())
         requests.log.clear()
         run(project, server)
         rerun = list(requests.log)
@@ -133,6 +136,7 @@ def test_an_edit_regenerates_only_that_prompts_answer_and_a_rejection_leaves_the
     assert {k: status["review"]["prompt"][k] for k in ("accepted", "edited", "rejected", "pending")} == {
         "accepted": 0, "edited": 1, "rejected": 1, "pending": 0}
     assert status["review"]["answer"]["pending"] == 1  # the new version's answer waits for an expert
+    assert status["review"]["prompt"]["waiting_for_run"] == 0
     gate = next(step for step in status["steps"] if step["name"] == "review_gate")
     assert gate["dropped"] == {"rejected_by_reviewer": 1}
 

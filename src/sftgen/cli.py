@@ -19,7 +19,7 @@ from sftgen.project import Project, ProjectError
 from sftgen.quotas import quota_status
 from sftgen.recipe import RecipeError
 from sftgen.report.funnel import record_counts, recent_errors, step_funnel
-from sftgen.review.queue import review_counts
+from sftgen.review.queue import decisions_waiting_for_run, review_counts
 from sftgen.runner import RunOptions, UnknownStep, run_project
 from sftgen.status_view import print_funnel, print_quotas, print_review
 
@@ -140,12 +140,16 @@ def export(
     try:
         what = what or furthest_export(store, steps)
         count = write_rows(export_rows(store, steps, what, project.recipe), fmt, out)
+        waiting = decisions_waiting_for_run(store, steps, project.recipe)
     except NothingToExport as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(BAD_INPUT) from exc
     finally:
         store.close()
     console.print(f"wrote {count} {what} to {out} ({fmt})")
+    if waiting:
+        console.print(f"[yellow]note:[/yellow] {waiting} review decisions are not in this export yet; "
+                      "`sftgen run` applies them (and answers edited prompts)", highlight=False)
 
 
 @app.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sftgen.recipe import Recipe
+from sftgen.review.gate import PromptReviewGate, with_review_gates
 from sftgen.steps.answer_pipeline import answer_steps
 from sftgen.steps.base import Step
 from sftgen.steps.broaden import BroadenStep
@@ -30,13 +31,16 @@ def build_pipeline(recipe: Recipe) -> list[Step]:
         RephraseStep(upstream=["generate", "broaden"]),  # originals and their variants
         PromptFilterStep(upstream=["rephrase"]),
         DedupStep(upstream=["prompt_filter"]),
+        # Reviewers' decisions flow back here: the last step that passes prompts on, so exports and the
+        # answer half read prompts from it (accepted / edited versions; rejected ones dropped).
+        PromptReviewGate(upstream=["dedup"]),
     ]
     if recipe.research.enabled:
         # After the prompt steps, so each pass sees the prompts earlier pages made before it fetches more.
         steps.append(ResearchStep(upstream=["profile"]))
     # The answer half reads prompts from the last step that keeps them: add prompt steps above this line.
     steps += answer_steps(recipe, steps)
-    return steps
+    return with_review_gates(steps)  # and answer_review_gate after the last answer step
 
 
 def step_names(steps: list[Step]) -> list[str]:

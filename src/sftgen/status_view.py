@@ -52,5 +52,7 @@ def print_review(console: Console, review: dict[str, dict[str, int]]) -> None:
         console.print(
             f"review {kind}s: {counts['accepted']} accepted, {counts['edited']} edited, {counts['rejected']} rejected, "
             f"{counts['pending']} pending" + (f", {counts['disputed']} disputed" if counts["disputed"] else "")
-            + f" (queue {counts['queue']})", highlight=False,
+            + f" (queue {counts['queue']})"
+            + (f"; {counts['waiting_for_run']} decided since the last run: `sftgen run` applies them"
+               if counts.get("waiting_for_run") else ""), highlight=False,
         )

@@ -59,13 +59,37 @@ class ReviewQueue:
         if gate is None or kind not in self.review.kinds:
             return []
         decisions = self.log.by_item(kind)
+        prompt_decisions = self.log.by_item("prompt") if kind == "answer" else {}
         items = []
         for record in self.store.emitted(gate.upstream, kind=kind):
             if record.status != "kept" or not in_queue(record, self.review):
                 continue
+            if kind == "answer" and self.prompt_moved_on(record, prompt_decisions):
+                continue
             state = resolve(record.id, decisions.get(record.id, []), self.review.reviews_required)
             items.append(QueueItem(record, state, self.subdomain_of(record)))
         return items
+
+    def prompt_moved_on(self, answer: Record, prompt_decisions: dict) -> bool:
+        """The answer's prompt was rejected or edited: the next run withdraws this answer, so it is not
+        worth an expert's time."""
+        prompt_id = answer.meta.get("prompt_id")
+        if prompt_id not in prompt_decisions:
+            return False
+        state = resolve(prompt_id, prompt_decisions[prompt_id], self.review.reviews_required)
+        return state.status == REJECTED or state.version_id != prompt_id
+
+    def waiting_for_run(self, kind: str) -> int:
+        """Items with a decision the pipeline has not applied yet (their gate's progress row was forgotten)."""
+        gate = self.gates.get(kind)
+        if gate is None:
+            return 0
+        return self.store.conn.execute(
+            """SELECT COUNT(DISTINCT r.item_id) FROM reviews r
+               LEFT JOIN progress p ON p.step = ? AND p.item_id = r.item_id
+               WHERE r.kind = ? AND p.item_id IS NULL""",
+            (gate.name, kind),
+        ).fetchone()[0]
 
     def subdomain_of(self, record: Record) -> str | None:
         if record.meta.get("subdomain"):
@@ -101,6 +125,7 @@ class ReviewQueue:
             counts[kind] = {status: tally.get(status, 0) for status in COUNTED}
             counts[kind]["queue"] = len(items)
             counts[kind]["decisions"] = sum(len(item.state.decisions) for item in items)
+            counts[kind]["waiting_for_run"] = self.waiting_for_run(kind)
         return counts
 
     def progress(self, kind: str) -> dict:
@@ -119,3 +144,9 @@ class ReviewQueue:
 def review_counts(store: Store, steps: list[Step], recipe: Recipe) -> dict[str, dict[str, int]]:
     """For `sftgen status`: per reviewed kind, accepted / rejected / edited / pending / disputed."""
     return ReviewQueue(store, steps, recipe).counts()
+
+
+def decisions_waiting_for_run(store: Store, steps: list[Step], recipe: Recipe) -> int:
+    """Reviewed items whose decision the pipeline has not applied yet (exports see them after `sftgen run`)."""
+    queue = ReviewQueue(store, steps, recipe)
+    return sum(queue.waiting_for_run(kind) for kind in queue.gates)
