@@ -153,3 +153,28 @@ def test_low_scores_can_be_routed_to_review_instead(tmp_path):
     answers = records(project, "answer")
     assert answers and all(a.status == "kept" and a.meta["needs_review"] is True for a in answers)
     assert all(a.meta["scores"]["style"] == {"score": 2, "why": "style judged 2"} for a in answers)
+
+
+def test_a_prompt_whose_queries_failed_waits_and_is_answered_after_the_retry(tmp_path):
+    project = make_answer_project(tmp_path / "p")
+    prompts = seed_prompts(project, [("How many quark flavours are there?", "quarks")])
+
+    def failing(body):
+        return {"status": 400, "reply": "bad request"} if template_of(body) == "answer_queries" else None
+
+    def working(body):
+        if template_of(body) == "answer":
+            return json.dumps({"answer": "Six [1]."})
+        return scores_reply(4) if template_of(body) == "answer_eval" else None
+
+    with running_fake_server() as server:
+        server.script(failing)
+        run_answers(project, server)
+        assert records(project, "answer") == []
+        waiting = progress(project, "answer_retrieve")[prompts[0].id]
+        assert waiting["outcome"] == "error" and waiting["reason"] == "UpstreamPending"
+        server.clear_scripts()
+        server.script(working)
+        run_answers(project, server)
+    (answer,) = records(project, "answer")
+    assert answer.status == "kept" and answer.meta["citations"][0]["n"] == 1

@@ -38,7 +38,12 @@ def outcome_of(store: Store, step: str, item_id: str) -> tuple[str, str | None] 
 
 
 def require_processed(store: Store, step: str, item: Record) -> tuple[str, str | None]:
+    """(outcome, reason) of `step` on this input once it has kept or dropped it. An input it has not
+    processed, or failed on (it is retried), makes this prompt wait: deciding now would fix an answer
+    made from less than was asked for."""
     outcome = outcome_of(store, step, item.id)
     if outcome is None:
         raise UpstreamPending(f"{step} has not processed {item.kind} {item.id} yet")
+    if outcome[0] == "error":
+        raise UpstreamPending(f"{step} failed on {item.kind} {item.id} ({outcome[1]}); waiting for its retry")
     return outcome
