@@ -25,16 +25,24 @@ class NearDuplicateIndex:
         self.signatures: dict[str, MinHash] = {}
         self.threshold = threshold
 
-    def add(self, key: str, text: str) -> None:
+    def add(self, key: str, text: str, signature: MinHash | None = None) -> None:
         if key not in self.signatures:
-            signature = minhash_of(text)
+            signature = signature or minhash_of(text)
             self.signatures[key] = signature
             self.lsh.insert(key, signature)
 
-    def duplicate_of(self, key: str, text: str) -> tuple[str, float] | None:
+    def check_and_add(self, key: str, text: str) -> tuple[str, float] | None:
+        """`duplicate_of`, and when the text is new, `add` it (its MinHash computed once)."""
+        signature = minhash_of(text)
+        duplicate = self.duplicate_of(key, text, signature)
+        if duplicate is None:
+            self.add(key, text, signature)
+        return duplicate
+
+    def duplicate_of(self, key: str, text: str, signature: MinHash | None = None) -> tuple[str, float] | None:
         """(the key of a document this text nearly repeats, estimated Jaccard similarity), or None.
         A document is never its own duplicate (`key` is left out)."""
-        signature = minhash_of(text)
+        signature = signature or minhash_of(text)
         best: tuple[str, float] | None = None
         for other in self.lsh.query(signature):
             if other == key:

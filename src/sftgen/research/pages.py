@@ -34,10 +34,9 @@ def admit(document: Record, page: FetchedPage, index: NearDuplicateIndex | None,
         return SideDrop(page.url, "too_thin", f"{page.url}: {len(page.text)} characters of main text, "
                                               f"below research.fetch.min_text_chars ({min_chars})")
     if index is not None:
-        duplicate = index.duplicate_of(document.id, page.text)
+        duplicate = index.check_and_add(document.id, page.text)
         if duplicate is not None:
             other, similarity = duplicate
             return SideDrop(page.url, "near_duplicate",
                             f"{page.url}: nearly repeats document {other} (estimated Jaccard {similarity:.2f})")
-        index.add(document.id, page.text)
     return None
