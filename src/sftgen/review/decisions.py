@@ -115,7 +115,9 @@ class ReviewLog:
 
     def __init__(self, store: Store):
         self.store = store
-        store.conn.executescript(REVIEWS_SCHEMA)
+        if not getattr(store, "reviews_table_ready", False):  # once per connection: executescript commits
+            store.conn.executescript(REVIEWS_SCHEMA)
+            store.reviews_table_ready = True
 
     def record(self, decision: Decision) -> Decision:
         """Store one decision (and, for an edit, the new version) in one transaction; the item's review
