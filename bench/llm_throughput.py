@@ -145,21 +145,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=4096, help="requests per scenario")
     parser.add_argument("--quick", action="store_true", help="a quarter of the items")
+    parser.add_argument("--only", default="", help="comma-separated scenarios (no summary), e.g. clean,err5xx")
     args = parser.parse_args()
     n = args.items // 4 if args.quick else args.items
     fixed = {"latency_kind": "fixed", "latency_ms": 250}
+    scenarios = {
+        "fixed64": ("fixed-64", fixed, n // 2, 64),
+        "fixed256": ("fixed-256", fixed, n, 256),
+        "lognormal": ("lognormal-64", {"latency_kind": "lognormal", "latency_ms": 250, "latency_sigma": 1.0}, n // 2, 64),
+        "clean": ("clean-64", fixed, n // 2, 64),
+        "err5xx": ("5xx-10pct-64", {**fixed, "rate_500": 0.10}, n // 2, 64),
+        "r429": ("429-2pct-64", {**fixed, "rate_429": 0.02, "retry_after_s": 0.5}, n // 2, 64),
+    }
+    chosen = args.only.split(",") if args.only else list(scenarios)
     results = {}
     with tempfile.TemporaryDirectory(prefix="sftgen-bench-") as tmp, spawn_fake_server(FakeServerConfig()) as server:
-        workdir = Path(tmp)
-        results["fixed64"] = scenario(server, "fixed-64", fixed, n // 2, 64, workdir)
-        results["fixed256"] = scenario(server, "fixed-256", fixed, n, 256, workdir)
-        results["lognormal"] = scenario(server, "lognormal-64", {"latency_kind": "lognormal", "latency_ms": 250,
-                                                               "latency_sigma": 1.0}, n // 2, 64, workdir)
-        results["clean"] = scenario(server, "clean-64", fixed, n // 2, 64, workdir)
-        results["err5xx"] = scenario(server, "5xx-10pct-64", {**fixed, "rate_500": 0.10}, n // 2, 64, workdir)
-        results["r429"] = scenario(server, "429-2pct-64", {**fixed, "rate_429": 0.02, "retry_after_s": 0.5},
-                                   n // 2, 64, workdir)
-    report(results)
+        for key in chosen:
+            name, config, items, concurrency = scenarios[key]
+            results[key] = scenario(server, name, config, items, concurrency, Path(tmp))
+    if not args.only:
+        report(results)
 
 
 def report(r: dict) -> None:

@@ -46,6 +46,7 @@ def make_project(directory: Path, n_docs: int, concurrency: int) -> None:
     for d in range(n_docs):
         text = "\n\n".join(PARAGRAPH.format(n=6 + p, d=d, p=p) * 4 for p in range(6))
         (directory / "docs" / f"doc{d:04d}.md").write_text(f"# Document {d}\n\n{text}\n", encoding="utf-8")
+    shutil.rmtree(directory / "corpus", ignore_errors=True)
     shutil.copytree(directory / "docs", directory / "corpus")  # research.local.corpus: the answer search's pages
     recipe = directory / "recipe.yaml"
     text = recipe.read_text(encoding="utf-8").replace("max_concurrency: 32", f"max_concurrency: {concurrency}")
