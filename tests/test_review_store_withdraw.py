@@ -1,0 +1,37 @@
+"""Withdrawal along the step graph: when a step stops passing an item on, only the steps downstream of it
+forget the item; a pass-through filter upstream that emits the same item id keeps its emit and progress."""
+
+from __future__ import annotations
+
+from sftgen.records import KEPT, Record
+from sftgen.store import ItemResult, Store
+
+
+def passed(item_id):
+    return ItemResult(item_id=item_id, outcome=KEPT, passes_input_on=True)
+
+
+def test_a_gate_withdrawing_an_item_leaves_the_filters_before_it_alone(tmp_path):
+    store = Store(tmp_path / "store.db")
+    store.step_upstream = {"filter": ["make"], "gate": ["filter"], "answer": ["gate"]}
+    prompt = Record(kind="prompt", text="p", origin="x")
+    edited = Record(kind="prompt", text="p, edited", parent_ids=[prompt.id])
+    answer = Record(kind="answer", text="a", parent_ids=[prompt.id])
+    store.commit_batch("make", "s", [ItemResult(item_id="source", outcome=KEPT, outputs=[prompt])])
+    store.commit_batch("filter", "s", [passed(prompt.id)])
+    store.commit_batch("gate", "s", [passed(prompt.id)])
+    store.commit_batch("answer", "s", [ItemResult(item_id=prompt.id, outcome=KEPT, outputs=[answer])])
+
+    store.put_records([edited])
+    store.commit_batch("gate", "s", [ItemResult(item_id=prompt.id, outcome=KEPT, outputs=[edited])])
+
+    assert [r.id for r in store.emitted("filter")] == [prompt.id]
+    assert [r.id for r in store.emitted("gate")] == [edited.id]
+    assert list(store.emitted("answer")) == []
+    done = {(row["step"], row["item_id"]) for row in store.progress_rows()}
+    assert ("filter", prompt.id) in done and ("gate", prompt.id) in done
+    assert ("answer", prompt.id) not in done  # the answer step forgot the old version...
+    assert store.pending_inputs("answer", ["gate"], "s")[0][1].id == edited.id  # ...and has the new one to do
+    assert store.forget_progress("gate", [prompt.id]) == 1
+    assert ("gate", prompt.id) not in {(row["step"], row["item_id"]) for row in store.progress_rows()}
+    store.close()
