@@ -13,6 +13,7 @@ from aiohttp import web
 from sftgen.fetch import Fetcher, FetchedPage
 from sftgen.recipe.research_settings import Fetch
 from tests.support.local_http import serving
+from tests.test_ingest_readers import make_pdf
 
 ARTICLE = (
     "<html><head><title>Colour confinement</title></head><body><nav>Home | About | Login</nav>"
@@ -42,6 +43,11 @@ def make_app() -> web.Application:
     async def image(request):
         return web.Response(body=b"\x89PNG\r\n\x1a\n" + b"\0" * 100, content_type="image/png")
 
+    async def pdf(request):
+        # Served as octet-stream: the fetcher recognises the PDF by its first bytes.
+        body = make_pdf(["The strong coupling runs with the energy scale."], title="Running coupling")
+        return web.Response(body=body, content_type="application/octet-stream")
+
     async def missing(request):
         return web.Response(status=404, text="no")
 
@@ -56,7 +62,7 @@ def make_app() -> web.Application:
         return web.Response(text="late", content_type="text/plain")
 
     for path, handler in [("/article", article), ("/plain", plain), ("/huge", huge), ("/image", image),
-                          ("/missing", missing), ("/loop", loop), ("/hop", hop), ("/slow", slow)]:
+                          ("/missing", missing), ("/pdf", pdf), ("/loop", loop), ("/hop", hop), ("/slow", slow)]:
         app.router.add_get(path, handler)
     return app
 
@@ -112,6 +118,12 @@ def test_wrong_content_type_is_refused(server):
     page = fetch(f"{server}/image")
     assert (page.ok, page.reason) == (False, "wrong_content_type")
     assert "image/png" in page.detail
+
+
+def test_pdf_is_recognised_by_its_bytes_and_read(server):
+    page = fetch(f"{server}/pdf")
+    assert page.ok and page.format == "pdf" and page.title == "Running coupling"
+    assert "strong coupling runs" in page.text
 
 
 def test_content_types_the_recipe_leaves_out_are_refused(server):

@@ -45,11 +45,15 @@ def charset_of(content_type: str) -> str | None:
     return None
 
 
+def needs_sniffing(content_type: str) -> bool:
+    """No content type, or one that says nothing about the format."""
+    return media_type(content_type) in ("", "application/octet-stream")
+
+
 def kind_of(content_type: str, head: bytes) -> str | None:
     """html, pdf or text from the content type; sniffed from the first bytes when there is none."""
-    kind = KIND_BY_MEDIA_TYPE.get(media_type(content_type))
-    if kind or media_type(content_type) not in ("", "application/octet-stream"):
-        return kind
+    if not needs_sniffing(content_type):
+        return KIND_BY_MEDIA_TYPE.get(media_type(content_type))
     start = head.lstrip()[:64].lower()
     if start.startswith(b"%pdf"):
         return "pdf"

@@ -15,7 +15,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from sftgen.fetch.address_guard import AddressRefused, check_host
-from sftgen.fetch.extract import ExtractionFailed, clean, kind_of, media_type
+from sftgen.fetch.extract import ExtractionFailed, clean, kind_of, media_type, needs_sniffing
 from sftgen.fetch.local_files import LOCAL_SCHEME, read_local
 from sftgen.fetch.page import FetchedPage, refused
 from sftgen.fetch.page_cache import PageCache
@@ -118,20 +118,30 @@ class Fetcher:
         if declared.isdigit() and int(declared) > self.max_bytes:
             return refused(url, "too_large", f"{current}: {declared} bytes declared, limit {self.max_bytes}",
                            **fields), None
+        content_type = fields["content_type"]
+        kind = None if needs_sniffing(content_type) else kind_of(content_type, b"")
+        if not needs_sniffing(content_type) and not self.accepts(kind):
+            return self.wrong_type(url, current, fields), None  # refused before reading the body
         raw = bytearray()
         async for part in response.aiter_bytes():
             raw.extend(part)
             if len(raw) > self.max_bytes:
                 return refused(url, "too_large", f"{current}: more than {self.max_bytes} bytes", **fields), None
-            if len(raw) == len(part):  # first part: decide on the content type before reading on
-                kind = kind_of(fields["content_type"], bytes(raw[:512]))
-                if kind is None or kind not in self.settings.content_types:
-                    return refused(url, "wrong_content_type",
-                                   f"{current}: {media_type(fields['content_type']) or 'no content type'} is not one "
-                                   f"of {', '.join(self.settings.content_types)}", **fields), None
+            if kind is None:  # no telling content type: sniff the first bytes before reading on
+                kind = kind_of(content_type, bytes(raw[:512]))
+                if not self.accepts(kind):
+                    return self.wrong_type(url, current, fields), None
         if not raw:
             return refused(url, "empty", f"{current}: empty body", **fields), None
         return await self.cleaned(url, bytes(raw), kind, fields), None
+
+    def accepts(self, kind: str | None) -> bool:
+        return kind is not None and kind in self.settings.content_types
+
+    def wrong_type(self, url: str, current: str, fields: dict) -> FetchedPage:
+        declared = media_type(fields["content_type"]) or "no content type"
+        return refused(url, "wrong_content_type",
+                       f"{current}: {declared} is not one of {', '.join(self.settings.content_types)}", **fields)
 
     async def cleaned(self, url: str, raw: bytes, kind: str, fields: dict) -> FetchedPage:
         try:
