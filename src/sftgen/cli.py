@@ -80,9 +80,21 @@ def run(
     until: Optional[str] = typer.Option(None, help="Stop after this step."),
     limit: Optional[int] = typer.Option(None, min=1, help="Process at most N pending inputs per step."),
     retry_errors: bool = typer.Option(True, help="Process again the inputs that failed in an earlier run."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Estimate requests, tokens, cost and time per step "
+                                 "from a preview of a few inputs per step; commit nothing."),
+    sample: int = typer.Option(8, min=1, help="With --dry-run: inputs previewed per step."),
 ) -> None:
     """Run the pipeline, or resume it where it stopped."""
     project = open_project(directory)
+    if dry_run:
+        from sftgen.estimate_view import dry_run as estimate
+
+        try:
+            estimate(project, until, sample, console)
+        except UnknownStep as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(BAD_INPUT) from exc
+        return
     try:
         with RichProgress(console) as progress:
             summary = asyncio.run(run_project(project, RunOptions(until, limit, retry_errors), progress))

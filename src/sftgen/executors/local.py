@@ -152,6 +152,12 @@ class LocalExecutor:
         async def work() -> int:
             count = 0
             while (item := await queue.get()) is not None:
+                # Checked again here, not only when feeding: items already queued when the budget runs
+                # out stay pending for the next run instead of overshooting the budget by a queue's worth.
+                if not stop and (message := self.budget_check()):
+                    stop.append(message)
+                if stop:
+                    continue
                 for result in await self.run_one(step, item, ctx, handler):
                     batch.add(result)
                     self.progress.item_done(step.name, result.outcome)
