@@ -44,16 +44,22 @@ def bench_bm25(docs: int) -> None:
         (root / "corpus").mkdir()
         for i in range(docs):
             (root / "corpus" / f"d{i}.txt").write_text(text(rng), encoding="utf-8")
-        backend = LocalBM25Backend(root / "corpus", root)
+        backend = LocalBM25Backend(root / "corpus", root, index_dir=root / "index")
         started = time.perf_counter()
         asyncio.run(backend.ensure_index())
         indexed = time.perf_counter() - started
+        again = LocalBM25Backend(root / "corpus", root, index_dir=root / "index")
+        started = time.perf_counter()
+        asyncio.run(again.ensure_index())
+        loaded = time.perf_counter() - started
+        assert again.loaded_from_disk
         queries = [" ".join(rng.choice(WORDS) + str(rng.randrange(50)) for _ in range(4)) for _ in range(300)]
         started = time.perf_counter()
         for query in queries:
             backend.search_now(query, 5)
         searched = time.perf_counter() - started
-    print(f"bm25 local: {docs} docs read+indexed in {indexed:.2f}s; {len(queries) / searched:.0f} queries/s")
+    print(f"bm25 local: {docs} docs read+indexed in {indexed:.2f}s, loaded from disk in {loaded:.2f}s "
+          f"(x{indexed / loaded:.0f}); {len(queries) / searched:.0f} queries/s")
 
 
 def page_app() -> web.Application:

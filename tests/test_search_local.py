@@ -57,3 +57,15 @@ def test_jsonl_rows_are_documents(tmp_path):
 def test_missing_corpus_is_a_clear_error(tmp_path):
     with pytest.raises(SearchError, match="does not exist"):
         search(LocalBM25Backend(tmp_path / "nowhere", tmp_path), "quarks")
+
+
+def test_the_index_is_kept_on_disk_until_the_corpus_changes(corpus):
+    index_dir = corpus / ".sftgen" / "search-index"
+    first = LocalBM25Backend(corpus / "corpus", corpus, index_dir=index_dir)
+    expected = search(first, "lattice hadron masses")
+    assert not first.loaded_from_disk and any(index_dir.iterdir())
+    second = LocalBM25Backend(corpus / "corpus", corpus, index_dir=index_dir)
+    assert search(second, "lattice hadron masses") == expected and second.loaded_from_disk
+    (corpus / "corpus" / "new.txt").write_text("Glueballs are bound states of gluons alone.", encoding="utf-8")
+    third = LocalBM25Backend(corpus / "corpus", corpus, index_dir=index_dir)
+    assert search(third, "glueballs")[0].url == "local://corpus/new.txt" and not third.loaded_from_disk

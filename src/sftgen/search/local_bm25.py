@@ -7,18 +7,23 @@ them back from disk, so research over a local corpus needs no network at all.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import bm25s
 
 from sftgen.ingest.readers import iter_source_files, read_documents
+from sftgen.records import stable_hash
 from sftgen.search.base import SearchError, SearchHit, ranked
 
 LOCAL_SCHEME = "local://"
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
 SNIPPET_CHARS = 300
+INDEX_FORMAT = 1
 WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -50,16 +55,30 @@ def read_corpus(corpus_path: Path, project_dir: Path) -> list[CorpusDocument]:
     return documents
 
 
+def corpus_fingerprint(corpus_path: Path) -> str:
+    """Changes when any file of the corpus is added, removed or changed (size, mtime)."""
+    files = iter_source_files(corpus_path) if corpus_path.is_dir() else [corpus_path]
+    listing = []
+    for path in files:
+        stat = path.stat()
+        listing.append((path.as_posix(), stat.st_size, stat.st_mtime_ns))
+    return stable_hash("bm25-corpus", INDEX_FORMAT, str(corpus_path.resolve()), listing)
+
+
 class LocalBM25Backend:
-    """BM25 over the corpus, indexed once on first use (in a worker thread)."""
+    """BM25 over the corpus, indexed once on first use (in a worker thread). With `index_dir`, the
+    index is kept on disk under a fingerprint of the corpus files and loaded again while they are
+    unchanged."""
 
     name = "local"
 
-    def __init__(self, corpus_path: Path, project_dir: Path):
+    def __init__(self, corpus_path: Path, project_dir: Path, index_dir: Path | None = None):
         self.corpus_path = corpus_path
         self.project_dir = project_dir
+        self.index_dir = index_dir
         self.documents: list[CorpusDocument] | None = None
         self.retriever: bm25s.BM25 | None = None
+        self.loaded_from_disk = False
         self.lock = asyncio.Lock()
 
     async def search(self, query: str, k: int) -> list[SearchHit]:
@@ -72,12 +91,42 @@ class LocalBM25Backend:
                 await asyncio.to_thread(self.build_index)
 
     def build_index(self) -> None:
+        if not self.corpus_path.exists():
+            raise SearchError("corpus_missing", f"research.local.corpus: {self.corpus_path} does not exist")
+        saved = self.index_dir / corpus_fingerprint(self.corpus_path) if self.index_dir else None
+        if saved is not None and (saved / "documents.jsonl").is_file():
+            self.load(saved)
+            return
         documents = read_corpus(self.corpus_path, self.project_dir)
         retriever = bm25s.BM25()
         if documents:
             tokens = bm25s.tokenize([f"{d.title}\n{d.text}" for d in documents], stopwords="en", show_progress=False)
             retriever.index(tokens, show_progress=False)
         self.retriever, self.documents = retriever, documents
+        if saved is not None and documents:
+            self.save(saved)
+
+    def save(self, folder: Path) -> None:
+        """Write to a temporary folder, then rename: a reader never sees half an index."""
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        partial = folder.with_name(f"{folder.name}.tmp{os.getpid()}")
+        shutil.rmtree(partial, ignore_errors=True)
+        assert self.retriever is not None and self.documents is not None
+        self.retriever.save(partial, show_progress=False)
+        with (partial / "documents.jsonl").open("w", encoding="utf-8") as out:
+            for document in self.documents:
+                out.write(json.dumps({"url": document.url, "title": document.title, "text": document.text},
+                                     ensure_ascii=False) + "\n")
+        try:
+            os.replace(partial, folder)
+        except OSError:  # another process saved the same index first
+            shutil.rmtree(partial, ignore_errors=True)
+
+    def load(self, folder: Path) -> None:
+        self.retriever = bm25s.BM25.load(folder, show_progress=False)
+        with (folder / "documents.jsonl").open(encoding="utf-8") as lines:
+            self.documents = [CorpusDocument(**json.loads(line)) for line in lines]
+        self.loaded_from_disk = True
 
     def search_now(self, query: str, k: int) -> list[SearchHit]:
         assert self.documents is not None and self.retriever is not None
