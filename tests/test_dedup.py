@@ -41,12 +41,12 @@ EXACT = ("What is the electric charge of the strange quark?", "  what is the ELE
 NEAR = (
     "Explain how asymptotic freedom lets perturbation theory work at high energies, and why it fails at low "
     "energies where confinement sets in.",
-    "Explain how asymptotic freedom allows perturbation theory to work at high energies, and why it fails at low "
+    "Explain how asymptotic freedom lets perturbation theory work at high energies, and why it breaks down at low "
     "energies where confinement sets in.",
 )
 PARAPHRASE = (
     "Compare baryons and mesons in terms of their quark content.",
-    "How do mesons and baryons differ in the quarks they are made of?",
+    "In terms of quark content, how do baryons compare with mesons?",
 )
 PLANTED = {"duplicate_exact": EXACT, "duplicate_near": NEAR, "duplicate_semantic": PARAPHRASE}
 

@@ -15,12 +15,16 @@ def near_duplicates(
     texts: Sequence[str], alive: list[int], n_anchors: int, settings: Dedup
 ) -> dict[int, tuple[int, float]]:
     from datasketch import MinHash, MinHashLSH
+    from datasketch.hashfunc import sha1_hash32
 
     shingle_sets = [shingles(texts[i], settings.shingle_words) for i in alive]
+    # Prompts share most of their shingles: hash each distinct shingle once (same sha1 as datasketch's default).
+    hashes = {s: sha1_hash32(s.encode("utf-8")) for shingle_set in shingle_sets for s in shingle_set}
     signatures = MinHash.bulk(
-        ([s.encode("utf-8") for s in sorted(shingle_set)] for shingle_set in shingle_sets),
+        (sorted(shingle_set) for shingle_set in shingle_sets),
         num_perm=settings.num_perm,
         seed=MINHASH_SEED,
+        hashfunc=hashes.__getitem__,
     )
     lsh = MinHashLSH(threshold=settings.near_threshold, num_perm=settings.num_perm)
     found: dict[int, tuple[int, float]] = {}

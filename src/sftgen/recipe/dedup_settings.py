@@ -16,10 +16,10 @@ class Dedup(BaseModel):
         default_factory=lambda: ["exact", "near", "semantic"],
         description="Run in this order: exact (normalised text), near (MinHash LSH), semantic (embeddings).",
     )
-    near_threshold: float = Field(default=0.5, gt=0, le=1, description="Jaccard similarity of word shingles.")
+    near_threshold: float = Field(default=0.7, gt=0, le=1, description="Jaccard similarity of word shingles.")
     shingle_words: int = Field(default=2, ge=1, le=5, description="Words per shingle for near-duplicates.")
     num_perm: int = Field(default=128, ge=16, le=1024, description="MinHash permutations.")
-    semantic_threshold: float = Field(default=0.85, gt=0, le=1, description="Cosine similarity of embeddings.")
+    semantic_threshold: float = Field(default=0.9, gt=0, le=1, description="Cosine similarity of embeddings.")
     semantic_neighbours: int = Field(
         default=10, ge=1, le=200, description="Nearest neighbours looked at per prompt in the ANN index."
     )
