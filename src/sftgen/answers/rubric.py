@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 class DimensionScore(BaseModel):
     score: int = Field(ge=1, le=5)
-    why: str = Field(description="One short sentence.")
+    why: str = Field(max_length=240, description="One short sentence.")
+    """Bounded, so a small model cannot ramble until max_tokens cuts the JSON off."""
 
 
 @lru_cache(maxsize=32)
