@@ -168,6 +168,7 @@ def create_app(project: Project, token: str | None = None) -> FastAPI:
             edited_text=edited if decision == EDIT else None, scores=scores,
             seconds=round(time.time() - shown_at, 3) if shown_at else None,
         ))
+        queue.decided(item.id, item.kind)
         filters = current_filters(request, queue)
         return RedirectResponse(f"/next?{urlencode({**filters, 'after': item.id})}", status_code=303)
 

@@ -49,12 +49,35 @@ class ReviewQueue:
         self.review = recipe.review
         self.log = ReviewLog(store)
         self.gates = {step.kind: step for step in steps if isinstance(step, ReviewGate)}
+        self._cache: dict[str, tuple[int, list[QueueItem]]] = {}
+        """kind -> (the store's data_version when built, items): rebuilt when another connection (a run, an
+        import) commits; our own decisions update it in place (`decided`)."""
 
     @property
     def kinds(self) -> list[str]:
         return [kind for kind in ("prompt", "answer") if kind in self.gates and kind in self.review.kinds]
 
     def items(self, kind: str) -> list[QueueItem]:
+        version = self.store.conn.execute("PRAGMA data_version").fetchone()[0]
+        cached = self._cache.get(kind)
+        if cached and cached[0] == version:
+            return cached[1]
+        items = self._build(kind)
+        self._cache[kind] = (version, items)
+        return items
+
+    def decided(self, item_id: str, kind: str) -> None:
+        """After this process recorded a decision: refresh that item's state (and the answers, whose queue
+        depends on their prompts' decisions)."""
+        cached = self._cache.get(kind)
+        if cached:
+            for item in cached[1]:
+                if item.id == item_id:
+                    item.state = self.log.state(item_id, self.review.reviews_required)
+        if kind == "prompt":
+            self._cache.pop("answer", None)
+
+    def _build(self, kind: str) -> list[QueueItem]:
         gate = self.gates.get(kind)
         if gate is None or kind not in self.review.kinds:
             return []
