@@ -163,3 +163,38 @@ def test_required_review_holds_prompts_until_a_decision(tmp_path):
         assert held == {first.id: None, second.id: "awaiting_review"}
     finally:
         store.close()
+
+
+def test_answer_decisions_reach_the_export_without_new_requests(tmp_path):
+    project = project_with_review(tmp_path)
+    first, second = seed_prompts(project, PROMPTS)
+    requests = Requests()
+    with running_fake_server() as server:
+        server.script(requests)
+        run(project, server)
+        answers = {row["prompt_id"]: row["answer_id"] for row in exported(project, "sft")}
+        store = Project.open(project).store()
+        try:
+            log = ReviewLog(store)
+            edit = log.record(Decision(answers[first.id], "answer", answers[first.id], "ana", "edit",
+                                       edited_text="Six flavours: up, down, strange, charm, bottom, top [1].",
+                                       scores={"style": 5, "domain": 5, "groundedness": 4}))
+            log.record(Decision(answers[second.id], "answer", answers[second.id], "ana", "reject",
+                                reason="incorrect"))
+        finally:
+            store.close()
+        requests.log.clear()
+        run(project, server)
+
+    assert requests.log == []  # decisions on answers cost no LLM request
+    sft = exported(project, "sft")
+    assert [row["answer_id"] for row in sft] == [edit.new_version_id]
+    assert sft[0]["messages"][-1]["content"].startswith("Six flavours: up, down")
+    assert sft[0]["prompt_id"] == first.id
+    store = Project.open(project).store()
+    try:
+        edited, original = store.get(edit.new_version_id), store.get(answers[first.id])
+        assert edited.parent_ids == [original.id] and edited.meta["edited_from"] == original.id
+        assert edited.meta["passage_ids"] == original.meta["passage_ids"]  # still walks back to its passages
+    finally:
+        store.close()

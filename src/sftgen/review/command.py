@@ -10,7 +10,7 @@ from sftgen.pipeline import build_pipeline
 from sftgen.project import Project
 from sftgen.review.interchange import FORMATS, InterchangeError, read_import, write_export
 from sftgen.review.queue import ReviewQueue
-from sftgen.review.security import UnsafeBinding
+from sftgen.review.security import UnsafeBinding, check_binding
 from sftgen.review.server import access_token, serve
 
 BAD_INPUT = 2
@@ -24,6 +24,7 @@ def review_command(
         return interchange(console, project, export, import_file)
     token = access_token(project, token)
     try:
+        check_binding(host, token)
         console.print(f"review server on http://{host}:{port}/" + ("  (token required)" if token else ""))
         serve(project, host, port, token)
     except UnsafeBinding as exc:
