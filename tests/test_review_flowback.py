@@ -196,5 +196,7 @@ def test_answer_decisions_reach_the_export_without_new_requests(tmp_path):
         edited, original = store.get(edit.new_version_id), store.get(answers[first.id])
         assert edited.parent_ids == [original.id] and edited.meta["edited_from"] == original.id
         assert edited.meta["passage_ids"] == original.meta["passage_ids"]  # still walks back to its passages
+        assert "scores" in original.meta and "scores" not in edited.meta  # the judge never saw the edit
+        assert edited.meta["expert_scores"] == {"style": 5, "domain": 5, "groundedness": 4}
     finally:
         store.close()

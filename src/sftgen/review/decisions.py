@@ -21,6 +21,7 @@ ACCEPT, REJECT, EDIT = "accept", "reject", "edit"
 DECISIONS = (ACCEPT, REJECT, EDIT)
 PENDING, ACCEPTED, REJECTED, EDITED, DISPUTED = "pending", "accepted", "rejected", "edited", "disputed"
 GATE_OF_KIND = {"prompt": "review_gate", "answer": "answer_review_gate"}
+STALE_AFTER_EDIT = {"llm_cache_keys", "scores", "score_mean", "needs_review"}
 
 REVIEWS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS reviews (
@@ -165,7 +166,10 @@ class ReviewLog:
 
     def _new_version(self, decision: Decision) -> Record:
         base = self.store.get(decision.version_id)
-        meta = {key: value for key, value in base.meta.items() if key != "llm_cache_keys"}
+        # The LLM judge scored the old text: its scores would mislabel the edit; the reviewer's go with it.
+        meta = {key: value for key, value in base.meta.items() if key not in STALE_AFTER_EDIT}
+        if decision.scores:
+            meta["expert_scores"] = dict(decision.scores)
         meta.update(
             edited_from=base.id, version=int(base.meta.get("version", 1)) + 1, original_id=decision.item_id,
             edited_by=decision.reviewer,
