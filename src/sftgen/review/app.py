@@ -107,6 +107,10 @@ def create_app(project: Project, token: str | None = None) -> FastAPI:
             return render(request, "whoami.html")
         return RedirectResponse(f"/next?{urlencode(current_filters(request, queue))}", status_code=303)
 
+    @app.get("/whoami", response_class=HTMLResponse)
+    async def whoami_form(request: Request):
+        return render(request, "whoami.html")
+
     @app.post("/whoami")
     async def whoami(request: Request):
         form = await form_checked(request)
