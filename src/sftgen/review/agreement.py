@@ -84,8 +84,9 @@ def reviewer_agreement(decisions: list[Decision]) -> list[dict]:
         }
         dimensions = sorted({d for s in shared for d in s[first].scores if d in s[second].scores})
         for dimension in dimensions:
-            x = [s[first].scores[dimension] for s in shared if dimension in s[first].scores and dimension in s[second].scores]
-            y = [s[second].scores[dimension] for s in shared if dimension in s[first].scores and dimension in s[second].scores]
+            both = [s for s in shared if dimension in s[first].scores and dimension in s[second].scores]
+            x = [s[first].scores[dimension] for s in both]
+            y = [s[second].scores[dimension] for s in both]
             entry["scores"][dimension] = {"n": len(x), "pearson": pearson(x, y), "spearman": spearman(x, y)}
         pairs.append(entry)
     return pairs
