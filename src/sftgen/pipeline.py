@@ -47,10 +47,12 @@ def step_names(steps: list[Step]) -> list[str]:
     return [step.name for step in steps]
 
 
+def steps_passing_on(steps: list[Step], kind: str) -> list[Step]:
+    """The steps that emit records of this kind, in pipeline order: its makers, then its filters."""
+    return [step for step in steps if step.produces == kind or (step.passes_input_on and step.consumes == kind)]
+
+
 def final_step_for(steps: list[Step], kind: str) -> Step | None:
     """The last step that passes on records of this kind: its emits are the kind's kept records."""
-    last = None
-    for step in steps:
-        if step.produces == kind or (step.passes_input_on and step.consumes == kind):
-            last = step
-    return last
+    passing = steps_passing_on(steps, kind)
+    return passing[-1] if passing else None

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from sftgen.export.sft import sft_rows
-from sftgen.pipeline import final_step_for
+from sftgen.pipeline import steps_passing_on
 from sftgen.records import Record
 from sftgen.steps.base import Step
 from sftgen.store import Store
@@ -26,10 +26,19 @@ class NothingToExport(Exception):
 
 
 def kept_records(store: Store, steps: list[Step], kind: str) -> Iterator[Record]:
-    final = final_step_for(steps, kind)
+    """What the furthest step of this kind that has run passes on (after `run --until chunk`, the chunks)."""
+    final = furthest_run_step(store, steps, kind)
     if final is None:
         return iter(())
     return (record for record in store.emitted(final.name, kind=kind) if record.status == "kept")
+
+
+def furthest_run_step(store: Store, steps: list[Step], kind: str) -> Step | None:
+    passing = steps_passing_on(steps, kind)
+    for step in reversed(passing):
+        if store.conn.execute("SELECT 1 FROM progress WHERE step=? LIMIT 1", (step.name,)).fetchone():
+            return step
+    return passing[0] if passing else None
 
 
 SHORT_TEXT_KINDS = ("profile", "prompt", "query")
