@@ -58,6 +58,7 @@ def test_answers_cite_only_retrieved_passages(tmp_path):
     for answer in answers:
         assert answer.meta["rag"] is True
         assert answer.meta["invalid_citations"] == [9, 7]
+        assert answer.meta["uncited"] is False
         cited = {int(n) for group in re.findall(r"\[([\d, ]+)\]", answer.text) for n in group.split(",")}
         assert cited == {1, 2}
         own_passages = answer.meta["passage_ids"]

@@ -86,6 +86,7 @@ def grounded_answer(prompt: Record, text: str, passages: list[Record]) -> Record
         "rag": True,
         "citations": citation_entries(checked.cited, passages),
         "invalid_citations": checked.unknown,
+        "uncited": not checked.cited,  # grounded in name only: the judge and reviewers should look closer
         "passage_ids": [passage.id for passage in passages],
         "subdomain": prompt.meta.get("subdomain"),
     }
