@@ -83,6 +83,9 @@ def run(
     dry_run: bool = typer.Option(False, "--dry-run", help="Estimate requests, tokens, cost and time per step "
                                  "from a preview of a few inputs per step; commit nothing."),
     sample: int = typer.Option(8, min=1, help="With --dry-run: inputs previewed per step."),
+    executor: str = typer.Option("local", help="local (one asyncio loop) or ray (LLM steps on a Ray cluster)."),
+    address: Optional[str] = typer.Option(None, help="With --executor ray: the cluster's address "
+                                          "(host:port); default: start Ray on this machine."),
 ) -> None:
     """Run the pipeline, or resume it where it stopped."""
     project = open_project(directory)
@@ -97,7 +100,8 @@ def run(
         return
     try:
         with RichProgress(console) as progress:
-            summary = asyncio.run(run_project(project, RunOptions(until, limit, retry_errors), progress))
+            options = RunOptions(until, limit, retry_errors, executor=executor, address=address)
+            summary = asyncio.run(run_project(project, options, progress))
     except UnknownStep as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(BAD_INPUT) from exc

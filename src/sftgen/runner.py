@@ -27,6 +27,18 @@ class RunOptions:
     until: str | None = None
     limit: int | None = None
     retry_errors: bool = True
+    executor: str = "local"  # or "ray"
+    address: str | None = None  # the Ray cluster's address; None starts a local Ray
+
+
+def make_executor(options: RunOptions, progress: ProgressReporter | None) -> LocalExecutor:
+    if options.executor == "ray":
+        from sftgen.executors.ray_executor import RayExecutor  # ray is an optional extra
+
+        return RayExecutor(options.address, progress, retry_errors=options.retry_errors)
+    if options.executor != "local":
+        raise UnknownStep(f"--executor {options.executor}: expected local or ray")
+    return LocalExecutor(progress, retry_errors=options.retry_errors)
 
 
 def steps_until(steps: list[Step], until: str | None) -> list[Step]:
@@ -65,7 +77,7 @@ async def run_project(
                 llm_identity=llm_identity(project.recipe.llm),
                 limit=options.limit,
             )
-            executor = LocalExecutor(progress, retry_errors=options.retry_errors)
+            executor = make_executor(options, progress)
             executor.budget_check = BudgetGuard(project.recipe.budget, project.recipe.llm, client).check
             try:
                 summary = await executor.run(steps, ctx)

@@ -1,0 +1,181 @@
+"""The Ray executor: the same steps as the local executor, with the per-item work of LLM steps (and
+chunking) on a Ray cluster.
+
+- The driver runs the executor loop (steps in order, passes until nothing is left) and is the only
+  writer of the store: remote workers return each input's results and the LLM replies they received,
+  and the driver commits them in batches, as the local executor does.
+- Remote work runs in async actors (`StepWorker`), one per CPU of the cluster, spread over its nodes;
+  each keeps its share of the LLM concurrency in flight with its own ChatClient.
+- Workers open the store read-only, for what steps look up while they run (a profile's chunk, the
+  request cache): the project folder must be on a filesystem every node sees at the same path.
+- Source steps (files), global steps (dedup), steps that write the store while they run (`research`)
+  and LLM steps with the embedded server (it listens on the driver's 127.0.0.1) run on the driver.
+
+Errors stay per item: an exception in a worker is recorded on its input by the worker's run_one, and a
+lost worker (node died) becomes an error on the inputs it held; the next run retries them.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from typing import Any
+
+from sftgen.executors.local import ERROR, LocalExecutor, ProgressReporter, RunSummary
+from sftgen.records import Record
+from sftgen.steps.base import GlobalStep, SourceStep, Step
+from sftgen.steps.context import RunContext
+from sftgen.store import ItemResult
+
+log = logging.getLogger("sftgen.run")
+DRIVER_STEPS = {"research"}
+"""Item steps that write the store in `process` (web research stores its queries at once)."""
+REMOTE_PLAIN_STEPS = {"chunk"}
+"""Item steps without an LLM that are worth sending out (CPU-bound, read nothing from the store)."""
+
+
+class CollectingCache:
+    """A worker's request cache: reads the project's store, keeps new replies for the driver to write."""
+
+    def __init__(self, store):
+        self.store = store
+        self.new: list[tuple] = []
+
+    def cache_get(self, key: str):
+        return self.store.cache_get(key)
+
+    def cache_put(self, key: str, model: str, request: dict, response: dict, usage: dict) -> None:
+        self.new.append((key, model, request, response, usage))
+
+
+class StepWorkerImpl:
+    """What runs inside a Ray actor: a RunContext of its own over the project, read-only on the store."""
+
+    def __init__(self, project_dir: str, recipe_json: str, llm_identity: str, llm_concurrency: int,
+                 step_upstream: dict[str, list[str]]):
+        from pathlib import Path
+
+        from sftgen.llm.client import ChatClient
+        from sftgen.llm.provider import structured_mode
+        from sftgen.llm.templates import Templates
+        from sftgen.pipeline import build_pipeline
+        from sftgen.recipe import Recipe
+        from sftgen.store import Store
+
+        recipe = Recipe.model_validate_json(recipe_json)
+        self.store = Store(Path(project_dir) / ".sftgen" / "store.db")
+        self.store.step_upstream = step_upstream
+        self.cache = CollectingCache(self.store)
+        settings = recipe.llm
+        llm = None
+        if settings.provider == "openai":
+            llm = ChatClient(str(settings.base_url), str(settings.model),
+                             api_key=os.environ.get(settings.api_key_env) or None,
+                             max_concurrency=llm_concurrency, timeout_s=settings.timeout_s,
+                             max_retries=settings.max_retries, max_reasks=settings.max_reasks,
+                             structured_output=structured_mode(settings), cache=self.cache)
+        self.ctx = RunContext(project_dir=Path(project_dir), recipe=recipe, store=self.store,
+                              templates=Templates(Path(project_dir)), llm=llm, llm_identity=llm_identity)
+        self.steps = {step.name: step for step in build_pipeline(recipe)}
+        self.executor = LocalExecutor()
+
+    async def run_item(self, step_name: str, item: Record) -> tuple[list[ItemResult], list[tuple]]:
+        step = self.steps[step_name]
+        mark = len(self.cache.new)
+        results = await self.executor.run_one(step, item, self.ctx, step.process)
+        new_replies = self.cache.new[mark:]
+        del self.cache.new[mark:]  # returned with this item; the driver writes them
+        return results, new_replies
+
+    def node(self) -> str:
+        import socket
+
+        return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class RayExecutor(LocalExecutor):
+    def __init__(self, address: str | None = None, progress: ProgressReporter | None = None, **kwargs: Any):
+        super().__init__(progress, **kwargs)
+        self.address = address
+        self.workers: list[Any] = []
+        self.next_worker = 0
+        self.started_ray = False
+
+    async def run(self, steps: list[Step], ctx: RunContext) -> RunSummary:
+        self.connect()
+        try:
+            self.workers = self.start_workers(steps, ctx)
+            return await super().run(steps, ctx)
+        finally:
+            self.stop_workers()
+
+    # ---- the cluster -----------------------------------------------------------------------------
+
+    def connect(self) -> None:
+        import ray
+
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        if not ray.is_initialized():
+            ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
+                     logging_level=logging.WARNING, configure_logging=False)
+            self.started_ray = True
+
+    def start_workers(self, steps: list[Step], ctx: RunContext) -> list[Any]:
+        import ray
+
+        count = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        concurrency = max(1, math.ceil(ctx.llm_concurrency / count))
+        remote_class = ray.remote(num_cpus=1, max_concurrency=concurrency + 8,
+                                  scheduling_strategy="SPREAD", max_restarts=0)(StepWorkerImpl)
+        upstream = {step.name: list(step.upstream) for step in steps}
+        workers = [remote_class.remote(str(ctx.project_dir), ctx.recipe.model_dump_json(), ctx.llm_identity,
+                                       concurrency, upstream) for _ in range(count)]
+        nodes = ray.get([worker.node.remote() for worker in workers])
+        log.info("ray: %d workers (%d LLM requests in flight each) on %s", count, concurrency, ", ".join(nodes))
+        return workers
+
+    def stop_workers(self) -> None:
+        import ray
+
+        for worker in self.workers:
+            ray.kill(worker)
+        self.workers = []
+        if self.started_ray:
+            ray.shutdown()
+            self.started_ray = False
+
+    # ---- where an item runs ----------------------------------------------------------------------
+
+    def runs_remotely(self, step: Step, ctx: RunContext) -> bool:
+        if isinstance(step, (SourceStep, GlobalStep)) or step.name in DRIVER_STEPS or not self.workers:
+            return False
+        if step.uses_llm:
+            return ctx.recipe.llm.provider == "openai"
+        return step.name in REMOTE_PLAIN_STEPS
+
+    async def run_one(self, step: Step, item, ctx: RunContext, handler) -> list[ItemResult]:
+        if not self.runs_remotely(step, ctx):
+            return await super().run_one(step, item, ctx, handler)
+        worker = self.workers[self.next_worker % len(self.workers)]
+        self.next_worker += 1
+        try:
+            results, replies = await worker.run_item.remote(step.name, item)
+        except Exception as exc:  # the worker or its node is gone: an error on this input, retried next run
+            log.warning("ray worker failed on %s in %s: %s", item.id, step.name, exc)
+            return [ItemResult(item_id=item.id, outcome=ERROR, reason="ray_worker_lost", detail=str(exc)[:2000],
+                               label=step.label(item), passes_input_on=step.passes_input_on)]
+        for key, model, request, response, usage in replies:
+            ctx.store.cache_put(key, model, request, response, usage)
+        self.count_remote_usage(ctx, results)
+        return results
+
+    def count_remote_usage(self, ctx: RunContext, results: list[ItemResult]) -> None:
+        """Remote requests count against the run's budget, which reads the driver's client stats."""
+        if ctx.llm is None:
+            return
+        for result in results:
+            ctx.llm.stats.requests += result.llm_requests
+            ctx.llm.stats.cache_hits += result.cache_hits
+            ctx.llm.stats.prompt_tokens += result.prompt_tokens
+            ctx.llm.stats.completion_tokens += result.completion_tokens
