@@ -227,3 +227,30 @@ def test_prompt_settings_refuse_bad_values(tmp_path, bad):
     project = make_project(tmp_path / "p", {}, recipe(**bad))
     result = CliRunner().invoke(app, ["validate", str(project), "--skip-llm"])
     assert result.exit_code == 2 and "prompts" in result.stdout
+
+
+def test_new_material_fills_the_deficit_of_an_under_filled_subdomain_only(tmp_path):
+    project = make_project(tmp_path / "p", docs_for({"quarks": 6, "gluons": 6, "hadrons": 1}),
+                           recipe(per_profile=2, variants_per_prompt=0))
+    scripted_run(project, PromptScript())
+    first = Counter(p.meta["subdomain"] for p in kept_prompts(project))
+    assert first == {"quarks": 8, "gluons": 8, "hadrons": 2}  # one hadrons profile: at most per_profile
+    for i in range(1, 4):
+        (project / "docs" / f"hadrons-{i}.md").write_text(physics_doc("hadrons", f"hadrons topic {i}"))
+    second = PromptScript()
+    scripted_run(project, second)
+    assert Counter(p.meta["subdomain"] for p in kept_prompts(project)) == {"quarks": 8, "gluons": 8, "hadrons": 4}
+    # Only the new material is asked about; the deficit of 2 is spread over the 3 new hadrons profiles.
+    assert second.requests["profile"] == 3 and second.requests["generate"] == 2
+
+
+def test_editing_the_generate_template_keeps_the_quotas(tmp_path):
+    project = make_project(tmp_path / "p", docs_for({"quarks": 5, "gluons": 5, "hadrons": 3}), recipe())
+    scripted_run(project, PromptScript())
+    package = Path(__file__).resolve().parents[1] / "src" / "sftgen" / "templates" / "generate.jinja"
+    (project / "templates").mkdir()
+    (project / "templates" / "generate.jinja").write_text(package.read_text() + "Prefer concrete numbers.\n")
+    scripted_run(project, PromptScript())
+    by_subdomain = Counter(p.meta["subdomain"] for p in kept_prompts(project))
+    for name, target in {"quarks": 8, "gluons": 8, "hadrons": 4}.items():
+        assert abs(by_subdomain[name] - target) <= 1, (name, by_subdomain)
