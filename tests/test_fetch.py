@@ -58,7 +58,7 @@ def make_app() -> web.Application:
         raise web.HTTPFound("/article")
 
     async def slow(request):
-        await asyncio.sleep(5)
+        await asyncio.sleep(1.5)
         return web.Response(text="late", content_type="text/plain")
 
     for path, handler in [("/article", article), ("/plain", plain), ("/huge", huge), ("/image", image),

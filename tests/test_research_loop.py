@@ -173,6 +173,7 @@ def test_new_research_settings_keep_the_pages_found_before(tmp_path):
     after = research_state(project)
     try:
         assert {d.id for d in after["documents"]} == before_ids
+        assert all(q.meta.get("hits") for q in after["queries"])  # a redo keeps what the search found
         assert after["prompts"] == {"quarks": 8, "gluons": 8}
     finally:
         after["store"].close()

@@ -122,7 +122,8 @@ class ResearchStep(Step):
         """The query's hits: remembered on its record from an earlier run, or searched now."""
         stored = run.store.get(query.id)
         if stored is not None and "hits" in stored.meta:
-            return stored.meta["hits"]
+            query.meta["hits"] = stored.meta["hits"]
+            return query.meta["hits"]
         try:
             found: list[SearchHit] = await backend.search(query.text, run.recipe.research.results_per_query)
         except SearchError as exc:
