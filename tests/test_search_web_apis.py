@@ -132,3 +132,21 @@ def test_factory_builds_the_backend_the_recipe_names(monkeypatch, tmp_path: Path
     assert isinstance(brave, BraveBackend) and brave.api_key == KEY
     asyncio.run(brave.aclose())
     assert make_search_backend(recipe({}), tmp_path, backend="duckduckgo").name == "duckduckgo"
+
+
+def test_validate_names_research_problems(monkeypatch, tmp_path: Path):
+    from sftgen.project import Project
+    from sftgen.research.validate import research_problems
+    from tests.support.projects import TINY_RECIPE, make_project
+
+    monkeypatch.delenv("NO_SUCH_KEY_VAR", raising=False)
+    said: list[str] = []
+    local = make_project(tmp_path / "local", {}, {**TINY_RECIPE, "research": {
+        "enabled": True, "local": {"corpus": "missing-corpus"}, "url_lists": ["urls.txt"]}})
+    problems = research_problems(Project.open(local), said.append)
+    assert any("research.local.corpus: 'missing-corpus' does not exist" in p for p in problems)
+    assert any("research.url_lists: 'urls.txt' does not exist" in p for p in problems)
+    keyed = make_project(tmp_path / "brave", {}, {**TINY_RECIPE, "research": {
+        "enabled": True, "backend": "brave", "brave": {"api_key_env": "NO_SUCH_KEY_VAR"}}})
+    assert research_problems(Project.open(keyed), said.append) == [
+        "research.backend brave: research.brave.api_key_env: $NO_SUCH_KEY_VAR is not set"]

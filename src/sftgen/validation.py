@@ -12,10 +12,11 @@ from sftgen.llm.provider import open_llm
 from sftgen.llm.templates import TemplateError, Templates
 from sftgen.pipeline import build_pipeline
 from sftgen.project import Project
+from sftgen.research.validate import research_problems
 
 
 def validate_project(project: Project, check_llm: bool, say: Callable[[str], None]) -> list[str]:
-    problems = source_problems(project, say) + template_problems(project)
+    problems = source_problems(project, say) + template_problems(project) + research_problems(project, say)
     if check_llm and not problems:
         problems += llm_problems(project, say)
     return problems
