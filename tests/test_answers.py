@@ -179,3 +179,21 @@ def test_a_prompt_whose_queries_failed_waits_and_is_answered_after_the_retry(tmp
         run_answers(project, server)
     (answer,) = records(project, "answer")
     assert answer.status == "kept" and answer.meta["citations"][0]["n"] == 1
+
+
+def test_copied_placeholders_and_empty_queries_are_not_searched(tmp_path):
+    project = make_answer_project(tmp_path / "p", queries_per_prompt=3)
+    (prompt,) = seed_prompts(project, [("How many quark flavours are there?", "quarks")])
+
+    def script(body):
+        if template_of(body) == "answer_queries":
+            return json.dumps({"queries": ["<query 1>", ",", "quark colour charge", "QUARK COLOUR CHARGE"]})
+        if template_of(body) == "answer":
+            return json.dumps({"answer": "Six [1]."})
+        return scores_reply(4) if template_of(body) == "answer_eval" else None
+
+    with running_fake_server() as server:
+        server.script(script)
+        run_answers(project, server)
+    queries = sorted(records(project, "query"), key=lambda q: q.meta["index"])
+    assert [q.text for q in queries] == [prompt.text, "quark colour charge"]

@@ -3,6 +3,7 @@ cover other aspects of it."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -36,8 +37,16 @@ class AnswerQueriesStep(LLMStep):
         texts = [item.text.strip()]
         if wanted > 1:
             reply = await ctx.ask(self.template, self.variables(item, ctx), self.output_schema)
-            texts += [" ".join(query.split()) for query in reply.queries]
+            texts += [" ".join(query.split()) for query in reply.queries if usable_query(query)]
         return keep(*(query_record(item, text, index) for index, text in enumerate(unique(texts)[:wanted])))
+
+
+WORD = re.compile(r"[^\W\d_]{3,}")
+
+
+def usable_query(text: str) -> bool:
+    """Two real words at least, and no template placeholder copied back (small models do that)."""
+    return len(WORD.findall(text)) >= 2 and "<" not in text and ">" not in text
 
 
 def unique(texts: list[str]) -> list[str]:
