@@ -151,3 +151,10 @@ def test_concurrency_stays_at_the_bound_and_every_request_is_answered():
         stats = server.stats()
     assert len(replies) == 60 and all(isinstance(r.parsed, Verdict) for r in replies)
     assert stats["max_in_flight"] == 8
+
+
+def test_a_raw_newline_inside_a_json_string_is_accepted():
+    rule = ReplyRule(contains="nl", reply='{"keep": true, "reason": "a\nb"}')
+    with running_fake_server(FakeServerConfig(rules=[rule])) as server:
+        reply, _ = ask(server, "nl")
+    assert reply.parsed == Verdict(keep=True, reason="a\nb") and reply.requests == 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from sftgen.records import Record
 from sftgen.steps.base import LLMStep, Outcome, keep
@@ -22,7 +22,7 @@ You name the topic of a text in two or three words.
 
 
 class Topic(BaseModel):
-    topic: str
+    topic: str = Field(min_length=1, max_length=40)  # bounded, so a small model's grammar cannot ramble
 
 
 class TopicStep(LLMStep):

@@ -42,7 +42,7 @@ def parse_reply(content: str, schema: type[BaseModel]) -> BaseModel:
     errors = []
     for candidate in repair_candidates(content):
         try:
-            data = json.loads(candidate)
+            data = json.loads(candidate, strict=False)  # small models put raw newlines inside strings
         except json.JSONDecodeError as exc:
             errors.append(f"not JSON: {exc.msg} at char {exc.pos}")
             continue
