@@ -129,6 +129,8 @@ def test_an_edit_regenerates_only_that_prompts_answer_and_a_rejection_leaves_the
         assert gate_rows[second.id]["outcome"] == "dropped"
         assert gate_rows[second.id]["reason"] == "rejected_by_reviewer"
         assert gate_rows[second.id]["detail"] == "off-domain"
+        rejected = store.get(second.id)  # dropped like a filter drops: quotas and status count it so
+        assert (rejected.status, rejected.reason) == ("dropped", "rejected_by_reviewer")
     finally:
         store.close()
 
@@ -198,5 +200,28 @@ def test_answer_decisions_reach_the_export_without_new_requests(tmp_path):
         assert edited.meta["passage_ids"] == original.meta["passage_ids"]  # still walks back to its passages
         assert "scores" in original.meta and "scores" not in edited.meta  # the judge never saw the edit
         assert edited.meta["expert_scores"] == {"style": 5, "domain": 5, "groundedness": 4}
+    finally:
+        store.close()
+
+
+def test_a_reviewer_who_changes_their_mind_brings_the_prompt_back(tmp_path):
+    project = project_with_review(tmp_path)
+    first, second = seed_prompts(project, PROMPTS)
+    decide(project, item_id=second.id, reviewer="ana", decision="reject", reason="unclear")
+    requests = Requests()
+    with running_fake_server() as server:
+        server.script(requests)
+        run(project, server)
+        assert [row["prompt_id"] for row in exported(project, "sft")] == [first.id]
+        decide(project, item_id=second.id, reviewer="ana", decision="accept")
+        requests.log.clear()
+        run(project, server)
+
+    answered = [text for template, text in requests.log if template == "answer"]
+    assert len(answered) == 1 and PROMPTS[1][0] in answered[0]
+    assert {row["prompt_id"] for row in exported(project, "sft")} == {first.id, second.id}
+    store = Project.open(project).store()
+    try:
+        assert (store.get(second.id).status, store.get(second.id).reason) == ("kept", None)
     finally:
         store.close()

@@ -43,7 +43,9 @@ class ReviewGate(Step):
         state = ReviewLog(store).state(item.id, review.reviews_required)
         if state.status == REJECTED:
             reasons = sorted({d.reason for d in state.decisions if d.decision == "reject" and d.reason})
+            self.mark(store, item.id, rejected=True)
             return drop(REJECTED_BY_REVIEWER, "; ".join(reasons) or None)
+        self.mark(store, item.id, rejected=False)
         if state.status in (ACCEPTED, EDITED):
             version = store.get(state.version_id)
             if version is None:
@@ -55,6 +57,17 @@ class ReviewGate(Step):
 
     def holds_unreviewed(self, ctx: ItemContext) -> bool:
         return False
+
+    def mark(self, store, item_id: str, rejected: bool) -> None:
+        """A rejected item is dropped like a filter drops one (quotas and `sftgen status` count it so);
+        a reviewer who changes their mind makes it kept again."""
+        with store.transaction() as conn:
+            if rejected:
+                conn.execute("UPDATE records SET status='dropped', reason=?, dropped_by=? WHERE id=?",
+                             (REJECTED_BY_REVIEWER, self.name, item_id))
+            else:
+                conn.execute("UPDATE records SET status='kept', reason=NULL, dropped_by=NULL "
+                             "WHERE id=? AND dropped_by=?", (item_id, self.name))
 
 
 class PromptReviewGate(ReviewGate):
