@@ -11,6 +11,7 @@ from sftgen.records import Record
 from sftgen.steps.base import LLMStep, Outcome, drop, keep
 from sftgen.steps.chunk_filter import domain_brief
 from sftgen.steps.context import ItemContext, RunContext
+from sftgen.steps.prompt_records import rotated
 from sftgen.steps.subdomains import matcher_for
 
 
@@ -38,7 +39,11 @@ class ProfileStep(LLMStep):
                 "unmatched": profiles.unmatched_subdomain}
 
     def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
-        return {"domain": ctx.recipe.domain, "chunk": item.text, "title": item.meta.get("title") or ""}
+        # Listed from a different start for each chunk: small models tend to pick the first option.
+        subdomains = ctx.recipe.domain.subdomains
+        order = rotated([str(i) for i in range(len(subdomains))], item.id, len(subdomains))
+        return {"domain": ctx.recipe.domain, "subdomains": [subdomains[int(i)] for i in order],
+                "chunk": item.text, "title": item.meta.get("title") or ""}
 
     def on_reply(self, item: Record, reply: ChunkProfile, ctx: ItemContext) -> Outcome:
         match = matcher_for(ctx.run).match(reply.subdomain, reply.topic)
