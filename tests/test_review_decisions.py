@@ -56,6 +56,9 @@ def test_bad_decisions_are_refused_with_the_item_named(project):
             log.record(Decision(prompt.id, "prompt", prompt.id, "ana", "reject"))
         with pytest.raises(DecisionError, match="no such record"):
             log.record(Decision("pro_missing", "prompt", "pro_missing", "ana", "accept"))
+        other = seed_prompts(project)[1]
+        with pytest.raises(DecisionError, match=f"{other.id} is not a version of this item"):
+            log.record(Decision(prompt.id, "prompt", other.id, "ana", "accept"))
         with pytest.raises(DecisionError, match="expected an integer 1-5"):
             log.record(Decision(prompt.id, "prompt", prompt.id, "ana", "accept", scores={"style": 9}))
         assert log.decisions() == []

@@ -156,6 +156,8 @@ class ReviewLog:
         version = self.store.get(decision.version_id)
         if version is None or version.kind != decision.kind:
             raise DecisionError(f"{where}: version {decision.version_id} is not a {decision.kind} in the store")
+        if version.id != decision.item_id and version.meta.get("original_id") != decision.item_id:
+            raise DecisionError(f"{where}: {decision.version_id} is not a version of this item")
         if decision.decision == EDIT and not (decision.edited_text or "").strip():
             raise DecisionError(f"{where}: an edit needs the edited text")
         if decision.decision == REJECT and not (decision.reason or "").strip():
