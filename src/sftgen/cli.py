@@ -169,6 +169,28 @@ def export(
 
 
 @app.command()
+def report(
+    directory: Path,
+    reference: Optional[Path] = typer.Option(None, help="JSONL of human-written prompts to compare with."),
+    sample: int = typer.Option(2000, min=10, help="Most texts per set the diversity metrics are computed on."),
+    copy_threshold: float = typer.Option(0.1, help="Cosine distance under which a prompt counts as a near copy "
+                                         "of a reference prompt."),
+) -> None:
+    """Write DIR/report/index.html (self-contained) and DIR/report/metrics.json."""
+    from sftgen.report.command import write_report
+    from sftgen.report.collect import ReportOptions
+    from sftgen.report.reference import ReferenceError
+
+    project = open_project(directory)
+    try:
+        folder = write_report(project, ReportOptions(reference, sample, copy_threshold))
+    except ReferenceError as exc:
+        console.print(f"[red]error:[/red] --reference {exc}", highlight=False)
+        raise typer.Exit(BAD_INPUT) from exc
+    console.print(f"wrote {folder / 'index.html'} and {folder / 'metrics.json'}", highlight=False)
+
+
+@app.command()
 def review(
     directory: Path,
     host: str = typer.Option("127.0.0.1", help="Address to bind; anything but loopback needs an access token."),
