@@ -49,6 +49,9 @@ CREATE TABLE IF NOT EXISTS emits (
 );
 CREATE INDEX IF NOT EXISTS emits_source ON emits(source_id);
 CREATE INDEX IF NOT EXISTS emits_step_active ON emits(step, active, seq);
+-- What one input of a step emitted; without it SQLite scans the step's emits per write (quadratic).
+CREATE INDEX IF NOT EXISTS emits_step_source ON emits(step, source_id, active);
+CREATE INDEX IF NOT EXISTS emits_item ON emits(item_id, active, seq);
 CREATE TABLE IF NOT EXISTS progress (
     step TEXT NOT NULL,
     item_id TEXT NOT NULL,
@@ -329,14 +332,18 @@ class Store:
         if not upstream:
             return []
         placeholders = ",".join("?" * len(upstream))
+        # Each item at its first active upstream emit (NOT EXISTS, not GROUP BY: grouping made every page
+        # scan and sort all of the upstream's emits, quadratic over a run; bench/memory_bench.py).
         rows = self.conn.execute(
-            f"""SELECT MIN(e.seq) AS seq, r.* FROM emits e
+            f"""SELECT e.seq AS seq, r.* FROM emits e
                 JOIN records r ON r.id = e.item_id
                 LEFT JOIN progress p ON p.step = ? AND p.item_id = e.item_id
                 WHERE e.step IN ({placeholders}) AND e.active = 1 AND e.seq > ?
                   AND (p.item_id IS NULL OR p.settings != ? OR (? AND p.outcome = 'error'))
-                GROUP BY e.item_id ORDER BY seq LIMIT ?""",
-            (step, *upstream, after_seq, settings, int(retry_errors), limit),
+                  AND NOT EXISTS (SELECT 1 FROM emits f WHERE f.item_id = e.item_id AND f.active = 1
+                                  AND f.seq < e.seq AND f.step IN ({placeholders}))
+                ORDER BY e.seq LIMIT ?""",
+            (step, *upstream, after_seq, settings, int(retry_errors), *upstream, limit),
         ).fetchall()
         return [(row["seq"], row_to_record(row)) for row in rows]
 
