@@ -33,7 +33,7 @@ def item_view(store: Store, item: QueueItem, recipe: Recipe) -> dict[str, Any]:
     if item.kind == "answer":
         prompt_id = current.meta.get("prompt_id")
         view["prompt"] = store.get(prompt_id) if prompt_id else None
-        view["citations"] = citations_of(store, current)
+        view["citations"] = citations_of(current)
         view["passages"] = passages_of(store, current, view["citations"])
         view["rubric"] = rubric_dimensions(recipe)
     return view
@@ -44,7 +44,7 @@ def why_of(record, dimension: str) -> str:
     return value.get("why", "") if isinstance(value, dict) else ""
 
 
-def citations_of(store: Store, answer) -> list[dict[str, Any]]:
+def citations_of(answer) -> list[dict[str, Any]]:
     citations = answer.meta.get("citations") or []
     return [citation for citation in citations if isinstance(citation, dict)]
 
