@@ -1,6 +1,9 @@
-"""Rich progress bars for `sftgen run`: one per step, with done / total, rate, ETA and errors."""
+"""Rich progress bars for `sftgen run`: one per step, with done / total, rate, elapsed, ETA, the LLM
+requests in flight and the errors so far."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from rich.console import Console
 from rich.progress import (
@@ -20,15 +23,17 @@ class RichProgress:
             TextColumn("[bold]{task.description:<16}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("[cyan]{task.fields[rate]}"),
+            TextColumn("[cyan]{task.fields[rate]:>9}"),
             TimeElapsedColumn(),
             TextColumn("eta"),
             TimeRemainingColumn(),
+            TextColumn("[magenta]{task.fields[in_flight]}"),
             TextColumn("[red]{task.fields[errors]}"),
             console=console,
         )
         self.tasks: dict[str, TaskID] = {}
         self.errors: dict[str, int] = {}
+        self.llm: Any = None
 
     def __enter__(self) -> RichProgress:
         self.progress.start()
@@ -37,12 +42,16 @@ class RichProgress:
     def __exit__(self, *exc) -> None:
         self.progress.stop()
 
+    def watch_llm(self, client: Any) -> None:
+        """The run's ChatClient, whose stats say how many requests are in flight."""
+        self.llm = client
+
     def step_started(self, step: str, total: int | None) -> None:
         self.errors.setdefault(step, 0)
         if step in self.tasks:
             self.progress.reset(self.tasks[step], total=total)
         else:
-            self.tasks[step] = self.progress.add_task(step, total=total, rate="", errors="")
+            self.tasks[step] = self.progress.add_task(step, total=total, rate="", errors="", in_flight="")
 
     def item_done(self, step: str, outcome: str) -> None:
         task = self.tasks[step]
@@ -54,7 +63,13 @@ class RichProgress:
             advance=1,
             rate=f"{speed:.1f}/s" if speed else "",
             errors=f"{self.errors[step]} errors" if self.errors[step] else "",
+            in_flight=self.in_flight(),
         )
 
+    def in_flight(self) -> str:
+        stats = getattr(self.llm, "stats", None)
+        return f"{stats.in_flight} in flight" if stats is not None and stats.in_flight else ""
+
     def step_finished(self, step: str) -> None:
-        pass
+        if step in self.tasks:
+            self.progress.update(self.tasks[step], in_flight="")

@@ -10,7 +10,8 @@ from rich.table import Table
 
 def print_funnel(console: Console, funnel: list[dict[str, Any]], records: dict, errors: list[dict]) -> None:
     table = Table(title="funnel", title_justify="left")
-    for column in ("step", "in", "kept", "out", "dropped (by reason)", "errors", "requests", "cache hits", "tokens"):
+    for column in ("step", "in", "kept", "out", "dropped (by reason)", "errors", "requests", "cache hits", "tokens",
+                   "items/s"):
         table.add_column(column, justify="left" if column in ("step", "dropped (by reason)") else "right")
     for entry in funnel:
         dropped = ", ".join(f"{reason}: {count}" for reason, count in entry["dropped"].items()) or "-"
@@ -18,6 +19,7 @@ def print_funnel(console: Console, funnel: list[dict[str, Any]], records: dict, 
             entry["name"], str(entry["in"]), str(entry["kept"]), str(entry["out"]), dropped,
             str(entry["errors"]), str(entry["llm_requests"]), str(entry["cache_hits"]),
             str(entry["prompt_tokens"] + entry["completion_tokens"]),
+            "-" if entry.get("items_per_s") is None else f"{entry['items_per_s']:.1f}",
         )
     console.print(table)
     if records:

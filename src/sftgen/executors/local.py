@@ -79,6 +79,9 @@ class LocalExecutor:
     async def run(self, steps: list[Step], ctx: RunContext) -> RunSummary:
         summary = RunSummary()
         self.processed = summary.processed
+        watch_llm = getattr(self.progress, "watch_llm", None)  # progress bars that show requests in flight
+        if watch_llm is not None:
+            watch_llm(ctx.llm)
         for _ in range(self.max_passes):
             summary.passes += 1
             did_work = False
@@ -93,6 +96,7 @@ class LocalExecutor:
                 did_work = did_work or done > 0
             if not did_work:
                 break
+        log.info("run finished after %d passes; items processed per step: %s", summary.passes, summary.processed)
         return summary
 
     async def run_step(self, step: Step, ctx: RunContext) -> int:
@@ -110,6 +114,7 @@ class LocalExecutor:
                                                                   self.retry_errors))
         if total == 0:
             return 0
+        log.info("%s: %d pending inputs", step.name, total)
         self.progress.step_started(step.name, total)
         batch = CommitBuffer(ctx, step.name, settings, self.commit_every, self.commit_interval_s)
         inputs = self.pending_stream(step, ctx, settings, total)
@@ -184,6 +189,9 @@ class LocalExecutor:
         except Exception as exc:  # one item's failure is recorded on it; the run goes on
             log.debug("step %s failed on %s", step.name, item.id, exc_info=True)
             outcome = Outcome(ERROR, reason=type(exc).__name__, detail=f"{exc}\n{last_frame(exc)}")
+        if outcome.status == ERROR:  # recorded on the item too; the run log gets it as it happens
+            log.warning("error in %s on %s: %s: %s", step.name, label_of(step, item), outcome.reason,
+                        (outcome.detail or "").splitlines()[0][:300] if outcome.detail else "")
         for output in outcome.outputs:
             if ictx.cache_keys:
                 output.meta.setdefault("llm_cache_keys", list(ictx.cache_keys))

@@ -167,6 +167,10 @@ class RayExecutor(LocalExecutor):
                                label=step.label(item), passes_input_on=step.passes_input_on)]
         for key, model, request, response, usage in replies:
             ctx.store.cache_put(key, model, request, response, usage)
+        for result in results:
+            if result.outcome == ERROR:  # the worker logged it in its own process; the run log is here
+                log.warning("error in %s on %s: %s: %s", step.name, result.label, result.reason,
+                            (result.detail or "").splitlines()[0][:300] if result.detail else "")
         self.count_remote_usage(ctx, results)
         return results
 

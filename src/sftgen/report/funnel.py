@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from sftgen.report.throughput import step_throughput
 from sftgen.store import Store
 
 ERROR = "error"
@@ -34,8 +35,10 @@ def step_funnel(store: Store, step_order: list[str]) -> list[dict[str, Any]]:
         entry["prompt_tokens"] += row["prompt_tokens"] or 0
         entry["completion_tokens"] += row["completion_tokens"] or 0
         entry["seconds"] += row["seconds"] or 0
+    rates = step_throughput(store)
     for name, entry in steps.items():
         entry["out"] = store.count_emitted(name)
+        entry["items_per_s"] = None if rates.get(name) is None else round(rates[name], 2)
         entry["dropped"] = dict(entry["dropped"].most_common())
         entry["error_reasons"] = dict(entry["error_reasons"].most_common())
         entry["seconds"] = round(entry["seconds"], 3)
