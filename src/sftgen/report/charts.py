@@ -74,7 +74,7 @@ def value_bars(values: list[dict[str, Any]], label: str) -> str | None:
     if not values:
         return None
     names = [shorten(row["value"]) for row in values][::-1]
-    figure, axes = plt.subplots(figsize=(8, 0.28 * len(names) + 0.8))
+    figure, axes = plt.subplots(figsize=(5, 0.26 * len(names) + 0.9))
     axes.barh(names, [row["share"] for row in values][::-1], color=ACTUAL_COLOUR)
     axes.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     axes.set_xlabel(f"share of prompts by {label}")
@@ -85,7 +85,7 @@ def length_histograms(lengths: dict[str, list[int]]) -> str | None:
     present = {name: values for name, values in lengths.items() if values}
     if not present:
         return None
-    figure, axes = plt.subplots(figsize=(8, 3))
+    figure, axes = plt.subplots(figsize=(5, 3.4))
     top = max(max(values) for values in present.values())
     bins = min(50, max(5, top))
     for index, (name, values) in enumerate(present.items()):
@@ -101,7 +101,7 @@ def embedding_scatter(points: dict[str, Any] | None) -> str | None:
     if not points:
         return None
     labels = points["labels"]
-    figure, axes = plt.subplots(figsize=(7, 5))
+    figure, axes = plt.subplots(figsize=(5, 3.8))
     for index, label in enumerate(sorted(set(labels))):
         chosen = [i for i, value in enumerate(labels) if value == label]
         axes.scatter([points["x"][i] for i in chosen], [points["y"][i] for i in chosen], s=8, alpha=0.6,
