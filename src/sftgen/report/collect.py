@@ -21,7 +21,8 @@ from sftgen.report.scores import review_section
 
 DEFAULT_COPY_THRESHOLD = 0.1
 """Cosine distance below which a generated prompt counts as a near copy of a reference prompt."""
-JUDGE_STEP = "answer_eval"
+ANSWER_STEP = "answer"
+"""Its answers carry the judge's scores (`answer_eval` writes them into their meta), dropped ones too."""
 
 
 @dataclass
@@ -54,7 +55,7 @@ def collect_report(project: Project, options: ReportOptions, embedder=None) -> R
     try:
         prompts = list(kept_records(store, steps, "prompt"))
         answers = list(kept_records(store, steps, "answer"))
-        judged = list(store.emitted(JUDGE_STEP, kind="answer")) if JUDGE_STEP in step_names(steps) else []
+        judged = [answer for answer in store.emitted(ANSWER_STEP, kind="answer") if answer.meta.get("scores")]
         metrics: dict[str, Any] = {
             "project": recipe.project, "domain": recipe.domain.name, "generated_at": time.strftime("%Y-%m-%d %H:%M:%S"),
             "sample_size": options.sample_size, "embedder": getattr(embedder, "name", None),
