@@ -254,3 +254,17 @@ def test_editing_the_generate_template_keeps_the_quotas(tmp_path):
     by_subdomain = Counter(p.meta["subdomain"] for p in kept_prompts(project))
     for name, target in {"quarks": 8, "gluons": 8, "hadrons": 4}.items():
         assert abs(by_subdomain[name] - target) <= 1, (name, by_subdomain)
+
+
+@pytest.mark.parametrize("raw, cleaned, usable", [
+    ("} How many quark flavours are there?", "How many quark flavours are there?", True),
+    ("1. Explain colour confinement.", "Explain colour confinement.", True),
+    ("Q: Why are gluons massless?", "Why are gluons massless?", True),
+    ("Gluons and the strong force", "Gluons and the strong force", False),
+    ("According to the text, what is a hadron?", "According to the text, what is a hadron?", False),
+])
+def test_prompt_text_is_cleaned_and_checked(raw, cleaned, usable):
+    from sftgen.steps.prompt_records import clean_prompt, is_request, self_contained
+
+    assert clean_prompt(raw) == cleaned
+    assert (is_request(cleaned) and self_contained(cleaned)) is usable

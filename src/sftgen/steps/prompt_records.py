@@ -35,8 +35,14 @@ def self_contained(text: str) -> bool:
     return NOT_SELF_CONTAINED.search(text) is None
 
 
+LEADING_JUNK = re.compile(r"^[^\w¿¡\"']+")
+
+
 def clean_prompt(text: str) -> str:
-    return " ".join(text.split()).strip().strip('"').strip()
+    """One line, without the stray brackets, list markers and quotes small models leave around it."""
+    text = " ".join(text.split())
+    text = LEADING_JUNK.sub("", text).strip().strip('"').strip()
+    return re.sub(r"^(?:\d+[.)]|Q:|Question:)\s*", "", text, flags=re.IGNORECASE)
 
 
 def inherited_meta(prompt: Record, **changes: Any) -> dict[str, Any]:
