@@ -142,6 +142,8 @@ def export(
     out: Path = typer.Option(..., "--out", help="The file (jsonl, parquet) or folder (hf) to write."),
     what: Optional[str] = typer.Option(None, help=f"One of: {', '.join(EXPORT_ORDER)}. Default: the furthest."),
     fmt: str = typer.Option("jsonl", "--format", help=f"One of: {', '.join(FORMATS)}."),
+    card: Optional[bool] = typer.Option(None, "--card/--no-card", help="Write a dataset card (README.md): "
+                                        "default on for hf (in the folder), off for jsonl/parquet (<out>.README.md)."),
 ) -> None:
     """Write the kept records of a kind, with their provenance."""
     if what is not None and what not in EXPORT_ORDER:
@@ -155,7 +157,12 @@ def export(
     store = project.store()
     try:
         what = what or furthest_export(store, steps)
-        count = write_rows(export_rows(store, steps, what, project.recipe), fmt, out)
+        rows = list(export_rows(store, steps, what, project.recipe))
+        count = write_rows(rows, fmt, out)
+        if card if card is not None else fmt == "hf":
+            from sftgen.report.card import write_card
+
+            console.print(f"dataset card: {write_card(out, fmt, project.dir, project.recipe, store, rows, what)}")
         waiting = decisions_waiting_for_run(store, steps, project.recipe)
     except NothingToExport as exc:
         console.print(f"[red]error:[/red] {exc}")
