@@ -21,13 +21,13 @@ from tests.crash_harness import crash_test  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--kills", type=int, default=12)
-    parser.add_argument("--docs", type=int, default=120)
+    parser.add_argument("--docs", type=int, default=200)
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="sftgen-crash-") as tmp:
-        report = crash_test(Path(tmp), n_docs=args.docs, kills=args.kills, concurrency=16, latency_ms=200,
-                            seed=args.seed, min_s=1.0, max_s=3.0)
+        report = crash_test(Path(tmp), n_docs=args.docs, kills=args.kills, concurrency=16, latency_ms=300,
+                            seed=args.seed, min_s=0.05, max_s=1.2)
     print(f"runs {report.runs}, SIGKILLs {report.kills}, requests {report.requests}, re-sent {report.resent}, "
           f"unanswered at the kills {report.in_flight_at_kills} (sum {sum(report.in_flight_at_kills)}), "
           f"{time.perf_counter() - started:.0f} s")

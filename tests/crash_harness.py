@@ -86,9 +86,13 @@ def kill_and_resume(directory: Path, server, kills: int, seed: int, min_s: float
         process = subprocess.Popen([*SFTGEN, "run", str(directory)], env=run_env(server.base_url),
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         report.runs += 1
+        # Kill while LLM requests are under way: wait for this run's first request, then a random delay.
+        seen = server.state.stats.requests
+        while server.state.stats.requests == seen and process.poll() is None:
+            time.sleep(0.005)
         deadline = time.monotonic() + rng.uniform(min_s, max_s)
         while time.monotonic() < deadline and process.poll() is None:
-            time.sleep(0.01)
+            time.sleep(0.005)
         if process.poll() is not None:  # it finished before its kill: nothing left to interrupt
             return
         process.send_signal(signal.SIGKILL)
@@ -139,7 +143,7 @@ def store_problems(directory: Path) -> list[str]:
 
 
 def crash_test(workdir: Path, n_docs: int, kills: int, concurrency: int, latency_ms: float, seed: int = 7,
-               min_s: float = 1.0, max_s: float = 2.5) -> CrashReport:
+               min_s: float = 0.05, max_s: float = 1.0) -> CrashReport:
     """Kill and resume a run of the whole pipeline, then check the store and the requests re-sent.
 
     (A clean reference run is no yardstick for whole-store equality: steps steered by quotas depend on
