@@ -45,10 +45,14 @@ def collect_report(project: Project, options: ReportOptions, embedder=None) -> R
     """Reads the store (and the reference file) and computes every section. `embedder`: loaded when None
     and `options.semantic`."""
     reference_texts = read_reference(options.reference) if options.reference else None  # fail before work
+    missing_embedder = None
     if embedder is None and options.semantic:
-        from sftgen.embed import load_embedder
+        from sftgen.embed import EmbedderUnavailable, load_embedder
 
-        embedder = load_embedder()
+        try:
+            embedder = load_embedder()
+        except EmbedderUnavailable as exc:  # the lexical metrics still stand on their own
+            missing_embedder = str(exc)
     recipe = project.recipe
     steps = build_pipeline(recipe)
     store = project.store()
@@ -59,6 +63,7 @@ def collect_report(project: Project, options: ReportOptions, embedder=None) -> R
         metrics: dict[str, Any] = {
             "project": recipe.project, "domain": recipe.domain.name, "generated_at": time.strftime("%Y-%m-%d %H:%M:%S"),
             "sample_size": options.sample_size, "embedder": getattr(embedder, "name", None),
+            "embedder_missing": missing_embedder,
             "counts": {"prompts": len(prompts), "answers": len(answers), "records": record_counts(store)},
             "funnel": step_funnel(store, step_names(steps)),
             "coverage": {**subdomain_coverage(store, recipe, steps, prompts), "meta": meta_spread(prompts)},
