@@ -120,3 +120,32 @@ def test_reference_reads_each_field_and_names_a_bad_line(tmp_path):
     path.write_text('{"prompt": "a"}\nnot json\n')
     with pytest.raises(ReferenceError, match=r"ref.jsonl:2: not valid JSON"):
         read_reference(path)
+
+
+def test_review_section_counts_decisions_and_compares_judge_with_experts(tmp_path):
+    from sftgen.report.scores import review_section
+    from sftgen.review.decisions import Decision, ReviewLog
+
+    project_dir = make_project(tmp_path / "p")
+    prompts = seed_report_store(project_dir, [(f"Why does quark {i} decay?", {"subdomain": "quarks"}) for i in range(3)],
+                                [(i, f"Answer {i}.", {"style": 2 + i}, True) for i in range(3)])
+    project = Project.open(project_dir)
+    steps = build_pipeline(project.recipe)
+    store = project.store()
+    try:
+        answers = list(store.emitted("answer", kind="answer"))
+        log = ReviewLog(store)
+        log.record(Decision(prompts[0].id, "prompt", prompts[0].id, "ann", "reject", reason="unclear"))
+        log.record(Decision(prompts[1].id, "prompt", prompts[1].id, "ann", "accept"))
+        for answer in answers:  # the expert scores style one point above the judge (2, 3, 4 -> 3, 4, 5)
+            judged = int(answer.meta["scores"]["style"]["score"])
+            log.record(Decision(answer.id, "answer", answer.id, "bob", "accept", scores={"style": judged + 1}))
+        section = review_section(store, steps, project.recipe, answers)
+    finally:
+        store.close()
+    assert section["counts"]["prompt"]["accepted"] == 1 and section["counts"]["prompt"]["rejected"] == 1
+    # answer 0's prompt was rejected: the next run withdraws it, so the answer queue counts the other two
+    assert section["counts"]["answer"]["accepted"] == 2 and section["decisions"] == 5
+    assert section["llm_scores"]["style"]["counts"] == {"2": 1, "3": 1, "4": 1}
+    style = next(row for row in section["llm_vs_expert"] if row["dimension"] == "style")
+    assert style["n"] == 3 and style["mean_diff"] == -1.0 and style["pearson"] == pytest.approx(1.0)

@@ -1,5 +1,5 @@
-"""A hand-made store for report tests and the report bench: prompts kept by `review_gate` (the last
-prompt step) and answers made by `answer`, judged by `answer_eval` and passed on by `answer_review_gate`."""
+"""A hand-made store for report tests and the report bench: prompts kept by `dedup` and `review_gate` (the
+last prompt step) and answers made by `answer`, judged by `answer_eval` and passed on by `answer_review_gate`."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ def seed_report_store(project_dir: Path, prompts: list[tuple[str, dict[str, Any]
         records = [Record(kind="prompt", text=text, meta=meta, origin=f"seed:{i}") for i, (text, meta) in
                    enumerate(prompts)]
         results = [ItemResult(item_id=f"profile-{i}", outcome=KEPT, outputs=[r]) for i, r in enumerate(records)]
-        commit(store, "review_gate", results)
+        commit(store, "dedup", results)
+        commit(store, "review_gate", [ItemResult(item_id=r.id, outcome=KEPT, outputs=[r]) for r in records])
         made, judged, passed = [], [], []
         for n, (index, text, scores, kept) in enumerate(answers):
             meta = {"prompt_id": records[index].id, "scores": {d: {"score": s, "why": "-"} for d, s in scores.items()}}
