@@ -12,8 +12,9 @@ from tests.support.report_store import seed_report_store
 
 def card_project(tmp_path):
     project = make_project(tmp_path / "p")
+    pairs = zip(["colour", "mass", "spin"] * 4, ["hadrons", "jets", "mesons", "decays"] * 3)
     prompts = [(f"How does {w} shape {t}?", {"subdomain": "quarks" if i % 2 else "gluons"})
-               for i, (w, t) in enumerate(zip(["colour", "mass", "spin"] * 4, ["hadrons", "jets", "mesons", "decays"] * 3))]
+               for i, (w, t) in enumerate(pairs)]
     seed_report_store(project, prompts)
     return project
 

@@ -127,7 +127,8 @@ def test_review_section_counts_decisions_and_compares_judge_with_experts(tmp_pat
     from sftgen.review.decisions import Decision, ReviewLog
 
     project_dir = make_project(tmp_path / "p")
-    prompts = seed_report_store(project_dir, [(f"Why does quark {i} decay?", {"subdomain": "quarks"}) for i in range(3)],
+    prompts = seed_report_store(project_dir,
+                                [(f"Why does quark {i} decay?", {"subdomain": "quarks"}) for i in range(3)],
                                 [(i, f"Answer {i}.", {"style": 2 + i}, True) for i in range(3)])
     project = Project.open(project_dir)
     steps = build_pipeline(project.recipe)
