@@ -177,3 +177,26 @@ def test_new_research_settings_keep_the_pages_found_before(tmp_path):
         assert after["prompts"] == {"quarks": 8, "gluons": 8}
     finally:
         after["store"].close()
+
+
+class ParrotScript(ResearchScript):
+    """A model that writes the same queries for every profile (small models copy the template's example)."""
+
+    def __call__(self, body):
+        system = next((m["content"] for m in body.get("messages") or [] if m["role"] == "system"), "")
+        if system.startswith(RESEARCH_SYSTEM_LINE):
+            self.requests["research"] += 1
+            return json.dumps({"queries": ["quarks colour charge", "gluons colour charge"]})
+        return super().__call__(body)
+
+
+def test_a_query_another_profile_asked_is_not_searched_again(tmp_path):
+    project = make_research_project(tmp_path / "p", target_total=400, max_queries=40, max_pages=40)
+    run(project, ParrotScript())
+    state = research_state(project)
+    try:
+        assert sorted(q.text for q in state["queries"]) == ["gluons colour charge", "quarks colour charge"]
+        rows = state["store"].progress_rows("research")
+        assert sum(row["reason"] == "repeated_query" for row in rows) >= 2
+    finally:
+        state["store"].close()

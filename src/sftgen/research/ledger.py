@@ -29,6 +29,8 @@ class ResearchBudget:
     known_queries: set[str] = field(default_factory=set)
     """Ids of research query records already in the store: asking them again costs nothing."""
     profiles_researched: set[str] = field(default_factory=set)
+    query_texts: dict[str, str] = field(default_factory=dict)
+    """Normalised query text -> the id of the first query record that asked it (any profile)."""
     url_owner: dict[str, str] = field(default_factory=dict)
     """URL -> the profile whose research fetched it first (a profile redone may fetch its own again)."""
     near_duplicates: NearDuplicateIndex | None = None
@@ -37,13 +39,19 @@ class ResearchBudget:
         """A new profile needs query budget; one researched before may redo its own queries."""
         return self.queries_left > 0 or profile_id in self.profiles_researched
 
-    def take_query(self, query_id: str, profile_id: str) -> bool:
+    def repeats(self, text: str, query_id: str) -> bool:
+        """True when another profile's query asked the same (its hits are fetched already)."""
+        first = self.query_texts.get(normalised(text))
+        return first is not None and first != query_id
+
+    def take_query(self, query_id: str, profile_id: str, text: str) -> bool:
         if query_id in self.known_queries:
             return True
         if self.queries_left <= 0:
             return False
         self.queries_left -= 1
         self.known_queries.add(query_id)
+        self.query_texts.setdefault(normalised(text), query_id)
         self.profiles_researched.add(profile_id)
         return True
 
@@ -66,12 +74,14 @@ def research_budget(ctx: RunContext) -> ResearchBudget:
     settings = ctx.recipe.research
     known_queries: set[str] = set()
     profiles_researched: set[str] = set()
+    query_texts: dict[str, str] = {}
     url_owner: dict[str, str] = {}
     for query in ctx.store.records_of_kind("query"):
         if query.meta.get("purpose") != "research":
             continue
         known_queries.add(query.id)
         profiles_researched.add(query.meta.get("profile_id", ""))
+        query_texts.setdefault(normalised(query.text), query.id)
         for fetched in query.meta.get("fetched", []):
             url_owner.setdefault(fetched["url"], query.meta.get("profile_id", ""))
     pages_used = len(url_owner)
@@ -85,11 +95,16 @@ def research_budget(ctx: RunContext) -> ResearchBudget:
         pages_left=max(0, settings.max_pages - pages_used),
         known_queries=known_queries,
         profiles_researched=profiles_researched,
+        query_texts=query_texts,
         url_owner=url_owner,
         near_duplicates=index,
     )
     ctx.shared[BUDGET_KEY] = budget
     return budget
+
+
+def normalised(text: str) -> str:
+    return " ".join(text.lower().split())
 
 
 @dataclass

@@ -75,7 +75,11 @@ class ResearchStep(Step):
             if wanted is not None and wanted <= 0:
                 break
             query = query_record(item, text)
-            if not budget.take_query(query.id, item.id):
+            if budget.repeats(text, query.id):
+                side_drops.append(SideDrop(f"query: {text}", "repeated_query",
+                                           f"{text!r} was searched for another profile already"))
+                continue
+            if not budget.take_query(query.id, item.id, text):
                 side_drops.append(SideDrop(f"query: {text}", "research_budget_spent",
                                            f"research.max_queries ({research.max_queries}) spent"))
                 break
