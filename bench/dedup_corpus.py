@@ -180,7 +180,7 @@ def make_corpus(total: int = 20_000, duplicate_share: float = 0.3, seed: int = 7
 
 
 def distinct_slots(rng: random.Random, count: int, angles: bool = True) -> list[Slots]:
-    seen: set[Slots] = set()
+    seen: list[Slots] = []  # a list, not a set: set order follows the per-process string hash seed
     content: set[tuple] = set()
     while len(seen) < count:
         domain = rng.choice(list(DOMAINS))
@@ -193,8 +193,8 @@ def distinct_slots(rng: random.Random, count: int, angles: bool = True) -> list[
         key = (s.subject, s.condition, s.angle, s.aspect, s.task)
         if key not in content:
             content.add(key)
-            seen.add(s)
-    return sorted(seen, key=lambda s: rng.random())
+            seen.append(s)
+    return seen
 
 
 def render(s: Slots, paraphrased: bool = False, rng: random.Random | None = None, angles: bool = True) -> str:
