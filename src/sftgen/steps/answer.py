@@ -64,7 +64,8 @@ class AnswerStep(LLMStep):
         reply = await ctx.ask(GROUNDED_TEMPLATE, variables, WrittenAnswer)
         answer = grounded_answer(item, reply.answer, passages)
         if not answer.text:
-            return drop("empty_answer", f"the reply held only citations of passages that do not exist: {reply.answer!r}")
+            return drop("empty_answer",
+                        f"the reply held only citations of passages that do not exist: {reply.answer!r}")
         return keep(with_earlier_scores(ctx, answer))
 
 

@@ -45,7 +45,8 @@ class AnswerEvalStep(LLMFilterStep):
         store, answers = ctx.run.store, ctx.recipe.answers
         prompt = store.get(item.meta.get("prompt_id", ""))
         if prompt is None:
-            return drop("missing_prompt", f"answer {item.id}: its prompt {item.meta.get('prompt_id')} is not in the store")
+            return drop("missing_prompt",
+                        f"answer {item.id}: its prompt {item.meta.get('prompt_id')} is not in the store")
         passages = [p for p in (store.get(pid) for pid in item.meta.get("passage_ids", [])) if p is not None]
         variables = {"domain": ctx.recipe.domain, "prompt": prompt.text, "answer": item.text,
                      "passages": [{"text": p.text} for p in passages], "rubric": answers.rubric}
