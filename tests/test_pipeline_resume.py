@@ -98,6 +98,8 @@ def test_a_failed_item_is_recorded_with_its_reason_and_the_run_goes_on(tmp_path)
         rows = progress(project, "topic")
         errors = [row for row in rows if row["outcome"] == "error"]
         assert errors and all(row["reason"] == "llm_unavailable" for row in errors)
+        refused = server.stats()["outcomes"]["500"]
+        assert refused == 2 * len(errors), "each failed input is tried once (plus one retry) per run, not per pass"
         assert any(row["outcome"] == "kept" for row in rows)
         # the next run retries only the failed inputs
         server.set_config(rules=[])

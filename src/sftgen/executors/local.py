@@ -69,6 +69,8 @@ class LocalExecutor:
         self.retry_errors = retry_errors
         self.budget_check = lambda: None  # replaced by the runner: returns a message once a budget is spent
         self.processed: dict[str, int] = {}
+        self.errors_before: float | None = None
+        """Inputs that failed before this moment are retried; those failing during this run are not."""
 
     def allowance(self, step: Step, ctx: RunContext, pending: int) -> int:
         """How many of the pending inputs this step may take now: `--limit` counts over the whole run."""
@@ -79,6 +81,7 @@ class LocalExecutor:
     async def run(self, steps: list[Step], ctx: RunContext) -> RunSummary:
         summary = RunSummary()
         self.processed = summary.processed
+        self.errors_before = time.time() if self.retry_errors else None
         watch_llm = getattr(self.progress, "watch_llm", None)  # progress bars that show requests in flight
         if watch_llm is not None:
             watch_llm(ctx.llm)
@@ -111,7 +114,7 @@ class LocalExecutor:
     async def run_item_step(self, step: Step, ctx: RunContext) -> int:
         settings = step.settings_hash(ctx)
         total = self.allowance(step, ctx, ctx.store.count_pending(step.name, step.upstream, settings,
-                                                                  self.retry_errors))
+                                                                  self.errors_before))
         if total == 0:
             return 0
         log.info("%s: %d pending inputs", step.name, total)
@@ -126,7 +129,7 @@ class LocalExecutor:
         after_seq, fed = 0, 0
         while fed < total:
             page = ctx.store.pending_inputs(
-                step.name, step.upstream, settings, after_seq, limit=256, retry_errors=self.retry_errors
+                step.name, step.upstream, settings, after_seq, limit=256, errors_before=self.errors_before
             )
             if not page:
                 return
@@ -220,7 +223,7 @@ class LocalExecutor:
     async def run_source_step(self, step: SourceStep, ctx: RunContext) -> int:
         base = step.settings_hash(ctx)
         discovered = list(step.discover(ctx))
-        done = ctx.store.done_settings(step.name, [s.id for s in discovered], self.retry_errors)
+        done = ctx.store.done_settings(step.name, [s.id for s in discovered], self.errors_before)
         pending = [s for s in discovered if done.get(s.id) != source_settings(base, s)]
         pending = pending[: self.allowance(step, ctx, len(pending))]
         if not pending:
@@ -260,7 +263,7 @@ class LocalExecutor:
         after_seq = 0
         while True:
             page = ctx.store.pending_inputs(
-                step.name, step.upstream, settings, after_seq, limit=5000, retry_errors=self.retry_errors
+                step.name, step.upstream, settings, after_seq, limit=5000, errors_before=self.errors_before
             )
             if not page:
                 return

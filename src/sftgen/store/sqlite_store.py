@@ -325,10 +325,11 @@ class Store:
 
     def pending_inputs(
         self, step: str, upstream: list[str], settings: str, after_seq: int = 0, limit: int = 256,
-        retry_errors: bool = True,
+        errors_before: float | None = None,
     ) -> list[tuple[int, Record]]:
-        """Active emits of the upstream steps that this step has not processed under these settings
-        (nor, with retry_errors, processed with an error)."""
+        """Active emits of the upstream steps that this step has not processed under these settings,
+        and those whose processing failed before `errors_before` (a run retries earlier runs' errors,
+        not its own)."""
         if not upstream:
             return []
         placeholders = ",".join("?" * len(upstream))
@@ -339,15 +340,17 @@ class Store:
                 JOIN records r ON r.id = e.item_id
                 LEFT JOIN progress p ON p.step = ? AND p.item_id = e.item_id
                 WHERE e.step IN ({placeholders}) AND e.active = 1 AND e.seq > ?
-                  AND (p.item_id IS NULL OR p.settings != ? OR (? AND p.outcome = 'error'))
+                  AND (p.item_id IS NULL OR p.settings != ? OR (p.outcome = 'error' AND p.done_at < ?))
                   AND NOT EXISTS (SELECT 1 FROM emits f WHERE f.item_id = e.item_id AND f.active = 1
                                   AND f.seq < e.seq AND f.step IN ({placeholders}))
                 ORDER BY e.seq LIMIT ?""",
-            (step, *upstream, after_seq, settings, int(retry_errors), *upstream, limit),
+            (step, *upstream, after_seq, settings, errors_cutoff(errors_before), *upstream, limit),
         ).fetchall()
         return [(row["seq"], row_to_record(row)) for row in rows]
 
-    def count_pending(self, step: str, upstream: list[str], settings: str, retry_errors: bool = True) -> int:
+    def count_pending(
+        self, step: str, upstream: list[str], settings: str, errors_before: float | None = None
+    ) -> int:
         if not upstream:
             return 0
         placeholders = ",".join("?" * len(upstream))
@@ -355,21 +358,23 @@ class Store:
             f"""SELECT COUNT(DISTINCT e.item_id) FROM emits e
                 LEFT JOIN progress p ON p.step = ? AND p.item_id = e.item_id
                 WHERE e.step IN ({placeholders}) AND e.active = 1
-                  AND (p.item_id IS NULL OR p.settings != ? OR (? AND p.outcome = 'error'))""",
-            (step, *upstream, settings, int(retry_errors)),
+                  AND (p.item_id IS NULL OR p.settings != ? OR (p.outcome = 'error' AND p.done_at < ?))""",
+            (step, *upstream, settings, errors_cutoff(errors_before)),
         ).fetchone()[0]
 
-    def done_settings(self, step: str, item_ids: list[str], retry_errors: bool = True) -> dict[str, str]:
-        """item id -> the settings each of these inputs was processed under (errors left out with retry_errors)."""
+    def done_settings(self, step: str, item_ids: list[str], errors_before: float | None = None) -> dict[str, str]:
+        """item id -> the settings each of these inputs was processed under (errors before `errors_before`
+        left out, so they are retried)."""
         done: dict[str, str] = {}
         for start in range(0, len(item_ids), 500):
             part = item_ids[start : start + 500]
             placeholders = ",".join("?" * len(part))
             rows = self.conn.execute(
-                f"SELECT item_id, settings, outcome FROM progress WHERE step=? AND item_id IN ({placeholders})",
+                f"SELECT item_id, settings, outcome, done_at FROM progress WHERE step=? AND item_id IN ({placeholders})",
                 (step, *part),
             )
-            done.update((r[0], r[1]) for r in rows if not (retry_errors and r[2] == "error"))
+            cutoff = errors_cutoff(errors_before)
+            done.update((r[0], r[1]) for r in rows if not (r[2] == "error" and r[3] < cutoff))
         return done
 
     def emitted(self, step: str | list[str], kind: str | None = None) -> Iterator[Record]:
@@ -476,6 +481,11 @@ class _Transaction:
             self.conn.execute("COMMIT")
         else:
             self.conn.execute("ROLLBACK")
+
+
+def errors_cutoff(errors_before: float | None) -> float:
+    """No cutoff retries no error: every done_at is later than minus infinity."""
+    return float("-inf") if errors_before is None else errors_before
 
 
 def open_store(project_dir: Path) -> Store:
