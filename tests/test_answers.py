@@ -197,3 +197,17 @@ def test_copied_placeholders_and_empty_queries_are_not_searched(tmp_path):
         run_answers(project, server)
     queries = sorted(records(project, "query"), key=lambda q: q.meta["index"])
     assert [q.text for q in queries] == [prompt.text, "quark colour charge"]
+
+
+def test_a_copied_placeholder_is_dropped_with_its_reason(tmp_path):
+    project = make_answer_project(tmp_path / "p")
+    (prompt,) = seed_prompts(project, [("How many quark flavours are there?", "quarks")])
+
+    def script(body):
+        return json.dumps({"answer": "<the answer with its citations>"}) if template_of(body) == "answer" else None
+
+    with running_fake_server() as server:
+        server.script(script)
+        run_answers(project, server)
+    assert records(project, "answer") == []
+    assert progress(project, "answer")[prompt.id]["reason"] == "placeholder_answer"

@@ -5,6 +5,7 @@ answers alone and the answer is marked `rag: false`."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -16,6 +17,8 @@ from sftgen.steps.base import LLMStep, Outcome, drop, keep
 from sftgen.steps.context import ItemContext, RunContext
 
 RETRIEVE_STEP = "answer_retrieve"
+PLACEHOLDER = re.compile(r"<[^<>]{0,80}>")
+"""A reply like "<the answer>": small models copy a template's placeholder instead of answering."""
 GROUNDED_TEMPLATE = "answer.jinja"
 CLOSED_BOOK_TEMPLATE = "answer_closed_book.jinja"
 
@@ -48,6 +51,8 @@ class AnswerStep(LLMStep):
         if not ctx.recipe.answers.rag:
             reply = await ctx.ask(CLOSED_BOOK_TEMPLATE, {"domain": ctx.recipe.domain, "prompt": item.text},
                                   WrittenAnswer)
+            if PLACEHOLDER.fullmatch(reply.answer.strip()):
+                return drop("placeholder_answer", f"the reply is a copied placeholder, not an answer: {reply.answer!r}")
             meta = {"prompt_id": item.id, "rag": False, "citations": [], "subdomain": item.meta.get("subdomain")}
             return keep(with_earlier_scores(ctx, item.child("answer", reply.answer.strip(), meta=meta,
                                                             origin="closed_book")))
@@ -63,6 +68,8 @@ class AnswerStep(LLMStep):
                                   for p in passages]}
         reply = await ctx.ask(GROUNDED_TEMPLATE, variables, WrittenAnswer)
         answer = grounded_answer(item, reply.answer, passages)
+        if PLACEHOLDER.fullmatch(answer.text):
+            return drop("placeholder_answer", f"the reply is a copied placeholder, not an answer: {answer.text!r}")
         if not answer.text:
             return drop("empty_answer",
                         f"the reply held only citations of passages that do not exist: {reply.answer!r}")
