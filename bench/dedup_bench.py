@@ -39,11 +39,14 @@ def main() -> None:
     parser.add_argument("--near-threshold", type=float, default=defaults.near_threshold)
     parser.add_argument("--shingle-words", type=int, default=defaults.shingle_words)
     parser.add_argument("--semantic-threshold", type=float, default=defaults.semantic_threshold)
+    parser.add_argument("--content-threshold", type=float, default=defaults.content_threshold)
+    parser.add_argument("--no-content-check", action="store_true", help="cosine alone decides semantic pairs")
     parser.add_argument("--methods", default=",".join(defaults.methods))
     args = parser.parse_args()
     settings = Dedup(
         methods=args.methods.split(","), near_threshold=args.near_threshold, shingle_words=args.shingle_words,
-        semantic_threshold=args.semantic_threshold,
+        semantic_threshold=args.semantic_threshold, content_threshold=args.content_threshold,
+        content_check=not args.no_content_check,
     )
 
     prompts = make_corpus(args.total, args.duplicate_share, args.seed, angles=not args.narrow)

@@ -215,8 +215,16 @@ def render(s: Slots, paraphrased: bool = False, rng: random.Random | None = None
         frame = frames[(s.frame + rng.randrange(1, len(frames))) % len(frames)]
     question = frame.format(s=f"{s.subject} {condition}", a=aspect, k=constraint)
     question = question[0].upper() + question[1:]
-    if paraphrased:
-        context = f"{persona}; my setting is {s.situation}." if CONTEXTS[s.context] else ""
+    if paraphrased:  # the same context parts as the base: a rewording adds no persona or setting
+        has_persona, has_situation = "{p}" in CONTEXTS[s.context], "{s}" in CONTEXTS[s.context]
+        if has_persona and has_situation:
+            context = f"{persona}; my setting is {s.situation}."
+        elif has_persona:
+            context = f"{persona}."
+        elif has_situation:
+            context = f"My setting is {s.situation}."
+        else:
+            context = ""
     else:
         context = CONTEXTS[s.context].format(p=persona, s=s.situation)
     if not context:

@@ -1,5 +1,8 @@
 """Semantic duplicates: L2-normalised embeddings in a faiss index (inner product = cosine); each new text
-looks at its nearest neighbours and is a duplicate of the most similar one kept before it."""
+looks at its nearest neighbours kept before it. A neighbour at or above `semantic_threshold` is a
+candidate; with `content_check` on, a candidate is a duplicate only when the two texts also agree on
+their content words (sftgen.dedup.content), which tells a paraphrase from a same-template prompt about
+something else. The most similar candidate that passes wins; the recorded similarity is the cosine."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from sftgen.dedup.content import ContentAgreement
 from sftgen.recipe.dedup_settings import Dedup
 
 EXACT_SEARCH_UP_TO = 50_000
@@ -19,19 +23,23 @@ def semantic_duplicates(
     new_positions = [p for p, index in enumerate(alive) if index >= n_anchors]
     if not new_positions:
         return {}
-    vectors = embedder.encode([texts[i] for i in alive])
+    alive_texts = [texts[i] for i in alive]
+    vectors = embedder.encode(alive_texts)
     neighbours, similarities = nearest(vectors, new_positions, settings.semantic_neighbours + 1)
+    agreement = ContentAgreement(alive_texts, embedder) if settings.content_check else None
     kept = np.ones(len(alive), dtype=bool)
     found: dict[int, tuple[int, float]] = {}
     for row, position in enumerate(new_positions):  # ascending: earlier decisions are final
-        best: tuple[int, float] | None = None
-        for other, similarity in zip(neighbours[row], similarities[row]):
-            if 0 <= other < position and kept[other] and similarity >= settings.semantic_threshold:
-                if best is None or similarity > best[1] or (similarity == best[1] and other < best[0]):
-                    best = (int(other), float(similarity))
-        if best is not None:
-            kept[position] = False
-            found[alive[position]] = (alive[best[0]], best[1])
+        candidates = sorted(
+            (-float(similarity), int(other))  # most similar first, ties to the earliest
+            for other, similarity in zip(neighbours[row], similarities[row])
+            if 0 <= other < position and kept[other] and similarity >= settings.semantic_threshold
+        )
+        for negative_similarity, other in candidates:
+            if agreement is None or agreement(position, other) >= settings.content_threshold:
+                kept[position] = False
+                found[alive[position]] = (alive[other], -negative_similarity)
+                break
     return found
 
 

@@ -19,7 +19,18 @@ class Dedup(BaseModel):
     near_threshold: float = Field(default=0.7, gt=0, le=1, description="Jaccard similarity of word shingles.")
     shingle_words: int = Field(default=2, ge=1, le=5, description="Words per shingle for near-duplicates.")
     num_perm: int = Field(default=128, ge=16, le=1024, description="MinHash permutations.")
-    semantic_threshold: float = Field(default=0.9, gt=0, le=1, description="Cosine similarity of embeddings.")
+    semantic_threshold: float = Field(
+        default=0.9, gt=0, le=1,
+        description="Cosine similarity of embeddings at which a pair is a semantic candidate.",
+    )
+    content_check: bool = Field(
+        default=False, description="A semantic candidate must also agree on its content words (IDF-weighted)."
+    )
+    content_threshold: float = Field(
+        default=0.8, gt=0, le=1,
+        description="Least content agreement of a semantic pair: IDF-weighted share of words matched by "
+        "the same word or a close synonym, the lower of both directions.",
+    )
     semantic_neighbours: int = Field(
         default=10, ge=1, le=200, description="Nearest neighbours looked at per prompt in the ANN index."
     )
