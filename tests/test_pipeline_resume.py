@@ -140,3 +140,16 @@ def test_until_stops_after_the_named_step(tmp_path):
         run(project, server, RunOptions(until="chunk"))
         assert server.stats()["requests"] == 0
     assert progress(project, "chunk") and not progress(project, "topic")
+
+
+def test_a_redo_that_fails_keeps_the_earlier_outputs_until_it_succeeds(tmp_path):
+    project = make_project(tmp_path / "p", DOCS)
+    install_template(project)
+    with running_fake_server() as server:
+        run(project, server)
+        before = set(active(project, "topic"))
+        install_template(project, "<|user|>\nBROKEN {{ text | fence }}\n")
+        server.set_config(rules=[ReplyRule(contains="BROKEN", status=500)])
+        run(project, server, max_retries=0)
+    assert all(row["outcome"] == "error" for row in progress(project, "topic"))
+    assert set(active(project, "topic")) == before

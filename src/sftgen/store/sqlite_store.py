@@ -88,6 +88,9 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 
 
+ERROR = "error"
+
+
 @dataclass
 class ItemResult:
     """What one step did with one input: the outcome, the records it passes on, and what it cost."""
@@ -163,11 +166,12 @@ class Store:
             record.step = record.step or step
             self._insert_record(record, now)
             emitted_ids.append(record.id)
-        self._replace_emits(step, result.item_id, emitted_ids)
-        if result.passes_input_on:
-            self._set_record_status(result.item_id, result, step)
-        if result.meta_updates:
-            self._merge_meta(result.item_id, result.meta_updates)
+        if result.outcome != ERROR:  # a failed redo leaves what an earlier pass made in place until it succeeds
+            self._replace_emits(step, result.item_id, emitted_ids)
+            if result.passes_input_on:
+                self._set_record_status(result.item_id, result, step)
+            if result.meta_updates:
+                self._merge_meta(result.item_id, result.meta_updates)
         self.conn.execute(
             """INSERT OR REPLACE INTO progress (step, item_id, settings, outcome, reason, detail, label,
                    n_outputs, llm_requests, cache_hits, prompt_tokens, completion_tokens, seconds, done_at)
