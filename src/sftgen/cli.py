@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import signal
 from pathlib import Path
 from typing import Optional
 
@@ -101,6 +102,8 @@ def run(
     try:
         with RichProgress(console) as progress:
             options = RunOptions(until, limit, retry_errors, executor=executor, address=address)
+            # SIGTERM stops a run like Ctrl-C: the batch in flight is committed, the embedded server stopped.
+            signal.signal(signal.SIGTERM, signal.default_int_handler)
             summary = asyncio.run(run_project(project, options, progress))
     except UnknownStep as exc:
         console.print(f"[red]error:[/red] {exc}")

@@ -85,6 +85,9 @@ async def run_project(
                 await close_shared(ctx)
         store.finish_run(run_id, "stopped" if summary.stopped_by else "finished", summary.stopped_by or "")
         return summary
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        store.finish_run(run_id, "interrupted", "stopped by Ctrl-C or SIGTERM; `sftgen run` resumes")
+        raise
     except BaseException as exc:
         store.finish_run(run_id, "failed", f"{type(exc).__name__}: {exc}")
         raise
