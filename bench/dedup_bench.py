@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from dedup_corpus import make_corpus  # noqa: E402
+from dedup_corpus_mixed import make_mixed_corpus  # noqa: E402
 
 from sftgen.dedup import find_duplicates  # noqa: E402
 from sftgen.embed import load_embedder  # noqa: E402
@@ -34,6 +35,9 @@ def main() -> None:
     parser.add_argument("--total", type=int, default=20_000)
     parser.add_argument("--duplicate-share", type=float, default=0.3)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--corpus", choices=["both", "slots", "mixed"], default="both",
+                        help="slots: one skeleton with swappable slots (dedup_corpus.py); mixed: many request "
+                        "types and fields (dedup_corpus_mixed.py)")
     parser.add_argument("--narrow", action="store_true", help="468 topics instead of 3,744: ~30 distinct prompts a topic")
     defaults = Dedup()
     parser.add_argument("--near-threshold", type=float, default=defaults.near_threshold)
@@ -49,11 +53,22 @@ def main() -> None:
         content_check=not args.no_content_check,
     )
 
-    prompts = make_corpus(args.total, args.duplicate_share, args.seed, angles=not args.narrow)
-    planted = Counter(p.kind for p in prompts if p.kind != "base")
-    started = time.perf_counter()
+    embedder_started = time.perf_counter()
     embedder = load_embedder()
-    load_s = time.perf_counter() - started
+    print(f"settings: {settings.model_dump()}")
+    print(f"embedder: {embedder.name} (dim {embedder.dim}), loaded in {time.perf_counter() - embedder_started:.2f} s")
+    corpora = ["slots", "mixed"] if args.corpus == "both" else [args.corpus]
+    for corpus in corpora:
+        if corpus == "slots":
+            prompts = make_corpus(args.total, args.duplicate_share, args.seed, angles=not args.narrow)
+        else:
+            prompts = make_mixed_corpus(args.total, args.duplicate_share, args.seed)
+        print(f"\n== corpus {corpus}")
+        evaluate(prompts, settings, embedder)
+
+
+def evaluate(prompts, settings: Dedup, embedder) -> None:
+    planted = Counter(p.kind for p in prompts if p.kind != "base")
     order = sorted(range(len(prompts)), key=lambda i: prompts[i].text)  # any fixed order: the step uses ids
 
     started, cpu_started = time.perf_counter(), time.process_time()
@@ -70,8 +85,6 @@ def main() -> None:
 
     print(f"prompts: {len(prompts)} ({len(prompts) - expected} distinct bases; planted: "
           + ", ".join(f"{kind} {count}" for kind, count in sorted(planted.items())) + ")")
-    print(f"settings: {settings.model_dump()}")
-    print(f"embedder: {embedder.name} (dim {embedder.dim}), loaded in {load_s:.2f} s")
     print(f"dedup time: {dedup_s:.2f} s wall, {cpu_s:.2f} s CPU (all threads; load average now "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)  (" + ", ".join(f"{m} {s:.2f} s" for m, s in report.seconds.items()) + ")")
     for method in settings.methods:
@@ -81,7 +94,7 @@ def main() -> None:
     print("recall by kind of planted duplicate: " + ", ".join(
         f"{kind} {rate:.3f}" for kind, rate in recall_by_kind(groups, kinds, report, correct).items()))
     wrong = [d for d in report.duplicates.values() if d.index not in correct]
-    for dup in wrong[:3]:
+    for dup in wrong[:2]:
         print(f"  false positive ({dup.method}, {dup.similarity}):\n    {prompts[order[dup.index]].text}\n"
               f"    {prompts[order[dup.of]].text}")
     print(f"precision: {precision:.4f}  recall: {recall:.4f}  (goal >= 0.95 each)")

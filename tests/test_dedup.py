@@ -196,3 +196,34 @@ def test_anchors_are_never_dropped(embedder):
     texts = ["Same text.", "same text", "Same  text!"]
     report = find_duplicates(texts, 2, Dedup(methods=["exact"]))
     assert set(report.duplicates) == {2} and report.duplicates[2].of == 0
+
+
+# One template over many things, as breadth evolution writes them: the wording is shared, the thing differs.
+TEMPLATE_SET = [f"What are the main risks of {thing} for a small hospital?" for thing in (
+    "antibiotic resistance", "sleep apnoea", "migraine prevention", "statin side effects", "iron deficiency anaemia",
+    "thyroid function tests", "lower back pain", "asthma inhalers",
+)]
+SAME_CONTENT = (  # a paraphrase: other wording, the same rare words, a synonym for a common one
+    "What are the main risks of antibiotic resistance for a small hospital?",
+    "For a small hospital, what are the biggest risks of antibiotic resistance?",
+)
+
+
+def test_content_check_tells_a_paraphrase_from_a_same_template_prompt_about_another_thing(embedder):
+    texts = TEMPLATE_SET + [SAME_CONTENT[1]]
+    settings = Dedup(methods=["semantic"], semantic_threshold=0.75, content_check=True, content_threshold=0.7)
+    report = find_duplicates(texts, 0, settings, embedder)
+    paraphrase = len(texts) - 1
+    assert set(report.duplicates) == {paraphrase}  # no template sibling absorbs another
+    assert report.duplicates[paraphrase].of == texts.index(SAME_CONTENT[0])
+    # Cosine alone, at the same threshold, takes the siblings for duplicates too: the check is what tells them apart.
+    cosine_only = find_duplicates(texts, 0, settings.model_copy(update={"content_check": False}), embedder)
+    assert len(cosine_only.duplicates) > 1
+
+
+def test_other_numbers_make_another_prompt_not_a_near_duplicate():
+    texts = ["Draft a 10-week study plan on the Dorian mode for a music school.",
+             "Draft a 12-week study plan on the Dorian mode for a music school.",
+             "Draft a 10-week study plan on the Dorian mode for a music school please."]
+    report = find_duplicates(texts, 0, Dedup(methods=["near"], near_threshold=0.6))
+    assert set(report.duplicates) == {2} and report.duplicates[2].of == 0

@@ -1,10 +1,12 @@
 """Near-duplicates: MinHash signatures of word shingles, candidates from an LSH index (datasketch),
-confirmed by the exact Jaccard similarity of the shingle sets (which is the similarity recorded)."""
+confirmed by the exact Jaccard similarity of the shingle sets (which is the similarity recorded); a
+candidate with other numbers is never a near-duplicate ("in 7 years" is not "in 8 years")."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sftgen.dedup.content import numbers_in
 from sftgen.dedup.normalise import jaccard, shingles
 from sftgen.recipe.dedup_settings import Dedup
 
@@ -26,13 +28,16 @@ def near_duplicates(
         seed=MINHASH_SEED,
         hashfunc=hashes.__getitem__,
     )
+    numbers = [numbers_in(texts[i]) for i in alive]
     lsh = MinHashLSH(threshold=settings.near_threshold, num_perm=settings.num_perm)
     found: dict[int, tuple[int, float]] = {}
     for position, (index, shingle_set, signature) in enumerate(zip(alive, shingle_sets, signatures)):
         if not shingle_set:
             continue  # nothing to compare; exact dedup handles empty texts
         if index >= n_anchors:
-            best = best_match(position, shingle_set, lsh.query(signature), shingle_sets, settings.near_threshold)
+            candidates = lsh.query(signature)
+            candidates = [c for c in candidates if numbers[c] == numbers[position]]
+            best = best_match(position, shingle_set, candidates, shingle_sets, settings.near_threshold)
             if best is not None:
                 found[index] = (alive[best[0]], best[1])
                 continue
