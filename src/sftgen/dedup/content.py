@@ -22,11 +22,21 @@ import numpy as np
 from sftgen.dedup.normalise import normalise
 
 SYNONYM_FLOOR = 0.5
+FUNCTION_WORDS = frozenset("""
+a an the and or but nor so yet if then than as of in on at to for from by with without about into onto over
+under between among through during before after since until while within across against per via
+i me my mine we us our you your he him his she her it its they them their this that these those there here
+is are was were be been being am do does did done have has had having can could will would shall should may
+might must what which who whom whose when where why how whether not no yes also too very just only all any
+some each every both either neither such more most less least much many few other another own same
+""".split())
+"""Words that carry no content of their own: they never count for or against agreement (on a small
+prompt set every word is rare, so IDF alone would weigh "their" like a name)."""
 
 
 class ContentAgreement:
     def __init__(self, texts: Sequence[str], embedder=None):
-        words = [sorted(set(normalise(text).split())) for text in texts]
+        words = [sorted(set(normalise(text).split()) - FUNCTION_WORDS) for text in texts]
         frequency = Counter(word for text_words in words for word in text_words)
         vocabulary = sorted(frequency)
         position = {word: i for i, word in enumerate(vocabulary)}

@@ -1,7 +1,8 @@
 """Greedy dedup in a fixed order: the texts are walked first to last and a text is a duplicate when it
 matches one *kept* before it. Anchors (the prompts kept in earlier runs) come first and are never
 dropped, so new prompts are checked against them and against each other. Methods run in the recipe's
-order (cheapest first), each over what the previous ones left."""
+order (cheapest first), each over what the previous ones left. With `content_check`, near and semantic
+candidates must also agree on their content words (sftgen.dedup.content)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from sftgen.dedup.content import ContentAgreement
 from sftgen.dedup.near import near_duplicates
 from sftgen.dedup.normalise import normalise
 from sftgen.dedup.semantic import semantic_duplicates
@@ -37,16 +39,21 @@ def find_duplicates(texts: Sequence[str], n_anchors: int, settings: Dedup, embed
     """Which of `texts[n_anchors:]` duplicate a text kept before them (an anchor or an earlier new text)."""
     report = DedupReport()
     alive = list(range(len(texts)))
+    agreement = None
+    if settings.content_check and ("near" in settings.methods or "semantic" in settings.methods):
+        started = time.perf_counter()
+        agreement = ContentAgreement(texts, embedder)  # IDF over every text, anchors included
+        report.seconds["content"] = time.perf_counter() - started
     for method in settings.methods:
         started = time.perf_counter()
         if method == "exact":
             found = exact_duplicates(texts, alive, n_anchors)
         elif method == "near":
-            found = near_duplicates(texts, alive, n_anchors, settings)
+            found = near_duplicates(texts, alive, n_anchors, settings, agreement)
         else:
             if embedder is None:
                 raise ValueError("semantic dedup needs an embedder")
-            found = semantic_duplicates(texts, alive, n_anchors, settings, embedder)
+            found = semantic_duplicates(texts, alive, n_anchors, settings, embedder, agreement)
         report.seconds[method] = time.perf_counter() - started
         for index, (of, similarity) in found.items():
             report.duplicates[index] = Duplicate(index, of, method, round(float(similarity), 4))

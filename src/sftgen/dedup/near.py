@@ -1,6 +1,7 @@
 """Near-duplicates: MinHash signatures of word shingles, candidates from an LSH index (datasketch),
 confirmed by the exact Jaccard similarity of the shingle sets (which is the similarity recorded); a
-candidate with other numbers is never a near-duplicate ("in 7 years" is not "in 8 years")."""
+candidate with other numbers is never a near-duplicate ("in 7 years" is not "in 8 years"), and with
+`content_check` a candidate must agree on its content words (sftgen.dedup.content)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ MINHASH_SEED = 1  # fixed, so the same texts give the same candidates on every r
 
 
 def near_duplicates(
-    texts: Sequence[str], alive: list[int], n_anchors: int, settings: Dedup
+    texts: Sequence[str], alive: list[int], n_anchors: int, settings: Dedup, agreement=None
 ) -> dict[int, tuple[int, float]]:
     from datasketch import MinHash, MinHashLSH
     from datasketch.hashfunc import sha1_hash32
@@ -37,6 +38,8 @@ def near_duplicates(
         if index >= n_anchors:
             candidates = lsh.query(signature)
             candidates = [c for c in candidates if numbers[c] == numbers[position]]
+            if agreement is not None:
+                candidates = [c for c in candidates if agreement(index, alive[c]) >= settings.content_threshold]
             best = best_match(position, shingle_set, candidates, shingle_sets, settings.near_threshold)
             if best is not None:
                 found[index] = (alive[best[0]], best[1])

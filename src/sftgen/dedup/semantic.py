@@ -10,7 +10,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sftgen.dedup.content import ContentAgreement
 from sftgen.recipe.dedup_settings import Dedup
 
 EXACT_SEARCH_UP_TO = 50_000
@@ -18,7 +17,7 @@ EXACT_SEARCH_UP_TO = 50_000
 
 
 def semantic_duplicates(
-    texts: Sequence[str], alive: list[int], n_anchors: int, settings: Dedup, embedder
+    texts: Sequence[str], alive: list[int], n_anchors: int, settings: Dedup, embedder, agreement=None
 ) -> dict[int, tuple[int, float]]:
     new_positions = [p for p, index in enumerate(alive) if index >= n_anchors]
     if not new_positions:
@@ -26,7 +25,6 @@ def semantic_duplicates(
     alive_texts = [texts[i] for i in alive]
     vectors = embedder.encode(alive_texts)
     neighbours, similarities = nearest(vectors, new_positions, settings.semantic_neighbours + 1)
-    agreement = ContentAgreement(alive_texts, embedder) if settings.content_check else None
     kept = np.ones(len(alive), dtype=bool)
     found: dict[int, tuple[int, float]] = {}
     for row, position in enumerate(new_positions):  # ascending: earlier decisions are final
@@ -36,7 +34,7 @@ def semantic_duplicates(
             if 0 <= other < position and kept[other] and similarity >= settings.semantic_threshold
         )
         for negative_similarity, other in candidates:
-            if agreement is None or agreement(position, other) >= settings.content_threshold:
+            if agreement is None or agreement(alive[position], alive[other]) >= settings.content_threshold:
                 kept[position] = False
                 found[alive[position]] = (alive[other], -negative_similarity)
                 break

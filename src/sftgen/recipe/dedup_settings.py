@@ -24,7 +24,9 @@ class Dedup(BaseModel):
         description="Cosine similarity of embeddings at which a pair is a semantic candidate.",
     )
     content_check: bool = Field(
-        default=False, description="A semantic candidate must also agree on its content words (IDF-weighted)."
+        default=True,
+        description="Near and semantic candidates must also agree on their content words (IDF-weighted, "
+        "synonyms by word embeddings); other numbers never agree.",
     )
     content_threshold: float = Field(
         default=0.8, gt=0, le=1,
