@@ -50,7 +50,9 @@ class ContentAgreement:
         self.word_ids = [np.array([position[w] for w in text_words], dtype=np.int64) for text_words in words]
         self.numbers = [numbers_of(text_words) for text_words in words]
 
-    def __call__(self, a: int, b: int) -> float:
+    def __call__(self, a: int, b: int, substitutions_only: bool = False) -> float:
+        """The lower of both directions; `substitutions_only`: the higher, so a word added on one side
+        only (a filler, a qualifier) does not count, a word swapped for a non-synonym does."""
         if self.numbers[a] != self.numbers[b]:
             return 0.0
         ids_a, ids_b = self.word_ids[a], self.word_ids[b]
@@ -65,7 +67,7 @@ class ContentAgreement:
             match[same] = 1.0
         forward = float(self.weight[ids_a] @ match.max(axis=1)) / float(self.weight[ids_a].sum())
         backward = float(self.weight[ids_b] @ match.max(axis=0)) / float(self.weight[ids_b].sum())
-        return min(forward, backward)
+        return max(forward, backward) if substitutions_only else min(forward, backward)
 
 
 def numbers_of(words: Sequence[str]) -> frozenset[str]:

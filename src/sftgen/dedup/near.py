@@ -1,7 +1,8 @@
 """Near-duplicates: MinHash signatures of word shingles, candidates from an LSH index (datasketch),
 confirmed by the exact Jaccard similarity of the shingle sets (which is the similarity recorded); a
 candidate with other numbers is never a near-duplicate ("in 7 years" is not "in 8 years"), and with
-`content_check` a candidate must agree on its content words (sftgen.dedup.content)."""
+`content_check` a candidate must not have swapped a content word for another (sftgen.dedup.content):
+shingles already say the texts are nearly the same, so a word added on one side is allowed."""
 
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ def near_duplicates(
             candidates = lsh.query(signature)
             candidates = [c for c in candidates if numbers[c] == numbers[position]]
             if agreement is not None:
-                candidates = [c for c in candidates if agreement(index, alive[c]) >= settings.content_threshold]
+                candidates = [c for c in candidates if agreement(index, alive[c], substitutions_only=True)
+                              >= settings.content_threshold]
             best = best_match(position, shingle_set, candidates, shingle_sets, settings.near_threshold)
             if best is not None:
                 found[index] = (alive[best[0]], best[1])
