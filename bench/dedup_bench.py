@@ -1,13 +1,16 @@
-"""Dedup benchmark: 20,000 synthetic prompts with planted exact, near and paraphrase duplicates
-(bench/dedup_corpus.py), deduplicated by the same code the `dedup` step runs (sftgen.dedup), with the
-recipe's default settings and the static embedder. Prints the time per method, and precision and
-recall of the removals.
+"""Dedup benchmark: 20,000 synthetic prompts with planted exact, near and paraphrase duplicates, in two
+differently built corpora (`--corpus both`, the default): "slots" (bench/dedup_corpus.py: one sentence
+skeleton with swappable slots) and "mixed" (bench/dedup_corpus_mixed.py: many request types and
+fields, numbers). Deduplicated by the same code the `dedup` step runs (sftgen.dedup), with the recipe's
+default settings and the static embedder. Prints, per corpus, wall and CPU time per method, precision,
+recall and recall by kind of planted duplicate.
 
 A removal is correct when the removed prompt and the prompt it points at (`duplicate_of`) were made
 from the same base prompt. Precision = correct removals / removals; recall = correct removals /
 planted duplicates (each group of a base and its copies should keep exactly one).
 
-    .venv/bin/python bench/dedup_bench.py [--total 20000] [--semantic-threshold 0.85] ...
+    .venv/bin/python bench/dedup_bench.py [--corpus both|slots|mixed] [--total 20000]
+        [--semantic-threshold 0.85] [--content-threshold 0.8] [--no-content-check] ...
 Goals (issue 3): under 10 s with static embeddings on 2 cores; precision and recall >= 0.95.
 """
 
