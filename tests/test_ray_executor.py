@@ -1,9 +1,11 @@
-"""The Ray executor on a local cluster of a head and a worker node (this machine, one CPU each) runs the
-example project against the fake server and makes the same records as the local executor."""
+"""The Ray executor on a local cluster of a head and a worker node (this machine, one CPU each, every
+Ray socket on 127.0.0.1) runs the example project against the fake server and makes the same records as
+the local executor."""
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import os
 import sqlite3
@@ -13,8 +15,11 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
+import psutil  # noqa: E402  (a dependency of Ray)
 from ray.cluster_utils import Cluster  # noqa: E402
 
+from sftgen.executors.ray_executor import RayExecutor  # noqa: E402
+from sftgen.executors.ray_loopback import LOOPBACK, is_loopback_address, keep_ray_on_loopback  # noqa: E402
 from sftgen.project import Project  # noqa: E402
 from sftgen.runner import RunOptions, run_project  # noqa: E402
 from tests.fakes.fake_openai_server import FakeServerConfig, running_fake_server  # noqa: E402
@@ -24,15 +29,52 @@ pytestmark = pytest.mark.timeout(240)
 UNTIL = "profile"  # later steps steer by quotas, so their records depend on the order replies arrive in
 
 
+def is_loopback_ip(ip: str) -> bool:
+    address = ipaddress.ip_address(ip.split("%")[0])
+    mapped = getattr(address, "ipv4_mapped", None)  # [::ffff:127.0.0.1], as Ray's gRPC servers show
+    return (mapped or address).is_loopback
+
+
+def sockets_of_this_process_tree() -> list[tuple[str, str, str, str]]:
+    """(process name, state, local ip, remote ip) of every TCP socket of this process and its descendants:
+    the driver, and every Ray process the test started (GCS, raylets, agents, workers)."""
+    found = []
+    me = psutil.Process()
+    for process in [me, *me.children(recursive=True)]:
+        try:
+            name, connections = process.name(), process.net_connections(kind="tcp")
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        for conn in connections:
+            found.append((name, conn.status, conn.laddr.ip, conn.raddr.ip if conn.raddr else ""))
+    return found
+
+
+def assert_all_ray_sockets_on_loopback() -> list[tuple[str, str, str, str]]:
+    found = sockets_of_this_process_tree()
+    off_loopback = [s for s in found if not is_loopback_ip(s[2]) or (s[3] and not is_loopback_ip(s[3]))]
+    assert off_loopback == []
+    listening = {name for name, status, _, _ in found if status == psutil.CONN_LISTEN}
+    assert {"gcs_server", "raylet"} <= listening, listening  # the check saw Ray's own servers
+    return found
+
+
 @pytest.fixture(scope="module")
 def cluster():
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    # Ray binds to this machine's own address (node_ip_address=127.0.0.1 leaves the head's GCS
-    # unreachable in Ray 2.60's Cluster helper); both nodes and the driver stay on this machine.
-    local = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
-    local.add_node(num_cpus=1)
-    local.wait_for_nodes()
+    keep_ray_on_loopback()  # as the executor does for a cluster on 127.0.0.1; inherited by every Ray process
+    local = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False,
+                                                          "node_ip_address": LOOPBACK})
     try:
+        local.add_node(num_cpus=1, node_ip_address=LOOPBACK)
+        local.wait_for_nodes()
+        ray.init(address=local.address, _node_ip_address=LOOPBACK, include_dashboard=False)
+        try:
+            nodes = [node["NodeManagerAddress"] for node in ray.nodes() if node["Alive"]]
+            assert nodes == [LOOPBACK, LOOPBACK]  # a head and a worker node, both on 127.0.0.1
+            assert_all_ray_sockets_on_loopback()  # the driver's connections included
+        finally:
+            ray.shutdown()
         yield local
     finally:
         if ray.is_initialized():
@@ -61,7 +103,27 @@ def run(project: Path, base_url: str, monkeypatch, **options) -> object:
     return asyncio.run(run_project(Project.open(project), RunOptions(until=UNTIL, **options)))
 
 
+def test_ray_started_by_the_executor_listens_and_dials_on_loopback_only(monkeypatch):
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    executor = RayExecutor(address=None)  # `sftgen run --executor ray` without --address
+    executor.connect()
+    try:
+        assert [node["NodeManagerAddress"] for node in ray.nodes()] == [LOOPBACK]
+        assert_all_ray_sockets_on_loopback()
+    finally:
+        executor.stop_workers()
+    assert not ray.is_initialized()
+
+
+def test_which_addresses_mean_a_ray_on_this_machine():
+    for address in (None, "local", "127.0.0.1:6379", "localhost:6379"):
+        assert is_loopback_address(address), address
+    for address in ("10.0.0.5:6379", "auto", "ray://127.0.0.1:10001", "head.example:6379"):
+        assert not is_loopback_address(address), address
+
+
 def test_ray_executor_makes_the_same_records_as_the_local_one(cluster, tmp_path, monkeypatch):
+    assert is_loopback_address(cluster.address)
     with running_fake_server(FakeServerConfig(latency_ms=5)) as server:
         local_dir, ray_dir = example_project(tmp_path / "local"), example_project(tmp_path / "ray")
         run(local_dir, server.base_url, monkeypatch)
@@ -79,6 +141,7 @@ def test_ray_executor_makes_the_same_records_as_the_local_one(cluster, tmp_path,
     log = next((ray_dir / ".sftgen" / "logs").glob("run-*.log")).read_text()
     assert "ray: 2 workers" in log  # one per CPU: the head's and the worker node's
     assert not ray.is_initialized()  # the executor disconnects from the cluster it joined
+    assert_all_ray_sockets_on_loopback()  # its workers on both nodes included
 
 
 def test_resume_on_ray_sends_nothing_again(cluster, tmp_path, monkeypatch):

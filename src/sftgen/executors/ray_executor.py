@@ -23,6 +23,7 @@ import os
 from typing import Any
 
 from sftgen.executors.local import ERROR, LocalExecutor, ProgressReporter, RunSummary
+from sftgen.executors.ray_loopback import LOOPBACK, is_loopback_address, keep_ray_on_loopback
 from sftgen.records import Record
 from sftgen.steps.base import GlobalStep, SourceStep, Step
 from sftgen.steps.context import RunContext
@@ -116,10 +117,17 @@ class RayExecutor(LocalExecutor):
         import ray
 
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        if not ray.is_initialized():
-            ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
-                     logging_level=logging.WARNING, configure_logging=False)
-            self.started_ray = True
+        if ray.is_initialized():
+            return
+        # no address: a new Ray here ("local": never one found running), unless RAY_ADDRESS names a cluster
+        address = self.address or os.environ.get("RAY_ADDRESS") or "local"
+        on_this_machine = is_loopback_address(address)
+        if on_this_machine:  # a local Ray, or a cluster on 127.0.0.1: nothing may bind or dial another address
+            keep_ray_on_loopback()
+        ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                 logging_level=logging.WARNING, configure_logging=False,
+                 _node_ip_address=LOOPBACK if on_this_machine else None)
+        self.started_ray = True
 
     def start_workers(self, steps: list[Step], ctx: RunContext) -> list[Any]:
         import ray
