@@ -19,7 +19,8 @@ import psutil  # noqa: E402  (a dependency of Ray)
 from ray.cluster_utils import Cluster  # noqa: E402
 
 from sftgen.executors.ray_executor import RayExecutor  # noqa: E402
-from sftgen.executors.ray_loopback import LOOPBACK, is_loopback_address, keep_ray_on_loopback  # noqa: E402
+from sftgen.executors.ray_loopback import (  # noqa: E402
+    LOOPBACK, is_loopback_address, keep_ray_on_loopback, ray_processes_stay_off_the_network)
 from sftgen.project import Project  # noqa: E402
 from sftgen.runner import RunOptions, run_project  # noqa: E402
 from tests.fakes.fake_openai_server import FakeServerConfig, running_fake_server  # noqa: E402
@@ -63,10 +64,12 @@ def assert_all_ray_sockets_on_loopback() -> list[tuple[str, str, str, str]]:
 def cluster():
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     keep_ray_on_loopback()  # as the executor does for a cluster on 127.0.0.1; inherited by every Ray process
-    local = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False,
-                                                          "node_ip_address": LOOPBACK})
+    with ray_processes_stay_off_the_network():  # no cloud metadata or usage-stats requests from the nodes
+        local = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False,
+                                                              "node_ip_address": LOOPBACK})
     try:
-        local.add_node(num_cpus=1, node_ip_address=LOOPBACK)
+        with ray_processes_stay_off_the_network():
+            local.add_node(num_cpus=1, node_ip_address=LOOPBACK)
         local.wait_for_nodes()
         ray.init(address=local.address, _node_ip_address=LOOPBACK, include_dashboard=False)
         try:

@@ -23,7 +23,8 @@ import os
 from typing import Any
 
 from sftgen.executors.local import ERROR, LocalExecutor, ProgressReporter, RunSummary
-from sftgen.executors.ray_loopback import LOOPBACK, is_loopback_address, keep_ray_on_loopback
+from sftgen.executors.ray_loopback import (LOOPBACK, is_loopback_address, keep_ray_on_loopback,
+                                           ray_processes_stay_off_the_network)
 from sftgen.records import Record
 from sftgen.steps.base import GlobalStep, SourceStep, Step
 from sftgen.steps.context import RunContext
@@ -121,12 +122,15 @@ class RayExecutor(LocalExecutor):
             return
         # no address: a new Ray here ("local": never one found running), unless RAY_ADDRESS names a cluster
         address = self.address or os.environ.get("RAY_ADDRESS") or "local"
-        on_this_machine = is_loopback_address(address)
-        if on_this_machine:  # a local Ray, or a cluster on 127.0.0.1: nothing may bind or dial another address
+        options = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
+                       configure_logging=False)
+        if not is_loopback_address(address):
+            ray.init(address=address, **options)
+        else:  # a local Ray, or a cluster on 127.0.0.1: nothing may bind or dial another address
             keep_ray_on_loopback()
-        ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                 logging_level=logging.WARNING, configure_logging=False,
-                 _node_ip_address=LOOPBACK if on_this_machine else None)
+            with ray_processes_stay_off_the_network() as worker_env:
+                ray.init(address=address, _node_ip_address=LOOPBACK, runtime_env={"env_vars": worker_env},
+                         **options)
         self.started_ray = True
 
     def start_workers(self, steps: list[Step], ctx: RunContext) -> list[Any]:
