@@ -64,11 +64,10 @@ def assert_all_ray_sockets_on_loopback() -> list[tuple[str, str, str, str]]:
 def cluster():
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     keep_ray_on_loopback()  # as the executor does for a cluster on 127.0.0.1; inherited by every Ray process
-    with ray_processes_stay_off_the_network():  # no cloud metadata or usage-stats requests from the nodes
-        local = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False,
-                                                              "node_ip_address": LOOPBACK})
+    local = Cluster(initialize_head=False)
     try:
-        with ray_processes_stay_off_the_network():
+        with ray_processes_stay_off_the_network():  # no cloud metadata or usage-stats requests from the nodes
+            local.add_node(num_cpus=1, include_dashboard=False, node_ip_address=LOOPBACK)  # the head
             local.add_node(num_cpus=1, node_ip_address=LOOPBACK)
         local.wait_for_nodes()
         ray.init(address=local.address, _node_ip_address=LOOPBACK, include_dashboard=False)
@@ -123,6 +122,9 @@ def test_which_addresses_mean_a_ray_on_this_machine():
         assert is_loopback_address(address), address
     for address in ("10.0.0.5:6379", "auto", "ray://127.0.0.1:10001", "head.example:6379"):
         assert not is_loopback_address(address), address
+    # and the socket check's idea of loopback: Ray's gRPC servers show IPv4-mapped IPv6 addresses
+    assert all(map(is_loopback_ip, ["127.0.0.1", "::ffff:127.0.0.1", "::1"]))
+    assert not any(map(is_loopback_ip, ["192.0.2.2", "0.0.0.0", "::", "::ffff:192.0.2.2", "fd00::2"]))
 
 
 def test_ray_executor_makes_the_same_records_as_the_local_one(cluster, tmp_path, monkeypatch):
