@@ -10,6 +10,8 @@ chunking) on a Ray cluster.
   request cache): the project folder must be on a filesystem every node sees at the same path.
 - Source steps (files), global steps (dedup), steps that write the store while they run (`research`)
   and LLM steps with the embedded server (it listens on the driver's 127.0.0.1) run on the driver.
+- Without --address (a new local Ray) or with an address on 127.0.0.1, every Ray process binds and
+  dials 127.0.0.1 only (see ray_loopback.py).
 
 Errors stay per item: an exception in a worker is recorded on its input by the worker's run_one, and a
 lost worker (node died) becomes an error on the inputs it held; the next run retries them.
