@@ -7,16 +7,12 @@ import re
 import threading
 
 import pytest
-from fastapi.testclient import TestClient
 
 from sftgen.project import Project
-from sftgen.review.app import create_app
 from sftgen.review.decisions import ReviewLog
 from sftgen.store import open_store
+from tests.support.review_client import BASE, csrf_of, signed_in
 from tests.support.review_project import make_review_project, seed_answer, seed_prompts
-
-BASE = "http://127.0.0.1:8765"
-
 
 @pytest.fixture
 def project(tmp_path):
@@ -24,17 +20,6 @@ def project(tmp_path):
     prompts = seed_prompts(root)
     answer = seed_answer(root, prompts[1], "Gluons carry colour [1].", {"style": 4, "domain": 4, "groundedness": 4})
     return root, prompts, answer
-
-
-def signed_in(project_dir, name="ana"):
-    client = TestClient(create_app(Project.open(project_dir)), base_url=BASE)
-    page = client.get("/")
-    client.post("/whoami", data={"name": name, "csrf": csrf_of(page.text)}, headers={"origin": BASE})
-    return client
-
-
-def csrf_of(html):
-    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
 
 
 def shown_item(response):

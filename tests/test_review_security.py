@@ -3,7 +3,6 @@ beyond loopback without a token, and CSRF protection on every state-changing req
 
 from __future__ import annotations
 
-import re
 
 import httpx
 import pytest
@@ -16,27 +15,14 @@ from sftgen.review.app import create_app
 from sftgen.review.decisions import ReviewLog
 from sftgen.review.security import UnsafeBinding
 from sftgen.review.server import running_review_server
+from tests.support.review_client import BASE, csrf_of, signed_in
 from tests.support.review_project import SCRIPT_PROMPT, make_review_project, seed_prompts
-
-BASE = "http://127.0.0.1:8765"
-
 
 @pytest.fixture
 def project(tmp_path):
     root = make_review_project(tmp_path / "p")
     seed_prompts(root)
     return root
-
-
-def signed_in(project_dir, name="ana"):
-    client = TestClient(create_app(Project.open(project_dir)), base_url=BASE)
-    page = client.get("/")
-    client.post("/whoami", data={"name": name, "csrf": csrf_of(page.text)}, headers={"origin": BASE})
-    return client
-
-
-def csrf_of(html):
-    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
 
 
 def decisions(project_dir):
