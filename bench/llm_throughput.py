@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import heapq
 import json
-import math
 import sys
 import tempfile
 import time
