@@ -13,7 +13,7 @@ from sftgen.records import Record
 from sftgen.steps.base import LLMStep, Outcome, SideDrop, drop, keep
 from sftgen.steps.context import ItemContext, RunContext
 from sftgen.steps.generate import PromptText, quota_steps
-from sftgen.steps.prompt_records import clean_prompt, is_request, inherited_meta, rotated, self_contained
+from sftgen.steps.prompt_records import clean_prompt, inherited_meta, rotated, unusable_prompt
 
 
 class PromptVariants(BaseModel):
@@ -68,14 +68,9 @@ class BroadenStep(LLMStep):
         for index, (raw, target) in enumerate(zip(reply.variants, targets)):
             text = clean_prompt(raw)
             label = f"{seed.id} variant {index + 1}: {text[:60]}"
-            if len(text) < 12 or text.casefold() in seen:
-                side_drops.append(SideDrop(label, "empty_or_repeated", f"variant {index + 1}: {text!r}"))
-                continue
-            if not is_request(text):
-                side_drops.append(SideDrop(label, "not_a_question", f"neither a question nor a request: {text}"))
-                continue
-            if not self_contained(text):
-                side_drops.append(SideDrop(label, "not_self_contained", f"refers to a text the reader lacks: {text}"))
+            problem = unusable_prompt(text, seen)
+            if problem:
+                side_drops.append(SideDrop(label, problem[0], f"variant {index + 1}: {problem[1]}"))
                 continue
             seen.add(text.casefold())
             meta = inherited_meta(seed, persona=target["persona"], difficulty=target["difficulty"],

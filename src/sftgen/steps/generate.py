@@ -11,7 +11,7 @@ from sftgen.quotas import ledger_for
 from sftgen.records import Record
 from sftgen.steps.base import LLMStep, Outcome, SideDrop, drop, keep
 from sftgen.steps.context import ItemContext, RunContext
-from sftgen.steps.prompt_records import clean_prompt, is_request, rotated, self_contained
+from sftgen.steps.prompt_records import clean_prompt, rotated, unusable_prompt
 
 CHUNK_CHARS_IN_PROMPT = 1500
 
@@ -66,14 +66,9 @@ class GenerateStep(LLMStep):
         for index, (raw, task_type) in enumerate(zip(reply.prompts, task_types)):
             text = clean_prompt(raw)
             label = f"{profile.id} prompt {index + 1}: {text[:60]}"
-            if len(text) < 12 or text.casefold() in seen:
-                side_drops.append(SideDrop(label, "empty_or_repeated", f"prompt {index + 1}: {text!r}"))
-                continue
-            if not is_request(text):
-                side_drops.append(SideDrop(label, "not_a_question", f"neither a question nor a request: {text}"))
-                continue
-            if not self_contained(text):
-                side_drops.append(SideDrop(label, "not_self_contained", f"refers to a text the reader lacks: {text}"))
+            problem = unusable_prompt(text, seen)
+            if problem:
+                side_drops.append(SideDrop(label, problem[0], f"prompt {index + 1}: {problem[1]}"))
                 continue
             seen.add(text.casefold())
             outputs.append(profile.child("prompt", text, meta=seed_meta(profile, task_type), origin=f"generate:{index}"))

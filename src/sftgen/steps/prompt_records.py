@@ -38,6 +38,17 @@ def self_contained(text: str) -> bool:
 LEADING_JUNK = re.compile(r"^[^\w¿¡\"']+")
 
 
+def unusable_prompt(text: str, seen: set[str]) -> tuple[str, str] | None:
+    """Why a written prompt cannot be kept (a drop reason and what it was), or None when it can."""
+    if len(text) < 12 or text.casefold() in seen:
+        return "empty_or_repeated", repr(text)
+    if not is_request(text):
+        return "not_a_question", f"neither a question nor a request: {text}"
+    if not self_contained(text):
+        return "not_self_contained", f"refers to a text the reader lacks: {text}"
+    return None
+
+
 def clean_prompt(text: str) -> str:
     """One line, without the stray brackets, list markers and quotes small models leave around it."""
     text = " ".join(text.split())
