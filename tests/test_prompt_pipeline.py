@@ -268,3 +268,23 @@ def test_prompt_text_is_cleaned_and_checked(raw, cleaned, usable):
 
     assert clean_prompt(raw) == cleaned
     assert (is_request(cleaned) and self_contained(cleaned)) is usable
+
+
+def test_profiles_declined_as_full_get_another_turn_when_the_filter_leaves_a_subdomain_short(tmp_path):
+    # 12 quarks profiles for a quota of 8, one prompt each: 4 are declined as full at first. Four
+    # documents make a prompt with a false premise, which the prompt filter drops; the declined
+    # profiles then make up the shortfall within the same run.
+    docs = docs_for({"quarks": 12})
+    for i in range(4):
+        docs[f"quarks-{i}.md"] = physics_doc("quarks", f"quarks topic {i}", extra="There are four types of quarks.")
+    project = make_project(tmp_path / "p", docs, recipe(per_profile=1, variants_per_prompt=0))
+    first = PromptScript()
+    scripted_run(project, first)
+    assert Counter(p.meta["subdomain"] for p in kept_prompts(project)) == {"quarks": 8}
+    outcomes = Counter((row["outcome"], row["reason"]) for row in progress(project, "generate"))
+    false_premises = Counter(row["reason"] for row in progress(project, "prompt_filter"))["incorrect_premise"]
+    assert false_premises == 4
+    assert outcomes == {("kept", None): 12} and first.requests["generate"] == 12
+    second = PromptScript()
+    scripted_run(project, second)
+    assert sum(second.requests.values()) == 0  # nothing left short: an unchanged run asks nothing

@@ -5,7 +5,9 @@
   still on their way there, and the deficit, per subdomain (for `sftgen status` and web research);
 - `QuotaLedger`: what `generate` and `broaden` may still make per subdomain in this run. It starts from
   the prompts alive in the store (made and not dropped since), leaving out those about to be redone,
-  and is charged as prompts are made, so full subdomains stop and under-filled ones get more per profile.
+  and is charged as prompts are made, so full subdomains stop and under-filled ones get more per profile;
+- `reopen_declined_profiles`: when later steps drop so many of a subdomain's prompts that the ones
+  still alive cannot meet its target, the profiles `generate` declined as `quota_full` get another turn.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ MAKING_STEPS = ("generate", "broaden")
 """Steps that make new prompts; `rephrase` replaces one prompt by one."""
 REPHRASE_STEP = "rephrase"
 LEDGER_KEY = "quotas.ledger"
+QUOTA_FULL = "quota_full"
+"""The drop reason of a profile or seed that `generate` or `broaden` declined: its subdomain was full."""
 
 
 def split_by_shares(total: int, shares: dict[str, float]) -> dict[str, int]:
@@ -173,6 +177,29 @@ def ledger_for(ctx, generate_step: Step | None = None, broaden_step: Step | None
     ledger.profiles_left.update(r.meta.get("subdomain") for r in pending_profiles)
     ctx.shared[LEDGER_KEY] = ledger
     return ledger
+
+
+def reopen_declined_profiles(ctx, generate_step: Step) -> int:
+    """Hand back to `generate` the profiles it dropped as `quota_full` (under its current settings) in
+    subdomains whose alive prompts fall short of their target, because the prompt filter or dedup
+    dropped prompts since. The run's ledger is rebuilt around them. Each profile is reopened at most
+    until it makes prompts, so passes over the pipeline still come to an end. Returns how many."""
+    targets = subdomain_targets(ctx.recipe)
+    if targets is None:
+        return 0
+    alive = alive_prompts_by_subdomain(ctx.store)
+    short = {name for name, target in targets.items() if alive.get(name, 0) < target}
+    if not short:
+        return 0
+    settings = generate_step.settings_hash(ctx)
+    declined = [row["item_id"] for row in ctx.store.progress_rows(generate_step.name)
+                if row["outcome"] == DROPPED and row["reason"] == QUOTA_FULL and row["settings"] == settings]
+    reopened = [item_id for item_id in declined
+                if (profile := ctx.store.get(item_id)) is not None and profile.meta.get("subdomain") in short]
+    if reopened:
+        ctx.store.forget_progress(generate_step.name, reopened)
+        ctx.shared.pop(LEDGER_KEY, None)
+    return len(reopened)
 
 
 def pending_records(store: Store, step: Step | None, ctx) -> list:

@@ -112,6 +112,7 @@ class LocalExecutor:
     # ---- item steps: a pool of workers over a stream of pending inputs --------------------------
 
     async def run_item_step(self, step: Step, ctx: RunContext) -> int:
+        step.reopen_inputs(ctx)
         settings = step.settings_hash(ctx)
         total = self.allowance(step, ctx, ctx.store.count_pending(step.name, step.upstream, settings,
                                                                   self.errors_before))

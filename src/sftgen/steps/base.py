@@ -77,6 +77,10 @@ class Step:
     async def process(self, item: Record, ctx: ItemContext) -> Outcome:
         raise NotImplementedError
 
+    def reopen_inputs(self, ctx: RunContext) -> None:
+        """Called before each pass looks for this step's pending inputs: a step may hand back inputs
+        it declined earlier whose reason no longer holds (see GenerateStep)."""
+
     def describe(self) -> str:
         return (type(self).__doc__ or self.name).strip().splitlines()[0]
 

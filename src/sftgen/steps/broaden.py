@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from sftgen.quotas import ledger_for
+from sftgen.quotas import QUOTA_FULL, ledger_for
 from sftgen.records import Record
 from sftgen.steps.base import LLMStep, Outcome, SideDrop, drop, keep
 from sftgen.steps.context import ItemContext, RunContext
@@ -42,7 +42,7 @@ class BroadenStep(LLMStep):
         subdomain = item.meta.get("subdomain")
         count = ledger.variants_for_seed(item.id, subdomain, settings.variants_per_prompt)
         if count == 0:
-            return drop("quota_full", f"subdomain {subdomain!r} has all the prompts its quota asks for")
+            return drop(QUOTA_FULL, f"subdomain {subdomain!r} has all the prompts its quota asks for")
         targets = [
             {"persona": persona, "difficulty": difficulty}
             for persona, difficulty in zip(rotated(settings.personas, item.id, count),

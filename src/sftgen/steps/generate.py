@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from sftgen.quotas import ledger_for
+from sftgen.quotas import QUOTA_FULL, ledger_for, reopen_declined_profiles
 from sftgen.records import Record
 from sftgen.steps.base import LLMStep, Outcome, SideDrop, drop, keep
 from sftgen.steps.context import ItemContext, RunContext
@@ -39,13 +39,16 @@ class GenerateStep(LLMStep):
                 "shares": {s.name: s.share for s in ctx.recipe.domain.subdomains},
                 "variants": prompts.variants_per_prompt}
 
+    def reopen_inputs(self, ctx: RunContext) -> None:
+        reopen_declined_profiles(ctx, self)
+
     async def process(self, item: Record, ctx: ItemContext) -> Outcome:
         settings = ctx.recipe.prompts
         ledger = ledger_for(ctx.run, *quota_steps(self))
         subdomain = item.meta.get("subdomain")
         count, reserved = ledger.reserve_for_profile(subdomain, settings.per_profile, settings.variants_per_prompt)
         if count == 0:
-            return drop("quota_full", f"subdomain {subdomain!r} has all the prompts its quota asks for")
+            return drop(QUOTA_FULL, f"subdomain {subdomain!r} has all the prompts its quota asks for")
         task_types = rotated(settings.task_types, item.id, count)
         try:
             reply = await ctx.ask(self.template, self.variables_for(item, ctx, task_types), self.output_schema)
