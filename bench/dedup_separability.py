@@ -6,7 +6,10 @@ any threshold on them can reach. For each planted paraphrase in the two bench co
 - the score of (paraphrase, its nearest distinct prompt): what must not.
 Scores: the static embedder's cosine (what the dedup step uses), the content agreement of the dedup
 step's check (sftgen.dedup.content), and, on a sample, the cosine of the full all-MiniLM-L6-v2
-transformer the static model is distilled from (needs torch; skipped without it).
+transformer the static model is distilled from (needs torch; skipped without it). With
+`--llm-judge N`, the embedded SmolLM2-135M is also asked, for N paraphrase pairs and N (paraphrase,
+nearest distinct) pairs per corpus, whether the two prompts are the same request (schema-constrained
+yes/no): the accuracy says whether the packaged LLM could serve as the judge.
 
 Printed per corpus and score:
 - outranked: share of paraphrases whose nearest distinct prompt scores higher than their own base;
@@ -16,15 +19,19 @@ Printed per corpus and score:
 A score that separates well has both near 0.
 
     .venv/bin/python bench/dedup_separability.py [--total 20000] [--sample 300] [--no-transformer]
+        [--llm-judge 40]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import sys
+import tempfile
 import time
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -48,13 +55,18 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--sample", type=int, default=300, help="paraphrases scored by the transformer")
     parser.add_argument("--no-transformer", action="store_true")
+    parser.add_argument("--llm-judge", type=int, default=0, metavar="N",
+                        help="also ask the embedded LLM about N same and N distinct pairs per corpus")
     args = parser.parse_args()
     embedder = load_embedder()
     transformer = None if args.no_transformer else load_transformer()
-    for name, prompts in (("slots", make_corpus(args.total, 0.3, args.seed)),
-                          ("mixed", make_mixed_corpus(args.total, 0.3, args.seed))):
-        print(f"\n== corpus {name}")
-        measure(first_of_each_text(prompts), embedder, transformer, args.sample, random.Random(args.seed))
+    with ExitStack() as stack:
+        judge = stack.enter_context(embedded_judge()) if args.llm_judge else None
+        for name, prompts in (("slots", make_corpus(args.total, 0.3, args.seed)),
+                              ("mixed", make_mixed_corpus(args.total, 0.3, args.seed))):
+            print(f"\n== corpus {name}")
+            measure(first_of_each_text(prompts), embedder, transformer, args.sample, random.Random(args.seed),
+                    judge, args.llm_judge)
 
 
 def first_of_each_text(prompts):
@@ -68,7 +80,7 @@ def first_of_each_text(prompts):
     return unique
 
 
-def measure(prompts, embedder, transformer, sample: int, rng: random.Random) -> None:
+def measure(prompts, embedder, transformer, sample: int, rng: random.Random, judge=None, judged: int = 0) -> None:
     import faiss
 
     texts = [p.text for p in prompts]
@@ -101,6 +113,18 @@ def measure(prompts, embedder, transformer, sample: int, rng: random.Random) -> 
         print(f"(transformer: {len(needed)} texts encoded in {time.perf_counter() - started:.1f} s)")
         report("MiniLM-L6 transformer cosine", lambda a, b: float(row[a] @ row[b]),
                chosen, base_of, prompts, distinct, others)
+    if judge is not None:
+        chosen = rng.sample(paraphrases, min(judged, len(paraphrases)))
+        same = [(p, base_of[prompts[p].group]) for p in chosen]
+        apart = [(p, max(distinct[p], key=lambda d: static_cosine(p, d))) for p in chosen if distinct[p]]
+        started = time.perf_counter()
+        said_same = [judge(texts[a], texts[b]) for a, b in same]
+        said_apart = [judge(texts[a], texts[b]) for a, b in apart]
+        right = sum(v is True for v in said_same) + sum(v is False for v in said_apart)
+        print(f"  embedded LLM judge ({len(same) + len(apart)} pairs in {time.perf_counter() - started:.0f} s): "
+              f"accuracy {right / (len(same) + len(apart)):.0%}; said 'same' for "
+              f"{sum(v is True for v in said_same)}/{len(same)} paraphrase pairs and "
+              f"{sum(v is True for v in said_apart)}/{len(apart)} distinct pairs")
 
 
 def report(label, score, paraphrases, base_of, prompts, distinct, everyone) -> None:
@@ -112,6 +136,35 @@ def report(label, score, paraphrases, base_of, prompts, distinct, everyone) -> N
           f"{np.median(nearest_distinct):.3f}; outranked {np.mean(nearest_distinct > own):.1%}; "
           f"at 90% recall (>= {threshold:.3f}) {np.mean(anyone_nearest >= threshold):.1%} of prompts have a "
           f"distinct neighbour over it")
+
+
+JUDGE_SYSTEM = ("You compare two prompts written for a chatbot. They are the same request when they ask for "
+                "the same thing about the same subject, only worded differently; different requests when they "
+                "ask about another aspect, thing, number or task.")
+JUDGE_SCHEMA = {"type": "object", "properties": {"same_request": {"type": "boolean"}}, "required": ["same_request"]}
+
+
+@contextmanager
+def embedded_judge():
+    """A function (a, b) -> True / False / None (unreadable reply), asking the embedded model."""
+    import httpx
+
+    from sftgen.llm.embedded import EmbeddedServer
+
+    with tempfile.TemporaryDirectory() as scratch, EmbeddedServer(None, 2048, Path(scratch) / "llm.log") as server:
+        def judge(a: str, b: str) -> bool | None:
+            body = {"model": "judge", "temperature": 0, "max_tokens": 20,
+                    "response_format": {"type": "json_object", "schema": JUDGE_SCHEMA},
+                    "messages": [{"role": "system", "content": JUDGE_SYSTEM},
+                                 {"role": "user", "content": f"Prompt A: {a}\nPrompt B: {b}\n"
+                                  "Are A and B the same request? Reply in JSON."}]}
+            reply = httpx.post(f"{server.base_url}/chat/completions", json=body, timeout=120).json()
+            try:
+                return bool(json.loads(reply["choices"][0]["message"]["content"])["same_request"])
+            except (KeyError, IndexError, TypeError, ValueError):
+                return None
+
+        yield judge
 
 
 def load_transformer():
