@@ -162,18 +162,28 @@ def make_corpus(total: int = 20_000, duplicate_share: float = 0.3, seed: int = 7
     rng = random.Random(seed)
     n_base = int(total * (1 - duplicate_share))
     slots = distinct_slots(rng, n_base, angles)
-    prompts = [Prompt(render(s, angles=angles), group, "base") for group, s in enumerate(slots)]
+    bases = [Prompt(render(s, angles=angles), group, "base") for group, s in enumerate(slots)]
+    return with_planted_copies(
+        bases, total, rng, near=near_variant,
+        paraphrase=lambda group: render(slots[group], paraphrased=True, rng=rng, angles=angles),
+    )
+
+
+def with_planted_copies(bases: list[Prompt], total: int, rng: random.Random, near, paraphrase) -> list[Prompt]:
+    """The bases plus copies of random bases up to `total`, exact, near (`near(text, rng)`) and
+    paraphrase (`paraphrase(group)`) in turn, shuffled."""
+    prompts = list(bases)
     kinds = ["exact", "near", "paraphrase"]
     while len(prompts) < total:
-        group = rng.randrange(n_base)
+        group = rng.randrange(len(bases))
         kind = kinds[len(prompts) % 3]
         base = prompts[group].text
         if kind == "exact":
             text = exact_variant(base, rng)
         elif kind == "near":
-            text = near_variant(base, rng)
+            text = near(base, rng)
         else:
-            text = render(slots[group], paraphrased=True, rng=rng, angles=angles)
+            text = paraphrase(group)
         prompts.append(Prompt(text, group, kind))
     rng.shuffle(prompts)
     return prompts

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 
-from dedup_corpus import Prompt, exact_variant
+from dedup_corpus import Prompt, with_planted_copies
 
 FIELDS = {
     "astronomy": ["red dwarfs", "the Andromeda galaxy", "Saturn's rings", "pulsars", "the Oort cloud", "exoplanet transits", "solar flares", "dark matter halos"],
@@ -75,23 +75,15 @@ def make_mixed_corpus(total: int = 20_000, duplicate_share: float = 0.3, seed: i
     rng = random.Random(seed)
     n_base = int(total * (1 - duplicate_share))
     requests = distinct_requests(rng, n_base)
-    prompts = [Prompt(render(r, r[-1]), group, "base") for group, r in enumerate(requests)]
-    kinds = ["exact", "near", "paraphrase"]
-    while len(prompts) < total:
-        group = rng.randrange(n_base)
-        kind = kinds[len(prompts) % 3]
-        base = prompts[group].text
-        if kind == "exact":
-            text = exact_variant(base, rng)
-        elif kind == "near":
-            text = reword(base, rng, swaps=2, filler=True)
-        else:
-            shapes = len(TYPES[requests[group][0]])
-            shape = (requests[group][-1] + rng.randrange(1, shapes)) % shapes
-            text = reword(render(requests[group], shape), rng, swaps=3, filler=False)
-        prompts.append(Prompt(text, group, kind))
-    rng.shuffle(prompts)
-    return prompts
+    bases = [Prompt(render(r, r[-1]), group, "base") for group, r in enumerate(requests)]
+
+    def paraphrase(group: int) -> str:
+        shapes = len(TYPES[requests[group][0]])
+        shape = (requests[group][-1] + rng.randrange(1, shapes)) % shapes
+        return reword(render(requests[group], shape), rng, swaps=3, filler=False)
+
+    return with_planted_copies(bases, total, rng, near=lambda text, rng: reword(text, rng, swaps=2, filler=True),
+                               paraphrase=paraphrase)
 
 
 def distinct_requests(rng: random.Random, count: int) -> list[tuple]:
