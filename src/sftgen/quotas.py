@@ -187,13 +187,13 @@ def reopen_declined_profiles(ctx, generate_step: Step) -> int:
     targets = subdomain_targets(ctx.recipe)
     if targets is None:
         return 0
-    alive = alive_prompts_by_subdomain(ctx.store)
-    short = {name for name, target in targets.items() if alive.get(name, 0) < target}
-    if not short:
-        return 0
     settings = generate_step.settings_hash(ctx)
     declined = [row["item_id"] for row in ctx.store.progress_rows(generate_step.name)
                 if row["outcome"] == DROPPED and row["reason"] == QUOTA_FULL and row["settings"] == settings]
+    if not declined:  # the usual case, and cheaper to learn than counting every alive prompt
+        return 0
+    alive = alive_prompts_by_subdomain(ctx.store)
+    short = {name for name, target in targets.items() if alive.get(name, 0) < target}
     reopened = [item_id for item_id in declined
                 if (profile := ctx.store.get(item_id)) is not None and profile.meta.get("subdomain") in short]
     if reopened:

@@ -103,6 +103,7 @@ class LocalExecutor:
         return summary
 
     async def run_step(self, step: Step, ctx: RunContext) -> int:
+        step.reopen_inputs(ctx)
         if isinstance(step, SourceStep):
             return await self.run_source_step(step, ctx)
         if isinstance(step, GlobalStep):
@@ -112,7 +113,6 @@ class LocalExecutor:
     # ---- item steps: a pool of workers over a stream of pending inputs --------------------------
 
     async def run_item_step(self, step: Step, ctx: RunContext) -> int:
-        step.reopen_inputs(ctx)
         settings = step.settings_hash(ctx)
         total = self.allowance(step, ctx, ctx.store.count_pending(step.name, step.upstream, settings,
                                                                   self.errors_before))

@@ -3,6 +3,7 @@ How many a profile gets comes from the subdomain quotas (see quotas.py)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
@@ -12,6 +13,8 @@ from sftgen.records import Record
 from sftgen.steps.base import LLMStep, Outcome, SideDrop, drop, keep
 from sftgen.steps.context import ItemContext, RunContext
 from sftgen.steps.prompt_records import clean_prompt, rotated, unusable_prompt
+
+log = logging.getLogger("sftgen.generate")
 
 CHUNK_CHARS_IN_PROMPT = 1500
 
@@ -40,7 +43,10 @@ class GenerateStep(LLMStep):
                 "variants": prompts.variants_per_prompt}
 
     def reopen_inputs(self, ctx: RunContext) -> None:
-        reopen_declined_profiles(ctx, self)
+        reopened = reopen_declined_profiles(ctx, self)
+        if reopened:
+            log.info("generate: %d profiles declined as %s get another turn: their subdomains fell short",
+                     reopened, QUOTA_FULL)
 
     async def process(self, item: Record, ctx: ItemContext) -> Outcome:
         settings = ctx.recipe.prompts
