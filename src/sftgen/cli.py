@@ -11,11 +11,13 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from sftgen.cli_progress import RichProgress
 from sftgen.export.rows import EXPORT_ORDER, NothingToExport, export_rows, furthest_export
 from sftgen.export.writers import FORMATS, write_rows
 from sftgen.pipeline import build_pipeline, step_names
+from sftgen.failures import RunStopped
 from sftgen.project import Project, ProjectError
 from sftgen.quotas import quota_status
 from sftgen.recipe import RecipeError
@@ -108,6 +110,9 @@ def run(
     except UnknownStep as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(BAD_INPUT) from exc
+    except RunStopped as exc:
+        console.print(f"[red]error:[/red] {escape(exc.message)}", highlight=False)
+        raise typer.Exit(exc.exit_code) from exc
     if summary.stopped_by:
         console.print(f"[yellow]stopped:[/yellow] {summary.stopped_by}. `sftgen run` resumes from here.")
     show_status(project, as_json=False)

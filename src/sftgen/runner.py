@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 
 from sftgen.budget import BudgetGuard
+from sftgen.failures import RunStopped
 from sftgen.executors.local import LocalExecutor, ProgressReporter, RunSummary
 from sftgen.llm.client import ChatClient
 from sftgen.llm.provider import llm_identity, open_llm
@@ -85,6 +86,9 @@ async def run_project(
                 await close_shared(ctx)
         store.finish_run(run_id, "stopped" if summary.stopped_by else "finished", summary.stopped_by or "")
         return summary
+    except RunStopped as exc:
+        record_finish(store, run_id, "failed", exc.message)
+        raise
     except (KeyboardInterrupt, asyncio.CancelledError):
         store.finish_run(run_id, "interrupted", "stopped by Ctrl-C or SIGTERM; `sftgen run` resumes")
         raise
@@ -95,6 +99,14 @@ async def run_project(
         logging.getLogger("sftgen").removeHandler(handler)
         handler.close()
         store.close()
+
+
+def record_finish(store, run_id: int, outcome: str, message: str) -> None:
+    """Best effort: when the disk is full, the run's own row cannot be written either."""
+    try:
+        store.finish_run(run_id, outcome, message)
+    except Exception:
+        logging.getLogger("sftgen.run").warning("could not record the end of run %d: %s", run_id, message)
 
 
 async def close_shared(ctx: RunContext) -> None:

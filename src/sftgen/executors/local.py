@@ -15,6 +15,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from sftgen.failures import RunStopped
 from sftgen.llm.client import LLMError
 from sftgen.records import DROPPED, KEPT, Record, stable_hash
 from sftgen.steps.base import GlobalStep, Outcome, SourceItem, SourceStep, Step
@@ -174,8 +175,15 @@ class LocalExecutor:
             return count
 
         feeder = asyncio.create_task(feed())
+        workers = [asyncio.create_task(work()) for _ in range(workers_count)]
         try:
-            counts = await asyncio.gather(*(work() for _ in range(workers_count)))
+            counts = await asyncio.gather(*workers)
+        except BaseException:
+            # A RunStopped (or Ctrl-C) ends every worker now: the items in flight stay pending.
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            raise
         finally:
             feeder.cancel()
             batch.flush()
@@ -188,6 +196,8 @@ class LocalExecutor:
         started = time.perf_counter()
         try:
             outcome: Outcome = await handler(item, ictx)
+        except RunStopped:
+            raise
         except LLMError as exc:
             outcome = Outcome(ERROR, reason=exc.reason, detail=error_detail(exc))
         except Exception as exc:  # one item's failure is recorded on it; the run goes on

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import aiohttp
 from pydantic import BaseModel
 
+from sftgen.failures import RunStopped
 from sftgen.llm.structured import InvalidReply, parse_reply, response_format, schema_instructions
 from sftgen.records import stable_hash
 
@@ -34,6 +35,11 @@ class LLMError(Exception):
         self.reason = reason
         self.detail = detail
         self.raw_replies = raw_replies or []
+
+
+class LLMUnusable(RunStopped):
+    """The LLM cannot serve this run (unreachable, refusing every request, its server died): the run stops,
+    no item is marked as an error because of it."""
 
 
 class RequestCache(Protocol):
@@ -104,6 +110,8 @@ class ChatClient:
         self.timeout_s = timeout_s
         self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.http: aiohttp.ClientSession | None = None  # made on first use, inside the running loop
+        self.unusable: LLMUnusable | None = None
+        self.unusable_event = asyncio.Event()
 
     def session(self) -> aiohttp.ClientSession:
         # aiohttp, not httpx: httpcore's pool rescans every connection for every queued request, which
@@ -116,6 +124,24 @@ class ChatClient:
                 connector=aiohttp.TCPConnector(limit=self.max_concurrency),
             )
         return self.http
+
+    def give_up(self, error: LLMUnusable) -> None:
+        """From now on every request of this client raises `error` at once, waiting ones included."""
+        if self.unusable is None:
+            self.unusable = error
+            self.unusable_event.set()
+
+    def raise_if_unusable(self) -> None:
+        if self.unusable is not None:
+            raise self.unusable
+
+    async def pause(self, seconds: float) -> None:
+        """Sleep before a retry, but wake at once when the client gives up."""
+        try:
+            await asyncio.wait_for(self.unusable_event.wait(), timeout=seconds)
+        except asyncio.TimeoutError:
+            pass
+        self.raise_if_unusable()
 
     async def aclose(self) -> None:
         if self.http is not None:
@@ -203,7 +229,9 @@ class ChatClient:
         """POST with retries; counts every request sent and the tokens used into `reply`."""
         last_error = ""
         for attempt in range(self.max_retries + 1):
+            self.raise_if_unusable()
             async with self.slots:
+                self.raise_if_unusable()
                 self.stats.in_flight += 1
                 try:
                     response = await self.send(body)
@@ -229,7 +257,7 @@ class ChatClient:
             if attempt == self.max_retries:
                 break
             self.stats.retries += 1
-            await asyncio.sleep(retry_after(response) or self.backoff.delay(attempt))
+            await self.pause(retry_after(response) or self.backoff.delay(attempt))
         raise LLMError("llm_unavailable", f"gave up after {self.max_retries + 1} attempts; last: {last_error}")
 
     async def send(self, body: dict[str, Any]) -> HTTPReply:

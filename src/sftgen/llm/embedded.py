@@ -21,6 +21,22 @@ class EmbeddedServerError(Exception):
     pass
 
 
+def exit_description(returncode: int) -> str:
+    """'exited with code 3', or 'killed by SIGILL (...)' with a hint about the llama.cpp build."""
+    if returncode >= 0:
+        return f"exited with code {returncode}"
+    import signal
+
+    try:
+        name = signal.Signals(-returncode).name
+    except ValueError:
+        name = f"signal {-returncode}"
+    if name == "SIGILL":
+        return (f"killed by {name}: llama-cpp-python was built for another CPU (a native build); "
+                "rebuild it portably with `bash scripts/install-llama-portable.sh .venv/bin/python`")
+    return f"killed by {name}"
+
+
 def packaged_gguf() -> Path:
     package, filename = PACKAGED_MODEL
     spec = importlib.util.find_spec(package)
@@ -91,7 +107,7 @@ class EmbeddedServer:
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise EmbeddedServerError(
-                    f"the embedded LLM server exited with code {self.process.returncode}; its log:\n{self.log_tail()}"
+                    f"the embedded LLM server {exit_description(self.process.returncode)}; its log:\n{self.log_tail()}"
                 )
             try:
                 if httpx.get(f"{self.base_url}/models", timeout=2).status_code == 200:
