@@ -6,6 +6,7 @@ completion; this finds it before a run does. Exit 0 when portable, 1 when not, 2
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib.util
 import platform
 import re
@@ -25,6 +26,14 @@ def library_folder() -> Path | None:
     if spec is None or not spec.submodule_search_locations:
         return None
     return Path(next(iter(spec.submodule_search_locations))) / "lib"
+
+
+def distinct_files(paths) -> list[Path]:
+    """One of each content: a wheel holds libx.so, libx.so.0 and libx.so.0.1 as copies, not links."""
+    by_digest: dict[str, Path] = {}
+    for path in sorted(paths):
+        by_digest.setdefault(hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest(), path)
+    return sorted(by_digest.values())
 
 
 def first_forbidden(library: Path) -> str | None:
@@ -51,7 +60,7 @@ def main() -> int:
     if shutil.which("objdump") is None:
         print("objdump (binutils) is missing: cannot check the llama.cpp build", file=sys.stderr)
         return 2
-    libraries = sorted(folder.glob("*.so*"))
+    libraries = distinct_files(folder.glob("*.so*"))
     if not libraries:
         print(f"{folder}: no shared libraries", file=sys.stderr)
         return 1
