@@ -1,9 +1,10 @@
 """The embedding relevance gate as the benchmark needs it, written here until src has one (issue 16,
 item 1; the src gate will replace this module and the benchmark will call that instead).
 
-- `relevance_scores`: a chunk's cosine with the recipe's domain text and with each subdomain's
+- `description_scores`: a chunk's cosine with the recipe's domain text and with each subdomain's
   "name: description" (the texts `steps/subdomains.py` embeds), from sftgen's static embedder; the
-  gate's score is the maximum over the domain and its subdomains.
+  gate's score is the maximum over the domain and its subdomains. `example_scores` is an alternative
+  fitted on the labelled dev chunks (their centroids; cross-fitted on dev), printed for comparison.
 - `fit_threshold`: the F1-optimal cut on labelled (dev) scores.
 - `fit_band`: the uncertain band [low, high) on dev scores: at or above `high` the dev chunks are in the
   domain with precision >= `purity`, below `low` out of it with the same purity; in between the LLM is
@@ -27,16 +28,39 @@ def anchor_texts(domain: dict[str, Any]) -> list[str]:
     return [text(domain)] + [text(sub) for sub in domain["subdomains"]]
 
 
-def relevance_scores(embedder, domain: dict[str, Any], texts: Sequence[str]) -> dict[str, np.ndarray]:
-    """Per chunk, cosine similarities with the domain's anchors, combined in a few ways; "max" is the gate's."""
-    anchors = embedder.encode(anchor_texts(domain))
-    similarities = embedder.encode(list(texts)) @ anchors.T  # rows L2-normalised: a dot product is the cosine
+def description_scores(anchors: np.ndarray, vectors: np.ndarray) -> dict[str, np.ndarray]:
+    """Per chunk, cosine similarities with the domain's anchor vectors (rows L2-normalised, so a dot
+    product is the cosine), combined in a few ways; "max" is the gate's."""
+    similarities = vectors @ anchors.T
     return {
         "max": similarities.max(axis=1),
         "domain": similarities[:, 0],
         "best subdomain": similarities[:, 1:].max(axis=1),
         "mean": similarities.mean(axis=1),
     }
+
+
+def example_scores(dev_vectors: np.ndarray, dev_relevant: np.ndarray, vectors: np.ndarray) -> dict[str, np.ndarray]:
+    """A score that learns from the labelled dev chunks themselves, not only from the recipe's words:
+    the cosine with the in-domain centroid minus that with the distractor centroid. What `sftgen
+    calibrate` could fit from a labelled sample or the first reviewer decisions."""
+    dev_relevant = np.asarray(dev_relevant, dtype=bool)
+    centroid_in, centroid_out = dev_vectors[dev_relevant].mean(axis=0), dev_vectors[~dev_relevant].mean(axis=0)
+    return {"dev centroids": vectors @ centroid_in - vectors @ centroid_out}
+
+
+def cross_fitted_example_scores(dev_vectors: np.ndarray, dev_relevant: np.ndarray, folds: int = 5,
+                                seed: int = 0) -> dict[str, np.ndarray]:
+    """`example_scores` of the dev chunks, each from centroids of the other folds, so the cut and the
+    band fitted on them are not fitted on the chunks that made the centroids."""
+    dev_relevant = np.asarray(dev_relevant, dtype=bool)
+    order = np.random.default_rng(seed).permutation(len(dev_vectors))
+    out: dict[str, np.ndarray] = {}
+    for fold in np.array_split(order, folds):
+        rest = np.setdiff1d(order, fold)
+        for name, values in example_scores(dev_vectors[rest], dev_relevant[rest], dev_vectors[fold]).items():
+            out.setdefault(name, np.zeros(len(dev_vectors)))[fold] = values
+    return out
 
 
 @dataclass

