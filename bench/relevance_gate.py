@@ -77,6 +77,8 @@ class Verdict:
     reason: str
     detail: str
     requests: int
+    cached: int = 0
+    """Of `requests`, how many were answered from --llm-cache."""
 
 
 def main() -> None:
@@ -246,7 +248,7 @@ async def ask_chunk_filter(examples: list[Example], recipe: Recipe, templates: P
                     return Verdict(False, f"error:{error.reason}", str(error)[:120], ctx.llm_requests + ctx.cache_hits)
                 # A cached reply counts as the request it once was: the gate's cost, not this run's.
                 return Verdict(outcome.status == "kept", outcome.reason or "keep", outcome.detail or "",
-                               ctx.llm_requests + ctx.cache_hits)
+                               ctx.llm_requests + ctx.cache_hits, ctx.cache_hits)
 
             started = time.perf_counter()
             try:
@@ -301,9 +303,11 @@ def report_llm(test: list[Example], sample: list[int], verdicts: list[Verdict], 
                threshold: float, band: Band, recipe: Recipe, in_band: np.ndarray, threads: int) -> None:
     relevant = [test[i].relevant for i in sample]
     requests = sum(v.requests for v in verdicts)
+    cached = sum(v.cached for v in verdicts)
+    timing = (f"({cached} answered from --llm-cache; {requests - cached} asked now, in {seconds:.0f} s)" if cached else
+              f"in {seconds:.0f} s ({seconds / max(requests, 1):.1f} s a request)")
     print(f"    LLM sample: {len(sample)} test chunks ({sum(relevant)} in domain); SmolLM2-135M through chunk_filter, "
-          f"temperature {recipe.llm.temperature}, {threads or 'all'} thread(s); {requests} requests in {seconds:.0f} s "
-          f"({seconds / max(requests, 1):.1f} s a request)")
+          f"temperature {recipe.llm.temperature}, {threads or 'all'} thread(s); {requests} requests {timing}")
     embedding = [bool(scores[i] >= threshold) for i in sample]
     llm = [v.kept for v in verdicts]
     combined, band_requests, asked = combined_decisions(sample, verdicts, scores, band)
