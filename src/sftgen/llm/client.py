@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 from collections.abc import Callable
@@ -25,6 +24,7 @@ import aiohttp
 from pydantic import BaseModel
 
 from sftgen.failures import RunStopped
+from sftgen.llm.http_reply import HTTPReply, decode_json, http_error, is_completion, retry_after
 from sftgen.llm.structured import InvalidReply, parse_reply, response_format, schema_instructions
 from sftgen.llm.unusable_server import (
     KEY_REFUSED, NOT_ALLOWED, NOT_FOUND, ServerFailure, ServerSettings, UnusableServerBreaker,
@@ -285,7 +285,8 @@ class ChatClient:
                     failure = failure_of_status(status, response.text)
                     if failure is None and status not in RETRYABLE_STATUS:
                         raise LLMError("llm_request_refused", f"HTTP {status}: {response.text[:500]}", spent=reply)
-                    last_error = failure.what if failure else http_error(response)
+                    if failure is None:
+                        last_error = http_error(response)
             if failure is not None:
                 last_error, last_failure = failure.what, failure
                 if self.breaker.saw_failure(failure):
@@ -295,7 +296,8 @@ class ChatClient:
             self.stats.retries += 1
             await self.pause(self.retry_wait(response, attempt, waits))
         refused = last_failure is not None and last_failure.kind in (KEY_REFUSED, NOT_FOUND, NOT_ALLOWED)
-        detail = f"gave up after {self.max_retries + 1} attempts; last: {last_error}" + waits.note(self.retry_after_cap_s)
+        detail = f"gave up after {self.max_retries + 1} attempts; last: {last_error}"
+        detail += waits.note(self.retry_after_cap_s)
         raise LLMError("llm_request_refused" if refused else "llm_unavailable", detail, spent=reply)
 
     def retry_wait(self, response: HTTPReply | None, attempt: int, waits: RetryWaits) -> float:
@@ -361,17 +363,6 @@ def read_choice(response: dict[str, Any]) -> tuple[str, str | None]:
         return "", "malformed"
 
 
-@dataclass
-class HTTPReply:
-    status_code: int
-    headers: Any
-    content: bytes
-
-    @property
-    def text(self) -> str:
-        return self.content.decode("utf-8", errors="replace")
-
-
 @lru_cache(maxsize=256)
 def json_schema_of(schema: type[BaseModel]) -> dict[str, Any]:
     """pydantic rebuilds a JSON schema on every call (about 1 ms); a schema class does not change in a run."""
@@ -386,37 +377,6 @@ def cached_response_format(schema: type[BaseModel], mode: str) -> dict[str, Any]
 @lru_cache(maxsize=256)
 def cached_schema_instructions(schema: type[BaseModel]) -> str:
     return schema_instructions(schema)
-
-
-def decode_json(response: HTTPReply) -> dict[str, Any] | None:
-    try:
-        payload = json.loads(response.content)
-    except ValueError:
-        return None
-    return payload if isinstance(payload, dict) else None
-
-
-def is_completion(payload: dict[str, Any]) -> bool:
-    choices = payload.get("choices")
-    return isinstance(choices, list) and bool(choices)
-
-
-def retry_after(response: HTTPReply | None) -> float | None:
-    """Seconds from a Retry-After header, uncapped (seconds form; the HTTP-date form is rare from LLM servers)."""
-    if response is None:
-        return None
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        return None
-
-
-def http_error(response: HTTPReply) -> str:
-    value = response.headers.get("retry-after")
-    return f"HTTP {response.status_code}" + (f" (Retry-After: {value})" if value else "")
 
 
 @dataclass
