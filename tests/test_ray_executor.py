@@ -23,7 +23,8 @@ from sftgen.executors.ray_loopback import (  # noqa: E402
     LOOPBACK, is_loopback_address, keep_ray_on_loopback, ray_processes_stay_off_the_network)
 from sftgen.project import Project  # noqa: E402
 from sftgen.runner import RunOptions, run_project  # noqa: E402
-from tests.fakes.fake_openai_server import FakeServerConfig, running_fake_server  # noqa: E402
+from sftgen.llm.client import LLMUnusable  # noqa: E402
+from tests.fakes.fake_openai_server import FakeServerConfig, ReplyRule, running_fake_server  # noqa: E402
 from tests.support.projects import example_project  # noqa: E402
 
 pytestmark = pytest.mark.timeout(240)
@@ -157,3 +158,19 @@ def test_resume_on_ray_sends_nothing_again(cluster, tmp_path, monkeypatch):
         again = run(project, server.base_url, monkeypatch, executor="ray", address=cluster.address)
         assert server.stats()["requests"] == first
     assert sum(again.processed.values()) == 0
+
+
+def test_a_refusing_llm_stops_a_ray_run_as_it_stops_a_local_one(cluster, tmp_path, monkeypatch):
+    refuse = ReplyRule(contains="", status=401, reply="Incorrect API key provided")
+    with running_fake_server(FakeServerConfig(rules=[refuse])) as server:
+        project = example_project(tmp_path / "p")
+        with pytest.raises(LLMUnusable, match="HTTP 401"):
+            run(project, server.base_url, monkeypatch, executor="ray", address=cluster.address)
+    conn = sqlite3.connect(project / ".sftgen" / "store.db")
+    try:
+        errors = conn.execute("SELECT COUNT(*) FROM progress WHERE outcome='error'").fetchone()[0]
+        outcome = conn.execute("SELECT outcome FROM runs").fetchone()[0]
+    finally:
+        conn.close()
+    assert errors == 0, "no item is an error because the LLM refuses every request"
+    assert outcome == "failed"

@@ -22,6 +22,13 @@ class BudgetGuard:
         return (stats.prompt_tokens * self.llm_settings.price_per_million_input
                 + stats.completion_tokens * self.llm_settings.price_per_million_output) / 1e6
 
+    def wall_seconds_left(self) -> float | None:
+        """Seconds until budget.max_wall_minutes ends (0 once it has), or None without a wall budget. The
+        executor waits on its items at most this long, so a request asleep in a retry cannot outlast it."""
+        if self.budget.max_wall_minutes is None:
+            return None
+        return max(0.0, self.started + 60 * self.budget.max_wall_minutes - time.monotonic())
+
     def check(self) -> str | None:
         """None while there is budget left; otherwise what was spent."""
         budget = self.budget

@@ -111,11 +111,14 @@ def run(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(BAD_INPUT) from exc
     except RunStopped as exc:
-        console.print(f"[red]error:[/red] {escape(exc.message)}", highlight=False)
+        console.print(f"[red]error:[/red] {escape(exc.message)}", highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from exc
     if summary.stopped_by:
         console.print(f"[yellow]stopped:[/yellow] {summary.stopped_by}. `sftgen run` resumes from here.")
     show_status(project, as_json=False)
+    if failure := summary.failure_line():
+        console.print(f"[red]error:[/red] {escape(failure)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
 
 
 @app.command()

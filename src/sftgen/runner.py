@@ -79,7 +79,8 @@ async def run_project(
                 limit=options.limit,
             )
             executor = make_executor(options, progress)
-            executor.budget_check = BudgetGuard(project.recipe.budget, project.recipe.llm, client).check
+            guard = BudgetGuard(project.recipe.budget, project.recipe.llm, client)
+            executor.budget_check, executor.wall_seconds_left = guard.check, guard.wall_seconds_left
             try:
                 summary = await executor.run(steps, ctx)
             finally:

@@ -12,10 +12,11 @@ from aiohttp import web
 
 
 @contextmanager
-def serving(app: web.Application) -> Iterator[str]:
-    """Serve the app on a free port of 127.0.0.1; yields its root URL (no trailing slash)."""
+def serving(app: web.Application, **runner_options) -> Iterator[str]:
+    """Serve the app on a free port of 127.0.0.1; yields its root URL (no trailing slash). `runner_options`
+    go to aiohttp's AppRunner (handler_cancellation=True frees a handler whose client went away)."""
     loop = asyncio.new_event_loop()
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, **runner_options)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]

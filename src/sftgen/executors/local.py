@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 import traceback
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -52,6 +53,31 @@ class RunSummary:
     processed: dict[str, int] = field(default_factory=dict)
     passes: int = 0
     stopped_by: str | None = None
+    outcomes: dict[str, Counter] = field(default_factory=dict)
+    """Per step, the outcomes of the items it processed in this run (kept, dropped, error)."""
+    error_reasons: dict[str, Counter] = field(default_factory=dict)
+
+    def count(self, step: str, result: ItemResult) -> None:
+        self.outcomes.setdefault(step, Counter())[result.outcome] += 1
+        if result.outcome == ERROR:
+            self.error_reasons.setdefault(step, Counter())[result.reason or "unknown"] += 1
+
+    def failed_steps(self) -> list[str]:
+        """The steps whose every item (at least one) ended in error in this run."""
+        return [step for step, outcomes in self.outcomes.items()
+                if outcomes[ERROR] and outcomes[ERROR] == sum(outcomes.values())]
+
+    def failure_line(self) -> str | None:
+        """One line for the command line when a step failed on every item; None otherwise."""
+        failed = self.failed_steps()
+        if not failed:
+            return None
+        parts = []
+        for step in failed:
+            reason, times = self.error_reasons[step].most_common(1)[0]
+            parts.append(f"{step} ({self.outcomes[step][ERROR]} items; commonest reason {reason}, {times}x)")
+        return (f"every item failed in {', '.join(parts)}; `sftgen status` lists the errors, "
+                "and `sftgen run` retries them")
 
 
 class LocalExecutor:
@@ -69,6 +95,8 @@ class LocalExecutor:
         self.max_passes = max_passes
         self.retry_errors = retry_errors
         self.budget_check = lambda: None  # replaced by the runner: returns a message once a budget is spent
+        self.wall_seconds_left = lambda: None  # replaced by the runner: None, or seconds until the wall budget ends
+        self.summary = RunSummary()
         self.processed: dict[str, int] = {}
         self.errors_before: float | None = None
         """Inputs that failed before this moment are retried; those failing during this run are not."""
@@ -80,7 +108,7 @@ class LocalExecutor:
         return max(0, min(pending, ctx.limit - self.processed.get(step.name, 0)))
 
     async def run(self, steps: list[Step], ctx: RunContext) -> RunSummary:
-        summary = RunSummary()
+        summary = self.summary = RunSummary()
         self.processed = summary.processed
         self.errors_before = time.time() if self.retry_errors else None
         watch_llm = getattr(self.progress, "watch_llm", None)  # progress bars that show requests in flight
@@ -170,16 +198,24 @@ class LocalExecutor:
                     continue
                 for result in await self.run_one(step, item, ctx, handler):
                     batch.add(result)
+                    self.summary.count(step.name, result)
                     self.progress.item_done(step.name, result.outcome)
                 count += 1
             return count
 
         feeder = asyncio.create_task(feed())
         workers = [asyncio.create_task(work()) for _ in range(workers_count)]
+        pool = asyncio.gather(*workers)
+        pool.add_done_callback(lambda done: done.cancelled() or done.exception())  # seen, even when we stop early
         try:
-            counts = await asyncio.gather(*workers)
+            # The wall budget is watched here, not only between items: a request sleeping in a retry or
+            # waiting out a Retry-After must not hold the run past it.
+            finished, _ = await asyncio.wait({pool}, timeout=self.wall_seconds_left())
+            if not finished:
+                raise BudgetExhausted(self.budget_check() or "budget.max_wall_minutes reached")
+            counts = pool.result()
         except BaseException:
-            # A RunStopped (or Ctrl-C) ends every worker now: the items in flight stay pending.
+            # A RunStopped, the wall budget or Ctrl-C ends every worker now: the items in flight stay pending.
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
@@ -265,6 +301,7 @@ class LocalExecutor:
         for result in results:
             result.passes_input_on = step.passes_input_on
             batch.add(result)
+            self.summary.count(step.name, result)
             self.progress.item_done(step.name, result.outcome)
         batch.flush()
         self.progress.step_finished(step.name)

@@ -25,6 +25,7 @@ import os
 from typing import Any
 
 from sftgen.executors.local import ERROR, LocalExecutor, ProgressReporter, RunSummary
+from sftgen.failures import RunStopped
 from sftgen.executors.ray_loopback import (LOOPBACK, is_loopback_address, keep_ray_on_loopback,
                                            ray_processes_stay_off_the_network)
 from sftgen.records import Record
@@ -76,6 +77,7 @@ class StepWorkerImpl:
         if settings.provider == "openai":
             llm = ChatClient(str(settings.base_url), str(settings.model),
                              api_key=os.environ.get(settings.api_key_env) or None,
+                             api_key_env=settings.api_key_env,
                              max_concurrency=llm_concurrency, timeout_s=settings.timeout_s,
                              max_retries=settings.max_retries, max_reasks=settings.max_reasks,
                              structured_output=structured_mode(settings), cache=self.cache)
@@ -175,6 +177,8 @@ class RayExecutor(LocalExecutor):
         self.next_worker += 1
         try:
             results, replies = await worker.run_item.remote(step.name, item)
+        except RunStopped as exc:  # the worker's LLM is unusable: the whole run stops, as on the driver
+            raise getattr(exc, "cause", exc) from None  # Ray wraps it in a RayTaskError that is also a RunStopped
         except Exception as exc:  # the worker or its node is gone: an error on this input, retried next run
             log.warning("ray worker failed on %s in %s: %s", item.id, step.name, exc)
             return [ItemResult(item_id=item.id, outcome=ERROR, reason="ray_worker_lost", detail=str(exc)[:2000],

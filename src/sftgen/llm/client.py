@@ -2,7 +2,9 @@
 
 - at most `max_concurrency` requests in flight, each slot refilled as soon as it frees (no batch waits);
 - retries with jittered exponential backoff on 429 / 5xx / timeouts / connection errors, honouring
-  Retry-After; a request waiting to retry does not hold a slot;
+  Retry-After up to a cap (a longer one is named in the error); a request waiting to retry does not hold a slot;
+- a server that is dead or refuses every request (llm/unusable_server.py) stops the run after a few
+  attempts, with one message naming llm.base_url, llm.model and the likely fix;
 - `finish_reason == "length"` is a failure, and so is a reply that does not fit its schema: both are
   re-asked with a varied request (the bad reply and the error are shown to the model), never an identical one;
 - a request cache keyed on (model, messages, parameters, schema); a hit sends nothing.
@@ -11,30 +13,46 @@
 from __future__ import annotations
 
 import asyncio
-import json
+import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 import aiohttp
 from pydantic import BaseModel
 
 from sftgen.failures import RunStopped
+from sftgen.llm.http_reply import HTTPReply, decode_json, http_error, is_completion, retry_after
 from sftgen.llm.structured import InvalidReply, parse_reply, response_format, schema_instructions
+from sftgen.llm.unusable_server import (
+    KEY_REFUSED, NOT_ALLOWED, NOT_FOUND, ServerFailure, ServerSettings, UnusableServerBreaker,
+    failure_of_body, failure_of_exception, failure_of_status, unusable_message,
+)
 from sftgen.records import stable_hash
 
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+RETRY_AFTER_CAP_S = 120.0
+"""The longest wait a Retry-After header gets per retry; a longer one is named in the item's error."""
+UNUSABLE_AFTER = 6
+"""Attempts in a row, over all concurrent requests, that fail because the server is unusable before the
+run stops: a few, so that a dead server costs one wave of requests, not one request per item."""
+
+log = logging.getLogger("sftgen.llm")
 
 
 class LLMError(Exception):
-    """A request that failed for good. `reason` is short and stable (a drop/error reason); `detail` says more."""
+    """A request that failed for good. `reason` is short and stable (a drop/error reason); `detail` says more;
+    `spent` is what the failed request cost (requests sent, tokens), so the funnel counts it."""
 
-    def __init__(self, reason: str, detail: str, raw_replies: list[str] | None = None):
+    def __init__(self, reason: str, detail: str, raw_replies: list[str] | None = None,
+                 spent: LLMReply | None = None):
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
         self.raw_replies = raw_replies or []
+        self.spent = spent
 
 
 class LLMUnusable(RunStopped):
@@ -96,6 +114,9 @@ class ChatClient:
         structured_output: str = "json_schema",
         cache: RequestCache | None = None,
         backoff: Backoff | None = None,
+        api_key_env: str | None = None,
+        retry_after_cap_s: float = RETRY_AFTER_CAP_S,
+        unusable_after: int = UNUSABLE_AFTER,
     ):
         self.base_url = base_url.rstrip("/")
         self.model = model
@@ -112,6 +133,13 @@ class ChatClient:
         self.http: aiohttp.ClientSession | None = None  # made on first use, inside the running loop
         self.unusable: LLMUnusable | None = None
         self.unusable_event = asyncio.Event()
+        self.retry_after_cap_s = retry_after_cap_s
+        self.breaker = UnusableServerBreaker(unusable_after)
+        self.server_settings = ServerSettings(self.base_url, model, timeout_s, api_key_env, bool(api_key))
+        self.diagnose_unusable: Callable[[], LLMUnusable | None] | None = None
+        """Set by a provider that knows more when the server fails (the embedded server's process exited):
+        called when the breaker trips, its error replaces the breaker's own message."""
+        self.capped_retry_after_logged = False
 
     def session(self) -> aiohttp.ClientSession:
         # aiohttp, not httpx: httpcore's pool rescans every connection for every queued request, which
@@ -187,9 +215,7 @@ class ChatClient:
             return reply
         self.stats.failures += 1
         reason = "llm_length" if failures[-1].startswith("the reply was cut off") else "llm_invalid_output"
-        error = LLMError(reason, f"{len(failures)} replies failed; last: {failures[-1]}", raw_replies)
-        error.reply = reply  # type: ignore[attr-defined]  # so callers can still count what was spent
-        raise error
+        raise LLMError(reason, f"{len(failures)} replies failed; last: {failures[-1]}", raw_replies, spent=reply)
 
     # ---- requests ------------------------------------------------------------------------------
 
@@ -227,9 +253,11 @@ class ChatClient:
 
     async def post(self, body: dict[str, Any], reply: LLMReply) -> dict[str, Any]:
         """POST with retries; counts every request sent and the tokens used into `reply`."""
-        last_error = ""
+        last_error, last_failure = "", None
+        waits = RetryWaits()
         for attempt in range(self.max_retries + 1):
             self.raise_if_unusable()
+            failure: ServerFailure | None = None
             async with self.slots:
                 self.raise_if_unusable()
                 self.stats.in_flight += 1
@@ -237,28 +265,65 @@ class ChatClient:
                     response = await self.send(body)
                 except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
                     response = None
-                    last_error = f"{type(exc).__name__}: {exc}".rstrip(": ")
+                    failure = failure_of_exception(exc)
                 finally:
                     self.stats.in_flight -= 1
                     self.stats.requests += 1
                     reply.requests += 1
             if response is not None:
-                self.count_status(response.status_code)
-                if response.status_code == 200:
+                status = response.status_code
+                self.count_status(status)
+                if status == 200:
                     payload = decode_json(response)
-                    if payload is not None:
+                    if payload is not None and is_completion(payload):
+                        self.breaker.saw_completion()
                         self.count_usage(payload, reply)
                         return payload
-                    last_error = "the server answered 200 with a body that is not JSON"
-                elif response.status_code not in RETRYABLE_STATUS:
-                    raise LLMError("llm_request_refused", f"HTTP {response.status_code}: {response.text[:500]}")
+                    failure = failure_of_body(response.content, payload)
                 else:
-                    last_error = f"HTTP {response.status_code}"
+                    self.breaker.saw_answer()
+                    failure = failure_of_status(status, response.text)
+                    if failure is None and status not in RETRYABLE_STATUS:
+                        raise LLMError("llm_request_refused", f"HTTP {status}: {response.text[:500]}", spent=reply)
+                    if failure is None:
+                        last_error = http_error(response)
+            if failure is not None:
+                last_error, last_failure = failure.what, failure
+                if self.breaker.saw_failure(failure):
+                    self.stop_using(failure)
             if attempt == self.max_retries:
                 break
             self.stats.retries += 1
-            await self.pause(retry_after(response) or self.backoff.delay(attempt))
-        raise LLMError("llm_unavailable", f"gave up after {self.max_retries + 1} attempts; last: {last_error}")
+            await self.pause(self.retry_wait(response, attempt, waits))
+        refused = last_failure is not None and last_failure.kind in (KEY_REFUSED, NOT_FOUND, NOT_ALLOWED)
+        detail = f"gave up after {self.max_retries + 1} attempts; last: {last_error}"
+        detail += waits.note(self.retry_after_cap_s)
+        raise LLMError("llm_request_refused" if refused else "llm_unavailable", detail, spent=reply)
+
+    def retry_wait(self, response: HTTPReply | None, attempt: int, waits: RetryWaits) -> float:
+        """Retry-After when the server sends one (up to the cap), else jittered backoff."""
+        asked = retry_after(response)
+        if asked is None:
+            wait = self.backoff.delay(attempt)
+        else:
+            wait = min(asked, self.retry_after_cap_s)
+            if asked > self.retry_after_cap_s:
+                waits.longest_asked_s = max(waits.longest_asked_s, asked)
+                if not self.capped_retry_after_logged:
+                    self.capped_retry_after_logged = True
+                    log.warning("the LLM server asked to wait %g s (Retry-After); sftgen waits at most %g s per "
+                                "retry", asked, self.retry_after_cap_s)
+        waits.waited_s += wait
+        return wait
+
+    def stop_using(self, failure: ServerFailure) -> NoReturn:
+        """The breaker tripped: every request of this client now raises one LLMUnusable."""
+        better = self.diagnose_unusable() if self.diagnose_unusable is not None else None
+        error = better or LLMUnusable(unusable_message(failure, self.breaker.in_a_row, self.server_settings))
+        if self.unusable is None:
+            log.error("%s", error.message)
+        self.give_up(error)
+        raise self.unusable or error
 
     async def send(self, body: dict[str, Any]) -> HTTPReply:
         async with self.session().post(self.base_url + "/chat/completions", json=body) as response:
@@ -298,17 +363,6 @@ def read_choice(response: dict[str, Any]) -> tuple[str, str | None]:
         return "", "malformed"
 
 
-@dataclass
-class HTTPReply:
-    status_code: int
-    headers: Any
-    content: bytes
-
-    @property
-    def text(self) -> str:
-        return self.content.decode("utf-8", errors="replace")
-
-
 @lru_cache(maxsize=256)
 def json_schema_of(schema: type[BaseModel]) -> dict[str, Any]:
     """pydantic rebuilds a JSON schema on every call (about 1 ms); a schema class does not change in a run."""
@@ -325,25 +379,19 @@ def cached_schema_instructions(schema: type[BaseModel]) -> str:
     return schema_instructions(schema)
 
 
-def decode_json(response: HTTPReply) -> dict[str, Any] | None:
-    try:
-        payload = json.loads(response.content)
-    except ValueError:
-        return None
-    return payload if isinstance(payload, dict) else None
+@dataclass
+class RetryWaits:
+    """How long one request waited between its attempts, and the longest Retry-After it was asked for
+    beyond the cap: both go into its error, so a capped wait is not hidden."""
 
+    waited_s: float = 0.0
+    longest_asked_s: float = 0.0
 
-def retry_after(response: HTTPReply | None) -> float | None:
-    """Seconds from a Retry-After header (seconds form; the HTTP-date form is rare from LLM servers)."""
-    if response is None:
-        return None
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return min(max(float(value), 0.0), 120.0)
-    except ValueError:
-        return None
+    def note(self, cap_s: float) -> str:
+        if self.longest_asked_s <= cap_s:
+            return ""
+        return (f"; the server asked to wait {self.longest_asked_s:g} s (Retry-After) and sftgen waits at most "
+                f"{cap_s:g} s per retry: it waited {self.waited_s:.0f} s in all")
 
 
 def with_instructions(messages: list[dict[str, str]], instructions: str) -> list[dict[str, str]]:

@@ -47,6 +47,7 @@ async def open_llm(settings: LLM, project_dir: Path, cache: RequestCache | None)
         base_url,
         model,
         api_key=os.environ.get(settings.api_key_env) or None,
+        api_key_env=settings.api_key_env,
         max_concurrency=concurrency,
         timeout_s=settings.timeout_s,
         max_retries=settings.max_retries,

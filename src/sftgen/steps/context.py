@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from sftgen.llm.client import ChatClient, LLMError
+from sftgen.llm.client import ChatClient, LLMError, LLMReply
 from sftgen.llm.templates import Templates
 from sftgen.recipe import Recipe
 from sftgen.store import Store
@@ -72,17 +72,16 @@ class ItemContext:
                 max_tokens=max_tokens or settings.max_tokens,
                 seed=seed,
             )
-        except LLMError as error:
-            spent = getattr(error, "reply", None)
-            if spent is not None:
-                self.count(spent)
+        except LLMError as error:  # the requests a failed ask sent are counted too: the server received them
+            if error.spent is not None:
+                self.count(error.spent)
             raise
         self.count(reply)
+        self.cache_keys.append(reply.cache_key)
         return reply.parsed if schema is not None else reply.content
 
-    def count(self, reply: Any) -> None:
+    def count(self, reply: LLMReply) -> None:
         self.llm_requests += reply.requests
         self.cache_hits += int(reply.cache_hit)
         self.prompt_tokens += reply.prompt_tokens
         self.completion_tokens += reply.completion_tokens
-        self.cache_keys.append(reply.cache_key)
