@@ -30,6 +30,18 @@ class Project:
         return cls(directory, load_recipe(recipe_path))
 
     @property
+    def recipe_path(self) -> Path:
+        return self.dir / RECIPE_FILE
+
+    def missing_source_folders(self) -> list[str]:
+        """One message per `sources.folders` entry that is not a folder, naming the key."""
+        return [
+            f"{self.recipe_path}: sources.folders: '{name}' is not a folder ({self.dir / name})"
+            for name in self.recipe.sources.folders
+            if not (self.dir / name).is_dir()
+        ]
+
+    @property
     def state_dir(self) -> Path:
         return self.dir / ".sftgen"
 

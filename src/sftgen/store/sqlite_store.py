@@ -9,7 +9,8 @@ Tables:
 - llm_cache: request hash -> raw request and validated raw reply.
 - runs:     one row per `sftgen run`, for the log and the budget.
 
-One transaction per committed batch: a crash loses at most the batch in flight.
+One transaction per committed batch: a crash loses at most the batch in flight. A full disk raises
+`DiskFull` (a RunStopped) from the first write that fails, and from every use of the store after it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from sftgen.records import DROPPED, KEPT, Record
+from sftgen.store.disk_full import DiskFull, is_disk_full
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -141,8 +143,15 @@ def row_to_record(row: sqlite3.Row) -> Record:
 class Store:
     def __init__(self, path: Path):
         self.path = path
-        self.conn = connect(path)
-        self.conn.executescript(SCHEMA)
+        self.disk_full: DiskFull | None = None
+        """Set by the first write that failed for want of space: the run is over, the store refuses more."""
+        try:
+            self.conn = connect(path)
+            self.conn.executescript(SCHEMA)
+        except (sqlite3.Error, OSError) as error:
+            if is_disk_full(error, path.parent):
+                raise DiskFull(path, "opening the store") from error
+            raise
         self.step_upstream: dict[str, list[str]] | None = None
         """step -> the steps it consumes from (set by the runner). With it, withdrawing an item reaches
         only the steps downstream of the one that withdrew it; a pass-through filter upstream that emits
@@ -156,7 +165,7 @@ class Store:
     def commit_batch(self, step: str, settings: str, results: Iterable[ItemResult]) -> None:
         """Write one batch of a step's results in one transaction."""
         now = time.time()
-        with self.transaction():
+        with self.transaction(f"results of step {step}"):
             for result in results:
                 self._write_result(step, settings, result, now)
 
@@ -289,8 +298,15 @@ class Store:
             )
         return cursor.rowcount
 
-    def transaction(self) -> _Transaction:
-        return _Transaction(self.conn)
+    def transaction(self, what: str = "a write") -> _Transaction:
+        if self.disk_full is not None:
+            raise self.disk_full
+        return _Transaction(self, what)
+
+    def stopped_by_disk(self, error: BaseException, what: str) -> DiskFull:
+        """Remember that the disk is full; later writes and cache reads raise the same failure at once."""
+        self.disk_full = DiskFull(self.path, what)
+        return self.disk_full
 
     def put_records(self, records: Iterable[Record]) -> None:
         now = time.time()
@@ -427,12 +443,14 @@ class Store:
     # ---- LLM request cache ---------------------------------------------------------------------
 
     def cache_get(self, key: str) -> dict[str, Any] | None:
+        if self.disk_full is not None:  # the reply to a request sent now could not be stored: send none
+            raise self.disk_full
         row = self.conn.execute("SELECT response FROM llm_cache WHERE key=?", (key,)).fetchone()
         return json.loads(row["response"]) if row else None
 
     def cache_put(self, key: str, model: str, request: dict, response: dict, usage: dict) -> None:
         # Written at once, outside any batch, so a request answered just before a crash is not re-sent.
-        with self.transaction():
+        with self.transaction("the LLM request cache"):
             self.conn.execute(
                 """INSERT OR REPLACE INTO llm_cache
                    (key, model, request, response, prompt_tokens, completion_tokens, created_at)
@@ -453,12 +471,13 @@ class Store:
     # ---- runs ----------------------------------------------------------------------------------
 
     def start_run(self) -> int:
-        with self.transaction():
+        with self.transaction("the start of a run"):
             cursor = self.conn.execute("INSERT INTO runs (started_at) VALUES (?)", (time.time(),))
         return int(cursor.lastrowid)
 
     def finish_run(self, run_id: int, outcome: str, message: str = "") -> None:
-        with self.transaction():
+        # Tried even after a full disk: the run's one row may still fit once the failed batch is rolled back.
+        with _Transaction(self, "the end of a run"):
             self.conn.execute(
                 "UPDATE runs SET finished_at=?, outcome=?, message=? WHERE id=?",
                 (time.time(), outcome, message, run_id),
@@ -466,10 +485,13 @@ class Store:
 
 
 class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on error; nested use joins the outer transaction."""
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on error; nested use joins the outer transaction. A write or
+    commit that fails for want of space becomes the store's DiskFull."""
 
-    def __init__(self, conn: sqlite3.Connection):
-        self.conn = conn
+    def __init__(self, store: Store, what: str):
+        self.store = store
+        self.conn = store.conn
+        self.what = what
         self.outer = False
 
     def __enter__(self) -> sqlite3.Connection:
@@ -482,8 +504,20 @@ class _Transaction:
         if not self.outer:
             return
         if exc_type is None:
-            self.conn.execute("COMMIT")
-        else:
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.Error as error:
+                self.roll_back()
+                if is_disk_full(error, self.store.path.parent):
+                    raise self.store.stopped_by_disk(error, self.what) from error
+                raise
+            return
+        self.roll_back()
+        if exc is not None and not isinstance(exc, DiskFull) and is_disk_full(exc, self.store.path.parent):
+            raise self.store.stopped_by_disk(exc, self.what) from exc
+
+    def roll_back(self) -> None:
+        if self.conn.in_transaction:  # SQLite rolls back by itself after some errors, SQLITE_FULL among them
             self.conn.execute("ROLLBACK")
 
 
