@@ -70,6 +70,8 @@ async def run_project(
     handler = attach_run_log(project, run_id)
     try:
         async with llm_for(project, steps, store, llm) as client:
+            if client is not None:  # a full disk stops the client too: no request is sent that cannot be stored
+                store.on_disk_full = client.give_up
             ctx = RunContext(
                 project_dir=project.dir,
                 recipe=project.recipe,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,6 +145,8 @@ class Store:
         self.path = path
         self.disk_full: DiskFull | None = None
         """Set by the first write that failed for want of space: the run is over, the store refuses more."""
+        self.on_disk_full: Callable[[DiskFull], None] | None = None
+        """Told at once (the runner stops the LLM client with it: requests waiting for a slot are not sent)."""
         try:
             self.conn = connect(path)
             self.conn.executescript(SCHEMA)
@@ -306,6 +308,8 @@ class Store:
     def stopped_by_disk(self, error: BaseException, what: str) -> DiskFull:
         """Remember that the disk is full; later writes and cache reads raise the same failure at once."""
         self.disk_full = DiskFull(self.path, what)
+        if self.on_disk_full is not None:
+            self.on_disk_full(self.disk_full)
         return self.disk_full
 
     def put_records(self, records: Iterable[Record]) -> None:
