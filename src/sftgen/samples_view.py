@@ -33,7 +33,7 @@ def print_samples(console: Console, project: Project, directory: Path) -> None:
         store.close()
     console.print()
     if prompts:
-        console.print(f"[bold]some of the prompts[/bold] ({prompt_step.name}):", highlight=False)
+        console.print("[bold]some of the prompts kept[/bold]:", highlight=False)
         for prompt in prompts:
             console.print(f"  - {escape(shortened(prompt.text, PROMPT_CHARS))}", highlight=False)
     else:
@@ -55,6 +55,7 @@ NEXT_COMMANDS = (
 
 
 def print_next_commands(console: Console, directory: Path) -> None:
+    console.print()
     console.print("[bold]next[/bold]:", highlight=False)
     for command, what in NEXT_COMMANDS:
         console.print(f"  sftgen {command} {escape(str(directory))}   [dim]{what}[/dim]", highlight=False)

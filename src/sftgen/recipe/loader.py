@@ -101,10 +101,10 @@ def key_lines(root: yaml.Node | None) -> tuple[dict[tuple, int], list[tuple[tupl
             for key_node, value_node in node.value:
                 child = (*path, key_node.value if isinstance(key_node, yaml.ScalarNode) else key_node.start_mark)
                 line = key_node.start_mark.line + 1
-                if child in lines:
+                if child in lines:  # reported; its value is not searched for more (its keys repeat the first's)
                     duplicates.append((child, lines[child], line))
-                else:
-                    lines[child] = line
+                    continue
+                lines[child] = line
                 walk(value_node, child)
         elif isinstance(node, yaml.SequenceNode):
             for index, item in enumerate(node.value):
