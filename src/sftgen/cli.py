@@ -100,7 +100,7 @@ def run(
     from sftgen.runner import RunOptions, UnknownStep, run_project
 
     project = open_project(directory)
-    missing = project.missing_source_folders()
+    missing = project.missing_sources()
     if missing:
         for problem in missing:
             error(console, problem)
