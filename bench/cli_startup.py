@@ -1,5 +1,6 @@
 """Start-up time of the command line: `sftgen --help`, `sftgen status` on a small project (the example after
-`run --until chunk`, no LLM needed) and `python -c 'import sftgen.cli'`, each the median wall time of
+`run --until chunk`, no LLM needed), `python -c 'import sftgen.cli'` and an unchanged second
+`sftgen run --until chunk` (funnel and samples printed, nothing to do), each the median wall time of
 several whole processes (bare `python -c pass` printed as the floor).
 
     .venv/bin/python bench/cli_startup.py [--runs 9] [--before OLD_SRC]
@@ -30,6 +31,7 @@ def commands(project: Path) -> dict[str, list[str]]:
         "import sftgen.cli": [sys.executable, "-c", "import sftgen.cli"],
         "sftgen --help": [sys.executable, "-c", run_cli, "--help"],
         "sftgen status": [sys.executable, "-c", run_cli, "status", str(project)],
+        "sftgen run (nothing to do)": [sys.executable, "-c", run_cli, "run", str(project), "--until", "chunk"],
     }
 
 
@@ -75,7 +77,7 @@ def main() -> None:
     load = os.getloadavg()[0]
     print(f"median wall seconds of {args.runs} runs (min-max); load average {load:.1f} on {os.cpu_count()} cores")
     for name in commands(Path(".")):
-        row = f"  {name:<20}"
+        row = f"  {name:<27}"
         for tree in trees:
             values = times[(name, tree)]
             row += f"  {tree}: {statistics.median(values):6.3f} ({min(values):.3f}-{max(values):.3f})"

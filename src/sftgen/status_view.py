@@ -96,9 +96,10 @@ def print_quotas(console: Console, quotas: list[dict[str, Any]]) -> None:
 
 def print_review(console: Console, review: dict[str, dict[str, int]]) -> None:
     """Human review per kind: accepted / edited / rejected / pending (and disputed) of the review queue."""
-    for kind, counts in review.items():
-        if counts["queue"] == 0:
-            continue
+    queued = {kind: counts for kind, counts in review.items() if counts["queue"]}
+    if queued:
+        console.print()
+    for kind, counts in queued.items():
         console.print(
             f"review {escape(kind)}s: {counts['accepted']} accepted, {counts['edited']} edited, "
             f"{counts['rejected']} rejected, {counts['pending']} pending"
