@@ -7,6 +7,7 @@ file as it was, and only a hidden `.<name>.partial-<pid>` behind (removed by the
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -69,7 +70,7 @@ def publish(partial: Path, out: Path) -> None:
 
 def remove_stale_partials(out: Path) -> None:
     """What killed exports to this target left behind (their process is gone)."""
-    for leftover in out.parent.glob(f".{out.name}{PARTIAL}*"):
+    for leftover in out.parent.glob(f"{glob.escape('.' + out.name + PARTIAL)}*"):
         pid = leftover.name[len(f".{out.name}{PARTIAL}"):].split("-")[0]
         if pid.isdigit() and not process_alive(int(pid)):
             remove_path(leftover)
@@ -80,8 +81,8 @@ def process_alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
+    except PermissionError:  # alive, and someone else's
+        pass
     return True
 
 
