@@ -37,8 +37,7 @@ def print_samples(console: Console, project: Project, directory: Path) -> None:
         for prompt in prompts:
             console.print(f"  - {escape(shortened(prompt.text, PROMPT_CHARS))}", highlight=False)
     else:
-        console.print("[bold]no prompt kept yet[/bold]: the reasons above say where the items were dropped",
-                      highlight=False)
+        console.print("[bold]no prompt kept yet[/bold] (the funnel above shows where the items went)", highlight=False)
     if answers:
         question = f" to: {escape(shortened(asked.text, PROMPT_CHARS))}" if asked else ""
         console.print(f"[bold]an answer[/bold]{question}", highlight=False)
