@@ -132,7 +132,14 @@ def run(
 @app.command()
 def status(directory: Path, as_json: bool = typer.Option(False, "--json", help="One JSON object.")) -> None:
     """Print the funnel: per step, items in, kept, dropped by reason, errors, requests, cache hits, tokens."""
-    show_status(open_project(directory), as_json)
+    from sftgen.failures import RunStopped
+
+    project = open_project(directory)
+    try:
+        show_status(project, as_json)
+    except RunStopped as exc:  # e.g. a new store that a full disk cannot hold
+        error(console, exc.message)
+        raise typer.Exit(exc.exit_code) from exc
 
 
 def show_status(project: Project, as_json: bool) -> None:
@@ -181,12 +188,17 @@ def export(
         raise refuse(f"--format {fmt}: expected one of {', '.join(FORMAT_CHOICES)}")
     from sftgen.export.rows import NothingToExport, export_rows, furthest_export
     from sftgen.export.writers import ExportError, write_rows
+    from sftgen.failures import RunStopped
     from sftgen.pipeline import build_pipeline
     from sftgen.review.queue import decisions_waiting_for_run
 
     project = open_project(directory)
     steps = build_pipeline(project.recipe)
-    store = project.store()
+    try:
+        store = project.store()
+    except RunStopped as exc:
+        error(console, exc.message)
+        raise typer.Exit(exc.exit_code) from exc
     try:
         what = what or furthest_export(store, steps)
         rows = list(export_rows(store, steps, what, project.recipe))
