@@ -98,6 +98,7 @@ def run(
     from sftgen.cli_progress import RichProgress
     from sftgen.failures import RunStopped
     from sftgen.runner import RunOptions, UnknownStep, run_project
+    from sftgen.samples_view import print_samples
 
     project = open_project(directory)
     missing = project.missing_sources()
@@ -124,8 +125,6 @@ def run(
     if summary.stopped_by:
         note(console, "stopped", f"{summary.stopped_by}. `sftgen run` resumes from here.")
     show_status(project, as_json=False)
-    from sftgen.samples_view import print_samples
-
     print_samples(console, project, directory)
 
 
