@@ -137,14 +137,14 @@ def fill(folder: Path) -> Path:
     return filler
 
 
-def test_the_store_refuses_every_write_after_the_first_that_failed(small_disk):
+def test_a_write_without_room_raises_disk_full_rolls_back_and_stops_cache_reads(small_disk):
     from sftgen.records import Record
     from sftgen.store import ItemResult, Store
 
     store = Store(small_disk / "store.db")
     told: list[DiskFull] = []
     store.on_disk_full = told.append
-    fill(small_disk)
+    filler = fill(small_disk)
     try:
         results = [ItemResult(f"in{n}", "kept", outputs=[Record(kind="chunk", text=f"text {n} " * 400)])
                    for n in range(200)]
@@ -155,6 +155,9 @@ def test_the_store_refuses_every_write_after_the_first_that_failed(small_disk):
         with pytest.raises(DiskFull):  # a request sent now could not be stored
             store.cache_get("any key")
         assert store.conn.execute("SELECT COUNT(*) FROM progress").fetchone()[0] == 0  # rolled back whole
+        filler.unlink()
+        store.commit_batch("chunk", "s", results[:10])  # with room again, writes go on (e.g. the review server)
+        assert store.conn.execute("SELECT COUNT(*) FROM progress").fetchone()[0] == 10
     finally:
         store.close()
 

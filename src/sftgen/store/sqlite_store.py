@@ -9,8 +9,8 @@ Tables:
 - llm_cache: request hash -> raw request and validated raw reply.
 - runs:     one row per `sftgen run`, for the log and the budget.
 
-One transaction per committed batch: a crash loses at most the batch in flight. A full disk raises
-`DiskFull` (a RunStopped) from the first write that fails, and from every use of the store after it.
+One transaction per committed batch: a crash loses at most the batch in flight. A write that fails for
+want of space raises `DiskFull` (a RunStopped) and rolls back; LLM cache reads refuse from then on.
 """
 
 from __future__ import annotations
@@ -144,7 +144,8 @@ class Store:
     def __init__(self, path: Path):
         self.path = path
         self.disk_full: DiskFull | None = None
-        """Set by the first write that failed for want of space: the run is over, the store refuses more."""
+        """Set by the first write that failed for want of space: the reply to a request sent after it
+        could not be stored, so `cache_get` refuses (no request is sent)."""
         self.on_disk_full: Callable[[DiskFull], None] | None = None
         """Told at once (the runner stops the LLM client with it: requests waiting for a slot are not sent)."""
         try:
@@ -301,12 +302,11 @@ class Store:
         return cursor.rowcount
 
     def transaction(self, what: str = "a write") -> _Transaction:
-        if self.disk_full is not None:
-            raise self.disk_full
         return _Transaction(self, what)
 
-    def stopped_by_disk(self, error: BaseException, what: str) -> DiskFull:
-        """Remember that the disk is full; later writes and cache reads raise the same failure at once."""
+    def stopped_by_disk(self, what: str) -> DiskFull:
+        """Remember that the disk filled up; LLM cache reads raise the same failure from now on. Writes are
+        still tried (a long-lived process such as the review server goes on once space is freed)."""
         self.disk_full = DiskFull(self.path, what)
         if self.on_disk_full is not None:
             self.on_disk_full(self.disk_full)
@@ -480,8 +480,7 @@ class Store:
         return int(cursor.lastrowid)
 
     def finish_run(self, run_id: int, outcome: str, message: str = "") -> None:
-        # Tried even after a full disk: the run's one row may still fit once the failed batch is rolled back.
-        with _Transaction(self, "the end of a run"):
+        with self.transaction("the end of a run"):
             self.conn.execute(
                 "UPDATE runs SET finished_at=?, outcome=?, message=? WHERE id=?",
                 (time.time(), outcome, message, run_id),
@@ -513,12 +512,12 @@ class _Transaction:
             except sqlite3.Error as error:
                 self.roll_back()
                 if is_disk_full(error, self.store.path.parent):
-                    raise self.store.stopped_by_disk(error, self.what) from error
+                    raise self.store.stopped_by_disk(self.what) from error
                 raise
             return
         self.roll_back()
         if exc is not None and not isinstance(exc, DiskFull) and is_disk_full(exc, self.store.path.parent):
-            raise self.store.stopped_by_disk(exc, self.what) from exc
+            raise self.store.stopped_by_disk(self.what) from exc
 
     def roll_back(self) -> None:
         if self.conn.in_transaction:  # SQLite rolls back by itself after some errors, SQLITE_FULL among them
