@@ -78,3 +78,42 @@ def test_environment_variables_override_the_llm_block(tmp_path):
 def test_provider_openai_needs_a_base_url(tmp_path):
     with pytest.raises(RecipeError, match="needs base_url"):
         load_recipe(write(tmp_path, VALID + "llm:\n  provider: openai\n  model: m\n"), env={})
+
+
+def test_a_duplicate_key_is_refused_with_both_lines(tmp_path):
+    path = write(tmp_path, VALID + "llm:\n  model: a\n  temperature: 0.2\n  model: b\n")
+    with pytest.raises(RecipeError) as error:
+        load_recipe(path, env={})
+    assert f"{path}:11: duplicate key 'llm.model' (also at line 9)" in str(error.value)
+
+
+def test_a_duplicate_key_is_found_anywhere_in_the_recipe(tmp_path):
+    nested = VALID.replace("    - name: torts\n", "    - name: torts\n      name: delicts\n")
+    path = write(tmp_path, nested + "domain:\n  name: again\n")
+    with pytest.raises(RecipeError) as error:
+        load_recipe(path, env={})
+    message = str(error.value)
+    assert f"{path}:7: duplicate key 'domain.subdomains.1.name' (also at line 6)" in message
+    assert f"{path}:9: duplicate key 'domain' (also at line 1)" in message
+    assert "domain.name" not in message  # the keys inside the repeated section are not listed again
+
+
+def test_an_empty_folder_list_is_refused(tmp_path):
+    path = write(tmp_path, VALID + "sources:\n  folders: []\n")
+    with pytest.raises(RecipeError) as error:
+        load_recipe(path, env={})
+    assert f"{path}:9: 'sources.folders'" in str(error.value) and "at least 1 item" in str(error.value)
+
+
+@pytest.mark.parametrize("where, text, key", [
+    (4, VALID.replace("name: contracts", "name: ''"), "domain.subdomains.0.name"),
+    (2, VALID.replace("name: law", "name: '  '"), "domain.name"),
+    (9, VALID + "sources:\n  folders: [docs, '']\n", "sources.folders.1"),
+    (9, VALID + "prompts:\n  task_types: [explain, '']\n", "prompts.task_types.1"),
+    (8, VALID + "project: ''\n", "project"),
+])
+def test_an_empty_name_is_refused_with_its_key_and_line(tmp_path, where, text, key):
+    path = write(tmp_path, text)
+    with pytest.raises(RecipeError) as error:
+        load_recipe(path, env={})
+    assert f"{path}:{where}: '{key}': must not be empty" in str(error.value)

@@ -1,44 +1,46 @@
-"""The `sftgen` command line: init, validate, run, status, export."""
+"""The `sftgen` command line: init, validate, run, status, export, report, review.
+
+Each command imports what it uses when it runs: `sftgen --help` loads typer and rich only, and `status`
+never loads the steps' machine-learning stack (bench/cli_startup.py prints the start-up times).
+"""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import shutil
-import signal
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
-from sftgen.cli_progress import RichProgress
-from sftgen.export.rows import EXPORT_ORDER, NothingToExport, export_rows, furthest_export
-from sftgen.export.writers import FORMATS, write_rows
-from sftgen.pipeline import build_pipeline, step_names
-from sftgen.failures import RunStopped
-from sftgen.project import Project, ProjectError
-from sftgen.quotas import quota_status
-from sftgen.recipe import RecipeError
-from sftgen.report.funnel import record_counts, recent_errors, step_funnel
-from sftgen.review.queue import decisions_waiting_for_run, review_counts
-from sftgen.runner import RunOptions, UnknownStep, run_project
-from sftgen.status_view import print_funnel, print_quotas, print_review
+from sftgen.cli_messages import error, note, plain
+
+if TYPE_CHECKING:
+    from sftgen.project import Project
 
 app = typer.Typer(help="Turn a folder of domain documents into a supervised fine-tuning dataset.",
                   no_args_is_help=True, add_completion=False)
 console = Console()
 EXAMPLE = Path(__file__).parent / "examples" / "quarks"
 BAD_INPUT = 2
+EXPORT_CHOICES = ("chunks", "prompts", "answers", "sft")  # sftgen.export.rows.EXPORT_ORDER, without importing it
+FORMAT_CHOICES = ("jsonl", "parquet", "hf")  # sftgen.export.writers.FORMATS
 
 
 def open_project(directory: Path) -> Project:
+    from sftgen.project import Project, ProjectError
+    from sftgen.recipe import RecipeError
+
     try:
         return Project.open(directory)
     except (ProjectError, RecipeError) as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        error(console, exc)
         raise typer.Exit(BAD_INPUT) from exc
+
+
+def refuse(message: object) -> typer.Exit:
+    error(console, message)
+    return typer.Exit(BAD_INPUT)
 
 
 @app.command()
@@ -46,8 +48,7 @@ def init(directory: Path = typer.Argument(..., help="The project folder to creat
     """Write a commented recipe.yaml and an example docs/ folder, ready for `sftgen run`."""
     recipe = directory / "recipe.yaml"
     if recipe.exists():
-        console.print(f"[red]error:[/red] {recipe} exists already; not overwriting it")
-        raise typer.Exit(BAD_INPUT)
+        raise refuse(f"{recipe} exists already; not overwriting it")
     directory.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(EXAMPLE / "recipe.yaml", recipe)
     docs = directory / "docs"
@@ -56,8 +57,8 @@ def init(directory: Path = typer.Argument(..., help="The project folder to creat
     corpus = directory / "corpus"  # the local search corpus of the example's web research
     if not corpus.exists():
         shutil.copytree(EXAMPLE / "corpus", corpus)
-    console.print(f"Project ready in {directory}: edit recipe.yaml, put documents in docs/, then "
-                  f"`sftgen run {directory}`.")
+    plain(console, f"Project ready in {directory}: edit recipe.yaml, put documents in docs/, then "
+                   f"`sftgen run {directory}`.")
 
 
 @app.command()
@@ -69,10 +70,10 @@ def validate(
     from sftgen.validation import validate_project
 
     project = open_project(directory)
-    problems = validate_project(project, check_llm=not skip_llm, say=console.print)
+    problems = validate_project(project, check_llm=not skip_llm, say=lambda text: plain(console, text))
     if problems:
         for problem in problems:
-            console.print(f"[red]error:[/red] {problem}", highlight=False)
+            error(console, problem)
         raise typer.Exit(BAD_INPUT)
     console.print("[green]ok[/green]: recipe, sources" + ("" if skip_llm else " and LLM") + " are usable")
 
@@ -91,43 +92,64 @@ def run(
                                           "(host:port); default: start Ray on this machine."),
 ) -> None:
     """Run the pipeline, or resume it where it stopped."""
-    project = open_project(directory)
-    if dry_run:
-        from sftgen.estimate_view import dry_run as estimate
+    import asyncio
+    import signal
 
-        try:
-            estimate(project, until, sample, console)
-        except UnknownStep as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(BAD_INPUT) from exc
-        return
+    from sftgen.cli_progress import RichProgress
+    from sftgen.failures import RunStopped
+    from sftgen.runner import RunOptions, UnknownStep, run_project
+    from sftgen.samples_view import print_samples
+
+    project = open_project(directory)
+    missing = project.missing_sources()
+    if missing:
+        for problem in missing:
+            error(console, problem)
+        raise typer.Exit(BAD_INPUT)
     try:
+        if dry_run:
+            from sftgen.estimate_view import dry_run as estimate
+
+            estimate(project, until, sample, console)
+            return
         with RichProgress(console) as progress:
             options = RunOptions(until, limit, retry_errors, executor=executor, address=address)
             # SIGTERM stops a run like Ctrl-C: the batch in flight is committed, the embedded server stopped.
             signal.signal(signal.SIGTERM, signal.default_int_handler)
             summary = asyncio.run(run_project(project, options, progress))
     except UnknownStep as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(BAD_INPUT) from exc
+        raise refuse(exc) from exc
     except RunStopped as exc:
-        console.print(f"[red]error:[/red] {escape(exc.message)}", highlight=False, soft_wrap=True)
+        error(console, exc.message)
         raise typer.Exit(exc.exit_code) from exc
     if summary.stopped_by:
-        console.print(f"[yellow]stopped:[/yellow] {summary.stopped_by}. `sftgen run` resumes from here.")
+        note(console, "stopped", f"{summary.stopped_by}. `sftgen run` resumes from here.")
     show_status(project, as_json=False)
+    print_samples(console, project, directory)
     if failure := summary.failure_line():
-        console.print(f"[red]error:[/red] {escape(failure)}", highlight=False, soft_wrap=True)
+        error(console, failure)
         raise typer.Exit(1)
 
 
 @app.command()
 def status(directory: Path, as_json: bool = typer.Option(False, "--json", help="One JSON object.")) -> None:
     """Print the funnel: per step, items in, kept, dropped by reason, errors, requests, cache hits, tokens."""
-    show_status(open_project(directory), as_json)
+    from sftgen.failures import RunStopped
+
+    project = open_project(directory)
+    try:
+        show_status(project, as_json)
+    except RunStopped as exc:  # e.g. a new store that a full disk cannot hold
+        error(console, exc.message)
+        raise typer.Exit(exc.exit_code) from exc
 
 
 def show_status(project: Project, as_json: bool) -> None:
+    from sftgen.pipeline import build_pipeline, step_names
+    from sftgen.quotas import quota_status
+    from sftgen.report.funnel import record_counts, recent_errors, step_funnel
+    from sftgen.review.queue import review_counts
+
     store = project.store()
     try:
         steps = build_pipeline(project.recipe)
@@ -139,9 +161,13 @@ def show_status(project: Project, as_json: bool) -> None:
     finally:
         store.close()
     if as_json:
+        import json
+
         typer.echo(json.dumps({"steps": funnel, "records": records, "recent_errors": errors, "quotas": quotas,
                                "review": review}, indent=2))
     else:
+        from sftgen.status_view import print_funnel, print_quotas, print_review
+
         print_funnel(console, funnel, records, errors)
         print_quotas(console, quotas)
         print_review(console, review)
@@ -151,21 +177,30 @@ def show_status(project: Project, as_json: bool) -> None:
 def export(
     directory: Path,
     out: Path = typer.Option(..., "--out", help="The file (jsonl, parquet) or folder (hf) to write."),
-    what: Optional[str] = typer.Option(None, help=f"One of: {', '.join(EXPORT_ORDER)}. Default: the furthest."),
-    fmt: str = typer.Option("jsonl", "--format", help=f"One of: {', '.join(FORMATS)}."),
+    what: Optional[str] = typer.Option(None, help=f"One of: {', '.join(EXPORT_CHOICES)}. Default: the furthest."),
+    fmt: str = typer.Option("jsonl", "--format", help=f"One of: {', '.join(FORMAT_CHOICES)}."),
     card: Optional[bool] = typer.Option(None, "--card/--no-card", help="Write a dataset card (README.md): "
                                         "default on for hf (in the folder), off for jsonl/parquet (<out>.README.md)."),
 ) -> None:
-    """Write the kept records of a kind, with their provenance."""
-    if what is not None and what not in EXPORT_ORDER:
-        console.print(f"[red]error:[/red] --what {what}: expected one of {', '.join(EXPORT_ORDER)}")
-        raise typer.Exit(BAD_INPUT)
-    if fmt not in FORMATS:
-        console.print(f"[red]error:[/red] --format {fmt}: expected one of {', '.join(FORMATS)}")
-        raise typer.Exit(BAD_INPUT)
+    """Write the kept records of a kind, with their provenance (atomically: a killed export leaves the
+    earlier file as it was)."""
+    if what is not None and what not in EXPORT_CHOICES:
+        raise refuse(f"--what {what}: expected one of {', '.join(EXPORT_CHOICES)}")
+    if fmt not in FORMAT_CHOICES:
+        raise refuse(f"--format {fmt}: expected one of {', '.join(FORMAT_CHOICES)}")
+    from sftgen.export.rows import NothingToExport, export_rows, furthest_export
+    from sftgen.export.writers import ExportError, write_rows
+    from sftgen.failures import RunStopped
+    from sftgen.pipeline import build_pipeline
+    from sftgen.review.queue import decisions_waiting_for_run
+
     project = open_project(directory)
     steps = build_pipeline(project.recipe)
-    store = project.store()
+    try:
+        store = project.store()
+    except RunStopped as exc:
+        error(console, exc.message)
+        raise typer.Exit(exc.exit_code) from exc
     try:
         what = what or furthest_export(store, steps)
         rows = list(export_rows(store, steps, what, project.recipe))
@@ -173,17 +208,16 @@ def export(
         if card if card is not None else fmt == "hf":
             from sftgen.report.card import write_card
 
-            console.print(f"dataset card: {write_card(out, fmt, project.dir, project.recipe, store, rows, what)}")
+            plain(console, f"dataset card: {write_card(out, fmt, project.dir, project.recipe, store, rows, what)}")
         waiting = decisions_waiting_for_run(store, steps, project.recipe)
-    except NothingToExport as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(BAD_INPUT) from exc
+    except (NothingToExport, ExportError) as exc:
+        raise refuse(exc) from exc
     finally:
         store.close()
-    console.print(f"wrote {count} {what} to {out} ({fmt})")
+    plain(console, f"wrote {count} {what} to {out} ({fmt})")
     if waiting:
-        console.print(f"[yellow]note:[/yellow] {waiting} review decisions are not in this export yet; "
-                      "`sftgen run` applies them (and answers edited prompts)", highlight=False)
+        note(console, "note", f"{waiting} review decisions are not in this export yet; `sftgen run` applies them "
+                              "(and answers edited prompts)")
 
 
 @app.command()
@@ -195,17 +229,16 @@ def report(
                                          "of a reference prompt."),
 ) -> None:
     """Write DIR/report/index.html (self-contained) and DIR/report/metrics.json."""
-    from sftgen.report.command import write_report
     from sftgen.report.collect import ReportOptions
+    from sftgen.report.command import write_report
     from sftgen.report.reference import ReferenceError
 
     project = open_project(directory)
     try:
         folder = write_report(project, ReportOptions(reference, sample, copy_threshold))
     except ReferenceError as exc:
-        console.print(f"[red]error:[/red] --reference {exc}", highlight=False)
-        raise typer.Exit(BAD_INPUT) from exc
-    console.print(f"wrote {folder / 'index.html'} and {folder / 'metrics.json'}", highlight=False)
+        raise refuse(f"--reference {exc}") from exc
+    plain(console, f"wrote {folder / 'index.html'} and {folder / 'metrics.json'}")
 
 
 @app.command()

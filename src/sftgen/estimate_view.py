@@ -6,6 +6,7 @@ import asyncio
 import json
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sftgen.estimate import StepEstimate, estimate_run
@@ -34,10 +35,10 @@ def print_estimates(console: Console, estimates: list[StepEstimate], sample: int
         table.add_column(column, justify="left" if column in ("step", "note") else "right")
     for e in estimates:
         table.add_row(
-            e.step, str(e.pending_now), f"{e.inputs:,.0f}", str(e.sampled),
+            escape(e.step), str(e.pending_now), f"{e.inputs:,.0f}", str(e.sampled),
             "-" if e.outputs_per_input is None else f"{e.outputs_per_input:.2f}",
             f"{e.requests:,.0f}", f"{e.prompt_tokens:,.0f}", f"{e.completion_tokens:,.0f}",
-            f"{e.cost_usd:,.2f}" if priced else "-", f"{e.minutes:,.1f}", e.note,
+            f"{e.cost_usd:,.2f}" if priced else "-", f"{e.minutes:,.1f}", escape(e.note),
         )
     total = lambda attr: sum(getattr(e, attr) for e in estimates)  # noqa: E731
     table.add_row("total", "", "", "", "", f"{total('requests'):,.0f}", f"{total('prompt_tokens'):,.0f}",

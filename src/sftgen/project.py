@@ -30,6 +30,19 @@ class Project:
         return cls(directory, load_recipe(recipe_path))
 
     @property
+    def recipe_path(self) -> Path:
+        return self.dir / RECIPE_FILE
+
+    def missing_sources(self) -> list[str]:
+        """One message per `sources.folders` entry that is not a folder and per `research.url_lists` entry
+        that is not a file, naming the key."""
+        folders = [f"{self.recipe_path}: sources.folders: '{name}' is not a folder ({self.dir / name})"
+                   for name in self.recipe.sources.folders if not (self.dir / name).is_dir()]
+        lists = [f"{self.recipe_path}: research.url_lists: '{name}' is not a file ({self.dir / name})"
+                 for name in self.recipe.research.url_lists if not (self.dir / name).is_file()]
+        return folders + lists
+
+    @property
     def state_dir(self) -> Path:
         return self.dir / ".sftgen"
 

@@ -17,6 +17,7 @@ from sftgen.pipeline import build_pipeline, step_names
 from sftgen.project import Project
 from sftgen.steps.base import Step
 from sftgen.steps.context import RunContext
+from sftgen.store.disk_full import RunLogHandler
 
 
 class UnknownStep(Exception):
@@ -69,6 +70,8 @@ async def run_project(
     handler = attach_run_log(project, run_id)
     try:
         async with llm_for(project, steps, store, llm) as client:
+            if client is not None:  # a full disk stops the client too: no request is sent that cannot be stored
+                store.on_disk_full = client.give_up
             ctx = RunContext(
                 project_dir=project.dir,
                 recipe=project.recipe,
@@ -140,7 +143,7 @@ async def llm_for(project: Project, steps: list[Step], store, given: ChatClient 
 def attach_run_log(project: Project, run_id: int) -> logging.Handler:
     log_dir = project.state_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(log_dir / f"run-{run_id}.log", encoding="utf-8")
+    handler = RunLogHandler(log_dir / f"run-{run_id}.log")  # raises DiskFull when the disk fills
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logger = logging.getLogger("sftgen")
     logger.setLevel(logging.INFO)

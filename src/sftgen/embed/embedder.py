@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from sftgen.embed.cache import DEFAULT_MODEL_NAME, ensure_distilled
 from sftgen.embed.errors import require
+
+if TYPE_CHECKING:  # numpy loads with the first encode, not with `sftgen.embed.cache` (the dedup step's settings)
+    import numpy as np
 
 
 class Embedder:
@@ -22,6 +24,8 @@ class Embedder:
         self.dim = int(model.dim)
 
     def encode(self, texts: list[str], batch_size: int = 1024) -> np.ndarray:
+        import numpy as np
+
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         # Worker processes cost more than they save at our sizes, and must not start inside a run.

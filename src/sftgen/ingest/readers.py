@@ -18,9 +18,7 @@ from typing import Any
 from sftgen.chunking.markdown_headings import find_headings
 from sftgen.ingest.decoding import decode_text, normalise_whitespace
 from sftgen.ingest.documents import DocumentFormat, RawDocument, ReadOutcome, UnreadableFile
-from sftgen.ingest.html_reader import extract_main_text
 from sftgen.ingest.jsonl_reader import read_jsonl_rows
-from sftgen.ingest.pdf_reader import PdfProblem, extract_pdf_text
 
 FORMAT_BY_EXTENSION: dict[str, DocumentFormat] = {
     ".txt": "txt",
@@ -133,6 +131,8 @@ def _plain_document(
 
 def _html_document(html: str, source: str, meta: dict[str, Any]) -> RawDocument:
     try:
+        from sftgen.ingest.html_reader import extract_main_text  # trafilatura loads with the first html file
+
         page = extract_main_text(html)
     except Exception as error:  # a parser failure on one odd page must not stop the run
         raise UnreadableFile("parse_error", f"{source}: HTML extraction failed: {error!r}", source) from error
@@ -143,6 +143,8 @@ def _html_document(html: str, source: str, meta: dict[str, Any]) -> RawDocument:
 
 
 def _pdf_document(raw: bytes, source: str) -> RawDocument:
+    from sftgen.ingest.pdf_reader import PdfProblem, extract_pdf_text  # pypdf loads with the first pdf
+
     try:
         pdf = extract_pdf_text(raw)
     except PdfProblem as problem:

@@ -131,7 +131,7 @@ class ChatClient:
         self.timeout_s = timeout_s
         self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.http: aiohttp.ClientSession | None = None  # made on first use, inside the running loop
-        self.unusable: LLMUnusable | None = None
+        self.unusable: RunStopped | None = None
         self.unusable_event = asyncio.Event()
         self.retry_after_cap_s = retry_after_cap_s
         self.breaker = UnusableServerBreaker(unusable_after)
@@ -153,7 +153,7 @@ class ChatClient:
             )
         return self.http
 
-    def give_up(self, error: LLMUnusable) -> None:
+    def give_up(self, error: RunStopped) -> None:
         """From now on every request of this client raises `error` at once, waiting ones included."""
         if self.unusable is None:
             self.unusable = error

@@ -30,9 +30,15 @@ def load_recipe(path: Path, env: dict[str, str] | None = None) -> Recipe:
         raise RecipeError(f"{path}: cannot read the recipe: {exc.strerror or exc}") from exc
     try:
         data = yaml.safe_load(text) or {}
-        lines = key_lines(text)
+        root = yaml.compose(text)
     except yaml.YAMLError as exc:
-        raise RecipeError(f"{path}: not valid YAML: {exc}") from exc
+        where = str(exc).replace('"<unicode string>"', f'"{path.name}"')
+        raise RecipeError(f"{path}: not valid YAML: {where}") from exc
+    lines, duplicates = key_lines(root)
+    if duplicates:
+        raise RecipeError("invalid recipe:\n  " + "\n  ".join(
+            f"{path}:{second}: duplicate key '{dotted(key)}' (also at line {first}); YAML would keep only the "
+            "last one: remove the other" for key, first, second in duplicates))
     if not isinstance(data, dict):
         raise RecipeError(f"{path}: the recipe must be a mapping of sections, not {type(data).__name__}")
     apply_env_overrides(data, env)
@@ -57,13 +63,15 @@ def describe_errors(path: Path, exc: ValidationError, lines: dict[tuple, int]) -
     messages = []
     for error in exc.errors():
         location = tuple(error["loc"])
-        key = ".".join(str(part) for part in location) or "(top level)"
+        key = dotted(location) or "(top level)"
         line = nearest_line(location, lines)
         where = f"{path}:{line}" if line else str(path)
         if error["type"] == "extra_forbidden":
             message = f"unknown key '{key}'"
         elif error["type"] == "missing":
             message = f"missing key '{key}'"
+        elif error["type"] == "value_error":  # our validators' own words, without pydantic's "Value error, "
+            message = f"'{key}': {error.get('ctx', {}).get('error', error['msg'])}"
         else:
             message = f"'{key}': {error['msg']}"
         messages.append(f"{where}: {message}")
@@ -78,16 +86,25 @@ def nearest_line(location: tuple, lines: dict[tuple, int]) -> int | None:
     return None
 
 
-def key_lines(text: str) -> dict[tuple, int]:
-    """Map each key path, e.g. ('llm', 'provider') or ('domain', 'subdomains', 0), to its 1-based line."""
-    root = yaml.compose(text)
+def dotted(location: tuple) -> str:
+    return ".".join(str(part) for part in location)
+
+
+def key_lines(root: yaml.Node | None) -> tuple[dict[tuple, int], list[tuple[tuple, int, int]]]:
+    """Map each key path, e.g. ('llm', 'provider') or ('domain', 'subdomains', 0), to its 1-based line; and
+    list the keys written twice in one mapping, anywhere in the file, as (path, first line, second line)."""
     lines: dict[tuple, int] = {}
+    duplicates: list[tuple[tuple, int, int]] = []
 
     def walk(node: yaml.Node, path: tuple) -> None:
         if isinstance(node, yaml.MappingNode):
             for key_node, value_node in node.value:
-                child = (*path, key_node.value)
-                lines[child] = key_node.start_mark.line + 1
+                child = (*path, key_node.value if isinstance(key_node, yaml.ScalarNode) else key_node.start_mark)
+                line = key_node.start_mark.line + 1
+                if child in lines:  # reported; its value is not searched for more (its keys repeat the first's)
+                    duplicates.append((child, lines[child], line))
+                    continue
+                lines[child] = line
                 walk(value_node, child)
         elif isinstance(node, yaml.SequenceNode):
             for index, item in enumerate(node.value):
@@ -97,4 +114,4 @@ def key_lines(text: str) -> dict[tuple, int]:
 
     if root is not None:
         walk(root, ())
-    return lines
+    return lines, duplicates

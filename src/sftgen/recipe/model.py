@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sftgen.recipe.answer_settings import Answers
 from sftgen.recipe.dedup_settings import Dedup
+from sftgen.recipe.names import Name
 from sftgen.recipe.prompt_settings import Profiles, Prompts
 from sftgen.recipe.review_settings import Review
 from sftgen.recipe.research_settings import Research
@@ -18,13 +19,13 @@ class Section(BaseModel):
 
 
 class Subdomain(Section):
-    name: str
+    name: Name
     share: float = Field(gt=0, le=1, description="Target share of the prompts for this subdomain.")
     description: str = ""
 
 
 class Domain(Section):
-    name: str
+    name: Name
     description: str = ""
     subdomains: list[Subdomain] = Field(min_length=1)
 
@@ -40,7 +41,8 @@ class Domain(Section):
 
 
 class Sources(Section):
-    folders: list[str] = Field(default_factory=lambda: ["docs"], description="Relative to the project folder.")
+    folders: list[Name] = Field(default_factory=lambda: ["docs"], min_length=1,
+                                description="Relative to the project folder.")
     max_file_mb: float = Field(default=50, gt=0)
 
 
@@ -93,7 +95,7 @@ class Budget(Section):
 
 
 class Recipe(Section):
-    project: str = "sftgen project"
+    project: Name = "sftgen project"
     domain: Domain
     sources: Sources = Field(default_factory=Sources)
     chunking: Chunking = Field(default_factory=Chunking)

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sftgen.recipe.names import Name
+
 DEFAULT_TASK_TYPES = ["explain", "compare", "how-to", "troubleshoot", "calculate", "trade-off"]
 DEFAULT_PERSONAS = ["student", "teacher", "engineer", "curious layperson", "researcher"]
 DEFAULT_DIFFICULTIES = ["beginner", "intermediate", "advanced"]
@@ -41,10 +43,10 @@ class Prompts(_Section):
         description="Make this many times the quota, to make up for what the prompt filter and dedup drop.",
     )
     per_profile: int = Field(default=4, ge=1, le=8, description="The most prompts `generate` asks of one profile.")
-    task_types: list[str] = Field(default_factory=lambda: list(DEFAULT_TASK_TYPES), min_length=1)
+    task_types: list[Name] = Field(default_factory=lambda: list(DEFAULT_TASK_TYPES), min_length=1)
     variants_per_prompt: int = Field(default=1, ge=0, le=4, description="`broaden` variants of each prompt.")
-    personas: list[str] = Field(default_factory=lambda: list(DEFAULT_PERSONAS), min_length=1)
-    difficulties: list[str] = Field(default_factory=lambda: list(DEFAULT_DIFFICULTIES), min_length=1)
+    personas: list[Name] = Field(default_factory=lambda: list(DEFAULT_PERSONAS), min_length=1)
+    difficulties: list[Name] = Field(default_factory=lambda: list(DEFAULT_DIFFICULTIES), min_length=1)
     opener_words: int = Field(default=3, ge=1, le=6, description="Words that make a prompt's opener.")
     max_opener_share: float = Field(
         default=0.15, gt=0, le=1,

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sftgen.recipe.names import Name
+
 DEFAULT_REJECT_REASONS = ["irrelevant", "incorrect", "unclear", "duplicate", "unsafe", "off-domain"]
 
 
@@ -30,7 +32,7 @@ class Review(BaseModel):
         default=False,
         description="true: queued prompts wait at review_gate until reviewed; false: unreviewed prompts go on.",
     )
-    reject_reasons: list[str] = Field(default_factory=lambda: list(DEFAULT_REJECT_REASONS), min_length=1)
+    reject_reasons: list[Name] = Field(default_factory=lambda: list(DEFAULT_REJECT_REASONS), min_length=1)
     token: str | None = Field(
         default=None,
         description="Access token of the review server; needed to bind anywhere but 127.0.0.1 "

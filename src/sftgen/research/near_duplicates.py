@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from datasketch import MinHash, MinHashLSH
+if TYPE_CHECKING:  # datasketch (and scipy under it) loads when an index is made, not with the pipeline
+    from datasketch import MinHash
 
 NUM_PERM = 64
 SHINGLE_WORDS = 5
@@ -14,6 +16,8 @@ WORD = re.compile(r"\w+", re.UNICODE)
 def minhash_of(text: str) -> MinHash:
     words = WORD.findall(text.lower())
     shingles = {" ".join(words[i : i + SHINGLE_WORDS]) for i in range(max(1, len(words) - SHINGLE_WORDS + 1))}
+    from datasketch import MinHash
+
     signature = MinHash(num_perm=NUM_PERM)
     signature.update_batch([s.encode("utf-8") for s in shingles])
     return signature
@@ -21,6 +25,8 @@ def minhash_of(text: str) -> MinHash:
 
 class NearDuplicateIndex:
     def __init__(self, threshold: float):
+        from datasketch import MinHashLSH
+
         self.lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
         self.signatures: dict[str, MinHash] = {}
         self.threshold = threshold

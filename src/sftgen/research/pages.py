@@ -4,12 +4,14 @@ Shared by the fresh-documents loop (`research`) and URL lists (`url_list`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sftgen.fetch.page import FetchedPage
 from sftgen.records import Record
-from sftgen.research.near_duplicates import NearDuplicateIndex
 from sftgen.steps.base import SideDrop
+
+if TYPE_CHECKING:  # the fetch package loads httpx; pages come from it only when research runs
+    from sftgen.fetch.page import FetchedPage
+    from sftgen.research.near_duplicates import NearDuplicateIndex
 
 
 def page_document(page: FetchedPage, parent: Record | None, meta: dict[str, Any]) -> Record:

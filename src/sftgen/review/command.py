@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
+from sftgen.cli_messages import error, plain
 from sftgen.pipeline import build_pipeline
 from sftgen.project import Project
 from sftgen.review.interchange import FORMATS, InterchangeError, read_import, write_export
@@ -25,10 +27,10 @@ def review_command(
     token = access_token(project, token)
     try:
         check_binding(host, token)
-        console.print(f"review server on http://{host}:{port}/" + ("  (token required)" if token else ""))
+        plain(console, f"review server on http://{host}:{port}/" + ("  (token required)" if token else ""))
         serve(project, host, port, token)
     except UnsafeBinding as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        error(console, exc)
         return BAD_INPUT
     return 0
 
@@ -40,24 +42,23 @@ def interchange(console: Console, project: Project, export: tuple[str, Path] | N
         if export:
             fmt, out = export
             if fmt not in FORMATS:
-                console.print(f"[red]error:[/red] --export {fmt}: expected one of {', '.join(FORMATS)}")
+                error(console, f"--export {fmt}: expected one of {', '.join(FORMATS)}")
                 return BAD_INPUT
             count = write_export(queue, fmt, out)
-            console.print(f"wrote {count} items to {out} ({fmt}); tool settings next to it",
-                          highlight=False, soft_wrap=True)
+            plain(console, f"wrote {count} items to {out} ({fmt}); tool settings next to it")
         if import_file:
             report = read_import(queue, import_file)
-            console.print(f"{import_file}: {report.recorded} decisions recorded, {report.already_imported} "
-                          f"imported before", highlight=False, soft_wrap=True)
+            plain(console, f"{import_file}: {report.recorded} decisions recorded, {report.already_imported} "
+                           "imported before")
             for record_id in report.unknown_ids:
-                console.print(f"[yellow]unknown id[/yellow] {record_id}: not in this project's store, skipped",
-                              highlight=False, soft_wrap=True)
+                console.print(f"[yellow]unknown id[/yellow] {escape(str(record_id))}: not in this project's store, "
+                              "skipped", highlight=False, soft_wrap=True)
             for problem in report.problems:
-                console.print(f"[yellow]skipped[/yellow] {problem}", highlight=False, soft_wrap=True)
+                console.print(f"[yellow]skipped[/yellow] {escape(str(problem))}", highlight=False, soft_wrap=True)
             if report.unknown_ids or report.problems:
                 return BAD_INPUT
     except InterchangeError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        error(console, exc)
         return BAD_INPUT
     finally:
         store.close()

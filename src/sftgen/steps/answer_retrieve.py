@@ -9,7 +9,6 @@ from typing import Any
 from sftgen.answers.upstream import emitted_from, require_processed
 from sftgen.chunking.splitter import split_into_chunks
 from sftgen.records import Record
-from sftgen.retrieval import hybrid_rank
 from sftgen.steps.base import Outcome, Step, drop, keep
 from sftgen.steps.context import ItemContext, RunContext
 
@@ -41,6 +40,8 @@ class AnswerRetrieveStep(Step):
         candidates = candidate_passages(pages, ctx.recipe.answers.passage_size, ctx.recipe.answers.passage_overlap)
         if not candidates:
             return drop("no_passages", f"{len(pages)} pages held no text to cut into passages")
+        from sftgen.retrieval import hybrid_rank  # numpy and bm25s load when passages are ranked
+
         encoder = load_encoder(ctx)
         ranked = await asyncio.to_thread(
             hybrid_rank, item.text, [text for text, _, _ in candidates], encoder,

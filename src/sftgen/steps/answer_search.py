@@ -8,7 +8,6 @@ from typing import Any
 
 from sftgen.answers.web import answer_fetcher, answer_search_backend
 from sftgen.records import Record
-from sftgen.search import SearchError
 from sftgen.steps.base import Outcome, SideDrop, Step, drop, keep
 from sftgen.steps.context import ItemContext, RunContext
 
@@ -33,6 +32,8 @@ class AnswerSearchStep(Step):
         return ctx.recipe.research.fetch.concurrency
 
     async def process(self, item: Record, ctx: ItemContext) -> Outcome:
+        from sftgen.search import SearchError  # the search package loads its backends (httpx, bm25s)
+
         try:
             hits = await answer_search_backend(ctx.run).search(item.text, ctx.recipe.answers.pages_per_query)
         except SearchError as exc:

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from sftgen.llm.client import ChatClient, LLMError, LLMReply
-from sftgen.llm.templates import Templates
 from sftgen.recipe import Recipe
 from sftgen.store import Store
+
+if TYPE_CHECKING:  # the HTTP client (aiohttp) and jinja2 load with a run, not with the pipeline's steps
+    from sftgen.llm.client import ChatClient, LLMReply
+    from sftgen.llm.templates import Templates
 
 
 @dataclass
@@ -60,6 +62,8 @@ class ItemContext:
         seed: int | None = None,
     ) -> Any:
         """Render a template, ask the LLM, and return the validated reply (or the text without a schema)."""
+        from sftgen.llm.client import LLMError
+
         if self.run.llm is None:
             raise LLMError("llm_unavailable", "this run has no LLM configured")
         messages = self.run.templates.render_messages(template, variables)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sftgen.dedup import find_duplicates
 from sftgen.embed.cache import DEFAULT_MODEL_NAME
 from sftgen.embed.errors import INSTALL_HINT, EmbedderUnavailable
 from sftgen.records import DROPPED, KEPT, Record
@@ -50,6 +49,8 @@ class DedupStep(GlobalStep):
         ordered = anchors + sorted(new_items, key=lambda item: item.id)
         try:
             embedder = embedder_of(ctx) if "semantic" in ctx.recipe.dedup.methods else None
+            from sftgen.dedup import find_duplicates  # numpy, datasketch: loaded when dedup runs
+
             report = find_duplicates([item.text for item in ordered], len(anchors), ctx.recipe.dedup, embedder)
         except (EmbedderUnavailable, ImportError) as exc:
             # Recorded on every input (the next run retries them); the rest of the pipeline goes on.

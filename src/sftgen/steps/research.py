@@ -6,17 +6,19 @@ pages fetched can meet the quotas or the recipe's query and page budgets are spe
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from sftgen.fetch import Fetcher, make_fetcher
 from sftgen.records import Record
 from sftgen.research.ledger import QuotaPlan, quota_plan, research_budget
 from sftgen.research.pages import admit, page_document
-from sftgen.search import SearchBackend, SearchError, SearchHit, make_search_backend
 from sftgen.steps.base import Outcome, SideDrop, Step, drop, keep
 from sftgen.steps.context import ItemContext, RunContext
+
+if TYPE_CHECKING:  # search backends and the fetcher (httpx, bm25s) load when research runs
+    from sftgen.fetch import Fetcher
+    from sftgen.search import SearchBackend, SearchHit
 
 TOOLS_KEY = "research.tools"
 
@@ -124,6 +126,8 @@ class ResearchStep(Step):
     async def hits_for(self, query: Record, backend: SearchBackend, run: RunContext,
                        side_drops: list[SideDrop]) -> list[dict] | None:
         """The query's hits: remembered on its record from an earlier run, or searched now."""
+        from sftgen.search import SearchError
+
         stored = run.store.get(query.id)
         if stored is not None and "hits" in stored.meta:
             query.meta["hits"] = stored.meta["hits"]
@@ -199,6 +203,9 @@ def pipeline_steps(run: RunContext):
 
 async def research_tools(run: RunContext) -> tuple[SearchBackend, Fetcher]:
     """The run's search backend and fetcher, made on first use (one fetcher: per-host limits hold run-wide)."""
+    from sftgen.fetch import make_fetcher
+    from sftgen.search import make_search_backend
+
     tools = run.shared.get(TOOLS_KEY)
     if tools is None:
         tools = run.shared[TOOLS_KEY] = (

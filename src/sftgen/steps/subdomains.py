@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from sftgen.recipe import Recipe
 from sftgen.steps.context import RunContext
+
+if TYPE_CHECKING:  # numpy loads when a subdomain is matched by embeddings, not with the pipeline
+    import numpy as np
 
 SHARED_KEY = "subdomains.matcher"
 
@@ -36,6 +38,8 @@ class SubdomainMatcher:
         self._vectors: np.ndarray | None = None
 
     def vectors(self) -> np.ndarray:
+        import numpy as np
+
         if self._vectors is None:
             texts = [f"{sub.name}: {sub.description}" if sub.description else sub.name for sub in self.subdomains]
             self._vectors = np.asarray(self.embedder.encode(texts), dtype=np.float32)
@@ -45,6 +49,8 @@ class SubdomainMatcher:
         exact = self.by_canonical.get(canonical(raw))
         if exact is not None:
             return SubdomainMatch(exact, "exact", 1.0, exact)
+        import numpy as np
+
         query = f"{raw}: {topic}" if topic else raw
         similarities = self.vectors() @ np.asarray(self.embedder.encode([query]), dtype=np.float32)[0]
         best = int(np.argmax(similarities))

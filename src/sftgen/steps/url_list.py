@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sftgen.fetch import make_fetcher
 from sftgen.research.ledger import research_budget
 from sftgen.research.pages import admit, page_document
 from sftgen.records import stable_hash
@@ -48,6 +47,8 @@ class UrlListStep(SourceStep):
             return drop("bad_url", f"{where}: {url!r} is not an http(s) URL")
         fetcher = ctx.run.shared.get(FETCHER_KEY)
         if fetcher is None:
+            from sftgen.fetch import make_fetcher  # httpx loads when a URL list is read
+
             fetcher = ctx.run.shared[FETCHER_KEY] = make_fetcher(ctx.recipe, ctx.run.project_dir)
         page = await fetcher.fetch(url)
         document = page_document(page, None, {"url_list": where})

@@ -9,7 +9,8 @@ Tables:
 - llm_cache: request hash -> raw request and validated raw reply.
 - runs:     one row per `sftgen run`, for the log and the budget.
 
-One transaction per committed batch: a crash loses at most the batch in flight.
+One transaction per committed batch: a crash loses at most the batch in flight. A write that fails for
+want of space raises `DiskFull` (a RunStopped) and rolls back; LLM cache reads refuse from then on.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sftgen.records import DROPPED, KEPT, Record
+from sftgen.store.disk_full import DiskFull, is_disk_full
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -141,8 +143,18 @@ def row_to_record(row: sqlite3.Row) -> Record:
 class Store:
     def __init__(self, path: Path):
         self.path = path
-        self.conn = connect(path)
-        self.conn.executescript(SCHEMA)
+        self.disk_full: DiskFull | None = None
+        """Set by the first write that failed for want of space: the reply to a request sent after it
+        could not be stored, so `cache_get` refuses (no request is sent)."""
+        self.on_disk_full: Callable[[DiskFull], None] | None = None
+        """Told at once (the runner stops the LLM client with it: requests waiting for a slot are not sent)."""
+        try:
+            self.conn = connect(path)
+            self.conn.executescript(SCHEMA)
+        except (sqlite3.Error, OSError) as error:
+            if is_disk_full(error, path.parent):
+                raise DiskFull(path, "opening the store") from error
+            raise
         self.step_upstream: dict[str, list[str]] | None = None
         """step -> the steps it consumes from (set by the runner). With it, withdrawing an item reaches
         only the steps downstream of the one that withdrew it; a pass-through filter upstream that emits
@@ -156,7 +168,7 @@ class Store:
     def commit_batch(self, step: str, settings: str, results: Iterable[ItemResult]) -> None:
         """Write one batch of a step's results in one transaction."""
         now = time.time()
-        with self.transaction():
+        with self.transaction(f"results of step {step}"):
             for result in results:
                 self._write_result(step, settings, result, now)
 
@@ -289,8 +301,16 @@ class Store:
             )
         return cursor.rowcount
 
-    def transaction(self) -> _Transaction:
-        return _Transaction(self.conn)
+    def transaction(self, what: str = "a write") -> _Transaction:
+        return _Transaction(self, what)
+
+    def stopped_by_disk(self, what: str) -> DiskFull:
+        """Remember that the disk filled up; LLM cache reads raise the same failure from now on. Writes are
+        still tried (a long-lived process such as the review server goes on once space is freed)."""
+        self.disk_full = DiskFull(self.path, what)
+        if self.on_disk_full is not None:
+            self.on_disk_full(self.disk_full)
+        return self.disk_full
 
     def put_records(self, records: Iterable[Record]) -> None:
         now = time.time()
@@ -427,12 +447,14 @@ class Store:
     # ---- LLM request cache ---------------------------------------------------------------------
 
     def cache_get(self, key: str) -> dict[str, Any] | None:
+        if self.disk_full is not None:  # the reply to a request sent now could not be stored: send none
+            raise self.disk_full
         row = self.conn.execute("SELECT response FROM llm_cache WHERE key=?", (key,)).fetchone()
         return json.loads(row["response"]) if row else None
 
     def cache_put(self, key: str, model: str, request: dict, response: dict, usage: dict) -> None:
         # Written at once, outside any batch, so a request answered just before a crash is not re-sent.
-        with self.transaction():
+        with self.transaction("the LLM request cache"):
             self.conn.execute(
                 """INSERT OR REPLACE INTO llm_cache
                    (key, model, request, response, prompt_tokens, completion_tokens, created_at)
@@ -453,12 +475,12 @@ class Store:
     # ---- runs ----------------------------------------------------------------------------------
 
     def start_run(self) -> int:
-        with self.transaction():
+        with self.transaction("the start of a run"):
             cursor = self.conn.execute("INSERT INTO runs (started_at) VALUES (?)", (time.time(),))
         return int(cursor.lastrowid)
 
     def finish_run(self, run_id: int, outcome: str, message: str = "") -> None:
-        with self.transaction():
+        with self.transaction("the end of a run"):
             self.conn.execute(
                 "UPDATE runs SET finished_at=?, outcome=?, message=? WHERE id=?",
                 (time.time(), outcome, message, run_id),
@@ -466,10 +488,13 @@ class Store:
 
 
 class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on error; nested use joins the outer transaction."""
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on error; nested use joins the outer transaction. A write or
+    commit that fails for want of space becomes the store's DiskFull."""
 
-    def __init__(self, conn: sqlite3.Connection):
-        self.conn = conn
+    def __init__(self, store: Store, what: str):
+        self.store = store
+        self.conn = store.conn
+        self.what = what
         self.outer = False
 
     def __enter__(self) -> sqlite3.Connection:
@@ -482,8 +507,20 @@ class _Transaction:
         if not self.outer:
             return
         if exc_type is None:
-            self.conn.execute("COMMIT")
-        else:
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.Error as error:
+                self.roll_back()
+                if is_disk_full(error, self.store.path.parent):
+                    raise self.store.stopped_by_disk(self.what) from error
+                raise
+            return
+        self.roll_back()
+        if exc is not None and not isinstance(exc, DiskFull) and is_disk_full(exc, self.store.path.parent):
+            raise self.store.stopped_by_disk(self.what) from exc
+
+    def roll_back(self) -> None:
+        if self.conn.in_transaction:  # SQLite rolls back by itself after some errors, SQLITE_FULL among them
             self.conn.execute("ROLLBACK")
 
 
