@@ -7,23 +7,26 @@ from __future__ import annotations
 from typing import Any
 
 from sftgen.fetch.page import FetchedPage
+from sftgen.fetch.redact import redact_url, redact_urls_in
 from sftgen.records import Record
 from sftgen.research.near_duplicates import NearDuplicateIndex
 from sftgen.steps.base import SideDrop
 
 
 def page_document(page: FetchedPage, parent: Record | None, meta: dict[str, Any]) -> Record:
+    """A document of the page; its URLs and title are redacted (no user info, no secret parameters)."""
+    url = redact_url(page.url)
     fields = {
-        "source": page.url,
-        "url": page.url,
-        "final_url": page.final_url or page.url,
+        "source": url,
+        "url": url,
+        "final_url": redact_url(page.final_url or page.url),
         "format": "md" if page.format == "md" else (page.format or "txt"),
-        "title": page.title or page.url,
+        "title": redact_urls_in(page.title or url),
         **meta,
     }
     if parent is not None:
-        return parent.child("document", page.text, meta=fields, origin=page.url)
-    return Record(kind="document", text=page.text, meta=fields, origin=page.url)
+        return parent.child("document", page.text, meta=fields, origin=url)
+    return Record(kind="document", text=page.text, meta=fields, origin=url)
 
 
 def admit(document: Record, page: FetchedPage, index: NearDuplicateIndex | None, min_chars: int) -> SideDrop | None:
