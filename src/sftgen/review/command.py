@@ -18,7 +18,7 @@ BAD_INPUT = 2
 
 def review_command(
     console: Console, project: Project, host: str, port: int, token: str | None,
-    export: tuple[str, Path] | None, import_file: Path | None,
+    export: tuple[str, Path] | None, import_file: Path | None, allowed_hosts: tuple[str, ...] = (),
 ) -> int:
     if export or import_file:
         return interchange(console, project, export, import_file)
@@ -26,7 +26,7 @@ def review_command(
     try:
         check_binding(host, token)
         console.print(f"review server on http://{host}:{port}/" + ("  (token required)" if token else ""))
-        serve(project, host, port, token)
+        serve(project, host, port, token, allowed_hosts)
     except UnsafeBinding as exc:
         console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         return BAD_INPUT
