@@ -32,12 +32,13 @@ REDIRECT_CODES = (301, 302, 303, 307, 308)
 class Fetcher:
     def __init__(self, settings: Fetch, allow_private: bool = False, cache_dir: Path | None = None,
                  project_dir: Path | None = None, transport: httpx.AsyncBaseTransport | None = None,
-                 resolver: Resolver = system_resolver):
+                 resolver: Resolver = system_resolver, max_pdf_pages: int | None = None):
         self.settings = settings
         self.allow_private = allow_private
         self.cache = PageCache(cache_dir) if cache_dir is not None and settings.cache else None
         self.project_dir = project_dir
         self.max_bytes = int(settings.max_page_mb * 1024 * 1024)
+        self.max_pdf_pages = max_pdf_pages
         if transport is None:
             transport = PinnedTransport(allow_private, resolver)
         self.client = httpx.AsyncClient(
@@ -61,7 +62,7 @@ class Fetcher:
     async def fetch(self, url: str) -> FetchedPage:
         """The page, or a refusal with its reason; never raises for what the URL or the server does."""
         if url.startswith(LOCAL_SCHEME):
-            return await read_local(url, self.project_dir, self.max_bytes)
+            return await read_local(url, self.project_dir, self.max_bytes, self.max_pdf_pages)
         if self.cache is not None and (cached := self.cache.get(redact_url(url))) is not None:
             return cached
         async with self.overall:
@@ -178,7 +179,8 @@ class Fetcher:
 
     async def cleaned(self, url: str, raw: bytes, kind: str, fields: dict) -> FetchedPage:
         try:
-            text = await asyncio.to_thread(clean, raw, kind, fields["content_type"], fields["final_url"])
+            text = await asyncio.to_thread(clean, raw, kind, fields["content_type"], fields["final_url"],
+                                           self.max_pdf_pages)
         except ExtractionFailed as exc:
             return refused(url, exc.reason, exc.detail, **fields)
         if not text.text.strip():
@@ -216,4 +218,5 @@ def make_fetcher(recipe: Recipe, project_dir: Path, transport: httpx.AsyncBaseTr
         cache_dir=project_dir / ".sftgen" / "pages",
         project_dir=project_dir,
         transport=transport,
+        max_pdf_pages=recipe.sources.max_pdf_pages,
     )

@@ -16,6 +16,7 @@ REFUSAL_REASONS = (
     "http_error",           # status 4xx/5xx
     "wrong_content_type",   # not html, pdf or plain text (or a type the recipe leaves out)
     "too_large",
+    "too_many_pages",       # a PDF over sources.max_pdf_pages
     "parse_error",          # a broken PDF, undecodable bytes
     "empty",                # no main text left after cleaning
     "not_found",            # local:// path or JSONL row that is not there

@@ -42,6 +42,7 @@ class Domain(Section):
 class Sources(Section):
     folders: list[str] = Field(default_factory=lambda: ["docs"], description="Relative to the project folder.")
     max_file_mb: float = Field(default=50, gt=0)
+    max_pdf_pages: int = Field(default=2000, gt=0, description="PDFs with more pages are too_many_pages.")
 
 
 class Chunking(Section):

@@ -1,22 +1,57 @@
-"""Near-duplicate pages: MinHash over word 5-grams, looked up in an LSH index of the documents seen."""
+"""Near-duplicate pages: MinHash over word 5-grams, looked up in an LSH index of the documents seen.
+
+A signature reads at most `MAX_TEXT_CHARS` characters of a document (its beginning: where copies of
+one page agree), so a 40 MB document costs what a long article does. It is computed once per document
+and kept in the document's meta (`near_signature`, with the parameters it was made with), so later
+runs load it instead of hashing every document again.
+"""
 
 from __future__ import annotations
 
+import base64
 import re
 
+import numpy as np
 from datasketch import MinHash, MinHashLSH
 
 NUM_PERM = 64
 SHINGLE_WORDS = 5
+MAX_TEXT_CHARS = 100_000
 WORD = re.compile(r"\w+", re.UNICODE)
+SIGNATURE_KEY = "near_signature"
+SIGNATURE_FORMAT = f"minhash1-p{NUM_PERM}-w{SHINGLE_WORDS}-c{MAX_TEXT_CHARS}"
+"""Part of every stored signature: one made with other parameters is not used (it is made again)."""
+
+
+def bounded(text: str) -> str:
+    """The part of a document its signature is made from."""
+    return text[:MAX_TEXT_CHARS]
 
 
 def minhash_of(text: str) -> MinHash:
-    words = WORD.findall(text.lower())
+    words = WORD.findall(bounded(text).lower())
     shingles = {" ".join(words[i : i + SHINGLE_WORDS]) for i in range(max(1, len(words) - SHINGLE_WORDS + 1))}
     signature = MinHash(num_perm=NUM_PERM)
     signature.update_batch([s.encode("utf-8") for s in shingles])
     return signature
+
+
+def encode_signature(signature: MinHash) -> str:
+    values = np.asarray(signature.hashvalues, dtype="<u8").tobytes()
+    return f"{SIGNATURE_FORMAT}:{base64.b64encode(values).decode('ascii')}"
+
+
+def decode_signature(value: object) -> MinHash | None:
+    """The signature stored by `encode_signature`, or None when there is none of the current format."""
+    if not isinstance(value, str) or not value.startswith(SIGNATURE_FORMAT + ":"):
+        return None
+    try:
+        values = np.frombuffer(base64.b64decode(value[len(SIGNATURE_FORMAT) + 1:], validate=True), dtype="<u8")
+    except ValueError:
+        return None
+    if len(values) != NUM_PERM:
+        return None
+    return MinHash(num_perm=NUM_PERM, hashvalues=values.astype(np.uint64))
 
 
 class NearDuplicateIndex:
@@ -25,24 +60,26 @@ class NearDuplicateIndex:
         self.signatures: dict[str, MinHash] = {}
         self.threshold = threshold
 
-    def add(self, key: str, text: str, signature: MinHash | None = None) -> None:
+    def add(self, key: str, text: str | None = None, signature: MinHash | None = None) -> None:
         if key not in self.signatures:
-            signature = signature or minhash_of(text)
+            signature = signature or minhash_of(text or "")
             self.signatures[key] = signature
             self.lsh.insert(key, signature)
 
-    def check_and_add(self, key: str, text: str) -> tuple[str, float] | None:
+    def check_and_add(self, key: str, text: str | None = None,
+                      signature: MinHash | None = None) -> tuple[str, float] | None:
         """`duplicate_of`, and when the text is new, `add` it (its MinHash computed once)."""
-        signature = minhash_of(text)
+        signature = signature or minhash_of(text or "")
         duplicate = self.duplicate_of(key, text, signature)
         if duplicate is None:
             self.add(key, text, signature)
         return duplicate
 
-    def duplicate_of(self, key: str, text: str, signature: MinHash | None = None) -> tuple[str, float] | None:
+    def duplicate_of(self, key: str, text: str | None = None,
+                     signature: MinHash | None = None) -> tuple[str, float] | None:
         """(the key of a document this text nearly repeats, estimated Jaccard similarity), or None.
         A document is never its own duplicate (`key` is left out)."""
-        signature = signature or minhash_of(text)
+        signature = signature or minhash_of(text or "")
         best: tuple[str, float] | None = None
         for other in self.lsh.query(signature):
             if other == key:

@@ -9,7 +9,7 @@ from typing import Any
 from sftgen.fetch.page import FetchedPage
 from sftgen.fetch.redact import redact_url, redact_urls_in
 from sftgen.records import Record
-from sftgen.research.near_duplicates import NearDuplicateIndex
+from sftgen.research.near_duplicates import SIGNATURE_KEY, NearDuplicateIndex, encode_signature, minhash_of
 from sftgen.steps.base import SideDrop
 
 
@@ -30,14 +30,17 @@ def page_document(page: FetchedPage, parent: Record | None, meta: dict[str, Any]
 
 
 def admit(document: Record, page: FetchedPage, index: NearDuplicateIndex | None, min_chars: int) -> SideDrop | None:
-    """None when the page becomes a document (and joins the near-duplicate index); else why not."""
+    """None when the page becomes a document (and joins the near-duplicate index, its signature kept in
+    its meta so later runs need not make it again); else why not."""
     if not page.ok:
         return SideDrop(page.url, page.reason or "unreachable", page.detail)
     if len(page.text) < min_chars:
         return SideDrop(page.url, "too_thin", f"{page.url}: {len(page.text)} characters of main text, "
                                               f"below research.fetch.min_text_chars ({min_chars})")
     if index is not None:
-        duplicate = index.check_and_add(document.id, page.text)
+        signature = minhash_of(page.text)
+        document.meta[SIGNATURE_KEY] = encode_signature(signature)
+        duplicate = index.check_and_add(document.id, signature=signature)
         if duplicate is not None:
             other, similarity = duplicate
             return SideDrop(page.url, "near_duplicate",
