@@ -11,6 +11,7 @@ is redacted (`fetch/redact.py`): the request uses the URL as given, what is kept
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -27,6 +28,8 @@ from sftgen.recipe import Recipe
 from sftgen.recipe.research_settings import Fetch
 
 REDIRECT_CODES = (301, 302, 303, 307, 308)
+HOST_NAME = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_.])?")
+"""A host name as it goes on the wire (IDNA-encoded): letters, digits, hyphens, underscores and dots."""
 
 
 class Fetcher:
@@ -113,11 +116,13 @@ class Fetcher:
         try:
             parts = urlsplit(current)
             host, port = parts.hostname, parts.port
-            httpx.URL(current)
+            raw_host = httpx.URL(current).raw_host.decode("ascii")
         except (ValueError, UnicodeError, httpx.InvalidURL) as exc:
             return refused(url, "bad_url", f"{current}: not a valid URL ({exc})")
         if parts.scheme not in ("http", "https") or not host:
             return refused(url, "bad_url", f"{current}: only http and https URLs are fetched")
+        if literal_address(host) is None and not HOST_NAME.fullmatch(raw_host):
+            return refused(url, "bad_url", f"{current}: {host!r} is not a valid host name")
         if self.allow_private or literal_address(host) is None:
             return None
         try:
@@ -136,6 +141,9 @@ class Fetcher:
                 raise
             except AddressRefused as exc:  # the host resolved to an address that may not be fetched
                 return refused(url, exc.reason, exc.detail, final_url=current), None
+            except httpx.RemoteProtocolError as exc:
+                reason = "bad_url" if "location header" in str(exc).lower() else "unreachable"  # a malformed redirect
+                return refused(url, reason, f"{current}: {type(exc).__name__}: {exc}", final_url=current), None
             except httpx.HTTPError as exc:
                 return refused(url, "unreachable", f"{current}: {type(exc).__name__}: {exc}", final_url=current), None
 
