@@ -19,7 +19,9 @@ SHINGLE_WORDS = 5
 MAX_TEXT_CHARS = 100_000
 WORD = re.compile(r"\w+", re.UNICODE)
 SIGNATURE_KEY = "near_signature"
-SIGNATURE_FORMAT = f"minhash1-p{NUM_PERM}-w{SHINGLE_WORDS}-c{MAX_TEXT_CHARS}"
+HASH_SCHEME = getattr(MinHash(num_perm=1), "scheme", None)
+"""datasketch's hashing scheme (2.0 and later name it; values of another scheme are not comparable)."""
+SIGNATURE_FORMAT = f"minhash1-p{NUM_PERM}-w{SHINGLE_WORDS}-c{MAX_TEXT_CHARS}-{HASH_SCHEME or 'legacy'}"
 """Part of every stored signature: one made with other parameters is not used (it is made again)."""
 
 
@@ -51,7 +53,8 @@ def decode_signature(value: object) -> MinHash | None:
         return None
     if len(values) != NUM_PERM:
         return None
-    return MinHash(num_perm=NUM_PERM, hashvalues=values.astype(np.uint64))
+    scheme = {"scheme": HASH_SCHEME} if HASH_SCHEME else {}
+    return MinHash(num_perm=NUM_PERM, hashvalues=values.astype(np.uint64), **scheme)
 
 
 class NearDuplicateIndex:
