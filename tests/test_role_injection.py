@@ -114,3 +114,15 @@ def test_a_jinja_block_may_not_span_two_messages(tmp_path):
         "<|system|>\nSystem text.\n{% if chunk %}\n<|user|>\n{{ chunk }}\n{% endif %}\n")
     with pytest.raises(TemplateError, match=r"profile.jinja', line 3.*within one message"):
         Templates(project).render_messages("profile.jinja", {"chunk": "x"})
+
+
+def test_validate_names_a_template_whose_block_spans_two_messages(tmp_path):
+    from typer.testing import CliRunner
+
+    from sftgen.cli import app as cli
+
+    project = make_project(tmp_path / "p", {"a.md": "# A\n\nSome text about quarks."})
+    (project / "templates").mkdir()
+    (project / "templates" / "profile.jinja").write_text("<|system|>\n{% if chunk %}\n<|user|>\n{{ chunk }}\n{% endif %}\n")
+    result = CliRunner().invoke(cli, ["validate", str(project), "--skip-llm"])
+    assert result.exit_code == 2 and "profile.jinja" in result.output and "within one message" in result.output
