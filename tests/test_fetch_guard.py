@@ -105,7 +105,7 @@ def fetch_with(resolver, url: str, allow_private: bool = True):
     async def go():
         async with Fetcher(Fetch(timeout_s=5), allow_private=allow_private, resolver=resolver) as fetcher:
             page = await fetcher.fetch(url)
-            return page, fetcher.client._transport.backend.connections
+            return page, fetcher.connections
 
     return asyncio.run(go())
 

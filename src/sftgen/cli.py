@@ -215,8 +215,9 @@ def review(
         None, "--export", help="FORMAT FILE: write Label Studio (labelstudio) or Argilla (argilla) tasks."
     ),
     import_from: Optional[Path] = typer.Option(None, "--import", help="Read a Label Studio or Argilla export back."),
-    allowed_host: list[str] = typer.Option([], "--allowed-host", help="A host name browsers may use to reach "
-                                           "the server, besides loopback and --host (repeatable)."),
+    allowed_host: list[str] = typer.Option(
+        [], "--allowed-host", metavar="NAME",
+        help="A host name browsers may use to reach the server, besides loopback and --host (repeatable)."),
 ) -> None:
     """Serve the review page for experts, or exchange annotations with Label Studio / Argilla."""
     from sftgen.review.command import review_command

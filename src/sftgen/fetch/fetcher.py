@@ -44,6 +44,8 @@ class Fetcher:
         self.max_pdf_pages = max_pdf_pages
         if transport is None:
             transport = PinnedTransport(allow_private, resolver)
+        self.connections = transport.backend.connections if isinstance(transport, PinnedTransport) else []
+        """(host, port, address) of every connection opened, the address being the one checked."""
         self.client = httpx.AsyncClient(
             timeout=settings.timeout_s,
             follow_redirects=False,

@@ -56,10 +56,11 @@ class PinnedTransport(httpx.AsyncHTTPTransport):
     directly: proxies from the environment are not used, since the proxy would resolve the name."""
 
     def __init__(self, allow_private: bool = False, resolver: Resolver = system_resolver):
-        super().__init__(trust_env=False)
+        ssl_context = httpx.create_ssl_context(trust_env=False)
+        super().__init__(verify=ssl_context, trust_env=False)
         self.backend = PinnedBackend(allow_private, resolver)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+        self._pool = httpcore.AsyncConnectionPool(  # httpx's own pool, but over the pinned backend
+            ssl_context=ssl_context,
             max_connections=100,
             max_keepalive_connections=20,
             keepalive_expiry=5.0,
