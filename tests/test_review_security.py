@@ -122,3 +122,31 @@ def test_names_given_with_allowed_host_are_served(project):
         named = {"host": f"Review.Lab.Internal:{server.port}"}
         assert httpx.get(f"{server.url}/stats", headers=named).status_code == 200
         assert httpx.get(f"{server.url}/stats", headers={"host": f"other.lab:{server.port}"}).status_code == 421
+
+
+def test_sftgen_review_takes_allowed_host_names_on_the_command_line(project):
+    import subprocess
+    import sys
+    import time
+
+    from tests.support.local_http import free_port
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "sftgen.cli", "review", str(project), "--port", str(port),
+                               "--allowed-host", "review.lab", "--allowed-host", "other.lab"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/stats", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and server.poll() is None, "the review server did not start"
+                time.sleep(0.1)
+        url = f"http://127.0.0.1:{port}/stats"
+        assert [httpx.get(url, headers={"host": f"{name}:{port}"}).status_code
+                for name in ("review.lab", "other.lab", "evil.example")] == [200, 200, 421]
+    finally:
+        server.terminate()
+        server.wait(10)
