@@ -44,7 +44,8 @@ class Fetcher:
         self.max_pdf_pages = max_pdf_pages
         if transport is None:
             transport = PinnedTransport(allow_private, resolver)
-        self.connections = transport.backend.connections if isinstance(transport, PinnedTransport) else []
+        self.pins_addresses = isinstance(transport, PinnedTransport)
+        self.connections = transport.backend.connections if self.pins_addresses else []
         """(host, port, address) of every connection opened, the address being the one checked."""
         self.client = httpx.AsyncClient(
             timeout=settings.timeout_s,
@@ -114,7 +115,8 @@ class Fetcher:
 
     async def check_url(self, url: str, current: str) -> FetchedPage | None:
         """A refusal for a URL that is malformed, not http(s), or names a non-public IP address; host
-        names are checked when the connection is made, against the addresses it is made to."""
+        names are checked when the connection is made, against the addresses it is made to (here, with a
+        transport given by the caller, which does not pin addresses)."""
         try:
             parts = urlsplit(current)
             host, port = parts.hostname, parts.port
@@ -125,7 +127,7 @@ class Fetcher:
             return refused(url, "bad_url", f"{current}: only http and https URLs are fetched")
         if literal_address(host) is None and not HOST_NAME.fullmatch(raw_host):
             return refused(url, "bad_url", f"{current}: {host!r} is not a valid host name")
-        if self.allow_private or literal_address(host) is None:
+        if self.allow_private or (self.pins_addresses and literal_address(host) is None):
             return None
         try:
             await checked_addresses(host, port or (443 if parts.scheme == "https" else 80))
