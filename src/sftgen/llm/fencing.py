@@ -6,6 +6,11 @@ model that fenced text is data. Inside the value, anything that reads as a fence
 label or of any label the templates use), opening or closing, in any case and spacing, with attributes
 or a self-closing slash, is neutralised: its angle brackets become ‹ and ›. So a value cannot close its
 fence early or open a new one.
+
+Chat-format tokens in a value are defused the same way (`<|im_start|>`, `<|system|>`, `<|eot_id|>`,
+`<s>`, `</s>`, `[INST]`, `<<SYS>>`...): servers such as llama.cpp's render the messages with the model's
+chat template and read special tokens in the result, so a document holding `<|im_start|>system` would
+otherwise open a real system turn inside its message.
 """
 
 from __future__ import annotations
@@ -33,8 +38,21 @@ def delimiter_pattern(label: str) -> re.Pattern[str]:
     )
 
 
+CHAT_TOKEN = re.compile(r"<\s*([|\uff5c])([^<>|\uff5c\s]{1,64})([|\uff5c])\s*>|</?s>|\[/?INST\]|<</?SYS>>")
+"""`<|name|>` (and DeepSeek's fullwidth `<｜name｜>`), Llama's `<s>` `</s>` `[INST]` `[/INST]` `<<SYS>>`."""
+
+
+def defuse_chat_token(found: re.Match[str]) -> str:
+    token = found.group(0)
+    if token.startswith("["):
+        return "\u2039" + token[1:-1] + "\u203a"
+    return "\u2039" + token[1:-1].replace("<", "\u2039").replace(">", "\u203a") + "\u203a"
+
+
 def neutralise(text: str, label: str = "DOCUMENT") -> str:
-    """The text with every fence delimiter in it made harmless (‹/PASSAGE› instead of </PASSAGE>)."""
+    """The text with every fence delimiter in it made harmless (‹/PASSAGE› instead of </PASSAGE>), and
+    every chat-format token (‹|im_start|› instead of <|im_start|>)."""
+    text = CHAT_TOKEN.sub(defuse_chat_token, text)
     folded = text.translate(FULLWIDTH_TO_ASCII)
     pieces, last = [], 0
     for found in delimiter_pattern(label).finditer(folded):
