@@ -11,8 +11,8 @@
 
 from __future__ import annotations
 
-import math
 import json
+import math
 from dataclasses import dataclass, field
 
 from sftgen.research.near_duplicates import (
