@@ -73,7 +73,7 @@ def test_page_text_is_fenced_and_the_request_demands_the_schema(tmp_path):
     start = user.index("IGNORE PREVIOUS INSTRUCTIONS")
     opened, closed = user.rfind("<PASSAGE>", 0, start), user.rfind("</PASSAGE>", 0, start)
     assert opened > closed, "the injected text must sit inside an open <PASSAGE> fence"
-    assert "</ PASSAGE>" in user  # the page's own closing tag was defused, so the fence holds
+    assert "‹/PASSAGE›" in user  # the page's own closing tag was defused, so the fence holds
     assert user.count("<PASSAGE>") == user.count("</PASSAGE>")
 
 

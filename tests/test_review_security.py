@@ -89,3 +89,64 @@ def test_no_binding_beyond_loopback_without_a_token(project):
             pass
     result = CliRunner().invoke(cli, ["review", str(project), "--host", "0.0.0.0"], env={"SFTGEN_REVIEW_TOKEN": ""})
     assert result.exit_code == 2 and "needs an access token" in result.output
+
+
+def test_a_request_naming_another_host_is_refused_over_http(project):
+    """A DNS-rebinding page (evil.example resolving to 127.0.0.1) names its own host: no read, no decision."""
+    prompt = seed_prompts(project)[0]
+    with running_review_server(Project.open(project)) as server, httpx.Client() as browser:
+        forged = {"host": f"evil.example:{server.port}", "origin": f"http://evil.example:{server.port}"}
+        page = browser.get(f"{server.url}/item/{prompt.id}", headers=forged)
+        assert page.status_code == 421 and prompt.text not in page.text
+        assert browser.get(f"{server.url}/stats", headers=forged).status_code == 421
+        csrf = csrf_of(browser.get(f"{server.url}/").text)
+        assert browser.post(f"{server.url}/whoami", data={"name": "eve", "csrf": csrf}, headers=forged).status_code == 421
+        browser.post(f"{server.url}/whoami", data={"name": "ana", "csrf": csrf}, headers={"origin": server.url})
+        own = browser.get(f"{server.url}/item/{prompt.id}")
+        assert own.status_code == 200 and prompt.text in own.text
+        form = {"csrf": csrf_of(own.text), "decision": "accept", "version_id": prompt.id}
+        assert browser.post(f"{server.url}/item/{prompt.id}/decide", data=form, headers=forged).status_code == 421
+        assert decisions(project) == []
+        assert browser.post(f"{server.url}/item/{prompt.id}/decide", data=form, headers={"origin": server.url},
+                            follow_redirects=False).status_code == 303
+        assert decisions(project) == [("ana", "accept")]
+        # the loopback names with the server's own port are served; another port is not this server
+        assert browser.get(f"{server.url}/stats", headers={"host": f"localhost:{server.port}"}).status_code == 200
+        assert browser.get(f"{server.url}/stats", headers={"host": f"[::1]:{server.port}"}).status_code == 200
+        assert browser.get(f"{server.url}/stats", headers={"host": f"127.0.0.1:{server.port + 1}"}).status_code == 421
+        assert browser.get(f"{server.url}/stats", headers={"host": "127.0.0.1"}).status_code == 421
+
+
+def test_names_given_with_allowed_host_are_served(project):
+    with running_review_server(Project.open(project), allowed_hosts=("review.lab.internal",)) as server:
+        named = {"host": f"Review.Lab.Internal:{server.port}"}
+        assert httpx.get(f"{server.url}/stats", headers=named).status_code == 200
+        assert httpx.get(f"{server.url}/stats", headers={"host": f"other.lab:{server.port}"}).status_code == 421
+
+
+def test_sftgen_review_takes_allowed_host_names_on_the_command_line(project):
+    import subprocess
+    import sys
+    import time
+
+    from tests.support.local_http import free_port
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "sftgen.cli", "review", str(project), "--port", str(port),
+                               "--allowed-host", "review.lab", "--allowed-host", "other.lab"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/stats", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and server.poll() is None, "the review server did not start"
+                time.sleep(0.1)
+        url = f"http://127.0.0.1:{port}/stats"
+        assert [httpx.get(url, headers={"host": f"{name}:{port}"}).status_code
+                for name in ("review.lab", "other.lab", "evil.example")] == [200, 200, 421]
+    finally:
+        server.terminate()
+        server.wait(10)

@@ -251,12 +251,16 @@ def review(
         None, "--export", help="FORMAT FILE: write Label Studio (labelstudio) or Argilla (argilla) tasks."
     ),
     import_from: Optional[Path] = typer.Option(None, "--import", help="Read a Label Studio or Argilla export back."),
+    allowed_host: list[str] = typer.Option(
+        [], "--allowed-host", metavar="NAME",
+        help="A host name browsers may use to reach the server, besides loopback and --host (repeatable)."),
 ) -> None:
     """Serve the review page for experts, or exchange annotations with Label Studio / Argilla."""
     from sftgen.review.command import review_command
 
     export_spec = export_to if export_to and export_to[0] else None
-    code = review_command(console, open_project(directory), host, port, token, export_spec, import_from)
+    code = review_command(console, open_project(directory), host, port, token, export_spec, import_from,
+                          allowed_hosts=tuple(allowed_host))
     if code:
         raise typer.Exit(code)
 

@@ -68,7 +68,7 @@ class PromptScript:
                 "difficulty": "intermediate", "summary": f"The passage explains {topic}."}
 
     def generate(self, user: str) -> dict:
-        topic = re.search(r"^Topic: (.+?) \(", user, re.MULTILINE).group(1)
+        topic = re.search(r"^Topic: <TOPIC>(.+?)</TOPIC> \(", user, re.MULTILINE).group(1)
         kinds = re.search(r"Question types, in this order: (.+)\.$", user, re.MULTILINE).group(1).split(", ")
         prompts = [f"{self.opener} {words(topic + kind)} in {topic} ({kind})?" for kind in kinds]
         for claim in self.false_claims:
@@ -77,7 +77,7 @@ class PromptScript:
         return {"prompts": prompts}
 
     def broaden(self, user: str) -> dict:
-        original = re.search(r"^Original question: (.+)$", user, re.MULTILINE).group(1)
+        original = re.search(r"^Original question: <QUESTION>(.+)</QUESTION>$", user, re.MULTILINE).group(1)
         asked_by = re.search(r"as asked by: (.+)\.$", user, re.MULTILINE).group(1).split("; ")
         targets = [re.fullmatch(r"(.+) at (.+) level", who).groups() for who in asked_by]
         body = original.removeprefix(self.opener).strip()
@@ -85,7 +85,7 @@ class PromptScript:
                              for persona, level in targets]}
 
     def rephrase(self, user: str) -> dict:
-        question = re.search(r"^Question: (.+)$", user, re.MULTILINE).group(1)
+        question = re.search(r"^Question: <QUESTION>(.+)</QUESTION>$", user, re.MULTILINE).group(1)
         start = REPHRASE_OPENERS[sum(map(ord, question)) % len(REPHRASE_OPENERS)]
         return {"rewritten": f"{start} {question.removeprefix(self.opener).strip()}"}
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sftgen.ingest.decoding import decode_text, normalise_whitespace
 from sftgen.ingest.documents import UnreadableFile
 from sftgen.ingest.html_reader import extract_main_text
-from sftgen.ingest.pdf_reader import PdfProblem, extract_pdf_text
+from sftgen.ingest.pdf_reader import PdfProblem, TooManyPages, extract_pdf_text
 
 KIND_BY_MEDIA_TYPE = {
     "text/html": "html",
@@ -62,10 +62,12 @@ def kind_of(content_type: str, head: bytes) -> str | None:
     return None
 
 
-def clean(raw: bytes, kind: str, content_type: str, url: str) -> CleanText:
+def clean(raw: bytes, kind: str, content_type: str, url: str, max_pdf_pages: int | None = None) -> CleanText:
     if kind == "pdf":
         try:
-            pdf = extract_pdf_text(raw)
+            pdf = extract_pdf_text(raw, max_pdf_pages)
+        except TooManyPages as exc:
+            raise ExtractionFailed("too_many_pages", f"{url}: PDF: {exc}") from exc
         except PdfProblem as exc:
             raise ExtractionFailed("parse_error", f"{url}: PDF: {exc}") from exc
         return CleanText(pdf.text, pdf.title, "pdf")

@@ -1,6 +1,8 @@
 """Fetch pages politely and safely: per-host and overall concurrency limits, a time limit per page
 (redirects included), a size limit enforced while streaming, content-type checks, redirects followed by
 hand (capped, each hop's address checked again), private addresses refused, cleaned pages cached.
+Connections go to the very address that was checked (`fetch/pinned.py`), and every URL a page records
+is redacted (`fetch/redact.py`): the request uses the URL as given, what is kept never holds its secrets.
 
     async with make_fetcher(recipe, project_dir) as fetcher:
         page = await fetcher.fetch(url)     # FetchedPage: ok with text, or a refusal with a reason
@@ -9,30 +11,42 @@ hand (capped, each hop's address checked again), private addresses refused, clea
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from sftgen.fetch.address_guard import AddressRefused, check_host
+from sftgen.fetch.address_guard import AddressRefused, Resolver, checked_addresses, literal_address, system_resolver
 from sftgen.fetch.extract import ExtractionFailed, clean, kind_of, media_type, needs_sniffing
 from sftgen.fetch.local_files import LOCAL_SCHEME, read_local
 from sftgen.fetch.page import FetchedPage, refused
 from sftgen.fetch.page_cache import PageCache
+from sftgen.fetch.pinned import PinnedTransport
+from sftgen.fetch.redact import redact_url, redact_urls_in
 from sftgen.recipe import Recipe
 from sftgen.recipe.research_settings import Fetch
 
 REDIRECT_CODES = (301, 302, 303, 307, 308)
+HOST_NAME = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_.])?")
+"""A host name as it goes on the wire (IDNA-encoded): letters, digits, hyphens, underscores and dots."""
 
 
 class Fetcher:
     def __init__(self, settings: Fetch, allow_private: bool = False, cache_dir: Path | None = None,
-                 project_dir: Path | None = None, transport: httpx.AsyncBaseTransport | None = None):
+                 project_dir: Path | None = None, transport: httpx.AsyncBaseTransport | None = None,
+                 resolver: Resolver = system_resolver, max_pdf_pages: int | None = None):
         self.settings = settings
         self.allow_private = allow_private
         self.cache = PageCache(cache_dir) if cache_dir is not None and settings.cache else None
         self.project_dir = project_dir
         self.max_bytes = int(settings.max_page_mb * 1024 * 1024)
+        self.max_pdf_pages = max_pdf_pages
+        if transport is None:
+            transport = PinnedTransport(allow_private, resolver)
+        self.pins_addresses = isinstance(transport, PinnedTransport)
+        self.connections = transport.backend.connections if self.pins_addresses else []
+        """(host, port, address) of every connection opened, the address being the one checked."""
         self.client = httpx.AsyncClient(
             timeout=settings.timeout_s,
             follow_redirects=False,
@@ -52,18 +66,35 @@ class Fetcher:
         await self.client.aclose()
 
     async def fetch(self, url: str) -> FetchedPage:
+        """The page, or a refusal with its reason; never raises for what the URL or the server does."""
         if url.startswith(LOCAL_SCHEME):
-            return await read_local(url, self.project_dir, self.max_bytes)
-        if self.cache is not None and (cached := self.cache.get(url)) is not None:
+            return await read_local(url, self.project_dir, self.max_bytes, self.max_pdf_pages)
+        if self.cache is not None and (cached := self.cache.get(redact_url(url))) is not None:
             return cached
         async with self.overall:
             try:
                 page = await asyncio.wait_for(self.follow(url), self.settings.timeout_s)
             except (TimeoutError, httpx.TimeoutException):
                 page = refused(url, "timeout", f"{url}: no complete answer within {self.settings.timeout_s}s")
+            except (ValueError, UnicodeError, httpx.InvalidURL) as exc:  # a redirect to a malformed URL
+                page = refused(url, "bad_url", f"{url}: {type(exc).__name__}: {exc}")
+        page = recorded(page)
         if self.cache is not None:
             self.cache.put(page)
         return page
+
+    async def fetch_many(self, urls: list[str]) -> list[FetchedPage]:
+        """One page or refusal per URL, in order: one URL that fails in an unforeseen way is a
+        `fetch_error` refusal of its own and never fails the others."""
+        results = await asyncio.gather(*(self.fetch(url) for url in urls), return_exceptions=True)
+        pages = []
+        for url, result in zip(urls, results):
+            if isinstance(result, BaseException) and not isinstance(result, Exception):
+                raise result  # cancelled: the run is stopping
+            if isinstance(result, Exception):
+                result = recorded(refused(url, "fetch_error", f"{url}: {type(result).__name__}: {result}"))
+            pages.append(result)
+        return pages
 
     async def follow(self, url: str) -> FetchedPage:
         current, hops = url, []
@@ -83,13 +114,23 @@ class Fetcher:
             current = urljoin(current, location)
 
     async def check_url(self, url: str, current: str) -> FetchedPage | None:
-        parts = urlsplit(current)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        """A refusal for a URL that is malformed, not http(s), or names a non-public IP address; host
+        names are checked when the connection is made, against the addresses it is made to (here, with a
+        transport given by the caller, which does not pin addresses)."""
+        try:
+            parts = urlsplit(current)
+            host, port = parts.hostname, parts.port
+            raw_host = httpx.URL(current).raw_host.decode("ascii")
+        except (ValueError, UnicodeError, httpx.InvalidURL) as exc:
+            return refused(url, "bad_url", f"{current}: not a valid URL ({exc})")
+        if parts.scheme not in ("http", "https") or not host:
             return refused(url, "bad_url", f"{current}: only http and https URLs are fetched")
-        if self.allow_private:
+        if literal_address(host) is None and not HOST_NAME.fullmatch(raw_host):
+            return refused(url, "bad_url", f"{current}: {host!r} is not a valid host name")
+        if self.allow_private or (self.pins_addresses and literal_address(host) is None):
             return None
         try:
-            await check_host(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+            await checked_addresses(host, port or (443 if parts.scheme == "https" else 80))
         except AddressRefused as exc:
             return refused(url, exc.reason, exc.detail, final_url=current)
         return None
@@ -102,6 +143,11 @@ class Fetcher:
                     return await self.read_response(url, current, response)
             except httpx.TimeoutException:
                 raise
+            except AddressRefused as exc:  # the host resolved to an address that may not be fetched
+                return refused(url, exc.reason, exc.detail, final_url=current), None
+            except httpx.RemoteProtocolError as exc:
+                reason = "bad_url" if "location header" in str(exc).lower() else "unreachable"  # a malformed redirect
+                return refused(url, reason, f"{current}: {type(exc).__name__}: {exc}", final_url=current), None
             except httpx.HTTPError as exc:
                 return refused(url, "unreachable", f"{current}: {type(exc).__name__}: {exc}", final_url=current), None
 
@@ -145,7 +191,8 @@ class Fetcher:
 
     async def cleaned(self, url: str, raw: bytes, kind: str, fields: dict) -> FetchedPage:
         try:
-            text = await asyncio.to_thread(clean, raw, kind, fields["content_type"], fields["final_url"])
+            text = await asyncio.to_thread(clean, raw, kind, fields["content_type"], fields["final_url"],
+                                           self.max_pdf_pages)
         except ExtractionFailed as exc:
             return refused(url, exc.reason, exc.detail, **fields)
         if not text.text.strip():
@@ -157,6 +204,17 @@ class Fetcher:
         if host not in self.per_host:
             self.per_host[host] = asyncio.Semaphore(self.settings.per_host_concurrency)
         return self.per_host[host]
+
+
+def recorded(page: FetchedPage) -> FetchedPage:
+    """The page as it may be kept: its URLs and the URLs in its messages without secrets."""
+    page.url = redact_url(page.url)
+    page.final_url = redact_url(page.final_url) if page.final_url else page.final_url
+    page.redirects = [redact_url(hop) for hop in page.redirects]
+    page.detail = redact_urls_in(page.detail)
+    if page.title:
+        page.title = redact_urls_in(page.title)
+    return page
 
 
 def accept_header(content_types: list[str]) -> str:
@@ -172,4 +230,5 @@ def make_fetcher(recipe: Recipe, project_dir: Path, transport: httpx.AsyncBaseTr
         cache_dir=project_dir / ".sftgen" / "pages",
         project_dir=project_dir,
         transport=transport,
+        max_pdf_pages=recipe.sources.max_pdf_pages,
     )

@@ -11,11 +11,12 @@ from sftgen.ingest.readers import read_documents
 LOCAL_SCHEME = "local://"
 
 
-async def read_local(url: str, project_dir: Path | None, max_bytes: int) -> FetchedPage:
-    return await asyncio.to_thread(read_local_now, url, project_dir, max_bytes)
+async def read_local(url: str, project_dir: Path | None, max_bytes: int,
+                     max_pdf_pages: int | None = None) -> FetchedPage:
+    return await asyncio.to_thread(read_local_now, url, project_dir, max_bytes, max_pdf_pages)
 
 
-def read_local_now(url: str, project_dir: Path | None, max_bytes: int) -> FetchedPage:
+def read_local_now(url: str, project_dir: Path | None, max_bytes: int, max_pdf_pages: int | None = None) -> FetchedPage:
     if project_dir is None:
         return refused(url, "bad_url", f"{url}: local:// URLs need a project folder")
     relative, _, fragment = url[len(LOCAL_SCHEME):].partition("#")
@@ -25,7 +26,7 @@ def read_local_now(url: str, project_dir: Path | None, max_bytes: int) -> Fetche
         return refused(url, "outside_project", f"{url}: leaves the project folder {root}")
     if not path.is_file():
         return refused(url, "not_found", f"{url}: no such file {path}")
-    outcome = read_documents(path, root=path.parent, max_bytes=max_bytes)
+    outcome = read_documents(path, root=path.parent, max_bytes=max_bytes, max_pdf_pages=max_pdf_pages)
     wanted = path.name + (f"#{fragment}" if fragment else "")
     for document in outcome.documents:
         if document.source == wanted:
@@ -33,6 +34,6 @@ def read_local_now(url: str, project_dir: Path | None, max_bytes: int) -> Fetche
                                format=document.format, content_type="local")
     for problem in outcome.problems:
         if problem.source in (wanted, path.name):
-            reason = "too_large" if problem.reason == "too_large" else "parse_error"
+            reason = problem.reason if problem.reason in ("too_large", "too_many_pages") else "parse_error"
             return refused(url, reason, problem.detail)
     return refused(url, "not_found", f"{url}: {wanted} has no such document")

@@ -7,7 +7,7 @@ from typing import Any
 
 # Stable codes: they become drop reasons that `sftgen status` counts, so never rename one.
 REFUSAL_REASONS = (
-    "bad_url",              # not http(s) or local://, or no host
+    "bad_url",              # malformed, not http(s) or local://, or no host
     "private_address",      # the host resolves to a loopback, private, link-local or reserved address
     "dns_error",            # the host does not resolve
     "unreachable",          # connection refused, reset, TLS failure
@@ -16,10 +16,12 @@ REFUSAL_REASONS = (
     "http_error",           # status 4xx/5xx
     "wrong_content_type",   # not html, pdf or plain text (or a type the recipe leaves out)
     "too_large",
+    "too_many_pages",       # a PDF over sources.max_pdf_pages
     "parse_error",          # a broken PDF, undecodable bytes
     "empty",                # no main text left after cleaning
     "not_found",            # local:// path or JSONL row that is not there
     "outside_project",      # local:// path that leaves the project folder
+    "fetch_error",          # an unforeseen failure while fetching one URL (the others go on)
 )
 
 

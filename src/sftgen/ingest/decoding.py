@@ -23,6 +23,9 @@ _MAX_CONTROL_RATIO = 0.05
 # carriage return, escape (ANSI colours in logs).
 _TEXT_CONTROLS = frozenset("\t\n\v\f\r\x1b")
 
+_UTF16_HIGH_NUL_SHARE = 0.4
+_UTF16_LOW_NUL_SHARE = 0.02
+
 _PREFERRED_LEGACY_ENCODING = "cp1252"
 _CHAOS_TIE = 1e-6
 
@@ -36,6 +39,8 @@ def decode_text(raw: bytes, source: str) -> tuple[str, str]:
     Raises UnreadableFile `binary` or `decode_error`.
     """
     bom_encoding = _encoding_from_bom(raw)
+    if bom_encoding is None and (utf16 := _utf16_without_bom(raw)) is not None:
+        return utf16
     if bom_encoding is None and _looks_binary_bytes(raw[:_BINARY_SAMPLE_BYTES]):
         raise UnreadableFile("binary", f"{source}: binary content (NUL or control bytes)", source)
     text, encoding = _decode(raw, bom_encoding, source)
@@ -57,6 +62,27 @@ def _encoding_from_bom(raw: bytes) -> str | None:
         if raw.startswith(bom):
             return encoding
     return None
+
+
+def _utf16_without_bom(raw: bytes) -> tuple[str, str] | None:
+    """(text, encoding) for UTF-16 without a byte-order mark: every other byte mostly NUL (the high bytes
+    of Latin characters) and the bytes between not, and the whole decodes to text that is not binary."""
+    sample = raw[:_BINARY_SAMPLE_BYTES]
+    even, odd = sample[0::2], sample[1::2]
+    if len(odd) < 8 or len(raw) % 2:
+        return None
+    even_nuls, odd_nuls = even.count(0) / len(even), odd.count(0) / len(odd)
+    if odd_nuls >= _UTF16_HIGH_NUL_SHARE and even_nuls <= _UTF16_LOW_NUL_SHARE:
+        encoding = "utf-16-le"
+    elif even_nuls >= _UTF16_HIGH_NUL_SHARE and odd_nuls <= _UTF16_LOW_NUL_SHARE:
+        encoding = "utf-16-be"
+    else:
+        return None
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+    return None if _looks_binary_text(text[:_BINARY_SAMPLE_BYTES]) else (text, encoding)
 
 
 def _decode(raw: bytes, bom_encoding: str | None, source: str) -> tuple[str, str]:

@@ -17,6 +17,11 @@ DROP_REASONS = (
     "parse_error",
     "missing_text_field",
     "io_error",
+    "outside_source",   # a symlink whose target is outside the source folder: not read
+    "dangling_link",    # a symlink to nothing
+    "symlink_loop",     # a symlink that leads back to itself or to a folder above it
+    "duplicate_link",   # a symlink to a folder inside the source folder, which is read as itself
+    "too_many_pages",   # a PDF over sources.max_pdf_pages
 )
 
 

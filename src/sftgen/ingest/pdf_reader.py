@@ -17,6 +17,10 @@ class PdfProblem(Exception):
     """The PDF cannot be read: encrypted with a password, or broken."""
 
 
+class TooManyPages(PdfProblem):
+    """The PDF has more pages than the recipe allows (sources.max_pdf_pages): none is extracted."""
+
+
 @dataclass
 class ExtractedPdf:
     text: str
@@ -26,11 +30,15 @@ class ExtractedPdf:
     page_offsets: list[int]
 
 
-def extract_pdf_text(raw: bytes) -> ExtractedPdf:
-    """Join the normalised text of every page with a blank line; raise PdfProblem when unreadable."""
+def extract_pdf_text(raw: bytes, max_pages: int | None = None) -> ExtractedPdf:
+    """Join the normalised text of every page with a blank line; raise PdfProblem when unreadable, and
+    TooManyPages, before extracting any page, when it has more than `max_pages`."""
     try:
         reader = pypdf.PdfReader(io.BytesIO(raw))
         _unlock(reader)
+        count = len(reader.pages)
+        if max_pages is not None and count > max_pages:
+            raise TooManyPages(f"{count} pages, over the limit of {max_pages} (sources.max_pdf_pages)")
         page_texts = [page.extract_text() or "" for page in reader.pages]
         title = _title(reader)
     except PdfProblem:

@@ -1,7 +1,7 @@
 """Recipe step 1 as library code: find source files and read them into RawDocuments.
 
-    for path in iter_source_files(folder):
-        outcome = read_documents(path, root=folder, max_bytes=limit)
+    for entry in iter_source_entries(folder):   # files, and links that are not followed (entry.problem)
+        outcome = read_documents(entry.path, root=folder, max_bytes=limit)
         outcome.documents  # RawDocument per file, or per jsonl row
         outcome.problems   # UnreadableFile per unreadable file, or per bad jsonl row
 
@@ -12,6 +12,7 @@ in `outcome.problems` with its drop reason, so a caller has one place to record 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from sftgen.chunking.markdown_headings import find_headings
 from sftgen.ingest.decoding import decode_text, normalise_whitespace
 from sftgen.ingest.documents import DocumentFormat, RawDocument, ReadOutcome, UnreadableFile
 from sftgen.ingest.jsonl_reader import read_jsonl_rows
+from sftgen.ingest.links import link_problem
 
 FORMAT_BY_EXTENSION: dict[str, DocumentFormat] = {
     ".txt": "txt",
@@ -31,27 +33,43 @@ FORMAT_BY_EXTENSION: dict[str, DocumentFormat] = {
 }
 
 
-def iter_source_files(folder: Path) -> Iterator[Path]:
-    """Yield every regular file under `folder`, recursively, in sorted path order.
+@dataclass(frozen=True)
+class SourceEntry:
+    path: Path
+    problem: UnreadableFile | None = None
+    """Set for a symlink that is not read (outside the folder, dangling, a loop): see ingest/links.py."""
+
+
+def iter_source_entries(folder: Path) -> Iterator[SourceEntry]:
+    """Every regular file under `folder`, recursively, in sorted path order, and every symlink that is
+    not followed, with the reason (`SourceEntry.problem`).
 
     Names starting with '.' (files and folders) are skipped. Files of any extension are
-    yielded, so unsupported ones can be recorded as `unsupported_type`. A symlinked
-    folder is followed once; a link back to a folder already visited is not.
+    yielded, so unsupported ones can be recorded as `unsupported_type`. A symlink to a file
+    inside the folder is read; links to folders are not followed (see ingest/links.py).
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise NotADirectoryError(f"{folder}: not a folder")
-    yield from _walk_sorted(folder, visited=set())
+    yield from _walk_sorted(folder, folder)
 
 
-def read_documents(path: Path, root: Path, max_bytes: int) -> ReadOutcome:
+def iter_source_files(folder: Path) -> Iterator[Path]:
+    """The readable files of `iter_source_entries`: links that are not followed are left out."""
+    return (entry.path for entry in iter_source_entries(folder) if entry.problem is None)
+
+
+def read_documents(path: Path, root: Path, max_bytes: int, max_pdf_pages: int | None = None) -> ReadOutcome:
     """Read one file into documents (one per file, or one per jsonl row) and problems."""
     if max_bytes <= 0:
         raise ValueError(f"max_bytes must be positive, got {max_bytes}")
     path = Path(path)
     source = source_name(path, Path(root))
+    problem = link_problem(path, Path(root), source)
+    if problem is not None:
+        return ReadOutcome(problems=[problem])
     try:
-        return _read_file(path, source, max_bytes)
+        return _read_file(path, source, max_bytes, max_pdf_pages)
     except UnreadableFile as problem:
         return ReadOutcome(problems=[problem])
 
@@ -74,25 +92,27 @@ def _format_of(path: Path, source: str) -> DocumentFormat:
     return document_format
 
 
-def _walk_sorted(folder: Path, visited: set[Path]) -> Iterator[Path]:
-    real_folder = folder.resolve()
-    if real_folder in visited:
-        return
-    visited.add(real_folder)
+def _walk_sorted(folder: Path, root: Path) -> Iterator[SourceEntry]:
     for entry in sorted(folder.iterdir(), key=lambda entry: entry.name):
         if entry.name.startswith("."):
             continue
-        if entry.is_dir():
-            yield from _walk_sorted(entry, visited)
+        if entry.is_symlink():
+            problem = link_problem(entry, root, entry.relative_to(root).as_posix())
+            if problem is not None:
+                yield SourceEntry(entry, problem)
+            elif entry.is_file():
+                yield SourceEntry(entry)
+        elif entry.is_dir():
+            yield from _walk_sorted(entry, root)
         elif entry.is_file():
-            yield entry
+            yield SourceEntry(entry)
 
 
-def _read_file(path: Path, source: str, max_bytes: int) -> ReadOutcome:
+def _read_file(path: Path, source: str, max_bytes: int, max_pdf_pages: int | None) -> ReadOutcome:
     document_format = _format_of(path, source)
     raw = _read_bytes(path, source, max_bytes)
     if document_format == "pdf":
-        return ReadOutcome(documents=[_pdf_document(raw, source)])
+        return ReadOutcome(documents=[_pdf_document(raw, source, max_pdf_pages)])
     text, encoding = decode_text(raw, source)
     meta = {"encoding": encoding}
     if document_format == "jsonl":
@@ -142,11 +162,13 @@ def _html_document(html: str, source: str, meta: dict[str, Any]) -> RawDocument:
     return RawDocument(text=text, source=source, format="html", title=page.title, meta=meta)
 
 
-def _pdf_document(raw: bytes, source: str) -> RawDocument:
-    from sftgen.ingest.pdf_reader import PdfProblem, extract_pdf_text  # pypdf loads with the first pdf
+def _pdf_document(raw: bytes, source: str, max_pages: int | None) -> RawDocument:
+    from sftgen.ingest.pdf_reader import PdfProblem, TooManyPages, extract_pdf_text  # pypdf loads with the first pdf
 
     try:
-        pdf = extract_pdf_text(raw)
+        pdf = extract_pdf_text(raw, max_pages)
+    except TooManyPages as problem:
+        raise UnreadableFile("too_many_pages", f"{source}: {problem}", source) from problem
     except PdfProblem as problem:
         raise UnreadableFile("parse_error", f"{source}: unreadable PDF: {problem}", source) from problem
     text = _non_empty(pdf.text, source, f"no extractable text in {pdf.page_count} page(s) (scanned images?)")

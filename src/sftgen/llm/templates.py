@@ -1,23 +1,36 @@
 """Prompt templates: Jinja2 files in the package, overridable by a file of the same name in
-`<project>/templates/`. A template renders to chat messages: lines `<|system|>`, `<|user|>` and
+`<project>/templates/`. A template is a list of chat messages: lines `<|system|>`, `<|user|>` and
 `<|assistant|>` (alone on a line) open a message of that role; text before any marker is the user's.
+
+The messages come from the template's source, never from the values put into it: the source is split
+at its marker lines first, and each message's text is rendered on its own. A document holding a line
+`<|system|>` stays text inside the message that quotes it. (So a Jinja block cannot span two messages.)
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-ROLE_MARKER = re.compile(r"^<\|(system|user|assistant)\|>\s*$", re.MULTILINE)
+from sftgen.llm.fencing import fence
+
+ROLE_MARKER = re.compile(r"^<\|(system|user|assistant)\|>[ \t\r]*$", re.MULTILINE)
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
 class TemplateError(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class MessageSource:
+    role: str
+    template: jinja2.Template
 
 
 class Templates:
@@ -35,6 +48,7 @@ class Templates:
             autoescape=False,
         )
         self.env.filters["fence"] = fence
+        self._compiled: dict[tuple[str, str], list[MessageSource]] = {}
 
     def source(self, name: str) -> str:
         try:
@@ -47,26 +61,44 @@ class Templates:
         """Changes exactly when the template text that will be used changes (package or project override)."""
         return hashlib.blake2b(self.source(name).encode(), digest_size=8).hexdigest()
 
+    def messages_of(self, name: str) -> list[MessageSource]:
+        """The template's messages, each with its own compiled text (compiled once per source text)."""
+        source = self.source(name)
+        key = (name, source)
+        if key not in self._compiled:
+            try:
+                self._compiled[key] = [MessageSource(role, self.env.from_string(text))
+                                       for role, text in split_source(source)]
+            except jinja2.TemplateSyntaxError as exc:
+                raise TemplateError(f"template '{name}', line {exc.lineno}: {exc.message} (a Jinja block "
+                                    "must open and close within one message)") from exc
+        return self._compiled[key]
+
+    def roles(self, name: str) -> list[str]:
+        return [message.role for message in self.messages_of(name)]
+
     def render_messages(self, name: str, variables: dict[str, Any]) -> list[dict[str, str]]:
-        try:
-            text = self.env.get_template(name).render(**variables)
-        except jinja2.UndefinedError as exc:
-            raise TemplateError(f"template '{name}': {exc.message}") from exc
-        return split_messages(text)
+        messages = []
+        for message in self.messages_of(name):
+            try:
+                text = message.template.render(**variables)
+            except jinja2.UndefinedError as exc:
+                raise TemplateError(f"template '{name}': {exc.message}") from exc
+            messages.append({"role": message.role, "content": text.strip()})
+        return messages
 
 
-def split_messages(text: str) -> list[dict[str, str]]:
-    messages: list[dict[str, str]] = []
-    parts = ROLE_MARKER.split(text)
-    leading = parts[0].strip()
-    if leading:
-        messages.append({"role": "user", "content": leading})
-    for role, content in zip(parts[1::2], parts[2::2]):
-        messages.append({"role": role, "content": content.strip()})
-    return messages
+def split_source(source: str) -> list[tuple[str, str]]:
+    """(role, text) for each message of a template's source. Each text keeps its place in the file
+    (blank lines stand for the lines before it), so Jinja's errors name the template's own line numbers."""
+    parts: list[tuple[str, str]] = []
+    markers = list(ROLE_MARKER.finditer(source))
+    leading = source[: markers[0].start()] if markers else source
+    if leading.strip():
+        parts.append(("user", leading))
+    for index, marker in enumerate(markers):
+        end = markers[index + 1].start() if index + 1 < len(markers) else len(source)
+        lines_before = source.count("\n", 0, marker.end())
+        parts.append((marker.group(1), "\n" * lines_before + source[marker.end():end]))
+    return parts
 
-
-def fence(text: str, label: str = "DOCUMENT") -> str:
-    """Wrap untrusted text (documents, web pages) so templates can tell the model it is data, not instructions."""
-    cleaned = text.replace(f"</{label}>", f"</ {label}>")
-    return f"<{label}>\n{cleaned}\n</{label}>"

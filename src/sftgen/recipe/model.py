@@ -44,6 +44,7 @@ class Sources(Section):
     folders: list[Name] = Field(default_factory=lambda: ["docs"], min_length=1,
                                 description="Relative to the project folder.")
     max_file_mb: float = Field(default=50, gt=0)
+    max_pdf_pages: int = Field(default=2000, gt=0, description="PDFs with more pages are too_many_pages.")
 
 
 class Chunking(Section):

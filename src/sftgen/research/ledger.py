@@ -11,10 +11,13 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 
-from sftgen.research.near_duplicates import NearDuplicateIndex
+from sftgen.research.near_duplicates import (
+    SIGNATURE_KEY, NearDuplicateIndex, decode_signature, encode_signature, minhash_of,
+)
 from sftgen.steps.context import RunContext
 
 BUDGET_KEY = "research.budget"
@@ -86,10 +89,10 @@ def research_budget(ctx: RunContext) -> ResearchBudget:
             url_owner.setdefault(fetched["url"], query.meta.get("profile_id", ""))
     pages_used = len(url_owner)
     index = NearDuplicateIndex(settings.near_duplicate_threshold)
-    for document in ctx.store.emitted(list(DOCUMENT_STEPS), kind="document"):
-        index.add(document.id, document.text)
-        if document.meta.get("url"):
-            url_owner.setdefault(document.meta["url"], document.meta.get("profile_id", document.id))
+    for document_id, meta in document_metas(ctx):
+        index.add(document_id, signature=stored_signature(ctx, document_id, meta))
+        if meta.get("url"):
+            url_owner.setdefault(meta["url"], meta.get("profile_id", document_id))
     budget = ResearchBudget(
         queries_left=max(0, settings.max_queries - len(known_queries)),
         pages_left=max(0, settings.max_pages - pages_used),
@@ -101,6 +104,28 @@ def research_budget(ctx: RunContext) -> ResearchBudget:
     )
     ctx.shared[BUDGET_KEY] = budget
     return budget
+
+
+def document_metas(ctx: RunContext) -> list[tuple[str, dict]]:
+    """(id, meta) of every active document, without loading their texts."""
+    steps = list(DOCUMENT_STEPS)
+    rows = ctx.store.conn.execute(
+        f"""SELECT r.id, r.meta, MIN(e.seq) AS seq FROM emits e JOIN records r ON r.id = e.item_id
+            WHERE e.step IN ({",".join("?" * len(steps))}) AND e.active = 1 AND r.kind = 'document'
+            GROUP BY r.id ORDER BY seq""", steps).fetchall()
+    return [(row[0], json.loads(row[1]) if row[1] else {}) for row in rows]
+
+
+def stored_signature(ctx: RunContext, document_id: str, meta: dict):
+    """The document's near-duplicate signature from its meta; made once (from a bounded part of its
+    text) and stored when it has none yet."""
+    signature = decode_signature(meta.get(SIGNATURE_KEY))
+    if signature is None:
+        document = ctx.store.get(document_id)
+        signature = minhash_of(document.text if document is not None else "")
+        if document is not None:
+            ctx.store.set_meta(document_id, {SIGNATURE_KEY: encode_signature(signature)})
+    return signature
 
 
 def normalised(text: str) -> str:

@@ -29,8 +29,11 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 MAX_NAME = 60
 
 
-def create_app(project: Project, token: str | None = None) -> FastAPI:
+def create_app(project: Project, token: str | None = None, bound_host: str | None = None,
+               allowed_hosts: tuple[str, ...] | list[str] = ()) -> FastAPI:
+    """`bound_host` and `allowed_hosts`: the host names, besides the loopback ones, that requests may name."""
     store = project.store()
+    served_names = security.served_host_names(bound_host, allowed_hosts)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -46,6 +49,13 @@ def create_app(project: Project, token: str | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
+        server = request.scope.get("server")
+        if not security.host_served(request.headers.get("host"), served_names, server[1] if server else None):
+            refusal = PlainTextResponse(
+                "421: this review server does not serve the host this request names; to reach it under "
+                "another name, start it with --allowed-host NAME", status_code=421)
+            refusal.headers["X-Content-Type-Options"] = "nosniff"
+            return refusal
         if token:
             given = (request.query_params.get("token") or request.headers.get("x-review-token")
                      or bearer(request.headers.get("authorization")) or request.cookies.get(security.TOKEN_COOKIE))

@@ -20,7 +20,7 @@ BAD_INPUT = 2
 
 def review_command(
     console: Console, project: Project, host: str, port: int, token: str | None,
-    export: tuple[str, Path] | None, import_file: Path | None,
+    export: tuple[str, Path] | None, import_file: Path | None, allowed_hosts: tuple[str, ...] = (),
 ) -> int:
     if export or import_file:
         return interchange(console, project, export, import_file)
@@ -28,7 +28,7 @@ def review_command(
     try:
         check_binding(host, token)
         plain(console, f"review server on http://{host}:{port}/" + ("  (token required)" if token else ""))
-        serve(project, host, port, token)
+        serve(project, host, port, token, allowed_hosts)
     except UnsafeBinding as exc:
         error(console, exc)
         return BAD_INPUT

@@ -24,9 +24,10 @@ def access_token(project: Project, given: str | None) -> str | None:
     return given or os.environ.get(TOKEN_ENV) or project.recipe.review.token
 
 
-def serve(project: Project, host: str, port: int, token: str | None) -> None:
+def serve(project: Project, host: str, port: int, token: str | None, allowed_hosts: tuple[str, ...] = ()) -> None:
     check_binding(host, token)
-    uvicorn.run(create_app(project, token), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(project, token, bound_host=host, allowed_hosts=allowed_hosts), host=host, port=port,
+                log_level="warning")
 
 
 @dataclass
@@ -40,10 +41,11 @@ class RunningServer:
 
 
 @contextmanager
-def running_review_server(project: Project, host: str = "127.0.0.1", port: int = 0,
-                          token: str | None = None) -> Iterator[RunningServer]:
+def running_review_server(project: Project, host: str = "127.0.0.1", port: int = 0, token: str | None = None,
+                          allowed_hosts: tuple[str, ...] = ()) -> Iterator[RunningServer]:
     check_binding(host, token)
-    server = uvicorn.Server(uvicorn.Config(create_app(project, token), host=host, port=port, log_level="warning"))
+    app = create_app(project, token, bound_host=host, allowed_hosts=allowed_hosts)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + STARTUP_TIMEOUT_S

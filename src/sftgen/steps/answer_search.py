@@ -3,10 +3,10 @@ with its URL, query and prompt as provenance. Refused pages are recorded with th
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from sftgen.answers.web import answer_fetcher, answer_search_backend
+from sftgen.fetch.redact import redact_url, redact_urls_in
 from sftgen.records import Record
 from sftgen.steps.base import Outcome, SideDrop, Step, drop, keep
 from sftgen.steps.context import ItemContext, RunContext
@@ -37,18 +37,19 @@ class AnswerSearchStep(Step):
         try:
             hits = await answer_search_backend(ctx.run).search(item.text, ctx.recipe.answers.pages_per_query)
         except SearchError as exc:
-            return Outcome(ERROR, reason=exc.reason, detail=exc.detail)
+            return Outcome(ERROR, reason=exc.reason, detail=redact_urls_in(exc.detail))
         if not hits:
             return drop("no_hits", f"the search found nothing for {item.text!r}")
         fetcher = answer_fetcher(ctx.run)
-        pages = await asyncio.gather(*(fetcher.fetch(hit.url) for hit in hits))
+        pages = await fetcher.fetch_many([hit.url for hit in hits])
         min_chars = ctx.recipe.research.fetch.min_text_chars
         documents, side_drops = [], []
         for hit, page in zip(hits, pages):
             if not page.ok:
-                side_drops.append(SideDrop(hit.url, page.reason or "fetch_failed", page.detail))
+                side_drops.append(SideDrop(redact_url(hit.url), page.reason or "fetch_failed", page.detail))
             elif len(page.text) < min_chars:
-                side_drops.append(SideDrop(hit.url, "too_thin", f"{len(page.text)} characters of text < {min_chars}"))
+                side_drops.append(SideDrop(redact_url(hit.url), "too_thin",
+                                           f"{len(page.text)} characters of text < {min_chars}"))
             else:
                 documents.append(page_document(item, hit, page))
         if not documents:
@@ -63,11 +64,11 @@ class AnswerSearchStep(Step):
 
 
 def page_document(query: Record, hit, page) -> Record:
-    url = page.final_url or hit.url
+    url = redact_url(page.final_url or hit.url)
     meta = {
         "source": url,
         "url": url,
-        "title": page.title or hit.title,
+        "title": redact_urls_in(page.title or hit.title or url),
         "format": page.format,
         "query_id": query.id,
         "query": query.text,

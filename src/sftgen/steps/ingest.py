@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sftgen.ingest.readers import iter_source_files, read_documents
+from sftgen.ingest.readers import iter_source_entries, read_documents
 from sftgen.records import Record, stable_hash
 from sftgen.steps.base import Outcome, SideDrop, SourceItem, SourceStep, drop, keep
 from sftgen.steps.context import ItemContext, RunContext
@@ -18,16 +18,18 @@ class IngestStep(SourceStep):
     produces = "document"
 
     def settings(self, ctx: RunContext) -> dict[str, Any]:
-        return {"max_file_mb": ctx.recipe.sources.max_file_mb}
+        sources = ctx.recipe.sources
+        return {"max_file_mb": sources.max_file_mb, "max_pdf_pages": sources.max_pdf_pages}
 
     def discover(self, ctx: RunContext) -> Iterator[SourceItem]:
         for folder_name in ctx.recipe.sources.folders:
             root = (ctx.project_dir / folder_name).resolve()
             if not root.is_dir():
                 raise FileNotFoundError(f"source folder '{folder_name}' (sources.folders) does not exist: {root}")
-            for path in iter_source_files(root):
+            for entry in iter_source_entries(root):  # a link that is not read is an item too: its reason is kept
+                path = entry.path
                 relative = f"{folder_name}/{path.relative_to(root).as_posix()}"
-                stat = path.stat()
+                stat = path.lstat() if entry.problem else path.stat()
                 yield SourceItem(
                     id=f"file_{stable_hash('file', relative)}",
                     label=relative,
@@ -38,7 +40,7 @@ class IngestStep(SourceStep):
     async def read(self, source: SourceItem, ctx: ItemContext) -> Outcome:
         path, root, folder_name = source.payload
         max_bytes = int(ctx.recipe.sources.max_file_mb * 1024 * 1024)
-        outcome = read_documents(path, root=root, max_bytes=max_bytes)
+        outcome = read_documents(path, root=root, max_bytes=max_bytes, max_pdf_pages=ctx.recipe.sources.max_pdf_pages)
         problems = [
             SideDrop(label=f"{folder_name}/{p.source}", reason=p.reason, detail=p.detail) for p in outcome.problems
         ]

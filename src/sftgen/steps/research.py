@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
+from sftgen.fetch.redact import redact_url, redact_urls_in
 from sftgen.records import Record
 from sftgen.research.ledger import QuotaPlan, quota_plan, research_budget
 from sftgen.research.pages import admit, page_document
@@ -125,7 +126,8 @@ class ResearchStep(Step):
 
     async def hits_for(self, query: Record, backend: SearchBackend, run: RunContext,
                        side_drops: list[SideDrop]) -> list[dict] | None:
-        """The query's hits: remembered on its record from an earlier run, or searched now."""
+        """The query's hits: remembered on its record from an earlier run, or searched now. The record
+        keeps redacted URLs; a hit searched now also carries the URL as found (`fetch_url`) for this run."""
         from sftgen.search import SearchError
 
         stored = run.store.get(query.id)
@@ -135,11 +137,11 @@ class ResearchStep(Step):
         try:
             found: list[SearchHit] = await backend.search(query.text, run.recipe.research.results_per_query)
         except SearchError as exc:
-            side_drops.append(SideDrop(f"query: {query.text}", f"search_{exc.reason}", exc.detail))
+            side_drops.append(SideDrop(f"query: {query.text}", f"search_{exc.reason}", redact_urls_in(exc.detail)))
             return None
-        query.meta["hits"] = [{"url": h.url, "title": h.title, "snippet": h.snippet, "rank": h.rank,
-                               "backend": h.backend} for h in found]
-        return query.meta["hits"]
+        query.meta["hits"] = [{"url": redact_url(h.url), "title": redact_urls_in(h.title or ""),
+                               "snippet": h.snippet, "rank": h.rank, "backend": h.backend} for h in found]
+        return [{**hit, "fetch_url": h.url} for hit, h in zip(query.meta["hits"], found)]
 
     async def fetch_hits(self, profile: Record, query: Record, hits: list[dict], fetcher: Fetcher,
                          run: RunContext, side_drops: list[SideDrop], plan: QuotaPlan,
@@ -158,7 +160,7 @@ class ResearchStep(Step):
                 claimed_here.add(hit["url"])
             else:
                 side_drops.append(SideDrop(hit["url"], refusal, f"{hit['url']}: {refusal.replace('_', ' ')}"))
-        pages = await asyncio.gather(*(fetcher.fetch(hit["url"]) for hit in claimed))
+        pages = await fetcher.fetch_many([hit.get("fetch_url", hit["url"]) for hit in claimed])
         documents, fetched = [], []
         for hit, page in zip(claimed, pages):
             fetched.append({"url": hit["url"], "ok": page.ok, "reason": page.reason})

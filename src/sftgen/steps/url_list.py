@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from sftgen.fetch.redact import redact_url
 from sftgen.research.ledger import research_budget
 from sftgen.research.pages import admit, page_document
 from sftgen.records import stable_hash
@@ -38,13 +39,14 @@ class UrlListStep(SourceStep):
                 url = line.strip()
                 if not url or url.startswith("#"):
                     continue
-                yield SourceItem(id=f"url_{stable_hash('url', url)}", label=url, fingerprint="1",
+                shown = redact_url(url)  # ids and labels are stored: no user info, no secret parameters
+                yield SourceItem(id=f"url_{stable_hash('url', shown)}", label=shown, fingerprint="1",
                                  payload=(url, f"{list_name}:{number}"))
 
     async def read(self, source: SourceItem, ctx: ItemContext) -> Outcome:
         url, where = source.payload
         if not url.startswith(("http://", "https://")):
-            return drop("bad_url", f"{where}: {url!r} is not an http(s) URL")
+            return drop("bad_url", f"{where}: {redact_url(url)!r} is not an http(s) URL")
         fetcher = ctx.run.shared.get(FETCHER_KEY)
         if fetcher is None:
             from sftgen.fetch import make_fetcher  # httpx loads when a URL list is read
