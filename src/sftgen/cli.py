@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from sftgen.cli_progress import RichProgress
-from sftgen.export.rows import EXPORT_ORDER, NothingToExport, export_rows, furthest_export
+from sftgen.export.rows import EXPORT_ORDER, ExportError, export_rows, export_schema, furthest_export
 from sftgen.export.writers import FORMATS, write_rows
 from sftgen.pipeline import build_pipeline, step_names
 from sftgen.failures import RunStopped
@@ -152,6 +152,8 @@ def export(
     fmt: str = typer.Option("jsonl", "--format", help=f"One of: {', '.join(FORMATS)}."),
     card: Optional[bool] = typer.Option(None, "--card/--no-card", help="Write a dataset card (README.md): "
                                         "default on for hf (in the folder), off for jsonl/parquet (<out>.README.md)."),
+    card_license: Optional[str] = typer.Option(None, "--license", help="The dataset card's license (a Hub license "
+                                          "id such as cc-by-4.0, or any name); default: the recipe's, else unknown."),
 ) -> None:
     """Write the kept records of a kind, with their provenance."""
     if what is not None and what not in EXPORT_ORDER:
@@ -166,14 +168,15 @@ def export(
     try:
         what = what or furthest_export(store, steps)
         rows = list(export_rows(store, steps, what, project.recipe))
-        count = write_rows(rows, fmt, out)
+        count = write_rows(rows, fmt, out, export_schema(what, project.recipe))
         if card if card is not None else fmt == "hf":
             from sftgen.report.card import write_card
 
-            console.print(f"dataset card: {write_card(out, fmt, project.dir, project.recipe, store, rows, what)}")
+            path = write_card(out, fmt, project.dir, project.recipe, store, rows, what, license=card_license)
+            console.print(f"dataset card: {path}")
         waiting = decisions_waiting_for_run(store, steps, project.recipe)
-    except NothingToExport as exc:
-        console.print(f"[red]error:[/red] {exc}")
+    except ExportError as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(BAD_INPUT) from exc
     finally:
         store.close()

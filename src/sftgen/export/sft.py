@@ -34,8 +34,8 @@ def sft_row(store: Store, prompt: Record, answer: Record, system_prompt: str | N
         "answer_id": answer.id,
         "subdomain": prompt.meta.get("subdomain"),
         "rag": bool(meta.get("rag")),
-        "citations": meta.get("citations", []),
-        "scores": meta.get("scores", {}),
+        "citations": meta.get("citations") or [],
+        "scores": meta.get("scores") or None,  # an edited answer has no judge's scores (the edit was not judged)
         "score_mean": meta.get("score_mean"),
         "needs_review": bool(meta.get("needs_review", False)),
         "provenance": provenance_ids(store, prompt, answer),

@@ -1,4 +1,12 @@
-"""Writing export rows as JSONL, Parquet or a Hugging Face dataset folder."""
+"""Writing export rows as JSONL, Parquet or a Hugging Face dataset folder, all three from the same rows and
+the same Arrow schema (export/schema.py): every format holds the same values with the same nesting.
+
+- jsonl: one JSON object a line (`datasets.load_dataset("json", data_files=...)`, `pandas.read_json(lines=True)`);
+- parquet: one file with the schema (`load_dataset("parquet", data_files=...)`, duckdb, pandas);
+- hf: a folder written by `DatasetDict.save_to_disk` with one split, `train`: `datasets.load_from_disk(folder)`
+  reads it, and so does `datasets.load_dataset(folder)`, through the `configs` of its README.md that point at
+  the split's Arrow files (a folder saved from a plain `Dataset` has a state.json that `load_dataset` refuses).
+"""
 
 from __future__ import annotations
 
@@ -7,17 +15,23 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 FORMATS = ("jsonl", "parquet", "hf")
+HF_SPLIT = "train"
+HF_CONFIGS = [{"config_name": "default", "data_files": [{"split": HF_SPLIT, "path": f"{HF_SPLIT}/data-*.arrow"}]}]
+"""The README.md front matter that lets `load_dataset(folder)` read the saved split (the card repeats it)."""
 
 
-def write_rows(rows: Iterable[dict[str, Any]], fmt: str, out: Path) -> int:
+def write_rows(rows: Iterable[dict[str, Any]], fmt: str, out: Path, schema: pa.Schema) -> int:
+    """Write the rows (already fitting `schema`, as `export_rows` makes them) to `out`; returns the count."""
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "jsonl":
         return write_jsonl(rows, out)
     if fmt == "parquet":
-        return write_parquet(list(rows), out)
+        return write_parquet(rows, out, schema)
     if fmt == "hf":
-        return write_hf(list(rows), out)
+        return write_hf(rows, out, schema)
     raise ValueError(f"--format {fmt}: expected one of {', '.join(FORMATS)}")
 
 
@@ -25,35 +39,33 @@ def write_jsonl(rows: Iterable[dict[str, Any]], out: Path) -> int:
     count = 0
     with open(out, "w", encoding="utf-8") as handle:
         for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+            handle.write(json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n")
             count += 1
     return count
 
 
-def flat_for_columns(row: dict[str, Any]) -> dict[str, Any]:
-    """Columnar formats get lists of chat messages as they are, and free-form dicts as JSON strings."""
-    flat = {}
-    for key, value in row.items():
-        if isinstance(value, dict) or (isinstance(value, list) and value and isinstance(value[0], dict)
-                                       and key != "messages"):
-            flat[key] = json.dumps(value, ensure_ascii=False, default=str)
-        else:
-            flat[key] = value
-    return flat
+def arrow_table(rows: Iterable[dict[str, Any]], schema: pa.Schema) -> pa.Table:
+    return pa.Table.from_pylist(list(rows), schema=schema)
 
 
-def write_parquet(rows: list[dict[str, Any]], out: Path) -> int:
-    import pyarrow as pa
+def write_parquet(rows: Iterable[dict[str, Any]], out: Path, schema: pa.Schema) -> int:
     import pyarrow.parquet as pq
 
-    pq.write_table(pa.Table.from_pylist([flat_for_columns(row) for row in rows]), out)
-    return len(rows)
+    table = arrow_table(rows, schema)
+    pq.write_table(table, out)
+    return table.num_rows
 
 
-def write_hf(rows: list[dict[str, Any]], out: Path) -> int:
+def write_hf(rows: Iterable[dict[str, Any]], out: Path, schema: pa.Schema) -> int:
     try:
         import datasets
     except ImportError as exc:
         raise RuntimeError("--format hf needs the 'datasets' package: pip install 'sftgen[hf]'") from exc
-    datasets.Dataset.from_list([flat_for_columns(row) for row in rows]).save_to_disk(str(out))
-    return len(rows)
+    import yaml
+
+    table = arrow_table(rows, schema)
+    dataset = datasets.Dataset(table, info=datasets.DatasetInfo(features=datasets.Features.from_arrow_schema(schema)))
+    datasets.DatasetDict({HF_SPLIT: dataset}).save_to_disk(str(out))
+    (out / "README.md").write_text("---\n" + yaml.safe_dump({"configs": HF_CONFIGS}, sort_keys=False) + "---\n",
+                                   encoding="utf-8")
+    return table.num_rows
