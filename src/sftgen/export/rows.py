@@ -93,7 +93,8 @@ def step_history(store: Store, record_id: str) -> list[dict[str, Any]]:
     return [dict(row) for row in rows]
 
 
-def record_row(store: Store, record: Record, fields: dict[str, pa.DataType]) -> dict[str, Any]:
+def record_row(record: Record, fields: dict[str, pa.DataType], chain: list[dict[str, Any]],
+               history: list[dict[str, Any]]) -> dict[str, Any]:
     meta, extra = split_meta(record.meta, fields, leave_out=LEFT_OUT_META)
     return {
         "id": record.id,
@@ -103,15 +104,15 @@ def record_row(store: Store, record: Record, fields: dict[str, pa.DataType]) -> 
         "meta": meta,
         "meta_extra": extra,
         "parent_ids": record.parent_ids,
-        "provenance": provenance(store, record),
-        "history": step_history(store, record.id),
+        "provenance": chain,
+        "history": history,
     }
 
 
 def record_rows(store: Store, steps: list[Step], kind: str, recipe: Any = None) -> Iterator[dict[str, Any]]:
     fields = meta_fields(kind, rubric_of(recipe))
     for record in kept_records(store, steps, kind):
-        yield record_row(store, record, fields)
+        yield record_row(record, fields, provenance(store, record), step_history(store, record.id))
 
 
 def export_rows(store: Store, steps: list[Step], what: str, recipe: Any = None) -> Iterator[dict[str, Any]]:

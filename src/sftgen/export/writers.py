@@ -35,11 +35,20 @@ def write_rows(rows: Iterable[dict[str, Any]], fmt: str, out: Path, schema: pa.S
     raise ValueError(f"--format {fmt}: expected one of {', '.join(FORMATS)}")
 
 
+LINE_BREAKS_IN_TEXT = str.maketrans({"\u0085": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+"""Characters some readers take for the end of a line (Python's str.splitlines, JavaScript): escaped, so one
+row stays one line whatever the text holds (json.dumps already escapes \n, \r and other control characters)."""
+
+
+def jsonl_line(row: dict[str, Any]) -> str:
+    return json.dumps(row, ensure_ascii=False, allow_nan=False).translate(LINE_BREAKS_IN_TEXT) + "\n"
+
+
 def write_jsonl(rows: Iterable[dict[str, Any]], out: Path) -> int:
     count = 0
     with open(out, "w", encoding="utf-8") as handle:
         for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n")
+            handle.write(jsonl_line(row))
             count += 1
     return count
 
@@ -65,7 +74,9 @@ def write_hf(rows: Iterable[dict[str, Any]], out: Path, schema: pa.Schema) -> in
 
     table = arrow_table(rows, schema)
     dataset = datasets.Dataset(table, info=datasets.DatasetInfo(features=datasets.Features.from_arrow_schema(schema)))
-    datasets.DatasetDict({HF_SPLIT: dataset}).save_to_disk(str(out))
+    # An empty split gets one (empty) shard: with none, `load_from_disk` fails (datasets 5.2).
+    shards = {HF_SPLIT: 1} if table.num_rows == 0 else None
+    datasets.DatasetDict({HF_SPLIT: dataset}).save_to_disk(str(out), num_shards=shards)
     (out / "README.md").write_text("---\n" + yaml.safe_dump({"configs": HF_CONFIGS}, sort_keys=False) + "---\n",
                                    encoding="utf-8")
     return table.num_rows
