@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from sftgen.pipeline import build_pipeline
 from sftgen.project import Project
@@ -54,6 +55,8 @@ def interchange(console: Console, project: Project, export: tuple[str, Path] | N
                               highlight=False, soft_wrap=True)
             for problem in report.problems:
                 console.print(f"[yellow]skipped[/yellow] {problem}", highlight=False, soft_wrap=True)
+            for note in report.notes:
+                console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
             if report.unknown_ids or report.problems:
                 return BAD_INPUT
     except InterchangeError as exc:
