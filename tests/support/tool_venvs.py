@@ -21,7 +21,8 @@ TOOLS: dict[str, list[str]] = {
     # Label Studio's server (Django, SQLite); the tests drive it over its REST API on 127.0.0.1.
     "labelstudio": ["label-studio==1.23.2"],
     # The Argilla SDK only: its server needs Elasticsearch, so the tests use the SDK's offline classes.
-    "argilla": ["argilla==2.8.0"],
+    # argilla 2.8.0 imports `requests` without declaring it (huggingface_hub 1.x+ no longer brings it).
+    "argilla": ["argilla==2.8.0", "requests"],
     # Readers of the exports, and a few training steps of TRL on the sft export (torch: the CPU wheel).
     "hf": ["torch==2.13.0", "datasets==5.2.0", "huggingface-hub==2.4.0", "duckdb==2.0.0", "pandas==3.1.1",
            "trl==1.16.0", "transformers==5.23.0", "tokenizers==0.23.3", "accelerate==1.15.0"],
