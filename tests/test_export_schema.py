@@ -106,7 +106,7 @@ def written_and_read(rows: list[dict], schema: pa.Schema, formats=("jsonl", "par
             else:
                 import datasets
 
-                loaded = datasets.load_from_disk(str(out))["train"]
+                loaded = datasets.load_from_disk(str(out))
                 assert loaded.data.schema.remove_metadata() == schema
                 read[fmt] = loaded.to_list()
     return read

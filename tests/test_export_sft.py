@@ -112,7 +112,7 @@ def test_hf_dataset_folder_holds_the_same_rows(answered, tmp_path):
     export(project, "--what", "sft", "--out", str(tmp_path / "sft.jsonl"))
     out = tmp_path / "sft_hf"
     export(project, "--what", "sft", "--format", "hf", "--out", str(out))
-    loaded = datasets.load_from_disk(str(out))["train"]
+    loaded = datasets.load_from_disk(str(out))
     assert loaded.data.schema.remove_metadata() == export_schema("sft")
     assert loaded.to_list() == jsonl_rows(tmp_path / "sft.jsonl")
     for row in loaded:

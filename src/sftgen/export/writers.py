@@ -3,9 +3,10 @@ the same Arrow schema (export/schema.py): every format holds the same values wit
 
 - jsonl: one JSON object a line (`datasets.load_dataset("json", data_files=...)`, `pandas.read_json(lines=True)`);
 - parquet: one file with the schema (`load_dataset("parquet", data_files=...)`, duckdb, pandas);
-- hf: a folder written by `DatasetDict.save_to_disk` with one split, `train`: `datasets.load_from_disk(folder)`
-  reads it, and so does `datasets.load_dataset(folder)`, through the `configs` of its README.md that point at
-  the split's Arrow files (a folder saved from a plain `Dataset` has a state.json that `load_dataset` refuses).
+- hf: a folder written by `Dataset.save_to_disk`, read with `datasets.load_from_disk(folder)`. Not with
+  `load_dataset(folder)`, which refuses a saved folder. (A README `configs:` entry pointing `load_dataset` at
+  the saved Arrow files would read it, but datasets 5.2 caches such a folder under its name and config only:
+  a second folder of the same name, or the same folder exported again, loads the first one's rows.)
 """
 
 from __future__ import annotations
@@ -18,9 +19,6 @@ from typing import Any
 import pyarrow as pa
 
 FORMATS = ("jsonl", "parquet", "hf")
-HF_SPLIT = "train"
-HF_CONFIGS = [{"config_name": "default", "data_files": [{"split": HF_SPLIT, "path": f"{HF_SPLIT}/data-*.arrow"}]}]
-"""The README.md front matter that lets `load_dataset(folder)` read the saved split (the card repeats it)."""
 
 
 def write_rows(rows: Iterable[dict[str, Any]], fmt: str, out: Path, schema: pa.Schema) -> int:
@@ -70,13 +68,8 @@ def write_hf(rows: Iterable[dict[str, Any]], out: Path, schema: pa.Schema) -> in
         import datasets
     except ImportError as exc:
         raise RuntimeError("--format hf needs the 'datasets' package: pip install 'sftgen[hf]'") from exc
-    import yaml
-
     table = arrow_table(rows, schema)
     dataset = datasets.Dataset(table, info=datasets.DatasetInfo(features=datasets.Features.from_arrow_schema(schema)))
-    # An empty split gets one (empty) shard: with none, `load_from_disk` fails (datasets 5.2).
-    shards = {HF_SPLIT: 1} if table.num_rows == 0 else None
-    datasets.DatasetDict({HF_SPLIT: dataset}).save_to_disk(str(out), num_shards=shards)
-    (out / "README.md").write_text("---\n" + yaml.safe_dump({"configs": HF_CONFIGS}, sort_keys=False) + "---\n",
-                                   encoding="utf-8")
+    # An empty dataset gets one (empty) shard: with none, `load_from_disk` fails (datasets 5.2).
+    dataset.save_to_disk(str(out), num_shards=1 if table.num_rows == 0 else None)
     return table.num_rows

@@ -14,10 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-import yaml
 from jinja2 import Environment, FileSystemLoader
 
-from sftgen.export.writers import HF_CONFIGS
 from sftgen.recipe import Recipe
 from sftgen.report.diversity import DEFAULT_SAMPLE, sample_indices
 from sftgen.report.metrics.lexical import length_metrics, lexical_metrics
@@ -108,7 +106,7 @@ def dataset_card(project_dir: Path, recipe: Recipe, store: Store, rows: list[dic
         task_categories=task_categories(what), license=card_license(license or getattr(recipe, "license", None)),
         language=getattr(recipe, "language", None) or "en", sources=source_summary(store), models=models_used(store),
         metrics=prompt_metrics(rows), report=report_metrics(project_dir), date=time.strftime("%Y-%m-%d"),
-        fmt=fmt, file_name=file_name, hf_configs=yaml.safe_dump({"configs": HF_CONFIGS}, sort_keys=False).strip(),
+        fmt=fmt, file_name=file_name,
     )
 
 
