@@ -131,10 +131,9 @@ def read_entries(path: Path) -> tuple[list[dict[str, Any]], str]:
     try:
         data = json.loads(text)
     except ValueError as exc:
-        data = None
         if text.lstrip().startswith("{"):
-            try:
-                return [json.loads(line) for line in text.splitlines() if line.strip()], "jsonl"
+            try:  # split on newlines only: str.splitlines would also split at U+2028 inside a string
+                return [json.loads(line) for line in text.split("\n") if line.strip()], "jsonl"
             except ValueError:
                 pass
         elif text.strip() and not text.lstrip().startswith("["):

@@ -26,7 +26,7 @@ from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from sftgen.review.decisions import combined_reason
-from sftgen.review.interchange import ExportItem, InterchangeError, Proposed, slug
+from sftgen.review.interchange import ExportItem, Proposed, slug
 
 DECISION, REASON, REASON_TEXT, EDITED = "decision", "reject_reason", "reason_text", "edited_text"
 SCORE_OPTIONS = [{"value": str(score)} for score in range(1, 6)]
@@ -230,8 +230,3 @@ def proposal(values: dict[str, Any], by_slug: dict[str, str], record_id: str | N
         edited_text=values.get(EDITED), original_text=data.get("text"), scores=scores,
         seconds=number(seconds), source="labelstudio", external_id=f"labelstudio:{record_id}:{annotation_id}",
     )
-
-
-def check_rows_have_ids(rows: list[dict[str, Any]], path: Path) -> None:
-    if rows and not any("record_id" in row for row in rows):
-        raise InterchangeError(f"{path}: no record_id column: not an export of the tasks sftgen wrote")
