@@ -193,3 +193,20 @@ def test_an_answer_scored_under_another_rubric_names_the_row_and_the_field():
     with pytest.raises(DoesNotFit, match=r"sft row x: scores: unexpected key 'tone'"):
         conform_row(sft_row(prompt, answer, None, {}), schema, "sft row x")
     assert issubclass(RowDoesNotFit, Exception)
+
+
+def test_the_cli_names_the_row_and_field_that_do_not_fit(tmp_path):
+    from typer.testing import CliRunner
+
+    from sftgen.cli import app
+    from tests.support.review_project import make_review_project, seed_answer, seed_prompts
+
+    rubric = [{"name": "clarity", "description": "easy to follow"}]
+    root = make_review_project(tmp_path / "p", rubric=rubric)  # the answer below was scored under another rubric
+    prompt = seed_prompts(root)[0]
+    answer = seed_answer(root, prompt, "Six flavours [1].", {"style": 4})
+    result = CliRunner().invoke(app, ["export", str(root), "--what", "sft", "--out", str(tmp_path / "x.jsonl")])
+    assert result.exit_code == 2
+    said = " ".join(result.output.split())
+    assert f"sft row {answer.id}: scores: unexpected key 'style'" in said and "sftgen run" in said
+    assert not (tmp_path / "x.jsonl").exists()
