@@ -45,6 +45,7 @@ def environment(data_dir: Path) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("LABEL_STUDIO", "DJANGO"))}
     env.update(
         SENTRY_DSN="", FRONTEND_SENTRY_DSN="", LATEST_VERSION_CHECK="false", COLLECT_ANALYTICS="false",
+        FEATURE_FLAGS_OFFLINE="true",
         LABEL_STUDIO_BASE_DATA_DIR=str(data_dir), DJANGO_DB="sqlite", SECRET_KEY="sftgen-tests-only",
         LOG_LEVEL="WARNING",
     )
