@@ -23,7 +23,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from sftgen.cli import EXAMPLE  # noqa: E402
-from sftgen.export.rows import export_rows  # noqa: E402
+from sftgen.export.rows import export_rows, export_schema  # noqa: E402
 from sftgen.export.writers import write_rows  # noqa: E402
 from sftgen.pipeline import build_pipeline  # noqa: E402
 from sftgen.project import Project  # noqa: E402
@@ -62,7 +62,7 @@ def main() -> None:
     try:
         rows = list(export_rows(store, build_pipeline(project.recipe), "sft", project.recipe))
         out = root / "sft.jsonl"
-        write_rows(rows, "jsonl", out)
+        write_rows(rows, "jsonl", out, export_schema("sft", project.recipe))
         per_step = store.conn.execute(
             """SELECT step, COUNT(*) n, SUM(outcome='kept') kept, SUM(outcome='error') errors,
                       SUM(completion_tokens) tokens, SUM(seconds) seconds

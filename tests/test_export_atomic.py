@@ -16,7 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sftgen.export.writers import ExportError, write_rows
+from sftgen.export.errors import ExportError
+from sftgen.export.writers import write_rows
 
 SLOW_EXPORT = """
 import sys, time

@@ -30,7 +30,8 @@ def test_hf_export_writes_a_card_into_the_dataset_folder(tmp_path):
     result = CliRunner().invoke(app, ["export", str(project), "--what", "prompts", "--out", str(out), "--format", "hf"])
     assert result.exit_code == 0, result.output
     header, body = header_and_body((out / "README.md").read_text())
-    assert header["license"] == "other" and header["language"] == ["en"]
+    assert header["license"] == "unknown" and "license_name" not in header and header["language"] == ["en"]
+    assert "load_from_disk" in body
     assert header["size_categories"] == ["n<1K"] and header["task_categories"] == ["text-generation"]
     assert header["pretty_name"] == "tiny"
     assert "`prompts`, 12 rows" in body

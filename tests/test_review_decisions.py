@@ -137,6 +137,6 @@ def test_agreement_and_calibration_from_stored_decisions(project):
         assert rows["domain"]["n"] == 0 and rows["domain"]["pearson"] is None
         assert queue.counts()["answer"] == {"accepted": 2, "rejected": 1, "edited": 0, "pending": 0,
                                             "disputed": 0, "queue": 3, "decisions": 7,
-                                            "waiting_for_run": 3}
+                                            "waiting_for_run": 3, "set_aside": 0}
     finally:
         store.close()

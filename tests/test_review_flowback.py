@@ -225,3 +225,34 @@ def test_a_reviewer_who_changes_their_mind_brings_the_prompt_back(tmp_path):
         assert (store.get(second.id).status, store.get(second.id).reason) == ("kept", None)
     finally:
         store.close()
+
+
+def test_an_accepted_answer_of_a_rejected_prompt_is_set_aside_not_waited_for(tmp_path):
+    """The prompt's rejection wins: its answer leaves the pipeline, and the expert's accept of that answer
+    stays in the log without keeping `status` and `export` waiting for a run that can never apply it."""
+    project = project_with_review(tmp_path)
+    first, second = seed_prompts(project, PROMPTS)
+    requests = Requests()
+    with running_fake_server() as server:
+        server.script(requests)
+        run(project, server)
+        answers = {row["prompt_id"]: row["answer_id"] for row in exported(project, "sft")}
+        decide(project, item_id=second.id, reviewer="ana", decision="reject", reason="off-domain")
+        store = Project.open(project).store()
+        try:
+            ReviewLog(store).record(Decision(answers[second.id], "answer", answers[second.id], "ana", "accept"))
+        finally:
+            store.close()
+        run(project, server)
+        export = CliRunner().invoke(app, ["export", str(project), "--what", "sft", "--out", str(tmp_path / "s.jsonl")])
+        assert export.exit_code == 0 and "not in this export yet" not in export.output
+        status = json.loads(CliRunner().invoke(app, ["status", str(project), "--json"]).output)
+        assert status["review"]["answer"]["waiting_for_run"] == 0 and status["review"]["answer"]["set_aside"] == 1
+        assert [row["prompt_id"] for row in exported(project, "sft")] == [first.id]
+
+        decide(project, item_id=second.id, reviewer="ana", decision="accept")  # the prompt comes back
+        run(project, server)
+    sft = {row["prompt_id"]: row for row in exported(project, "sft")}
+    assert set(sft) == {first.id, second.id} and sft[second.id]["answer_id"] == answers[second.id]
+    status = json.loads(CliRunner().invoke(app, ["status", str(project), "--json"]).output)
+    assert status["review"]["answer"]["accepted"] == 1 and status["review"]["answer"]["set_aside"] == 0

@@ -181,6 +181,8 @@ def export(
     fmt: str = typer.Option("jsonl", "--format", help=f"One of: {', '.join(FORMAT_CHOICES)}."),
     card: Optional[bool] = typer.Option(None, "--card/--no-card", help="Write a dataset card (README.md): "
                                         "default on for hf (in the folder), off for jsonl/parquet (<out>.README.md)."),
+    card_license: Optional[str] = typer.Option(None, "--license", help="The dataset card's license (a Hub license "
+                                          "id such as cc-by-4.0, or any name); default: the recipe's, else unknown."),
 ) -> None:
     """Write the kept records of a kind, with their provenance (atomically: a killed export leaves the
     earlier file as it was)."""
@@ -188,8 +190,9 @@ def export(
         raise refuse(f"--what {what}: expected one of {', '.join(EXPORT_CHOICES)}")
     if fmt not in FORMAT_CHOICES:
         raise refuse(f"--format {fmt}: expected one of {', '.join(FORMAT_CHOICES)}")
-    from sftgen.export.rows import NothingToExport, export_rows, furthest_export
-    from sftgen.export.writers import ExportError, write_rows
+    from sftgen.export.errors import ExportError
+    from sftgen.export.rows import export_rows, export_schema, furthest_export
+    from sftgen.export.writers import write_rows
     from sftgen.failures import RunStopped
     from sftgen.pipeline import build_pipeline
     from sftgen.review.queue import decisions_waiting_for_run
@@ -204,13 +207,14 @@ def export(
     try:
         what = what or furthest_export(store, steps)
         rows = list(export_rows(store, steps, what, project.recipe))
-        count = write_rows(rows, fmt, out)
+        count = write_rows(rows, fmt, out, export_schema(what, project.recipe))
         if card if card is not None else fmt == "hf":
             from sftgen.report.card import write_card
 
-            plain(console, f"dataset card: {write_card(out, fmt, project.dir, project.recipe, store, rows, what)}")
+            path = write_card(out, fmt, project.dir, project.recipe, store, rows, what, license=card_license)
+            plain(console, f"dataset card: {path}")
         waiting = decisions_waiting_for_run(store, steps, project.recipe)
-    except (NothingToExport, ExportError) as exc:
+    except ExportError as exc:  # NothingToExport and a row that does not fit are ExportErrors too
         raise refuse(exc) from exc
     finally:
         store.close()

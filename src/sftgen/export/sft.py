@@ -20,10 +20,10 @@ def sft_rows(store: Store, steps: list[Step], recipe: Any = None) -> Iterator[di
         prompt = store.get(answer.meta.get("prompt_id", ""))
         if prompt is None:
             continue
-        yield sft_row(store, prompt, answer, system_prompt)
+        yield sft_row(prompt, answer, system_prompt, provenance_ids(store, prompt, answer))
 
 
-def sft_row(store: Store, prompt: Record, answer: Record, system_prompt: str | None) -> dict[str, Any]:
+def sft_row(prompt: Record, answer: Record, system_prompt: str | None, provenance: dict[str, Any]) -> dict[str, Any]:
     messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
     messages += [{"role": "user", "content": prompt.text}, {"role": "assistant", "content": answer.text}]
     meta = answer.meta
@@ -34,11 +34,11 @@ def sft_row(store: Store, prompt: Record, answer: Record, system_prompt: str | N
         "answer_id": answer.id,
         "subdomain": prompt.meta.get("subdomain"),
         "rag": bool(meta.get("rag")),
-        "citations": meta.get("citations", []),
-        "scores": meta.get("scores", {}),
+        "citations": meta.get("citations") or [],
+        "scores": meta.get("scores") or None,  # an edited answer has no judge's scores (the edit was not judged)
         "score_mean": meta.get("score_mean"),
         "needs_review": bool(meta.get("needs_review", False)),
-        "provenance": provenance_ids(store, prompt, answer),
+        "provenance": provenance,
     }
 
 

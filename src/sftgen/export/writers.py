@@ -1,4 +1,12 @@
-"""Writing export rows as JSONL, Parquet or a Hugging Face dataset folder.
+"""Writing export rows as JSONL, Parquet or a Hugging Face dataset folder, all three from the same rows and
+the same Arrow schema (export/schema.py): every format holds the same values with the same nesting.
+
+- jsonl: one JSON object a line (`datasets.load_dataset("json", data_files=...)`, `pandas.read_json(lines=True)`);
+- parquet: one file with the schema (`load_dataset("parquet", data_files=...)`, duckdb, pandas);
+- hf: a folder written by `Dataset.save_to_disk`, read with `datasets.load_from_disk(folder)`. Not with
+  `load_dataset(folder)`, which refuses a saved folder. (A README `configs:` entry pointing `load_dataset` at
+  the saved Arrow files would read it, but datasets 5.2 caches such a folder under its name and config only:
+  a second folder of the same name, or the same folder exported again, loads the first one's rows.)
 
 Every export is written under a temporary name beside the target and renamed onto it at the end, so the
 target is always either the earlier export or the new one, whole: a killed export leaves the earlier
@@ -13,17 +21,20 @@ import os
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from sftgen.export.errors import ExportError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 FORMATS = ("jsonl", "parquet", "hf")
 PARTIAL = ".partial-"
 
 
-class ExportError(Exception):
-    """An export that cannot be written (the message names the path)."""
-
-
-def write_rows(rows: Iterable[dict[str, Any]], fmt: str, out: Path) -> int:
+def write_rows(rows: Iterable[dict[str, Any]], fmt: str, out: Path, schema: pa.Schema | None = None) -> int:
+    """Write the rows (already fitting `schema`, as `export_rows` makes them) to `out`; returns the count.
+    Without a schema, Parquet and hf take the types Arrow infers from the rows."""
     if fmt not in FORMATS:
         raise ValueError(f"--format {fmt}: expected one of {', '.join(FORMATS)}")
     out = Path(out)
@@ -32,7 +43,7 @@ def write_rows(rows: Iterable[dict[str, Any]], fmt: str, out: Path) -> int:
         remove_stale_partials(out)
         partial = out.parent / f".{out.name}{PARTIAL}{os.getpid()}"
         try:
-            count = write_format(rows, fmt, partial)
+            count = write_format(rows, fmt, partial, schema)
             publish(partial, out)
         finally:
             remove_path(partial)
@@ -41,13 +52,12 @@ def write_rows(rows: Iterable[dict[str, Any]], fmt: str, out: Path) -> int:
     return count
 
 
-def write_format(rows: Iterable[dict[str, Any]], fmt: str, out: Path) -> int:
+def write_format(rows: Iterable[dict[str, Any]], fmt: str, out: Path, schema: pa.Schema | None) -> int:
     if fmt == "jsonl":
         return write_jsonl(rows, out)
     if fmt == "parquet":
-        return write_parquet(list(rows), out)
-    return write_hf(list(rows), out)
-
+        return write_parquet(rows, out, schema)
+    return write_hf(rows, out, schema)
 
 def publish(partial: Path, out: Path) -> None:
     """Rename the finished export onto its name. A folder (hf) cannot replace a folder in one rename:
@@ -93,39 +103,46 @@ def remove_path(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+
+LINE_BREAKS_IN_TEXT = str.maketrans({"\u0085": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+"""Characters some readers take for the end of a line (Python's str.splitlines, JavaScript): escaped, so one
+row stays one line whatever the text holds (json.dumps already escapes \n, \r and other control characters)."""
+
+
+def jsonl_line(row: dict[str, Any]) -> str:
+    return json.dumps(row, ensure_ascii=False, allow_nan=False).translate(LINE_BREAKS_IN_TEXT) + "\n"
+
+
 def write_jsonl(rows: Iterable[dict[str, Any]], out: Path) -> int:
     count = 0
     with open(out, "w", encoding="utf-8") as handle:
         for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+            handle.write(jsonl_line(row))
             count += 1
     return count
 
 
-def flat_for_columns(row: dict[str, Any]) -> dict[str, Any]:
-    """Columnar formats get lists of chat messages as they are, and free-form dicts as JSON strings."""
-    flat = {}
-    for key, value in row.items():
-        if isinstance(value, dict) or (isinstance(value, list) and value and isinstance(value[0], dict)
-                                       and key != "messages"):
-            flat[key] = json.dumps(value, ensure_ascii=False, default=str)
-        else:
-            flat[key] = value
-    return flat
-
-
-def write_parquet(rows: list[dict[str, Any]], out: Path) -> int:
+def arrow_table(rows: Iterable[dict[str, Any]], schema: pa.Schema | None) -> pa.Table:
     import pyarrow as pa
+
+    return pa.Table.from_pylist(list(rows), schema=schema)
+
+
+def write_parquet(rows: Iterable[dict[str, Any]], out: Path, schema: pa.Schema | None) -> int:
     import pyarrow.parquet as pq
 
-    pq.write_table(pa.Table.from_pylist([flat_for_columns(row) for row in rows]), out)
-    return len(rows)
+    table = arrow_table(rows, schema)
+    pq.write_table(table, out)
+    return table.num_rows
 
 
-def write_hf(rows: list[dict[str, Any]], out: Path) -> int:
+def write_hf(rows: Iterable[dict[str, Any]], out: Path, schema: pa.Schema | None) -> int:
     try:
         import datasets
     except ImportError as exc:
         raise ExportError("--format hf needs the 'datasets' package: pip install 'sftgen[hf]'") from exc
-    datasets.Dataset.from_list([flat_for_columns(row) for row in rows]).save_to_disk(str(out))
-    return len(rows)
+    table = arrow_table(rows, schema)
+    dataset = datasets.Dataset(table, info=datasets.DatasetInfo(features=datasets.Features.from_arrow_schema(table.schema)))
+    # An empty dataset gets one (empty) shard: with none, `load_from_disk` fails (datasets 5.2).
+    dataset.save_to_disk(str(out), num_shards=1 if table.num_rows == 0 else None)
+    return table.num_rows

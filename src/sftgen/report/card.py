@@ -7,6 +7,7 @@ it beside the file as `<out>.README.md` with `--card`."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import Counter
 from pathlib import Path
@@ -25,6 +26,17 @@ TEMPLATES = Path(__file__).parent / "templates"
 SIZE_CATEGORIES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
                    (10_000_000, "1M<n<10M")]
 LISTED_SOURCES = 30
+HUB_LICENSES = frozenset("""
+apache-2.0 mit openrail bigscience-openrail-m creativeml-openrail-m bigscience-bloom-rail-1.0 bigcode-openrail-m
+afl-3.0 artistic-2.0 bsl-1.0 bsd bsd-2-clause bsd-3-clause bsd-3-clause-clear c-uda cc cc0-1.0 cc-by-2.0
+cc-by-2.5 cc-by-3.0 cc-by-4.0 cc-by-sa-3.0 cc-by-sa-4.0 cc-by-nc-2.0 cc-by-nc-3.0 cc-by-nc-4.0 cc-by-nd-4.0
+cc-by-nc-nd-3.0 cc-by-nc-nd-4.0 cc-by-nc-sa-2.0 cc-by-nc-sa-3.0 cc-by-nc-sa-4.0 cdla-sharing-1.0
+cdla-permissive-1.0 cdla-permissive-2.0 wtfpl ecl-2.0 epl-1.0 epl-2.0 etalab-2.0 eupl-1.1 eupl-1.2 agpl-3.0 gfdl
+gpl gpl-2.0 gpl-3.0 lgpl lgpl-2.1 lgpl-3.0 isc lppl-1.3c ms-pl mpl-2.0 odc-by odbl openrail++ osl-3.0 postgresql
+ofl-1.1 ncsa unlicense zlib pddl unknown
+""".split())
+"""License identifiers the Hugging Face Hub knows (its `license:` values); any other name is written as
+`license: other` with `license_name`."""
 
 
 def card_path(out: Path, fmt: str) -> Path:
@@ -73,20 +85,34 @@ def report_metrics(project_dir: Path) -> dict[str, Any] | None:
         return None  # a broken report leaves its numbers out of the card, nothing more
 
 
-def dataset_card(project_dir: Path, recipe: Recipe, store: Store, rows: list[dict[str, Any]], what: str) -> str:
+def card_license(name: str | None) -> dict[str, str | None]:
+    """The card's license fields: a Hub id as it is; another name as `other` + `license_name` (lowercase,
+    dashes, as the Hub asks); none at all as `unknown` (a valid Hub value that says it is not set)."""
+    if not name or not name.strip():
+        return {"id": "unknown", "name": None, "given": None}
+    given = name.strip()
+    if given.lower() in HUB_LICENSES:
+        return {"id": given.lower(), "name": None, "given": given}
+    return {"id": "other", "name": re.sub(r"[^a-z0-9.]+", "-", given.lower()).strip("-") or "custom", "given": given}
+
+
+def dataset_card(project_dir: Path, recipe: Recipe, store: Store, rows: list[dict[str, Any]], what: str,
+                 license: str | None = None, fmt: str | None = None, file_name: str | None = None) -> str:
     environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False, trim_blocks=True,
                               lstrip_blocks=True, keep_trailing_newline=True)
     environment.filters["yaml_str"] = lambda value: json.dumps(str(value), ensure_ascii=False)
     return environment.get_template("dataset_card.md").render(
         recipe=recipe, what=what, count=len(rows), size_category=size_category(len(rows)),
-        task_categories=task_categories(what), license=getattr(recipe, "license", None) or "other",
+        task_categories=task_categories(what), license=card_license(license or getattr(recipe, "license", None)),
         language=getattr(recipe, "language", None) or "en", sources=source_summary(store), models=models_used(store),
         metrics=prompt_metrics(rows), report=report_metrics(project_dir), date=time.strftime("%Y-%m-%d"),
+        fmt=fmt, file_name=file_name,
     )
 
 
 def write_card(out: Path, fmt: str, project_dir: Path, recipe: Recipe, store: Store,
-               rows: list[dict[str, Any]], what: str) -> Path:
+               rows: list[dict[str, Any]], what: str, license: str | None = None) -> Path:
     path = card_path(out, fmt)
-    path.write_text(dataset_card(project_dir, recipe, store, rows, what), encoding="utf-8")
+    text = dataset_card(project_dir, recipe, store, rows, what, license, fmt, out.name)
+    path.write_text(text, encoding="utf-8")
     return path

@@ -55,6 +55,8 @@ def interchange(console: Console, project: Project, export: tuple[str, Path] | N
                               "skipped", highlight=False, soft_wrap=True)
             for problem in report.problems:
                 console.print(f"[yellow]skipped[/yellow] {escape(str(problem))}", highlight=False, soft_wrap=True)
+            for note in report.notes:
+                console.print(f"note: {escape(str(note))}", highlight=False, soft_wrap=True)
             if report.unknown_ids or report.problems:
                 return BAD_INPUT
     except InterchangeError as exc:

@@ -9,6 +9,7 @@ the next `sftgen run` (its progress row is forgotten), so the decision flows int
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -47,6 +48,14 @@ CREATE UNIQUE INDEX IF NOT EXISTS reviews_external ON reviews(external_id) WHERE
 
 class DecisionError(ValueError):
     """A decision that cannot be recorded; the message names the item and what is wrong."""
+
+
+def combined_reason(listed: str | None, text: str | None) -> str | None:
+    """A reason picked from the recipe's list and one in the reviewer's words, both kept: "listed: text"."""
+    listed, text = (listed or "").strip(), (text or "").strip()
+    if listed and text and not text.startswith(listed):
+        return f"{listed}: {text}"
+    return text or listed or None
 
 
 @dataclass
@@ -206,8 +215,33 @@ class ReviewLog:
             "SELECT 1 FROM reviews WHERE external_id=?", (external_id,)
         ).fetchone() is not None
 
+    def latest_imported(self, annotation_key: str) -> Decision | None:
+        """The decision last imported for an annotation of another tool (external ids `<key>@<version>`;
+        before versions were kept, the bare key)."""
+        pattern = annotation_key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "@%"
+        row = self.store.conn.execute(
+            "SELECT * FROM reviews WHERE external_id = ? OR external_id LIKE ? ESCAPE '\\' ORDER BY seq DESC LIMIT 1",
+            (annotation_key, pattern),
+        ).fetchone()
+        return row_to_decision(row) if row else None
+
+    def free_external_id(self, external_id: str) -> str:
+        """The id itself, or with a counter when an annotation went back to an earlier version."""
+        candidate, count = external_id, 1
+        while self.has_external(candidate):
+            count += 1
+            candidate = f"{external_id}+{count}"
+        return candidate
+
     def state(self, item_id: str, reviews_required: int) -> ItemState:
         return resolve(item_id, self.decisions([item_id]), reviews_required)
+
+
+def content_version(decision: Decision) -> str:
+    """What a decision says (not who, when or from where): an annotation changed in its tool gets a new one."""
+    said = [decision.decision, decision.version_id, (decision.reason or "").strip(), (decision.edited_text or "").strip(),
+            sorted(decision.scores.items())]
+    return hashlib.sha256(json.dumps(said, ensure_ascii=False).encode()).hexdigest()[:12]
 
 
 def row_to_decision(row: Any) -> Decision:

@@ -104,15 +104,36 @@ class ReviewQueue:
         return state.status == REJECTED or state.version_id != prompt_id
 
     def waiting_for_run(self, kind: str) -> int:
-        """Items with a decision the pipeline has not applied yet (their gate's progress row was forgotten)."""
+        """Items with a decision the pipeline has not applied yet: their gate's progress row was forgotten and
+        the gate's upstream still passes them on. A decision on an item the pipeline has withdrawn (an answer
+        whose prompt a reviewer rejected or edited) waits for nothing: it is kept, and applies if the item
+        comes back (the prompt accepted again, the same answer made again)."""
         gate = self.gates.get(kind)
         if gate is None:
             return 0
+        upstream = list(gate.upstream)
+        placeholders = ",".join("?" * len(upstream))
         return self.store.conn.execute(
-            """SELECT COUNT(DISTINCT r.item_id) FROM reviews r
-               LEFT JOIN progress p ON p.step = ? AND p.item_id = r.item_id
-               WHERE r.kind = ? AND p.item_id IS NULL""",
-            (gate.name, kind),
+            f"""SELECT COUNT(DISTINCT r.item_id) FROM reviews r
+                LEFT JOIN progress p ON p.step = ? AND p.item_id = r.item_id
+                WHERE r.kind = ? AND p.item_id IS NULL
+                  AND EXISTS (SELECT 1 FROM emits e WHERE e.item_id = r.item_id AND e.active = 1
+                              AND e.step IN ({placeholders}))""",
+            (gate.name, kind, *upstream),
+        ).fetchone()[0]
+
+    def set_aside(self, kind: str) -> int:
+        """Items with a decision that the pipeline no longer passes to their gate (see `waiting_for_run`)."""
+        gate = self.gates.get(kind)
+        if gate is None:
+            return 0
+        upstream = list(gate.upstream)
+        placeholders = ",".join("?" * len(upstream))
+        return self.store.conn.execute(
+            f"""SELECT COUNT(DISTINCT r.item_id) FROM reviews r
+                WHERE r.kind = ? AND NOT EXISTS (SELECT 1 FROM emits e WHERE e.item_id = r.item_id
+                                                 AND e.active = 1 AND e.step IN ({placeholders}))""",
+            (kind, *upstream),
         ).fetchone()[0]
 
     def subdomain_of(self, record: Record) -> str | None:
@@ -150,6 +171,7 @@ class ReviewQueue:
             counts[kind]["queue"] = len(items)
             counts[kind]["decisions"] = sum(len(item.state.decisions) for item in items)
             counts[kind]["waiting_for_run"] = self.waiting_for_run(kind)
+            counts[kind]["set_aside"] = self.set_aside(kind)
         return counts
 
     def progress(self, kind: str) -> dict:
