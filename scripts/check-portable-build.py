@@ -1,7 +1,11 @@
-"""Checks that the installed llama-cpp-python carries no machine code beyond the portable x86-64 baseline
-(AVX2, FMA, F16C): no AVX-512 (zmm, mask or upper-16 vector registers), no AMX (tmm registers, tile
-instructions), no AVX-VNNI. A native build from another machine of this kind dies with SIGILL at the first
-completion; this finds it before a run does. Exit 0 when portable, 1 when not, 2 when it cannot tell."""
+"""Checks that the installed llama-cpp-python carries no machine code beyond the portable x86-64-v3 baseline
+(AVX2, FMA, F16C, BMI2). Forbidden:
+  - every EVEX-encoded instruction (AVX-512 and AVX10, whatever its registers: AVX-512VL code on ymm0-15
+    looks like AVX2 by its operands, only its 0x62 prefix gives it away),
+  - AVX-512 registers (zmm, mask k1-k7, xmm16-31/ymm16-31) and AMX (tmm registers, tile instructions),
+  - the VEX-encoded extensions newer than AVX2 (AVX-VNNI, AVX-IFMA, AVX-NE-CONVERT, SHA512, SM3/SM4).
+A native build from another machine of this kind dies with SIGILL at the first completion; this finds it
+before a run does. Exit 0 when portable, 1 when not, 2 when it cannot tell."""
 
 from __future__ import annotations
 
@@ -15,10 +19,23 @@ import subprocess
 import sys
 from pathlib import Path
 
-FORBIDDEN = re.compile(
-    r"%zmm\d+|%tmm\d|%[xy]mm(1[6-9]|2\d|3[01])\b|%k[1-7]\b|\btile(loadd|stored|zero|release|cfg)|"
-    r"\btdpb[a-z]*|\bvpdp(bu|ws)s?d"
+# Each pattern matches within one line of `objdump -d --insn-width=15` (no instruction wraps onto a line of
+# bytes only), such as "  4005d6:\t62 f1 7c 48 58 c1 \tvaddps %zmm1,%zmm0,%zmm0".
+ADDRESS = r"^[ \t]*[0-9a-f]+:\t"
+# In 64-bit mode 0x62 (BOUND in 32-bit code) always opens an EVEX instruction; only segment overrides and
+# the address-size prefix may stand before it.
+EVEX_INSTRUCTION = ADDRESS + r"(?:(?:26|2e|36|3e|64|65|67) )*62 "
+PREFIXES = r"(?:(?:\{vex3?\}|\{evex\}|lock|rep[a-z]*|notrack|bnd|data16|addr32|[c-gs]s) +)*"
+FORBIDDEN_MNEMONIC = (
+    ADDRESS + r"[0-9a-f ]+\t" + PREFIXES +
+    r"(?:tile[a-z0-9]+|ldtilecfg|sttilecfg|tdp[a-z0-9]+|tcmm[a-z0-9]+|tcvt[a-z0-9]+"  # AMX
+    r"|vpdp[a-z]+|vpmadd52[a-z]+|vcvtne[a-z0-9]+|vbcstne[a-z0-9]+"  # AVX-VNNI(-INT8/16), AVX-IFMA, AVX-NE-CONVERT
+    r"|vsha512[a-z0-9]+|vsm3[a-z0-9]+|vsm4[a-z0-9]+)\b"
 )
+# Registers: objdump's symbol names (<...>) never hold a '%'.
+FORBIDDEN_REGISTER = r"%zmm\d+|%tmm\d|%[xy]mm(?:1[6-9]|2\d|3[01])\b|%k[1-7]\b"
+FORBIDDEN = re.compile("|".join(f"(?:{p})" for p in (EVEX_INSTRUCTION, FORBIDDEN_MNEMONIC, FORBIDDEN_REGISTER)),
+                       re.MULTILINE)
 
 
 def library_folder() -> Path | None:
@@ -37,18 +54,19 @@ def distinct_files(paths) -> list[Path]:
 
 
 def first_forbidden(library: Path) -> str | None:
-    listing = subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(library)],
+    """The first instruction of `library` beyond x86-64-v3, as objdump prints it, or None."""
+    listing = subprocess.run(["objdump", "-d", "--insn-width=15", str(library)],
                              capture_output=True, text=True, check=True).stdout
     found = FORBIDDEN.search(listing)
     if found is None:
         return None
     line_start = listing.rfind("\n", 0, found.start()) + 1
     line_end = listing.find("\n", found.end())
-    return listing[line_start:line_end].strip()
+    return " ".join(listing[line_start:line_end if line_end != -1 else None].split())
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quiet", action="store_true", help="print nothing when the build is portable")
     quiet = parser.parse_args().quiet
     if platform.machine() != "x86_64":

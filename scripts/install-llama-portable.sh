@@ -5,7 +5,8 @@
 # reuses such a wheel from its cache whatever CMAKE_ARGS say. So this script:
 #   - builds with GGML_NATIVE=OFF and names the instruction sets (AVX2, FMA, F16C, BMI2: x86-64-v3),
 #   - never reads or writes pip's wheel cache for it (its own cache holds only portable builds),
-#   - checks the installed libraries' machine code for AVX-512 and AMX registers, and rebuilds if found.
+#   - checks the installed libraries' machine code (check-portable-build.py: AVX-512, AMX, AVX-VNNI...) and
+#     replaces an installed build that fails it; a cached wheel that fails it is deleted and built again.
 # Usage: install-llama-portable.sh VENV_PYTHON
 set -euo pipefail
 PY=${1:?usage: install-llama-portable.sh VENV_PYTHON}
@@ -42,28 +43,50 @@ except m.PackageNotFoundError:
 PYEOF
 }
 
-installed_is_portable() {
-  [ "$(installed_version)" = "$VERSION" ] || return 1
-  "$PY" "$HERE/check-portable-build.py" --quiet
+check() {  # exit 0: portable; 1: not; 2: cannot tell (no objdump)
+  "$PY" "$HERE/check-portable-build.py" "$@"
 }
 
-if installed_is_portable; then
-  exit 0
-fi
-
-wheel=$(ls "$CACHE"/llama_cpp_python-"$VERSION"-*.whl 2>/dev/null | head -n 1 || true)
-if [ -z "$wheel" ]; then
+build_wheel() {
   echo "Building llama-cpp-python $VERSION for $LEVEL (no host-specific instructions; 5-13 minutes on 2 cores)..."
+  local build
   build=$(mktemp -d)
+  # --no-binary: never a prebuilt wheel from an index or find-links; --no-cache-dir: never one pip cached
+  # from an earlier (native) build, and never leave this one in pip's cache either.
   CMAKE_ARGS="$CMAKE_FLAGS" FORCE_CMAKE=1 "$PY" -m pip wheel -q --no-cache-dir --no-deps \
     --no-binary llama-cpp-python "llama-cpp-python==$VERSION" -w "$build"
   mkdir -p "$CACHE"
   mv "$build"/llama_cpp_python-"$VERSION"-*.whl "$CACHE"/
   rm -rf "$build"
-  wheel=$(ls "$CACHE"/llama_cpp_python-"$VERSION"-*.whl | head -n 1)
+}
+
+cached_wheel() {
+  ls "$CACHE"/llama_cpp_python-"$VERSION"-*.whl 2>/dev/null | head -n 1 || true
+}
+
+if [ "$(installed_version)" = "$VERSION" ]; then
+  status=0
+  check --quiet || status=$?
+  [ "$status" -eq 0 ] && exit 0
+  if [ "$status" -eq 2 ]; then
+    check || true  # prints why it cannot tell
+    exit 1
+  fi
+  echo "the installed llama-cpp-python $VERSION was built for a specific CPU; replacing it with a portable build"
 fi
-"$PY" -m pip install -q --no-cache-dir --no-deps --force-reinstall "$wheel"
-if ! "$PY" "$HERE/check-portable-build.py"; then
-  echo "the cached wheel $wheel is not portable; remove $CACHE and run again" >&2
-  exit 1
-fi
+
+for attempt in 1 2; do
+  wheel=$(cached_wheel)
+  [ -n "$wheel" ] || { build_wheel; wheel=$(cached_wheel); }
+  "$PY" -m pip install -q --no-cache-dir --no-deps --force-reinstall "$wheel"
+  status=0
+  check || status=$?
+  [ "$status" -eq 0 ] && exit 0
+  [ "$status" -eq 2 ] && exit 1
+  if [ "$attempt" -eq 1 ]; then
+    echo "the cached wheel $wheel is not portable: removing it and building from source" >&2
+    rm -f "$wheel"
+  fi
+done
+echo "llama-cpp-python $VERSION built with $CMAKE_FLAGS still holds instructions beyond $LEVEL" >&2
+exit 1

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 
 import pytest
 
@@ -52,3 +54,10 @@ def test_a_tiny_project_runs_end_to_end_on_the_embedded_model(tmp_path):
     assert log
     second = asyncio.run(run_project(Project.open(project), steps=topic_pipeline()))
     assert second.processed["topic"] == 0
+
+
+def test_the_setup_smoke_test_gets_one_completion():
+    smoke = subprocess.run([sys.executable, "-m", "sftgen.llm.smoke_test"], capture_output=True, text=True,
+                           timeout=300)
+    assert smoke.returncode == 0, smoke.stderr
+    assert smoke.stdout.startswith("embedded model answers")

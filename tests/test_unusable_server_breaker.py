@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 from aiohttp import web
 
 from sftgen.llm.client import Backoff, ChatClient, LLMError, LLMUnusable
@@ -83,18 +82,3 @@ def test_429s_without_end_do_not_stop_the_client():
     busy = ReplyRule(contains="busy", status=429)
     with running_fake_server(FakeServerConfig(rules=[busy], retry_after_s=0.001)) as server:
         assert asyncio.run(go(server)) == ["llm_unavailable"] * 8  # 32 refusals in a row, no stop
-
-
-def test_a_provider_that_knows_why_the_server_failed_gives_the_message():
-    async def go(server):
-        client = ChatClient(server.base_url, "m", max_retries=6, backoff=FAST_BACKOFF)
-        client.diagnose_unusable = lambda: LLMUnusable("the embedded server exited: killed by SIGILL")
-        try:
-            await client.complete(user("anything"))
-        finally:
-            await client.aclose()
-
-    with running_fake_server(FakeServerConfig(rules=[ReplyRule(contains="", status=404)])) as server:
-        with pytest.raises(LLMUnusable, match="killed by SIGILL"):
-            asyncio.run(go(server))
-        assert server.stats()["requests"] == 6

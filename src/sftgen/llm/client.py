@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NoReturn, Protocol
@@ -136,9 +135,6 @@ class ChatClient:
         self.retry_after_cap_s = retry_after_cap_s
         self.breaker = UnusableServerBreaker(unusable_after)
         self.server_settings = ServerSettings(self.base_url, model, timeout_s, api_key_env, bool(api_key))
-        self.diagnose_unusable: Callable[[], LLMUnusable | None] | None = None
-        """Set by a provider that knows more when the server fails (the embedded server's process exited):
-        called when the breaker trips, its error replaces the breaker's own message."""
         self.capped_retry_after_logged = False
 
     def session(self) -> aiohttp.ClientSession:
@@ -318,8 +314,7 @@ class ChatClient:
 
     def stop_using(self, failure: ServerFailure) -> NoReturn:
         """The breaker tripped: every request of this client now raises one LLMUnusable."""
-        better = self.diagnose_unusable() if self.diagnose_unusable is not None else None
-        error = better or LLMUnusable(unusable_message(failure, self.breaker.in_a_row, self.server_settings))
+        error = LLMUnusable(unusable_message(failure, self.breaker.in_a_row, self.server_settings))
         if self.unusable is None:
             log.error("%s", error.message)
         self.give_up(error)

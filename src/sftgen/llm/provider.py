@@ -1,15 +1,18 @@
 """Turns the recipe's `llm` block into a running ChatClient: an OpenAI-compatible server the user names,
-or the embedded llama.cpp server started for the length of the run."""
+or the embedded llama.cpp server started for the length of the run (and watched: if it dies, the run stops)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
-from sftgen.llm.client import ChatClient, RequestCache
-from sftgen.llm.embedded import MODEL_ALIAS, EmbeddedServer
+from sftgen.failures import RunStopped
+from sftgen.llm.client import ChatClient, LLMError, LLMReply, LLMUnusable, RequestCache
+from sftgen.llm.embedded import MODEL_ALIAS, EmbeddedServer, EmbeddedServerDied
 from sftgen.recipe.model import LLM
 
 # llama-cpp-python's server answers one request at a time; more in flight only queue up and time out.
@@ -31,33 +34,85 @@ def llm_identity(settings: LLM) -> str:
     return f"{settings.provider}:{model}:{structured_mode(settings)}"
 
 
+# How long a request that failed to reach the embedded server waits to see whether the server died.
+EXIT_GRACE_S = 2.0
+
+
+class EmbeddedChatClient(ChatClient):
+    """The client of the embedded server. A request that fails because the server died stops the run with
+    how it died (not 'connection refused' on the item), whoever notices first: the watcher or the request."""
+
+    def __init__(self, server: EmbeddedServer, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.server = server
+
+    def give_up(self, error: RunStopped) -> None:
+        if not isinstance(error, EmbeddedServerDied) and self.server.exited():
+            error = self.server.death()  # 'cannot connect' is true, but how the server died is the news
+        super().give_up(error)
+
+    async def complete(self, *args: Any, **kwargs: Any) -> LLMReply:
+        try:
+            return await super().complete(*args, **kwargs)
+        except (LLMError, LLMUnusable) as exc:
+            unreachable = isinstance(exc, LLMUnusable) or exc.reason == "llm_unavailable"
+            if await self.server_exited(EXIT_GRACE_S if unreachable else 0):
+                self.give_up(self.server.death())
+                raise self.unusable from None
+            raise
+
+    async def server_exited(self, grace_s: float) -> bool:
+        deadline = time.monotonic() + grace_s
+        while not self.server.exited():
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
+
+
+async def watch(server: EmbeddedServer, client: ChatClient) -> None:
+    """When the server process exits, every request of the client fails at once with how it died."""
+    await server.wait_for_exit()
+    client.give_up(server.death())
+
+
 @asynccontextmanager
 async def open_llm(settings: LLM, project_dir: Path, cache: RequestCache | None) -> AsyncIterator[ChatClient]:
-    server = None
-    if settings.provider == "embedded":
-        model_path = Path(settings.model) if settings.model else None
-        if model_path is not None and not model_path.is_absolute():
-            model_path = project_dir / model_path
-        server = EmbeddedServer(model_path, settings.context_size, project_dir / ".sftgen" / "embedded-server.log")
-        base_url, model, concurrency = server.start(), MODEL_ALIAS, min(settings.max_concurrency,
-                                                                         EMBEDDED_MAX_CONCURRENCY)
-    else:
-        base_url, model, concurrency = str(settings.base_url), str(settings.model), settings.max_concurrency
-    client = ChatClient(
-        base_url,
-        model,
+    if settings.provider != "embedded":
+        client = ChatClient(str(settings.base_url), str(settings.model), **client_options(settings, cache))
+        try:
+            yield client
+        finally:
+            await client.aclose()
+        return
+    model_path = Path(settings.model) if settings.model else None
+    if model_path is not None and not model_path.is_absolute():
+        model_path = project_dir / model_path
+    server = EmbeddedServer(model_path, settings.context_size, project_dir / ".sftgen" / "embedded-server.log")
+    try:
+        base_url = server.start()
+        client = EmbeddedChatClient(server, base_url, MODEL_ALIAS, **client_options(
+            settings, cache, max_concurrency=min(settings.max_concurrency, EMBEDDED_MAX_CONCURRENCY)))
+        watcher = asyncio.create_task(watch(server, client))
+        try:
+            yield client
+        finally:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
+            await client.aclose()
+    finally:
+        server.stop()
+
+
+def client_options(settings: LLM, cache: RequestCache | None, **overrides: Any) -> dict[str, Any]:
+    options = dict(
         api_key=os.environ.get(settings.api_key_env) or None,
         api_key_env=settings.api_key_env,
-        max_concurrency=concurrency,
+        max_concurrency=settings.max_concurrency,
         timeout_s=settings.timeout_s,
         max_retries=settings.max_retries,
         max_reasks=settings.max_reasks,
         structured_output=structured_mode(settings),
         cache=cache,
     )
-    try:
-        yield client
-    finally:
-        await client.aclose()
-        if server is not None:
-            server.stop()
+    return {**options, **overrides}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from sftgen.llm.embedded import MODEL_ALIAS, EmbeddedServer, EmbeddedServerError, exit_description
+from sftgen.llm.embedded import MODEL_ALIAS, EmbeddedServer, EmbeddedServerError
 
 
 def main() -> int:
@@ -27,10 +27,15 @@ def main() -> int:
             })
             reply.raise_for_status()
             text = reply.json()["choices"][0]["message"]["content"]
-        except (EmbeddedServerError, httpx.HTTPError, KeyError, IndexError, ValueError) as exc:
-            code = server.process.poll() if server.process is not None else None
-            why = exit_description(code) if code is not None else f"{type(exc).__name__}: {exc}"
-            print(f"the embedded model failed its first completion: {why}\n{server.log_tail()}", file=sys.stderr)
+        except EmbeddedServerError as exc:
+            print(f"the embedded model failed to start: {exc}", file=sys.stderr)
+            return 1
+        except (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError) as exc:
+            if server.exited_within(2):  # a crash resets the connection just before the process is gone
+                why = str(server.death())
+            else:
+                why = f"{type(exc).__name__}: {exc}\nFrom {server.log_path}:\n{server.log_excerpt()}"
+            print(f"the embedded model failed its first completion: {why}", file=sys.stderr)
             return 1
         finally:
             server.stop()
