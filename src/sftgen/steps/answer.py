@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from sftgen.answers.answer_text import answer_problem
 from sftgen.answers.citations import check_citations, citation_entries
 from sftgen.answers.upstream import emitted_from, require_processed
 from sftgen.records import DROPPED, Record
@@ -53,6 +54,9 @@ class AnswerStep(LLMStep):
                                   WrittenAnswer)
             if PLACEHOLDER.fullmatch(reply.answer.strip()):
                 return drop("placeholder_answer", f"the reply is a copied placeholder, not an answer: {reply.answer!r}")
+            problem = answer_problem(reply.answer, titles=[], passages=[])
+            if problem:
+                return drop(*problem)
             meta = {"prompt_id": item.id, "rag": False, "citations": [], "subdomain": item.meta.get("subdomain")}
             return keep(with_earlier_scores(ctx, item.child("answer", reply.answer.strip(), meta=meta,
                                                             origin="closed_book")))
@@ -73,6 +77,10 @@ class AnswerStep(LLMStep):
         if not answer.text:
             return drop("empty_answer",
                         f"the reply held only citations of passages that do not exist: {reply.answer!r}")
+        problem = answer_problem(answer.text, [p["title"] for p in variables["passages"]],
+                                 [p.text for p in passages])
+        if problem:
+            return drop(*problem)
         return keep(with_earlier_scores(ctx, answer))
 
 
