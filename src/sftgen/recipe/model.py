@@ -10,6 +10,7 @@ from sftgen.recipe.answer_settings import Answers
 from sftgen.recipe.dedup_settings import Dedup
 from sftgen.recipe.names import Name
 from sftgen.recipe.prompt_settings import Profiles, Prompts
+from sftgen.recipe.relevance_settings import Relevance
 from sftgen.recipe.review_settings import Review
 from sftgen.recipe.research_settings import Research
 
@@ -102,6 +103,7 @@ class Recipe(Section):
     chunking: Chunking = Field(default_factory=Chunking)
     llm: LLM = Field(default_factory=LLM)
     budget: Budget = Field(default_factory=Budget)
+    relevance: Relevance = Field(default_factory=Relevance)
     profiles: Profiles = Field(default_factory=Profiles)
     prompts: Prompts = Field(default_factory=Prompts)
     research: Research = Field(default_factory=Research)
