@@ -89,13 +89,76 @@ def test_a_sample_without_both_labels_or_without_a_file_is_refused(tmp_path):
 
 def test_the_real_embedder_scores_domain_text_above_a_distractor():
     from sftgen.embed import load_embedder
-    from sftgen.relevance.score import RelevanceScorer
+    from sftgen.relevance.score import DescriptionScorer
 
     recipe = Recipe.model_validate({"domain": {"name": "particle physics", "description": "quarks, gluons, hadrons",
                                                "subdomains": [{"name": "quarks", "share": 1.0,
                                                                "description": "quark flavours and charges"}]}})
-    scorer = RelevanceScorer(recipe, load_embedder())
+    scorer = DescriptionScorer(recipe, load_embedder())
     physics, bakery = scorer.scores(["Quarks come in six flavours and carry fractional electric charge.",
                                      "Our bakery sells sourdough bread and croissants every morning."])
     assert physics > bakery
     assert scorer.scores([]) == []
+
+
+PHYSICS = ["Quarks come in six flavours: up, down, strange, charm, bottom and top.",
+           "Gluons carry colour charge and bind quarks together inside protons and neutrons.",
+           "A baryon is a hadron made of three valence quarks, such as the proton.",
+           "Mesons are made of a quark and an antiquark and decay quickly.",
+           "The strong force between quarks grows as they are pulled apart: confinement.",
+           "Top quarks decay before they can form hadrons, in about 5e-25 seconds."]
+DISTRACTORS = ["Preheat the oven and knead the dough until it is smooth and elastic.",
+               "The match ended two all after a late penalty in the second half.",
+               "Shares in the retailer fell after it cut its profit forecast for the year.",
+               "The band's new album tops the charts for a third week running.",
+               "Parliament passed the budget after a long debate on taxes.",
+               "Water the tomato plants every morning during the dry summer weeks."]
+
+
+def write_sample(path, relevant, other):
+    lines = [json.dumps({"text": t, "relevant": True}) for t in relevant]
+    lines += [json.dumps({"text": t, "relevant": False}) for t in other]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_calibrating_a_project_prints_its_figures_and_recipe_lines_that_the_recipe_accepts(tmp_path):
+    import asyncio
+
+    import yaml
+
+    from sftgen.calibrate import calibrate_project, report_lines
+    from sftgen.embed import load_embedder
+    from sftgen.project import Project
+    from sftgen.relevance.gate import scorer_for
+    from tests.support.projects import example_project
+
+    project_dir = example_project(tmp_path / "p")
+    write_sample(project_dir / "labelled.jsonl", PHYSICS, DISTRACTORS)
+    project, embedder = Project.open(project_dir), load_embedder()
+    asked: list[str] = []
+
+    async def llm_judge(texts):  # a stand-in judge: calibrate only counts and combines its verdicts
+        asked.extend(texts)
+        return [text in PHYSICS for text in texts]
+
+    report = asyncio.run(calibrate_project(project, project_dir / "labelled.jsonl", embedder, llm_judge=llm_judge))
+    assert report.score_kind == "examples" and report.examples_name == "labelled.jsonl"
+    assert report.llm_requests == len(asked) == len(report.calibration.in_band)
+    text = "\n".join(report_lines(report))
+    assert "12 labelled texts (6 relevant)" in text and "score alone, cut" in text and "put in recipe.yaml:" in text
+
+    section = yaml.safe_load("\n".join(report.recipe_lines()))
+    recipe = Recipe.model_validate({**project.recipe.model_dump(), **section})
+    scorer = scorer_for(recipe, project_dir, embedder)
+    decided = [recipe.relevance.decide(s) for s in scorer.scores(PHYSICS + DISTRACTORS)]
+    assert decided[:6].count(False) == 0 and decided[6:].count(True) == 0
+
+
+def test_an_example_sample_outside_the_project_is_refused(tmp_path):
+    from sftgen.relevance.gate import RelevanceSetupError, examples_path
+
+    recipe = Recipe.model_validate({"domain": {"name": "d", "subdomains": [{"name": "s", "share": 1.0}]},
+                                    "relevance": {"examples": "../elsewhere.jsonl"}})
+    (tmp_path / "p").mkdir()
+    with pytest.raises(RelevanceSetupError, match="outside the project folder"):
+        examples_path(recipe, tmp_path / "p")

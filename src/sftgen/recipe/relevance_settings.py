@@ -1,7 +1,8 @@
 """Recipe section `relevance:` (the chunk filter's embedding gate): scores at or above `keep_at` keep a
 chunk, scores below `drop_below` drop it as off_domain, both without an LLM request; the LLM judges the
-band in between. Unset (the default), the LLM judges every chunk. `sftgen calibrate` prints the two
-values fitted on a labelled sample."""
+band in between. Unset (the default), the LLM judges every chunk. `examples` names a labelled sample
+(JSON Lines, inside the project) whose centroids make the score instead of the recipe's descriptions.
+`sftgen calibrate` prints the values fitted on a labelled sample."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ class Relevance(BaseModel):
                                   description="Relevance score at or above which a chunk is kept without the LLM.")
     drop_below: float | None = Field(default=None, ge=-1, le=1,
                                      description="Relevance score below which a chunk is off_domain without the LLM.")
+
+    examples: str | None = Field(default=None, description="A labelled sample in the project (JSON Lines "
+                                 "of text and relevant) whose centroids make the relevance score.")
 
     @model_validator(mode="after")
     def band_in_order(self) -> Relevance:

@@ -1,0 +1,96 @@
+"""`sftgen calibrate DIR SAMPLE`: fit the chunk filter's relevance band on a labelled sample and say what
+it buys: precision, recall and F1 of the score alone, of the score with the LLM judging the band, and the
+LLM requests that saves. It writes nothing: it prints the `relevance:` lines to put in the recipe."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sftgen.project import Project
+from sftgen.relevance.band import Scores
+from sftgen.relevance.calibration import DEFAULT_PURITY, Calibration, calibrate, gate_with_llm
+from sftgen.relevance.sample import Sample, read_sample
+from sftgen.relevance.score import DescriptionScorer, cross_fitted_example_scores
+
+LLMJudge = Callable[[list[str]], Awaitable[list[bool]]]
+"""Keep (True) or not for each text, as the project's chunk filter decides it."""
+
+
+@dataclass
+class CalibrationReport:
+    sample_path: Path
+    sample: Sample
+    score_kind: str  # descriptions | examples
+    examples_name: str | None
+    """The sample's path relative to the project, when the score is made from it."""
+    calibration: Calibration
+    with_llm: Scores | None = None
+    llm_requests: int = 0
+
+    def recipe_lines(self) -> list[str]:
+        band = self.calibration.band
+        lines = ["relevance:"]
+        if self.examples_name:
+            lines.append(f"  examples: {self.examples_name}")
+        if band.empty:  # the score alone decides at the F1 cut
+            lines += [f"  keep_at: {self.calibration.threshold:.4f}", f"  drop_below: {self.calibration.threshold:.4f}"]
+        else:
+            lines += [f"  keep_at: {band.high:.4f}", f"  drop_below: {band.low:.4f}"]
+        return lines
+
+
+def relative_inside(project_dir: Path, path: Path) -> str | None:
+    root, real = Path(os.path.realpath(project_dir)), Path(os.path.realpath(path))
+    return real.relative_to(root).as_posix() if real.is_relative_to(root) else None
+
+
+async def calibrate_project(project: Project, sample_path: Path, embedder, score_kind: str | None = None,
+                            purity: float = DEFAULT_PURITY, llm_judge: LLMJudge | None = None) -> CalibrationReport:
+    sample = read_sample(sample_path)
+    texts = [t.text for t in sample.texts]
+    relevant = [t.relevant for t in sample.texts]
+    inside = relative_inside(project.dir, sample_path)
+    kind = score_kind or ("examples" if inside else "descriptions")
+    if kind == "examples" and inside is None:
+        raise ValueError(f"{sample_path}: an example score reads its sample at run time, so the sample must be "
+                         "inside the project folder")
+    if kind == "examples":
+        scores = cross_fitted_example_scores(texts, relevant, embedder)
+    else:
+        scores = DescriptionScorer(project.recipe, embedder).scores(texts)
+    calibration = calibrate(scores, relevant, purity)
+    report = CalibrationReport(sample_path, sample, kind, inside if kind == "examples" else None, calibration)
+    if llm_judge is not None and calibration.in_band:
+        verdicts = await llm_judge([texts[i] for i in calibration.in_band])
+        llm_keeps = dict(zip(calibration.in_band, verdicts))
+        report.with_llm = gate_with_llm(calibration, relevant, llm_keeps.__getitem__)
+        report.llm_requests = len(calibration.in_band)
+    elif llm_judge is not None:
+        report.with_llm = gate_with_llm(calibration, relevant, lambda i: False)
+    return report
+
+
+def report_lines(report: CalibrationReport) -> list[str]:
+    c, n = report.calibration, len(report.sample.texts)
+    relevant = sum(t.relevant for t in report.sample.texts)
+    source = "centroids of this sample" if report.score_kind == "examples" else "the recipe's domain and subdomain descriptions"
+    lines = [f"{n} labelled texts ({relevant} relevant) from {report.sample_path}; score from {source}"]
+    lines += [f"skipped {problem}" for problem in report.sample.problems]
+    lines.append(f"score alone, cut {c.threshold:.4f}: {c.score_alone.line()} (cross-validated)")
+    if c.band.empty:
+        lines.append(f"band: empty at purity {c.purity}: the score alone decides every text")
+    else:
+        lines.append(f"band [{c.band.low:.4f}, {c.band.high:.4f}) at purity {c.purity}: "
+                     f"{len(c.in_band)} of {n} texts ({len(c.in_band) / n:.0%}) go to the LLM")
+        lines.append(f"score outside the band: {c.gate_outside_band.line()}")
+    if report.with_llm is not None:
+        lines.append(f"score + LLM in the band: {report.with_llm.line()}; LLM requests {report.llm_requests} "
+                     f"(the LLM alone: {n})")
+    else:
+        lines.append("score + LLM: not measured (--no-llm)")
+    lines.append("put in recipe.yaml:")
+    lines += [f"  {line}" for line in report.recipe_lines()]
+    return lines
