@@ -58,7 +58,8 @@ def scripted_project(root: Path) -> Path:
 def test_a_reply_with_markup_is_shown_by_validate_run_and_status(tmp_path):
     project = scripted_project(tmp_path / "p")
     with running_fake_server() as server:
-        server.script(lambda body: f"{MARKUP} OK" if "Reply with the word OK" in json.dumps(body) else None)
+        server.script(lambda body: json.dumps({"word": f"{MARKUP} OK"})
+                      if "Reply with a JSON object" in json.dumps(body) else None)  # validate's probe
         server.script(RefusingScript(opener=f"Could you please explain {MARKUP}"))
         env = fake_llm_env(server)
         validated = runner.invoke(app, ["validate", str(project)], env=env)
