@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from sftgen.pipeline import build_pipeline
 from sftgen.project import Project
-from sftgen.records import KEPT, Record
+from sftgen.records import Record, Status
 from sftgen.review.app import create_app
 from sftgen.review.decisions import Decision, ReviewLog
 from sftgen.review.interchange import write_export
@@ -38,8 +38,8 @@ def seed(project_dir: Path, n_prompts: int) -> list[Record]:
                       meta={"prompt_id": p.id, "scores": {"style": {"score": 3 + i % 3, "why": ""}}})
                for i, p in enumerate(prompts[: n_prompts // 10])]
     store.put_records([*prompts, *answers])
-    store.commit_batch("dedup", "b", [ItemResult(p.id, KEPT, passes_input_on=True) for p in prompts])
-    store.commit_batch("answer_eval", "b", [ItemResult(a.id, KEPT, passes_input_on=True) for a in answers])
+    store.commit_batch("dedup", "b", [ItemResult(p.id, Status.KEPT, passes_input_on=True) for p in prompts])
+    store.commit_batch("answer_eval", "b", [ItemResult(a.id, Status.KEPT, passes_input_on=True) for a in answers])
     log = ReviewLog(store)
     for prompt in prompts[: n_prompts // 4]:
         log.record(Decision(prompt.id, "prompt", prompt.id, "seed-reviewer", "accept"))

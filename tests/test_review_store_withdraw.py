@@ -3,12 +3,12 @@ forget the item; a pass-through filter upstream that emits the same item id keep
 
 from __future__ import annotations
 
-from sftgen.records import KEPT, Record
+from sftgen.records import Record, Status
 from sftgen.store import ItemResult, Store
 
 
 def passed(item_id):
-    return ItemResult(item_id=item_id, outcome=KEPT, passes_input_on=True)
+    return ItemResult(item_id=item_id, outcome=Status.KEPT, passes_input_on=True)
 
 
 def test_a_gate_withdrawing_an_item_leaves_the_filters_before_it_alone(tmp_path):
@@ -17,13 +17,13 @@ def test_a_gate_withdrawing_an_item_leaves_the_filters_before_it_alone(tmp_path)
     prompt = Record(kind="prompt", text="p", origin="x")
     edited = Record(kind="prompt", text="p, edited", parent_ids=[prompt.id])
     answer = Record(kind="answer", text="a", parent_ids=[prompt.id])
-    store.commit_batch("make", "s", [ItemResult(item_id="source", outcome=KEPT, outputs=[prompt])])
+    store.commit_batch("make", "s", [ItemResult(item_id="source", outcome=Status.KEPT, outputs=[prompt])])
     store.commit_batch("filter", "s", [passed(prompt.id)])
     store.commit_batch("gate", "s", [passed(prompt.id)])
-    store.commit_batch("answer", "s", [ItemResult(item_id=prompt.id, outcome=KEPT, outputs=[answer])])
+    store.commit_batch("answer", "s", [ItemResult(item_id=prompt.id, outcome=Status.KEPT, outputs=[answer])])
 
     store.put_records([edited])
-    store.commit_batch("gate", "s", [ItemResult(item_id=prompt.id, outcome=KEPT, outputs=[edited])])
+    store.commit_batch("gate", "s", [ItemResult(item_id=prompt.id, outcome=Status.KEPT, outputs=[edited])])
 
     assert [r.id for r in store.emitted("filter")] == [prompt.id]
     assert [r.id for r in store.emitted("gate")] == [edited.id]

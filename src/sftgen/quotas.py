@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sftgen.recipe import Recipe
-from sftgen.records import DROPPED, KEPT
+from sftgen.records import Status
 from sftgen.steps.base import Step
 from sftgen.store import Store
 
@@ -66,7 +66,7 @@ def kept_prompts_by_subdomain(store: Store, steps: list[Step]) -> Counter:
     if final is None:
         return counts
     for record in store.emitted(final.name, kind="prompt"):
-        if record.status == KEPT:
+        if record.status == Status.KEPT:
             counts[record.meta.get("subdomain") or "(none)"] += 1
     return counts
 
@@ -79,14 +79,14 @@ def alive_prompts_by_subdomain(
     skip_profiles, skip_seeds = set(skip_profiles), set(skip_seeds)
     counts: Counter = Counter()
     for record in store.emitted(list(MAKING_STEPS), kind="prompt"):
-        if record.status != KEPT or record.meta.get("profile_id") in skip_profiles:
+        if record.status != Status.KEPT or record.meta.get("profile_id") in skip_profiles:
             continue
         if record.meta.get("variant_of") in skip_seeds:
             continue
         counts[record.meta.get("subdomain") or "(none)"] += 1
     for record in store.emitted(REPHRASE_STEP, kind="prompt"):
         # A dropped rephrasing stands for its original, which itself stays `kept`.
-        if record.status == DROPPED and record.meta.get("rephrased_from") and \
+        if record.status == Status.DROPPED and record.meta.get("rephrased_from") and \
                 record.meta.get("profile_id") not in skip_profiles:
             counts[record.meta.get("subdomain") or "(none)"] -= 1
     return counts
@@ -189,7 +189,7 @@ def reopen_declined_profiles(ctx, generate_step: Step) -> int:
         return 0
     settings = generate_step.settings_hash(ctx)
     declined = [row["item_id"] for row in ctx.store.progress_rows(generate_step.name)
-                if row["outcome"] == DROPPED and row["reason"] == QUOTA_FULL and row["settings"] == settings]
+                if row["outcome"] == Status.DROPPED and row["reason"] == QUOTA_FULL and row["settings"] == settings]
     if not declined:  # the usual case, and cheaper to learn than counting every alive prompt
         return 0
     alive = alive_prompts_by_subdomain(ctx.store)

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from sftgen.project import Project
-from sftgen.records import KEPT, Record
+from sftgen.records import Record, Status
 from sftgen.store import Store
 
 PROMPTS_SHOWN = 3
@@ -68,7 +68,7 @@ def kept_sample(store: Store, step: str, kind: str, count: int) -> list[Record]:
         """SELECT r.* FROM emits e JOIN records r ON r.id = e.item_id
            WHERE e.step = ? AND e.active = 1 AND r.kind = ? AND r.status = ?
            ORDER BY e.seq LIMIT ?""",
-        (step, kind, KEPT, count * 4),
+        (step, kind, Status.KEPT, count * 4),
     ).fetchall()
     seen: dict[str, Record] = {}
     for row in rows:

@@ -13,7 +13,7 @@ import yaml
 from sftgen.llm.client import Backoff, ChatClient
 from sftgen.pipeline import build_pipeline, final_step_for
 from sftgen.project import Project
-from sftgen.records import KEPT, Record
+from sftgen.records import Record, Status
 from sftgen.runner import run_project
 from sftgen.store import ItemResult
 
@@ -65,7 +65,7 @@ def seed_prompts(project_dir: Path, prompts: list[tuple[str, str]] | None = None
     store = project.store()
     try:
         store.commit_batch(source.name, "seeded", [
-            ItemResult(item_id=f"seed:{record.id}", outcome=KEPT, outputs=[record]) for record in records
+            ItemResult(item_id=f"seed:{record.id}", outcome=Status.KEPT, outputs=[record]) for record in records
         ])
     finally:
         store.close()

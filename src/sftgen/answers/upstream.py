@@ -8,7 +8,7 @@ if not (a run stopped in between), `UpstreamPending` records an error and the pr
 
 from __future__ import annotations
 
-from sftgen.records import Record
+from sftgen.records import Record, Status
 from sftgen.store import Store
 
 
@@ -44,6 +44,6 @@ def require_processed(store: Store, step: str, item: Record) -> tuple[str, str |
     outcome = outcome_of(store, step, item.id)
     if outcome is None:
         raise UpstreamPending(f"{step} has not processed {item.kind} {item.id} yet")
-    if outcome[0] == "error":
+    if outcome[0] == Status.ERROR:
         raise UpstreamPending(f"{step} failed on {item.kind} {item.id} ({outcome[1]}); waiting for its retry")
     return outcome

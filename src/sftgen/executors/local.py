@@ -18,13 +18,12 @@ from typing import Protocol
 
 from sftgen.failures import RunStopped
 from sftgen.llm.client import LLMError
-from sftgen.records import DROPPED, KEPT, Record, stable_hash
+from sftgen.records import Record, Status, stable_hash
 from sftgen.steps.base import GlobalStep, Outcome, SourceItem, SourceStep, Step
 from sftgen.steps.context import RunContext
 from sftgen.store import ItemResult
 
 log = logging.getLogger("sftgen.run")
-ERROR = "error"
 
 
 class BudgetExhausted(Exception):
@@ -59,13 +58,13 @@ class RunSummary:
 
     def count(self, step: str, result: ItemResult) -> None:
         self.outcomes.setdefault(step, Counter())[result.outcome] += 1
-        if result.outcome == ERROR:
+        if result.outcome == Status.ERROR:
             self.error_reasons.setdefault(step, Counter())[result.reason or "unknown"] += 1
 
     def failed_steps(self) -> list[str]:
         """The steps whose every item (at least one) ended in error in this run."""
         return [step for step, outcomes in self.outcomes.items()
-                if outcomes[ERROR] and outcomes[ERROR] == sum(outcomes.values())]
+                if outcomes[Status.ERROR] and outcomes[Status.ERROR] == sum(outcomes.values())]
 
     def failure_line(self) -> str | None:
         """One line for the command line when a step failed on every item; None otherwise."""
@@ -75,7 +74,7 @@ class RunSummary:
         parts = []
         for step in failed:
             reason, times = self.error_reasons[step].most_common(1)[0]
-            parts.append(f"{step} ({self.outcomes[step][ERROR]} items; commonest reason {reason}, {times}x)")
+            parts.append(f"{step} ({self.outcomes[step][Status.ERROR]} items; commonest reason {reason}, {times}x)")
         return (f"every item failed in {', '.join(parts)}; `sftgen status` lists the errors, "
                 "and `sftgen run` retries them")
 
@@ -235,25 +234,25 @@ class LocalExecutor:
         except RunStopped:
             raise
         except LLMError as exc:
-            outcome = Outcome(ERROR, reason=exc.reason, detail=error_detail(exc))
+            outcome = Outcome(Status.ERROR, reason=exc.reason, detail=error_detail(exc))
         except Exception as exc:  # one item's failure is recorded on it; the run goes on
             log.debug("step %s failed on %s", step.name, item.id, exc_info=True)
-            outcome = Outcome(ERROR, reason=type(exc).__name__, detail=f"{exc}\n{last_frame(exc)}")
-        if outcome.status == ERROR:  # recorded on the item too; the run log gets it as it happens
+            outcome = Outcome(Status.ERROR, reason=type(exc).__name__, detail=f"{exc}\n{last_frame(exc)}")
+        if outcome.status == Status.ERROR:  # recorded on the item too; the run log gets it as it happens
             log.warning("error in %s on %s: %s: %s", step.name, label_of(step, item), outcome.reason,
                         (outcome.detail or "").splitlines()[0][:300] if outcome.detail else "")
         for output in outcome.outputs:
             if ictx.cache_keys:
                 output.meta.setdefault("llm_cache_keys", list(ictx.cache_keys))
         side_results = [
-            ItemResult(item_id=stable_hash(step.name, item.id, side.label), outcome=DROPPED, reason=side.reason,
+            ItemResult(item_id=stable_hash(step.name, item.id, side.label), outcome=Status.DROPPED, reason=side.reason,
                        detail=side.detail, label=side.label)
             for side in outcome.side_drops
         ]
         return [*side_results, ItemResult(
             item_id=item.id,
             outcome=outcome.status,
-            outputs=outcome.outputs if outcome.status == KEPT else [],
+            outputs=outcome.outputs if outcome.status == Status.KEPT else [],
             reason=outcome.reason,
             detail=outcome.detail,
             label=label_of(step, item),

@@ -24,11 +24,11 @@ import math
 import os
 from typing import Any
 
-from sftgen.executors.local import ERROR, LocalExecutor, ProgressReporter, RunSummary
+from sftgen.executors.local import LocalExecutor, ProgressReporter, RunSummary
 from sftgen.failures import RunStopped
 from sftgen.executors.ray_loopback import (LOOPBACK, is_loopback_address, keep_ray_on_loopback,
                                            ray_processes_stay_off_the_network)
-from sftgen.records import Record
+from sftgen.records import Record, Status
 from sftgen.steps.base import GlobalStep, SourceStep, Step
 from sftgen.steps.context import RunContext
 from sftgen.store import ItemResult
@@ -181,12 +181,12 @@ class RayExecutor(LocalExecutor):
             raise getattr(exc, "cause", exc) from None  # Ray wraps it in a RayTaskError that is also a RunStopped
         except Exception as exc:  # the worker or its node is gone: an error on this input, retried next run
             log.warning("ray worker failed on %s in %s: %s", item.id, step.name, exc)
-            return [ItemResult(item_id=item.id, outcome=ERROR, reason="ray_worker_lost", detail=str(exc)[:2000],
+            return [ItemResult(item_id=item.id, outcome=Status.ERROR, reason="ray_worker_lost", detail=str(exc)[:2000],
                                label=step.label(item), passes_input_on=step.passes_input_on)]
         for key, model, request, response, usage in replies:
             ctx.store.cache_put(key, model, request, response, usage)
         for result in results:
-            if result.outcome == ERROR:  # the worker logged it in its own process; the run log is here
+            if result.outcome == Status.ERROR:  # the worker logged it in its own process; the run log is here
                 log.warning("error in %s on %s: %s: %s", step.name, result.label, result.reason,
                             (result.detail or "").splitlines()[0][:300] if result.detail else "")
         self.count_remote_usage(ctx, results)

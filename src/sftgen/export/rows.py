@@ -13,7 +13,7 @@ from sftgen.export.schema import PROVENANCE_KEYS, meta_fields, record_schema, sf
 from sftgen.export.sft import sft_rows
 from sftgen.pipeline import steps_passing_on
 from sftgen.recipe.answer_settings import DEFAULT_RUBRIC
-from sftgen.records import Record
+from sftgen.records import Record, Status
 from sftgen.steps.base import Step
 from sftgen.store import Store
 
@@ -56,7 +56,7 @@ def kept_records(store: Store, steps: list[Step], kind: str) -> Iterator[Record]
     final = furthest_run_step(store, steps, kind)
     if final is None:
         return iter(())
-    return (record for record in store.emitted(final.name, kind=kind) if record.status == "kept")
+    return (record for record in store.emitted(final.name, kind=kind) if record.status == Status.KEPT)
 
 
 def furthest_run_step(store: Store, steps: list[Step], kind: str) -> Step | None:

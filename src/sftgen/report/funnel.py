@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from sftgen.records import Status
 from sftgen.report.throughput import step_throughput
 from sftgen.store import Store
 
-ERROR = "error"
 
 
 def step_funnel(store: Store, step_order: list[str]) -> list[dict[str, Any]]:
@@ -23,9 +23,9 @@ def step_funnel(store: Store, step_order: list[str]) -> list[dict[str, Any]]:
         entry = steps.setdefault(row["step"], empty_entry(row["step"]))
         count = row["n"]
         entry["in"] += count
-        if row["outcome"] == "kept":
+        if row["outcome"] == Status.KEPT:
             entry["kept"] += count
-        elif row["outcome"] == ERROR:
+        elif row["outcome"] == Status.ERROR:
             entry["errors"] += count
             entry["error_reasons"][row["reason"] or "unknown"] += count
         else:

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from sftgen.recipe import Recipe
-from sftgen.records import Record
+from sftgen.records import Record, Status
 from sftgen.review.decisions import ACCEPTED, DISPUTED, EDITED, PENDING, REJECTED, ItemState, ReviewLog, resolve
 from sftgen.review.gate import REJECTED_BY_REVIEWER, ReviewGate
 from sftgen.review.policy import in_queue
@@ -85,7 +85,7 @@ class ReviewQueue:
         prompt_decisions = self.log.by_item("prompt") if kind == "answer" else {}
         items = []
         for record in self.store.emitted(gate.upstream, kind=kind):
-            dropped_by_others = record.status != "kept" and record.reason != REJECTED_BY_REVIEWER
+            dropped_by_others = record.status != Status.KEPT and record.reason != REJECTED_BY_REVIEWER
             if dropped_by_others or not in_queue(record, self.review):
                 continue
             if kind == "answer" and self.prompt_moved_on(record, prompt_decisions):

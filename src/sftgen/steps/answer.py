@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from sftgen.answers.citations import check_citations, citation_entries
 from sftgen.answers.upstream import emitted_from, require_processed
-from sftgen.records import DROPPED, Record
+from sftgen.records import Record, Status
 from sftgen.steps.base import LLMStep, Outcome, drop, keep
 from sftgen.steps.context import ItemContext, RunContext
 
@@ -57,7 +57,7 @@ class AnswerStep(LLMStep):
             return keep(with_earlier_scores(ctx, item.child("answer", reply.answer.strip(), meta=meta,
                                                             origin="closed_book")))
         outcome, reason = require_processed(ctx.run.store, RETRIEVE_STEP, item)
-        if outcome == DROPPED:
+        if outcome == Status.DROPPED:
             return drop(reason or "no_passages", "retrieval found no passages for this prompt")
         passages = sorted(emitted_from(ctx.run.store, RETRIEVE_STEP, item.id, "passage"),
                           key=lambda passage: passage.meta.get("rank", 0))

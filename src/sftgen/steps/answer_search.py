@@ -7,11 +7,10 @@ from typing import Any
 
 from sftgen.answers.web import answer_fetcher, answer_search_backend
 from sftgen.fetch.redact import redact_url, redact_urls_in
-from sftgen.records import Record
+from sftgen.records import Record, Status
 from sftgen.steps.base import Outcome, SideDrop, Step, drop, keep
 from sftgen.steps.context import ItemContext, RunContext
 
-ERROR = "error"
 
 
 class AnswerSearchStep(Step):
@@ -37,7 +36,7 @@ class AnswerSearchStep(Step):
         try:
             hits = await answer_search_backend(ctx.run).search(item.text, ctx.recipe.answers.pages_per_query)
         except SearchError as exc:
-            return Outcome(ERROR, reason=exc.reason, detail=redact_urls_in(exc.detail))
+            return Outcome(Status.ERROR, reason=exc.reason, detail=redact_urls_in(exc.detail))
         if not hits:
             return drop("no_hits", f"the search found nothing for {item.text!r}")
         fetcher = answer_fetcher(ctx.run)

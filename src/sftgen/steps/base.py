@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel
 
-from sftgen.records import DROPPED, KEPT, Record, stable_hash
+from sftgen.records import Record, Status, stable_hash
 
 if TYPE_CHECKING:
     from sftgen.steps.context import ItemContext, RunContext
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class Outcome:
-    status: str
+    status: Status
     outputs: list[Record] = field(default_factory=list)
     reason: str | None = None
     detail: str | None = None
@@ -42,11 +42,11 @@ class SideDrop:
 
 
 def keep(*outputs: Record) -> Outcome:
-    return Outcome(KEPT, list(outputs))
+    return Outcome(Status.KEPT, list(outputs))
 
 
 def drop(reason: str, detail: str | None = None) -> Outcome:
-    return Outcome(DROPPED, reason=reason, detail=detail)
+    return Outcome(Status.DROPPED, reason=reason, detail=detail)
 
 
 class Step:

@@ -14,14 +14,13 @@ from typing import Any
 
 from sftgen.embed.cache import DEFAULT_MODEL_NAME
 from sftgen.embed.errors import INSTALL_HINT, EmbedderUnavailable
-from sftgen.records import DROPPED, KEPT, Record
+from sftgen.records import Record, Status
 from sftgen.steps.base import GlobalStep
 from sftgen.steps.context import RunContext
 from sftgen.store import ItemResult
 
 log = logging.getLogger("sftgen.dedup")
 
-ERROR = "error"
 DROP_REASONS = {"exact": "duplicate_exact", "near": "duplicate_near", "semantic": "duplicate_semantic"}
 CLEARED_META = {"duplicate_of": None, "similarity": None, "dedup_method": None}
 
@@ -55,7 +54,7 @@ class DedupStep(GlobalStep):
         except (EmbedderUnavailable, ImportError) as exc:
             # Recorded on every input (the next run retries them); the rest of the pipeline goes on.
             detail = f"{exc}" if isinstance(exc, EmbedderUnavailable) else f"{exc}; {INSTALL_HINT}"
-            return [ItemResult(item.id, ERROR, reason="dedup_unavailable", detail=detail, label=self.label(item))
+            return [ItemResult(item.id, Status.ERROR, reason="dedup_unavailable", detail=detail, label=self.label(item))
                     for item in new_items]
         log.info(
             "dedup: %d new prompts against %d kept before: %s", len(new_items), len(anchors),
@@ -66,11 +65,11 @@ class DedupStep(GlobalStep):
             item = ordered[index]
             duplicate = report.duplicates.get(index)
             if duplicate is None:
-                results.append(ItemResult(item.id, KEPT, label=self.label(item), meta_updates=dict(CLEARED_META)))
+                results.append(ItemResult(item.id, Status.KEPT, label=self.label(item), meta_updates=dict(CLEARED_META)))
                 continue
             kept = ordered[duplicate.of]
             results.append(ItemResult(
-                item.id, DROPPED,
+                item.id, Status.DROPPED,
                 reason=DROP_REASONS[duplicate.method],
                 detail=f"{duplicate.method} duplicate of {kept.id} (similarity {duplicate.similarity:.3f}): "
                 f"{kept.text[:120]}",

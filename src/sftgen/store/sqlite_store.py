@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sftgen.records import DROPPED, KEPT, Record
+from sftgen.records import Record, Status
 from sftgen.store.disk_full import DiskFull, is_disk_full
 
 SCHEMA = """
@@ -90,7 +90,6 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 
 
-ERROR = "error"
 
 
 @dataclass
@@ -98,7 +97,7 @@ class ItemResult:
     """What one step did with one input: the outcome, the records it passes on, and what it cost."""
 
     item_id: str
-    outcome: str  # kept | dropped | error
+    outcome: Status
     outputs: list[Record] = field(default_factory=list)
     reason: str | None = None
     detail: str | None = None
@@ -135,7 +134,7 @@ def row_to_record(row: sqlite3.Row) -> Record:
         parent_ids=json.loads(row["parent_ids"]),
         meta=json.loads(row["meta"]),
         origin=row["origin"],
-        status=row["status"],
+        status=Status(row["status"]),
         reason=row["reason"],
     )
 
@@ -173,12 +172,12 @@ class Store:
                 self._write_result(step, settings, result, now)
 
     def _write_result(self, step: str, settings: str, result: ItemResult, now: float) -> None:
-        emitted_ids = [result.item_id] if result.passes_input_on and result.outcome == KEPT else []
+        emitted_ids = [result.item_id] if result.passes_input_on and result.outcome == Status.KEPT else []
         for record in result.outputs:
             record.step = record.step or step
             self._insert_record(record, now)
             emitted_ids.append(record.id)
-        if result.outcome != ERROR:  # a failed redo leaves what an earlier pass made in place until it succeeds
+        if result.outcome != Status.ERROR:  # a failed redo leaves what an earlier pass made in place until it succeeds
             self._replace_emits(step, result.item_id, emitted_ids)
             if result.passes_input_on:
                 self._set_record_status(result.item_id, result, step)
@@ -208,15 +207,15 @@ class Store:
         )
 
     def _set_record_status(self, item_id: str, result: ItemResult, step: str) -> None:
-        if result.outcome == DROPPED:
+        if result.outcome == Status.DROPPED:
             self.conn.execute(
                 "UPDATE records SET status=?, reason=?, dropped_by=? WHERE id=?",
-                (DROPPED, result.reason, step, item_id),
+                (Status.DROPPED, result.reason, step, item_id),
             )
-        elif result.outcome == KEPT:
+        elif result.outcome == Status.KEPT:
             self.conn.execute(
                 "UPDATE records SET status=?, reason=NULL, dropped_by=NULL WHERE id=? AND dropped_by=?",
-                (KEPT, item_id, step),
+                (Status.KEPT, item_id, step),
             )
 
     def _replace_emits(self, step: str, source_id: str, emitted_ids: list[str]) -> None:
