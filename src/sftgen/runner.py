@@ -64,8 +64,7 @@ async def run_project(
     options = options or RunOptions()
     all_steps = steps if steps is not None else build_pipeline(project.recipe)
     steps = steps_until(all_steps, options.until)
-    store = project.store()
-    store.step_upstream = {step.name: list(step.upstream) for step in all_steps}
+    store = project.store(graph={step.name: list(step.upstream) for step in all_steps})
     run_id = store.start_run()
     handler = attach_run_log(project, run_id)
     try:

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from sftgen.project import Project
-from sftgen.records import Record, Status
+from sftgen.records import Record
 from sftgen.store import Store
 
 PROMPTS_SHOWN = 3
@@ -62,18 +62,7 @@ def print_next_commands(console: Console, directory: Path) -> None:
 
 def kept_sample(store: Store, step: str, kind: str, count: int) -> list[Record]:
     """The first `count` kept records of this kind that the step passes on."""
-    from sftgen.store.sqlite_store import row_to_record
-
-    rows = store.conn.execute(
-        """SELECT r.* FROM emits e JOIN records r ON r.id = e.item_id
-           WHERE e.step = ? AND e.active = 1 AND r.kind = ? AND r.status = ?
-           ORDER BY e.seq LIMIT ?""",
-        (step, kind, Status.KEPT, count * 4),
-    ).fetchall()
-    seen: dict[str, Record] = {}
-    for row in rows:
-        seen.setdefault(row["id"], row_to_record(row))
-    return list(seen.values())[:count]
+    return store.emits.first_kept(step, kind, count)
 
 
 def shortened(text: str, limit: int) -> str:

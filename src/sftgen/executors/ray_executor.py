@@ -57,8 +57,7 @@ class CollectingCache:
 class StepWorkerImpl:
     """What runs inside a Ray actor: a RunContext of its own over the project, read-only on the store."""
 
-    def __init__(self, project_dir: str, recipe_json: str, llm_identity: str, llm_concurrency: int,
-                 step_upstream: dict[str, list[str]]):
+    def __init__(self, project_dir: str, recipe_json: str, llm_identity: str, llm_concurrency: int):
         from pathlib import Path
 
         from sftgen.llm.client import ChatClient
@@ -69,8 +68,7 @@ class StepWorkerImpl:
         from sftgen.store import Store
 
         recipe = Recipe.model_validate_json(recipe_json)
-        self.store = Store(Path(project_dir) / ".sftgen" / "store.db")
-        self.store.step_upstream = step_upstream
+        self.store = Store(Path(project_dir) / ".sftgen" / "store.db")  # read only: the driver commits
         self.cache = CollectingCache(self.store)
         settings = recipe.llm
         llm = None
@@ -144,9 +142,8 @@ class RayExecutor(LocalExecutor):
         concurrency = max(1, math.ceil(ctx.llm_concurrency / count))
         remote_class = ray.remote(num_cpus=1, max_concurrency=concurrency + 8,
                                   scheduling_strategy="SPREAD", max_restarts=0)(StepWorkerImpl)
-        upstream = {step.name: list(step.upstream) for step in steps}
         workers = [remote_class.remote(str(ctx.project_dir), ctx.recipe.model_dump_json(), ctx.llm_identity,
-                                       concurrency, upstream) for _ in range(count)]
+                                       concurrency) for _ in range(count)]
         nodes = ray.get([worker.node.remote() for worker in workers])
         log.info("ray: %d workers (%d LLM requests in flight each) on %s", count, concurrency, ", ".join(nodes))
         return workers

@@ -62,7 +62,7 @@ def kept_records(store: Store, steps: list[Step], kind: str) -> Iterator[Record]
 def furthest_run_step(store: Store, steps: list[Step], kind: str) -> Step | None:
     passing = steps_passing_on(steps, kind)
     for step in reversed(passing):
-        if store.conn.execute("SELECT 1 FROM progress WHERE step=? LIMIT 1", (step.name,)).fetchone():
+        if store.progress.has_run(step.name):
             return step
     return passing[0] if passing else None
 
@@ -81,13 +81,6 @@ def provenance(store: Store, record: Record) -> list[dict[str, Any]]:
         entry["text"] = ancestor.text if ancestor.kind in SHORT_TEXT_KINDS else None
         chain.append(entry)
     return chain
-
-
-def step_history(store: Store, record_id: str) -> list[dict[str, Any]]:
-    rows = store.conn.execute(
-        "SELECT step, outcome, reason, done_at FROM progress WHERE item_id=? ORDER BY done_at", (record_id,)
-    ).fetchall()
-    return [dict(row) for row in rows]
 
 
 def record_row(record: Record, fields: dict[str, pa.DataType], chain: list[dict[str, Any]],
@@ -109,7 +102,7 @@ def record_row(record: Record, fields: dict[str, pa.DataType], chain: list[dict[
 def record_rows(store: Store, steps: list[Step], kind: str, recipe: Any = None) -> Iterator[dict[str, Any]]:
     fields = meta_fields(kind, rubric_of(recipe))
     for record in kept_records(store, steps, kind):
-        yield record_row(record, fields, provenance(store, record), step_history(store, record.id))
+        yield record_row(record, fields, provenance(store, record), store.progress.history(record.id))
 
 
 def export_rows(store: Store, steps: list[Step], what: str, recipe: Any = None) -> Iterator[dict[str, Any]]:

@@ -53,8 +53,7 @@ def task_categories(what: str) -> list[str]:
 
 def source_summary(store: Store) -> dict[str, Any]:
     files, hosts = Counter(), Counter()
-    for row in store.conn.execute("SELECT meta FROM records WHERE kind='document' AND status='kept'"):
-        meta = json.loads(row["meta"] or "{}")
+    for meta in store.records.kept_metas("document"):
         if meta.get("url"):
             hosts[urlparse(meta["url"]).hostname or meta["url"]] += 1
         elif meta.get("source"):
@@ -64,8 +63,7 @@ def source_summary(store: Store) -> dict[str, Any]:
 
 
 def models_used(store: Store) -> list[dict[str, Any]]:
-    rows = store.conn.execute("SELECT model, COUNT(*) AS n FROM llm_cache GROUP BY model ORDER BY n DESC")
-    return [{"model": row["model"], "requests": row["n"]} for row in rows]
+    return store.llm_cache.models()
 
 
 def prompt_metrics(rows: list[dict[str, Any]]) -> dict[str, Any] | None:

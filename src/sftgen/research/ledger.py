@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 
@@ -108,12 +107,7 @@ def research_budget(ctx: RunContext) -> ResearchBudget:
 
 def document_metas(ctx: RunContext) -> list[tuple[str, dict]]:
     """(id, meta) of every active document, without loading their texts."""
-    steps = list(DOCUMENT_STEPS)
-    rows = ctx.store.conn.execute(
-        f"""SELECT r.id, r.meta, MIN(e.seq) AS seq FROM emits e JOIN records r ON r.id = e.item_id
-            WHERE e.step IN ({",".join("?" * len(steps))}) AND e.active = 1 AND r.kind = 'document'
-            GROUP BY r.id ORDER BY seq""", steps).fetchall()
-    return [(row[0], json.loads(row[1]) if row[1] else {}) for row in rows]
+    return ctx.store.emits.metas(list(DOCUMENT_STEPS), "document")
 
 
 def stored_signature(ctx: RunContext, document_id: str, meta: dict):
@@ -171,7 +165,4 @@ def quota_plan(ctx: RunContext, steps) -> QuotaPlan:
 
 def others_last_emit(ctx: RunContext) -> int:
     """The last emit of any step but research: it moves only when the rest of the pipeline did work."""
-    row = ctx.store.conn.execute(
-        "SELECT seq FROM emits WHERE step != 'research' ORDER BY seq DESC LIMIT 1"
-    ).fetchone()
-    return int(row[0]) if row else 0
+    return ctx.store.emits.last_seq(leaving_out=["research"])

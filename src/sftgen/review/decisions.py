@@ -1,4 +1,4 @@
-"""Reviewers' decisions: an append-only `reviews` table in the project's store, and what they add up to.
+"""Reviewers' decisions, kept in the store's append-only `reviews` table, and what they add up to.
 
 A decision is about one pipeline item (the prompt or answer as the pipeline made it: `item_id`) and the
 version of it the reviewer saw (`version_id`). An edit never overwrites: it makes a new record of the same
@@ -23,28 +23,6 @@ DECISIONS = (ACCEPT, REJECT, EDIT)
 PENDING, ACCEPTED, REJECTED, EDITED, DISPUTED = "pending", "accepted", "rejected", "edited", "disputed"
 GATE_OF_KIND = {"prompt": "review_gate", "answer": "answer_review_gate"}
 STALE_AFTER_EDIT = {"llm_cache_keys", "scores", "score_mean", "needs_review"}
-
-REVIEWS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS reviews (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    item_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    version_id TEXT NOT NULL,
-    reviewer TEXT NOT NULL,
-    decision TEXT NOT NULL CHECK (decision IN ('accept', 'reject', 'edit')),
-    reason TEXT,
-    edited_text TEXT,
-    new_version_id TEXT,
-    scores TEXT,
-    source TEXT NOT NULL DEFAULT 'web',
-    external_id TEXT,
-    seconds REAL,
-    created_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS reviews_item ON reviews(item_id, seq);
-CREATE UNIQUE INDEX IF NOT EXISTS reviews_external ON reviews(external_id) WHERE external_id IS NOT NULL;
-"""
-
 
 class DecisionError(ValueError):
     """A decision that cannot be recorded; the message names the item and what is wrong."""
@@ -121,13 +99,10 @@ def resolve(item_id: str, decisions: list[Decision], reviews_required: int) -> I
 
 
 class ReviewLog:
-    """The `reviews` table of a store."""
+    """The decisions in a store, checked on the way in and resolved on the way out."""
 
     def __init__(self, store: Store):
         self.store = store
-        if not getattr(store, "reviews_table_ready", False):  # once per connection: executescript commits
-            store.conn.executescript(REVIEWS_SCHEMA)
-            store.reviews_table_ready = True
 
     def record(self, decision: Decision) -> Decision:
         """Store one decision (and, for an edit, the new version) in one transaction; the item's review
@@ -137,19 +112,15 @@ class ReviewLog:
         with self.store.transaction():
             if decision.decision == EDIT:
                 decision.new_version_id = self._new_version(decision).id
-            cursor = self.store.conn.execute(
-                """INSERT INTO reviews (item_id, kind, version_id, reviewer, decision, reason, edited_text,
-                       new_version_id, scores, source, external_id, seconds, created_at)
-                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-                (
-                    decision.item_id, decision.kind, decision.version_id, decision.reviewer, decision.decision,
-                    decision.reason, decision.edited_text, decision.new_version_id,
-                    json.dumps(decision.scores) if decision.scores else None, decision.source,
-                    decision.external_id, decision.seconds, now,
-                ),
+            seq = self.store.reviews.insert(
+                item_id=decision.item_id, kind=decision.kind, version_id=decision.version_id,
+                reviewer=decision.reviewer, decision=decision.decision, reason=decision.reason,
+                edited_text=decision.edited_text, new_version_id=decision.new_version_id,
+                scores=json.dumps(decision.scores) if decision.scores else None, source=decision.source,
+                external_id=decision.external_id, seconds=decision.seconds, created_at=now,
             )
             self.store.forget_progress(GATE_OF_KIND[decision.kind], [decision.item_id])
-        decision.seq, decision.created_at = int(cursor.lastrowid), now
+        decision.seq, decision.created_at = seq, now
         return decision
 
     def check(self, decision: Decision) -> None:
@@ -193,16 +164,7 @@ class ReviewLog:
     # ---- reading -------------------------------------------------------------------------------
 
     def decisions(self, item_ids: list[str] | None = None, kind: str | None = None) -> list[Decision]:
-        query, params = "SELECT * FROM reviews WHERE 1=1", []
-        if kind:
-            query += " AND kind=?"
-            params.append(kind)
-        if item_ids is not None:
-            if not item_ids:
-                return []
-            query += f" AND item_id IN ({','.join('?' * len(item_ids))})"
-            params.extend(item_ids)
-        return [row_to_decision(row) for row in self.store.conn.execute(query + " ORDER BY seq", params)]
+        return [row_to_decision(row) for row in self.store.reviews.select(item_ids, kind)]
 
     def by_item(self, kind: str | None = None) -> dict[str, list[Decision]]:
         grouped: dict[str, list[Decision]] = {}
@@ -211,18 +173,11 @@ class ReviewLog:
         return grouped
 
     def has_external(self, external_id: str) -> bool:
-        return self.store.conn.execute(
-            "SELECT 1 FROM reviews WHERE external_id=?", (external_id,)
-        ).fetchone() is not None
+        return self.store.reviews.has_external(external_id)
 
     def latest_imported(self, annotation_key: str) -> Decision | None:
-        """The decision last imported for an annotation of another tool (external ids `<key>@<version>`;
-        before versions were kept, the bare key)."""
-        pattern = annotation_key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "@%"
-        row = self.store.conn.execute(
-            "SELECT * FROM reviews WHERE external_id = ? OR external_id LIKE ? ESCAPE '\\' ORDER BY seq DESC LIMIT 1",
-            (annotation_key, pattern),
-        ).fetchone()
+        """The decision last imported for an annotation of another tool (see `Reviews.latest_imported`)."""
+        row = self.store.reviews.latest_imported(annotation_key)
         return row_to_decision(row) if row else None
 
     def free_external_id(self, external_id: str) -> str:

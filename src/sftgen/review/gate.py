@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sftgen.records import Record
+from sftgen.records import Record, Status
 from sftgen.review.decisions import ACCEPTED, EDITED, GATE_OF_KIND, REJECTED, ReviewLog
 from sftgen.review.policy import in_queue
 from sftgen.steps.base import Outcome, Step, drop, keep
@@ -61,13 +61,8 @@ class ReviewGate(Step):
     def mark(self, store, item_id: str, rejected: bool) -> None:
         """A rejected item is dropped like a filter drops one (quotas and `sftgen status` count it so);
         a reviewer who changes their mind makes it kept again."""
-        with store.transaction() as conn:
-            if rejected:
-                conn.execute("UPDATE records SET status='dropped', reason=?, dropped_by=? WHERE id=?",
-                             (REJECTED_BY_REVIEWER, self.name, item_id))
-            else:
-                conn.execute("UPDATE records SET status='kept', reason=NULL, dropped_by=NULL "
-                             "WHERE id=? AND dropped_by=?", (item_id, self.name))
+        with store.transaction():
+            store.records.mark(item_id, Status.DROPPED if rejected else Status.KEPT, REJECTED_BY_REVIEWER, self.name)
 
 
 class PromptReviewGate(ReviewGate):

@@ -58,7 +58,7 @@ class ReviewQueue:
         return [kind for kind in ("prompt", "answer") if kind in self.gates and kind in self.review.kinds]
 
     def items(self, kind: str) -> list[QueueItem]:
-        version = self.store.conn.execute("PRAGMA data_version").fetchone()[0]
+        version = self.store.db.data_version()
         cached = self._cache.get(kind)
         if cached and cached[0] == version:
             return cached[1]
@@ -111,30 +111,14 @@ class ReviewQueue:
         gate = self.gates.get(kind)
         if gate is None:
             return 0
-        upstream = list(gate.upstream)
-        placeholders = ",".join("?" * len(upstream))
-        return self.store.conn.execute(
-            f"""SELECT COUNT(DISTINCT r.item_id) FROM reviews r
-                LEFT JOIN progress p ON p.step = ? AND p.item_id = r.item_id
-                WHERE r.kind = ? AND p.item_id IS NULL
-                  AND EXISTS (SELECT 1 FROM emits e WHERE e.item_id = r.item_id AND e.active = 1
-                              AND e.step IN ({placeholders}))""",
-            (gate.name, kind, *upstream),
-        ).fetchone()[0]
+        return self.store.reviews.waiting_for_run(gate.name, kind, gate.upstream)
 
     def set_aside(self, kind: str) -> int:
         """Items with a decision that the pipeline no longer passes to their gate (see `waiting_for_run`)."""
         gate = self.gates.get(kind)
         if gate is None:
             return 0
-        upstream = list(gate.upstream)
-        placeholders = ",".join("?" * len(upstream))
-        return self.store.conn.execute(
-            f"""SELECT COUNT(DISTINCT r.item_id) FROM reviews r
-                WHERE r.kind = ? AND NOT EXISTS (SELECT 1 FROM emits e WHERE e.item_id = r.item_id
-                                                 AND e.active = 1 AND e.step IN ({placeholders}))""",
-            (kind, *upstream),
-        ).fetchone()[0]
+        return self.store.reviews.set_aside(kind, gate.upstream)
 
     def subdomain_of(self, record: Record) -> str | None:
         if record.meta.get("subdomain"):

@@ -181,11 +181,7 @@ class ResearchStep(Step):
 
 def earlier_documents(run: RunContext, profile_id: str) -> list[Record]:
     """The documents research emitted for this profile in an earlier run, still active."""
-    rows = run.store.conn.execute(
-        "SELECT item_id FROM emits WHERE step = 'research' AND source_id = ? AND active = 1 ORDER BY seq",
-        (profile_id,),
-    ).fetchall()
-    return [record for row in rows if (record := run.store.get(row[0])) is not None]
+    return run.store.emits.emitted_from("research", profile_id)
 
 
 def query_record(profile: Record, text: str) -> Record:
