@@ -19,7 +19,7 @@ if str(ROOT) not in sys.path:  # `tests.fakes` (the fake server) lives in the re
 
 from sftgen.recipe import Recipe  # noqa: E402
 from sftgen.records import Record, Status  # noqa: E402
-from sftgen.steps.base import LLMStep, Outcome, keep  # noqa: E402
+from sftgen.core.step import LLMStep, Outcome, keep  # noqa: E402
 from sftgen.store import ItemResult, Store  # noqa: E402
 
 TEMPLATE_NAME = "bench_question.jinja"

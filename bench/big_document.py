@@ -85,7 +85,7 @@ def phase(name: str, project: Path, megabytes: float) -> dict:
     from sftgen.project import Project
     from sftgen.research import ledger
     from sftgen.research.near_duplicates import minhash_of
-    from sftgen.steps.context import RunContext
+    from sftgen.core.context import RunContext
 
     opened = Project.open(project)
     store = opened.store()

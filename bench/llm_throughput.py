@@ -30,7 +30,7 @@ from sftgen.executors.local import LocalExecutor
 from sftgen.llm.client import ChatClient
 from sftgen.llm.structured import parse_reply
 from sftgen.llm.templates import Templates
-from sftgen.steps.context import RunContext
+from sftgen.core.context import RunContext
 from tests.fakes.fake_config import FakeServerConfig
 from tests.fakes.fake_openai_server import spawn_fake_server
 from tests.fakes.fake_replies import ParsedRequest, draw_latency_s, seeded_rng

@@ -225,7 +225,7 @@ async def ask_chunk_filter(examples: list[Example], recipe: Recipe, templates: P
     from sftgen.llm.templates import Templates
     from sftgen.records import Record
     from sftgen.steps.chunk_filter import ChunkFilterStep
-    from sftgen.steps.context import RunContext
+    from sftgen.core.context import RunContext
     from sftgen.store import Store
 
     step = ChunkFilterStep()

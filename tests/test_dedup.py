@@ -17,7 +17,7 @@ from sftgen.project import Project
 from sftgen.records import Record, Status
 from sftgen.recipe.dedup_settings import Dedup
 from sftgen.runner import run_project
-from sftgen.steps.base import SourceItem, SourceStep, keep
+from sftgen.core.step import SourceItem, SourceStep, keep
 from sftgen.steps.dedup import DedupStep
 from tests.support.embedder import embedder  # noqa: F401  (session fixture)
 from tests.support.projects import TINY_RECIPE, make_project

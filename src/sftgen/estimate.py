@@ -27,8 +27,8 @@ from sftgen.executors.local import LocalExecutor, source_settings
 from sftgen.llm.provider import llm_identity
 from sftgen.llm.templates import Templates
 from sftgen.project import Project
-from sftgen.steps.base import SourceStep, Step
-from sftgen.steps.context import RunContext
+from sftgen.core.step import SourceStep, Step
+from sftgen.core.context import RunContext
 from sftgen.store import Store
 from sftgen.store.db import copy_database
 

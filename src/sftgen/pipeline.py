@@ -5,7 +5,7 @@ from __future__ import annotations
 from sftgen.recipe import Recipe
 from sftgen.review.gate import PromptReviewGate, with_review_gates
 from sftgen.steps.answer_pipeline import answer_steps
-from sftgen.steps.base import Step
+from sftgen.core.step import Step
 from sftgen.steps.broaden import BroadenStep
 from sftgen.steps.chunk import ChunkStep
 from sftgen.steps.chunk_filter import ChunkFilterStep

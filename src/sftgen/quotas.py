@@ -20,7 +20,7 @@ from typing import Any
 
 from sftgen.recipe import Recipe
 from sftgen.records import Status
-from sftgen.steps.base import Step
+from sftgen.core.step import Step
 from sftgen.store import Store
 
 MAKING_STEPS = ("generate", "broaden")

@@ -15,8 +15,8 @@ from sftgen.llm.provider import llm_identity, open_llm
 from sftgen.llm.templates import Templates
 from sftgen.pipeline import build_pipeline, step_names
 from sftgen.project import Project
-from sftgen.steps.base import Step
-from sftgen.steps.context import RunContext
+from sftgen.core.step import Step
+from sftgen.core.context import RunContext
 from sftgen.store.disk_full import RunLogHandler
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sftgen.fetch import Fetcher
     from sftgen.search import SearchBackend
-    from sftgen.steps.context import RunContext
+    from sftgen.core.context import RunContext
 
 SHARED_KEY = "sftgen.answers.web"
 

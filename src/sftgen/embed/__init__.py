@@ -15,7 +15,7 @@ from sftgen.embed.embedder import Embedder, load_embedder
 from sftgen.embed.errors import EmbedderUnavailable
 
 if TYPE_CHECKING:
-    from sftgen.steps.context import RunContext
+    from sftgen.core.context import RunContext
 
 SHARED_KEY = "sftgen.embed"
 

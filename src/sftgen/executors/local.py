@@ -19,8 +19,8 @@ from typing import Protocol
 from sftgen.failures import RunStopped
 from sftgen.llm.client import LLMError
 from sftgen.records import Record, Status, stable_hash
-from sftgen.steps.base import GlobalStep, Outcome, SourceItem, SourceStep, Step
-from sftgen.steps.context import RunContext
+from sftgen.core.step import GlobalStep, Outcome, SourceItem, SourceStep, Step
+from sftgen.core.context import RunContext
 from sftgen.store import ItemResult
 
 log = logging.getLogger("sftgen.run")

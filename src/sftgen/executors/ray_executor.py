@@ -8,8 +8,10 @@ chunking) on a Ray cluster.
   each keeps its share of the LLM concurrency in flight with its own ChatClient.
 - Workers open the store read-only, for what steps look up while they run (a profile's chunk, the
   request cache): the project folder must be on a filesystem every node sees at the same path.
-- Source steps (files), global steps (dedup), steps that write the store while they run (`research`)
-  and LLM steps with the embedded server (it listens on the driver's 127.0.0.1) run on the driver.
+- Source steps (files), global steps (dedup), steps that write the store while they run
+  (`Step.runs_on_driver`: research) and LLM steps with the embedded server (it listens on the driver's
+  127.0.0.1) run on the driver; of the other steps, those with an LLM and those marked `remote_ok`
+  (chunking) run on the workers.
 - Without --address (a new local Ray) or with an address on 127.0.0.1, every Ray process binds and
   dials 127.0.0.1 only (see ray_loopback.py).
 
@@ -29,15 +31,11 @@ from sftgen.failures import RunStopped
 from sftgen.executors.ray_loopback import (LOOPBACK, is_loopback_address, keep_ray_on_loopback,
                                            ray_processes_stay_off_the_network)
 from sftgen.records import Record, Status
-from sftgen.steps.base import GlobalStep, SourceStep, Step
-from sftgen.steps.context import RunContext
+from sftgen.core.step import GlobalStep, SourceStep, Step
+from sftgen.core.context import RunContext
 from sftgen.store import ItemResult
 
 log = logging.getLogger("sftgen.run")
-DRIVER_STEPS = {"research"}
-"""Item steps that write the store in `process` (web research stores its queries at once)."""
-REMOTE_PLAIN_STEPS = {"chunk"}
-"""Item steps without an LLM that are worth sending out (CPU-bound, read nothing from the store)."""
 
 
 class CollectingCache:
@@ -161,11 +159,11 @@ class RayExecutor(LocalExecutor):
     # ---- where an item runs ----------------------------------------------------------------------
 
     def runs_remotely(self, step: Step, ctx: RunContext) -> bool:
-        if isinstance(step, (SourceStep, GlobalStep)) or step.name in DRIVER_STEPS or not self.workers:
+        if isinstance(step, (SourceStep, GlobalStep)) or step.runs_on_driver or not self.workers:
             return False
         if step.uses_llm:
             return ctx.recipe.llm.provider == "openai"
-        return step.name in REMOTE_PLAIN_STEPS
+        return step.remote_ok
 
     async def run_one(self, step: Step, item, ctx: RunContext, handler) -> list[ItemResult]:
         if not self.runs_remotely(step, ctx):

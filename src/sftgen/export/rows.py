@@ -14,7 +14,7 @@ from sftgen.export.sft import sft_rows
 from sftgen.pipeline import steps_passing_on
 from sftgen.recipe.answer_settings import DEFAULT_RUBRIC
 from sftgen.records import Record, Status
-from sftgen.steps.base import Step
+from sftgen.core.step import Step
 from sftgen.store import Store
 
 # Export names, furthest last: without --what, the furthest one that has records is exported.

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from sftgen.records import Record
-from sftgen.steps.base import Step
+from sftgen.core.step import Step
 from sftgen.store import Store
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from sftgen.quotas import quota_status
 from sftgen.recipe import Recipe
 from sftgen.records import Record
-from sftgen.steps.base import Step
+from sftgen.core.step import Step
 from sftgen.store import Store
 
 META_FIELDS = ("topic", "use_case", "task_type", "difficulty")

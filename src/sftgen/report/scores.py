@@ -13,7 +13,7 @@ from sftgen.review.decisions import ReviewLog
 from sftgen.review.policy import llm_scores
 from sftgen.review.queue import review_counts
 from sftgen.review.views import rubric_dimensions
-from sftgen.steps.base import Step
+from sftgen.core.step import Step
 from sftgen.store import Store
 
 

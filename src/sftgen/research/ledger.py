@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from sftgen.research.near_duplicates import (
     SIGNATURE_KEY, NearDuplicateIndex, decode_signature, encode_signature, minhash_of,
 )
-from sftgen.steps.context import RunContext
+from sftgen.core.context import RunContext
 
 BUDGET_KEY = "research.budget"
 PLAN_KEY = "research.plan"

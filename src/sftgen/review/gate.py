@@ -18,8 +18,8 @@ from typing import Any, ClassVar
 from sftgen.records import Record, Status
 from sftgen.review.decisions import ACCEPTED, EDITED, GATE_OF_KIND, REJECTED, ReviewLog
 from sftgen.review.policy import in_queue
-from sftgen.steps.base import Outcome, Step, drop, keep
-from sftgen.steps.context import ItemContext, RunContext
+from sftgen.core.step import Outcome, Step, drop, keep
+from sftgen.core.context import ItemContext, RunContext
 
 REJECTED_BY_REVIEWER = "rejected_by_reviewer"
 AWAITING_REVIEW = "awaiting_review"
@@ -27,6 +27,7 @@ AWAITING_REVIEW = "awaiting_review"
 
 class ReviewGate(Step):
     kind: ClassVar[str]
+    replaces_input = True
 
     def settings(self, ctx: RunContext) -> dict[str, Any]:
         review = ctx.recipe.review
@@ -69,7 +70,7 @@ class PromptReviewGate(ReviewGate):
     """Pass on reviewed prompts (edited versions instead of originals); drop rejected ones."""
 
     name = GATE_OF_KIND["prompt"]
-    consumes = produces = kind = "prompt"
+    consumes = produces = kind = gates = "prompt"
 
     def holds_unreviewed(self, ctx: ItemContext) -> bool:
         return ctx.recipe.review.required_before_answer
@@ -79,7 +80,7 @@ class AnswerReviewGate(ReviewGate):
     """Pass on reviewed answers (edited versions instead of originals); drop rejected ones."""
 
     name = GATE_OF_KIND["answer"]
-    consumes = produces = kind = "answer"
+    consumes = produces = kind = gates = "answer"
 
 
 def with_review_gates(steps: list[Step]) -> list[Step]:

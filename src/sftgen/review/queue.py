@@ -11,7 +11,7 @@ from sftgen.records import Record, Status
 from sftgen.review.decisions import ACCEPTED, DISPUTED, EDITED, PENDING, REJECTED, ItemState, ReviewLog, resolve
 from sftgen.review.gate import REJECTED_BY_REVIEWER, ReviewGate
 from sftgen.review.policy import in_queue
-from sftgen.steps.base import Step
+from sftgen.core.step import Step
 from sftgen.store import Store
 
 TODO = "todo"

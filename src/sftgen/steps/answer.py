@@ -13,8 +13,8 @@ from pydantic import BaseModel, Field
 from sftgen.answers.citations import check_citations, citation_entries
 from sftgen.answers.upstream import emitted_from, require_processed
 from sftgen.records import Record, Status
-from sftgen.steps.base import LLMStep, Outcome, drop, keep
-from sftgen.steps.context import ItemContext, RunContext
+from sftgen.core.step import LLMStep, Outcome, drop, keep
+from sftgen.core.context import ItemContext, RunContext
 
 RETRIEVE_STEP = "answer_retrieve"
 PLACEHOLDER = re.compile(r"<[^<>]{0,80}>")

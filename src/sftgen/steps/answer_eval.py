@@ -9,8 +9,8 @@ from typing import Any
 
 from sftgen.answers.rubric import mean_score, rubric_schema, scores_of
 from sftgen.records import Record
-from sftgen.steps.base import LLMFilterStep, Outcome, drop, keep
-from sftgen.steps.context import ItemContext, RunContext
+from sftgen.core.step import LLMFilterStep, Outcome, drop, keep
+from sftgen.core.context import ItemContext, RunContext
 
 TEMPLATE = "answer_eval.jinja"
 

@@ -11,7 +11,7 @@ from sftgen.steps.answer import AnswerStep
 from sftgen.steps.answer_eval import AnswerEvalStep
 from sftgen.steps.answer_queries import AnswerQueriesStep
 from sftgen.steps.answer_retrieve import AnswerRetrieveStep
-from sftgen.steps.base import Step
+from sftgen.core.step import Step
 
 
 def answer_steps(recipe: Recipe, steps: list[Step]) -> list[Step]:

@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from sftgen.records import Record
-from sftgen.steps.base import LLMStep, Outcome, keep
-from sftgen.steps.context import ItemContext, RunContext
+from sftgen.core.step import LLMStep, Outcome, keep
+from sftgen.core.context import ItemContext, RunContext
 
 
 class QueryVariations(BaseModel):

@@ -9,8 +9,8 @@ from typing import Any
 from sftgen.answers.upstream import emitted_from, require_processed
 from sftgen.chunking.splitter import split_into_chunks
 from sftgen.records import Record
-from sftgen.steps.base import Outcome, Step, drop, keep
-from sftgen.steps.context import ItemContext, RunContext
+from sftgen.core.step import Outcome, Step, drop, keep
+from sftgen.core.context import ItemContext, RunContext
 
 QUERIES_STEP = "answer_queries"
 SEARCH_STEP = "answer_search"

@@ -8,8 +8,8 @@ from typing import Any
 from sftgen.answers.web import answer_fetcher, answer_search_backend
 from sftgen.fetch.redact import redact_url, redact_urls_in
 from sftgen.records import Record, Status
-from sftgen.steps.base import Outcome, SideDrop, Step, drop, keep
-from sftgen.steps.context import ItemContext, RunContext
+from sftgen.core.step import Outcome, SideDrop, Step, drop, keep
+from sftgen.core.context import ItemContext, RunContext
 
 
 

@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 
 from sftgen.quotas import QUOTA_FULL, ledger_for
 from sftgen.records import Record
-from sftgen.steps.base import LLMStep, Outcome, SideDrop, drop, keep
-from sftgen.steps.context import ItemContext, RunContext
+from sftgen.core.step import LLMStep, Outcome, SideDrop, drop, keep
+from sftgen.core.context import ItemContext, RunContext
 from sftgen.steps.generate import PromptText, quota_steps
 from sftgen.steps.prompt_records import clean_prompt, inherited_meta, rotated, unusable_prompt
 

@@ -8,8 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from sftgen.records import Record
-from sftgen.steps.base import LLMFilterStep, Outcome, drop, keep
-from sftgen.steps.context import ItemContext, RunContext
+from sftgen.core.step import LLMFilterStep, Outcome, drop, keep
+from sftgen.core.context import ItemContext, RunContext
 
 CHUNK_DROP_REASONS = ("off_domain", "boilerplate", "too_thin", "garbled")
 

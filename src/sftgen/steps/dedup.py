@@ -15,8 +15,8 @@ from typing import Any
 from sftgen.embed.cache import DEFAULT_MODEL_NAME
 from sftgen.embed.errors import INSTALL_HINT, EmbedderUnavailable
 from sftgen.records import Record, Status
-from sftgen.steps.base import GlobalStep
-from sftgen.steps.context import RunContext
+from sftgen.core.step import GlobalStep
+from sftgen.core.context import RunContext
 from sftgen.store import ItemResult
 
 log = logging.getLogger("sftgen.dedup")

@@ -8,9 +8,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from sftgen.records import Record
-from sftgen.steps.base import LLMStep, Outcome, drop, keep
+from sftgen.core.step import LLMStep, Outcome, drop, keep
 from sftgen.steps.chunk_filter import domain_brief
-from sftgen.steps.context import ItemContext, RunContext
+from sftgen.core.context import ItemContext, RunContext
 from sftgen.steps.prompt_records import rotated
 from sftgen.steps.subdomains import matcher_for
 

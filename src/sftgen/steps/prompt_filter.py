@@ -8,9 +8,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from sftgen.records import Record
-from sftgen.steps.base import LLMFilterStep, Outcome, drop, keep
+from sftgen.core.step import LLMFilterStep, Outcome, drop, keep
 from sftgen.steps.chunk_filter import domain_brief
-from sftgen.steps.context import ItemContext, RunContext
+from sftgen.core.context import ItemContext, RunContext
 from sftgen.steps.prompt_records import self_contained
 
 PROMPT_DROP_REASONS = ("off_domain", "unclear", "unanswerable", "incorrect_premise", "not_self_contained")

@@ -16,8 +16,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from sftgen.records import Record, stable_hash
-from sftgen.steps.base import LLMStep, Outcome, keep
-from sftgen.steps.context import ItemContext, RunContext
+from sftgen.core.step import LLMStep, Outcome, keep
+from sftgen.core.context import ItemContext, RunContext
 from sftgen.steps.prompt_records import clean_prompt, inherited_meta, self_contained
 
 SHARED_KEY = "rephrase.openers"
@@ -70,6 +70,7 @@ class RephraseStep(LLMStep):
     name = "rephrase"
     consumes = "prompt"
     produces = "prompt"
+    replaces_input = True
     template = "rephrase.jinja"
     output_schema = Rephrased
 

@@ -14,8 +14,8 @@ from sftgen.fetch.redact import redact_url, redact_urls_in
 from sftgen.records import Record
 from sftgen.research.ledger import QuotaPlan, quota_plan, research_budget
 from sftgen.research.pages import admit, page_document
-from sftgen.steps.base import Outcome, SideDrop, Step, drop, keep
-from sftgen.steps.context import ItemContext, RunContext
+from sftgen.core.step import Outcome, SideDrop, Step, drop, keep
+from sftgen.core.context import ItemContext, RunContext
 
 if TYPE_CHECKING:  # search backends and the fetcher (httpx, bm25s) load when research runs
     from sftgen.fetch import Fetcher
@@ -35,6 +35,7 @@ class ResearchStep(Step):
     consumes = "profile"
     produces = "document"
     uses_llm = True
+    runs_on_driver = True
     template = "research_queries.jinja"
     output_schema = ResearchQueries
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sftgen.recipe import Recipe
-from sftgen.steps.context import RunContext
+from sftgen.core.context import RunContext
 
 if TYPE_CHECKING:  # numpy loads when a subdomain is matched by embeddings, not with the pipeline
     import numpy as np

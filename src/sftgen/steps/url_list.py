@@ -10,8 +10,8 @@ from sftgen.fetch.redact import redact_url
 from sftgen.research.ledger import research_budget
 from sftgen.research.pages import admit, page_document
 from sftgen.records import stable_hash
-from sftgen.steps.base import Outcome, SourceItem, SourceStep, drop, keep
-from sftgen.steps.context import ItemContext, RunContext
+from sftgen.core.step import Outcome, SourceItem, SourceStep, drop, keep
+from sftgen.core.context import ItemContext, RunContext
 
 FETCHER_KEY = "url_list.fetcher"
 

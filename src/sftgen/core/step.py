@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from sftgen.records import Record, Status, stable_hash
 
 if TYPE_CHECKING:
-    from sftgen.steps.context import ItemContext, RunContext
+    from sftgen.core.context import ItemContext, RunContext
     from sftgen.store import ItemResult
 
 
@@ -56,7 +56,16 @@ class Step:
     version: ClassVar[int] = 1
     """Bump when the step's code changes what it makes, so resumed runs redo its items."""
     passes_input_on: ClassVar[bool] = False
+    """A filter: each kept input is passed on itself."""
+    replaces_input: ClassVar[bool] = False
+    """Each kept input goes on as one record: itself, or a new version of it (rephrase, review gates)."""
+    gates: ClassVar[str | None] = None
+    """The record kind whose reviewers' decisions flow back through this step (review gates)."""
     uses_llm: ClassVar[bool] = False
+    runs_on_driver: ClassVar[bool] = False
+    """Writes the store while it runs (web research stores its queries at once): never on a Ray worker."""
+    remote_ok: ClassVar[bool] = False
+    """Worth sending to a Ray worker without an LLM: CPU-bound, and reads nothing from the store (chunking)."""
 
     def __init__(self, upstream: list[str] | None = None):
         self.upstream = upstream or []
