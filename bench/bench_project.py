@@ -19,7 +19,8 @@ if str(ROOT) not in sys.path:  # `tests.fakes` (the fake server) lives in the re
 
 from sftgen.recipe import Recipe  # noqa: E402
 from sftgen.records import Record, Status  # noqa: E402
-from sftgen.core.step import LLMStep, Outcome, keep  # noqa: E402
+from sftgen.core.graph import Pipeline  # noqa: E402
+from sftgen.core.step import LLMStep, Outcome, SourceStep, keep  # noqa: E402
 from sftgen.store import ItemResult, Store  # noqa: E402
 
 TEMPLATE_NAME = "bench_question.jinja"
@@ -50,6 +51,20 @@ class BenchQuestionStep(LLMStep):
 
     def on_reply(self, item: Record, reply: BenchQuestion, ctx) -> Outcome:
         return keep(item.child("prompt", reply.question, meta={"chunk_id": item.id, "difficulty": reply.difficulty}))
+
+
+class BenchSeed(SourceStep):
+    """Where the bench's chunks come from: `make_project` writes them into the store under this step's name."""
+
+    name = "seed"
+    produces = "chunk"
+
+    def discover(self, ctx):
+        return iter(())
+
+
+def bench_pipeline() -> Pipeline:
+    return Pipeline([BenchSeed(), BenchQuestionStep(upstream=[BenchSeed.name])])
 
 
 def bench_recipe(base_url: str, concurrency: int, max_retries: int = 6) -> Recipe:

@@ -82,6 +82,7 @@ def phase(name: str, project: Path, megabytes: float) -> dict:
         asyncio.run(run_project(Project.open(project), RunOptions(until="ingest")))
         return {"phase": name, "mb": (project / "docs" / "big.txt").stat().st_size / 1e6}
     from sftgen.llm.templates import Templates
+    from sftgen.pipeline import standard_pipeline
     from sftgen.project import Project
     from sftgen.research import ledger
     from sftgen.research.near_duplicates import minhash_of
@@ -99,7 +100,8 @@ def phase(name: str, project: Path, megabytes: float) -> dict:
     elif name == "bounded":
         minhash_of(text)
     else:
-        ctx = RunContext(project_dir=project, recipe=opened.recipe, store=store, templates=Templates(project))
+        ctx = RunContext(project_dir=project, recipe=opened.recipe, store=store, templates=Templates(project),
+                         pipeline=standard_pipeline(opened.recipe))
         ledger.research_budget(ctx)
     seconds = time.perf_counter() - started
     store.close()

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench_project import BenchQuestion, BenchQuestionStep, bench_recipe, make_project  # also fixes sys.path
+from bench_project import BenchQuestion, BenchQuestionStep, bench_pipeline, bench_recipe, make_project  # also fixes sys.path
 
 import httpx
 import openai
@@ -54,9 +54,10 @@ async def run_pipeline(project_dir: Path, store, base_url: str, concurrency: int
     recipe = bench_recipe(base_url, concurrency, MAX_RETRIES)
     client = ChatClient(base_url, "fake-model", max_concurrency=concurrency, max_retries=MAX_RETRIES,
                         structured_output="json_schema", cache=store)
+    pipeline = bench_pipeline()
     ctx = RunContext(project_dir=project_dir, recipe=recipe, store=store, templates=Templates(project_dir),
-                     llm=client, llm_identity="openai:fake-model:json_schema")
-    step = BenchQuestionStep(upstream=["seed"])
+                     pipeline=pipeline, llm=client, llm_identity="openai:fake-model:json_schema")
+    step = pipeline.step(BenchQuestionStep.name)
     cpu0, t0 = time.process_time(), time.perf_counter()
     await LocalExecutor().run([step], ctx)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0

@@ -223,12 +223,14 @@ async def ask_chunk_filter(examples: list[Example], recipe: Recipe, templates: P
     from sftgen.llm.client import LLMError
     from sftgen.llm.provider import llm_identity
     from sftgen.llm.templates import Templates
+    from sftgen.pipeline import standard_pipeline
     from sftgen.records import Record
     from sftgen.steps.chunk_filter import ChunkFilterStep
     from sftgen.core.context import RunContext
     from sftgen.store import Store
 
-    step = ChunkFilterStep()
+    pipeline = standard_pipeline(recipe)
+    step = pipeline.step_of(ChunkFilterStep)
     cache = Store(cache_file) if cache_file is not None else None
     with tempfile.TemporaryDirectory(prefix="sftgen-relbench-") as scratch:
         project_dir = Path(scratch)
@@ -237,7 +239,7 @@ async def ask_chunk_filter(examples: list[Example], recipe: Recipe, templates: P
             shutil.copy(templates / step.template, project_dir / "templates" / step.template)
         async with embedded_llm(recipe, project_dir, threads, cache) as client:
             run = RunContext(project_dir=project_dir, recipe=recipe, store=None, templates=Templates(project_dir),
-                             llm=client, llm_identity=llm_identity(recipe.llm))
+                             pipeline=pipeline, llm=client, llm_identity=llm_identity(recipe.llm))
 
             async def judge(example: Example) -> Verdict:
                 ctx = run.item()

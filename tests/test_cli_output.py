@@ -155,7 +155,7 @@ def test_recipe_errors_from_the_cli_name_the_key_and_line(tmp_path):
 
 
 def test_the_samples_show_one_answer_with_its_prompt_as_they_are(tmp_path):
-    from sftgen.pipeline import build_pipeline, final_step_for
+    from sftgen.pipeline import standard_pipeline
     from sftgen.project import Project
     from sftgen.records import Record
     from sftgen.samples_view import print_samples
@@ -165,7 +165,7 @@ def test_the_samples_show_one_answer_with_its_prompt_as_they_are(tmp_path):
     root = make_answer_project(tmp_path / "p")
     prompt = seed_prompts(root, [(f"Why is {MARKUP} confinement so strong?", "quarks")])[0]
     project = Project.open(root)
-    answer_step = final_step_for(build_pipeline(project.recipe), "answer").name
+    answer_step = standard_pipeline(project.recipe).final("answer").name
     answer = Record(kind="answer", text=f"Because gluons carry colour {MARKUP}.\nSecond line.",
                     meta={"prompt_id": prompt.id}, parent_ids=[prompt.id])
     store = project.store()

@@ -83,7 +83,7 @@ def write_prompts(root: Path, texts: list[str], origins: list[str] | None = None
 
 def run(project: Project) -> dict[str, Record]:
     """Run the source and dedup; return every prompt record by its text's origin."""
-    asyncio.run(run_project(project, steps=[PromptLines(), DedupStep(upstream=["prompts"])]))
+    asyncio.run(run_project(project, pipeline=[PromptLines(), DedupStep(upstream=["prompts"])]))
     store = project.store()
     try:
         return {record.origin: record for record in store.records_of_kind("prompt")}

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from sftgen.cli import app
 from sftgen.project import Project
-from sftgen.review.decisions import ReviewLog
+from sftgen.decisions.log import ReviewLog
 from tests.fakes.fake_openai_server import running_fake_server
 from tests.support.labelstudio_server import EMAIL, running_label_studio
 from tests.support.review_project import seed_prompts

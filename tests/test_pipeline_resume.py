@@ -22,7 +22,7 @@ def run(project_dir: Path, server, options: RunOptions | None = None, max_retrie
         client = ChatClient(server.base_url, "fake-model", max_concurrency=4, max_retries=max_retries,
                             backoff=Backoff(0.001, 0.01))
         try:
-            return await run_project(Project.open(project_dir), options, llm=client, steps=topic_pipeline())
+            return await run_project(Project.open(project_dir), options, llm=client, pipeline=topic_pipeline())
         finally:
             await client.aclose()
 

@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 from sftgen.llm.client import Backoff, ChatClient
-from sftgen.pipeline import build_pipeline, final_step_for
+from sftgen.pipeline import standard_pipeline
 from sftgen.project import Project
 from sftgen.runner import RunOptions, run_project
 from sftgen.store import open_store
@@ -74,7 +74,7 @@ def run(project_dir: Path, script: ResearchScript):
                             backoff=Backoff(0.001, 0.01))
         try:
             project = Project.open(project_dir)
-            steps = build_pipeline(project.recipe)
+            steps = standard_pipeline(project.recipe)
             return await run_project(project, RunOptions(until="research"), llm=client), steps
         finally:
             await client.aclose()
@@ -88,7 +88,7 @@ def research_state(project_dir: Path) -> dict:
     store = open_store(project_dir)
     try:
         project = Project.open(project_dir)
-        final = final_step_for(build_pipeline(project.recipe), "prompt").name
+        final = standard_pipeline(project.recipe).final("prompt").name
         rows = [dict(row) for row in store.progress_rows("research")]
         return {
             "documents": list(store.emitted("research", kind="document")),

@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 from sftgen.cli import app
 from sftgen.export.rows import export_rows
 from sftgen.llm.client import Backoff, ChatClient
-from sftgen.pipeline import build_pipeline
+from sftgen.pipeline import standard_pipeline
 from sftgen.project import Project
-from sftgen.review.decisions import Decision, ReviewLog
+from sftgen.decisions.log import Decision, ReviewLog
 from sftgen.runner import run_project
 from tests.fakes.fake_openai_server import running_fake_server
 from tests.support.answer_project import make_answer_project, scores_reply, template_of, user_text
@@ -38,7 +38,7 @@ def project_with_review(tmp_path, **review):
 
 
 def from_gate_on(project_dir):
-    steps = build_pipeline(Project.open(project_dir).recipe)
+    steps = standard_pipeline(Project.open(project_dir).recipe)
     names = [step.name for step in steps]
     return steps[names.index("review_gate"):]
 
@@ -72,16 +72,17 @@ def exported(project_dir, what):
     project = Project.open(project_dir)
     store = project.store()
     try:
-        return list(export_rows(store, build_pipeline(project.recipe), what, project.recipe))
+        return list(export_rows(store, standard_pipeline(project.recipe), what, project.recipe))
     finally:
         store.close()
 
 
 def decide(project_dir, **fields):
-    store = Project.open(project_dir).store()
+    project = Project.open(project_dir)
+    store = project.store()
     try:
         fields.setdefault("version_id", fields["item_id"])
-        return ReviewLog(store).record(Decision(kind="prompt", **fields))
+        return ReviewLog(store, standard_pipeline(project.recipe)).record(Decision(kind="prompt", **fields))
     finally:
         store.close()
 
@@ -177,7 +178,7 @@ def test_answer_decisions_reach_the_export_without_new_requests(tmp_path):
         answers = {row["prompt_id"]: row["answer_id"] for row in exported(project, "sft")}
         store = Project.open(project).store()
         try:
-            log = ReviewLog(store)
+            log = ReviewLog(store, standard_pipeline(Project.open(project).recipe))
             edit = log.record(Decision(answers[first.id], "answer", answers[first.id], "ana", "edit",
                                        edited_text="Six flavours: up, down, strange, charm, bottom, top [1].",
                                        scores={"style": 5, "domain": 5, "groundedness": 4}))
@@ -240,7 +241,8 @@ def test_an_accepted_answer_of_a_rejected_prompt_is_set_aside_not_waited_for(tmp
         decide(project, item_id=second.id, reviewer="ana", decision="reject", reason="off-domain")
         store = Project.open(project).store()
         try:
-            ReviewLog(store).record(Decision(answers[second.id], "answer", answers[second.id], "ana", "accept"))
+            log = ReviewLog(store, standard_pipeline(Project.open(project).recipe))
+            log.record(Decision(answers[second.id], "answer", answers[second.id], "ana", "accept"))
         finally:
             store.close()
         run(project, server)

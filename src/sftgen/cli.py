@@ -145,19 +145,19 @@ def status(directory: Path, as_json: bool = typer.Option(False, "--json", help="
 
 
 def show_status(project: Project, as_json: bool) -> None:
-    from sftgen.pipeline import build_pipeline, step_names
+    from sftgen.pipeline import standard_pipeline
     from sftgen.quotas import quota_status
     from sftgen.report.funnel import record_counts, recent_errors, step_funnel
     from sftgen.review.queue import review_counts
 
     store = project.store()
     try:
-        steps = build_pipeline(project.recipe)
-        funnel = step_funnel(store, step_names(steps))
+        pipeline = standard_pipeline(project.recipe)
+        funnel = step_funnel(store, pipeline.names)
         records = record_counts(store)
         errors = recent_errors(store)
-        quotas = quota_status(store, project.recipe, steps)
-        review = review_counts(store, steps, project.recipe)
+        quotas = quota_status(store, project.recipe, pipeline)
+        review = review_counts(store, pipeline, project.recipe)
     finally:
         store.close()
     if as_json:
@@ -194,26 +194,26 @@ def export(
     from sftgen.export.rows import export_rows, export_schema, furthest_export
     from sftgen.export.writers import write_rows
     from sftgen.failures import RunStopped
-    from sftgen.pipeline import build_pipeline
+    from sftgen.pipeline import standard_pipeline
     from sftgen.review.queue import decisions_waiting_for_run
 
     project = open_project(directory)
-    steps = build_pipeline(project.recipe)
+    pipeline = standard_pipeline(project.recipe)
     try:
         store = project.store()
     except RunStopped as exc:
         error(console, exc.message)
         raise typer.Exit(exc.exit_code) from exc
     try:
-        what = what or furthest_export(store, steps)
-        rows = list(export_rows(store, steps, what, project.recipe))
+        what = what or furthest_export(store, pipeline)
+        rows = list(export_rows(store, pipeline, what, project.recipe))
         count = write_rows(rows, fmt, out, export_schema(what, project.recipe))
         if card if card is not None else fmt == "hf":
             from sftgen.report.card import write_card
 
             path = write_card(out, fmt, project.dir, project.recipe, store, rows, what, license=card_license)
             plain(console, f"dataset card: {path}")
-        waiting = decisions_waiting_for_run(store, steps, project.recipe)
+        waiting = decisions_waiting_for_run(store, pipeline, project.recipe)
     except ExportError as exc:  # NothingToExport and a row that does not fit are ExportErrors too
         raise refuse(exc) from exc
     finally:

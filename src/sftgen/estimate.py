@@ -27,6 +27,7 @@ from sftgen.executors.local import LocalExecutor, source_settings
 from sftgen.llm.provider import llm_identity
 from sftgen.llm.templates import Templates
 from sftgen.project import Project
+from sftgen.core.graph import Pipeline
 from sftgen.core.step import SourceStep, Step
 from sftgen.core.context import RunContext
 from sftgen.store import Store
@@ -71,20 +72,21 @@ def pending_now(step: Step, ctx: RunContext) -> int:
     return ctx.store.count_pending(step.name, step.upstream, step.settings_hash(ctx))
 
 
-async def estimate_run(project: Project, steps: list[Step], sample: int, llm=None) -> list[StepEstimate]:
+async def estimate_run(project: Project, pipeline: Pipeline, steps: list[Step], sample: int,
+                       llm=None) -> list[StepEstimate]:
     """Preview `sample` inputs per step on a scratch store and extrapolate to the whole run."""
     from sftgen.runner import close_shared, llm_for  # the runner imports this module's callers
 
     settings = project.recipe.llm
     concurrency = settings.max_concurrency
     scratch_dir = Path(tempfile.mkdtemp(prefix="sftgen-dry-run-"))
-    store = scratch_copy(project, scratch_dir, {step.name: list(step.upstream) for step in steps})
+    store = scratch_copy(project, scratch_dir, pipeline.upstream_map())
     estimates: list[StepEstimate] = []
     outputs: dict[str, float] = {}
     try:
         async with llm_for(project, steps, store, llm) as client:
             ctx = RunContext(project_dir=project.dir, recipe=project.recipe, store=store,
-                             templates=Templates(project.dir), llm=client,
+                             templates=Templates(project.dir), pipeline=pipeline, llm=client,
                              llm_identity=llm_identity(settings), limit=sample)
             executor = LocalExecutor()
             pending = {step.name: pending_now(step, ctx) for step in steps}  # before any preview adds to it

@@ -1,7 +1,7 @@
 """Distribution control: per-subdomain quotas from the recipe's shares and `prompts.target_total`.
 
 - `subdomain_targets(recipe)`: the quota of each subdomain (largest remainder, so they add up to the total);
-- `quota_status(store, recipe, steps)`: target, actual (kept prompts at the last prompt step), prompts
+- `quota_status(store, recipe, pipeline)`: target, actual (kept prompts at the last prompt step), prompts
   still on their way there, and the deficit, per subdomain (for `sftgen status` and web research);
 - `QuotaLedger`: what `generate` and `broaden` may still make per subdomain in this run. It starts from
   the prompts alive in the store (made and not dropped since), leaving out those about to be redone,
@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sftgen.core.graph import Pipeline
 from sftgen.recipe import Recipe
 from sftgen.records import Status
 from sftgen.core.step import Step
@@ -58,10 +59,8 @@ def planned_counts(recipe: Recipe) -> dict[str, int] | None:
     return split_by_shares(planned_total, {sub.name: sub.share for sub in recipe.domain.subdomains})
 
 
-def kept_prompts_by_subdomain(store: Store, steps: list[Step]) -> Counter:
-    from sftgen.pipeline import final_step_for  # the pipeline imports the steps that import this module
-
-    final = final_step_for(steps, "prompt")
+def kept_prompts_by_subdomain(store: Store, pipeline: Pipeline) -> Counter:
+    final = pipeline.final("prompt")
     counts: Counter = Counter()
     if final is None:
         return counts
@@ -92,10 +91,10 @@ def alive_prompts_by_subdomain(
     return counts
 
 
-def quota_status(store: Store, recipe: Recipe, pipeline_steps: list[Step]) -> list[dict[str, Any]]:
+def quota_status(store: Store, recipe: Recipe, pipeline: Pipeline) -> list[dict[str, Any]]:
     """Per subdomain: share, target, actual (kept at the last prompt step), in_progress, deficit."""
     targets = subdomain_targets(recipe)
-    actual = kept_prompts_by_subdomain(store, pipeline_steps)
+    actual = kept_prompts_by_subdomain(store, pipeline)
     alive = alive_prompts_by_subdomain(store)
     rows = []
     for sub in recipe.domain.subdomains:

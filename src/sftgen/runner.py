@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import asynccontextmanager, nullcontext
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sftgen.budget import BudgetGuard
@@ -13,15 +14,12 @@ from sftgen.executors.local import LocalExecutor, ProgressReporter, RunSummary
 from sftgen.llm.client import ChatClient
 from sftgen.llm.provider import llm_identity, open_llm
 from sftgen.llm.templates import Templates
-from sftgen.pipeline import build_pipeline, step_names
+from sftgen.pipeline import standard_pipeline
 from sftgen.project import Project
+from sftgen.core.graph import Pipeline, UnknownStep
 from sftgen.core.step import Step
 from sftgen.core.context import RunContext
 from sftgen.store.disk_full import RunLogHandler
-
-
-class UnknownStep(Exception):
-    pass
 
 
 @dataclass
@@ -43,13 +41,13 @@ def make_executor(options: RunOptions, progress: ProgressReporter | None) -> Loc
     return LocalExecutor(progress, retry_errors=options.retry_errors)
 
 
-def steps_until(steps: list[Step], until: str | None) -> list[Step]:
-    if until is None:
+def steps_to_run(pipeline: Pipeline, options: RunOptions, only: Sequence[Step] | None) -> list[Step]:
+    """The pipeline's steps up to `--until`; with `only`, just those (by name) of them."""
+    steps = pipeline.until(options.until)
+    if only is None:
         return steps
-    names = step_names(steps)
-    if until not in names:
-        raise UnknownStep(f"--until {until}: no such step; the steps are: {', '.join(names)}")
-    return steps[: names.index(until) + 1]
+    wanted = {pipeline.step(step.name).name for step in only}  # an unknown name is an UnknownStep
+    return [step for step in steps if step.name in wanted]
 
 
 async def run_project(
@@ -57,14 +55,19 @@ async def run_project(
     options: RunOptions | None = None,
     progress: ProgressReporter | None = None,
     llm: ChatClient | None = None,
-    steps: list[Step] | None = None,
+    pipeline: Pipeline | Sequence[Step] | None = None,
+    steps: Sequence[Step] | None = None,
 ) -> RunSummary:
-    """Run or resume the pipeline. `llm` replaces the recipe's LLM and `steps` the recipe's pipeline
-    (for tests, benchmarks and programs that embed sftgen)."""
+    """Run or resume the pipeline. `llm` replaces the recipe's LLM, `pipeline` the recipe's pipeline (a
+    Pipeline or a list of steps), and `steps` runs only those of its steps (for tests, benchmarks and
+    programs that embed sftgen)."""
     options = options or RunOptions()
-    all_steps = steps if steps is not None else build_pipeline(project.recipe)
-    steps = steps_until(all_steps, options.until)
-    store = project.store(graph={step.name: list(step.upstream) for step in all_steps})
+    if pipeline is None:
+        pipeline = standard_pipeline(project.recipe)
+    elif not isinstance(pipeline, Pipeline):
+        pipeline = Pipeline(pipeline)
+    steps = steps_to_run(pipeline, options, steps)
+    store = project.store(graph=pipeline.upstream_map())
     run_id = store.start_run()
     handler = attach_run_log(project, run_id)
     try:
@@ -76,6 +79,7 @@ async def run_project(
                 recipe=project.recipe,
                 store=store,
                 templates=Templates(project.dir),
+                pipeline=pipeline,
                 llm=client,
                 llm_identity=llm_identity(project.recipe.llm),
                 limit=options.limit,

@@ -19,13 +19,13 @@ ANSWER_CHARS = 700
 
 def print_samples(console: Console, project: Project, directory: Path) -> None:
     from sftgen.export.rows import furthest_run_step
-    from sftgen.pipeline import build_pipeline
+    from sftgen.pipeline import standard_pipeline
 
-    steps = build_pipeline(project.recipe)
+    pipeline = standard_pipeline(project.recipe)
     store = project.store()
     try:
-        prompt_step = furthest_run_step(store, steps, "prompt")
-        answer_step = furthest_run_step(store, steps, "answer")
+        prompt_step = furthest_run_step(store, pipeline, "prompt")
+        answer_step = furthest_run_step(store, pipeline, "answer")
         prompts = kept_sample(store, prompt_step.name, "prompt", PROMPTS_SHOWN) if prompt_step else []
         answers = kept_sample(store, answer_step.name, "answer", 1) if answer_step else []
         asked = store.get(answers[0].meta.get("prompt_id", "")) if answers else None

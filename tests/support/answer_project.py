@@ -1,5 +1,5 @@
 """A project for the answer half: kept prompts seeded as if the last prompt step had passed them on, a
-local search corpus on disk, and the real answer steps as `build_pipeline` wires them."""
+local search corpus on disk, and the real answer steps as `standard_pipeline` wires them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from sftgen.llm.client import Backoff, ChatClient
-from sftgen.pipeline import build_pipeline, final_step_for
+from sftgen.pipeline import standard_pipeline
 from sftgen.project import Project
 from sftgen.records import Record, Status
 from sftgen.runner import run_project
@@ -59,7 +59,7 @@ def make_answer_project(root: Path, corpus: dict[str, str] | None = None, **answ
 def seed_prompts(project_dir: Path, prompts: list[tuple[str, str]] | None = None) -> list[Record]:
     """Kept prompts, emitted by the pipeline's last prompt step (where the answer half reads them)."""
     project = Project.open(project_dir)
-    source = final_step_for(build_pipeline(project.recipe), "prompt")
+    source = standard_pipeline(project.recipe).final("prompt")
     records = [Record(kind="prompt", text=text, meta={"subdomain": sub}, origin="seed")
                for text, sub in (prompts or PROMPTS)]
     store = project.store()
@@ -73,10 +73,10 @@ def seed_prompts(project_dir: Path, prompts: list[tuple[str, str]] | None = None
 
 
 def answer_half(project_dir: Path):
-    """The steps `build_pipeline` puts after the last prompt step."""
-    steps = build_pipeline(Project.open(project_dir).recipe)
+    """The steps `standard_pipeline` puts after the last prompt step."""
+    steps = standard_pipeline(Project.open(project_dir).recipe)
     names = [step.name for step in steps]
-    source = final_step_for(steps, "prompt")
+    source = steps.final("prompt")
     return steps[names.index(source.name) + 1:]
 
 

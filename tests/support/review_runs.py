@@ -11,7 +11,7 @@ import yaml
 
 from sftgen.export.rows import export_rows
 from sftgen.llm.client import Backoff, ChatClient
-from sftgen.pipeline import build_pipeline
+from sftgen.pipeline import standard_pipeline
 from sftgen.project import Project
 from sftgen.runner import run_project
 from tests.support.answer_project import make_answer_project, scores_reply, template_of
@@ -31,7 +31,7 @@ def scores_every_answer(score: int = 4):
 
 
 def run_from_review_gate(project_dir: Path, server) -> None:
-    steps = build_pipeline(Project.open(project_dir).recipe)
+    steps = standard_pipeline(Project.open(project_dir).recipe)
     names = [step.name for step in steps]
 
     async def go():
@@ -49,6 +49,6 @@ def exported(project_dir: Path, what: str) -> list[dict[str, Any]]:
     project = Project.open(project_dir)
     store = project.store()
     try:
-        return list(export_rows(store, build_pipeline(project.recipe), what, project.recipe))
+        return list(export_rows(store, standard_pipeline(project.recipe), what, project.recipe))
     finally:
         store.close()

@@ -1,5 +1,5 @@
-"""What steps see while they run: the project's recipe, store, templates and LLM (RunContext), and for
-each input an ItemContext that counts the LLM requests, cache hits and tokens that input cost."""
+"""What steps see while they run: the project's recipe, store, templates, LLM and pipeline (RunContext),
+and for each input an ItemContext that counts the LLM requests, cache hits and tokens that input cost."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from sftgen.core.graph import Pipeline
 from sftgen.recipe import Recipe
 from sftgen.store import Store
 
@@ -23,6 +24,8 @@ class RunContext:
     recipe: Recipe
     store: Store
     templates: Templates
+    pipeline: Pipeline
+    """The whole pipeline (also when a run goes only `--until` one of its steps): how steps find each other."""
     llm: ChatClient | None = None
     llm_identity: str = "none"
     """Model name and endpoint kind; part of every LLM step's settings."""

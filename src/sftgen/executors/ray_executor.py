@@ -31,6 +31,7 @@ from sftgen.failures import RunStopped
 from sftgen.executors.ray_loopback import (LOOPBACK, is_loopback_address, keep_ray_on_loopback,
                                            ray_processes_stay_off_the_network)
 from sftgen.records import Record, Status
+from sftgen.core.graph import Pipeline
 from sftgen.core.step import GlobalStep, SourceStep, Step
 from sftgen.core.context import RunContext
 from sftgen.store import ItemResult
@@ -55,13 +56,13 @@ class CollectingCache:
 class StepWorkerImpl:
     """What runs inside a Ray actor: a RunContext of its own over the project, read-only on the store."""
 
-    def __init__(self, project_dir: str, recipe_json: str, llm_identity: str, llm_concurrency: int):
+    def __init__(self, project_dir: str, recipe_json: str, llm_identity: str, llm_concurrency: int,
+                 pipeline: Pipeline):
         from pathlib import Path
 
         from sftgen.llm.client import ChatClient
         from sftgen.llm.provider import structured_mode
         from sftgen.llm.templates import Templates
-        from sftgen.pipeline import build_pipeline
         from sftgen.recipe import Recipe
         from sftgen.store import Store
 
@@ -78,12 +79,12 @@ class StepWorkerImpl:
                              max_retries=settings.max_retries, max_reasks=settings.max_reasks,
                              structured_output=structured_mode(settings), cache=self.cache)
         self.ctx = RunContext(project_dir=Path(project_dir), recipe=recipe, store=self.store,
-                              templates=Templates(Path(project_dir)), llm=llm, llm_identity=llm_identity)
-        self.steps = {step.name: step for step in build_pipeline(recipe)}
+                              templates=Templates(Path(project_dir)), pipeline=pipeline, llm=llm,
+                              llm_identity=llm_identity)
         self.executor = LocalExecutor()
 
     async def run_item(self, step_name: str, item: Record) -> tuple[list[ItemResult], list[tuple]]:
-        step = self.steps[step_name]
+        step = self.ctx.pipeline.step(step_name)
         mark = len(self.cache.new)
         results = await self.executor.run_one(step, item, self.ctx, step.process)
         new_replies = self.cache.new[mark:]
@@ -141,7 +142,7 @@ class RayExecutor(LocalExecutor):
         remote_class = ray.remote(num_cpus=1, max_concurrency=concurrency + 8,
                                   scheduling_strategy="SPREAD", max_restarts=0)(StepWorkerImpl)
         workers = [remote_class.remote(str(ctx.project_dir), ctx.recipe.model_dump_json(), ctx.llm_identity,
-                                       concurrency) for _ in range(count)]
+                                       concurrency, ctx.pipeline) for _ in range(count)]
         nodes = ray.get([worker.node.remote() for worker in workers])
         log.info("ray: %d workers (%d LLM requests in flight each) on %s", count, concurrency, ", ".join(nodes))
         return workers

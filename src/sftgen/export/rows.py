@@ -7,14 +7,13 @@ from typing import Any
 
 import pyarrow as pa
 
+from sftgen.core.graph import Node, Pipeline
 from sftgen.export.errors import ExportError
 from sftgen.export.conform import DoesNotFit, as_text, conform_row, split_meta
 from sftgen.export.schema import PROVENANCE_KEYS, meta_fields, record_schema, sft_schema
 from sftgen.export.sft import sft_rows
-from sftgen.pipeline import steps_passing_on
 from sftgen.recipe.answer_settings import DEFAULT_RUBRIC
 from sftgen.records import Record, Status
-from sftgen.core.step import Step
 from sftgen.store import Store
 
 # Export names, furthest last: without --what, the furthest one that has records is exported.
@@ -22,7 +21,7 @@ KIND_OF_EXPORT = {"chunks": "chunk", "prompts": "prompt", "answers": "answer", "
 EXPORT_ORDER = ["chunks", "prompts", "answers", "sft"]
 
 RowBuilder = Callable[..., Iterator[dict[str, Any]]]
-"""(store, steps, recipe=None) -> rows; `recipe` is the project's Recipe when the CLI exports."""
+"""(store, pipeline, recipe=None) -> rows; `recipe` is the project's Recipe when the CLI exports."""
 ROW_BUILDERS: dict[str, RowBuilder] = {"sft": sft_rows}
 """Exports whose rows are not one record each (e.g. `sft`: prompt-answer pairs as chat messages)."""
 
@@ -51,16 +50,16 @@ def export_schema(what: str, recipe: Any = None) -> pa.Schema:
     return record_schema(KIND_OF_EXPORT[what], rubric_of(recipe))
 
 
-def kept_records(store: Store, steps: list[Step], kind: str) -> Iterator[Record]:
+def kept_records(store: Store, pipeline: Pipeline, kind: str) -> Iterator[Record]:
     """What the furthest step of this kind that has run passes on (after `run --until chunk`, the chunks)."""
-    final = furthest_run_step(store, steps, kind)
+    final = furthest_run_step(store, pipeline, kind)
     if final is None:
         return iter(())
     return (record for record in store.emitted(final.name, kind=kind) if record.status == Status.KEPT)
 
 
-def furthest_run_step(store: Store, steps: list[Step], kind: str) -> Step | None:
-    passing = steps_passing_on(steps, kind)
+def furthest_run_step(store: Store, pipeline: Pipeline, kind: str) -> Node | None:
+    passing = pipeline.passing_on(kind)
     for step in reversed(passing):
         if store.progress.has_run(step.name):
             return step
@@ -99,21 +98,21 @@ def record_row(record: Record, fields: dict[str, pa.DataType], chain: list[dict[
     }
 
 
-def record_rows(store: Store, steps: list[Step], kind: str, recipe: Any = None) -> Iterator[dict[str, Any]]:
+def record_rows(store: Store, pipeline: Pipeline, kind: str, recipe: Any = None) -> Iterator[dict[str, Any]]:
     fields = meta_fields(kind, rubric_of(recipe))
-    for record in kept_records(store, steps, kind):
+    for record in kept_records(store, pipeline, kind):
         yield record_row(record, fields, provenance(store, record), store.progress.history(record.id))
 
 
-def export_rows(store: Store, steps: list[Step], what: str, recipe: Any = None) -> Iterator[dict[str, Any]]:
+def export_rows(store: Store, pipeline: Pipeline, what: str, recipe: Any = None) -> Iterator[dict[str, Any]]:
     """The export's rows, each with exactly the columns and types of `export_schema(what, recipe)`."""
-    return conformed(raw_rows(store, steps, what, recipe), export_schema(what, recipe), what)
+    return conformed(raw_rows(store, pipeline, what, recipe), export_schema(what, recipe), what)
 
 
-def raw_rows(store: Store, steps: list[Step], what: str, recipe: Any = None) -> Iterator[dict[str, Any]]:
+def raw_rows(store: Store, pipeline: Pipeline, what: str, recipe: Any = None) -> Iterator[dict[str, Any]]:
     if what in ROW_BUILDERS:
-        return ROW_BUILDERS[what](store, steps, recipe=recipe)
-    return record_rows(store, steps, KIND_OF_EXPORT[what], recipe)
+        return ROW_BUILDERS[what](store, pipeline, recipe=recipe)
+    return record_rows(store, pipeline, KIND_OF_EXPORT[what], recipe)
 
 
 def conformed(rows: Iterator[dict[str, Any]], schema: pa.Schema, what: str) -> Iterator[dict[str, Any]]:
@@ -125,9 +124,9 @@ def conformed(rows: Iterator[dict[str, Any]], schema: pa.Schema, what: str) -> I
                                 "answers again under a changed rubric)") from exc
 
 
-def furthest_export(store: Store, steps: list[Step]) -> str:
+def furthest_export(store: Store, pipeline: Pipeline) -> str:
     for what in reversed(EXPORT_ORDER):
         if what in ROW_BUILDERS or what != "sft":
-            if next(iter(raw_rows(store, steps, what)), None) is not None:
+            if next(iter(raw_rows(store, pipeline, what)), None) is not None:
                 return what
     raise NothingToExport("nothing to export yet: no kept chunks, prompts or answers (run `sftgen run` first)")

@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from sftgen.core.graph import Pipeline
 from sftgen.recipe import Recipe
 from sftgen.records import Record
 from sftgen.review.agreement import calibration
-from sftgen.review.decisions import ReviewLog
-from sftgen.review.policy import llm_scores
+from sftgen.decisions.log import ReviewLog
+from sftgen.decisions.policy import llm_scores
 from sftgen.review.queue import review_counts
 from sftgen.review.views import rubric_dimensions
-from sftgen.core.step import Step
 from sftgen.store import Store
 
 
@@ -37,12 +37,12 @@ def format_score(score: float) -> str:
     return str(int(score)) if float(score).is_integer() else str(score)
 
 
-def review_section(store: Store, steps: list[Step], recipe: Recipe, judged: list[Record]) -> dict[str, Any]:
+def review_section(store: Store, pipeline: Pipeline, recipe: Recipe, judged: list[Record]) -> dict[str, Any]:
     decisions = ReviewLog(store).decisions()
     answer_ids = {d.item_id for d in decisions if d.kind == "answer"}
     records = {item_id: record for item_id in answer_ids if (record := store.get(item_id)) is not None}
     return {
-        "counts": review_counts(store, steps, recipe),
+        "counts": review_counts(store, pipeline, recipe),
         "decisions": len(decisions),
         "llm_scores": score_distributions(judged),
         "llm_vs_expert": [row for row in calibration([d for d in decisions if d.kind == "answer"], records,

@@ -18,6 +18,7 @@ from sftgen.research.near_duplicates import (
     SIGNATURE_KEY, NearDuplicateIndex, decode_signature, encode_signature, minhash_of,
 )
 from sftgen.core.context import RunContext
+from sftgen.core.graph import Pipeline
 
 BUDGET_KEY = "research.budget"
 PLAN_KEY = "research.plan"
@@ -144,7 +145,7 @@ class QuotaPlan:
         self.pages_planned[subdomain] = self.pages_planned.get(subdomain, 0) + pages
 
 
-def quota_plan(ctx: RunContext, steps) -> QuotaPlan:
+def quota_plan(ctx: RunContext, pipeline: Pipeline) -> QuotaPlan:
     token = others_last_emit(ctx)
     plan = ctx.shared.get(PLAN_KEY)
     if plan is not None and plan.token == token:
@@ -153,7 +154,7 @@ def quota_plan(ctx: RunContext, steps) -> QuotaPlan:
 
     per_page = ctx.recipe.research.prompts_per_page
     needed: dict[str, int | None] = {}
-    for row in quota_status(ctx.store, ctx.recipe, steps):
+    for row in quota_status(ctx.store, ctx.recipe, pipeline):
         if row["deficit"] is None:
             needed[row["subdomain"]] = None
         else:

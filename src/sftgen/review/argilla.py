@@ -21,7 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sftgen.review.decisions import combined_reason
+from sftgen.decisions.log import combined_reason
 from sftgen.review.interchange import ExportItem, InterchangeError, Proposed, slug
 
 DECISION, REASON, REASON_TEXT, EDITED = "decision", "reject_reason", "reason_text", "edited_text"

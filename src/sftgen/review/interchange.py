@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sftgen.review.decisions import (
+from sftgen.decisions.log import (
     EDIT, REJECT, REJECTED, Decision, DecisionError, content_version,
 )
 from sftgen.review.queue import ReviewQueue

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
-from sftgen.review.decisions import combined_reason
+from sftgen.decisions.log import combined_reason
 from sftgen.review.interchange import ExportItem, Proposed, slug
 
 DECISION, REASON, REASON_TEXT, EDITED = "decision", "reject_reason", "reason_text", "edited_text"

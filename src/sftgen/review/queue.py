@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from sftgen.core.graph import Pipeline
 from sftgen.recipe import Recipe
 from sftgen.records import Record, Status
-from sftgen.review.decisions import ACCEPTED, DISPUTED, EDITED, PENDING, REJECTED, ItemState, ReviewLog, resolve
-from sftgen.review.gate import REJECTED_BY_REVIEWER, ReviewGate
-from sftgen.review.policy import in_queue
-from sftgen.core.step import Step
+from sftgen.decisions.log import ACCEPTED, DISPUTED, EDITED, PENDING, REJECTED, ItemState, ReviewLog, resolve
+from sftgen.decisions.policy import in_queue
+from sftgen.steps.review_gate import REJECTED_BY_REVIEWER
 from sftgen.store import Store
 
 TODO = "todo"
@@ -43,12 +43,12 @@ class QueueItem:
 
 
 class ReviewQueue:
-    def __init__(self, store: Store, steps: list[Step], recipe: Recipe):
+    def __init__(self, store: Store, pipeline: Pipeline, recipe: Recipe):
         self.store = store
         self.recipe = recipe
         self.review = recipe.review
-        self.log = ReviewLog(store)
-        self.gates = {step.kind: step for step in steps if isinstance(step, ReviewGate)}
+        self.log = ReviewLog(store, pipeline)
+        self.gates = {kind: gate for kind in ("prompt", "answer") if (gate := pipeline.gate_for(kind)) is not None}
         self._cache: dict[str, tuple[int, list[QueueItem]]] = {}
         """kind -> (the store's data_version when built, items): rebuilt when another connection (a run, an
         import) commits; our own decisions update it in place (`decided`)."""
@@ -171,12 +171,12 @@ class ReviewQueue:
         return [subdomain.name for subdomain in self.recipe.domain.subdomains]
 
 
-def review_counts(store: Store, steps: list[Step], recipe: Recipe) -> dict[str, dict[str, int]]:
+def review_counts(store: Store, pipeline: Pipeline, recipe: Recipe) -> dict[str, dict[str, int]]:
     """For `sftgen status`: per reviewed kind, accepted / rejected / edited / pending / disputed."""
-    return ReviewQueue(store, steps, recipe).counts()
+    return ReviewQueue(store, pipeline, recipe).counts()
 
 
-def decisions_waiting_for_run(store: Store, steps: list[Step], recipe: Recipe) -> int:
+def decisions_waiting_for_run(store: Store, pipeline: Pipeline, recipe: Recipe) -> int:
     """Reviewed items whose decision the pipeline has not applied yet (exports see them after `sftgen run`)."""
-    queue = ReviewQueue(store, steps, recipe)
+    queue = ReviewQueue(store, pipeline, recipe)
     return sum(queue.waiting_for_run(kind) for kind in queue.gates)

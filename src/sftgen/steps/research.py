@@ -5,7 +5,6 @@ pages fetched can meet the quotas or the recipe's query and page budgets are spe
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
@@ -57,7 +56,7 @@ class ResearchStep(Step):
     async def process(self, item: Record, ctx: ItemContext) -> Outcome:
         run, research = ctx.run, ctx.recipe.research
         subdomain = item.meta.get("subdomain")
-        plan = quota_plan(run, pipeline_steps(run))
+        plan = quota_plan(run, run.pipeline)
         earlier = earlier_documents(run, item.id)
         if plan.wanted(subdomain) == 0:
             # A profile redone under new settings keeps the pages it found before: dropping them would
@@ -189,15 +188,6 @@ def query_record(profile: Record, text: str) -> Record:
     meta = {"purpose": "research", "subdomain": profile.meta.get("subdomain"), "profile_id": profile.id,
             "topic": profile.meta.get("topic")}
     return profile.child("query", text, meta=meta, origin="research")
-
-
-def pipeline_steps(run: RunContext):
-    steps = run.shared.get("research.pipeline")
-    if steps is None:
-        from sftgen.pipeline import build_pipeline  # the pipeline imports this module
-
-        steps = run.shared["research.pipeline"] = build_pipeline(run.recipe)
-    return steps
 
 
 async def research_tools(run: RunContext) -> tuple[SearchBackend, Fetcher]:

@@ -1,7 +1,8 @@
 """Review gates: the pipeline steps through which reviewers' decisions flow back.
 
 `review_gate` sits right after the last prompt step (dedup); the answer half takes its prompts from it
-and nowhere else. `answer_review_gate` sits after the last answer step; exports read answers from it.
+and nowhere else. `answer_review_gate` sits after the last answer step; exports read answers from it
+(pipeline.py puts both there).
 For each item a gate passes on the latest accepted version (an edited record instead of the original),
 drops rejected items with the reason `rejected_by_reviewer`, and passes unreviewed ones on, or, when
 the recipe says `review.required_before_answer`, holds queued prompts back as `awaiting_review`.
@@ -16,8 +17,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from sftgen.records import Record, Status
-from sftgen.review.decisions import ACCEPTED, EDITED, GATE_OF_KIND, REJECTED, ReviewLog
-from sftgen.review.policy import in_queue
+from sftgen.decisions.log import ACCEPTED, EDITED, REJECTED, ReviewLog
+from sftgen.decisions.policy import in_queue
 from sftgen.core.step import Outcome, Step, drop, keep
 from sftgen.core.context import ItemContext, RunContext
 
@@ -69,7 +70,7 @@ class ReviewGate(Step):
 class PromptReviewGate(ReviewGate):
     """Pass on reviewed prompts (edited versions instead of originals); drop rejected ones."""
 
-    name = GATE_OF_KIND["prompt"]
+    name = "review_gate"
     consumes = produces = kind = gates = "prompt"
 
     def holds_unreviewed(self, ctx: ItemContext) -> bool:
@@ -79,28 +80,5 @@ class PromptReviewGate(ReviewGate):
 class AnswerReviewGate(ReviewGate):
     """Pass on reviewed answers (edited versions instead of originals); drop rejected ones."""
 
-    name = GATE_OF_KIND["answer"]
+    name = "answer_review_gate"
     consumes = produces = kind = gates = "answer"
-
-
-def with_review_gates(steps: list[Step]) -> list[Step]:
-    """Insert a gate after the last step that passes on prompts, and one after the last that passes on
-    answers; every later step that consumed that kind from the gated step consumes from the gate instead."""
-    for gate_type in (PromptReviewGate, AnswerReviewGate):
-        last = last_step_passing(steps, gate_type.kind)
-        if last is None or any(isinstance(step, gate_type) for step in steps):
-            continue
-        position = steps.index(last) + 1
-        for step in steps[position:]:
-            if step.consumes == gate_type.kind and last.name in step.upstream:
-                step.upstream = [gate_type.name if name == last.name else name for name in step.upstream]
-        steps.insert(position, gate_type(upstream=[last.name]))
-    return steps
-
-
-def last_step_passing(steps: list[Step], kind: str) -> Step | None:
-    last = None
-    for step in steps:
-        if step.produces == kind or (step.passes_input_on and step.consumes == kind):
-            last = step
-    return last

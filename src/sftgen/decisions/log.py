@@ -15,13 +15,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from sftgen.core.graph import Pipeline
 from sftgen.records import Record
 from sftgen.store import Store
 
 ACCEPT, REJECT, EDIT = "accept", "reject", "edit"
 DECISIONS = (ACCEPT, REJECT, EDIT)
 PENDING, ACCEPTED, REJECTED, EDITED, DISPUTED = "pending", "accepted", "rejected", "edited", "disputed"
-GATE_OF_KIND = {"prompt": "review_gate", "answer": "answer_review_gate"}
 STALE_AFTER_EDIT = {"llm_cache_keys", "scores", "score_mean", "needs_review"}
 
 class DecisionError(ValueError):
@@ -101,12 +101,16 @@ def resolve(item_id: str, decisions: list[Decision], reviews_required: int) -> I
 class ReviewLog:
     """The decisions in a store, checked on the way in and resolved on the way out."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, pipeline: Pipeline | None = None):
         self.store = store
+        self.pipeline = pipeline
+        """Whose review gates a recorded decision sends its item back through (None: a log only read)."""
 
     def record(self, decision: Decision) -> Decision:
         """Store one decision (and, for an edit, the new version) in one transaction; the item's review
         gate will look at it again on the next run."""
+        if self.pipeline is None:
+            raise ValueError("a review log opened without the pipeline can be read, not written")
         self.check(decision)
         now = time.time()
         with self.store.transaction():
@@ -119,14 +123,15 @@ class ReviewLog:
                 scores=json.dumps(decision.scores) if decision.scores else None, source=decision.source,
                 external_id=decision.external_id, seconds=decision.seconds, created_at=now,
             )
-            self.store.forget_progress(GATE_OF_KIND[decision.kind], [decision.item_id])
+            self.store.forget_progress(self.pipeline.gate_for(decision.kind).name, [decision.item_id])
         decision.seq, decision.created_at = seq, now
         return decision
 
     def check(self, decision: Decision) -> None:
         where = f"{decision.kind} {decision.item_id}"
-        if decision.kind not in GATE_OF_KIND:
-            raise DecisionError(f"{where}: only prompts and answers are reviewed")
+        if self.pipeline.gate_for(decision.kind) is None:
+            raise DecisionError(f"{where}: only prompts and answers are reviewed, and only where the pipeline has "
+                                f"their review gate")
         if decision.decision not in DECISIONS:
             raise DecisionError(f"{where}: decision '{decision.decision}' is not one of {', '.join(DECISIONS)}")
         if not decision.reviewer.strip():
