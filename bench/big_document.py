@@ -84,7 +84,7 @@ def phase(name: str, project: Path, megabytes: float) -> dict:
     from sftgen.llm.templates import Templates
     from sftgen.pipeline import standard_pipeline
     from sftgen.project import Project
-    from sftgen.research import ledger
+    from sftgen.research import budget
     from sftgen.research.near_duplicates import minhash_of
     from sftgen.core.context import RunContext
 
@@ -102,7 +102,7 @@ def phase(name: str, project: Path, megabytes: float) -> dict:
     else:
         ctx = RunContext(project_dir=project, recipe=opened.recipe, store=store, templates=Templates(project),
                          pipeline=standard_pipeline(opened.recipe))
-        ledger.research_budget(ctx)
+        budget.research_budget(ctx)
     seconds = time.perf_counter() - started
     store.close()
     return {"phase": name, "seconds": round(seconds, 3), "rss_before_mb": round(before, 1),

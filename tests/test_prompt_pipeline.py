@@ -15,7 +15,8 @@ from sftgen.cli import app
 from sftgen.llm.client import Backoff, ChatClient
 from sftgen.pipeline import standard_pipeline
 from sftgen.project import Project
-from sftgen.quotas import quota_status, split_by_shares
+from sftgen.quotas.status import quota_status
+from sftgen.quotas.targets import split_by_shares
 from sftgen.runner import RunOptions, run_project
 from sftgen.steps.rephrase import opener
 from sftgen.store import open_store

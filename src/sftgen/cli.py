@@ -146,7 +146,7 @@ def status(directory: Path, as_json: bool = typer.Option(False, "--json", help="
 
 def show_status(project: Project, as_json: bool) -> None:
     from sftgen.pipeline import standard_pipeline
-    from sftgen.quotas import quota_status
+    from sftgen.quotas.status import quota_status
     from sftgen.report.funnel import record_counts, recent_errors, step_funnel
     from sftgen.review.queue import review_counts
 

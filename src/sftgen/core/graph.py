@@ -88,6 +88,15 @@ class Pipeline:
         """The steps that pass each input of this kind on as one record, itself or a new version of it."""
         return [step for step in self.steps if step.consumes == kind and step.replaces_input]
 
+    def consumed_from(self, kind: str) -> list[str]:
+        """The steps whose records of this kind another step consumes (for documents: what chunking reads,
+        not the pages the answer half fetches for itself)."""
+        names: list[str] = []
+        for step in self.steps:
+            if step.consumes == kind:
+                names += [name for name in step.upstream if name not in names]
+        return names
+
     def consumers(self, name: str) -> list[Node]:
         return [step for step in self.steps if name in step.upstream]
 

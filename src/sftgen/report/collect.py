@@ -21,8 +21,6 @@ from sftgen.report.scores import review_section
 
 DEFAULT_COPY_THRESHOLD = 0.1
 """Cosine distance below which a generated prompt counts as a near copy of a reference prompt."""
-ANSWER_STEP = "answer"
-"""Its answers carry the judge's scores (`answer_eval` writes them into their meta), dropped ones too."""
 
 
 @dataclass
@@ -59,7 +57,9 @@ def collect_report(project: Project, options: ReportOptions, embedder=None) -> R
     try:
         prompts = list(kept_records(store, pipeline, "prompt"))
         answers = list(kept_records(store, pipeline, "answer"))
-        judged = [answer for answer in store.emitted(ANSWER_STEP, kind="answer") if answer.meta.get("scores")]
+        # The answers as made carry the judge's scores (answer_eval writes them into their meta), dropped ones too.
+        makers = [step.name for step in pipeline.makers("answer")]
+        judged = [answer for answer in store.emitted(makers, kind="answer") if answer.meta.get("scores")]
         metrics: dict[str, Any] = {
             "project": recipe.project, "domain": recipe.domain.name, "generated_at": time.strftime("%Y-%m-%d %H:%M:%S"),
             "sample_size": options.sample_size, "embedder": getattr(embedder, "name", None),

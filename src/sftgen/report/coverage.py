@@ -7,7 +7,7 @@ from collections import Counter
 from typing import Any
 
 from sftgen.core.graph import Pipeline
-from sftgen.quotas import quota_status
+from sftgen.quotas.status import quota_status
 from sftgen.recipe import Recipe
 from sftgen.records import Record
 from sftgen.store import Store

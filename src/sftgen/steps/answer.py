@@ -15,8 +15,8 @@ from sftgen.answers.upstream import emitted_from, require_processed
 from sftgen.records import Record, Status
 from sftgen.core.step import LLMStep, Outcome, drop, keep
 from sftgen.core.context import ItemContext, RunContext
+from sftgen.steps.answer_retrieve import AnswerRetrieveStep
 
-RETRIEVE_STEP = "answer_retrieve"
 PLACEHOLDER = re.compile(r"<[^<>]{0,80}>")
 """A reply like "<the answer>": small models copy a template's placeholder instead of answering."""
 GROUNDED_TEMPLATE = "answer.jinja"
@@ -56,10 +56,11 @@ class AnswerStep(LLMStep):
             meta = {"prompt_id": item.id, "rag": False, "citations": [], "subdomain": item.meta.get("subdomain")}
             return keep(with_earlier_scores(ctx, item.child("answer", reply.answer.strip(), meta=meta,
                                                             origin="closed_book")))
-        outcome, reason = require_processed(ctx.run.store, RETRIEVE_STEP, item)
+        retrieve = ctx.run.pipeline.step_of(AnswerRetrieveStep).name
+        outcome, reason = require_processed(ctx.run.store, retrieve, item)
         if outcome == Status.DROPPED:
             return drop(reason or "no_passages", "retrieval found no passages for this prompt")
-        passages = sorted(emitted_from(ctx.run.store, RETRIEVE_STEP, item.id, "passage"),
+        passages = sorted(emitted_from(ctx.run.store, retrieve, item.id, "passage"),
                           key=lambda passage: passage.meta.get("rank", 0))
         if not passages:
             return drop("no_passages", "retrieval kept no passages for this prompt")

@@ -11,9 +11,9 @@ from sftgen.chunking.splitter import split_into_chunks
 from sftgen.records import Record
 from sftgen.core.step import Outcome, Step, drop, keep
 from sftgen.core.context import ItemContext, RunContext
+from sftgen.steps.answer_queries import AnswerQueriesStep
+from sftgen.steps.answer_search import AnswerSearchStep
 
-QUERIES_STEP = "answer_queries"
-SEARCH_STEP = "answer_search"
 
 
 class AnswerRetrieveStep(Step):
@@ -29,12 +29,13 @@ class AnswerRetrieveStep(Step):
                 "overlap": answers.passage_overlap, "ranking": "bm25+embeddings rrf"}
 
     async def process(self, item: Record, ctx: ItemContext) -> Outcome:
-        store = ctx.run.store
-        require_processed(store, QUERIES_STEP, item)
+        store, pipeline = ctx.run.store, ctx.run.pipeline
+        queries, search = pipeline.step_of(AnswerQueriesStep).name, pipeline.step_of(AnswerSearchStep).name
+        require_processed(store, queries, item)
         pages: list[Record] = []
-        for query in emitted_from(store, QUERIES_STEP, item.id, "query"):
-            require_processed(store, SEARCH_STEP, query)
-            pages += emitted_from(store, SEARCH_STEP, query.id, "document")
+        for query in emitted_from(store, queries, item.id, "query"):
+            require_processed(store, search, query)
+            pages += emitted_from(store, search, query.id, "document")
         if not pages:
             return drop("no_pages", "the search found no usable page for any of this prompt's queries")
         candidates = candidate_passages(pages, ctx.recipe.answers.passage_size, ctx.recipe.answers.passage_overlap)

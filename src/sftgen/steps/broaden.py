@@ -8,12 +8,12 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from sftgen.quotas import QUOTA_FULL, ledger_for
+from sftgen.quotas.ledger import ledger_for
+from sftgen.quotas.targets import QUOTA_FULL
 from sftgen.records import Record
 from sftgen.core.step import LLMStep, Outcome, SideDrop, drop, keep
 from sftgen.core.context import ItemContext, RunContext
-from sftgen.steps.generate import PromptText, quota_steps
-from sftgen.steps.prompt_records import clean_prompt, inherited_meta, rotated, unusable_prompt
+from sftgen.steps.prompt_records import PromptText, clean_prompt, inherited_meta, rotated, unusable_prompt
 
 
 class PromptVariants(BaseModel):
@@ -38,7 +38,7 @@ class BroadenStep(LLMStep):
         settings = ctx.recipe.prompts
         if settings.variants_per_prompt == 0:
             return keep()
-        ledger = ledger_for(ctx.run, *quota_steps(self))
+        ledger = ledger_for(ctx.run)
         subdomain = item.meta.get("subdomain")
         count = ledger.variants_for_seed(item.id, subdomain, settings.variants_per_prompt)
         if count == 0:

@@ -4,22 +4,20 @@ How many a profile gets comes from the subdomain quotas (see quotas.py)."""
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-from sftgen.quotas import QUOTA_FULL, ledger_for, reopen_declined_profiles
+from sftgen.quotas.ledger import ledger_for, reopen_declined_profiles
+from sftgen.quotas.targets import QUOTA_FULL
 from sftgen.records import Record
 from sftgen.core.step import LLMStep, Outcome, SideDrop, drop, keep
 from sftgen.core.context import ItemContext, RunContext
-from sftgen.steps.prompt_records import clean_prompt, rotated, unusable_prompt
+from sftgen.steps.prompt_records import PromptText, clean_prompt, rotated, unusable_prompt
 
 log = logging.getLogger("sftgen.generate")
 
 CHUNK_CHARS_IN_PROMPT = 1500
-
-
-PromptText = Annotated[str, Field(min_length=15, max_length=300)]
 
 
 class GeneratedPrompts(BaseModel):
@@ -50,7 +48,7 @@ class GenerateStep(LLMStep):
 
     async def process(self, item: Record, ctx: ItemContext) -> Outcome:
         settings = ctx.recipe.prompts
-        ledger = ledger_for(ctx.run, *quota_steps(self))
+        ledger = ledger_for(ctx.run)
         subdomain = item.meta.get("subdomain")
         count, reserved = ledger.reserve_for_profile(subdomain, settings.per_profile, settings.variants_per_prompt)
         if count == 0:
@@ -97,12 +95,3 @@ def seed_meta(profile: Record, task_type: str) -> dict[str, Any]:
         "profile_id": profile.id, "chunk_id": meta.get("chunk_id"), "document_id": meta.get("document_id"),
     }
 
-
-def quota_steps(step: LLMStep) -> tuple[LLMStep, LLMStep]:
-    """The generate and broaden steps as the standard pipeline wires them: the ledger needs to know
-    which of their inputs are about to be (re)done."""
-    from sftgen.steps.broaden import BroadenStep
-
-    if isinstance(step, GenerateStep):
-        return step, BroadenStep(upstream=["generate"])
-    return GenerateStep(upstream=["profile"]), step

@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field
 
 from sftgen.fetch.redact import redact_url, redact_urls_in
 from sftgen.records import Record
-from sftgen.research.ledger import QuotaPlan, quota_plan, research_budget
+from sftgen.research.budget import research_budget
+from sftgen.research.plan import QuotaPlan, quota_plan
 from sftgen.research.pages import admit, page_document
 from sftgen.core.step import Outcome, SideDrop, Step, drop, keep
 from sftgen.core.context import ItemContext, RunContext
@@ -56,8 +57,8 @@ class ResearchStep(Step):
     async def process(self, item: Record, ctx: ItemContext) -> Outcome:
         run, research = ctx.run, ctx.recipe.research
         subdomain = item.meta.get("subdomain")
-        plan = quota_plan(run, run.pipeline)
-        earlier = earlier_documents(run, item.id)
+        plan = quota_plan(run, researcher=self.name)
+        earlier = run.store.emits.emitted_from(self.name, item.id)  # what it found for this profile before
         if plan.wanted(subdomain) == 0:
             # A profile redone under new settings keeps the pages it found before: dropping them would
             # withdraw the prompts made from them and reopen the quota they filled.
@@ -177,11 +178,6 @@ class ResearchStep(Step):
         query.step = self.name
         run.store.put_records([query])  # written at once: the budget counts it even if the run stops here
         return documents
-
-
-def earlier_documents(run: RunContext, profile_id: str) -> list[Record]:
-    """The documents research emitted for this profile in an earlier run, still active."""
-    return run.store.emits.emitted_from("research", profile_id)
 
 
 def query_record(profile: Record, text: str) -> Record:

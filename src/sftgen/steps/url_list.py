@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from sftgen.fetch.redact import redact_url
-from sftgen.research.ledger import research_budget
+from sftgen.research.budget import research_budget
 from sftgen.research.pages import admit, page_document
 from sftgen.records import stable_hash
 from sftgen.core.step import Outcome, SourceItem, SourceStep, drop, keep

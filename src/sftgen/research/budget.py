@@ -1,28 +1,20 @@
-"""What the fresh-documents loop may still do in this run.
-
-- ResearchBudget (once per run): the recipe's query and page budgets, minus what research records in
-  the store already spent (every research query record lists its hits and the URLs it fetched), the
-  URLs already fetched and which profile claimed each, and a near-duplicate index of all documents.
-- QuotaPlan (per pass): the pages each subdomain still needs, from `quota_status` (deficit minus prompts
-  on their way) divided by `research.prompts_per_page`; pages fetched in this pass count against it, so
-  one pass does not over-fetch before the new pages have been chunked, profiled and turned into prompts.
-  It is rebuilt when any other step has emitted something since (that is, in the next pass).
+"""What the fresh-documents loop may still spend in this run (`ResearchBudget`, made once per run): the
+recipe's query and page budgets, minus what research records in the store already spent (every research
+query record lists its hits and the URLs it fetched), the URLs already fetched and which profile claimed
+each, and a near-duplicate index of the documents the pipeline consumes (research/plan.py says how many
+pages each subdomain still needs).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 from sftgen.research.near_duplicates import (
     SIGNATURE_KEY, NearDuplicateIndex, decode_signature, encode_signature, minhash_of,
 )
 from sftgen.core.context import RunContext
-from sftgen.core.graph import Pipeline
 
 BUDGET_KEY = "research.budget"
-PLAN_KEY = "research.plan"
-DOCUMENT_STEPS = ("ingest", "research", "url_list")
 
 
 @dataclass
@@ -107,8 +99,9 @@ def research_budget(ctx: RunContext) -> ResearchBudget:
 
 
 def document_metas(ctx: RunContext) -> list[tuple[str, dict]]:
-    """(id, meta) of every active document, without loading their texts."""
-    return ctx.store.emits.metas(list(DOCUMENT_STEPS), "document")
+    """(id, meta) of every active document the pipeline consumes (what chunking reads: the source files,
+    URL lists and research pages, not the answer half's pages), without loading their texts."""
+    return ctx.store.emits.metas(ctx.pipeline.consumed_from("document"), "document")
 
 
 def stored_signature(ctx: RunContext, document_id: str, meta: dict):
@@ -125,45 +118,3 @@ def stored_signature(ctx: RunContext, document_id: str, meta: dict):
 
 def normalised(text: str) -> str:
     return " ".join(text.lower().split())
-
-
-@dataclass
-class QuotaPlan:
-    token: int
-    pages_needed: dict[str, int | None]
-    """None: no quotas (prompts.target_total is null); research goes on until the budget ends."""
-    pages_planned: dict[str, int] = field(default_factory=dict)
-
-    def wanted(self, subdomain: str) -> int | None:
-        """Pages still wanted for the subdomain in this pass (None: no limit)."""
-        needed = self.pages_needed.get(subdomain, 0)
-        if needed is None:
-            return None
-        return max(0, needed - self.pages_planned.get(subdomain, 0))
-
-    def charge(self, subdomain: str, pages: int = 1) -> None:
-        self.pages_planned[subdomain] = self.pages_planned.get(subdomain, 0) + pages
-
-
-def quota_plan(ctx: RunContext, pipeline: Pipeline) -> QuotaPlan:
-    token = others_last_emit(ctx)
-    plan = ctx.shared.get(PLAN_KEY)
-    if plan is not None and plan.token == token:
-        return plan
-    from sftgen.quotas import quota_status
-
-    per_page = ctx.recipe.research.prompts_per_page
-    needed: dict[str, int | None] = {}
-    for row in quota_status(ctx.store, ctx.recipe, pipeline):
-        if row["deficit"] is None:
-            needed[row["subdomain"]] = None
-        else:
-            missing = max(0, row["deficit"] - row.get("in_progress", 0))
-            needed[row["subdomain"]] = math.ceil(missing / per_page)
-    plan = ctx.shared[PLAN_KEY] = QuotaPlan(token, needed)
-    return plan
-
-
-def others_last_emit(ctx: RunContext) -> int:
-    """The last emit of any step but research: it moves only when the rest of the pipeline did work."""
-    return ctx.store.emits.last_seq(leaving_out=["research"])
