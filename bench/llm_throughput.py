@@ -30,7 +30,8 @@ from sftgen.executors.local import LocalExecutor
 from sftgen.llm.client import ChatClient
 from sftgen.llm.structured import parse_reply
 from sftgen.llm.templates import Templates
-from sftgen.core.context import RunContext
+from sftgen.project import Project
+from sftgen.run.open import open_run
 from tests.fakes.fake_config import FakeServerConfig
 from tests.fakes.fake_openai_server import spawn_fake_server
 from tests.fakes.fake_replies import ParsedRequest, draw_latency_s, seeded_rng
@@ -55,12 +56,11 @@ async def run_pipeline(project_dir: Path, store, base_url: str, concurrency: int
     client = ChatClient(base_url, "fake-model", max_concurrency=concurrency, max_retries=MAX_RETRIES,
                         structured_output="json_schema", cache=store)
     pipeline = bench_pipeline()
-    ctx = RunContext(project_dir=project_dir, recipe=recipe, store=store, templates=Templates(project_dir),
-                     pipeline=pipeline, llm=client, llm_identity="openai:fake-model:json_schema")
     step = pipeline.step(BenchQuestionStep.name)
-    cpu0, t0 = time.process_time(), time.perf_counter()
-    await LocalExecutor().run([step], ctx)
-    seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    async with open_run(Project(project_dir, recipe), pipeline, store, llm=client) as ctx:
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        await LocalExecutor().run([step], ctx)
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     await client.aclose()
     ok = store.conn.execute("SELECT COUNT(*) FROM progress WHERE step=? AND outcome='kept'", (step.name,)).fetchone()[0]
     return Timing(seconds, cpu, client.stats.requests, ok)

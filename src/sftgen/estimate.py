@@ -24,9 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from sftgen.executors.local import LocalExecutor, source_settings
-from sftgen.llm.provider import llm_identity
-from sftgen.llm.templates import Templates
 from sftgen.project import Project
+from sftgen.run.open import open_run
 from sftgen.core.graph import Pipeline
 from sftgen.core.step import SourceStep, Step
 from sftgen.core.context import RunContext
@@ -75,8 +74,6 @@ def pending_now(step: Step, ctx: RunContext) -> int:
 async def estimate_run(project: Project, pipeline: Pipeline, steps: list[Step], sample: int,
                        llm=None) -> list[StepEstimate]:
     """Preview `sample` inputs per step on a scratch store and extrapolate to the whole run."""
-    from sftgen.runner import close_shared, llm_for  # the runner imports this module's callers
-
     settings = project.recipe.llm
     concurrency = settings.max_concurrency
     scratch_dir = Path(tempfile.mkdtemp(prefix="sftgen-dry-run-"))
@@ -84,24 +81,19 @@ async def estimate_run(project: Project, pipeline: Pipeline, steps: list[Step], 
     estimates: list[StepEstimate] = []
     outputs: dict[str, float] = {}
     try:
-        async with llm_for(project, steps, store, llm) as client:
-            ctx = RunContext(project_dir=project.dir, recipe=project.recipe, store=store,
-                             templates=Templates(project.dir), pipeline=pipeline, llm=client,
-                             llm_identity=llm_identity(settings), limit=sample)
+        start_llm = any(step.uses_llm for step in steps)
+        async with open_run(project, pipeline, store, llm=llm, start_llm=start_llm, limit=sample) as ctx:
             executor = LocalExecutor()
             pending = {step.name: pending_now(step, ctx) for step in steps}  # before any preview adds to it
-            try:
-                for step in steps:
-                    now = pending[step.name]
-                    inputs = now + sum(outputs.get(name, 0.0) for name in step.upstream)
-                    started = time.time() - 1e-3
-                    await executor.run_step(step, ctx)
-                    rows = store.progress.done_since(step.name, started)
-                    estimate = extrapolate(step, now, inputs, rows, settings, concurrency)
-                    outputs[step.name] = inputs * (estimate.outputs_per_input or 0.0)
-                    estimates.append(estimate)
-            finally:
-                await close_shared(ctx)
+            for step in steps:
+                now = pending[step.name]
+                inputs = now + sum(outputs.get(name, 0.0) for name in step.upstream)
+                started = time.time() - 1e-3
+                await executor.run_step(step, ctx)
+                rows = store.progress.done_since(step.name, started)
+                estimate = extrapolate(step, now, inputs, rows, settings, concurrency)
+                outputs[step.name] = inputs * (estimate.outputs_per_input or 0.0)
+                estimates.append(estimate)
     finally:
         store.close()
         shutil.rmtree(scratch_dir, ignore_errors=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import asynccontextmanager, nullcontext
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -12,13 +11,11 @@ from sftgen.budget import BudgetGuard
 from sftgen.failures import RunStopped
 from sftgen.executors.local import LocalExecutor, ProgressReporter, RunSummary
 from sftgen.llm.client import ChatClient
-from sftgen.llm.provider import llm_identity, open_llm
-from sftgen.llm.templates import Templates
 from sftgen.pipeline import standard_pipeline
 from sftgen.project import Project
+from sftgen.run.open import open_run
 from sftgen.core.graph import Pipeline, UnknownStep
 from sftgen.core.step import Step
-from sftgen.core.context import RunContext
 from sftgen.store.disk_full import RunLogHandler
 
 
@@ -71,26 +68,12 @@ async def run_project(
     run_id = store.start_run()
     handler = attach_run_log(project, run_id)
     try:
-        async with llm_for(project, steps, store, llm) as client:
-            if client is not None:  # a full disk stops the client too: no request is sent that cannot be stored
-                store.on_disk_full = client.give_up
-            ctx = RunContext(
-                project_dir=project.dir,
-                recipe=project.recipe,
-                store=store,
-                templates=Templates(project.dir),
-                pipeline=pipeline,
-                llm=client,
-                llm_identity=llm_identity(project.recipe.llm),
-                limit=options.limit,
-            )
+        start_llm = any(step.uses_llm for step in steps)
+        async with open_run(project, pipeline, store, llm=llm, start_llm=start_llm, limit=options.limit) as ctx:
             executor = make_executor(options, progress)
-            guard = BudgetGuard(project.recipe.budget, project.recipe.llm, client)
+            guard = BudgetGuard(project.recipe.budget, project.recipe.llm, ctx.llm)
             executor.budget_check, executor.wall_seconds_left = guard.check, guard.wall_seconds_left
-            try:
-                summary = await executor.run(steps, ctx)
-            finally:
-                await close_shared(ctx)
+            summary = await executor.run(steps, ctx)
         store.finish_run(run_id, "stopped" if summary.stopped_by else "finished", summary.stopped_by or "")
         return summary
     except RunStopped as exc:
@@ -114,33 +97,6 @@ def record_finish(store, run_id: int, outcome: str, message: str) -> None:
         store.finish_run(run_id, outcome, message)
     except Exception:
         logging.getLogger("sftgen.run").warning("could not record the end of run %d: %s", run_id, message)
-
-
-async def close_shared(ctx: RunContext) -> None:
-    """Close what steps opened for the run and left in ctx.shared (search backends, fetchers): anything
-    with an async `aclose`, alone or in a tuple."""
-    for value in list(ctx.shared.values()):
-        for part in value if isinstance(value, tuple) else (value,):
-            closer = getattr(part, "aclose", None)
-            if closer is not None and asyncio.iscoroutinefunction(closer):
-                try:
-                    await closer()
-                except Exception:  # closing is best effort; the run's results are committed already
-                    logging.getLogger("sftgen.run").debug("closing %r failed", part, exc_info=True)
-
-
-@asynccontextmanager
-async def llm_for(project: Project, steps: list[Step], store, given: ChatClient | None):
-    if given is not None:
-        if given.cache is None:
-            given.cache = store
-        yield given
-    elif any(step.uses_llm for step in steps):
-        async with open_llm(project.recipe.llm, project.dir, cache=store) as client:
-            yield client
-    else:
-        with nullcontext(None) as nothing:
-            yield nothing
 
 
 def attach_run_log(project: Project, run_id: int) -> logging.Handler:

@@ -1,5 +1,6 @@
-"""What steps see while they run: the project's recipe, store, templates, LLM and pipeline (RunContext),
-and for each input an ItemContext that counts the LLM requests, cache hits and tokens that input cost."""
+"""What steps see while they run: the project's recipe, store, templates, LLM, pipeline and the run's shared
+services (RunContext, made by `open_run` alone), and for each input an ItemContext that counts the LLM
+requests, cache hits and tokens that input cost."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from sftgen.core.graph import Pipeline
+from sftgen.core.services import RunServices
 from sftgen.recipe import Recipe
 from sftgen.store import Store
 
@@ -26,12 +28,11 @@ class RunContext:
     templates: Templates
     pipeline: Pipeline
     """The whole pipeline (also when a run goes only `--until` one of its steps): how steps find each other."""
+    services: RunServices
     llm: ChatClient | None = None
     llm_identity: str = "none"
     """Model name and endpoint kind; part of every LLM step's settings."""
     limit: int | None = None
-    shared: dict[str, Any] = field(default_factory=dict)
-    """Per-run state steps share (loaded embedders, quota tallies...), keyed by the owning module."""
 
     @property
     def llm_concurrency(self) -> int:

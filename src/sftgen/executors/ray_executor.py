@@ -24,6 +24,8 @@ from __future__ import annotations
 import logging
 import math
 import os
+from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import Any
 
 from sftgen.executors.local import LocalExecutor, ProgressReporter, RunSummary
@@ -34,7 +36,12 @@ from sftgen.records import Record, Status
 from sftgen.core.graph import Pipeline
 from sftgen.core.step import GlobalStep, SourceStep, Step
 from sftgen.core.context import RunContext
-from sftgen.store import ItemResult
+from sftgen.llm.client import ChatClient
+from sftgen.llm.provider import client_options
+from sftgen.project import Project
+from sftgen.recipe import Recipe
+from sftgen.run.open import open_run
+from sftgen.store import ItemResult, Store
 
 log = logging.getLogger("sftgen.run")
 
@@ -54,39 +61,35 @@ class CollectingCache:
 
 
 class StepWorkerImpl:
-    """What runs inside a Ray actor: a RunContext of its own over the project, read-only on the store."""
+    """What runs inside a Ray actor: a run context of its own over the project (`open_run`, entered at its
+    first item), read-only on the store, with its share of the LLM concurrency."""
 
-    def __init__(self, project_dir: str, recipe_json: str, llm_identity: str, llm_concurrency: int,
-                 pipeline: Pipeline):
-        from pathlib import Path
-
-        from sftgen.llm.client import ChatClient
-        from sftgen.llm.provider import structured_mode
-        from sftgen.llm.templates import Templates
-        from sftgen.recipe import Recipe
-        from sftgen.store import Store
-
+    def __init__(self, project_dir: str, recipe_json: str, llm_concurrency: int, pipeline: Pipeline):
         recipe = Recipe.model_validate_json(recipe_json)
-        self.store = Store(Path(project_dir) / ".sftgen" / "store.db")  # read only: the driver commits
+        self.project = Project(Path(project_dir), recipe)
+        self.pipeline = pipeline
+        self.store = Store(self.project.state_dir / "store.db")  # read only: the driver commits
         self.cache = CollectingCache(self.store)
-        settings = recipe.llm
-        llm = None
-        if settings.provider == "openai":
-            llm = ChatClient(str(settings.base_url), str(settings.model),
-                             api_key=os.environ.get(settings.api_key_env) or None,
-                             api_key_env=settings.api_key_env,
-                             max_concurrency=llm_concurrency, timeout_s=settings.timeout_s,
-                             max_retries=settings.max_retries, max_reasks=settings.max_reasks,
-                             structured_output=structured_mode(settings), cache=self.cache)
-        self.ctx = RunContext(project_dir=Path(project_dir), recipe=recipe, store=self.store,
-                              templates=Templates(Path(project_dir)), pipeline=pipeline, llm=llm,
-                              llm_identity=llm_identity)
+        self.llm_concurrency = llm_concurrency
+        self.opened = AsyncExitStack()
+        self.ctx: RunContext | None = None
         self.executor = LocalExecutor()
 
+    async def context(self) -> RunContext:
+        if self.ctx is None:
+            settings = self.project.recipe.llm
+            llm = None
+            if settings.provider == "openai":  # the embedded server listens on the driver: its steps stay there
+                llm = ChatClient(str(settings.base_url), str(settings.model),
+                                 **client_options(settings, self.cache, max_concurrency=self.llm_concurrency))
+            self.ctx = await self.opened.enter_async_context(open_run(self.project, self.pipeline, self.store, llm=llm))
+        return self.ctx
+
     async def run_item(self, step_name: str, item: Record) -> tuple[list[ItemResult], list[tuple]]:
-        step = self.ctx.pipeline.step(step_name)
+        ctx = await self.context()
+        step = ctx.pipeline.step(step_name)
         mark = len(self.cache.new)
-        results = await self.executor.run_one(step, item, self.ctx, step.process)
+        results = await self.executor.run_one(step, item, ctx, step.process)
         new_replies = self.cache.new[mark:]
         del self.cache.new[mark:]  # returned with this item; the driver writes them
         return results, new_replies
@@ -141,8 +144,8 @@ class RayExecutor(LocalExecutor):
         concurrency = max(1, math.ceil(ctx.llm_concurrency / count))
         remote_class = ray.remote(num_cpus=1, max_concurrency=concurrency + 8,
                                   scheduling_strategy="SPREAD", max_restarts=0)(StepWorkerImpl)
-        workers = [remote_class.remote(str(ctx.project_dir), ctx.recipe.model_dump_json(), ctx.llm_identity,
-                                       concurrency, ctx.pipeline) for _ in range(count)]
+        workers = [remote_class.remote(str(ctx.project_dir), ctx.recipe.model_dump_json(), concurrency, ctx.pipeline)
+                   for _ in range(count)]
         nodes = ray.get([worker.node.remote() for worker in workers])
         log.info("ray: %d workers (%d LLM requests in flight each) on %s", count, concurrency, ", ".join(nodes))
         return workers

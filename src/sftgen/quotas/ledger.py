@@ -19,9 +19,6 @@ from sftgen.quotas.status import alive_prompts_by_subdomain
 from sftgen.quotas.targets import QUOTA_FULL, planned_counts, subdomain_targets
 from sftgen.records import Record, Status
 
-LEDGER_KEY = "quotas.ledger"
-
-
 @dataclass
 class QuotaLedger:
     planned: dict[str, int] | None
@@ -76,9 +73,10 @@ class QuotaLedger:
 
 def ledger_for(ctx: RunContext) -> QuotaLedger:
     """The run's ledger, made on first use from the store."""
-    ledger = ctx.shared.get(LEDGER_KEY)
-    if ledger is not None:
-        return ledger
+    return ctx.services.state(QuotaLedger, lambda: new_ledger(ctx))
+
+
+def new_ledger(ctx: RunContext) -> QuotaLedger:
     makers = ctx.pipeline.makers("prompt")
     pending = {step.name: pending_records(ctx, step) for step in makers}
     ledger = QuotaLedger(planned_counts(ctx.recipe))
@@ -86,7 +84,6 @@ def ledger_for(ctx: RunContext) -> QuotaLedger:
     ledger.used.update(alive_prompts_by_subdomain(ctx.store, ctx.pipeline, being_redone))
     ledger.profiles_left.update(record.meta.get("subdomain") for step in makers if step.consumes == "profile"
                                 for record in pending[step.name])
-    ctx.shared[LEDGER_KEY] = ledger
     return ledger
 
 
@@ -110,7 +107,7 @@ def reopen_declined_profiles(ctx: RunContext, generate_step: Step) -> int:
                 if (profile := ctx.store.get(item_id)) is not None and profile.meta.get("subdomain") in short]
     if reopened:
         ctx.store.forget_progress(generate_step.name, reopened)
-        ctx.shared.pop(LEDGER_KEY, None)
+        ctx.services.forget(QuotaLedger)
     return len(reopened)
 
 

@@ -14,7 +14,6 @@ from sftgen.research.near_duplicates import (
 )
 from sftgen.core.context import RunContext
 
-BUDGET_KEY = "research.budget"
 
 
 @dataclass
@@ -63,9 +62,11 @@ class ResearchBudget:
 
 
 def research_budget(ctx: RunContext) -> ResearchBudget:
-    budget = ctx.shared.get(BUDGET_KEY)
-    if budget is not None:
-        return budget
+    """The run's budget, made on first use from the store."""
+    return ctx.services.state(ResearchBudget, lambda: new_budget(ctx))
+
+
+def new_budget(ctx: RunContext) -> ResearchBudget:
     settings = ctx.recipe.research
     known_queries: set[str] = set()
     profiles_researched: set[str] = set()
@@ -85,7 +86,7 @@ def research_budget(ctx: RunContext) -> ResearchBudget:
         index.add(document_id, signature=stored_signature(ctx, document_id, meta))
         if meta.get("url"):
             url_owner.setdefault(meta["url"], meta.get("profile_id", document_id))
-    budget = ResearchBudget(
+    return ResearchBudget(
         queries_left=max(0, settings.max_queries - len(known_queries)),
         pages_left=max(0, settings.max_pages - pages_used),
         known_queries=known_queries,
@@ -94,8 +95,6 @@ def research_budget(ctx: RunContext) -> ResearchBudget:
         url_owner=url_owner,
         near_duplicates=index,
     )
-    ctx.shared[BUDGET_KEY] = budget
-    return budget
 
 
 def document_metas(ctx: RunContext) -> list[tuple[str, dict]]:

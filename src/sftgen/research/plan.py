@@ -12,9 +12,6 @@ from dataclasses import dataclass, field
 from sftgen.core.context import RunContext
 from sftgen.quotas.status import quota_status
 
-PLAN_KEY = "research.plan"
-
-
 @dataclass
 class QuotaPlan:
     token: int
@@ -36,9 +33,14 @@ class QuotaPlan:
 def quota_plan(ctx: RunContext, researcher: str) -> QuotaPlan:
     """The pass's plan; `researcher` is the research step's name (its own emits do not make a new pass)."""
     token = ctx.store.emits.last_seq(leaving_out=[researcher])
-    plan = ctx.shared.get(PLAN_KEY)
-    if plan is not None and plan.token == token:
-        return plan
+    plan = ctx.services.state(QuotaPlan, lambda: new_plan(ctx, token))
+    if plan.token != token:
+        ctx.services.forget(QuotaPlan)
+        plan = ctx.services.state(QuotaPlan, lambda: new_plan(ctx, token))
+    return plan
+
+
+def new_plan(ctx: RunContext, token: int) -> QuotaPlan:
     per_page = ctx.recipe.research.prompts_per_page
     needed: dict[str, int | None] = {}
     for row in quota_status(ctx.store, ctx.recipe, ctx.pipeline):
@@ -47,6 +49,5 @@ def quota_plan(ctx: RunContext, researcher: str) -> QuotaPlan:
         else:
             missing = max(0, row["deficit"] - row.get("in_progress", 0))
             needed[row["subdomain"]] = math.ceil(missing / per_page)
-    plan = ctx.shared[PLAN_KEY] = QuotaPlan(token, needed)
-    return plan
+    return QuotaPlan(token, needed)
 

@@ -43,7 +43,7 @@ class AnswerRetrieveStep(Step):
             return drop("no_passages", f"{len(pages)} pages held no text to cut into passages")
         from sftgen.retrieval import hybrid_rank  # numpy and bm25s load when passages are ranked
 
-        encoder = load_encoder(ctx)
+        encoder = ctx.run.services.embedder()
         ranked = await asyncio.to_thread(
             hybrid_rank, item.text, [text for text, _, _ in candidates], encoder,
             ctx.recipe.answers.passages_per_answer,
@@ -67,12 +67,6 @@ def candidate_passages(pages: list[Record], size: int, overlap: int) -> list[tup
                 seen.add(key)
                 candidates.append((chunk.text, page, chunk.start))
     return candidates
-
-
-def load_encoder(ctx: ItemContext):
-    from sftgen.embed import shared_embedder
-
-    return shared_embedder(ctx.run)
 
 
 def passage_record(prompt: Record, page: Record, text: str, start: int, rank: int, hit) -> Record:

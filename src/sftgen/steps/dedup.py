@@ -47,7 +47,7 @@ class DedupStep(GlobalStep):
         anchors = [item for item in kept_before if item.id not in new_ids]  # redone items are new again
         ordered = anchors + sorted(new_items, key=lambda item: item.id)
         try:
-            embedder = embedder_of(ctx) if "semantic" in ctx.recipe.dedup.methods else None
+            embedder = ctx.services.embedder() if "semantic" in ctx.recipe.dedup.methods else None
             from sftgen.dedup import find_duplicates  # numpy, datasketch: loaded when dedup runs
 
             report = find_duplicates([item.text for item in ordered], len(anchors), ctx.recipe.dedup, embedder)
@@ -79,8 +79,3 @@ class DedupStep(GlobalStep):
             ))
         return results
 
-
-def embedder_of(ctx: RunContext):
-    from sftgen.embed import shared_embedder
-
-    return shared_embedder(ctx)

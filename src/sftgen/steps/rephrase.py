@@ -2,8 +2,8 @@
 far; prompts whose opener is over-represented are rewritten into other forms that keep the meaning,
 as many as it takes to bring the opener down to its allowed share. Others pass on unchanged.
 
-An item step, not a global one: the set-wide opener counts are computed once per run into
-`ctx.shared`, and each prompt's decision (rewrite or not) follows from them and its rank among the
+An item step, not a global one: the set-wide opener counts are computed once per run (kept in the
+run's services), and each prompt's decision (rewrite or not) follows from them and its rank among the
 prompts of its opener, so a resumed run redoes only the prompts it has not seen."""
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from sftgen.core.step import LLMStep, Outcome, keep
 from sftgen.core.context import ItemContext, RunContext
 from sftgen.steps.prompt_records import clean_prompt, inherited_meta, self_contained
 
-SHARED_KEY = "rephrase.openers"
 WORD = re.compile(r"[\w'-]+")
 OPENING_STYLES = [
     "start with the situation or scenario the asker is in",
@@ -83,14 +82,17 @@ class RephraseStep(LLMStep):
         """The plan over all prompts so far; made again when the upstream steps have emitted more since
         (a later pass of the executor, after web research brought new documents)."""
         size = sum(ctx.store.count_emitted(step) for step in self.upstream)
-        plan = ctx.shared.get(SHARED_KEY)
-        if plan is None or plan.upstream_size != size:
-            settings = ctx.recipe.prompts
-            prompts = list(ctx.store.emitted(self.upstream, kind="prompt"))
-            plan = OpenerPlan(prompts, settings.opener_words, settings.max_opener_share,
-                              settings.min_prompts_for_rephrase)
-            plan.upstream_size = size
-            ctx.shared[SHARED_KEY] = plan
+        plan = ctx.services.state(OpenerPlan, lambda: self.new_plan(ctx, size))
+        if plan.upstream_size != size:
+            ctx.services.forget(OpenerPlan)
+            plan = ctx.services.state(OpenerPlan, lambda: self.new_plan(ctx, size))
+        return plan
+
+    def new_plan(self, ctx: RunContext, upstream_size: int) -> OpenerPlan:
+        settings = ctx.recipe.prompts
+        prompts = list(ctx.store.emitted(self.upstream, kind="prompt"))
+        plan = OpenerPlan(prompts, settings.opener_words, settings.max_opener_share, settings.min_prompts_for_rephrase)
+        plan.upstream_size = upstream_size
         return plan
 
     async def process(self, item: Record, ctx: ItemContext) -> Outcome:

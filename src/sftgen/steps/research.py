@@ -21,9 +21,6 @@ if TYPE_CHECKING:  # search backends and the fetcher (httpx, bm25s) load when re
     from sftgen.fetch import Fetcher
     from sftgen.search import SearchBackend, SearchHit
 
-TOOLS_KEY = "research.tools"
-
-
 class ResearchQueries(BaseModel):
     queries: list[str] = Field(min_length=1, max_length=8, description="Short web search queries.")
 
@@ -69,7 +66,7 @@ class ResearchStep(Step):
             return keep(*earlier) if earlier else drop(
                 "research_budget_spent", f"research.max_queries ({research.max_queries}) spent")
         queries = await self.write_queries(item, ctx)
-        backend, fetcher = await research_tools(run)
+        backend, fetcher = run.services.search(), run.services.fetcher()
         documents: list[Record] = []
         side_drops: list[SideDrop] = []
         claimed_here: set[str] = set()
@@ -185,16 +182,3 @@ def query_record(profile: Record, text: str) -> Record:
             "topic": profile.meta.get("topic")}
     return profile.child("query", text, meta=meta, origin="research")
 
-
-async def research_tools(run: RunContext) -> tuple[SearchBackend, Fetcher]:
-    """The run's search backend and fetcher, made on first use (one fetcher: per-host limits hold run-wide)."""
-    from sftgen.fetch import make_fetcher
-    from sftgen.search import make_search_backend
-
-    tools = run.shared.get(TOOLS_KEY)
-    if tools is None:
-        tools = run.shared[TOOLS_KEY] = (
-            make_search_backend(run.recipe, run.project_dir),
-            make_fetcher(run.recipe, run.project_dir),
-        )
-    return tools

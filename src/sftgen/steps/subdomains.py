@@ -13,9 +13,6 @@ from sftgen.core.context import RunContext
 if TYPE_CHECKING:  # numpy loads when a subdomain is matched by embeddings, not with the pipeline
     import numpy as np
 
-SHARED_KEY = "subdomains.matcher"
-
-
 @dataclass
 class SubdomainMatch:
     name: str | None
@@ -63,14 +60,9 @@ class SubdomainMatcher:
 
 
 def matcher_for(ctx: RunContext) -> SubdomainMatcher:
-    """One matcher (and one loaded embedder) per run."""
-    matcher = ctx.shared.get(SHARED_KEY)
-    if matcher is None:
-        from sftgen.embed import shared_embedder  # heavy: imported only when a profile needs it
-
-        matcher = SubdomainMatcher(ctx.recipe, LazyEmbedder(lambda: shared_embedder(ctx)))
-        ctx.shared[SHARED_KEY] = matcher
-    return matcher
+    """One matcher per run, over the run's embedder."""
+    return ctx.services.state(SubdomainMatcher,
+                              lambda: SubdomainMatcher(ctx.recipe, LazyEmbedder(ctx.services.embedder)))
 
 
 class LazyEmbedder:
