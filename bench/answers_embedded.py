@@ -27,7 +27,7 @@ from sftgen.export.rows import export_rows, export_schema  # noqa: E402
 from sftgen.export.writers import write_rows  # noqa: E402
 from sftgen.pipeline import standard_pipeline  # noqa: E402
 from sftgen.project import Project  # noqa: E402
-from sftgen.runner import run_project  # noqa: E402
+from sftgen.run.runner import run_project  # noqa: E402
 from tests.support.answer_project import answer_half, seed_prompts  # noqa: E402
 
 PROMPTS = [

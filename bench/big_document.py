@@ -76,7 +76,7 @@ def phase(name: str, project: Path, megabytes: float) -> dict:
     sys.path.insert(0, str(ROOT / "src"))
     if name == "make":
         from sftgen.project import Project
-        from sftgen.runner import RunOptions, run_project
+        from sftgen.run.runner import RunOptions, run_project
 
         make_project(project, megabytes)
         asyncio.run(run_project(Project.open(project), RunOptions(until="ingest")))

@@ -26,7 +26,7 @@ from bench_project import BenchQuestion, BenchQuestionStep, bench_pipeline, benc
 import httpx
 import openai
 
-from sftgen.executors.local import LocalExecutor
+from sftgen.run.executors.local import LocalExecutor
 from sftgen.llm.client import ChatClient
 from sftgen.llm.structured import parse_reply
 from sftgen.llm.templates import Templates

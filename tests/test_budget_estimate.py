@@ -12,7 +12,7 @@ import pytest
 from sftgen.estimate import estimate_run
 from sftgen.pipeline import standard_pipeline
 from sftgen.project import Project
-from sftgen.runner import RunOptions, run_project
+from sftgen.run.runner import RunOptions, run_project
 from tests.fakes.fake_openai_server import FakeServerConfig, running_fake_server
 from tests.support.projects import TINY_RECIPE, make_project
 

@@ -16,7 +16,7 @@ from sftgen.dedup import find_duplicates
 from sftgen.project import Project
 from sftgen.records import Record, Status
 from sftgen.recipe.dedup_settings import Dedup
-from sftgen.runner import run_project
+from sftgen.run.runner import run_project
 from sftgen.core.step import SourceItem, SourceStep, keep
 from sftgen.steps.dedup import DedupStep
 from tests.support.embedder import embedder  # noqa: F401  (session fixture)

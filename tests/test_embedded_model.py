@@ -11,7 +11,7 @@ import pytest
 from sftgen.llm.provider import open_llm
 from sftgen.project import Project
 from sftgen.recipe.model import LLM
-from sftgen.runner import run_project
+from sftgen.run.runner import run_project
 from sftgen.store import open_store
 from tests.support.projects import make_project
 from tests.support.topic_step import Topic, install_template, topic_pipeline

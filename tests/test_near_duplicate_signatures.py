@@ -13,7 +13,7 @@ from sftgen.project import Project
 from sftgen.research.near_duplicates import (
     MAX_TEXT_CHARS, SIGNATURE_KEY, bounded, decode_signature, encode_signature, minhash_of,
 )
-from sftgen.runner import RunOptions, run_project
+from sftgen.run.runner import RunOptions, run_project
 from sftgen.store import open_store
 from tests.support.local_http import serving
 from tests.support.projects import TINY_RECIPE, make_project

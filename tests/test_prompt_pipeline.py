@@ -17,7 +17,7 @@ from sftgen.pipeline import standard_pipeline
 from sftgen.project import Project
 from sftgen.quotas.status import quota_status
 from sftgen.quotas.targets import split_by_shares
-from sftgen.runner import RunOptions, run_project
+from sftgen.run.runner import RunOptions, run_project
 from sftgen.steps.rephrase import opener
 from sftgen.store import open_store
 from tests.fakes.fake_openai_server import running_fake_server

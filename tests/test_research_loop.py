@@ -12,7 +12,7 @@ from pathlib import Path
 from sftgen.llm.client import Backoff, ChatClient
 from sftgen.pipeline import standard_pipeline
 from sftgen.project import Project
-from sftgen.runner import RunOptions, run_project
+from sftgen.run.runner import RunOptions, run_project
 from sftgen.store import open_store
 from tests.fakes.fake_openai_server import running_fake_server
 from tests.support.projects import make_project

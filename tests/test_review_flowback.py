@@ -17,7 +17,7 @@ from sftgen.llm.client import Backoff, ChatClient
 from sftgen.pipeline import standard_pipeline
 from sftgen.project import Project
 from sftgen.decisions.log import Decision, ReviewLog
-from sftgen.runner import run_project
+from sftgen.run.runner import run_project
 from tests.fakes.fake_openai_server import running_fake_server
 from tests.support.answer_project import make_answer_project, scores_reply, template_of, user_text
 from tests.support.review_project import seed_prompts

@@ -97,7 +97,8 @@ def run(
 
     from sftgen.cli_progress import RichProgress
     from sftgen.failures import RunStopped
-    from sftgen.runner import RunOptions, UnknownStep, run_project
+    from sftgen.core.graph import UnknownStep
+    from sftgen.run.runner import RunOptions, UnknownExecutor, run_project
     from sftgen.samples_view import print_samples
 
     project = open_project(directory)
@@ -117,7 +118,7 @@ def run(
             # SIGTERM stops a run like Ctrl-C: the batch in flight is committed, the embedded server stopped.
             signal.signal(signal.SIGTERM, signal.default_int_handler)
             summary = asyncio.run(run_project(project, options, progress))
-    except UnknownStep as exc:
+    except (UnknownStep, UnknownExecutor) as exc:
         raise refuse(exc) from exc
     except RunStopped as exc:
         error(console, exc.message)

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from sftgen.executors.local import LocalExecutor, source_settings
+from sftgen.run.executors.local import LocalExecutor, source_settings
 from sftgen.project import Project
 from sftgen.run.open import open_run
 from sftgen.core.graph import Pipeline

@@ -14,7 +14,7 @@ from sftgen.llm.client import Backoff, ChatClient
 from sftgen.pipeline import standard_pipeline
 from sftgen.project import Project
 from sftgen.records import Record, Status
-from sftgen.runner import run_project
+from sftgen.run.runner import run_project
 from sftgen.store import ItemResult
 
 CORPUS = {

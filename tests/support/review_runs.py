@@ -13,7 +13,7 @@ from sftgen.export.rows import export_rows
 from sftgen.llm.client import Backoff, ChatClient
 from sftgen.pipeline import standard_pipeline
 from sftgen.project import Project
-from sftgen.runner import run_project
+from sftgen.run.runner import run_project
 from tests.support.answer_project import make_answer_project, scores_reply, template_of
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sftgen.llm.client import Backoff, ChatClient
 from sftgen.project import Project
-from sftgen.runner import run_project
+from sftgen.run.runner import run_project
 from tests.support.topic_step import topic_pipeline
 
 CONCURRENCY = 4

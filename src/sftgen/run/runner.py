@@ -7,14 +7,14 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sftgen.budget import BudgetGuard
+from sftgen.run.budget import BudgetGuard
 from sftgen.failures import RunStopped
-from sftgen.executors.local import LocalExecutor, ProgressReporter, RunSummary
+from sftgen.run.executors.local import LocalExecutor, ProgressReporter, RunSummary
 from sftgen.llm.client import ChatClient
 from sftgen.pipeline import standard_pipeline
 from sftgen.project import Project
 from sftgen.run.open import open_run
-from sftgen.core.graph import Pipeline, UnknownStep
+from sftgen.core.graph import Pipeline
 from sftgen.core.step import Step
 from sftgen.store.disk_full import RunLogHandler
 
@@ -28,14 +28,18 @@ class RunOptions:
     address: str | None = None  # the Ray cluster's address; None starts a local Ray
 
 
-def make_executor(options: RunOptions, progress: ProgressReporter | None) -> LocalExecutor:
-    if options.executor == "ray":
-        from sftgen.executors.ray_executor import RayExecutor  # ray is an optional extra
+class UnknownExecutor(ValueError):
+    pass
 
-        return RayExecutor(options.address, progress, retry_errors=options.retry_errors)
+
+def make_executor(options: RunOptions, progress: ProgressReporter | None, budget: BudgetGuard) -> LocalExecutor:
+    if options.executor == "ray":
+        from sftgen.run.executors.ray import RayExecutor  # imports ray (an optional extra) when it starts
+
+        return RayExecutor(options.address, progress, budget, retry_errors=options.retry_errors)
     if options.executor != "local":
-        raise UnknownStep(f"--executor {options.executor}: expected local or ray")
-    return LocalExecutor(progress, retry_errors=options.retry_errors)
+        raise UnknownExecutor(f"--executor {options.executor}: expected local or ray")
+    return LocalExecutor(progress, budget, retry_errors=options.retry_errors)
 
 
 def steps_to_run(pipeline: Pipeline, options: RunOptions, only: Sequence[Step] | None) -> list[Step]:
@@ -70,9 +74,8 @@ async def run_project(
     try:
         start_llm = any(step.uses_llm for step in steps)
         async with open_run(project, pipeline, store, llm=llm, start_llm=start_llm, limit=options.limit) as ctx:
-            executor = make_executor(options, progress)
-            guard = BudgetGuard(project.recipe.budget, project.recipe.llm, ctx.llm)
-            executor.budget_check, executor.wall_seconds_left = guard.check, guard.wall_seconds_left
+            budget = BudgetGuard(project.recipe.budget, project.recipe.llm, ctx.llm)
+            executor = make_executor(options, progress, budget)
             summary = await executor.run(steps, ctx)
         store.finish_run(run_id, "stopped" if summary.stopped_by else "finished", summary.stopped_by or "")
         return summary

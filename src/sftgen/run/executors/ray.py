@@ -28,9 +28,9 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
-from sftgen.executors.local import LocalExecutor, ProgressReporter, RunSummary
+from sftgen.run.executors.local import LocalExecutor, ProgressReporter, RunSummary
 from sftgen.failures import RunStopped
-from sftgen.executors.ray_loopback import (LOOPBACK, is_loopback_address, keep_ray_on_loopback,
+from sftgen.run.executors.ray_loopback import (LOOPBACK, is_loopback_address, keep_ray_on_loopback,
                                            ray_processes_stay_off_the_network)
 from sftgen.records import Record, Status
 from sftgen.core.graph import Pipeline
@@ -40,6 +40,7 @@ from sftgen.llm.client import ChatClient
 from sftgen.llm.provider import client_options
 from sftgen.project import Project
 from sftgen.recipe import Recipe
+from sftgen.run.budget import BudgetGuard
 from sftgen.run.open import open_run
 from sftgen.store import ItemResult, Store
 
@@ -101,8 +102,9 @@ class StepWorkerImpl:
 
 
 class RayExecutor(LocalExecutor):
-    def __init__(self, address: str | None = None, progress: ProgressReporter | None = None, **kwargs: Any):
-        super().__init__(progress, **kwargs)
+    def __init__(self, address: str | None = None, progress: ProgressReporter | None = None,
+                 budget: BudgetGuard | None = None, **kwargs: Any):
+        super().__init__(progress, budget, **kwargs)
         self.address = address
         self.workers: list[Any] = []
         self.next_worker = 0

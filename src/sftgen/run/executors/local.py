@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from sftgen.failures import RunStopped
-from sftgen.llm.client import LLMError
+from sftgen.llm.client import ChatClient, LLMError
+from sftgen.run.budget import BudgetGuard
 from sftgen.records import Record, Status, stable_hash
 from sftgen.core.step import GlobalStep, Outcome, SourceItem, SourceStep, Step
 from sftgen.core.context import RunContext
@@ -31,12 +32,16 @@ class BudgetExhausted(Exception):
 
 
 class ProgressReporter(Protocol):
+    def watch_llm(self, client: ChatClient | None) -> None: ...
     def step_started(self, step: str, total: int | None) -> None: ...
     def item_done(self, step: str, outcome: str) -> None: ...
     def step_finished(self, step: str) -> None: ...
 
 
 class NullProgress:
+    def watch_llm(self, client: ChatClient | None) -> None:
+        pass
+
     def step_started(self, step: str, total: int | None) -> None:
         pass
 
@@ -83,22 +88,30 @@ class LocalExecutor:
     def __init__(
         self,
         progress: ProgressReporter | None = None,
+        budget: BudgetGuard | None = None,
         commit_every: int = 64,
         commit_interval_s: float = 0.5,
         max_passes: int = 50,
         retry_errors: bool = True,
     ):
         self.progress = progress or NullProgress()
+        self.budget = budget
+        """The recipe's budget; None: no limit (the dry run's preview, the Ray workers)."""
         self.commit_every = commit_every
         self.commit_interval_s = commit_interval_s
         self.max_passes = max_passes
         self.retry_errors = retry_errors
-        self.budget_check = lambda: None  # replaced by the runner: returns a message once a budget is spent
-        self.wall_seconds_left = lambda: None  # replaced by the runner: None, or seconds until the wall budget ends
         self.summary = RunSummary()
         self.processed: dict[str, int] = {}
         self.errors_before: float | None = None
         """Inputs that failed before this moment are retried; those failing during this run are not."""
+
+    def budget_check(self) -> str | None:
+        """None while there is budget left; otherwise what was spent."""
+        return self.budget.check() if self.budget is not None else None
+
+    def wall_seconds_left(self) -> float | None:
+        return self.budget.wall_seconds_left() if self.budget is not None else None
 
     def allowance(self, step: Step, ctx: RunContext, pending: int) -> int:
         """How many of the pending inputs this step may take now: `--limit` counts over the whole run."""
@@ -110,9 +123,7 @@ class LocalExecutor:
         summary = self.summary = RunSummary()
         self.processed = summary.processed
         self.errors_before = time.time() if self.retry_errors else None
-        watch_llm = getattr(self.progress, "watch_llm", None)  # progress bars that show requests in flight
-        if watch_llm is not None:
-            watch_llm(ctx.llm)
+        self.progress.watch_llm(ctx.llm)  # progress bars show the requests in flight
         for _ in range(self.max_passes):
             summary.passes += 1
             did_work = False
