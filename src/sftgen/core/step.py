@@ -32,6 +32,9 @@ class Outcome:
     detail: str | None = None
     side_drops: list[SideDrop] = field(default_factory=list)
     """Parts of the input dropped on their own (a bad line of a jsonl file whose other lines are kept)."""
+    input_status: Status | None = None
+    """The step's verdict on the input record itself, committed with the result: DROPPED marks it dropped
+    by this step (a reviewer's rejection), KEPT undoes an earlier drop by this step. None: untouched."""
 
 
 @dataclass
@@ -47,6 +50,12 @@ def keep(*outputs: Record) -> Outcome:
 
 def drop(reason: str, detail: str | None = None) -> Outcome:
     return Outcome(Status.DROPPED, reason=reason, detail=detail)
+
+
+def replace(version: Record) -> Outcome:
+    """Pass on one record in place of the input (steps with `replaces_input`): a new version of it, or the
+    input itself when it goes on unchanged."""
+    return Outcome(Status.KEPT, [version])
 
 
 class Step:

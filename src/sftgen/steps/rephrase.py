@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from sftgen.records import Record, stable_hash
-from sftgen.core.step import LLMStep, Outcome, keep
+from sftgen.core.step import LLMStep, Outcome, replace
 from sftgen.core.context import ItemContext, RunContext
 from sftgen.steps.prompt_records import clean_prompt, inherited_meta, self_contained
 
@@ -98,16 +98,16 @@ class RephraseStep(LLMStep):
     async def process(self, item: Record, ctx: ItemContext) -> Outcome:
         plan = self.plan(ctx.run)
         if item.id not in plan.to_rewrite:
-            return keep(item)
+            return replace(item)
         current = opener(item.text, plan.words)
         style = OPENING_STYLES[int(stable_hash(item.id, length=4), 16) % len(OPENING_STYLES)]
         variables = {"prompt": item.text, "avoid": plan.frequent(), "style": style}
         reply = await ctx.ask(self.template, variables, self.output_schema)
         text = clean_prompt(reply.rewritten)
         if opener(text, plan.words) == current or not self_contained(text) or text == item.text:
-            return keep(item)  # the rewrite did not help: the original goes on as it was
+            return replace(item)  # the rewrite did not help: the original goes on as it was
         meta = inherited_meta(item, rephrased_from=item.id, original_opener=current)
         for key in ("variant_of",):
             if key in item.meta:
                 meta[key] = item.meta[key]
-        return keep(item.child("prompt", text, meta=meta, origin="rephrase"))
+        return replace(item.child("prompt", text, meta=meta, origin="rephrase"))

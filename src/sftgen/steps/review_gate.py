@@ -14,12 +14,13 @@ the new version only.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, ClassVar
 
 from sftgen.records import Record, Status
-from sftgen.decisions.log import ACCEPTED, EDITED, REJECTED, ReviewLog
+from sftgen.decisions.log import ACCEPTED, EDITED, REJECTED, ItemState, ReviewLog
 from sftgen.decisions.policy import in_queue
-from sftgen.core.step import Outcome, Step, drop, keep
+from sftgen.core.step import Outcome, Step, drop, replace
 from sftgen.core.context import ItemContext, RunContext
 
 REJECTED_BY_REVIEWER = "rejected_by_reviewer"
@@ -40,31 +41,30 @@ class ReviewGate(Step):
         return item.text[:80]
 
     async def process(self, item: Record, ctx: ItemContext) -> Outcome:
+        # The verdict on the input record is committed with the gate's result: a rejected item is marked
+        # dropped like a filter drops one (quotas and `sftgen status` count it so); a reviewer who changes
+        # their mind makes it kept again.
         review = ctx.recipe.review
-        store = ctx.run.store
-        state = ReviewLog(store).state(item.id, review.reviews_required)
+        state = ReviewLog(ctx.run.store).state(item.id, review.reviews_required)
         if state.status == REJECTED:
             reasons = sorted({d.reason for d in state.decisions if d.decision == "reject" and d.reason})
-            self.mark(store, item.id, rejected=True)
-            return drop(REJECTED_BY_REVIEWER, "; ".join(reasons) or None)
-        self.mark(store, item.id, rejected=False)
+            return Outcome(Status.DROPPED, reason=REJECTED_BY_REVIEWER, detail="; ".join(reasons) or None,
+                           input_status=Status.DROPPED)
+        return dataclasses.replace(self.pass_on(item, state, ctx), input_status=Status.KEPT)
+
+    def pass_on(self, item: Record, state: ItemState, ctx: ItemContext) -> Outcome:
+        review = ctx.recipe.review
         if state.status in (ACCEPTED, EDITED):
-            version = store.get(state.version_id)
+            version = ctx.run.store.get(state.version_id)
             if version is None:
                 return drop("review_version_missing", f"{state.version_id} is not in the store")
-            return keep(version)
+            return replace(version)
         if self.holds_unreviewed(ctx) and item.kind in review.kinds and in_queue(item, review):
             return drop(AWAITING_REVIEW, f"{state.status}: waiting for a reviewer's decision")
-        return keep(item)
+        return replace(item)
 
     def holds_unreviewed(self, ctx: ItemContext) -> bool:
         return False
-
-    def mark(self, store, item_id: str, rejected: bool) -> None:
-        """A rejected item is dropped like a filter drops one (quotas and `sftgen status` count it so);
-        a reviewer who changes their mind makes it kept again."""
-        with store.transaction():
-            store.records.mark(item_id, Status.DROPPED if rejected else Status.KEPT, REJECTED_BY_REVIEWER, self.name)
 
 
 class PromptReviewGate(ReviewGate):

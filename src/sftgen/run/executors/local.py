@@ -273,6 +273,7 @@ class LocalExecutor:
             completion_tokens=ictx.completion_tokens,
             seconds=time.perf_counter() - started,
             passes_input_on=step.passes_input_on,
+            input_status=outcome.input_status,
         )]
 
     # ---- source steps: inputs discovered outside the store (files, URL lists) --------------------
