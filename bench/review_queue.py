@@ -21,7 +21,7 @@ from sftgen.project import Project
 from sftgen.records import Record, Status
 from sftgen.review.app import create_app
 from sftgen.decisions.log import Decision, ReviewLog
-from sftgen.review.interchange import write_export
+from sftgen.review.interchange.exchange import write_export
 from sftgen.review.queue import ReviewQueue
 from sftgen.store import ItemResult
 

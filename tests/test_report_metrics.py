@@ -83,7 +83,7 @@ def test_coverage_of_a_hand_made_store(tmp_path):
     steps = standard_pipeline(project.recipe)
     store = project.store()
     try:
-        from sftgen.export.rows import kept_records
+        from sftgen.export.kept import kept_records
 
         prompts = list(kept_records(store, steps, "prompt"))
         coverage = subdomain_coverage(store, project.recipe, steps, prompts)

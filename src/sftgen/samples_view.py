@@ -18,7 +18,7 @@ ANSWER_CHARS = 700
 
 
 def print_samples(console: Console, project: Project, directory: Path) -> None:
-    from sftgen.export.rows import furthest_run_step
+    from sftgen.export.kept import furthest_run_step
     from sftgen.pipeline import standard_pipeline
 
     pipeline = standard_pipeline(project.recipe)

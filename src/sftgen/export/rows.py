@@ -7,10 +7,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from sftgen.core.graph import Node, Pipeline
+from sftgen.core.graph import Pipeline
 from sftgen.export.errors import ExportError
 from sftgen.export.conform import DoesNotFit, as_text, conform_row, split_meta
 from sftgen.export.schema import PROVENANCE_KEYS, meta_fields, record_schema, sft_schema
+from sftgen.export.kept import kept_records
 from sftgen.export.sft import sft_rows
 from sftgen.recipe.answer_settings import DEFAULT_RUBRIC
 from sftgen.records import Record, Status
@@ -48,22 +49,6 @@ def export_schema(what: str, recipe: Any = None) -> pa.Schema:
     if what == "sft":
         return sft_schema(rubric_of(recipe))
     return record_schema(KIND_OF_EXPORT[what], rubric_of(recipe))
-
-
-def kept_records(store: Store, pipeline: Pipeline, kind: str) -> Iterator[Record]:
-    """What the furthest step of this kind that has run passes on (after `run --until chunk`, the chunks)."""
-    final = furthest_run_step(store, pipeline, kind)
-    if final is None:
-        return iter(())
-    return (record for record in store.emitted(final.name, kind=kind) if record.status == Status.KEPT)
-
-
-def furthest_run_step(store: Store, pipeline: Pipeline, kind: str) -> Node | None:
-    passing = pipeline.passing_on(kind)
-    for step in reversed(passing):
-        if store.progress.has_run(step.name):
-            return step
-    return passing[0] if passing else None
 
 
 SHORT_TEXT_KINDS = ("profile", "prompt", "query")

@@ -8,13 +8,12 @@ from typing import Any
 
 from sftgen.records import Record
 from sftgen.core.graph import Pipeline
+from sftgen.export.kept import kept_records
 from sftgen.store import Store
 
 
 def sft_rows(store: Store, pipeline: Pipeline, recipe: Any = None) -> Iterator[dict[str, Any]]:
     """One row per kept answer; the system message is the recipe's `answers.system_prompt`, if any."""
-    from sftgen.export.rows import kept_records
-
     system_prompt = recipe.answers.system_prompt if recipe is not None else None
     for answer in kept_records(store, pipeline, "answer"):
         prompt = store.get(answer.meta.get("prompt_id", ""))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sftgen.export.rows import kept_records
+from sftgen.export.kept import kept_records
 from sftgen.pipeline import standard_pipeline
 from sftgen.project import Project
 from sftgen.report.coverage import meta_spread, subdomain_coverage

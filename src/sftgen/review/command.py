@@ -10,7 +10,7 @@ from rich.markup import escape
 from sftgen.cli_messages import error, plain
 from sftgen.pipeline import standard_pipeline
 from sftgen.project import Project
-from sftgen.review.interchange import FORMATS, InterchangeError, read_import, write_export
+from sftgen.review.interchange.exchange import FORMATS, InterchangeError, read_import, write_export
 from sftgen.review.queue import ReviewQueue
 from sftgen.review.security import UnsafeBinding, check_binding
 from sftgen.review.server import access_token, serve

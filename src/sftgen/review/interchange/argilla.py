@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sftgen.decisions.log import combined_reason
-from sftgen.review.interchange import ExportItem, InterchangeError, Proposed, slug
+from sftgen.review.interchange.types import ExportItem, InterchangeError, Proposed, judge_text, slug
 
 DECISION, REASON, REASON_TEXT, EDITED = "decision", "reject_reason", "reason_text", "edited_text"
 SUBMITTED = "submitted"
@@ -33,8 +33,6 @@ FIELDS = (("text", "The text to review", True), ("prompt", "The prompt it answer
 
 
 def tasks(items: list[ExportItem], dimensions: list[str]) -> list[dict[str, Any]]:
-    from sftgen.review.labelstudio import judge_text
-
     records = []
     for item in items:
         fields = {"text": item.text, "prompt": item.prompt, "passages": item.passages,

@@ -13,52 +13,19 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sftgen.decisions.log import (
     EDIT, REJECT, REJECTED, Decision, DecisionError, content_version,
 )
+from sftgen.review.interchange import argilla, labelstudio
+from sftgen.review.interchange.types import ExportItem, ImportReport, InterchangeError, Proposed
 from sftgen.review.queue import ReviewQueue
 from sftgen.review.views import item_view, rubric_dimensions
 
 FORMATS = ("labelstudio", "argilla")
 NO_REASON = "no reason given"
-
-
-class InterchangeError(Exception):
-    """A file that cannot be read as either tool's export; the message names the file and the problem."""
-
-
-@dataclass
-class ExportItem:
-    record_id: str
-    kind: str
-    version_id: str
-    text: str
-    prompt: str | None
-    passages: str
-    subdomain: str | None
-    status: str
-    llm_scores: dict[str, float]
-    llm_reasons: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class ImportReport:
-    recorded: int = 0
-    already_imported: int = 0
-    unknown_ids: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    """Recorded, but worth knowing (e.g. a decision on an answer whose prompt was rejected)."""
-
-
-def slug(name: str) -> str:
-    """A name both tools accept for a control / question: lowercase letters, digits and underscores."""
-    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "x"
 
 
 def export_items(queue: ReviewQueue) -> list[ExportItem]:
@@ -82,8 +49,6 @@ def export_items(queue: ReviewQueue) -> list[ExportItem]:
 
 
 def write_export(queue: ReviewQueue, fmt: str, out: Path) -> int:
-    from sftgen.review import argilla, labelstudio
-
     if fmt not in FORMATS:
         raise InterchangeError(f"--export {fmt}: expected one of {', '.join(FORMATS)}")
     items = export_items(queue)
@@ -98,8 +63,6 @@ def write_export(queue: ReviewQueue, fmt: str, out: Path) -> int:
 
 def read_import(queue: ReviewQueue, path: Path) -> ImportReport:
     """Read a Label Studio or Argilla export (see the module's docstring) and record its annotations."""
-    from sftgen.review import argilla, labelstudio
-
     entries, source = read_entries(path)
     dimensions = rubric_dimensions(queue.recipe)
     notes = []
@@ -151,24 +114,6 @@ def read_csv(text: str, path: Path) -> list[dict[str, Any]]:
     if not rows or "annotation_id" not in rows[0]:
         raise InterchangeError(f"{path}: a CSV without an annotation_id column is not Label Studio's CSV export")
     return rows
-
-
-@dataclass
-class Proposed:
-    """One annotation read from a file, before it is checked against the store."""
-
-    where: str
-    record_id: str | None
-    version_id: str | None
-    reviewer: str
-    decision: str | None
-    reason: str | None
-    edited_text: str | None
-    original_text: str | None
-    scores: dict[str, Any]
-    seconds: float | None
-    source: str
-    external_id: str
 
 
 def record_all(queue: ReviewQueue, proposed: list[Proposed]) -> ImportReport:

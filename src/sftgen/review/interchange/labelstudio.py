@@ -26,7 +26,7 @@ from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from sftgen.decisions.log import combined_reason
-from sftgen.review.interchange import ExportItem, Proposed, slug
+from sftgen.review.interchange.types import ExportItem, Proposed, judge_text, slug
 
 DECISION, REASON, REASON_TEXT, EDITED = "decision", "reject_reason", "reason_text", "edited_text"
 SCORE_OPTIONS = [{"value": str(score)} for score in range(1, 6)]
@@ -63,15 +63,6 @@ def task_of(item: ExportItem, dimensions: list[str]) -> dict[str, Any]:
         "predictions": [{"model_version": "sftgen-prefill", "result": [
             {"from_name": EDITED, "to_name": "text", "type": "textarea", "value": {"text": [item.text]}}]}],
     }
-
-
-def judge_text(item: ExportItem, dimensions: list[str]) -> str:
-    lines = []
-    for dimension in dimensions:
-        if dimension in item.llm_scores:
-            why = item.llm_reasons.get(dimension, "")
-            lines.append(f"{dimension}: {item.llm_scores[dimension]:g}" + (f" ({why})" if why else ""))
-    return "\n".join(lines)
 
 
 def labeling_config(dimensions: list[str], reasons: list[str]) -> str:
