@@ -3,8 +3,9 @@ returns an Outcome: kept (with the records it makes), or dropped with a reason. 
 most steps a few lines:
 
 - Step:        `async process(item, ctx) -> Outcome`, one input at a time (the executor runs many at once);
-- FilterStep:  `async judge(item, ctx) -> Outcome` without outputs: a kept input is passed on itself;
-- LLMStep:     names a template and a pydantic output schema; `variables()` in, `on_reply()` out;
+- LLMStep:     names a template and a pydantic output schema; `precheck()` may settle an item without
+               asking, `variables()` go in, `on_reply()` makes the outcome (LLMFilterStep: a kept input is
+               passed on itself);
 - GlobalStep:  sees all its new inputs at once, and everything it kept before (dedup);
 - SourceStep:  has no upstream; discovers its own inputs (files, URLs).
 """
@@ -103,22 +104,12 @@ class Step:
         return (type(self).__doc__ or self.name).strip().splitlines()[0]
 
 
-class FilterStep(Step):
-    passes_input_on = True
-
-    async def judge(self, item: Record, ctx: ItemContext) -> Outcome:
-        raise NotImplementedError
-
-    async def process(self, item: Record, ctx: ItemContext) -> Outcome:
-        outcome = await self.judge(item, ctx)
-        outcome.outputs = []
-        return outcome
-
-
 class LLMStep(Step):
     uses_llm = True
     template: ClassVar[str]
     output_schema: ClassVar[type[BaseModel]]
+    temperature: ClassVar[float | None] = None
+    """None: the recipe's `llm.temperature`."""
 
     def settings(self, ctx: RunContext) -> dict[str, Any]:
         return {
@@ -132,6 +123,16 @@ class LLMStep(Step):
         """Recipe settings of this step that change its results."""
         return {}
 
+    def precheck(self, item: Record, ctx: ItemContext) -> Outcome | None:
+        """The outcome for an item settled without asking the LLM (too short, nothing to rewrite...); None: ask."""
+        return None
+
+    def template_for(self, item: Record, ctx: ItemContext) -> str:
+        return self.template
+
+    def schema_for(self, ctx: RunContext | ItemContext) -> type[BaseModel]:
+        return self.output_schema
+
     def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
         raise NotImplementedError
 
@@ -139,7 +140,11 @@ class LLMStep(Step):
         raise NotImplementedError
 
     async def process(self, item: Record, ctx: ItemContext) -> Outcome:
-        reply = await ctx.ask(self.template, self.variables(item, ctx), self.output_schema)
+        settled = self.precheck(item, ctx)
+        if settled is not None:
+            return settled
+        reply = await ctx.ask(self.template_for(item, ctx), self.variables(item, ctx), self.schema_for(ctx),
+                              temperature=self.temperature)
         return self.on_reply(item, reply, ctx)
 
 

@@ -47,34 +47,49 @@ class AnswerStep(LLMStep):
                          "passage_overlap"})
         return settings
 
-    async def process(self, item: Record, ctx: ItemContext) -> Outcome:
+    def template_for(self, item: Record, ctx: ItemContext) -> str:
+        return GROUNDED_TEMPLATE if ctx.recipe.answers.rag else CLOSED_BOOK_TEMPLATE
+
+    def precheck(self, item: Record, ctx: ItemContext) -> Outcome | None:
         if not ctx.recipe.answers.rag:
-            reply = await ctx.ask(CLOSED_BOOK_TEMPLATE, {"domain": ctx.recipe.domain, "prompt": item.text},
-                                  WrittenAnswer)
+            return None
+        outcome, reason = require_processed(ctx.run.store, self.retrieve_step(ctx), item)
+        if outcome == Status.DROPPED:
+            return drop(reason or "no_passages", "retrieval found no passages for this prompt")
+        if not self.passages(item, ctx):
+            return drop("no_passages", "retrieval kept no passages for this prompt")
+        return None
+
+    def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
+        variables = {"domain": ctx.recipe.domain, "prompt": item.text}
+        if ctx.recipe.answers.rag:
+            variables["passages"] = [{"title": p.meta.get("title") or p.meta.get("url") or "", "text": p.text}
+                                     for p in self.passages(item, ctx)]
+        return variables
+
+    def on_reply(self, item: Record, reply: WrittenAnswer, ctx: ItemContext) -> Outcome:
+        if not ctx.recipe.answers.rag:
             if PLACEHOLDER.fullmatch(reply.answer.strip()):
                 return drop("placeholder_answer", f"the reply is a copied placeholder, not an answer: {reply.answer!r}")
             meta = {"prompt_id": item.id, "rag": False, "citations": [], "subdomain": item.meta.get("subdomain")}
             return keep(with_earlier_scores(ctx, item.child("answer", reply.answer.strip(), meta=meta,
                                                             origin="closed_book")))
-        retrieve = ctx.run.pipeline.step_of(AnswerRetrieveStep).name
-        outcome, reason = require_processed(ctx.run.store, retrieve, item)
-        if outcome == Status.DROPPED:
-            return drop(reason or "no_passages", "retrieval found no passages for this prompt")
-        passages = sorted(emitted_from(ctx.run.store, retrieve, item.id, "passage"),
-                          key=lambda passage: passage.meta.get("rank", 0))
-        if not passages:
-            return drop("no_passages", "retrieval kept no passages for this prompt")
-        variables = {"domain": ctx.recipe.domain, "prompt": item.text,
-                     "passages": [{"title": p.meta.get("title") or p.meta.get("url") or "", "text": p.text}
-                                  for p in passages]}
-        reply = await ctx.ask(GROUNDED_TEMPLATE, variables, WrittenAnswer)
-        answer = grounded_answer(item, reply.answer, passages)
+        answer = grounded_answer(item, reply.answer, self.passages(item, ctx))
         if PLACEHOLDER.fullmatch(answer.text):
             return drop("placeholder_answer", f"the reply is a copied placeholder, not an answer: {answer.text!r}")
         if not answer.text:
             return drop("empty_answer",
                         f"the reply held only citations of passages that do not exist: {reply.answer!r}")
         return keep(with_earlier_scores(ctx, answer))
+
+    @staticmethod
+    def retrieve_step(ctx: ItemContext) -> str:
+        return ctx.run.pipeline.step_of(AnswerRetrieveStep).name
+
+    def passages(self, item: Record, ctx: ItemContext) -> list[Record]:
+        """The prompt's passages as retrieval ranked them (a few small records, read where needed)."""
+        return sorted(emitted_from(ctx.run.store, self.retrieve_step(ctx), item.id, "passage"),
+                      key=lambda passage: passage.meta.get("rank", 0))
 
 
 def with_earlier_scores(ctx: ItemContext, answer: Record) -> Record:

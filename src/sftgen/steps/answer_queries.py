@@ -32,13 +32,17 @@ class AnswerQueriesStep(LLMStep):
     def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
         return {"domain": ctx.recipe.domain, "prompt": item.text, "count": ctx.recipe.answers.queries_per_prompt - 1}
 
-    async def process(self, item: Record, ctx: ItemContext) -> Outcome:
-        wanted = ctx.recipe.answers.queries_per_prompt
-        texts = [item.text.strip()]
-        if wanted > 1:
-            reply = await ctx.ask(self.template, self.variables(item, ctx), self.output_schema)
-            texts += [" ".join(query.split()) for query in reply.queries if usable_query(query)]
-        return keep(*(query_record(item, text, index) for index, text in enumerate(unique(texts)[:wanted])))
+    def precheck(self, item: Record, ctx: ItemContext) -> Outcome | None:
+        if ctx.recipe.answers.queries_per_prompt <= 1:  # the prompt itself is the one query
+            return self.queries(item, [], ctx)
+        return None
+
+    def on_reply(self, item: Record, reply: QueryVariations, ctx: ItemContext) -> Outcome:
+        return self.queries(item, [" ".join(query.split()) for query in reply.queries if usable_query(query)], ctx)
+
+    def queries(self, item: Record, variations: list[str], ctx: ItemContext) -> Outcome:
+        texts = unique([item.text.strip(), *variations])[: ctx.recipe.answers.queries_per_prompt]
+        return keep(*(query_record(item, text, index) for index, text in enumerate(texts)))
 
 
 WORD = re.compile(r"[^\W\d_]{3,}")

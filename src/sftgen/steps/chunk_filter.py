@@ -33,11 +33,11 @@ class ChunkFilterStep(LLMFilterStep):
     def step_settings(self, ctx: RunContext) -> dict[str, Any]:
         return {"min_chunk_chars": ctx.recipe.profiles.min_chunk_chars, "domain": domain_brief(ctx)}
 
-    async def process(self, item: Record, ctx: ItemContext) -> Outcome:
+    def precheck(self, item: Record, ctx: ItemContext) -> Outcome | None:
         minimum = ctx.recipe.profiles.min_chunk_chars
         if len(item.text.strip()) < minimum:
             return drop("too_thin", f"{len(item.text.strip())} characters, fewer than profiles.min_chunk_chars={minimum}")
-        return await super().process(item, ctx)
+        return None
 
     def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
         return {"domain": ctx.recipe.domain, "chunk": item.text, "title": item.meta.get("title") or ""}

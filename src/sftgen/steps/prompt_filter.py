@@ -33,10 +33,10 @@ class PromptFilterStep(LLMFilterStep):
     def step_settings(self, ctx: RunContext) -> dict[str, Any]:
         return {"domain": domain_brief(ctx)}
 
-    async def process(self, item: Record, ctx: ItemContext) -> Outcome:
+    def precheck(self, item: Record, ctx: ItemContext) -> Outcome | None:
         if not self_contained(item.text):
             return drop("not_self_contained", "refers to a text the reader does not have")
-        return await super().process(item, ctx)
+        return None
 
     def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
         return {"domain": ctx.recipe.domain, "prompt": item.text}

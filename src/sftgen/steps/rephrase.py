@@ -95,16 +95,20 @@ class RephraseStep(LLMStep):
         plan.upstream_size = upstream_size
         return plan
 
-    async def process(self, item: Record, ctx: ItemContext) -> Outcome:
-        plan = self.plan(ctx.run)
-        if item.id not in plan.to_rewrite:
+    def precheck(self, item: Record, ctx: ItemContext) -> Outcome | None:
+        if item.id not in self.plan(ctx.run).to_rewrite:
             return replace(item)
-        current = opener(item.text, plan.words)
+        return None
+
+    def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
         style = OPENING_STYLES[int(stable_hash(item.id, length=4), 16) % len(OPENING_STYLES)]
-        variables = {"prompt": item.text, "avoid": plan.frequent(), "style": style}
-        reply = await ctx.ask(self.template, variables, self.output_schema)
+        return {"prompt": item.text, "avoid": self.plan(ctx.run).frequent(), "style": style}
+
+    def on_reply(self, item: Record, reply: Rephrased, ctx: ItemContext) -> Outcome:
+        words = self.plan(ctx.run).words
+        current = opener(item.text, words)
         text = clean_prompt(reply.rewritten)
-        if opener(text, plan.words) == current or not self_contained(text) or text == item.text:
+        if opener(text, words) == current or not self_contained(text) or text == item.text:
             return replace(item)  # the rewrite did not help: the original goes on as it was
         meta = inherited_meta(item, rephrased_from=item.id, original_opener=current)
         for key in ("variant_of",):
