@@ -63,7 +63,7 @@ def run(project_dir: Path, server) -> None:
 
 def scripted_run(project_dir: Path, script: PromptScript) -> dict:
     with running_fake_server() as server:
-        server.script(script)
+        server.script_steps(script)
         run(project_dir, server)
         return server.stats()
 

@@ -1,4 +1,4 @@
-"""The fresh-documents loop (recipe step 5) on the fake LLM server with a scripted model and the local
+"""The fresh-documents loop on the fake LLM server with a scripted model and the local
 BM25 backend: research pages are chunked, profiled and turned into prompts on the next pass; the loop
 stops when the quotas are met, or when the query or page budget is spent."""
 
@@ -22,18 +22,16 @@ SUBDOMAINS = [
     {"name": "quarks", "share": 0.5, "description": "quark flavours, charges and masses"},
     {"name": "gluons", "share": 0.5, "description": "gluons, colour charge and confinement"},
 ]
-RESEARCH_SYSTEM_LINE = "You write web search queries that find fresh material"
 
 
 class ResearchScript(PromptScript):
     """The prompt pipeline's scripted model, which also writes research queries: the subdomain's name
     and two words picked by the topic, so each profile's queries differ."""
 
-    def __call__(self, body):
+    def __call__(self, step, body):
         messages = body.get("messages") or []
-        system = next((m["content"] for m in messages if m["role"] == "system"), "")
-        if not system.startswith(RESEARCH_SYSTEM_LINE):
-            return super().__call__(body)
+        if step != "research":
+            return super().__call__(step, body)
         self.requests["research"] += 1
         user = "\n".join(m["content"] for m in messages if m["role"] == "user")
         subdomain = marker(user, "Subdomain").split(" (")[0]
@@ -80,7 +78,7 @@ def run(project_dir: Path, script: ResearchScript):
             await client.aclose()
 
     with running_fake_server() as server:
-        server.script(script)
+        server.script_steps(script)
         return asyncio.run(go(server))
 
 
@@ -182,12 +180,11 @@ def test_new_research_settings_keep_the_pages_found_before(tmp_path):
 class ParrotScript(ResearchScript):
     """A model that writes the same queries for every profile (small models copy the template's example)."""
 
-    def __call__(self, body):
-        system = next((m["content"] for m in body.get("messages") or [] if m["role"] == "system"), "")
-        if system.startswith(RESEARCH_SYSTEM_LINE):
+    def __call__(self, step, body):
+        if step == "research":
             self.requests["research"] += 1
             return json.dumps({"queries": ["quarks colour charge", "gluons colour charge"]})
-        return super().__call__(body)
+        return super().__call__(step, body)
 
 
 def test_a_query_another_profile_asked_is_not_searched_again(tmp_path):

@@ -49,9 +49,9 @@ class Requests:
     def __init__(self):
         self.log: list[tuple[str, str]] = []
 
-    def __call__(self, body):
-        self.log.append((template_of(body), user_text(body)))
-        if template_of(body) == "answer_eval":
+    def __call__(self, step, body):
+        self.log.append((template_of(step, body), user_text(body)))
+        if template_of(step, body) == "answer_eval":
             return scores_reply(4)
         return None
 
@@ -92,7 +92,7 @@ def test_an_edit_regenerates_only_that_prompts_answer_and_a_rejection_leaves_the
     first, second = seed_prompts(project, PROMPTS)
     requests = Requests()
     with running_fake_server() as server:
-        server.script(requests)
+        server.script_steps(requests)
         run(project, server)
         assert {row["prompt_id"] for row in exported(project, "sft")} == {first.id, second.id}
         answered_before = [text for template, text in requests.log if template == "answer"]
@@ -149,7 +149,7 @@ def test_required_review_holds_prompts_until_a_decision(tmp_path):
     first, second = seed_prompts(project, PROMPTS)
     requests = Requests()
     with running_fake_server() as server:
-        server.script(requests)
+        server.script_steps(requests)
         run(project, server)
         assert not [1 for template, _ in requests.log if template == "answer"]
         assert exported(project, "sft") == []
@@ -173,7 +173,7 @@ def test_answer_decisions_reach_the_export_without_new_requests(tmp_path):
     first, second = seed_prompts(project, PROMPTS)
     requests = Requests()
     with running_fake_server() as server:
-        server.script(requests)
+        server.script_steps(requests)
         run(project, server)
         answers = {row["prompt_id"]: row["answer_id"] for row in exported(project, "sft")}
         store = Project.open(project).store()
@@ -211,7 +211,7 @@ def test_a_reviewer_who_changes_their_mind_brings_the_prompt_back(tmp_path):
     decide(project, item_id=second.id, reviewer="ana", decision="reject", reason="unclear")
     requests = Requests()
     with running_fake_server() as server:
-        server.script(requests)
+        server.script_steps(requests)
         run(project, server)
         assert [row["prompt_id"] for row in exported(project, "sft")] == [first.id]
         decide(project, item_id=second.id, reviewer="ana", decision="accept")
@@ -235,7 +235,7 @@ def test_an_accepted_answer_of_a_rejected_prompt_is_set_aside_not_waited_for(tmp
     first, second = seed_prompts(project, PROMPTS)
     requests = Requests()
     with running_fake_server() as server:
-        server.script(requests)
+        server.script_steps(requests)
         run(project, server)
         answers = {row["prompt_id"]: row["answer_id"] for row in exported(project, "sft")}
         decide(project, item_id=second.id, reviewer="ana", decision="reject", reason="off-domain")

@@ -92,18 +92,12 @@ def run_answers(project_dir: Path, server) -> None:
     asyncio.run(go())
 
 
-def template_of(body: dict[str, Any]) -> str:
-    """Which answer-half template a request was rendered from, by the words only that template uses."""
-    text = "\n".join(m.get("content") or "" for m in body.get("messages", []))
-    if "short search queries" in text:
-        return "answer_queries"
-    if "Score the answer" in text:
-        return "answer_eval"
-    if "Passages:" in text:
-        return "answer"
-    if "Question:" in text:
-        return "answer_closed_book"
-    return "other"
+def template_of(step: str | None, body: dict[str, Any]) -> str:
+    """Which answer-half template a request was rendered from: the step that asks (the X-Sftgen-Step
+    header) and, for the answer step, whether passages are fenced in (grounded) or not (closed book)."""
+    if step == "answer":
+        return "answer" if "<PASSAGE>" in user_text(body) else "answer_closed_book"
+    return step or "other"
 
 
 def user_text(body: dict[str, Any]) -> str:

@@ -27,7 +27,7 @@ def project_with_review(root: Path, **review: Any) -> Path:
 
 def scores_every_answer(score: int = 4):
     """A fake-server script: the judge scores every answer `score`; other requests get the default reply."""
-    return lambda body: scores_reply(score) if template_of(body) == "answer_eval" else None
+    return lambda step, body: scores_reply(score) if template_of(step, body) == "answer_eval" else None
 
 
 def run_from_review_gate(project_dir: Path, server) -> None:

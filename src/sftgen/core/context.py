@@ -38,13 +38,15 @@ class RunContext:
     def llm_concurrency(self) -> int:
         return self.recipe.llm.max_concurrency
 
-    def item(self) -> ItemContext:
-        return ItemContext(self)
+    def item(self, step: str | None = None) -> ItemContext:
+        return ItemContext(self, step)
 
 
 @dataclass
 class ItemContext:
     run: RunContext
+    step: str | None = None
+    """The step working on this input; its requests carry the name (see ChatClient.complete)."""
     llm_requests: int = 0
     cache_hits: int = 0
     prompt_tokens: int = 0
@@ -79,6 +81,7 @@ class ItemContext:
                 temperature=settings.temperature if temperature is None else temperature,
                 max_tokens=max_tokens or settings.max_tokens,
                 seed=seed,
+                step=self.step,
             )
         except LLMError as error:  # the requests a failed ask sent are counted too: the server received them
             if error.spent is not None:

@@ -238,7 +238,7 @@ class LocalExecutor:
         return sum(counts)
 
     async def run_one(self, step: Step, item, ctx: RunContext, handler) -> list[ItemResult]:
-        ictx = ctx.item()
+        ictx = ctx.item(step.name)
         started = time.perf_counter()
         try:
             outcome: Outcome = await handler(item, ictx)
