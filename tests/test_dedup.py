@@ -1,4 +1,4 @@
-"""Dedup (recipe step 10) through the real executor and store, with the real embedder: planted exact,
+"""Dedup through the real executor and store, with the real embedder: planted exact,
 near and paraphrase duplicates are dropped with `duplicate_of` pointing at the kept prompt; distinct
 prompts stay; a resumed run checks new prompts against the ones kept before; decisions do not depend
 on the order prompts arrive in."""

@@ -1,4 +1,4 @@
-"""Prompt dedup (recipe step 10) as library code: exact, near (MinHash LSH) and semantic (embeddings and
+"""Prompt dedup as library code: exact, near (MinHash LSH) and semantic (embeddings and
 an ANN index). `find_duplicates` decides; the `dedup` step only turns its decisions into results."""
 
 from sftgen.dedup.core import Duplicate, DedupReport, find_duplicates

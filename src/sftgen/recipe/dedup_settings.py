@@ -1,4 +1,4 @@
-"""Recipe section `dedup:` (recipe step 10): which methods run and their thresholds."""
+"""Recipe section `dedup:`: which methods run and their thresholds."""
 
 from __future__ import annotations
 

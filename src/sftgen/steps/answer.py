@@ -1,4 +1,4 @@
-"""Answer step 2b: the LLM answers each prompt from its retrieved passages, fenced as data, and cites
+"""The LLM answers each prompt from its retrieved passages, fenced as data, and cites
 them as [1], [2]. Citations are mapped to the passages' URLs; a number that matches no retrieved
 passage is removed from the text and listed in `invalid_citations`. With `answers.rag: false` the model
 answers alone and the answer is marked `rag: false`."""

@@ -1,4 +1,4 @@
-"""Answer step 3 (LLM part): score each answer on the recipe's rubric (default: style, domain,
+"""Score each answer on the recipe's rubric (default: style, domain,
 groundedness; 1-5 with a reason each). Scores go into the answer's meta `scores`; an answer whose mean
 is below `answers.threshold` is dropped as `low_score`, or, with `below_threshold: review`, kept and
 marked `needs_review: true` for the experts."""

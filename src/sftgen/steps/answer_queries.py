@@ -1,4 +1,4 @@
-"""Answer step 1a: search queries for a prompt: the prompt itself plus LLM-written variations that
+"""Search queries for a prompt: the prompt itself plus LLM-written variations that
 cover other aspects of it."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Answer step 2a: cut the pages found for a prompt into passages and keep the ones most relevant to
+"""Cut the pages found for a prompt into passages and keep the ones most relevant to
 the prompt, ranked by BM25 and embeddings fused by reciprocal rank (RRF)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Answer step 1b: search each answer query and fetch its top pages; every page becomes a document
+"""Search each answer query and fetch its top pages; every page becomes a document
 with its URL, query and prompt as provenance. Refused pages are recorded with their reason."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Recipe step 7, breadth (in-breadth evolution): variants of each generated prompt on a neighbouring
+"""Breadth (in-breadth evolution): variants of each generated prompt on a neighbouring
 topic or use case of the same profile, for another persona and difficulty. Variants are new prompts
 (`variant_of` the original); the original goes on from `generate` itself."""
 

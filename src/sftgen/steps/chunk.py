@@ -1,4 +1,4 @@
-"""Recipe step 2: split documents into chunks small enough that several fit in the model's context."""
+"""Split documents into chunks small enough that several fit in the model's context."""
 
 from __future__ import annotations
 

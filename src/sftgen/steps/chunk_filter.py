@@ -1,4 +1,4 @@
-"""Recipe step 3: keep chunks that are relevant to the recipe's domain and informative; drop the rest
+"""Keep chunks that are relevant to the recipe's domain and informative; drop the rest
 with a stable reason code and the model's short explanation."""
 
 from __future__ import annotations

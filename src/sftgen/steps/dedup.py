@@ -1,4 +1,4 @@
-"""Recipe step 10: drop duplicate prompts, exact, near (MinHash LSH) and semantic (embeddings + ANN).
+"""Drop duplicate prompts, exact, near (MinHash LSH) and semantic (embeddings + ANN).
 
 A global step: it sees every new prompt at once and the prompts it kept in earlier runs. Those stay
 kept; new prompts are checked against them and against each other. Among new prompts the one with the

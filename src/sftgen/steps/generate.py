@@ -1,4 +1,4 @@
-"""Recipe step 6: prompts from each profile and its chunk, of varied task types, self-contained.
+"""Prompts from each profile and its chunk, of varied task types, self-contained.
 How many a profile gets comes from the subdomain quotas (see quotas.py)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Recipe step 1: read the project's document folders into document records."""
+"""Read the project's document folders into document records."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Recipe step 4: a structured profile of each kept chunk (subdomain, topic, use case, audience,
+"""A structured profile of each kept chunk (subdomain, topic, use case, audience,
 difficulty), its subdomain normalised to one of the recipe's names."""
 
 from __future__ import annotations

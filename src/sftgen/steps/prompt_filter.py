@@ -1,4 +1,4 @@
-"""Recipe step 9: an LLM judges each prompt for relevance, clarity, answerability and the factual
+"""An LLM judges each prompt for relevance, clarity, answerability and the factual
 soundness of any claim it makes; the rest are dropped with a stable reason code."""
 
 from __future__ import annotations

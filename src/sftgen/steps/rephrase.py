@@ -1,4 +1,4 @@
-"""Recipe step 8: lexical diversity. Openers (the first few words) are counted over all the prompts so
+"""Lexical diversity. Openers (the first few words) are counted over all the prompts so
 far; prompts whose opener is over-represented are rewritten into other forms that keep the meaning,
 as many as it takes to bring the opener down to its allowed share. Others pass on unchanged.
 

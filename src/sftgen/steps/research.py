@@ -1,4 +1,4 @@
-"""Recipe step 5, the fresh-documents loop: for profiles of subdomains under their quota, the LLM writes
+"""The fresh-documents loop: for profiles of subdomains under their quota, the LLM writes
 search queries; the hits are fetched, cleaned and emitted as new documents, which `chunk` consumes, so
 they are filtered and profiled like the source texts on the executor's next pass. It stops when the
 pages fetched can meet the quotas or the recipe's query and page budgets are spent."""

@@ -1,4 +1,4 @@
-"""Recipe step 1 for URL lists (`research.url_lists`): text files with one URL a line, fetched and
+"""URL lists (`research.url_lists`): text files with one URL a line, fetched and
 cleaned like research pages and emitted as documents. Blank lines and lines starting with # are skipped."""
 
 from __future__ import annotations
