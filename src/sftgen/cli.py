@@ -146,6 +146,7 @@ def status(directory: Path, as_json: bool = typer.Option(False, "--json", help="
 
 
 def show_status(project: Project, as_json: bool) -> None:
+    from sftgen.answers.judge_health import judge_health
     from sftgen.pipeline import standard_pipeline
     from sftgen.quotas.status import quota_status
     from sftgen.report.funnel import record_counts, recent_errors, step_funnel
@@ -159,19 +160,22 @@ def show_status(project: Project, as_json: bool) -> None:
         errors = recent_errors(store)
         quotas = quota_status(store, project.recipe, pipeline)
         review = review_counts(store, pipeline, project.recipe)
+        judge = judge_health((a.meta["scores"] for a in store.records_of_kind("answer")
+                              if isinstance(a.meta.get("scores"), dict)), project.recipe.answers.rubric)
     finally:
         store.close()
     if as_json:
         import json
 
         typer.echo(json.dumps({"steps": funnel, "records": records, "recent_errors": errors, "quotas": quotas,
-                               "review": review}, indent=2))
+                               "review": review, "judge": judge.as_dict()}, indent=2))
     else:
-        from sftgen.status_view import print_funnel, print_quotas, print_review
+        from sftgen.status_view import print_funnel, print_judge, print_quotas, print_review
 
         print_funnel(console, funnel, records, errors)
         print_quotas(console, quotas)
         print_review(console, review)
+        print_judge(console, judge)
 
 
 @app.command()

@@ -10,8 +10,14 @@ from typing import Any
 
 from sftgen.records import Record
 
-MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
-SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])")
+MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)(?:\s*[,;:]\s*[^\[\]\n]{0,120})?\]")
+"""`[1]`, `[2, 3]`, and the loose forms small models write after a numbered list of passages: `[3: Title]`,
+`[1, 2, Title]`. Only the numbers are kept."""
+SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+([.,;:!?])")
+PUNCT_RUN = re.compile(r"([,;:])(?:[ \t]*[,;:])+")
+PUNCT_BEFORE_END = re.compile(r"[ \t]*[,;:]+(?=[ \t]*(?:[.!?]|$))", re.MULTILINE)
+LINE_START_PUNCT = re.compile(r"^[ \t]*[,;:.\]]+[ \t]*", re.MULTILINE)
+EMPTY_BRACKETS = re.compile(r"\([ \t]*\)|\[[ \t]*\]")
 
 
 @dataclass
@@ -33,13 +39,40 @@ def check_citations(text: str, passage_count: int) -> CheckedCitations:
             target = checked.cited if n in valid else checked.unknown
             if n not in target:
                 target.append(n)
-        return "[" + ", ".join(str(n) for n in valid) + "]" if valid else ""
+        canonical = "[" + ", ".join(str(n) for n in valid) + "]" if valid else ""
+        if canonical != match.group(0):
+            edited.append(True)
+        return canonical
 
+    edited: list[bool] = []
     rewritten = MARKER.sub(rewrite, text)
-    if checked.unknown:
-        rewritten = SPACE_BEFORE_PUNCT.sub(r"\1", re.sub(r"[ \t]{2,}", " ", rewritten)).strip()
-    checked.text = rewritten
+    checked.text = tidied(rewritten) if edited else rewritten
     return checked
+
+
+def tidied(text: str) -> str:
+    """The text around removed markers, without the spaces and punctuation they leave behind."""
+    text = re.sub(r"[ \t]+\)", ")", re.sub(r"\([ \t]+", "(", text))
+    text = EMPTY_BRACKETS.sub("", text)
+    text = re.sub(r"[ \t]{2,}", " ", text)
+    text = SPACE_BEFORE_PUNCT.sub(r"\1", text)
+    text = PUNCT_RUN.sub(r"\1", text)
+    text = PUNCT_BEFORE_END.sub("", text)
+    text = LINE_START_PUNCT.sub("", text)
+    return unmatched_closing_brackets_removed(text).strip()
+
+
+def unmatched_closing_brackets_removed(text: str) -> str:
+    depth, kept = 0, []
+    for char in text:
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            if depth == 0:
+                continue
+            depth -= 1
+        kept.append(char)
+    return "".join(kept)
 
 
 def citation_entries(cited: list[int], passages: list[Record]) -> list[dict[str, Any]]:

@@ -42,7 +42,7 @@ SFT_PROVENANCE = struct(passage_ids=STRINGS, page_ids=STRINGS, query_ids=STRINGS
                         prompt_lineage=pa.list_(LINEAGE_ENTRY))
 
 REVIEW_META = {"edited_from": STRING, "version": INT, "original_id": STRING, "edited_by": STRING}
-"""What a reviewer's edit adds to the new version's meta (review/decisions.py)."""
+"""What a reviewer's edit adds to the new version's meta (decisions/log.py)."""
 
 CHUNK_META = {
     "document_id": STRING, "source": STRING, "title": STRING, "index": INT, "start": INT, "end": INT,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from sftgen.answers.judge_health import judge_health
 from sftgen.core.graph import Pipeline
 from sftgen.recipe import Recipe
 from sftgen.records import Record
@@ -45,6 +46,8 @@ def review_section(store: Store, pipeline: Pipeline, recipe: Recipe, judged: lis
         "counts": review_counts(store, pipeline, recipe),
         "decisions": len(decisions),
         "llm_scores": score_distributions(judged),
+        "judge": judge_health((a.meta["scores"] for a in judged if isinstance(a.meta.get("scores"), dict)),
+                              recipe.answers.rubric).as_dict(),
         "llm_vs_expert": [row for row in calibration([d for d in decisions if d.kind == "answer"], records,
                                                      rubric_dimensions(recipe)) if row["n"]],
     }

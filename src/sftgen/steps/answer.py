@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from sftgen.answers.answer_text import answer_problem
 from sftgen.answers.citations import check_citations, citation_entries
 from sftgen.answers.upstream import emitted_from, require_processed
 from sftgen.records import Record, Status
@@ -63,23 +64,29 @@ class AnswerStep(LLMStep):
     def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
         variables = {"domain": ctx.recipe.domain, "prompt": item.text}
         if ctx.recipe.answers.rag:
-            variables["passages"] = [{"title": p.meta.get("title") or p.meta.get("url") or "", "text": p.text}
-                                     for p in self.passages(item, ctx)]
+            variables["passages"] = [{"title": passage_title(p), "text": p.text} for p in self.passages(item, ctx)]
         return variables
 
     def on_reply(self, item: Record, reply: WrittenAnswer, ctx: ItemContext) -> Outcome:
         if not ctx.recipe.answers.rag:
             if PLACEHOLDER.fullmatch(reply.answer.strip()):
                 return drop("placeholder_answer", f"the reply is a copied placeholder, not an answer: {reply.answer!r}")
+            problem = answer_problem(reply.answer, titles=[], passages=[])
+            if problem:
+                return drop(*problem)
             meta = {"prompt_id": item.id, "rag": False, "citations": [], "subdomain": item.meta.get("subdomain")}
             return keep(with_earlier_scores(ctx, item.child("answer", reply.answer.strip(), meta=meta,
                                                             origin="closed_book")))
-        answer = grounded_answer(item, reply.answer, self.passages(item, ctx))
+        passages = self.passages(item, ctx)
+        answer = grounded_answer(item, reply.answer, passages)
         if PLACEHOLDER.fullmatch(answer.text):
             return drop("placeholder_answer", f"the reply is a copied placeholder, not an answer: {answer.text!r}")
         if not answer.text:
             return drop("empty_answer",
                         f"the reply held only citations of passages that do not exist: {reply.answer!r}")
+        problem = answer_problem(answer.text, [passage_title(p) for p in passages], [p.text for p in passages])
+        if problem:
+            return drop(*problem)
         return keep(with_earlier_scores(ctx, answer))
 
     @staticmethod
@@ -90,6 +97,10 @@ class AnswerStep(LLMStep):
         """The prompt's passages as retrieval ranked them (a few small records, read where needed)."""
         return sorted(emitted_from(ctx.run.store, self.retrieve_step(ctx), item.id, "passage"),
                       key=lambda passage: passage.meta.get("rank", 0))
+
+
+def passage_title(passage: Record) -> str:
+    return passage.meta.get("title") or passage.meta.get("url") or ""
 
 
 def with_earlier_scores(ctx: ItemContext, answer: Record) -> Record:

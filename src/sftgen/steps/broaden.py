@@ -13,7 +13,7 @@ from sftgen.quotas.targets import QUOTA_FULL
 from sftgen.records import Record
 from sftgen.core.step import LLMStep, Outcome, SideDrop, drop, keep
 from sftgen.core.context import ItemContext, RunContext
-from sftgen.steps.prompt_records import PromptText, clean_prompt, inherited_meta, rotated, unusable_prompt
+from sftgen.steps.prompt_records import PromptText, clean_prompt, inherited_meta, reworded_parent, rotated, unusable_prompt
 
 
 class PromptVariants(BaseModel):
@@ -68,7 +68,7 @@ class BroadenStep(LLMStep):
         for index, (raw, target) in enumerate(zip(reply.variants, targets)):
             text = clean_prompt(raw)
             label = f"{seed.id} variant {index + 1}: {text[:60]}"
-            problem = unusable_prompt(text, seen)
+            problem = unusable_prompt(text, seen) or reworded_parent(seed.text, text)
             if problem:
                 side_drops.append(SideDrop(label, problem[0], f"variant {index + 1}: {problem[1]}"))
                 continue

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from sftgen.dedup.normalise import jaccard, normalise, shingles
 from sftgen.records import Record, stable_hash
 
 PromptText = Annotated[str, Field(min_length=15, max_length=300)]
@@ -40,17 +41,67 @@ def self_contained(text: str) -> bool:
     return NOT_SELF_CONTAINED.search(text) is None
 
 
+IMPERATIVE_START = re.compile(
+    r"^(explain|describe|compare|contrast|list|give|walk|show|calculate|compute|estimate|derive|help|tell|"
+    r"suggest|outline|summari[sz]e|discuss|evaluate|assess)\b", re.IGNORECASE)
+REFUSAL = re.compile(
+    r"^(i'?m sorry|sorry\b|i apologi[sz]e|as an ai\b|i (?:cannot|can't|can not|am unable to|won't|will not) "
+    r"(?:help|assist|answer|provide|rephrase|reword|rewrite|comply|do that|fulfil))", re.IGNORECASE)
 LEADING_JUNK = re.compile(r"^[^\w¿¡\"']+")
+STEM = 5
+"""Content words compare by their first letters, so "engine" and "engines", "convert" and "converts" agree."""
+MIN_CONTENT_KEPT = 0.6
+MAX_CONTENT_ADDED = 0.5
+"""A rewording keeps at least this share of its original's content words, and at most this share of its
+own content words are new: more is another question, or the instruction echoed back."""
+MAX_PARENT_BIGRAM_JACCARD = 0.5
+"""A new question sharing this much of its word bigrams with the one it was made from is that one reworded."""
 
 
 def unusable_prompt(text: str, seen: set[str]) -> tuple[str, str] | None:
     """Why a written prompt cannot be kept (a drop reason and what it was), or None when it can."""
     if len(text) < 12 or text.casefold() in seen:
         return "empty_or_repeated", repr(text)
+    if REFUSAL.match(text):
+        return "refusal", f"the model declined instead of writing a question: {text}"
     if not is_request(text):
         return "not_a_question", f"neither a question nor a request: {text}"
     if not self_contained(text):
         return "not_self_contained", f"refers to a text the reader lacks: {text}"
+    return None
+
+
+def content_stems(text: str) -> set[str]:
+    from sftgen.dedup.content import FUNCTION_WORDS  # numpy comes with it; only prompt steps need it
+
+    return {word[:STEM] for word in normalise(text).split() if word not in FUNCTION_WORDS}
+
+
+def rewording_problem(original: str, rewrite: str) -> tuple[str, str] | None:
+    """Why a rewrite that should ask exactly what the original asks does not (reason, what it was), or None."""
+    problem = unusable_prompt(rewrite, {original.casefold()})
+    if problem:
+        return problem
+    if original.rstrip().endswith("?") and not (rewrite.rstrip().endswith("?") or IMPERATIVE_START.match(rewrite)):
+        return "not_a_question", f"a question reworded into a statement: {rewrite}"
+    before, after = content_stems(original), content_stems(rewrite)
+    numbers_before = {w for w in normalise(original).split() if w.isdigit()}
+    numbers_after = {w for w in normalise(rewrite).split() if w.isdigit()}
+    if numbers_before != numbers_after:
+        return "content_changed", f"numbers {sorted(numbers_before)} became {sorted(numbers_after)}: {rewrite}"
+    kept = len(before & after) / len(before) if before else 1.0
+    added = len(after - before) / len(after) if after else 0.0
+    if kept < MIN_CONTENT_KEPT or added > MAX_CONTENT_ADDED:
+        return "content_changed", (f"kept {kept:.0%} of the original's content words and added {added:.0%} "
+                                   f"new ones: {rewrite}")
+    return None
+
+
+def reworded_parent(parent: str, variant: str) -> tuple[str, str] | None:
+    """A variant that should be a new question but shares most of its wording with its parent."""
+    overlap = jaccard(shingles(parent, 2), shingles(variant, 2))
+    if overlap >= MAX_PARENT_BIGRAM_JACCARD:
+        return "reworded_parent", f"shares {overlap:.0%} of its word pairs with the question it came from: {variant}"
     return None
 
 

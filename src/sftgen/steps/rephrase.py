@@ -16,17 +16,17 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from sftgen.records import Record, stable_hash
-from sftgen.core.step import LLMStep, Outcome, replace
+from sftgen.core.step import LLMStep, Outcome, SideDrop, replace
 from sftgen.core.context import ItemContext, RunContext
-from sftgen.steps.prompt_records import clean_prompt, inherited_meta, self_contained
+from sftgen.steps.prompt_records import clean_prompt, inherited_meta, rewording_problem
 
 WORD = re.compile(r"[\w'-]+")
 OPENING_STYLES = [
     "start with the situation or scenario the asker is in",
-    "start with the subject itself, as a statement followed by the question",
+    "start with the subject itself, then ask the question about it",
     "make it a direct request in the imperative (e.g. Walk me through..., Give...)",
     "start with a short question word other than the current one",
-    "start with 'I' and the asker's goal",
+    "start with 'I' and the asker's goal, then ask the question",
 ]
 
 
@@ -108,8 +108,13 @@ class RephraseStep(LLMStep):
         words = self.plan(ctx.run).words
         current = opener(item.text, words)
         text = clean_prompt(reply.rewritten)
-        if opener(text, words) == current or not self_contained(text) or text == item.text:
+        if opener(text, words) == current or text == item.text:
             return replace(item)  # the rewrite did not help: the original goes on as it was
+        problem = rewording_problem(item.text, text)
+        if problem:  # the original goes on; the broken rewrite is recorded with its reason
+            outcome = replace(item)
+            outcome.side_drops = [SideDrop(f"{item.id} rewrite: {text[:60]}", problem[0], problem[1])]
+            return outcome
         meta = inherited_meta(item, rephrased_from=item.id, original_opener=current)
         for key in ("variant_of",):
             if key in item.meta:

@@ -9,7 +9,7 @@ Tables:
             (kept / dropped / error), the reason, and the LLM requests, cache hits and tokens it cost.
 - llm_cache: request hash -> raw request and validated raw reply.
 - runs:     one row per `sftgen run`, for the log and the budget.
-- reviews:  reviewers' decisions, append-only (review/decisions.py says what they add up to).
+- reviews:  reviewers' decisions, append-only (decisions/log.py says what they add up to).
 """
 
 from __future__ import annotations

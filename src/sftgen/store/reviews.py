@@ -1,4 +1,4 @@
-"""The `reviews` table: reviewers' decisions, append-only (review/decisions.py says what they add up to)."""
+"""The `reviews` table: reviewers' decisions, append-only (decisions/log.py says what they add up to)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,110 @@
+"""An answer is kept only when it is one: text of its own outside the citation markers and the passage
+titles, not a passage copied out. Small models mirror the numbered list of passages they are shown, or
+return a passage word for word; such replies are dropped with their reason and the run goes on. Removing
+citations of passages that do not exist leaves clean text."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sftgen.answers.answer_text import answer_problem
+from sftgen.answers.citations import check_citations
+from tests.fakes.fake_openai_server import running_fake_server
+from tests.support.answer_project import make_answer_project, run_answers, scores_reply, seed_prompts, template_of
+from tests.test_answers import progress, records
+
+HEAT = "A heat engine converts heat into work by running a working fluid through a cycle of compression and " \
+       "expansion between a hot and a cold reservoir, and gives the rest of the heat to the cold side."
+TITLES = ["Heat engine", "Thermodynamic cycle"]
+
+
+def test_an_answer_of_markers_and_titles_only_is_no_answer():
+    assert answer_problem("[1] Heat engine [2] Thermodynamic cycle", TITLES, [HEAT])[0] == "no_answer_text"
+    assert answer_problem("Heat engine, [1, 2].", TITLES, [HEAT])[0] == "no_answer_text"
+
+
+def test_a_short_answer_in_its_own_words_is_an_answer():
+    assert answer_problem("Six [1].", TITLES, [HEAT]) is None
+    assert answer_problem("It turns heat into work [1] and wastes the rest [2].", TITLES, [HEAT]) is None
+
+
+def test_a_passage_copied_out_is_no_answer_even_with_a_marker_and_a_few_words_around_it():
+    assert answer_problem(HEAT, TITLES, ["Unrelated text.", HEAT]) == (
+        "copied_passage", "the answer is passage [2] copied word for word")
+    assert answer_problem(f"As [1] says: {HEAT[:-1]} [1].", TITLES, [HEAT])[0] == "copied_passage"
+
+
+def test_an_answer_that_quotes_a_clause_and_explains_is_kept():
+    answer = ("A heat engine converts heat into work [1]. Only part of the heat can become work: the cold "
+              "reservoir must take the rest, which is why no engine reaches full efficiency.")
+    assert answer_problem(answer, TITLES, [HEAT]) is None
+
+
+def test_removing_loose_and_unknown_markers_leaves_clean_text():
+    checked = check_citations("Engines [3: Heat engine] convert heat [7] , and lose some [1, 2, Carnot]. See [9].", 3)
+    assert checked.text == "Engines [3] convert heat, and lose some [1, 2]. See."
+    assert checked.cited == [3, 1, 2] and checked.unknown == [7, 9]
+    assert check_citations("[7,: Thermodynamic cycle] Engines convert heat [1].", 3).text == \
+        "Engines convert heat [1]."
+
+
+def test_valid_citations_leave_the_text_as_written():
+    text = "Engines  convert heat [1] ,  mostly [2, 3]."
+    assert check_citations(text, 3).text == text
+
+
+WORDS = st.text(alphabet=st.characters(codec="utf-8", categories=("L", "N", "P", "Zs")), max_size=30)
+MARKERS = st.lists(st.integers(min_value=0, max_value=12), min_size=1, max_size=3).map(
+    lambda numbers: "[" + ", ".join(map(str, numbers)) + "]")
+
+
+@given(st.lists(st.one_of(WORDS, MARKERS)), st.integers(min_value=0, max_value=6))
+def test_no_citation_of_a_missing_passage_survives_and_no_bracket_is_left_open_or_dangling(parts, count):
+    checked = check_citations(" ".join(parts), count)
+    for group in re.findall(r"\[(\d+(?:\s*,\s*\d+)*)\]", checked.text):
+        assert all(1 <= int(n) <= count for n in group.split(","))
+    assert set(checked.cited).isdisjoint(checked.unknown)
+    assert all(1 <= n <= count for n in checked.cited)
+    if checked.unknown:  # cleaned text: no unmatched closing bracket
+        depth = 0
+        for char in checked.text:
+            depth += {"[": 1, "]": -1}.get(char, 0)
+            assert depth >= 0
+
+
+def test_a_model_that_lists_titles_or_copies_a_passage_loses_that_answer_only(tmp_path):
+    project = make_answer_project(tmp_path / "p")
+    prompts = seed_prompts(project, [
+        ("How many quark flavours are there and what charges do quarks carry?", "quarks"),
+        ("Why do gluons interact with each other, unlike photons?", "gluons"),
+        ("What holds the quarks of a proton together?", "gluons")])
+    first, second = prompts[0].text, prompts[1].text
+
+    def script(step, body):
+        if template_of(step, body) == "answer":
+            text = body["messages"][-1]["content"]
+            question = text.split("<QUESTION>\n", 1)[1].split("\n</QUESTION>", 1)[0]
+            titles = re.findall(r"^\[(\d+)\] <TITLE>(.*?)</TITLE>", text, re.MULTILINE)
+            passage = text.split("<PASSAGE>\n", 1)[1].split("\n</PASSAGE>", 1)[0]
+            if question == first:
+                return json.dumps({"answer": " ".join(f"[{n}] {title}" for n, title in titles)})
+            if question == second:
+                return json.dumps({"answer": passage})
+            return json.dumps({"answer": "Six flavours, told apart by mass and charge [1]."})
+        return scores_reply(4) if template_of(step, body) == "answer_eval" else None
+
+    with running_fake_server() as server:
+        server.script_steps(script)
+        run_answers(project, server)
+
+    rows = progress(project, "answer")
+    by_question = {p.text: rows[p.id] for p in prompts}
+    assert (by_question[first]["outcome"], by_question[first]["reason"]) == ("dropped", "no_answer_text")
+    assert (by_question[second]["outcome"], by_question[second]["reason"]) == ("dropped", "copied_passage")
+    kept = records(project, "answer")
+    assert len(kept) == len(prompts) - 2
+    assert all(a.text == "Six flavours, told apart by mass and charge [1]." for a in kept)
