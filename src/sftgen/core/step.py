@@ -36,6 +36,9 @@ class Outcome:
     input_status: Status | None = None
     """The step's verdict on the input record itself, committed with the result: DROPPED marks it dropped
     by this step (a reviewer's rejection), KEPT undoes an earlier drop by this step. None: untouched."""
+    meta_updates: dict[str, Any] = field(default_factory=dict)
+    """Merged into the input record's meta with the result (a None value removes the key): what a step
+    records about the input itself, e.g. the judge's scores."""
 
 
 @dataclass

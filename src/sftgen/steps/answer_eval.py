@@ -5,6 +5,7 @@ marked `needs_review: true` for the experts."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from sftgen.answers.rubric import mean_score, rubric_schema, scores_of
@@ -59,9 +60,11 @@ class AnswerEvalStep(LLMFilterStep):
         scores = scores_of(reply)
         mean = mean_score(scores)
         below = mean < answers.threshold
-        ctx.run.store.set_meta(item.id, {"scores": scores, "score_mean": mean,
-                                         "needs_review": below and answers.below_threshold == "review"})
         if below and answers.below_threshold == "drop":
             detail = "; ".join(f"{name} {entry['score']}: {entry['why']}" for name, entry in scores.items())
-            return drop("low_score", f"mean {mean} < threshold {answers.threshold}: {detail}")
-        return keep()
+            outcome = drop("low_score", f"mean {mean} < threshold {answers.threshold}: {detail}")
+        else:
+            outcome = keep()
+        # Written into the answer's meta with the result, in the executor's batch (on the driver under Ray).
+        return dataclasses.replace(outcome, meta_updates={
+            "scores": scores, "score_mean": mean, "needs_review": below and answers.below_threshold == "review"})

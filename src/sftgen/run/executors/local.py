@@ -274,6 +274,7 @@ class LocalExecutor:
             seconds=time.perf_counter() - started,
             passes_input_on=step.passes_input_on,
             input_status=outcome.input_status,
+            meta_updates=outcome.meta_updates,
         )]
 
     # ---- source steps: inputs discovered outside the store (files, URL lists) --------------------
