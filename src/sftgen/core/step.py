@@ -142,12 +142,19 @@ class LLMStep(Step):
     def on_reply(self, item: Record, reply: Any, ctx: ItemContext) -> Outcome:
         raise NotImplementedError
 
+    def on_ask_failed(self, item: Record, ctx: ItemContext) -> None:
+        """The request failed (an LLM error, the run stopping): give back what `precheck` took (quota room)."""
+
     async def process(self, item: Record, ctx: ItemContext) -> Outcome:
         settled = self.precheck(item, ctx)
         if settled is not None:
             return settled
-        reply = await ctx.ask(self.template_for(item, ctx), self.variables(item, ctx), self.schema_for(ctx),
-                              temperature=self.temperature)
+        try:
+            reply = await ctx.ask(self.template_for(item, ctx), self.variables(item, ctx), self.schema_for(ctx),
+                                  temperature=self.temperature)
+        except BaseException:
+            self.on_ask_failed(item, ctx)
+            raise
         return self.on_reply(item, reply, ctx)
 
 

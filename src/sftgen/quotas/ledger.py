@@ -20,6 +20,17 @@ from sftgen.quotas.targets import QUOTA_FULL, planned_counts, subdomain_targets
 from sftgen.records import Record, Status
 
 @dataclass
+class Hold:
+    """Room taken for one input before the LLM is asked, until the step settles or releases it."""
+
+    subdomain: str
+    count: int
+    """Prompts asked for: seeds of a profile, variants of a seed."""
+    reserved: int
+    """Room charged to the subdomain for them (a profile's seeds with their variants)."""
+
+
+@dataclass
 class QuotaLedger:
     planned: dict[str, int] | None
     """None: no quotas, every profile gets `per_profile`."""
@@ -28,6 +39,8 @@ class QuotaLedger:
     """Profiles of each subdomain `generate` has still to serve in this run."""
     variant_allowance: dict[str, int] = field(default_factory=dict)
     """Seed prompt id -> variants `broaden` may make of it, reserved when `generate` made the seed."""
+    held: dict[str, Hold] = field(default_factory=dict)
+    """Input id -> the room held for it while its LLM request is out."""
 
     def free(self, subdomain: str) -> int | None:
         if self.planned is None:
@@ -65,6 +78,37 @@ class QuotaLedger:
         granted = variants if free is None else min(variants, free)
         self.used[subdomain] += granted
         return granted
+
+    def hold_for_profile(self, profile_id: str, subdomain: str, per_profile: int, variants: int) -> int:
+        """Seeds `generate` may ask of this profile (0: the subdomain is full); their room is held."""
+        seeds, reserved = self.reserve_for_profile(subdomain, per_profile, variants)
+        if seeds:
+            self.held[profile_id] = Hold(subdomain, seeds, reserved)
+        return seeds
+
+    def hold_for_seed(self, seed_id: str, subdomain: str, variants: int) -> int:
+        """Variants `broaden` may ask of this seed (0: the subdomain is full); their room is held."""
+        count = self.variants_for_seed(seed_id, subdomain, variants)
+        if count:
+            self.held[seed_id] = Hold(subdomain, count, count)
+        return count
+
+    def held_count(self, item_id: str) -> int:
+        return self.held[item_id].count
+
+    def settle_held_profile(self, profile_id: str, seed_ids: list[str], variants: int) -> None:
+        hold = self.held.pop(profile_id)
+        self.settle_profile(hold.subdomain, hold.reserved, seed_ids, variants)
+
+    def settle_held_seed(self, seed_id: str, made: int) -> None:
+        hold = self.held.pop(seed_id)
+        self.refund(hold.subdomain, hold.count - made)
+
+    def release(self, item_id: str) -> None:
+        """The request failed: the room held for the input goes back."""
+        hold = self.held.pop(item_id, None)
+        if hold is not None:
+            self.refund(hold.subdomain, hold.reserved)
 
     def refund(self, subdomain: str, count: int) -> None:
         if count > 0 and self.planned is not None:

@@ -46,22 +46,28 @@ class GenerateStep(LLMStep):
             log.info("generate: %d profiles declined as %s get another turn: their subdomains fell short",
                      reopened, QUOTA_FULL)
 
-    async def process(self, item: Record, ctx: ItemContext) -> Outcome:
-        settings = ctx.recipe.prompts
-        ledger = ledger_for(ctx.run)
-        subdomain = item.meta.get("subdomain")
-        count, reserved = ledger.reserve_for_profile(subdomain, settings.per_profile, settings.variants_per_prompt)
-        if count == 0:
+    def precheck(self, item: Record, ctx: ItemContext) -> Outcome | None:
+        settings, subdomain = ctx.recipe.prompts, item.meta.get("subdomain")
+        held = ledger_for(ctx.run).hold_for_profile(item.id, subdomain, settings.per_profile,
+                                                    settings.variants_per_prompt)
+        if held == 0:
             return drop(QUOTA_FULL, f"subdomain {subdomain!r} has all the prompts its quota asks for")
-        task_types = rotated(settings.task_types, item.id, count)
-        try:
-            reply = await ctx.ask(self.template, self.variables_for(item, ctx, task_types), self.output_schema)
-        except BaseException:
-            ledger.refund(subdomain, reserved)
-            raise
-        outcome = self.prompts_from(item, reply, task_types)
-        ledger.settle_profile(subdomain, reserved, [p.id for p in outcome.outputs], settings.variants_per_prompt)
+        return None
+
+    def task_types(self, item: Record, ctx: ItemContext) -> list[str]:
+        return rotated(ctx.recipe.prompts.task_types, item.id, ledger_for(ctx.run).held_count(item.id))
+
+    def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
+        return self.variables_for(item, ctx, self.task_types(item, ctx))
+
+    def on_reply(self, item: Record, reply: GeneratedPrompts, ctx: ItemContext) -> Outcome:
+        outcome = self.prompts_from(item, reply, self.task_types(item, ctx))
+        ledger_for(ctx.run).settle_held_profile(item.id, [p.id for p in outcome.outputs],
+                                                ctx.recipe.prompts.variants_per_prompt)
         return outcome
+
+    def on_ask_failed(self, item: Record, ctx: ItemContext) -> None:
+        ledger_for(ctx.run).release(item.id)
 
     def variables_for(self, item: Record, ctx: ItemContext, task_types: list[str]) -> dict[str, Any]:
         chunk = ctx.run.store.get(item.meta.get("chunk_id", ""))
