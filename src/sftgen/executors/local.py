@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from sftgen.executors.filter_guard import FilterGuard
 from sftgen.failures import RunStopped
 from sftgen.llm.client import LLMError
 from sftgen.records import DROPPED, KEPT, Record, stable_hash
@@ -100,6 +101,12 @@ class LocalExecutor:
         self.processed: dict[str, int] = {}
         self.errors_before: float | None = None
         """Inputs that failed before this moment are retried; those failing during this run are not."""
+        self._filter_guard: FilterGuard | None = None
+
+    def filter_guard(self, ctx: RunContext) -> FilterGuard:
+        if self._filter_guard is None:
+            self._filter_guard = FilterGuard(ctx.recipe.filters)
+        return self._filter_guard
 
     def allowance(self, step: Step, ctx: RunContext, pending: int) -> int:
         """How many of the pending inputs this step may take now: `--limit` counts over the whole run."""
@@ -109,6 +116,7 @@ class LocalExecutor:
 
     async def run(self, steps: list[Step], ctx: RunContext) -> RunSummary:
         summary = self.summary = RunSummary()
+        self._filter_guard = None
         self.processed = summary.processed
         self.errors_before = time.time() if self.retry_errors else None
         watch_llm = getattr(self.progress, "watch_llm", None)  # progress bars that show requests in flight
@@ -197,9 +205,11 @@ class LocalExecutor:
                 if stop:
                     continue
                 for result in await self.run_one(step, item, ctx, handler):
+                    result = self.filter_guard(ctx).advised(step.name, result)
                     batch.add(result)
                     self.summary.count(step.name, result)
                     self.progress.item_done(step.name, result.outcome)
+                    self.filter_guard(ctx).check(step.name, result)
                 count += 1
             return count
 
