@@ -88,6 +88,14 @@ class LLM(Section):
         return self
 
 
+class Filters(Section):
+    advisory: list[Name] = Field(default_factory=list,
+                                 description="Filter steps whose verdicts are recorded on the kept item but drop nothing.")
+    stop_share: float = Field(default=0.9, gt=0, le=1,
+                              description="A filter dropping more than this share of what it judged stops the run.")
+    stop_min_items: int = Field(default=20, ge=1, description="Items a filter must judge before it can stop the run.")
+
+
 class Budget(Section):
     max_llm_requests: int | None = Field(default=None, ge=1)
     max_tokens: int | None = Field(default=None, ge=1)
@@ -102,6 +110,7 @@ class Recipe(Section):
     chunking: Chunking = Field(default_factory=Chunking)
     llm: LLM = Field(default_factory=LLM)
     budget: Budget = Field(default_factory=Budget)
+    filters: Filters = Field(default_factory=Filters)
     profiles: Profiles = Field(default_factory=Profiles)
     prompts: Prompts = Field(default_factory=Prompts)
     research: Research = Field(default_factory=Research)

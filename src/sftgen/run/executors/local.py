@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from sftgen.run.executors.filter_guard import FilterGuard
 from sftgen.failures import RunStopped
 from sftgen.llm.client import ChatClient, LLMError
 from sftgen.run.budget import BudgetGuard
@@ -105,6 +106,12 @@ class LocalExecutor:
         self.processed: dict[str, int] = {}
         self.errors_before: float | None = None
         """Inputs that failed before this moment are retried; those failing during this run are not."""
+        self._filter_guard: FilterGuard | None = None
+
+    def filter_guard(self, ctx: RunContext) -> FilterGuard:
+        if self._filter_guard is None:
+            self._filter_guard = FilterGuard(ctx.recipe.filters)
+        return self._filter_guard
 
     def budget_check(self) -> str | None:
         """None while there is budget left; otherwise what was spent."""
@@ -121,6 +128,7 @@ class LocalExecutor:
 
     async def run(self, steps: list[Step], ctx: RunContext) -> RunSummary:
         summary = self.summary = RunSummary()
+        self._filter_guard = None
         self.processed = summary.processed
         self.errors_before = time.time() if self.retry_errors else None
         self.progress.watch_llm(ctx.llm)  # progress bars show the requests in flight
@@ -207,9 +215,11 @@ class LocalExecutor:
                 if stop:
                     continue
                 for result in await self.run_one(step, item, ctx, handler):
+                    result = self.filter_guard(ctx).advised(step.name, result)
                     batch.add(result)
                     self.summary.count(step.name, result)
                     self.progress.item_done(step.name, result.outcome)
+                    self.filter_guard(ctx).check(step.name, result)
                 count += 1
             return count
 
