@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import AsyncIterator
 
 from sftgen.llm.client import ChatClient, RequestCache
-from sftgen.llm.embedded import MODEL_ALIAS, EmbeddedServer
+from sftgen.llm.embedded import EmbeddedServer, EmbeddedServerError, packaged_gguf
+from sftgen.llm.gguf import gguf_identity, model_alias
 from sftgen.recipe.model import LLM
 
 # llama-cpp-python's server answers one request at a time; more in flight only queue up and time out.
@@ -22,25 +23,39 @@ def structured_mode(settings: LLM) -> str:
     return "json_object" if settings.provider == "embedded" else "json_schema"
 
 
-def llm_identity(settings: LLM) -> str:
-    """What the LLM steps' results depend on: the model and how structured output is asked for."""
-    if settings.provider == "embedded":
-        model = Path(settings.model).name if settings.model else MODEL_ALIAS
-    else:
-        model = settings.model
+def llm_identity(settings: LLM, project_dir: Path | None = None) -> str:
+    """What the LLM steps' results depend on: the model (for the embedded server, its GGUF's alias and
+    content fingerprint) and how structured output is asked for."""
+    model = embedded_model_name(settings, project_dir) if settings.provider == "embedded" else settings.model
     return f"{settings.provider}:{model}:{structured_mode(settings)}"
+
+
+def embedded_model_path(settings: LLM, project_dir: Path | None) -> Path | None:
+    """`llm.model` (relative to the project), or None for the packaged model."""
+    if not settings.model:
+        return None
+    path = Path(settings.model)
+    return path if path.is_absolute() or project_dir is None else project_dir / path
+
+
+def embedded_model_name(settings: LLM, project_dir: Path | None) -> str:
+    """`alias@fingerprint` of the GGUF the embedded server would serve; the alias alone while the file is
+    missing (starting the server then says what is wrong)."""
+    path = embedded_model_path(settings, project_dir)
+    try:
+        return gguf_identity(path or packaged_gguf())
+    except (OSError, EmbeddedServerError):
+        return model_alias(path) if path else "packaged"
 
 
 @asynccontextmanager
 async def open_llm(settings: LLM, project_dir: Path, cache: RequestCache | None) -> AsyncIterator[ChatClient]:
     server = None
     if settings.provider == "embedded":
-        model_path = Path(settings.model) if settings.model else None
-        if model_path is not None and not model_path.is_absolute():
-            model_path = project_dir / model_path
-        server = EmbeddedServer(model_path, settings.context_size, project_dir / ".sftgen" / "embedded-server.log")
-        base_url, model, concurrency = server.start(), MODEL_ALIAS, min(settings.max_concurrency,
-                                                                         EMBEDDED_MAX_CONCURRENCY)
+        server = EmbeddedServer(embedded_model_path(settings, project_dir), settings.context_size,
+                                project_dir / ".sftgen" / "embedded-server.log", threads=settings.threads)
+        base_url, model, concurrency = server.start(), server.alias, min(settings.max_concurrency,
+                                                                          EMBEDDED_MAX_CONCURRENCY)
     else:
         base_url, model, concurrency = str(settings.base_url), str(settings.model), settings.max_concurrency
     client = ChatClient(
@@ -54,6 +69,7 @@ async def open_llm(settings: LLM, project_dir: Path, cache: RequestCache | None)
         max_reasks=settings.max_reasks,
         structured_output=structured_mode(settings),
         cache=cache,
+        model_identity=gguf_identity(server.model_path) if server is not None else None,
     )
     try:
         yield client
