@@ -108,3 +108,15 @@ def test_judge_scores_are_an_enum_from_1_to_5():
     for wrong in (0, 6, 7, 4.5):
         with pytest.raises(ValidationError):
             schema.model_validate({"style": {"score": wrong, "why": "ok"}, "domain": {"score": 3, "why": "ok"}})
+
+
+def test_a_long_explanation_is_cut_after_parsing_not_refused():
+    from sftgen.steps.chunk_filter import ChunkVerdict
+
+    schema = ChunkVerdict.model_json_schema()["properties"]["explanation"]
+    assert "maxLength" not in schema  # not in the grammar: 4x slower there (bench/grammar_cost.py)
+    long = "The passage explains how the watt is defined and why " + "it matters a great deal " * 20
+    verdict = ChunkVerdict.model_validate({"verdict": "keep", "explanation": long})
+    assert len(verdict.explanation) <= 200 and verdict.explanation.endswith("…")
+    assert long.startswith(verdict.explanation[:-1])
+    assert ChunkVerdict.model_validate({"verdict": "keep", "explanation": " Short. "}).explanation == "Short."
