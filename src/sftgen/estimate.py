@@ -98,7 +98,7 @@ async def estimate_run(project: Project, steps: list[Step], sample: int, llm=Non
         async with llm_for(project, steps, store, llm) as client:
             ctx = RunContext(project_dir=project.dir, recipe=project.recipe, store=store,
                              templates=Templates(project.dir), llm=client,
-                             llm_identity=llm_identity(settings), limit=sample)
+                             llm_identity=llm_identity(settings, project.dir), limit=sample)
             executor = LocalExecutor()
             pending = {step.name: pending_now(step, ctx) for step in steps}  # before any preview adds to it
             try:

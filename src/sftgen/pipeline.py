@@ -30,7 +30,7 @@ def build_pipeline(recipe: Recipe) -> list[Step]:
         BroadenStep(upstream=["generate"]),
         RephraseStep(upstream=["generate", "broaden"]),  # originals and their variants
         PromptFilterStep(upstream=["rephrase"]),
-        DedupStep(upstream=["prompt_filter"]),
+        DedupStep(upstream=["prompt_filter"], verifier=recipe.dedup.verifier == "llm"),
         # Reviewers' decisions flow back here: the last step that passes prompts on, so exports and the
         # answer half read prompts from it (accepted / edited versions; rejected ones dropped).
         PromptReviewGate(upstream=["dedup"]),

@@ -78,7 +78,7 @@ async def run_project(
                 store=store,
                 templates=Templates(project.dir),
                 llm=client,
-                llm_identity=llm_identity(project.recipe.llm),
+                llm_identity=llm_identity(project.recipe.llm, project.dir),
                 limit=options.limit,
             )
             executor = make_executor(options, progress)

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from sftgen.llm.schemas import with_exactly
 from sftgen.records import Record
 from sftgen.steps.base import LLMStep, Outcome, keep
 from sftgen.steps.context import ItemContext, RunContext
@@ -27,7 +28,9 @@ class AnswerQueriesStep(LLMStep):
     output_schema = QueryVariations
 
     def step_settings(self, ctx: RunContext) -> dict[str, Any]:
-        return {"queries_per_prompt": ctx.recipe.answers.queries_per_prompt}
+        count = ctx.recipe.answers.queries_per_prompt
+        return {"queries_per_prompt": count,
+                "schema": with_exactly(QueryVariations, "queries", max(1, count - 1)).model_json_schema()}
 
     def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
         return {"domain": ctx.recipe.domain, "prompt": item.text, "count": ctx.recipe.answers.queries_per_prompt - 1}
@@ -36,7 +39,8 @@ class AnswerQueriesStep(LLMStep):
         wanted = ctx.recipe.answers.queries_per_prompt
         texts = [item.text.strip()]
         if wanted > 1:
-            reply = await ctx.ask(self.template, self.variables(item, ctx), self.output_schema)
+            schema = with_exactly(self.output_schema, "queries", wanted - 1)
+            reply = await ctx.ask(self.template, self.variables(item, ctx), schema)
             texts += [" ".join(query.split()) for query in reply.queries if usable_query(query)]
         return keep(*(query_record(item, text, index) for index, text in enumerate(unique(texts)[:wanted])))
 

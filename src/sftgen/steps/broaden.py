@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from sftgen.llm.schemas import with_exactly
 from sftgen.quotas import QUOTA_FULL, ledger_for
 from sftgen.records import Record
 from sftgen.steps.base import LLMStep, Outcome, SideDrop, drop, keep
@@ -32,7 +33,9 @@ class BroadenStep(LLMStep):
     def step_settings(self, ctx: RunContext) -> dict[str, Any]:
         prompts = ctx.recipe.prompts
         return {"variants": prompts.variants_per_prompt, "personas": prompts.personas,
-                "difficulties": prompts.difficulties}
+                "difficulties": prompts.difficulties,
+                "schema": with_exactly(PromptVariants, "variants",
+                                       max(1, prompts.variants_per_prompt)).model_json_schema()}
 
     async def process(self, item: Record, ctx: ItemContext) -> Outcome:
         settings = ctx.recipe.prompts
@@ -49,7 +52,8 @@ class BroadenStep(LLMStep):
                                            rotated(settings.difficulties, item.id + ":d", count))
         ]
         try:
-            reply = await ctx.ask(self.template, self.variables_for(item, ctx, targets), self.output_schema)
+            reply = await ctx.ask(self.template, self.variables_for(item, ctx, targets),
+                                  with_exactly(self.output_schema, "variants", len(targets)))
         except BaseException:
             ledger.refund(subdomain, count)
             raise

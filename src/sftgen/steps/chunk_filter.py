@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from sftgen.llm.schemas import Sentence
 from sftgen.records import Record
 from sftgen.steps.base import LLMFilterStep, Outcome, drop, keep
 from sftgen.steps.context import ItemContext, RunContext
@@ -18,7 +19,7 @@ class ChunkVerdict(BaseModel):
     verdict: Literal["keep", "off_domain", "boilerplate", "too_thin", "garbled"] = Field(
         description="keep, or why the text is of no use for questions about the domain."
     )
-    explanation: str = Field(max_length=200, description="One short sentence.")
+    explanation: Sentence = Field(description="One short sentence.")
 
 
 class ChunkFilterStep(LLMFilterStep):

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
+from sftgen.llm.schemas import with_exactly
 from sftgen.quotas import QUOTA_FULL, ledger_for, reopen_declined_profiles
 from sftgen.records import Record
 from sftgen.steps.base import LLMStep, Outcome, SideDrop, drop, keep
@@ -40,7 +41,8 @@ class GenerateStep(LLMStep):
         return {"per_profile": prompts.per_profile, "task_types": prompts.task_types,
                 "target_total": prompts.target_total, "overshoot": prompts.overshoot,
                 "shares": {s.name: s.share for s in ctx.recipe.domain.subdomains},
-                "variants": prompts.variants_per_prompt}
+                "variants": prompts.variants_per_prompt,
+                "schema": with_exactly(GeneratedPrompts, "prompts", prompts.per_profile).model_json_schema()}
 
     def reopen_inputs(self, ctx: RunContext) -> None:
         reopened = reopen_declined_profiles(ctx, self)
@@ -57,7 +59,8 @@ class GenerateStep(LLMStep):
             return drop(QUOTA_FULL, f"subdomain {subdomain!r} has all the prompts its quota asks for")
         task_types = rotated(settings.task_types, item.id, count)
         try:
-            reply = await ctx.ask(self.template, self.variables_for(item, ctx, task_types), self.output_schema)
+            reply = await ctx.ask(self.template, self.variables_for(item, ctx, task_types),
+                                  with_exactly(self.output_schema, "prompts", len(task_types)))
         except BaseException:
             ledger.refund(subdomain, reserved)
             raise
