@@ -49,7 +49,7 @@ def command_figures(result: CommandResult) -> dict[str, Any]:
 def measure_run(project: Path, scratch: Path, label: str, server, profiling: Profiling | None) -> dict[str, Any]:
     server.reset()
     before = snapshot(server.process.pid)
-    result = run_sftgen(["run", str(project)], scratch, label, profiling, f"{label}.speedscope.json").check()
+    result = run_sftgen(["run", str(project)], scratch, label, profiling).check()
     after = snapshot(server.process.pid)
     served = server.stats()
     return {**command_figures(result), "served_requests": served["requests"], "outcomes": served["outcomes"],
@@ -58,20 +58,36 @@ def measure_run(project: Path, scratch: Path, label: str, server, profiling: Pro
             "output_tail": "\n".join(result.output.splitlines()[-40:])}
 
 
-def measure_reads(project: Path, scratch: Path, n: int) -> dict[str, Any]:
+def measure_reads(project: Path, scratch: Path, n: int, profiling: Profiling | None) -> dict[str, Any]:
     reads: dict[str, Any] = {}
-    reads["status"] = command_figures(run_sftgen(["status", str(project)], scratch, f"status-{n}").check())
+
+    def timed(name: str, args: list[str], label: str) -> CommandResult:
+        result = run_sftgen(args, scratch, label, profiling).check()
+        reads[name] = command_figures(result)
+        if profiling is not None:
+            reads[name]["profile"] = profile_of(profiling, label)
+        return result
+
+    timed("status", ["status", str(project)], f"status-{n}")
     for what, fmt in EXPORTS:
         out = scratch / f"export-{n}-{what}.{fmt}"
-        result = run_sftgen(["export", str(project), "--what", what, "--format", fmt, "--out", str(out)],
-                            scratch, f"export-{n}-{what}-{fmt}").check()
-        reads[f"export {what} {fmt}"] = {**command_figures(result), "file_bytes": out.stat().st_size}
+        timed(f"export {what} {fmt}", ["export", str(project), "--what", what, "--format", fmt, "--out", str(out)],
+              f"export-{n}-{what}-{fmt}")
+        reads[f"export {what} {fmt}"]["file_bytes"] = out.stat().st_size
         out.unlink()
-    reads["report"] = command_figures(run_sftgen(["report", str(project)], scratch, f"report-{n}").check())
+    timed("report", ["report", str(project)], f"report-{n}")
     from scale.review_timing import review_timings
 
     reads["review"] = review_timings(project)
     return reads
+
+
+def profile_of(profiling: Profiling, label: str) -> dict[str, Any]:
+    from scale.profile_steps import analyse
+
+    analysis = analyse(profiling.folder / f"{label}.speedscope.json", top=30)
+    (profiling.folder / f"{label}.analysis.json").write_text(json.dumps(analysis, indent=1))
+    return analysis
 
 
 def measure_size(n: int, args: argparse.Namespace, server, workdir: Path) -> dict[str, Any]:
@@ -100,16 +116,13 @@ def measure_size(n: int, args: argparse.Namespace, server, workdir: Path) -> dic
                                    "served_requests": server.stats()["requests"]}
     del bodies
     print(f"[{n} prompts] unchanged second run ...", flush=True)
-    result["second_run"] = measure_run(project, scratch, f"run2-{n}", server, None)
+    result["second_run"] = measure_run(project, scratch, f"run2-{n}", server, profiling)
     if not args.skip_reads:
         print(f"[{n} prompts] status, exports, report, review ...", flush=True)
-        result["reads"] = measure_reads(project, scratch, n)
+        result["reads"] = measure_reads(project, scratch, n, profiling)
     if profiling is not None:
-        from scale.profile_steps import analyse
-
-        profile = profiling.folder / f"run1-{n}.speedscope.json"
-        result["profile"] = analyse(profile)
-        (profiling.folder / f"run1-{n}.analysis.json").write_text(json.dumps(result["profile"], indent=1))
+        result["profile"] = profile_of(profiling, f"run1-{n}")
+        result["second_run"]["profile"] = profile_of(profiling, f"run2-{n}")
     if args.keep:
         target = args.keep / f"project-{n}"
         shutil.rmtree(target, ignore_errors=True)

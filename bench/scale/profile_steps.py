@@ -72,7 +72,8 @@ def new_bucket() -> dict[str, Counter]:
 def summarised(bucket: dict[str, Counter], total: int, seconds_per_sample: float, top: int) -> dict[str, Any]:
     count = bucket["samples"]["all"]
     return {
-        "samples": count, "share_of_run": count / max(1, total), "cpu_s": count * seconds_per_sample,
+        "samples": count, "thread_samples": bucket["samples"]["threads"], "share_of_run": count / max(1, total),
+        "cpu_s": count * seconds_per_sample,
         "inclusive_sftgen": [(label, n / count) for label, n in bucket["inclusive"].most_common()
                              if label.startswith("sftgen/") and label not in FRAMEWORK][:top],
         "self": [(label, n / count) for label, n in bucket["self"].most_common(top)],
@@ -80,8 +81,11 @@ def summarised(bucket: dict[str, Counter], total: int, seconds_per_sample: float
 
 
 def analyse(path: Path, top: int = 8) -> dict[str, Any]:
-    """Per step, the main thread's samples on CPU; the other threads (the thread pool of asyncio.to_thread,
-    the progress display) in one bucket each, by thread name without its number."""
+    """Per step, its samples on CPU (the main thread's and those of the work it handed to threads); other
+    threads' samples (the progress display) in one bucket per thread name without its number.
+
+    Samples count time a thread could run, not time it ran: on a machine with more runnable threads than
+    cores, read a bucket's shares against the step's measured CPU (bench/scale/summary.py does)."""
     profile = json.loads(path.read_text())
     frames = profile["shared"]["frames"]
     names = [frame["name"] for frame in frames]
@@ -100,11 +104,14 @@ def analyse(path: Path, top: int = 8) -> dict[str, Any]:
     for other in profile["profiles"]:
         if other is thread:
             continue
-        group = re.sub(r'^Thread \d+ "?|"$', "", other["name"]).rstrip("0123456789_") or "(unnamed)"
+        group = "thread " + (re.sub(r'^Thread \d+ "?|"$', "", other["name"]).rstrip("0123456789_") or "(unnamed)")
         for stack in other["samples"]:
             if stack and labels[stack[-1]] not in IDLE_LEAVES:
-                count_stack(threads.setdefault(group, new_bucket()), stack, names, labels)
-    total = sum(b["samples"]["all"] for b in buckets.values())
+                step = bucket_of(stack, names)  # work a step handed to asyncio.to_thread
+                bucket = buckets.setdefault(step, new_bucket()) if step else threads.setdefault(group, new_bucket())
+                count_stack(bucket, stack, names, labels)
+                bucket["samples"]["threads"] += bool(step)
+    total = sum(b["samples"]["all"] for b in [*buckets.values(), *threads.values()])
     ordered = sorted(buckets.items(), key=lambda item: -item[1]["samples"]["all"])
     return {"profile": str(path), "samples": total, "idle_samples": idle, "seconds_per_sample": seconds_per_sample,
             "buckets": {name: summarised(b, total, seconds_per_sample, top) for name, b in ordered},
@@ -112,9 +119,9 @@ def analyse(path: Path, top: int = 8) -> dict[str, Any]:
 
 
 def print_analysis(result: dict[str, Any], top: int = 8, min_share: float = 0.005) -> None:
-    print(f"profile {result['profile']}: {result['samples']} samples of the main thread on CPU "
-          f"({result['samples'] * result['seconds_per_sample']:.0f} s; {result['idle_samples']} waiting)")
-    for name, bucket in [*result["buckets"].items(), *(("thread " + k, v) for k, v in result["other_threads"].items())]:
+    print(f"profile {result['profile']}: {result['samples']} samples on CPU "
+          f"({result['samples'] * result['seconds_per_sample']:.0f} s; {result['idle_samples']} of the main thread waiting)")
+    for name, bucket in [*result["buckets"].items(), *result["other_threads"].items()]:
         if bucket["share_of_run"] < min_share:
             continue
         print(f"\n  {name}: {bucket['share_of_run']:.1%} of the run's samples ({bucket['cpu_s']:.1f} s)")

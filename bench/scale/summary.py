@@ -81,10 +81,12 @@ def print_size(result: dict[str, Any]) -> None:
           f"{second['served_requests']} LLM requests; executor {second['phases'].get('executor', {}).get('wall_s', 0):.1f} s, "
           f"closing status {second['phases'].get('show_status', {}).get('wall_s', 0):.1f} s + samples "
           f"{second['phases'].get('print_samples', {}).get('wall_s', 0):.1f} s")
+    if "profile" in second:
+        print_flat_profile(second["profile"], second["cpu_s"])
     if "reads" in result:
         print_reads(result["reads"])
     if "profile" in result:
-        print_profile(result["profile"])
+        print_profile(result)
 
 
 def print_steps(result: dict[str, Any]) -> None:
@@ -126,6 +128,8 @@ def print_reads(reads: dict[str, Any]) -> None:
             split = f" (rows {phases['export_rows']['wall_s']:.1f} s, writing {phases['write_rows']['wall_s']:.1f} s)"
         print(f"{name}: {figures['wall_s']:.1f} s wall, {figures['cpu_s']:.1f} s CPU, peak RSS "
               f"{figures['peak_rss_mb']:.0f} MB{extra}{split}")
+        if "profile" in figures:
+            print_flat_profile(figures["profile"], figures["cpu_s"])
     review = reads["review"]
     print(f"review app: start (first page) {review['start_s']:.2f} s, first item {review['first_item_s']:.3f} s, "
           f"decide + next {review['decide_next_median_s'] * 1000:.0f} ms median "
@@ -133,12 +137,52 @@ def print_reads(reads: dict[str, Any]) -> None:
           f"{review['decisions']}), stats page {review['stats_s']:.2f} s")
 
 
-def print_profile(profile: dict[str, Any], buckets: int = 12, lines: int = 6) -> None:
-    print(f"py-spy profile ({profile['samples']:,} main-thread samples; {profile['profile']}):")
-    for name, bucket in list(profile["buckets"].items())[:buckets]:
-        places = "; ".join(f"{label} {share:.0%}" for label, share in bucket["inclusive_sftgen"][:lines])
-        leaves = "; ".join(f"{label} {share:.0%}" for label, share in bucket["self"][:3])
-        print(f"  {name} {bucket['share_of_run']:.1%} ({bucket['cpu_s']:.0f} s): {places}\n      leaves: {leaves}")
+def bucket_cpu_s(result: dict[str, Any], name: str, bucket: dict[str, Any]) -> float:
+    """A bucket's CPU: its step's measured CPU; for a phase, its share of the samples times the run's CPU
+    (samples count runnable time, which a busy machine stretches unevenly between steps)."""
+    step = result["run"]["steps"].get(name)
+    if step is not None:
+        return step["cpu_s"]
+    return bucket["share_of_run"] * result["run"]["cpu_s"]
+
+
+def places(result: dict[str, Any]) -> list[tuple[str, float]]:
+    """sftgen functions by estimated CPU-s over the whole run (inclusive): each bucket's measured CPU
+    times the function's share of that bucket's samples."""
+    totals: dict[str, float] = {}
+    profile = result["profile"]
+    for name, bucket in [*profile["buckets"].items(), *profile["other_threads"].items()]:
+        cpu = bucket_cpu_s(result, name, bucket)
+        for label, share in bucket["inclusive_sftgen"]:
+            totals[label] = totals.get(label, 0.0) + cpu * share
+    return sorted(totals.items(), key=lambda item: -item[1])
+
+
+def print_flat_profile(profile: dict[str, Any], cpu_s: float, lines: int = 8) -> None:
+    """A command's places over all its samples (inclusive share x its CPU)."""
+    totals: dict[str, float] = {}
+    for bucket in [*profile["buckets"].values(), *profile["other_threads"].values()]:
+        for label, share in bucket["inclusive_sftgen"]:
+            totals[label] = totals.get(label, 0.0) + share * bucket["share_of_run"]
+    ranked = sorted(totals.items(), key=lambda item: -item[1])[:lines]
+    print("    py-spy: " + "; ".join(f"{label} {share:.0%} ({share * cpu_s:.1f} s)" for label, share in ranked))
+
+
+def print_profile(result: dict[str, Any], buckets: int = 12, lines: int = 6) -> None:
+    profile = result["profile"]
+    print(f"py-spy profile ({profile['samples']:,} samples on CPU; {profile['profile']}); per step, the places "
+          "(inclusive share of the step's samples, x its measured CPU):")
+    ranked = sorted([*profile["buckets"].items(), *profile["other_threads"].items()],
+                    key=lambda item: -bucket_cpu_s(result, *item))
+    for name, bucket in ranked[:buckets]:
+        cpu = bucket_cpu_s(result, name, bucket)
+        where = "; ".join(f"{label} {share:.0%} ({cpu * share:.1f} s)"
+                          for label, share in bucket["inclusive_sftgen"][:lines])
+        leaves = "; ".join(f"{label} {share:.0%}" for label, share in bucket["self"][:4])
+        print(f"  {name} ({cpu:.1f} CPU-s; {bucket['thread_samples'] / max(1, bucket['samples']):.0%} of its "
+              f"samples in threads): {where}\n      leaves: {leaves}")
+    print("  the whole run's places, by estimated CPU-s (inclusive): " + "; ".join(
+        f"{label} {seconds:.1f}" for label, seconds in places(result)[:15]))
 
 
 def fmt_s(seconds: float) -> str:

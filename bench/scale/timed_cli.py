@@ -8,7 +8,8 @@ process's CPU in a step's window is that step's); the same for phases (the whole
 status and samples of `run`, the rows and the writing of `export`); the process's CPU, peak RSS and
 /proc/self/io. For py-spy, the work of each step runs under a frame named `STEP_<name>` and each phase
 under `PHASE_<name>` (a task factory wraps the coroutines of the tasks a step starts), so a profile's
-samples can be told apart by step (bench/scale/profile_steps.py).
+samples can be told apart by step (bench/scale/profile_steps.py); so does the work a step hands to
+`asyncio.to_thread`.
 """
 
 from __future__ import annotations
@@ -49,8 +50,8 @@ def step_marker(step: str, prefix: str = "STEP_"):
 
 
 @functools.lru_cache(maxsize=None)
-def phase_marker(phase: str):
-    return renamed(_in_phase, f"PHASE_{phase}")
+def phase_marker(phase: str, prefix: str = "PHASE_"):
+    return renamed(_in_phase, f"{prefix}{phase}")
 
 
 class Timings:
@@ -169,6 +170,15 @@ def install_run(timings: Timings) -> None:
             timings.add_phase("close_shared", time.perf_counter() - wall, time.process_time() - cpu)
 
     sftgen.runner.close_shared = timed_close_shared
+    to_thread = asyncio.to_thread
+
+    async def marked_to_thread(function, /, *args, **kwargs):
+        # The thread pool's work (retrieval ranking, BM25 search, page reading) under its step's marker too.
+        if timings.current_step is not None:
+            function = functools.partial(phase_marker(timings.current_step, prefix="STEP_"), function)
+        return await to_thread(function, *args, **kwargs)
+
+    asyncio.to_thread = marked_to_thread
     sftgen.samples_view.print_samples = timed_phase(timings, "print_samples", sftgen.samples_view.print_samples)
 
 
