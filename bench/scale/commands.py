@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import shutil
 import subprocess
 import sys
@@ -62,8 +63,9 @@ class Profiling:
         py_spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
         if py_spy is None:
             raise RuntimeError("py-spy is not installed: .venv/bin/pip install py-spy")
-        command = [py_spy, "record", "--format", "speedscope", "--output", str(output), "--rate", str(self.rate),
-                   "--nolineno"]
+        # Line numbers kept: a caller's frame then says which line of it made the call (bench/scale/profile_steps.py
+        # reports both the function and its hottest lines).
+        command = [py_spy, "record", "--format", "speedscope", "--output", str(output), "--rate", str(self.rate)]
         # Not pausing the process for each sample keeps the profiled run's wall time close to an unprofiled
         # one; native stacks need the pause.
         return command + (["--native"] if self.native else ["--nonblocking"]) + ["--"]
@@ -75,9 +77,14 @@ def clean_environment() -> dict[str, str]:
     return {**environment, "OPENAI_API_KEY": "", "COLUMNS": "100", "PYTHONUNBUFFERED": "1"}
 
 
+class PhaseTimeout(RuntimeError):
+    """A phase of the bench took longer than --timeout: the bench stops rather than hang."""
+
+
 def run_sftgen(args: list[str], scratch: Path, label: str, profile: Profiling | None = None,
-               profile_name: str | None = None) -> CommandResult:
-    """`sftgen ARGS` in its own process; its output goes to scratch/<label>.out."""
+               profile_name: str | None = None, timeout_s: float | None = None) -> CommandResult:
+    """`sftgen ARGS` in its own process (and session, so py-spy and the process it records are stopped
+    together past `timeout_s`); its output goes to scratch/<label>.out."""
     timings_path = scratch / f"{label}.timings.json"
     output_path = scratch / f"{label}.out"
     timings_path.unlink(missing_ok=True)
@@ -88,10 +95,18 @@ def run_sftgen(args: list[str], scratch: Path, label: str, profile: Profiling | 
     environment = {**clean_environment(), "SCALE_BENCH_TIMINGS": str(timings_path)}
     started = time.perf_counter()
     with output_path.open("w") as output:
-        done = subprocess.run(command, stdout=output, stderr=subprocess.STDOUT, env=environment, text=True)
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=environment, text=True,
+                                   start_new_session=True)
+        try:
+            returncode = process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            raise PhaseTimeout(f"sftgen {' '.join(args)} took over {timeout_s:.0f} s (--timeout); output in "
+                               f"{output_path}") from None
     wall = time.perf_counter() - started
     timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
-    return CommandResult(args, wall, done.returncode, timings, output_path.read_text(errors="replace"))
+    return CommandResult(args, wall, returncode, timings, output_path.read_text(errors="replace"))
 
 
 def steps_summary(result: CommandResult) -> dict[str, dict[str, float]]:

@@ -79,7 +79,11 @@ async def openai_loop(bodies: list[str], base_url: str, concurrency: int) -> int
 LOOPS = {"aiohttp": aiohttp_loop, "openai": openai_loop}
 
 
-def plain_client(client: str, bodies: list[str], base_url: str, concurrency: int) -> PlainTiming:
+def plain_client(client: str, bodies: list[str], base_url: str, concurrency: int,
+                 timeout_s: float | None = None) -> PlainTiming:
     cpu, wall = time.process_time(), time.perf_counter()
-    ok = asyncio.run(LOOPS[client](bodies, base_url, concurrency))
+    try:
+        ok = asyncio.run(asyncio.wait_for(LOOPS[client](bodies, base_url, concurrency), timeout_s))
+    except asyncio.TimeoutError:
+        raise TimeoutError(f"the plain {client} client took over {timeout_s:.0f} s (--timeout)") from None
     return PlainTiming(client, len(bodies), ok, time.perf_counter() - wall, time.process_time() - cpu)

@@ -27,8 +27,9 @@ FRAMEWORK = {
 """Frames on nearly every stack of a step: left out of its list of places."""
 IDLE_LEAVES = {"selectors.py:EpollSelector.select", "concurrent/futures/thread.py:_worker",
                "threading.py:Condition.wait", "threading.py:Event.wait", "threading.py:Thread.join",
-               "queue.py:Queue.get"}
-"""Leaf frames of a thread that waits (py-spy counts such samples as active here): not CPU."""
+               "queue.py:Queue.get", "asyncio/selector_events.py:BaseSelectorEventLoop._write_to_self"}
+"""Leaf frames of a thread that waits (py-spy counts such samples as active here): not CPU. The last is a
+thread-pool worker handing its result to the event loop (one send(), then a wait for the GIL)."""
 STDLIB = re.compile(r"^.*/lib/python3\.\d+/")
 
 
@@ -42,6 +43,21 @@ def frame_label(frame: dict[str, Any]) -> str:
     else:
         file = STDLIB.sub("", file)
     return f"{file}:{frame['name']}"
+
+
+def line_label(frame: dict[str, Any], label: str) -> str | None:
+    """`file:line function` of an sftgen frame recorded with line numbers (the line the frame was on: for a
+    caller, the line of its call), else None."""
+    if not label.startswith("sftgen/") or not frame.get("line"):
+        return None
+    file, function = label.split(":", 1)
+    return f"{file}:{frame['line']} {function}"
+
+
+def function_of_line(line: str) -> str:
+    """`file:function` of a `file:line function` label."""
+    where, function = line.split(" ", 1)
+    return f"{where.rsplit(':', 1)[0]}:{function}"
 
 
 def main_thread(profile: dict[str, Any]) -> dict[str, Any]:
@@ -58,15 +74,18 @@ def bucket_of(stack: list[int], names: list[str]) -> str | None:
     return None
 
 
-def count_stack(bucket: dict[str, Counter], stack: list[int], names: list[str], labels: list[str]) -> None:
+def count_stack(bucket: dict[str, Counter], stack: list[int], names: list[str], labels: list[str],
+                lines: list[str | None]) -> None:
     bucket["samples"]["all"] += 1
     bucket["self"][labels[stack[-1]]] += 1
     for label in {labels[i] for i in stack if not names[i].startswith(MARKERS)}:
         bucket["inclusive"][label] += 1
+    for line in {lines[i] for i in stack if lines[i] is not None}:
+        bucket["lines"][line] += 1
 
 
 def new_bucket() -> dict[str, Counter]:
-    return {"samples": Counter(), "self": Counter(), "inclusive": Counter()}
+    return {"samples": Counter(), "self": Counter(), "inclusive": Counter(), "lines": Counter()}
 
 
 def summarised(bucket: dict[str, Counter], total: int, seconds_per_sample: float, top: int) -> dict[str, Any]:
@@ -77,6 +96,8 @@ def summarised(bucket: dict[str, Counter], total: int, seconds_per_sample: float
         "inclusive_sftgen": [(label, n / count) for label, n in bucket["inclusive"].most_common()
                              if label.startswith("sftgen/") and label not in FRAMEWORK][:top],
         "self": [(label, n / count) for label, n in bucket["self"].most_common(top)],
+        "lines_sftgen": [(label, n / count) for label, n in bucket["lines"].most_common()
+                         if function_of_line(label) not in FRAMEWORK][:top],
     }
 
 
@@ -90,6 +111,7 @@ def analyse(path: Path, top: int = 8) -> dict[str, Any]:
     frames = profile["shared"]["frames"]
     names = [frame["name"] for frame in frames]
     labels = [frame_label(frame) for frame in frames]
+    lines = [line_label(frame, label) for frame, label in zip(frames, labels)]
     thread = main_thread(profile)
     seconds_per_sample = thread["weights"][0] if thread["weights"] else 0.01
     buckets: dict[str, dict[str, Counter]] = {}
@@ -99,7 +121,7 @@ def analyse(path: Path, top: int = 8) -> dict[str, Any]:
         if not stack or labels[stack[-1]] in IDLE_LEAVES:
             idle += 1
             continue
-        count_stack(buckets.setdefault(current, new_bucket()), stack, names, labels)
+        count_stack(buckets.setdefault(current, new_bucket()), stack, names, labels, lines)
     threads: dict[str, dict[str, Counter]] = {}
     for other in profile["profiles"]:
         if other is thread:
@@ -109,7 +131,7 @@ def analyse(path: Path, top: int = 8) -> dict[str, Any]:
             if stack and labels[stack[-1]] not in IDLE_LEAVES:
                 step = bucket_of(stack, names)  # work a step handed to asyncio.to_thread
                 bucket = buckets.setdefault(step, new_bucket()) if step else threads.setdefault(group, new_bucket())
-                count_stack(bucket, stack, names, labels)
+                count_stack(bucket, stack, names, labels, lines)
                 bucket["samples"]["threads"] += bool(step)
     total = sum(b["samples"]["all"] for b in [*buckets.values(), *threads.values()])
     ordered = sorted(buckets.items(), key=lambda item: -item[1]["samples"]["all"])
@@ -131,6 +153,10 @@ def print_analysis(result: dict[str, Any], top: int = 8, min_share: float = 0.00
         print("    self (leaf frames):")
         for label, share in bucket["self"][:top]:
             print(f"      {share:6.1%}  {label}")
+        if bucket.get("lines_sftgen"):
+            print("    lines (sftgen file:line the samples were on, inclusive):")
+            for label, share in bucket["lines_sftgen"][:top]:
+                print(f"      {share:6.1%}  {label}")
 
 
 def main() -> None:

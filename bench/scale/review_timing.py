@@ -20,7 +20,6 @@ CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 ITEM = re.compile(r'data-item-id="([^"]+)"')
 VERSION = re.compile(r'name="version_id" value="([^"]*)"')
 SHOWN_AT = re.compile(r'name="shown_at" value="([^"]*)"')
-START_TIMEOUT_S = 300.0
 
 
 def free_port() -> int:
@@ -29,7 +28,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def review_timings(project_dir: Path, decisions: int = 20) -> dict[str, Any]:
+def review_timings(project_dir: Path, decisions: int = 20, timeout_s: float = 300.0) -> dict[str, Any]:
+    """The app's timings; `timeout_s` bounds its start and each request."""
     import httpx
 
     port = free_port()
@@ -38,8 +38,8 @@ def review_timings(project_dir: Path, decisions: int = 20) -> dict[str, Any]:
     started = time.perf_counter()
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=clean_environment())
     try:
-        with httpx.Client(base_url=base, follow_redirects=True, timeout=120) as client:
-            page = first_page(client, server, started)
+        with httpx.Client(base_url=base, follow_redirects=True, timeout=timeout_s) as client:
+            page = first_page(client, server, started, timeout_s)
             start_s = time.perf_counter() - started
             client.post("/whoami", data={"name": "scale-bench", "csrf": CSRF.search(page.text).group(1)},
                         headers={"origin": base})
@@ -75,15 +75,15 @@ def review_timings(project_dir: Path, decisions: int = 20) -> dict[str, Any]:
             "decide_next_max_s": max(per_decision, default=float("nan"))}
 
 
-def first_page(client, server: subprocess.Popen, started: float):
+def first_page(client, server: subprocess.Popen, started: float, timeout_s: float):
     """GET / until the server answers (the whoami page, which loads the queue's counts)."""
     import httpx
 
     while True:
         if server.poll() is not None:
             raise RuntimeError(f"sftgen review exited {server.returncode} before serving")
-        if time.perf_counter() - started > START_TIMEOUT_S:
-            raise RuntimeError("sftgen review did not answer in time")
+        if time.perf_counter() - started > timeout_s:
+            raise TimeoutError(f"sftgen review did not answer within {timeout_s:.0f} s (--timeout)")
         try:
             page = client.get("/")
             page.raise_for_status()

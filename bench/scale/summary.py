@@ -1,5 +1,6 @@
-"""What bench/pipeline_scale.py prints: the figures of each size, the issue's table with the measured
-columns beside it, per-step growth between the smallest and the largest size, and the goals."""
+"""What bench/pipeline_scale.py prints about each size: its figures, per step, the store, the reads and
+the profile; and the growth per item of each step between the smallest and the largest size. The issue's
+table with its goals is bench/scale/issue_table.py."""
 
 from __future__ import annotations
 
@@ -7,25 +8,6 @@ import math
 from typing import Any
 
 MB = 1024 * 1024
-
-# Issue 17's "What was seen" (fake server at 0.05 s, 64 in flight, shared machine).
-ISSUE = {
-    "LLM requests": ("12,474", "125,322"),
-    "`sftgen run` CPU (ms per request)": ("69 s (5.5)", "1,287 s (10.3)"),
-    "wall / ideal for the requests": ("209 s / 9.7 s", "2,817 s / 98 s"),
-    "wall / plain client, same requests": ("", ""),
-    "`rephrase` items/s": ("76", "13"),
-    "peak RSS": ("297 MB", "444 MB"),
-    "store on disk (per kept prompt)": ("", "989 MB (~50 KB)"),
-    "disk writes (write_bytes)": ("0.83 GB", "16.1 GB"),
-    "unchanged second run (requests)": ("7.5 s", "23.6 s"),
-    "`export --what prompts` jsonl / parquet": ("", "21 min 53 s / 19 min 56 s"),
-    "`export --what sft` jsonl / parquet": ("", "28 s / 22 s"),
-    "`sftgen status`": ("", "12 s"),
-    "`sftgen report` (peak RSS)": ("26 s", "37 s, 642 MB"),
-    "review: start / first item / decide+next": ("16.7 s / 0.38 s / 0.13-0.18 s", "4.8 s / 0.26 s / 0.23-0.29 s"),
-}
-
 
 def requests(result: dict[str, Any]) -> int:
     return result["run"]["served_requests"]
@@ -179,99 +161,31 @@ def print_profile(result: dict[str, Any], buckets: int = 12, lines: int = 6) -> 
         where = "; ".join(f"{label} {share:.0%} ({cpu * share:.1f} s)"
                           for label, share in bucket["inclusive_sftgen"][:lines])
         leaves = "; ".join(f"{label} {share:.0%}" for label, share in bucket["self"][:4])
+        hot_lines = "; ".join(f"{label} {share:.0%}" for label, share in bucket.get("lines_sftgen", [])[:4])
         print(f"  {name} ({cpu:.1f} CPU-s; {bucket['thread_samples'] / max(1, bucket['samples']):.0%} of its "
-              f"samples in threads): {where}\n      leaves: {leaves}")
+              f"samples in threads): {where}\n      leaves: {leaves}"
+              + (f"\n      lines: {hot_lines}" if hot_lines else ""))
     print("  the whole run's places, by estimated CPU-s (inclusive): " + "; ".join(
         f"{label} {seconds:.1f}" for label, seconds in places(result)[:15]))
-
-
-def fmt_s(seconds: float) -> str:
-    if seconds >= 120:
-        return f"{int(seconds // 60)} min {seconds % 60:.0f} s"
-    return f"{seconds:.1f} s" if seconds >= 1 else f"{seconds:.2f} s"
-
-
-def measured_column(result: dict[str, Any]) -> dict[str, str]:
-    run, steps = result["run"], result["run"]["steps"]
-    rephrase = steps.get("rephrase", {})
-    column = {
-        "LLM requests": f"{requests(result):,}",
-        "`sftgen run` CPU (ms per request)": f"{run['cpu_s']:,.0f} s ({cpu_ms_per_request(result):.1f})",
-        "wall / ideal for the requests": f"{fmt_s(run['wall_s'])} / {ideal_s(result):.1f} s",
-        "wall / plain client, same requests": f"{fmt_s(run['wall_s'])} / {plain_s(result):.1f} s",
-        "`rephrase` items/s": f"{rephrase.get('items', 0) / max(1e-9, rephrase.get('wall_s', 0)):.0f}",
-        "peak RSS": f"{run['peak_rss_mb']:.0f} MB",
-        "store on disk (per kept prompt)": f"{result['disk']['total'] / MB:.0f} MB ({store_kb_per_prompt(result):.0f} KB)",
-        "disk writes (write_bytes)": f"{run['write_bytes'] / 1e9:.2f} GB",
-        "unchanged second run (requests)": f"{fmt_s(result['second_run']['wall_s'])} "
-                                           f"({result['second_run']['served_requests']})",
-    }
-    reads = result.get("reads")
-    if reads:
-        column["`export --what prompts` jsonl / parquet"] = (
-            f"{fmt_s(reads['export prompts jsonl']['wall_s'])} / {fmt_s(reads['export prompts parquet']['wall_s'])}")
-        column["`export --what sft` jsonl / parquet"] = (
-            f"{fmt_s(reads['export sft jsonl']['wall_s'])} / {fmt_s(reads['export sft parquet']['wall_s'])}")
-        column["`sftgen status`"] = fmt_s(reads["status"]["wall_s"])
-        column["`sftgen report` (peak RSS)"] = f"{fmt_s(reads['report']['wall_s'])}, {reads['report']['peak_rss_mb']:.0f} MB"
-        review = reads["review"]
-        column["review: start / first item / decide+next"] = (
-            f"{review['start_s']:.1f} s / {review['first_item_s']:.2f} s / "
-            f"{review['decide_next_min_s']:.2f}-{review['decide_next_max_s']:.2f} s")
-    return column
-
-
-def print_issue_table(results: list[dict[str, Any]]) -> None:
-    columns = [(f"measured {r['size']:,}", measured_column(r)) for r in results]
-    header = ["", "issue 2,000", "issue 20,000", *[name for name, _ in columns]]
-    print("\n| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for row, (small, large) in ISSUE.items():
-        cells = [row, small, large, *[column.get(row, "") for _, column in columns]]
-        print("| " + " | ".join(cells) + " |")
 
 
 def print_growth(small: dict[str, Any], large: dict[str, Any]) -> None:
     """CPU per item of each step at the largest size over the smallest: above 1, the step's cost per item
     grows with the store."""
-    print(f"\nper-step CPU per item, {large['size']:,} vs {small['size']:,} prompts (x = growth per item):")
+    print(f"\nper-step CPU per item and per LLM request, {small['size']:,} -> {large['size']:,} prompts "
+          "(x = growth; above 1.2 the step's cost per item grows with the store):")
     for name, step in large["run"]["steps"].items():
         before = small["run"]["steps"].get(name)
         if not step["items"] or not before or not before["items"]:
             continue
         per_item = (1000 * before["cpu_s"] / before["items"], 1000 * step["cpu_s"] / step["items"])
         growth = per_item[1] / per_item[0] if per_item[0] else math.inf
+        per_request = ""
+        if before["llm_requests"] and step["llm_requests"]:
+            per_request = (f"  {1000 * before['cpu_s'] / before['llm_requests']:6.2f} -> "
+                           f"{1000 * step['cpu_s'] / step['llm_requests']:6.2f} ms/req")
         flag = "  <- grows" if growth > 1.2 else ""
-        print(f"  {name:<22}{per_item[0]:8.2f} -> {per_item[1]:8.2f} ms/item  x{growth:5.2f}  "
-              f"(CPU {before['cpu_s']:.1f} -> {step['cpu_s']:.1f} s){flag}")
-
-
-def goal_line(label: str, value: float, goal: float, unit: str = "", lower_is_better: bool = True) -> None:
-    met = value <= goal if lower_is_better else value >= goal
-    print(f"  {label:<62} {value:9.2f}{unit:<3} goal <= {goal}{unit}  {'ok' if met else 'MISSED'}")
-
-
-def print_goals(results: list[dict[str, Any]]) -> None:
-    small, large = min(results, key=lambda r: r["size"]), max(results, key=lambda r: r["size"])
-    if small is not large:
-        print_growth(small, large)
-    n = f"{large['size']:,}"
-    print(f"\ngoals of issue 17 (\"done when\"), at {n} prompts:")
-    goal_line("pipeline CPU per LLM request, ms", cpu_ms_per_request(large), 1.0, " ms")
-    goal_line(f"whole run / plain client, same requests ({large['latency_s']} s latency; goal at 0.2 s)",
-              large["run"]["wall_s"] / plain_s(large), 1.5, "x")
-    if small is not large:
-        goal_line(f"CPU per request at {n} / at {small['size']:,}",
-                  cpu_ms_per_request(large) / cpu_ms_per_request(small), 1.2, "x")
-    goal_line("store per kept prompt, KB", store_kb_per_prompt(large), 10, " KB")
-    goal_line("unchanged second run, s (closing status included)", large["second_run"]["wall_s"], 2, " s")
-    reads = large.get("reads")
-    if not reads:
-        return
-    goal_line("`sftgen status`, s", reads["status"]["wall_s"], 1, " s")
-    for name in ("export prompts jsonl", "export prompts parquet", "export sft jsonl", "export sft parquet"):
-        goal_line(f"`sftgen {name.replace('export ', 'export --what ').replace(' jsonl', ' --format jsonl').replace(' parquet', ' --format parquet')}`, s",
-                  reads[name]["wall_s"], 30, " s")
-    goal_line("`sftgen report`, s", reads["report"]["wall_s"], 30, " s")
-    goal_line("review app start (first page), s", reads["review"]["start_s"], 2, " s")
-    goal_line("review decide + next (median), ms", reads["review"]["decide_next_median_s"] * 1000, 50, " ms")
+        print(f"  {name:<22}{per_item[0]:8.2f} -> {per_item[1]:8.2f} ms/item  x{growth:5.2f}{per_request:<30}"
+              f"  items/s {before['items'] / max(1e-9, before['wall_s']):6.0f} -> "
+              f"{step['items'] / max(1e-9, step['wall_s']):6.0f}  (CPU {before['cpu_s']:.1f} -> {step['cpu_s']:.1f} s)"
+              f"{flag}")
