@@ -35,14 +35,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `tests.fakes` and `tests.support` live in the repo, not the package
     sys.path.insert(0, str(ROOT))
 
-from scale.commands import CommandResult, Profiling, run_sftgen, steps_summary  # noqa: E402
+from scale.commands import CommandResult, PhaseTimeout, Profiling, run_sftgen, steps_summary  # noqa: E402
 from scale.machine import load_between, snapshot  # noqa: E402
 from scale.plain_client import cached_bodies, plain_client  # noqa: E402
 from scale.project import make_scale_project  # noqa: E402
 from scale.scripted_server import spawn_scripted_server  # noqa: E402
 from scale.store_stats import column_bytes, disk_usage, kept_counts, progress_by_step, table_sizes  # noqa: E402
 from scale.issue_table import print_issue_table  # noqa: E402
-from scale.summary import print_growth, print_size  # noqa: E402
+from scale.summary import print_growth, print_partial, print_size  # noqa: E402
 
 EXPORTS = [("prompts", "jsonl"), ("prompts", "parquet"), ("sft", "jsonl"), ("sft", "parquet")]
 
@@ -98,7 +98,8 @@ def profile_of(profiling: Profiling, label: str) -> dict[str, Any]:
     return analysis
 
 
-def measure_size(n: int, args: argparse.Namespace, server, workdir: Path) -> dict[str, Any]:
+def measure_size(n: int, args: argparse.Namespace, server, workdir: Path, result: dict[str, Any]) -> None:
+    """Fills `result` phase by phase (what a --timeout leaves is kept)."""
     scratch = workdir / f"size-{n}"
     scratch.mkdir(parents=True, exist_ok=True)
     project = make_scale_project(scratch / "project", n, server.base_url, args.concurrency)
@@ -106,9 +107,9 @@ def measure_size(n: int, args: argparse.Namespace, server, workdir: Path) -> dic
     if args.profile_dir and (not args.profile_sizes or n in args.profile_sizes):
         profiling = Profiling(args.profile_dir, args.py_spy_rate, args.native)
     print(f"\n[{n} prompts] sftgen run ...", flush=True)
-    first = measure_run(project, scratch, f"run1-{n}", server, profiling, args.timeout)
-    result: dict[str, Any] = {"size": n, "latency_s": args.latency, "concurrency": args.concurrency,
-                              "profiled": profiling is not None, "run": first}
+    result.update({"size": n, "latency_s": args.latency, "concurrency": args.concurrency,
+                   "profiled": profiling is not None})
+    result["run"] = measure_run(project, scratch, f"run1-{n}", server, profiling, args.timeout)
     result["kept"] = kept_counts(project)
     result["progress"] = progress_by_step(project)
     result["disk"] = disk_usage(project)
@@ -135,7 +136,6 @@ def measure_size(n: int, args: argparse.Namespace, server, workdir: Path) -> dic
         target = args.keep / f"project-{n}"
         shutil.rmtree(target, ignore_errors=True)
         shutil.move(str(project), target)
-    return result
 
 
 def parse_args() -> argparse.Namespace:
@@ -153,6 +153,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--skip-reads", action="store_true", help="no status, exports, report or review")
     parser.add_argument("--keep", type=Path, default=None, help="move each project here after it is measured")
     parser.add_argument("--json", type=Path, default=None, help="write every figure here")
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="build the projects and keep the commands' output here (default: a temporary folder)")
     parser.add_argument("--timeout", type=float, default=4800.0,
                         help="seconds any one phase may take (a 20,000-prompt run takes ~50 min here)")
     args = parser.parse_args()
@@ -166,11 +168,24 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory(prefix="sftgen-scale-") as tmp, spawn_scripted_server(args.latency) as server:
         for n in args.sizes:
-            result = measure_size(n, args, server, Path(tmp))
+            result: dict[str, Any] = {}
+            try:
+                measure_size(n, args, server, args.workdir or Path(tmp), result)
+            except (PhaseTimeout, TimeoutError) as exc:  # TimeoutError: the plain client or the review app
+                command = getattr(exc, "result", None)
+                result["timed_out"] = {"error": str(exc), "steps": steps_summary(command) if command else {},
+                                       "wall_s": command.wall_s if command else 0.0,
+                                       "cpu_s": command.cpu_s if command else 0.0}
+                if args.json:
+                    args.json.write_text(json.dumps([*results, result], indent=1, default=str))
+                print_partial(result)
+                break
             results.append(result)
             if args.json:
                 args.json.write_text(json.dumps(results, indent=1, default=str))
             print_size(result)
+    if not results:
+        return
     if len(results) > 1:
         print_growth(min(results, key=lambda r: r["size"]), max(results, key=lambda r: r["size"]))
     print_issue_table(results)

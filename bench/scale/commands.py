@@ -78,7 +78,12 @@ def clean_environment() -> dict[str, str]:
 
 
 class PhaseTimeout(RuntimeError):
-    """A phase of the bench took longer than --timeout: the bench stops rather than hang."""
+    """A phase of the bench took longer than --timeout: the bench stops rather than hang. `result` holds
+    what the command measured up to then (a run's finished steps)."""
+
+    def __init__(self, message: str, result: CommandResult) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 def run_sftgen(args: list[str], scratch: Path, label: str, profile: Profiling | None = None,
@@ -97,16 +102,25 @@ def run_sftgen(args: list[str], scratch: Path, label: str, profile: Profiling | 
     with output_path.open("w") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=environment, text=True,
                                    start_new_session=True)
+        timed_out = False
         try:
             returncode = process.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-            raise PhaseTimeout(f"sftgen {' '.join(args)} took over {timeout_s:.0f} s (--timeout); output in "
-                               f"{output_path}") from None
+            # SIGTERM first: sftgen stops as on Ctrl-C and the timed command line writes what it measured.
+            timed_out = True
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                returncode = process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                returncode = process.wait()
     wall = time.perf_counter() - started
     timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
-    return CommandResult(args, wall, returncode, timings, output_path.read_text(errors="replace"))
+    result = CommandResult(args, wall, returncode, timings, output_path.read_text(errors="replace"))
+    if timed_out:
+        raise PhaseTimeout(f"sftgen {' '.join(args)} took over {timeout_s:.0f} s (--timeout); output in "
+                           f"{output_path}", result)
+    return result
 
 
 def steps_summary(result: CommandResult) -> dict[str, dict[str, float]]:

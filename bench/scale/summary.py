@@ -71,6 +71,16 @@ def print_size(result: dict[str, Any]) -> None:
         print_profile(result)
 
 
+def print_partial(result: dict[str, Any]) -> None:
+    """A size stopped by --timeout: what it measured until then (the steps of the run that finished)."""
+    stopped = result["timed_out"]
+    print(f"\n== {result['size']:,} prompts: STOPPED: {stopped['error']} ==")
+    done = result.get("run") or {"steps": stopped["steps"], "cpu_s": stopped["cpu_s"]}
+    print(f"  measured until then ({'the run, then' if 'run' in result else 'the first run'}): "
+          f"{done['cpu_s']:.1f} CPU-s; the steps that finished:")
+    print_steps({**result, "run": done})
+
+
 def print_steps(result: dict[str, Any]) -> None:
     print(f"  {'step':<22}{'passes':>7}{'items':>8}{'LLM req':>9}{'wall s':>9}{'ideal s':>8}{'CPU s':>8}"
           f"{'CPU ms/req':>11}{'CPU ms/item':>12}{'items/s':>9}")
