@@ -13,7 +13,8 @@ goals.
 
     .venv/bin/python bench/pipeline_scale.py [--sizes 2000,20000] [--latency 0.2] [--concurrency 64]
         [--plain aiohttp|openai|both] [--profile-dir DIR [--profile-sizes 2000] [--native]] [--json OUT]
-        [--keep DIR] [--skip-reads] [--timeout 4800]
+        [--keep DIR] [--workdir DIR] [--skip-reads] [--timeout 4800]
+    .venv/bin/python bench/pipeline_scale.py --tables-from small.json large.json   # sizes run apart
 
 The goal "whole run <= 1.5x the plain client" is set at 0.2 s latency and 64 in flight, hence the defaults
 (the issue's table of what was seen was measured at 0.05 s). `--timeout` bounds every phase (each sftgen
@@ -155,6 +156,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--json", type=Path, default=None, help="write every figure here")
     parser.add_argument("--workdir", type=Path, default=None,
                         help="build the projects and keep the commands' output here (default: a temporary folder)")
+    parser.add_argument("--tables-from", type=Path, nargs="+", default=None, metavar="JSON",
+                        help="measure nothing: print the growth and the issue's table from --json files of earlier runs")
     parser.add_argument("--timeout", type=float, default=4800.0,
                         help="seconds any one phase may take (a 20,000-prompt run takes ~50 min here)")
     args = parser.parse_args()
@@ -163,8 +166,19 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+def print_tables(results: list[dict[str, Any]]) -> None:
+    if len(results) > 1:
+        print_growth(min(results, key=lambda r: r["size"]), max(results, key=lambda r: r["size"]))
+    print_issue_table(results)
+
+
 def main() -> None:
     args = parse_args()
+    if args.tables_from:
+        # Sizes measured in separate runs (e.g. 2,000 profiled, 20,000 not): growth and the issue's table.
+        saved = [r for path in args.tables_from for r in json.loads(path.read_text()) if "timed_out" not in r]
+        print_tables(sorted(saved, key=lambda r: r["size"]))
+        return
     results = []
     with tempfile.TemporaryDirectory(prefix="sftgen-scale-") as tmp, spawn_scripted_server(args.latency) as server:
         for n in args.sizes:
@@ -179,16 +193,16 @@ def main() -> None:
                 if args.json:
                     args.json.write_text(json.dumps([*results, result], indent=1, default=str))
                 print_partial(result)
+                if results and result["timed_out"]["steps"]:
+                    print_growth(min(results, key=lambda r: r["size"]),
+                                 {"size": n, "run": {"steps": result["timed_out"]["steps"]}})
                 break
             results.append(result)
             if args.json:
                 args.json.write_text(json.dumps(results, indent=1, default=str))
             print_size(result)
-    if not results:
-        return
-    if len(results) > 1:
-        print_growth(min(results, key=lambda r: r["size"]), max(results, key=lambda r: r["size"]))
-    print_issue_table(results)
+    if results:
+        print_tables(results)
 
 
 if __name__ == "__main__":
