@@ -182,7 +182,7 @@ def test_a_prompt_whose_queries_failed_waits_and_is_answered_after_the_retry(tmp
 
 
 def test_copied_placeholders_and_empty_queries_are_not_searched(tmp_path):
-    project = make_answer_project(tmp_path / "p", queries_per_prompt=3)
+    project = make_answer_project(tmp_path / "p", queries_per_prompt=5)  # the prompt and the 4 written
     (prompt,) = seed_prompts(project, [("How many quark flavours are there?", "quarks")])
 
     def script(step, body):

@@ -45,7 +45,7 @@ def standard_pipeline(recipe: Recipe) -> Pipeline:
         BroadenStep(upstream=[GenerateStep.name]),
         RephraseStep(upstream=[GenerateStep.name, BroadenStep.name]),  # originals and their variants
         PromptFilterStep(upstream=[RephraseStep.name]),
-        DedupStep(upstream=[PromptFilterStep.name]),
+        DedupStep(upstream=[PromptFilterStep.name], verifier=recipe.dedup.verifier == "llm"),
         # Reviewers' decisions on prompts flow back here: the last step that passes prompts on, so exports
         # and the answer half read prompts from it (accepted and edited versions; rejected ones dropped).
         PromptReviewGate(upstream=[DedupStep.name]),

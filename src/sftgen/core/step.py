@@ -133,7 +133,8 @@ class LLMStep(Step):
     def template_for(self, item: Record, ctx: ItemContext) -> str:
         return self.template
 
-    def schema_for(self, ctx: RunContext | ItemContext) -> type[BaseModel]:
+    def schema_for(self, item: Record, ctx: ItemContext) -> type[BaseModel]:
+        """The reply's schema for this item (e.g. a list bounded to exactly what the template asks for)."""
         return self.output_schema
 
     def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
@@ -150,7 +151,7 @@ class LLMStep(Step):
         if settled is not None:
             return settled
         try:
-            reply = await ctx.ask(self.template_for(item, ctx), self.variables(item, ctx), self.schema_for(ctx),
+            reply = await ctx.ask(self.template_for(item, ctx), self.variables(item, ctx), self.schema_for(item, ctx),
                                   temperature=self.temperature)
         except BaseException:
             self.on_ask_failed(item, ctx)

@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sftgen.dedup.core import Duplicate, DedupReport, find_duplicates
+    from sftgen.dedup.core import Duplicate, DedupReport, find_duplicates, find_duplicates_verified
 
-__all__ = ["DedupReport", "Duplicate", "find_duplicates"]
+__all__ = ["DedupReport", "Duplicate", "find_duplicates", "find_duplicates_verified"]
 
 
 def __getattr__(name: str):

@@ -118,9 +118,12 @@ class ChatClient:
         api_key_env: str | None = None,
         retry_after_cap_s: float = RETRY_AFTER_CAP_S,
         unusable_after: int = UNUSABLE_AFTER,
+        model_identity: str | None = None,
     ):
         self.base_url = base_url.rstrip("/")
         self.model = model
+        self.model_identity = model_identity or model
+        """What the cache key names the model by: the name sent, or more (the embedded GGUF's content hash)."""
         self.max_retries = max_retries
         self.max_reasks = max_reasks
         self.structured_output = structured_output
@@ -236,7 +239,7 @@ class ChatClient:
 
     def cache_key(self, messages: list[dict[str, str]], params: dict[str, Any], schema: type[BaseModel] | None) -> str:
         schema_json = json_schema_of(schema) if schema else None
-        return stable_hash(self.model, messages, params, schema_json, self.structured_output, length=20)
+        return stable_hash(self.model_identity, messages, params, schema_json, self.structured_output, length=20)
 
     def varied_body(self, body: dict[str, Any], bad_reply: str, failure: str, reask: int) -> dict[str, Any]:
         """A re-ask differs from the first ask: it shows the bad reply and the error, and samples differently."""

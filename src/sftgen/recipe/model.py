@@ -76,6 +76,10 @@ class LLM(Section):
         "for the embedded server.",
     )
     context_size: int = Field(default=4096, ge=512, description="Context window of the embedded server.")
+    threads: int | None = Field(
+        default=None, ge=1, le=512,
+        description="CPU threads of the embedded server; null: half the CPUs this process may use, at least 1.",
+    )
     price_per_million_input: float = Field(default=0, ge=0)
     price_per_million_output: float = Field(default=0, ge=0)
 

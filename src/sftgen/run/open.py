@@ -29,7 +29,7 @@ async def open_run(project: Project, pipeline: Pipeline, store: Store, *, llm: C
         ctx = RunContext(project_dir=project.dir, recipe=project.recipe, store=store,
                          templates=Templates(project.dir), pipeline=pipeline,
                          services=RunServices(project.recipe, project.dir), llm=client,
-                         llm_identity=llm_identity(project.recipe.llm), limit=limit)
+                         llm_identity=llm_identity(project.recipe.llm, project.dir), limit=limit)
         try:
             yield ctx
         finally:

@@ -29,15 +29,19 @@ class AnswerEvalStep(LLMFilterStep):
         answers = ctx.recipe.answers
         return {
             "template": ctx.templates.fingerprint(TEMPLATE),
-            "schema": self.schema_for(ctx).model_json_schema(),
+            "schema": self.rubric_schema(ctx).model_json_schema(),
             "model": ctx.llm_identity,
             "rubric": [dimension.model_dump() for dimension in answers.rubric],
             "threshold": answers.threshold,
             "below_threshold": answers.below_threshold,
         }
 
-    def schema_for(self, ctx: RunContext | ItemContext):
+    @staticmethod
+    def rubric_schema(ctx: RunContext | ItemContext):
         return rubric_schema(tuple(dimension.name for dimension in ctx.recipe.answers.rubric))
+
+    def schema_for(self, item: Record, ctx: ItemContext):
+        return self.rubric_schema(ctx)
 
     def label(self, item: Record) -> str:
         return item.text[:80]

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from sftgen.llm.schemas import with_exactly
 from sftgen.records import Record
 from sftgen.core.step import LLMStep, Outcome, keep
 from sftgen.core.context import ItemContext, RunContext
@@ -27,7 +28,9 @@ class AnswerQueriesStep(LLMStep):
     output_schema = QueryVariations
 
     def step_settings(self, ctx: RunContext) -> dict[str, Any]:
-        return {"queries_per_prompt": ctx.recipe.answers.queries_per_prompt}
+        count = ctx.recipe.answers.queries_per_prompt
+        return {"queries_per_prompt": count,
+                "schema": with_exactly(QueryVariations, "queries", max(1, count - 1)).model_json_schema()}
 
     def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
         return {"domain": ctx.recipe.domain, "prompt": item.text, "count": ctx.recipe.answers.queries_per_prompt - 1}
@@ -36,6 +39,9 @@ class AnswerQueriesStep(LLMStep):
         if ctx.recipe.answers.queries_per_prompt <= 1:  # the prompt itself is the one query
             return self.queries(item, [], ctx)
         return None
+
+    def schema_for(self, item: Record, ctx: ItemContext) -> type[BaseModel]:
+        return with_exactly(self.output_schema, "queries", ctx.recipe.answers.queries_per_prompt - 1)
 
     def on_reply(self, item: Record, reply: QueryVariations, ctx: ItemContext) -> Outcome:
         return self.queries(item, [" ".join(query.split()) for query in reply.queries if usable_query(query)], ctx)

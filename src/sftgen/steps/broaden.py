@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from sftgen.llm.schemas import with_exactly
 from sftgen.quotas.ledger import ledger_for
 from sftgen.quotas.targets import QUOTA_FULL
 from sftgen.records import Record
@@ -32,7 +33,9 @@ class BroadenStep(LLMStep):
     def step_settings(self, ctx: RunContext) -> dict[str, Any]:
         prompts = ctx.recipe.prompts
         return {"variants": prompts.variants_per_prompt, "personas": prompts.personas,
-                "difficulties": prompts.difficulties}
+                "difficulties": prompts.difficulties,
+                "schema": with_exactly(PromptVariants, "variants",
+                                       max(1, prompts.variants_per_prompt)).model_json_schema()}
 
     def precheck(self, item: Record, ctx: ItemContext) -> Outcome | None:
         settings, subdomain = ctx.recipe.prompts, item.meta.get("subdomain")
@@ -50,6 +53,9 @@ class BroadenStep(LLMStep):
 
     def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
         return self.variables_for(item, ctx, self.targets(item, ctx))
+
+    def schema_for(self, item: Record, ctx: ItemContext) -> type[BaseModel]:
+        return with_exactly(self.output_schema, "variants", len(self.targets(item, ctx)))
 
     def on_reply(self, item: Record, reply: PromptVariants, ctx: ItemContext) -> Outcome:
         outcome = self.variants_from(item, reply, self.targets(item, ctx))

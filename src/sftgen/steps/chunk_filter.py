@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from sftgen.llm.schemas import Sentence
 from sftgen.records import Record
 from sftgen.core.step import LLMFilterStep, Outcome, drop, keep
 from sftgen.core.context import ItemContext, RunContext
@@ -15,10 +16,11 @@ CHUNK_DROP_REASONS = ("off_domain", "boilerplate", "too_thin", "garbled")
 
 
 class ChunkVerdict(BaseModel):
+    # The reason comes first: a model that commits to a verdict first writes a reason to fit it.
+    explanation: Sentence = Field(description="One short sentence.")
     verdict: Literal["keep", "off_domain", "boilerplate", "too_thin", "garbled"] = Field(
         description="keep, or why the text is of no use for questions about the domain."
     )
-    explanation: str = Field(max_length=200, description="One short sentence.")
 
 
 class ChunkFilterStep(LLMFilterStep):

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from sftgen.llm.schemas import with_exactly
 from sftgen.quotas.ledger import ledger_for, reopen_declined_profiles
 from sftgen.quotas.targets import QUOTA_FULL
 from sftgen.records import Record
@@ -38,7 +39,8 @@ class GenerateStep(LLMStep):
         return {"per_profile": prompts.per_profile, "task_types": prompts.task_types,
                 "target_total": prompts.target_total, "overshoot": prompts.overshoot,
                 "shares": {s.name: s.share for s in ctx.recipe.domain.subdomains},
-                "variants": prompts.variants_per_prompt}
+                "variants": prompts.variants_per_prompt,
+                "schema": with_exactly(GeneratedPrompts, "prompts", prompts.per_profile).model_json_schema()}
 
     def reopen_inputs(self, ctx: RunContext) -> None:
         reopened = reopen_declined_profiles(ctx, self)
@@ -59,6 +61,9 @@ class GenerateStep(LLMStep):
 
     def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
         return self.variables_for(item, ctx, self.task_types(item, ctx))
+
+    def schema_for(self, item: Record, ctx: ItemContext) -> type[BaseModel]:
+        return with_exactly(self.output_schema, "prompts", len(self.task_types(item, ctx)))
 
     def on_reply(self, item: Record, reply: GeneratedPrompts, ctx: ItemContext) -> Outcome:
         outcome = self.prompts_from(item, reply, self.task_types(item, ctx))

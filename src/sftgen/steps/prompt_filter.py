@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from sftgen.llm.schemas import Sentence
 from sftgen.records import Record
 from sftgen.core.step import LLMFilterStep, Outcome, drop, keep
 from sftgen.steps.chunk_filter import domain_brief
@@ -17,8 +18,9 @@ PROMPT_DROP_REASONS = ("off_domain", "unclear", "unanswerable", "incorrect_premi
 
 
 class PromptVerdict(BaseModel):
+    # The reason comes first: a model that commits to a verdict first writes a reason to fit it.
+    explanation: Sentence = Field(description="One short sentence; name the wrong claim if any.")
     verdict: Literal["keep", "off_domain", "unclear", "unanswerable", "incorrect_premise", "not_self_contained"]
-    explanation: str = Field(max_length=200, description="One short sentence; name the wrong claim if any.")
 
 
 class PromptFilterStep(LLMFilterStep):

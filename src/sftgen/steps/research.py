@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from sftgen.fetch.redact import redact_url, redact_urls_in
+from sftgen.llm.schemas import with_exactly
 from sftgen.records import Record
 from sftgen.research.budget import research_budget
 from sftgen.research.plan import QuotaPlan, quota_plan
@@ -40,10 +41,13 @@ class ResearchStep(Step):
         research = ctx.recipe.research
         return {
             "template": ctx.templates.fingerprint(self.template),
-            "schema": self.output_schema.model_json_schema(),
+            "schema": self.schema(ctx).model_json_schema(),
             "model": ctx.llm_identity,
             "research": research.model_dump(exclude={"url_lists"}),
         }
+
+    def schema(self, ctx: RunContext | ItemContext):
+        return with_exactly(self.output_schema, "queries", ctx.recipe.research.queries_per_profile)
 
     def concurrency(self, ctx: RunContext) -> int:
         return min(ctx.llm_concurrency, ctx.recipe.research.fetch.concurrency)
@@ -114,7 +118,7 @@ class ResearchStep(Step):
             "summary": item.text,
             "count": research.queries_per_profile,
         }
-        reply = await ctx.ask(self.template, variables, self.output_schema)
+        reply = await ctx.ask(self.template, variables, self.schema(ctx))
         cleaned: list[str] = []
         for query in reply.queries:
             query = " ".join(query.split())[:200]

@@ -9,6 +9,7 @@ a step that feeds an earlier one (web research -> chunking) loops until its quot
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
 import traceback
@@ -154,7 +155,7 @@ class LocalExecutor:
         if isinstance(step, SourceStep):
             return await self.run_source_step(step, ctx)
         if isinstance(step, GlobalStep):
-            return self.run_global_step(step, ctx)
+            return await self.run_global_step(step, ctx)
         return await self.run_item_step(step, ctx)
 
     # ---- item steps: a pool of workers over a stream of pending inputs --------------------------
@@ -310,7 +311,7 @@ class LocalExecutor:
 
     # ---- global steps: everything at once ------------------------------------------------------
 
-    def run_global_step(self, step: GlobalStep, ctx: RunContext) -> int:
+    async def run_global_step(self, step: GlobalStep, ctx: RunContext) -> int:
         settings = step.settings_hash(ctx)
         new_items = [record for _, record in self.all_pending(step, ctx, settings)]
         new_items = new_items[: self.allowance(step, ctx, len(new_items))]
@@ -319,6 +320,8 @@ class LocalExecutor:
         self.progress.step_started(step.name, len(new_items))
         kept_before = list(ctx.store.emitted(step.name))
         results = step.run_global(new_items, kept_before, ctx)
+        if inspect.isawaitable(results):  # a global step may ask the LLM (dedup's verifier)
+            results = await results
         batch = CommitBuffer(ctx, step.name, settings, self.commit_every * 16, self.commit_interval_s)
         for result in results:
             result.passes_input_on = step.passes_input_on
