@@ -10,6 +10,7 @@ downloaded. Prints one JSON object: the rows, columns, steps, losses and the sec
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
 import time
@@ -40,7 +41,8 @@ def main(export: str, work: str) -> None:
     args = DPOConfig(output_dir=work, max_steps=3, per_device_train_batch_size=2, learning_rate=5e-3, beta=0.1,
                      logging_steps=1, save_strategy="no", report_to=[], max_length=128, use_cpu=True, bf16=False,
                      fp16=False, disable_tqdm=True, seed=0)
-    trainer = DPOTrainer(model=model, ref_model=None, args=args, train_dataset=dataset, processing_class=tokenizer)
+    # The reference: a frozen copy of the starting model (with ref_model=None TRL would load it from a model id).
+    trainer = DPOTrainer(model=model, ref_model=copy.deepcopy(model), args=args, train_dataset=dataset, processing_class=tokenizer)
     started = time.perf_counter()
     result = trainer.train()
     seconds = time.perf_counter() - started

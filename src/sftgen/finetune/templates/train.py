@@ -9,8 +9,7 @@ model (a Hub name or a local folder), the data files and their split, LoRA, and 
 passed as they are to TRL's SFTConfig / DPOConfig. Each stage saves its model (with LoRA: its adapter) and
 tokenizer to output_dir/<stage>, with the logged losses in training_log.json. With LoRA and sft+dpo, the SFT
 adapter is merged into the base model (output_dir/sft-merged) and DPO trains a new adapter on that merged
-model, which is also DPO's reference model.
-"""
+model; DPO's reference model is always the model it starts from (the SFT model after SFT)."""
 
 from __future__ import annotations
 
@@ -69,8 +68,11 @@ def stage_arguments(config: dict, stage: str, output_dir: Path, max_steps: int |
 def save(trainer, tokenizer, folder: Path) -> None:
     trainer.save_model(str(folder))
     tokenizer.save_pretrained(str(folder))
-    losses = [entry for entry in trainer.state.log_history if "loss" in entry]
-    (folder / "training_log.json").write_text(json.dumps({"steps": trainer.state.global_step, "log": losses}, indent=2))
+    history = trainer.state.log_history
+    losses = [entry for entry in history if "loss" in entry]
+    seconds = next((entry["train_runtime"] for entry in history if "train_runtime" in entry), None)
+    (folder / "training_log.json").write_text(json.dumps(
+        {"steps": trainer.state.global_step, "train_seconds": seconds, "log": losses}, indent=2))
     print(f"saved {folder} after {trainer.state.global_step} steps")
 
 
@@ -100,20 +102,21 @@ def main() -> None:
         )
         trainer.train()
         save(trainer, tokenizer, output_dir / "sft")
-        model = trainer.model
-        if "dpo" in stages and config.get("lora"):
-            # DPO's reference is the SFT model: merge the SFT adapter, and load the merged model from disk so
-            # the DPO adapter names it as its base.
-            merged = output_dir / "sft-merged"
-            model.merge_and_unload().save_pretrained(str(merged))
-            tokenizer.save_pretrained(str(merged))
-            model = AutoModelForCausalLM.from_pretrained(str(merged), dtype="auto")
+        if "dpo" in stages:
+            # DPO starts from the SFT model and compares with it (its reference model): loaded from disk, so
+            # that DPOTrainer builds the reference from it and a DPO adapter names it as its base.
+            sft_model = output_dir / "sft"
+            if config.get("lora"):  # the SFT adapter merged into the base model
+                sft_model = output_dir / "sft-merged"
+                trainer.model.merge_and_unload().save_pretrained(str(sft_model))
+                tokenizer.save_pretrained(str(sft_model))
+            model = AutoModelForCausalLM.from_pretrained(str(sft_model), dtype="auto")
 
     if "dpo" in stages:
         data = config["data"]["preferences"]
         trainer = DPOTrainer(
             model=model,
-            ref_model=None,  # with LoRA: the model without its adapter; without: a frozen copy of the model
+            ref_model=None,  # with LoRA: the model without its adapter; without: loaded again from its folder
             args=DPOConfig(**stage_arguments(config, "dpo", output_dir, options.max_steps)),
             train_dataset=load_split(data, folder, "train"),
             eval_dataset=load_split(data, folder, "eval"),
