@@ -1,4 +1,4 @@
-"""The `sftgen` command line: init, validate, run, status, export, report, review.
+"""The `sftgen` command line: init, validate, run, status, export, finetune, report, review.
 
 Each command imports what it uses when it runs: `sftgen --help` loads typer and rich only, and `status`
 never loads the steps' machine-learning stack (bench/cli_startup.py prints the start-up times).
@@ -23,7 +23,7 @@ app = typer.Typer(help="Turn a folder of domain documents into a supervised fine
 console = Console()
 EXAMPLE = Path(__file__).parent / "examples" / "quarks"
 BAD_INPUT = 2
-EXPORT_CHOICES = ("chunks", "prompts", "answers", "sft")  # sftgen.export.rows.EXPORT_ORDER, without importing it
+EXPORT_CHOICES = ("chunks", "prompts", "answers", "sft", "preferences")  # sftgen.export.rows, without importing it
 FORMAT_CHOICES = ("jsonl", "parquet", "hf")  # sftgen.export.writers.FORMATS
 
 
@@ -227,6 +227,30 @@ def export(
     if waiting:
         note(console, "note", f"{waiting} review decisions are not in this export yet; `sftgen run` applies them "
                               "(and answers edited prompts)")
+
+
+@app.command()
+def finetune(
+    directory: Path,
+    out: Path = typer.Option(..., "--out", help="The folder to write train.py, config.yaml and data/ into."),
+    base_model: Optional[str] = typer.Option(None, help="A Hub model name or a local model folder; default: "
+                                             "HuggingFaceTB/SmolLM2-135M-Instruct."),
+    method: str = typer.Option("sft", help="sft, dpo (on the preference pairs) or sft+dpo."),
+    lora: bool = typer.Option(True, "--lora/--no-lora", help="Train a LoRA adapter (peft), or the whole model."),
+    eval_share: float = typer.Option(0.1, help="Share of prompts held out for evaluation (split by prompt)."),
+    seed: int = typer.Option(0, help="Seed of the split and of training."),
+    run_it: bool = typer.Option(False, "--run", help="Start the script now (needs torch and a GPU)."),
+    python: Optional[Path] = typer.Option(None, help="With --run: the Python to run it with; default: this one."),
+) -> None:
+    """Write a ready-to-run TRL training script and its config over the project's exports (a hand-off: plain
+    TRL, yours to read and edit)."""
+    from sftgen.finetune.command import finetune_command
+    from sftgen.finetune.handoff import DEFAULT_BASE_MODEL, FinetuneOptions
+
+    options = FinetuneOptions(out, base_model or DEFAULT_BASE_MODEL, method, lora, eval_share, seed)
+    code = finetune_command(console, open_project(directory), options, run=run_it, python=python)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()

@@ -10,21 +10,24 @@ import pyarrow as pa
 from sftgen.core.graph import Pipeline
 from sftgen.export.errors import ExportError
 from sftgen.export.conform import DoesNotFit, as_text, conform_row, split_meta
-from sftgen.export.schema import PROVENANCE_KEYS, meta_fields, record_schema, sft_schema
 from sftgen.export.kept import kept_records
+from sftgen.export.preference_reads import preferences_rows
+from sftgen.export.schema import PROVENANCE_KEYS, meta_fields, preference_schema, record_schema, sft_schema
 from sftgen.export.sft import sft_rows
 from sftgen.recipe.answer_settings import DEFAULT_RUBRIC
 from sftgen.records import Record, Status
 from sftgen.store import Store
 
-# Export names, furthest last: without --what, the furthest one that has records is exported.
+# Export names, furthest last: without --what, the furthest one that has records is exported (`preferences`
+# only when asked for: it is not one of the kinds a project moves through).
 KIND_OF_EXPORT = {"chunks": "chunk", "prompts": "prompt", "answers": "answer", "sft": "answer"}
 EXPORT_ORDER = ["chunks", "prompts", "answers", "sft"]
 
 RowBuilder = Callable[..., Iterator[dict[str, Any]]]
 """(store, pipeline, recipe=None) -> rows; `recipe` is the project's Recipe when the CLI exports."""
-ROW_BUILDERS: dict[str, RowBuilder] = {"sft": sft_rows}
-"""Exports whose rows are not one record each (e.g. `sft`: prompt-answer pairs as chat messages)."""
+ROW_BUILDERS: dict[str, RowBuilder] = {"sft": sft_rows, "preferences": preferences_rows}
+"""Exports whose rows are not one record each (`sft`: prompt-answer pairs as chat messages; `preferences`:
+chosen-rejected answer pairs)."""
 
 
 class NothingToExport(ExportError):
@@ -48,6 +51,8 @@ def export_schema(what: str, recipe: Any = None) -> pa.Schema:
     """The Arrow schema of an export kind: fixed by the kind and the recipe's rubric, not by the data."""
     if what == "sft":
         return sft_schema(rubric_of(recipe))
+    if what == "preferences":
+        return preference_schema()
     return record_schema(KIND_OF_EXPORT[what], rubric_of(recipe))
 
 
