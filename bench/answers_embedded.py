@@ -25,9 +25,9 @@ if str(ROOT) not in sys.path:
 from sftgen.cli import EXAMPLE  # noqa: E402
 from sftgen.export.rows import export_rows, export_schema  # noqa: E402
 from sftgen.export.writers import write_rows  # noqa: E402
-from sftgen.pipeline import build_pipeline  # noqa: E402
+from sftgen.pipeline import standard_pipeline  # noqa: E402
 from sftgen.project import Project  # noqa: E402
-from sftgen.runner import run_project  # noqa: E402
+from sftgen.run.runner import run_project  # noqa: E402
 from tests.support.answer_project import answer_half, seed_prompts  # noqa: E402
 
 PROMPTS = [
@@ -60,7 +60,7 @@ def main() -> None:
 
     store = project.store()
     try:
-        rows = list(export_rows(store, build_pipeline(project.recipe), "sft", project.recipe))
+        rows = list(export_rows(store, standard_pipeline(project.recipe), "sft", project.recipe))
         out = root / "sft.jsonl"
         write_rows(rows, "jsonl", out, export_schema("sft", project.recipe))
         per_step = store.conn.execute(

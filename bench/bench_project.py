@@ -18,8 +18,9 @@ if str(ROOT) not in sys.path:  # `tests.fakes` (the fake server) lives in the re
     sys.path.insert(0, str(ROOT))
 
 from sftgen.recipe import Recipe  # noqa: E402
-from sftgen.records import KEPT, Record  # noqa: E402
-from sftgen.steps.base import LLMStep, Outcome, keep  # noqa: E402
+from sftgen.records import Record, Status  # noqa: E402
+from sftgen.core.graph import Pipeline  # noqa: E402
+from sftgen.core.step import LLMStep, Outcome, SourceStep, keep  # noqa: E402
 from sftgen.store import ItemResult, Store  # noqa: E402
 
 TEMPLATE_NAME = "bench_question.jinja"
@@ -52,6 +53,20 @@ class BenchQuestionStep(LLMStep):
         return keep(item.child("prompt", reply.question, meta={"chunk_id": item.id, "difficulty": reply.difficulty}))
 
 
+class BenchSeed(SourceStep):
+    """Where the bench's chunks come from: `make_project` writes them into the store under this step's name."""
+
+    name = "seed"
+    produces = "chunk"
+
+    def discover(self, ctx):
+        return iter(())
+
+
+def bench_pipeline() -> Pipeline:
+    return Pipeline([BenchSeed(), BenchQuestionStep(upstream=[BenchSeed.name])])
+
+
 def bench_recipe(base_url: str, concurrency: int, max_retries: int = 6) -> Recipe:
     return Recipe.model_validate({
         "project": "bench",
@@ -70,7 +85,7 @@ def make_project(directory: Path, n_items: int, salt: str) -> Store:
     for i in range(n_items):
         text = f"Chunk {i} ({salt}): quarks carry colour charge and bind into hadrons through gluon exchange."
         chunk = Record(kind="chunk", text=text, meta={"source": f"doc{i % 97}.md", "index": i}, origin=f"{salt}:{i}")
-        results.append(ItemResult(item_id=f"seed-{salt}-{i}", outcome=KEPT, outputs=[chunk]))
+        results.append(ItemResult(item_id=f"seed-{salt}-{i}", outcome=Status.KEPT, outputs=[chunk]))
     for start in range(0, len(results), 1000):
         store.commit_batch("seed", "seed", results[start : start + 1000])
     return store

@@ -76,16 +76,20 @@ def phase(name: str, project: Path, megabytes: float) -> dict:
     sys.path.insert(0, str(ROOT / "src"))
     if name == "make":
         from sftgen.project import Project
-        from sftgen.runner import RunOptions, run_project
+        from sftgen.run.runner import RunOptions, run_project
 
         make_project(project, megabytes)
         asyncio.run(run_project(Project.open(project), RunOptions(until="ingest")))
         return {"phase": name, "mb": (project / "docs" / "big.txt").stat().st_size / 1e6}
-    from sftgen.llm.templates import Templates
+    from sftgen.pipeline import standard_pipeline
     from sftgen.project import Project
-    from sftgen.research import ledger
+    from sftgen.research import budget
     from sftgen.research.near_duplicates import minhash_of
-    from sftgen.steps.context import RunContext
+    from sftgen.run.open import open_run
+
+    async def research_budget(opened: Project, store) -> None:
+        async with open_run(opened, standard_pipeline(opened.recipe), store) as ctx:
+            budget.research_budget(ctx)
 
     opened = Project.open(project)
     store = opened.store()
@@ -99,8 +103,7 @@ def phase(name: str, project: Path, megabytes: float) -> dict:
     elif name == "bounded":
         minhash_of(text)
     else:
-        ctx = RunContext(project_dir=project, recipe=opened.recipe, store=store, templates=Templates(project))
-        ledger.research_budget(ctx)
+        asyncio.run(research_budget(opened, store))
     seconds = time.perf_counter() - started
     store.close()
     return {"phase": name, "seconds": round(seconds, 3), "rss_before_mb": round(before, 1),

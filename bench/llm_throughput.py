@@ -21,16 +21,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench_project import BenchQuestion, BenchQuestionStep, bench_recipe, make_project  # also fixes sys.path
+from bench_project import BenchQuestion, BenchQuestionStep, bench_pipeline, bench_recipe, make_project  # also fixes sys.path
 
 import httpx
 import openai
 
-from sftgen.executors.local import LocalExecutor
+from sftgen.run.executors.local import LocalExecutor
 from sftgen.llm.client import ChatClient
 from sftgen.llm.structured import parse_reply
 from sftgen.llm.templates import Templates
-from sftgen.steps.context import RunContext
+from sftgen.project import Project
+from sftgen.run.open import open_run
 from tests.fakes.fake_config import FakeServerConfig
 from tests.fakes.fake_openai_server import spawn_fake_server
 from tests.fakes.fake_replies import ParsedRequest, draw_latency_s, seeded_rng
@@ -54,12 +55,12 @@ async def run_pipeline(project_dir: Path, store, base_url: str, concurrency: int
     recipe = bench_recipe(base_url, concurrency, MAX_RETRIES)
     client = ChatClient(base_url, "fake-model", max_concurrency=concurrency, max_retries=MAX_RETRIES,
                         structured_output="json_schema", cache=store)
-    ctx = RunContext(project_dir=project_dir, recipe=recipe, store=store, templates=Templates(project_dir),
-                     llm=client, llm_identity="openai:fake-model:json_schema")
-    step = BenchQuestionStep(upstream=["seed"])
-    cpu0, t0 = time.process_time(), time.perf_counter()
-    await LocalExecutor().run([step], ctx)
-    seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    pipeline = bench_pipeline()
+    step = pipeline.step(BenchQuestionStep.name)
+    async with open_run(Project(project_dir, recipe), pipeline, store, llm=client) as ctx:
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        await LocalExecutor().run([step], ctx)
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     await client.aclose()
     ok = store.conn.execute("SELECT COUNT(*) FROM progress WHERE step=? AND outcome='kept'", (step.name,)).fetchone()[0]
     return Timing(seconds, cpu, client.stats.requests, ok)

@@ -45,7 +45,7 @@ def make_project(root: Path, n_docs: int) -> None:
 
 def child(root: Path) -> None:
     from sftgen.project import Project
-    from sftgen.runner import RunOptions, run_project
+    from sftgen.run.runner import RunOptions, run_project
 
     project = Project.open(root)
     baseline_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

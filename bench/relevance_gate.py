@@ -221,23 +221,24 @@ async def ask_chunk_filter(examples: list[Example], recipe: Recipe, templates: P
                            cache_file: Path | None) -> tuple[list[Verdict], float]:
     """The real chunk_filter step on each chunk, through the embedded server that `sftgen run` starts."""
     from sftgen.llm.client import LLMError
-    from sftgen.llm.provider import llm_identity
-    from sftgen.llm.templates import Templates
+    from sftgen.pipeline import standard_pipeline
+    from sftgen.project import Project
     from sftgen.records import Record
+    from sftgen.run.open import open_run
     from sftgen.steps.chunk_filter import ChunkFilterStep
-    from sftgen.steps.context import RunContext
     from sftgen.store import Store
 
-    step = ChunkFilterStep()
+    pipeline = standard_pipeline(recipe)
+    step = pipeline.step_of(ChunkFilterStep)
     cache = Store(cache_file) if cache_file is not None else None
     with tempfile.TemporaryDirectory(prefix="sftgen-relbench-") as scratch:
         project_dir = Path(scratch)
         if templates is not None:
             (project_dir / "templates").mkdir()
             shutil.copy(templates / step.template, project_dir / "templates" / step.template)
-        async with embedded_llm(recipe, project_dir, threads, cache) as client:
-            run = RunContext(project_dir=project_dir, recipe=recipe, store=None, templates=Templates(project_dir),
-                             llm=client, llm_identity=llm_identity(recipe.llm))
+        scratch_store = Store(project_dir / ".sftgen" / "store.db")  # the step reads nothing from it
+        async with embedded_llm(recipe, project_dir, threads, cache) as client, \
+                open_run(Project(project_dir, recipe), pipeline, scratch_store, llm=client) as run:
 
             async def judge(example: Example) -> Verdict:
                 ctx = run.item()

@@ -54,7 +54,7 @@ def main(project: Path) -> None:
     recipe = project / "recipe.yaml"
     recipe.write_text(re.sub(r"target_total: \d+", "target_total: 40", recipe.read_text()))
     with running_fake_server(FakeServerConfig()) as server:
-        server.script(ExampleScript(opener="What is"))
+        server.script_steps(ExampleScript(opener="What is"))
         env = {**os.environ, "SFTGEN_LLM_PROVIDER": "openai", "SFTGEN_LLM_BASE_URL": server.base_url,
                "SFTGEN_LLM_MODEL": "fake"}
         subprocess.run([SFTGEN, "run", str(project)], check=True, env=env, capture_output=True)

@@ -16,12 +16,12 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from sftgen.pipeline import build_pipeline
+from sftgen.pipeline import standard_pipeline
 from sftgen.project import Project
-from sftgen.records import KEPT, Record
+from sftgen.records import Record, Status
 from sftgen.review.app import create_app
-from sftgen.review.decisions import Decision, ReviewLog
-from sftgen.review.interchange import write_export
+from sftgen.decisions.log import Decision, ReviewLog
+from sftgen.review.interchange.exchange import write_export
 from sftgen.review.queue import ReviewQueue
 from sftgen.store import ItemResult
 
@@ -38,9 +38,9 @@ def seed(project_dir: Path, n_prompts: int) -> list[Record]:
                       meta={"prompt_id": p.id, "scores": {"style": {"score": 3 + i % 3, "why": ""}}})
                for i, p in enumerate(prompts[: n_prompts // 10])]
     store.put_records([*prompts, *answers])
-    store.commit_batch("dedup", "b", [ItemResult(p.id, KEPT, passes_input_on=True) for p in prompts])
-    store.commit_batch("answer_eval", "b", [ItemResult(a.id, KEPT, passes_input_on=True) for a in answers])
-    log = ReviewLog(store)
+    store.commit_batch("dedup", "b", [ItemResult(p.id, Status.KEPT, passes_input_on=True) for p in prompts])
+    store.commit_batch("answer_eval", "b", [ItemResult(a.id, Status.KEPT, passes_input_on=True) for a in answers])
+    log = ReviewLog(store, standard_pipeline(Project.open(project_dir).recipe))
     for prompt in prompts[: n_prompts // 4]:
         log.record(Decision(prompt.id, "prompt", prompt.id, "seed-reviewer", "accept"))
     store.close()
@@ -71,7 +71,7 @@ def main(n_prompts: int) -> None:
         per_decision = (time.perf_counter() - started) / rounds * 1000
         print(f"decide + load the next item: {per_decision:.0f} ms per item (queue of {n_prompts} prompts)")
         store = project.store()
-        queue = ReviewQueue(store, build_pipeline(project.recipe), project.recipe)
+        queue = ReviewQueue(store, standard_pipeline(project.recipe), project.recipe)
         started = time.perf_counter()
         queue.counts()
         print(f"status counts: {(time.perf_counter() - started) * 1000:.0f} ms")

@@ -17,8 +17,9 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from sftgen.project import Project
-from sftgen.records import KEPT, Record
-from sftgen.review.decisions import Decision, ReviewLog
+from sftgen.decisions.log import Decision, ReviewLog
+from sftgen.pipeline import standard_pipeline
+from sftgen.records import Record, Status
 from sftgen.review.server import running_review_server
 from sftgen.store import ItemResult
 
@@ -41,7 +42,9 @@ ANSWER = ("Quarks carry colour charge, and the strong force between colour charg
 
 
 def seed(project_dir: Path) -> None:
-    store = Project.open(project_dir).store()
+    project = Project.open(project_dir)
+    pipeline = standard_pipeline(project.recipe)
+    store = project.store(pipeline.upstream_map())
     try:
         prompts = [Record(kind="prompt", text=t, meta={"subdomain": s, "topic": "confinement",
                                                         "task_type": "explain"}, origin="demo") for t, s in PROMPTS]
@@ -57,9 +60,9 @@ def seed(project_dir: Path) -> None:
                        "groundedness": {"score": 3, "why": "the timescale is not in the passages"}},
         })
         store.put_records([*prompts, *passages, answer])
-        store.commit_batch("dedup", "demo", [ItemResult(p.id, KEPT, passes_input_on=True) for p in prompts])
-        store.commit_batch("answer_eval", "demo", [ItemResult(answer.id, KEPT, passes_input_on=True)])
-        ReviewLog(store).record(Decision(prompts[0].id, "prompt", prompts[0].id, "maria", "accept", seconds=8.2))
+        store.commit_batch("dedup", "demo", [ItemResult(p.id, Status.KEPT, passes_input_on=True) for p in prompts])
+        store.commit_batch("answer_eval", "demo", [ItemResult(answer.id, Status.KEPT, passes_input_on=True)])
+        ReviewLog(store, pipeline).record(Decision(prompts[0].id, "prompt", prompts[0].id, "maria", "accept", seconds=8.2))
     finally:
         store.close()
 

@@ -105,10 +105,10 @@ def kill_and_resume(directory: Path, server, kills: int, seed: int, min_s: float
 
 def store_problems(directory: Path) -> list[str]:
     """Every active input of every step processed exactly once, outputs emitted once, no errors."""
-    from sftgen.pipeline import build_pipeline
+    from sftgen.pipeline import standard_pipeline
     from sftgen.project import Project
 
-    steps = build_pipeline(Project.open(directory).recipe)
+    steps = standard_pipeline(Project.open(directory).recipe)
     conn = sqlite3.connect(directory / ".sftgen" / "store.db")
     problems = []
     try:

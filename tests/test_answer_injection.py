@@ -34,8 +34,8 @@ def gullible_model(answers_sent: list[dict], obey_times: int | None):
     """A model that follows any instruction it sees in its prompt, `obey_times` times (None: always)."""
     obeyed = []
 
-    def script(body):
-        kind = template_of(body)
+    def script(step, body):
+        kind = template_of(step, body)
         if kind == "answer_eval":
             return scores_reply(4)
         if kind != "answer":
@@ -63,7 +63,7 @@ def test_page_text_is_fenced_and_the_request_demands_the_schema(tmp_path):
     seed_prompts(project, PROMPT)
     sent: list[dict] = []
     with running_fake_server() as server:
-        server.script(gullible_model(sent, obey_times=0))
+        server.script_steps(gullible_model(sent, obey_times=0))
         run_answers(project, server)
     body = sent[0]
     assert body["response_format"]["type"] == "json_schema"
@@ -82,7 +82,7 @@ def test_a_model_that_keeps_obeying_the_page_yields_no_answer_but_a_recorded_err
     (prompt,) = seed_prompts(project, PROMPT)
     sent: list[dict] = []
     with running_fake_server() as server:
-        server.script(gullible_model(sent, obey_times=None))
+        server.script_steps(gullible_model(sent, obey_times=None))
         run_answers(project, server)
     answers, progress = stored(project)
     assert answers == []
@@ -99,7 +99,7 @@ def test_a_model_that_obeys_once_is_re_asked_and_the_answer_keeps_the_format(tmp
     (prompt,) = seed_prompts(project, PROMPT)
     sent: list[dict] = []
     with running_fake_server() as server:
-        server.script(gullible_model(sent, obey_times=1))
+        server.script_steps(gullible_model(sent, obey_times=1))
         run_answers(project, server)
     answers, progress = stored(project)
     assert [a.text for a in answers] == ["Il y a six saveurs de quarks [1]."]

@@ -84,8 +84,8 @@ def test_a_model_that_lists_titles_or_copies_a_passage_loses_that_answer_only(tm
         ("What holds the quarks of a proton together?", "gluons")])
     first, second = prompts[0].text, prompts[1].text
 
-    def script(body):
-        if template_of(body) == "answer":
+    def script(step, body):
+        if template_of(step, body) == "answer":
             text = body["messages"][-1]["content"]
             question = text.split("<QUESTION>\n", 1)[1].split("\n</QUESTION>", 1)[0]
             titles = re.findall(r"^\[(\d+)\] <TITLE>(.*?)</TITLE>", text, re.MULTILINE)
@@ -95,10 +95,10 @@ def test_a_model_that_lists_titles_or_copies_a_passage_loses_that_answer_only(tm
             if question == second:
                 return json.dumps({"answer": passage})
             return json.dumps({"answer": "Six flavours, told apart by mass and charge [1]."})
-        return scores_reply(4) if template_of(body) == "answer_eval" else None
+        return scores_reply(4) if template_of(step, body) == "answer_eval" else None
 
     with running_fake_server() as server:
-        server.script(script)
+        server.script_steps(script)
         run_answers(project, server)
 
     rows = progress(project, "answer")

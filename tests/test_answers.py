@@ -33,15 +33,15 @@ def test_answers_cite_only_retrieved_passages(tmp_path):
     project = make_answer_project(tmp_path / "p")
     prompts = seed_prompts(project)
 
-    def script(body):
-        if template_of(body) == "answer":  # one real citation, one of a passage that was never retrieved
+    def script(step, body):
+        if template_of(step, body) == "answer":  # one real citation, one of a passage that was never retrieved
             return json.dumps({"answer": "Quarks come in six flavours [1]. They carry colour [2, 9]. Also [7]."})
-        if template_of(body) == "answer_eval":
+        if template_of(step, body) == "answer_eval":
             return scores_reply(4)
         return None  # queries: schema-valid text from the fake
 
     with running_fake_server() as server:
-        server.script(script)
+        server.script_steps(script)
         run_answers(project, server)
 
     queries = records(project, "query")
@@ -75,16 +75,16 @@ def test_the_answer_request_numbers_exactly_the_retrieved_passages(tmp_path):
     prompts = {p.id: p for p in seed_prompts(project)}
     fenced_passages = {}  # question -> passages fenced in its answer request
 
-    def script(body):
-        if template_of(body) == "answer":
+    def script(step, body):
+        if template_of(step, body) == "answer":
             text = body["messages"][-1]["content"]
             question = text.split("<QUESTION>\n", 1)[1].split("\n</QUESTION>", 1)[0]
             fenced_passages[question] = text.count("<PASSAGE>")
             return json.dumps({"answer": "Six flavours [1]."})
-        return scores_reply(5) if template_of(body) == "answer_eval" else None
+        return scores_reply(5) if template_of(step, body) == "answer_eval" else None
 
     with running_fake_server() as server:
-        server.script(script)
+        server.script_steps(script)
         run_answers(project, server)
     answers = records(project, "answer")
     assert len(answers) == len(prompts)
@@ -98,14 +98,14 @@ def test_rag_off_answers_from_the_model_alone_and_marks_them(tmp_path):
     prompts = seed_prompts(project)
     asked = []
 
-    def script(body):
-        asked.append(template_of(body))
-        if template_of(body) == "answer_closed_book":
+    def script(step, body):
+        asked.append(template_of(step, body))
+        if template_of(step, body) == "answer_closed_book":
             return json.dumps({"answer": "Six flavours: up, down, strange, charm, bottom, top."})
-        return scores_reply(4) if template_of(body) == "answer_eval" else None
+        return scores_reply(4) if template_of(step, body) == "answer_eval" else None
 
     with running_fake_server() as server:
-        server.script(script)
+        server.script_steps(script)
         run_answers(project, server)
 
     answers = records(project, "answer")
@@ -119,15 +119,15 @@ def test_low_scores_are_dropped_with_a_reason(tmp_path):
     project = make_answer_project(tmp_path / "p", threshold=3.0, below_threshold="drop")
     prompts = seed_prompts(project)
 
-    def script(body):
-        if template_of(body) == "answer":
+    def script(step, body):
+        if template_of(step, body) == "answer":
             return json.dumps({"answer": "Answer [1]."})
-        if template_of(body) == "answer_eval":
+        if template_of(step, body) == "answer_eval":
             return scores_reply(1 if "gluons interact" in body["messages"][-1]["content"] else 5)
         return None
 
     with running_fake_server() as server:
-        server.script(script)
+        server.script_steps(script)
         run_answers(project, server)
 
     by_prompt = {a.meta["prompt_id"]: a for a in records(project, "answer")}
@@ -142,13 +142,13 @@ def test_low_scores_can_be_routed_to_review_instead(tmp_path):
     project = make_answer_project(tmp_path / "p", threshold=3.0, below_threshold="review")
     seed_prompts(project)
 
-    def script(body):
-        if template_of(body) == "answer":
+    def script(step, body):
+        if template_of(step, body) == "answer":
             return json.dumps({"answer": "Answer [1]."})
-        return scores_reply(2) if template_of(body) == "answer_eval" else None
+        return scores_reply(2) if template_of(step, body) == "answer_eval" else None
 
     with running_fake_server() as server:
-        server.script(script)
+        server.script_steps(script)
         run_answers(project, server)
 
     answers = records(project, "answer")
@@ -160,40 +160,40 @@ def test_a_prompt_whose_queries_failed_waits_and_is_answered_after_the_retry(tmp
     project = make_answer_project(tmp_path / "p")
     prompts = seed_prompts(project, [("How many quark flavours are there?", "quarks")])
 
-    def failing(body):
-        return {"status": 400, "reply": "bad request"} if template_of(body) == "answer_queries" else None
+    def failing(step, body):
+        return {"status": 400, "reply": "bad request"} if template_of(step, body) == "answer_queries" else None
 
-    def working(body):
-        if template_of(body) == "answer":
+    def working(step, body):
+        if template_of(step, body) == "answer":
             return json.dumps({"answer": "Six [1]."})
-        return scores_reply(4) if template_of(body) == "answer_eval" else None
+        return scores_reply(4) if template_of(step, body) == "answer_eval" else None
 
     with running_fake_server() as server:
-        server.script(failing)
+        server.script_steps(failing)
         run_answers(project, server)
         assert records(project, "answer") == []
         waiting = progress(project, "answer_retrieve")[prompts[0].id]
         assert waiting["outcome"] == "error" and waiting["reason"] == "UpstreamPending"
         server.clear_scripts()
-        server.script(working)
+        server.script_steps(working)
         run_answers(project, server)
     (answer,) = records(project, "answer")
     assert answer.status == "kept" and answer.meta["citations"][0]["n"] == 1
 
 
 def test_copied_placeholders_and_empty_queries_are_not_searched(tmp_path):
-    project = make_answer_project(tmp_path / "p", queries_per_prompt=3)
+    project = make_answer_project(tmp_path / "p", queries_per_prompt=5)  # the prompt and the 4 written
     (prompt,) = seed_prompts(project, [("How many quark flavours are there?", "quarks")])
 
-    def script(body):
-        if template_of(body) == "answer_queries":
+    def script(step, body):
+        if template_of(step, body) == "answer_queries":
             return json.dumps({"queries": ["<query 1>", ",", "quark colour charge", "QUARK COLOUR CHARGE"]})
-        if template_of(body) == "answer":
+        if template_of(step, body) == "answer":
             return json.dumps({"answer": "Six [1]."})
-        return scores_reply(4) if template_of(body) == "answer_eval" else None
+        return scores_reply(4) if template_of(step, body) == "answer_eval" else None
 
     with running_fake_server() as server:
-        server.script(script)
+        server.script_steps(script)
         run_answers(project, server)
     queries = sorted(records(project, "query"), key=lambda q: q.meta["index"])
     assert [q.text for q in queries] == [prompt.text, "quark colour charge"]
@@ -203,11 +203,11 @@ def test_a_copied_placeholder_is_dropped_with_its_reason(tmp_path):
     project = make_answer_project(tmp_path / "p")
     (prompt,) = seed_prompts(project, [("How many quark flavours are there?", "quarks")])
 
-    def script(body):
-        return json.dumps({"answer": "<the answer with its citations>"}) if template_of(body) == "answer" else None
+    def script(step, body):
+        return json.dumps({"answer": "<the answer with its citations>"}) if template_of(step, body) == "answer" else None
 
     with running_fake_server() as server:
-        server.script(script)
+        server.script_steps(script)
         run_answers(project, server)
     assert records(project, "answer") == []
     assert progress(project, "answer")[prompt.id]["reason"] == "placeholder_answer"

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from sftgen.estimate import estimate_run
-from sftgen.pipeline import build_pipeline
+from sftgen.pipeline import standard_pipeline
 from sftgen.project import Project
-from sftgen.runner import RunOptions, run_project, steps_until
+from sftgen.run.runner import RunOptions, run_project
 from tests.fakes.fake_openai_server import FakeServerConfig, running_fake_server
 from tests.support.projects import TINY_RECIPE, make_project
 
@@ -81,8 +81,9 @@ def test_token_budget_message_names_the_tokens_spent(tmp_path):
 def test_dry_run_estimates_without_committing_and_matches_the_run(tmp_path):
     with running_fake_server(FakeServerConfig()) as server:
         project = project_at(tmp_path / "p", server.base_url, prices=True)
-        steps = steps_until(build_pipeline(project.recipe), "chunk_filter")
-        estimates = {e.step: e for e in asyncio.run(estimate_run(project, steps, sample=3))}
+        pipeline = standard_pipeline(project.recipe)
+        estimates = {e.step: e for e in asyncio.run(estimate_run(project, pipeline, pipeline.until("chunk_filter"),
+                                                                 sample=3))}
         preview_requests = server.stats()["requests"]
         assert not (project.state_dir / "store.db").exists() or rows(project, "SELECT COUNT(*) FROM progress")[0][0] == 0
 

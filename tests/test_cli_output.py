@@ -36,11 +36,11 @@ class RefusingScript(PromptScript):
     """The prompt script, but every prompt opens with markup, and the chunk filter's request for one
     document is refused with markup in the server's message."""
 
-    def __call__(self, body):
+    def __call__(self, step, body):
         text = "\n".join(m["content"] for m in body.get("messages") or [])
-        if "Refuse this one." in text and "You sort text passages" in text:
+        if "Refuse this one." in text and step == "chunk_filter":
             return {"status": 400, "reply": f"{MARKUP} refused"}
-        return super().__call__(body)
+        return super().__call__(step, body)
 
 
 def scripted_project(root: Path) -> Path:
@@ -60,7 +60,7 @@ def test_a_reply_with_markup_is_shown_by_validate_run_and_status(tmp_path):
     with running_fake_server() as server:
         server.script(lambda body: json.dumps({"word": f"{MARKUP} OK"})
                       if "Reply with a JSON object" in json.dumps(body) else None)  # validate's probe
-        server.script(RefusingScript(opener=f"Could you please explain {MARKUP}"))
+        server.script_steps(RefusingScript(opener=f"Could you please explain {MARKUP}"))
         env = fake_llm_env(server)
         validated = runner.invoke(app, ["validate", str(project)], env=env)
         ran = runner.invoke(app, ["run", str(project)], env=env)
@@ -76,7 +76,7 @@ def test_a_reply_with_markup_is_shown_by_validate_run_and_status(tmp_path):
 def test_a_run_ends_with_prompts_it_made_and_the_next_commands(tmp_path):
     project = scripted_project(tmp_path / "p")
     with running_fake_server() as server:
-        server.script(PromptScript())
+        server.script_steps(PromptScript())
         ran = runner.invoke(app, ["run", str(project)], env=fake_llm_env(server))
     assert ran.exit_code == 0, ran.output
     tail = ran.output[ran.output.index("some of the prompts kept:"):]
@@ -88,7 +88,7 @@ def test_a_run_ends_with_prompts_it_made_and_the_next_commands(tmp_path):
 def test_the_funnel_fits_80_columns_with_whole_step_names_and_reasons(tmp_path):
     project = scripted_project(tmp_path / "p")
     with running_fake_server() as server:
-        server.script(PromptScript(false_claims=("four types of quarks", "topic 1")))
+        server.script_steps(PromptScript(false_claims=("four types of quarks", "topic 1")))
         assert runner.invoke(app, ["run", str(project)], env=fake_llm_env(server)).exit_code == 0
     shown = subprocess.run([sys.executable, "-m", "sftgen.cli", "status", str(project)], capture_output=True,
                            text=True, env={**os.environ, "COLUMNS": "80"}, check=True).stdout
@@ -155,7 +155,7 @@ def test_recipe_errors_from_the_cli_name_the_key_and_line(tmp_path):
 
 
 def test_the_samples_show_one_answer_with_its_prompt_as_they_are(tmp_path):
-    from sftgen.pipeline import build_pipeline, final_step_for
+    from sftgen.pipeline import standard_pipeline
     from sftgen.project import Project
     from sftgen.records import Record
     from sftgen.samples_view import print_samples
@@ -165,7 +165,7 @@ def test_the_samples_show_one_answer_with_its_prompt_as_they_are(tmp_path):
     root = make_answer_project(tmp_path / "p")
     prompt = seed_prompts(root, [(f"Why is {MARKUP} confinement so strong?", "quarks")])[0]
     project = Project.open(root)
-    answer_step = final_step_for(build_pipeline(project.recipe), "answer").name
+    answer_step = standard_pipeline(project.recipe).final("answer").name
     answer = Record(kind="answer", text=f"Because gluons carry colour {MARKUP}.\nSecond line.",
                     meta={"prompt_id": prompt.id}, parent_ids=[prompt.id])
     store = project.store()

@@ -1,4 +1,4 @@
-"""Dedup (recipe step 10) through the real executor and store, with the real embedder: planted exact,
+"""Dedup through the real executor and store, with the real embedder: planted exact,
 near and paraphrase duplicates are dropped with `duplicate_of` pointing at the kept prompt; distinct
 prompts stay; a resumed run checks new prompts against the ones kept before; decisions do not depend
 on the order prompts arrive in."""
@@ -14,10 +14,10 @@ import yaml
 
 from sftgen.dedup import find_duplicates
 from sftgen.project import Project
-from sftgen.records import DROPPED, KEPT, Record
+from sftgen.records import Record, Status
 from sftgen.recipe.dedup_settings import Dedup
-from sftgen.runner import run_project
-from sftgen.steps.base import SourceItem, SourceStep, keep
+from sftgen.run.runner import run_project
+from sftgen.core.step import SourceItem, SourceStep, keep
 from sftgen.steps.dedup import DedupStep
 from tests.support.embedder import embedder  # noqa: F401  (session fixture)
 from tests.support.projects import TINY_RECIPE, make_project
@@ -83,7 +83,7 @@ def write_prompts(root: Path, texts: list[str], origins: list[str] | None = None
 
 def run(project: Project) -> dict[str, Record]:
     """Run the source and dedup; return every prompt record by its text's origin."""
-    asyncio.run(run_project(project, steps=[PromptLines(), DedupStep(upstream=["prompts"])]))
+    asyncio.run(run_project(project, pipeline=[PromptLines(), DedupStep(upstream=["prompts"])]))
     store = project.store()
     try:
         return {record.origin: record for record in store.records_of_kind("prompt")}
@@ -92,7 +92,7 @@ def run(project: Project) -> dict[str, Record]:
 
 
 def kept_texts(records: dict[str, Record]) -> set[str]:
-    return {r.text for r in records.values() if r.status == KEPT}
+    return {r.text for r in records.values() if r.status == Status.KEPT}
 
 
 def test_planted_duplicates_are_dropped_pointing_at_the_kept_one(tmp_path, embedder):
@@ -101,8 +101,8 @@ def test_planted_duplicates_are_dropped_pointing_at_the_kept_one(tmp_path, embed
     by_text = {r.text: r for r in records.values()}
     for reason, (first, second) in PLANTED.items():
         pair = [by_text[first], by_text[second]]
-        kept = [r for r in pair if r.status == KEPT]
-        dropped = [r for r in pair if r.status == DROPPED]
+        kept = [r for r in pair if r.status == Status.KEPT]
+        dropped = [r for r in pair if r.status == Status.DROPPED]
         assert len(kept) == 1 and len(dropped) == 1, (reason, [(r.text, r.status) for r in pair])
         assert dropped[0].reason == reason
         assert dropped[0].meta["duplicate_of"] == kept[0].id
@@ -129,7 +129,7 @@ def test_resume_checks_new_prompts_against_those_kept_before(tmp_path, embedder)
     root = tmp_path / "p"
     project = make_prompt_project(root, DISTINCT[:6])
     first = run(project)
-    assert all(r.status == KEPT for r in first.values())
+    assert all(r.status == Status.KEPT for r in first.values())
     # New prompts: a duplicate of an earlier kept prompt, a duplicate among the new ones, a distinct one.
     new = [EXACT[1], NEAR[1], DISTINCT[8], DISTINCT[8].upper()]
     write_prompts(root, DISTINCT[:6] + new)
@@ -138,9 +138,9 @@ def test_resume_checks_new_prompts_against_those_kept_before(tmp_path, embedder)
     assert by_text[EXACT[1]].meta["duplicate_of"] == by_text[EXACT[0]].id  # earlier prompts always win
     assert by_text[NEAR[1]].meta["duplicate_of"] == by_text[NEAR[0]].id
     pair = [by_text[DISTINCT[8]], by_text[DISTINCT[8].upper()]]
-    assert sorted(r.status for r in pair) == [DROPPED, KEPT]
-    assert {r.id for r in pair if r.status == DROPPED} != {r.meta.get("duplicate_of") for r in pair}
-    assert kept_texts(second) == set(DISTINCT[:6]) | {pair[0].text if pair[0].status == KEPT else pair[1].text}
+    assert sorted(r.status for r in pair) == [Status.DROPPED, Status.KEPT]
+    assert {r.id for r in pair if r.status == Status.DROPPED} != {r.meta.get("duplicate_of") for r in pair}
+    assert kept_texts(second) == set(DISTINCT[:6]) | {pair[0].text if pair[0].status == Status.KEPT else pair[1].text}
     store = Project.open(root).store()
     try:  # the first run's prompts were not processed again
         assert len(store.progress_rows("dedup")) == 10
@@ -158,14 +158,14 @@ def test_decisions_do_not_depend_on_arrival_order(tmp_path, embedder):
     a, b = run(forward), run(backward)
     summary = lambda records: {(r.id, r.status, r.reason, r.meta.get("duplicate_of")) for r in records.values()}
     assert summary(a) == summary(b)
-    assert sum(r.status == DROPPED for r in a.values()) == 3
+    assert sum(r.status == Status.DROPPED for r in a.values()) == 3
 
 
 def test_methods_and_thresholds_come_from_the_recipe(tmp_path, embedder):
     texts = DISTINCT[:5] + [EXACT[1], PARAPHRASE[1]]
     root = tmp_path / "p"
     records = run(make_prompt_project(root, texts, dedup={"methods": ["exact"]}))
-    assert {r.reason for r in records.values() if r.status == DROPPED} == {"duplicate_exact"}
+    assert {r.reason for r in records.values() if r.status == Status.DROPPED} == {"duplicate_exact"}
     assert PARAPHRASE[1] in kept_texts(records)
     # Adding semantic redoes the step over the same prompts; the paraphrase goes now.
     recipe = yaml.safe_load((root / "recipe.yaml").read_text())
@@ -178,7 +178,7 @@ def test_methods_and_thresholds_come_from_the_recipe(tmp_path, embedder):
     (root / "recipe.yaml").write_text(yaml.safe_dump(recipe))
     records = run(Project.open(root))
     paraphrase = next(r for r in records.values() if r.text == PARAPHRASE[1])
-    assert paraphrase.status == KEPT and "duplicate_of" not in paraphrase.meta
+    assert paraphrase.status == Status.KEPT and "duplicate_of" not in paraphrase.meta
 
 
 def test_greedy_rule_only_kept_texts_absorb_others(embedder):

@@ -11,7 +11,7 @@ import pytest
 from sftgen.llm.provider import open_llm
 from sftgen.project import Project
 from sftgen.recipe.model import LLM
-from sftgen.runner import run_project
+from sftgen.run.runner import run_project
 from sftgen.store import open_store
 from tests.support.projects import make_project
 from tests.support.topic_step import Topic, install_template, topic_pipeline
@@ -40,7 +40,7 @@ def test_a_tiny_project_runs_end_to_end_on_the_embedded_model(tmp_path):
     project = make_project(tmp_path / "p", {"q.md": "# Quarks\n\nQuarks come in six flavours: up, down, charm, "
                                                     "strange, top and bottom."}, recipe)
     install_template(project)
-    summary = asyncio.run(run_project(Project.open(project), steps=topic_pipeline()))
+    summary = asyncio.run(run_project(Project.open(project), pipeline=topic_pipeline()))
     assert summary.processed["topic"] == 1
     store = open_store(project)
     try:
@@ -52,7 +52,7 @@ def test_a_tiny_project_runs_end_to_end_on_the_embedded_model(tmp_path):
     assert len(notes) == 1 and notes[0].text.strip()
     assert row["llm_requests"] >= 1 and row["completion_tokens"] > 0
     assert log
-    second = asyncio.run(run_project(Project.open(project), steps=topic_pipeline()))
+    second = asyncio.run(run_project(Project.open(project), pipeline=topic_pipeline()))
     assert second.processed["topic"] == 0
 
 

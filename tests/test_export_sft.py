@@ -33,17 +33,17 @@ def answered(tmp_path_factory):
         ("Do gluons have mass?", "gluons"),
     ])
 
-    def script(body):
-        if template_of(body) == "answer":
+    def script(step, body):
+        if template_of(step, body) == "answer":
             if "Do gluons have mass?" in body["messages"][-1]["content"]:
                 return json.dumps({"answer": UNCITED})
             return json.dumps({"answer": "Six flavours [1], bound by gluons [2]."})
-        if template_of(body) == "answer_eval":
+        if template_of(step, body) == "answer_eval":
             return scores_reply(1 if "baryon" in body["messages"][-1]["content"] else 4)
         return None
 
     with running_fake_server() as server:
-        server.script(script)
+        server.script_steps(script)
         run_answers(project, server)
     return project, prompts
 
@@ -123,13 +123,13 @@ def test_without_a_system_prompt_rows_start_with_the_user(tmp_path):
     project = make_answer_project(tmp_path / "p", rag=False)
     seed_prompts(project)
 
-    def script(body):
-        if template_of(body) == "answer_closed_book":
+    def script(step, body):
+        if template_of(step, body) == "answer_closed_book":
             return json.dumps({"answer": "From memory."})
-        return scores_reply(5) if template_of(body) == "answer_eval" else None
+        return scores_reply(5) if template_of(step, body) == "answer_eval" else None
 
     with running_fake_server() as server:
-        server.script(script)
+        server.script_steps(script)
         run_answers(project, server)
     out = tmp_path / "sft.jsonl"
     export(project, "--what", "sft", "--out", str(out))

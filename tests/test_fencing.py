@@ -28,7 +28,7 @@ MARK = "HOSTILE"
 TRUSTED = {"domain", "subdomains", "subdomain", "targets", "task_types", "count", "rubric", "style"}
 # Variables whose text came from a document, a page, a search hit or an LLM reply.
 UNTRUSTED = {"prompt", "chunk", "summary", "profile_summary", "answer", "topic", "use_case", "title",
-             "passages", "profile", "avoid", "meta"}
+             "passages", "profile", "avoid", "meta", "request", "candidates"}
 
 
 def trusted_values() -> dict:
@@ -50,6 +50,7 @@ def untrusted_values(value) -> dict:
         "profile": {"topic": value(13), "use_case": value(14), "audience": value(15), "difficulty": value(16),
                     "summary": value(17), "subdomain": "quarks"},  # the subdomain is the recipe's own name
         "avoid": [value(18), value(19)], "meta": {"topic": value(20)},
+        "request": value(21), "candidates": [value(22), value(23)],  # dedup's verifier: prompts to compare
     }
 
 

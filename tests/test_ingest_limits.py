@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from sftgen.cli import app as cli
 from sftgen.ingest import iter_source_entries, read_documents
 from sftgen.project import Project
-from sftgen.runner import RunOptions, run_project
+from sftgen.run.runner import RunOptions, run_project
 from sftgen.store import open_store
 from tests.support.projects import TINY_RECIPE, make_project, paragraphs
 from tests.test_ingest_readers import make_pdf

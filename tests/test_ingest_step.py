@@ -7,7 +7,7 @@ import json
 
 from sftgen.project import Project
 from sftgen.report.funnel import step_funnel
-from sftgen.runner import RunOptions, run_project
+from sftgen.run.runner import RunOptions, run_project
 from sftgen.store import open_store
 from tests.support.projects import make_project, paragraphs
 

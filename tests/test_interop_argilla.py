@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from sftgen.cli import app
 from sftgen.project import Project
-from sftgen.review.decisions import ReviewLog
+from sftgen.decisions.log import ReviewLog
 from tests.support.review_project import make_review_project, seed_answer, seed_prompts
 from tests.support.tool_venvs import tool_python
 

@@ -33,13 +33,13 @@ def project(tmp_path_factory):
     seed_prompts(root, [("How many quark flavours are there?", "quarks"), ("Do gluons have mass?", "gluons"),
                         ("Why do gluons interact with each other?", "gluons")])
 
-    def script(body):
-        if template_of(body) == "answer":
+    def script(step, body):
+        if template_of(step, body) == "answer":
             return json.dumps({"answer": UNCITED if "Do gluons have mass?" in body["messages"][-1]["content"] else CITED})
-        return scores_reply(4) if template_of(body) == "answer_eval" else None
+        return scores_reply(4) if template_of(step, body) == "answer_eval" else None
 
     with running_fake_server() as server:
-        server.script(script)
+        server.script_steps(script)
         run_answers(root, server)
     return root
 

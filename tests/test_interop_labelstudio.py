@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from sftgen.cli import app
 from sftgen.project import Project
-from sftgen.review.decisions import ReviewLog
+from sftgen.decisions.log import ReviewLog
 from tests.fakes.fake_openai_server import running_fake_server
 from tests.support.labelstudio_server import EMAIL, running_label_studio
 from tests.support.review_project import seed_prompts
@@ -75,7 +75,7 @@ def test_label_studio_round_trip_and_the_next_run_applies_it(tmp_path):
     project = project_with_review(tmp_path / "p")
     prompts = seed_prompts(project, PROMPTS)
     with running_fake_server() as llm:
-        llm.script(scores_every_answer(4))
+        llm.script_steps(scores_every_answer(4))
         run_from_review_gate(project, llm)
         answers = {row["prompt_id"]: row["answer_id"] for row in exported(project, "sft")}
         assert len(answers) == 4

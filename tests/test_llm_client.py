@@ -158,3 +158,27 @@ def test_a_raw_newline_inside_a_json_string_is_accepted():
     with running_fake_server(FakeServerConfig(rules=[rule])) as server:
         reply, _ = ask(server, "nl")
     assert reply.parsed == Verdict(keep=True, reason="a\nb") and reply.requests == 1
+
+
+def test_each_request_names_its_step_in_a_header_that_is_no_part_of_the_cache_key(tmp_path):
+    seen_steps = []
+    store = Store(tmp_path / "store.db")
+
+    async def go():
+        client = ChatClient(server.base_url, "fake-model", backoff=FAST_BACKOFF, cache=store)
+        try:
+            messages = [{"role": "user", "content": "judge this"}]
+            first = await client.complete(messages, schema=Verdict, step="chunk_filter")
+            again = await client.complete(messages, schema=Verdict, step="prompt_filter")
+            return first, again
+        finally:
+            await client.aclose()
+
+    try:
+        with running_fake_server() as server:
+            server.script_steps(lambda step, body: seen_steps.append(step) or None)
+            first, again = asyncio.run(go())
+    finally:
+        store.close()
+    assert seen_steps == ["chunk_filter"]  # the second ask, from another step, is the same request: cached
+    assert again.cache_hit and again.cache_key == first.cache_key

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from sftgen.cli import app
 from sftgen.llm.client import ChatClient
-from sftgen.runner import RunOptions, run_project
+from sftgen.run.runner import RunOptions, run_project
 from tests.fakes.fake_openai_server import FakeServerConfig, ReplyRule, running_fake_server
 from tests.support.llm_projects import ITEMS, error_lines, last_run, llm_project, run_subprocess, status_of
 

@@ -7,13 +7,13 @@ import asyncio
 
 from aiohttp import web
 
-import sftgen.research.ledger as ledger
+import sftgen.research.budget as budget
 import sftgen.research.pages as pages
 from sftgen.project import Project
 from sftgen.research.near_duplicates import (
     MAX_TEXT_CHARS, SIGNATURE_KEY, bounded, decode_signature, encode_signature, minhash_of,
 )
-from sftgen.runner import RunOptions, run_project
+from sftgen.run.runner import RunOptions, run_project
 from sftgen.store import open_store
 from tests.support.local_http import serving
 from tests.support.projects import TINY_RECIPE, make_project
@@ -60,8 +60,8 @@ def test_signatures_are_made_once_per_document_and_kept_with_it(tmp_path, monkey
         finally:
             store.close()
         (project / "urls.txt").write_text(f"{root}/first.txt\n{root}/second.txt\n")
-        in_ledger, in_pages = Counting(ledger.minhash_of), Counting(pages.minhash_of)
-        monkeypatch.setattr(ledger, "minhash_of", in_ledger)
+        in_ledger, in_pages = Counting(budget.minhash_of), Counting(pages.minhash_of)
+        monkeypatch.setattr(budget, "minhash_of", in_ledger)
         monkeypatch.setattr(pages, "minhash_of", in_pages)
         asyncio.run(run_project(Project.open(project), RunOptions(until="url_list")))
     assert (in_ledger.calls, in_pages.calls) == (0, 1)  # the known documents' signatures were loaded

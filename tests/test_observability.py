@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from sftgen.cli import app
 from sftgen.cli_progress import RichProgress
 from sftgen.project import Project
-from sftgen.runner import RunOptions, run_project
+from sftgen.run.runner import RunOptions, run_project
 from tests.fakes.fake_openai_server import FakeServerConfig, ReplyRule, running_fake_server
 from tests.support.projects import TINY_RECIPE, make_project
 

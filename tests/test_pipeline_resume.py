@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sftgen.llm.client import Backoff, ChatClient
 from sftgen.project import Project
-from sftgen.runner import RunOptions, run_project
+from sftgen.run.runner import RunOptions, run_project
 from sftgen.store import open_store
 from tests.fakes.fake_openai_server import FakeServerConfig, ReplyRule, running_fake_server
 from tests.support.projects import make_project, paragraphs
@@ -22,7 +22,7 @@ def run(project_dir: Path, server, options: RunOptions | None = None, max_retrie
         client = ChatClient(server.base_url, "fake-model", max_concurrency=4, max_retries=max_retries,
                             backoff=Backoff(0.001, 0.01))
         try:
-            return await run_project(Project.open(project_dir), options, llm=client, steps=topic_pipeline())
+            return await run_project(Project.open(project_dir), options, llm=client, pipeline=topic_pipeline())
         finally:
             await client.aclose()
 

@@ -13,10 +13,11 @@ from typer.testing import CliRunner
 
 from sftgen.cli import app
 from sftgen.llm.client import Backoff, ChatClient
-from sftgen.pipeline import build_pipeline, final_step_for
+from sftgen.pipeline import standard_pipeline
 from sftgen.project import Project
-from sftgen.quotas import quota_status, split_by_shares
-from sftgen.runner import RunOptions, run_project
+from sftgen.quotas.status import quota_status
+from sftgen.quotas.targets import split_by_shares
+from sftgen.run.runner import RunOptions, run_project
 from sftgen.steps.rephrase import opener
 from sftgen.store import open_store
 from tests.fakes.fake_openai_server import running_fake_server
@@ -52,7 +53,7 @@ def run(project_dir: Path, server) -> None:
                             backoff=Backoff(0.001, 0.01))
         try:
             project = Project.open(project_dir)
-            until = final_step_for(build_pipeline(project.recipe), "prompt").name
+            until = standard_pipeline(project.recipe).final("prompt").name
             return await run_project(project, RunOptions(until=until), llm=client)
         finally:
             await client.aclose()
@@ -62,7 +63,7 @@ def run(project_dir: Path, server) -> None:
 
 def scripted_run(project_dir: Path, script: PromptScript) -> dict:
     with running_fake_server() as server:
-        server.script(script)
+        server.script_steps(script)
         run(project_dir, server)
         return server.stats()
 
@@ -71,7 +72,7 @@ def kept_prompts(project_dir: Path) -> list:
     project = Project.open(project_dir)
     store = project.store()
     try:
-        final = final_step_for(build_pipeline(project.recipe), "prompt").name
+        final = standard_pipeline(project.recipe).final("prompt").name
         return [r for r in store.emitted(final, kind="prompt") if r.status == "kept"]
     finally:
         store.close()
@@ -105,7 +106,7 @@ def test_quotas_are_met_within_one_prompt_per_subdomain(tmp_path):
                    if row["outcome"] == "dropped" and row["reason"] == "quota_full")
     assert full == {"quarks": 5, "gluons": 1}  # one seed + one variant a profile fills 8 from 4 profiles
     recipe_model = Project.open(project).recipe
-    status = quota_status(store, recipe_model, build_pipeline(recipe_model))
+    status = quota_status(store, recipe_model, standard_pipeline(recipe_model))
     store.close()
     assert [(row["subdomain"], row["target"]) for row in status] == list(targets.items())
     assert all(row["deficit"] == max(0, row["target"] - row["actual"]) for row in status)

@@ -18,11 +18,11 @@ ray = pytest.importorskip("ray")
 import psutil  # noqa: E402  (a dependency of Ray)
 from ray.cluster_utils import Cluster  # noqa: E402
 
-from sftgen.executors.ray_executor import RayExecutor  # noqa: E402
-from sftgen.executors.ray_loopback import (  # noqa: E402
+from sftgen.run.executors.ray import RayExecutor  # noqa: E402
+from sftgen.run.executors.ray_loopback import (  # noqa: E402
     LOOPBACK, is_loopback_address, keep_ray_on_loopback, ray_processes_stay_off_the_network)
 from sftgen.project import Project  # noqa: E402
-from sftgen.runner import RunOptions, run_project  # noqa: E402
+from sftgen.run.runner import RunOptions, run_project  # noqa: E402
 from sftgen.llm.client import LLMUnusable  # noqa: E402
 from tests.fakes.fake_openai_server import FakeServerConfig, ReplyRule, running_fake_server  # noqa: E402
 from tests.support.projects import example_project  # noqa: E402

@@ -7,7 +7,7 @@ import zlib
 import numpy as np
 import pytest
 
-from sftgen.pipeline import build_pipeline
+from sftgen.pipeline import standard_pipeline
 from sftgen.project import Project
 from sftgen.report.coverage import meta_spread, subdomain_coverage
 from sftgen.report.metrics.lexical import compression_ratio, distinct_n, lexical_metrics, tokens
@@ -32,9 +32,9 @@ def test_distinct_n_of_a_known_list():
     assert distinct_n([["one", "two"]], 3) == 0.0
 
 
-def test_compression_ratio_is_zlib_compressed_over_raw_bytes():
+def test_compression_ratio_is_raw_bytes_over_zlib_compressed():
     raw = "\n".join(KNOWN).encode("utf-8")
-    assert compression_ratio(KNOWN) == pytest.approx(len(zlib.compress(raw, 9)) / len(raw))
+    assert compression_ratio(KNOWN) == pytest.approx(len(raw) / len(zlib.compress(raw, 9)))
     assert compression_ratio([]) == 0.0
 
 
@@ -45,7 +45,7 @@ def test_identical_prompts_have_minimal_diversity(embedder):  # noqa: F811
     same_lexical, varied_lexical = lexical_metrics(same), lexical_metrics(varied)
     assert same_lexical["distinct_1"] == pytest.approx(6 / (6 * 200))  # 6 words, repeated 200 times
     assert same_lexical["top_opener_share"] == 1.0 and same_lexical["distinct_openers"] == 1
-    assert same_lexical["compression_ratio"] < varied_lexical["compression_ratio"]
+    assert same_lexical["compression_ratio"] > varied_lexical["compression_ratio"]
     same_semantic = pairwise_metrics(embedder.encode(same))
     assert same_semantic["mean_pairwise_distance"] == pytest.approx(0.0, abs=1e-4)
     assert same_semantic["mean_nn_distance"] == pytest.approx(0.0, abs=1e-4)
@@ -80,10 +80,10 @@ def test_coverage_of_a_hand_made_store(tmp_path):
         ("What does a gluon carry?", {"subdomain": "gluons", "topic": "Basics", "task_type": "explain"}),
     ])
     project = Project.open(project_dir)
-    steps = build_pipeline(project.recipe)
+    steps = standard_pipeline(project.recipe)
     store = project.store()
     try:
-        from sftgen.export.rows import kept_records
+        from sftgen.export.kept import kept_records
 
         prompts = list(kept_records(store, steps, "prompt"))
         coverage = subdomain_coverage(store, project.recipe, steps, prompts)
@@ -124,18 +124,18 @@ def test_reference_reads_each_field_and_names_a_bad_line(tmp_path):
 
 def test_review_section_counts_decisions_and_compares_judge_with_experts(tmp_path):
     from sftgen.report.scores import review_section
-    from sftgen.review.decisions import Decision, ReviewLog
+    from sftgen.decisions.log import Decision, ReviewLog
 
     project_dir = make_project(tmp_path / "p")
     prompts = seed_report_store(project_dir,
                                 [(f"Why does quark {i} decay?", {"subdomain": "quarks"}) for i in range(3)],
                                 [(i, f"Answer {i}.", {"style": 2 + i}, True) for i in range(3)])
     project = Project.open(project_dir)
-    steps = build_pipeline(project.recipe)
+    steps = standard_pipeline(project.recipe)
     store = project.store()
     try:
         answers = list(store.emitted("answer", kind="answer"))
-        log = ReviewLog(store)
+        log = ReviewLog(store, steps)
         log.record(Decision(prompts[0].id, "prompt", prompts[0].id, "ann", "reject", reason="unclear"))
         log.record(Decision(prompts[1].id, "prompt", prompts[1].id, "ann", "accept"))
         for answer in answers:  # the expert scores style one point above the judge (2, 3, 4 -> 3, 4, 5)

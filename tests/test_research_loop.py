@@ -1,4 +1,4 @@
-"""The fresh-documents loop (recipe step 5) on the fake LLM server with a scripted model and the local
+"""The fresh-documents loop on the fake LLM server with a scripted model and the local
 BM25 backend: research pages are chunked, profiled and turned into prompts on the next pass; the loop
 stops when the quotas are met, or when the query or page budget is spent."""
 
@@ -10,9 +10,9 @@ from collections import Counter
 from pathlib import Path
 
 from sftgen.llm.client import Backoff, ChatClient
-from sftgen.pipeline import build_pipeline, final_step_for
+from sftgen.pipeline import standard_pipeline
 from sftgen.project import Project
-from sftgen.runner import RunOptions, run_project
+from sftgen.run.runner import RunOptions, run_project
 from sftgen.store import open_store
 from tests.fakes.fake_openai_server import running_fake_server
 from tests.support.projects import make_project
@@ -22,18 +22,16 @@ SUBDOMAINS = [
     {"name": "quarks", "share": 0.5, "description": "quark flavours, charges and masses"},
     {"name": "gluons", "share": 0.5, "description": "gluons, colour charge and confinement"},
 ]
-RESEARCH_SYSTEM_LINE = "You write web search queries that find fresh material"
 
 
 class ResearchScript(PromptScript):
     """The prompt pipeline's scripted model, which also writes research queries: the subdomain's name
     and two words picked by the topic, so each profile's queries differ."""
 
-    def __call__(self, body):
+    def __call__(self, step, body):
         messages = body.get("messages") or []
-        system = next((m["content"] for m in messages if m["role"] == "system"), "")
-        if not system.startswith(RESEARCH_SYSTEM_LINE):
-            return super().__call__(body)
+        if step != "research":
+            return super().__call__(step, body)
         self.requests["research"] += 1
         user = "\n".join(m["content"] for m in messages if m["role"] == "user")
         subdomain = marker(user, "Subdomain").split(" (")[0]
@@ -74,13 +72,13 @@ def run(project_dir: Path, script: ResearchScript):
                             backoff=Backoff(0.001, 0.01))
         try:
             project = Project.open(project_dir)
-            steps = build_pipeline(project.recipe)
+            steps = standard_pipeline(project.recipe)
             return await run_project(project, RunOptions(until="research"), llm=client), steps
         finally:
             await client.aclose()
 
     with running_fake_server() as server:
-        server.script(script)
+        server.script_steps(script)
         return asyncio.run(go(server))
 
 
@@ -88,7 +86,7 @@ def research_state(project_dir: Path) -> dict:
     store = open_store(project_dir)
     try:
         project = Project.open(project_dir)
-        final = final_step_for(build_pipeline(project.recipe), "prompt").name
+        final = standard_pipeline(project.recipe).final("prompt").name
         rows = [dict(row) for row in store.progress_rows("research")]
         return {
             "documents": list(store.emitted("research", kind="document")),
@@ -182,12 +180,11 @@ def test_new_research_settings_keep_the_pages_found_before(tmp_path):
 class ParrotScript(ResearchScript):
     """A model that writes the same queries for every profile (small models copy the template's example)."""
 
-    def __call__(self, body):
-        system = next((m["content"] for m in body.get("messages") or [] if m["role"] == "system"), "")
-        if system.startswith(RESEARCH_SYSTEM_LINE):
+    def __call__(self, step, body):
+        if step == "research":
             self.requests["research"] += 1
             return json.dumps({"queries": ["quarks colour charge", "gluons colour charge"]})
-        return super().__call__(body)
+        return super().__call__(step, body)
 
 
 def test_a_query_another_profile_asked_is_not_searched_again(tmp_path):

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from sftgen.project import Project
-from sftgen.review.decisions import ReviewLog
+from sftgen.decisions.log import ReviewLog
 from sftgen.store import open_store
 from tests.support.review_client import BASE, csrf_of, signed_in
 from tests.support.review_project import make_review_project, seed_answer, seed_prompts

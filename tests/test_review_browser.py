@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sftgen.project import Project
-from sftgen.review.decisions import ReviewLog
+from sftgen.decisions.log import ReviewLog
 from sftgen.review.server import running_review_server
 from tests.support.review_project import SCRIPT_PROMPT, make_review_project, seed_answer, seed_prompts
 

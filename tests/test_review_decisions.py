@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sftgen.pipeline import build_pipeline
+from sftgen.pipeline import standard_pipeline
 from sftgen.project import Project
 from sftgen.records import Record
 from sftgen.recipe.review_settings import Review
 from sftgen.review.agreement import calibration, cohen_kappa, pearson, reviewer_agreement, spearman
-from sftgen.review.decisions import Decision, DecisionError, ReviewLog, resolve
-from sftgen.review.policy import in_queue
+from sftgen.decisions.log import Decision, DecisionError, ReviewLog, resolve
+from sftgen.decisions.policy import in_queue
 from sftgen.review.queue import ReviewQueue
 from tests.support.review_project import make_review_project, seed_answer, seed_prompts
 
@@ -25,7 +25,8 @@ def project(tmp_path):
 def opened(project_dir):
     project = Project.open(project_dir)
     store = project.store()
-    return store, ReviewLog(store), ReviewQueue(store, build_pipeline(project.recipe), project.recipe)
+    pipeline = standard_pipeline(project.recipe)
+    return store, ReviewLog(store, pipeline), ReviewQueue(store, pipeline, project.recipe)
 
 
 def test_an_edit_is_a_new_version_and_the_original_stays(project):

@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 from sftgen.cli import app
 from sftgen.export.rows import export_rows
 from sftgen.llm.client import Backoff, ChatClient
-from sftgen.pipeline import build_pipeline
+from sftgen.pipeline import standard_pipeline
 from sftgen.project import Project
-from sftgen.review.decisions import Decision, ReviewLog
-from sftgen.runner import run_project
+from sftgen.decisions.log import Decision, ReviewLog
+from sftgen.run.runner import run_project
 from tests.fakes.fake_openai_server import running_fake_server
 from tests.support.answer_project import make_answer_project, scores_reply, template_of, user_text
 from tests.support.review_project import seed_prompts
@@ -38,7 +38,7 @@ def project_with_review(tmp_path, **review):
 
 
 def from_gate_on(project_dir):
-    steps = build_pipeline(Project.open(project_dir).recipe)
+    steps = standard_pipeline(Project.open(project_dir).recipe)
     names = [step.name for step in steps]
     return steps[names.index("review_gate"):]
 
@@ -49,9 +49,9 @@ class Requests:
     def __init__(self):
         self.log: list[tuple[str, str]] = []
 
-    def __call__(self, body):
-        self.log.append((template_of(body), user_text(body)))
-        if template_of(body) == "answer_eval":
+    def __call__(self, step, body):
+        self.log.append((template_of(step, body), user_text(body)))
+        if template_of(step, body) == "answer_eval":
             return scores_reply(4)
         return None
 
@@ -72,16 +72,17 @@ def exported(project_dir, what):
     project = Project.open(project_dir)
     store = project.store()
     try:
-        return list(export_rows(store, build_pipeline(project.recipe), what, project.recipe))
+        return list(export_rows(store, standard_pipeline(project.recipe), what, project.recipe))
     finally:
         store.close()
 
 
 def decide(project_dir, **fields):
-    store = Project.open(project_dir).store()
+    project = Project.open(project_dir)
+    store = project.store()
     try:
         fields.setdefault("version_id", fields["item_id"])
-        return ReviewLog(store).record(Decision(kind="prompt", **fields))
+        return ReviewLog(store, standard_pipeline(project.recipe)).record(Decision(kind="prompt", **fields))
     finally:
         store.close()
 
@@ -91,7 +92,7 @@ def test_an_edit_regenerates_only_that_prompts_answer_and_a_rejection_leaves_the
     first, second = seed_prompts(project, PROMPTS)
     requests = Requests()
     with running_fake_server() as server:
-        server.script(requests)
+        server.script_steps(requests)
         run(project, server)
         assert {row["prompt_id"] for row in exported(project, "sft")} == {first.id, second.id}
         answered_before = [text for template, text in requests.log if template == "answer"]
@@ -148,7 +149,7 @@ def test_required_review_holds_prompts_until_a_decision(tmp_path):
     first, second = seed_prompts(project, PROMPTS)
     requests = Requests()
     with running_fake_server() as server:
-        server.script(requests)
+        server.script_steps(requests)
         run(project, server)
         assert not [1 for template, _ in requests.log if template == "answer"]
         assert exported(project, "sft") == []
@@ -172,12 +173,12 @@ def test_answer_decisions_reach_the_export_without_new_requests(tmp_path):
     first, second = seed_prompts(project, PROMPTS)
     requests = Requests()
     with running_fake_server() as server:
-        server.script(requests)
+        server.script_steps(requests)
         run(project, server)
         answers = {row["prompt_id"]: row["answer_id"] for row in exported(project, "sft")}
         store = Project.open(project).store()
         try:
-            log = ReviewLog(store)
+            log = ReviewLog(store, standard_pipeline(Project.open(project).recipe))
             edit = log.record(Decision(answers[first.id], "answer", answers[first.id], "ana", "edit",
                                        edited_text="Six flavours: up, down, strange, charm, bottom, top [1].",
                                        scores={"style": 5, "domain": 5, "groundedness": 4}))
@@ -210,7 +211,7 @@ def test_a_reviewer_who_changes_their_mind_brings_the_prompt_back(tmp_path):
     decide(project, item_id=second.id, reviewer="ana", decision="reject", reason="unclear")
     requests = Requests()
     with running_fake_server() as server:
-        server.script(requests)
+        server.script_steps(requests)
         run(project, server)
         assert [row["prompt_id"] for row in exported(project, "sft")] == [first.id]
         decide(project, item_id=second.id, reviewer="ana", decision="accept")
@@ -234,13 +235,14 @@ def test_an_accepted_answer_of_a_rejected_prompt_is_set_aside_not_waited_for(tmp
     first, second = seed_prompts(project, PROMPTS)
     requests = Requests()
     with running_fake_server() as server:
-        server.script(requests)
+        server.script_steps(requests)
         run(project, server)
         answers = {row["prompt_id"]: row["answer_id"] for row in exported(project, "sft")}
         decide(project, item_id=second.id, reviewer="ana", decision="reject", reason="off-domain")
         store = Project.open(project).store()
         try:
-            ReviewLog(store).record(Decision(answers[second.id], "answer", answers[second.id], "ana", "accept"))
+            log = ReviewLog(store, standard_pipeline(Project.open(project).recipe))
+            log.record(Decision(answers[second.id], "answer", answers[second.id], "ana", "accept"))
         finally:
             store.close()
         run(project, server)

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from sftgen.cli import app as cli
 from sftgen.project import Project
 from sftgen.review.app import create_app
-from sftgen.review.decisions import ReviewLog
+from sftgen.decisions.log import ReviewLog
 from sftgen.review.security import UnsafeBinding
 from sftgen.review.server import running_review_server
 from tests.support.review_client import BASE, csrf_of, signed_in

@@ -69,3 +69,40 @@ def test_the_index_is_kept_on_disk_until_the_corpus_changes(corpus):
     (corpus / "corpus" / "new.txt").write_text("Glueballs are bound states of gluons alone.", encoding="utf-8")
     third = LocalBM25Backend(corpus / "corpus", corpus, index_dir=index_dir)
     assert search(third, "glueballs")[0].url == "local://corpus/new.txt" and not third.loaded_from_disk
+
+
+ENCYCLOPEDIA = {
+    "watt.md": "# Watt\n\nThe watt (symbol: W) is the SI unit of power, equal to one joule per second. It is named "
+               "after James Watt. One watt is the rate of work done against a force of one newton at one metre per "
+               "second; a light bulb's rating in watt terms says how much energy it uses.",
+    "horsepower.md": "# Horsepower\n\nHorsepower is an older unit of power. One mechanical horsepower is about "
+                     "745.7 watts. What an engine is rated at, and what counts as a horsepower, differs between "
+                     "countries and standards.",
+    "electric_power.md": "# Electric power\n\nElectric power is the rate at which a circuit transfers electrical "
+                         "energy. Power stations, power lines and power grids carry it to homes.",
+    "faq.md": "# Questions\n\nWhat is a unit? What is a measurement? What is energy? What is a force? What is "
+              "the difference between them, and what is it used for?",
+}
+
+
+@pytest.fixture
+def encyclopedia(tmp_path):
+    (tmp_path / "corpus").mkdir()
+    for name, text in ENCYCLOPEDIA.items():
+        (tmp_path / "corpus" / name).write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def test_a_question_in_the_plural_finds_the_article_in_the_singular(encyclopedia):
+    backend = LocalBM25Backend(encyclopedia / "corpus", encyclopedia)
+    hits = search(backend, "What is the unit of power in watts?")
+    assert hits[0].url == "local://corpus/watt.md"
+    assert "local://corpus/faq.md" not in [hit.url for hit in hits]  # "what is" alone finds nothing
+
+
+def test_queries_lose_their_question_words_and_keep_their_stems():
+    from sftgen.search.bm25_text import bm25_terms
+
+    terms = bm25_terms(["What is the unit of power in watts?", "How do I explain why powers differ?"])
+    words = {index: word for word, index in terms.vocab.items()}
+    assert [[words[i] for i in ids] for ids in terms.ids] == [["unit", "power", "watt"], ["power", "differ"]]

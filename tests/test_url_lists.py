@@ -9,7 +9,7 @@ from aiohttp import web
 
 from sftgen.project import Project
 from sftgen.research.near_duplicates import NearDuplicateIndex
-from sftgen.runner import RunOptions, run_project
+from sftgen.run.runner import RunOptions, run_project
 from sftgen.store import open_store
 from tests.support.local_http import serving
 from tests.support.projects import TINY_RECIPE, make_project

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from sftgen.cli import app as cli
 from sftgen.fetch.redact import is_secret_parameter, redact_url, redact_urls_in
 from sftgen.project import Project
-from sftgen.runner import RunOptions, run_project
+from sftgen.run.runner import RunOptions, run_project
 from sftgen.store import open_store
 from tests.support.local_http import serving
 from tests.support.projects import TINY_RECIPE, make_project

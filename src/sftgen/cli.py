@@ -1,4 +1,4 @@
-"""The `sftgen` command line: init, validate, run, status, export, report, review.
+"""The `sftgen` command line: init, validate, run, status, export, finetune, report, review.
 
 Each command imports what it uses when it runs: `sftgen --help` loads typer and rich only, and `status`
 never loads the steps' machine-learning stack (bench/cli_startup.py prints the start-up times).
@@ -23,7 +23,7 @@ app = typer.Typer(help="Turn a folder of domain documents into a supervised fine
 console = Console()
 EXAMPLE = Path(__file__).parent / "examples" / "quarks"
 BAD_INPUT = 2
-EXPORT_CHOICES = ("chunks", "prompts", "answers", "sft")  # sftgen.export.rows.EXPORT_ORDER, without importing it
+EXPORT_CHOICES = ("chunks", "prompts", "answers", "sft", "preferences")  # sftgen.export.rows, without importing it
 FORMAT_CHOICES = ("jsonl", "parquet", "hf")  # sftgen.export.writers.FORMATS
 
 
@@ -97,7 +97,8 @@ def run(
 
     from sftgen.cli_progress import RichProgress
     from sftgen.failures import RunStopped
-    from sftgen.runner import RunOptions, UnknownStep, run_project
+    from sftgen.core.graph import UnknownStep
+    from sftgen.run.runner import RunOptions, UnknownExecutor, run_project
     from sftgen.samples_view import print_samples
 
     project = open_project(directory)
@@ -117,7 +118,7 @@ def run(
             # SIGTERM stops a run like Ctrl-C: the batch in flight is committed, the embedded server stopped.
             signal.signal(signal.SIGTERM, signal.default_int_handler)
             summary = asyncio.run(run_project(project, options, progress))
-    except UnknownStep as exc:
+    except (UnknownStep, UnknownExecutor) as exc:
         raise refuse(exc) from exc
     except RunStopped as exc:
         error(console, exc.message)
@@ -145,32 +146,36 @@ def status(directory: Path, as_json: bool = typer.Option(False, "--json", help="
 
 
 def show_status(project: Project, as_json: bool) -> None:
-    from sftgen.pipeline import build_pipeline, step_names
-    from sftgen.quotas import quota_status
+    from sftgen.answers.judge_health import judge_health
+    from sftgen.pipeline import standard_pipeline
+    from sftgen.quotas.status import quota_status
     from sftgen.report.funnel import record_counts, recent_errors, step_funnel
     from sftgen.review.queue import review_counts
 
     store = project.store()
     try:
-        steps = build_pipeline(project.recipe)
-        funnel = step_funnel(store, step_names(steps))
+        pipeline = standard_pipeline(project.recipe)
+        funnel = step_funnel(store, pipeline.names)
         records = record_counts(store)
         errors = recent_errors(store)
-        quotas = quota_status(store, project.recipe, steps)
-        review = review_counts(store, steps, project.recipe)
+        quotas = quota_status(store, project.recipe, pipeline)
+        review = review_counts(store, pipeline, project.recipe)
+        judge = judge_health((a.meta["scores"] for a in store.records_of_kind("answer")
+                              if isinstance(a.meta.get("scores"), dict)), project.recipe.answers.rubric)
     finally:
         store.close()
     if as_json:
         import json
 
         typer.echo(json.dumps({"steps": funnel, "records": records, "recent_errors": errors, "quotas": quotas,
-                               "review": review}, indent=2))
+                               "review": review, "judge": judge.as_dict()}, indent=2))
     else:
-        from sftgen.status_view import print_funnel, print_quotas, print_review
+        from sftgen.status_view import print_funnel, print_judge, print_quotas, print_review
 
         print_funnel(console, funnel, records, errors)
         print_quotas(console, quotas)
         print_review(console, review)
+        print_judge(console, judge)
 
 
 @app.command()
@@ -194,26 +199,26 @@ def export(
     from sftgen.export.rows import export_rows, export_schema, furthest_export
     from sftgen.export.writers import write_rows
     from sftgen.failures import RunStopped
-    from sftgen.pipeline import build_pipeline
+    from sftgen.pipeline import standard_pipeline
     from sftgen.review.queue import decisions_waiting_for_run
 
     project = open_project(directory)
-    steps = build_pipeline(project.recipe)
+    pipeline = standard_pipeline(project.recipe)
     try:
         store = project.store()
     except RunStopped as exc:
         error(console, exc.message)
         raise typer.Exit(exc.exit_code) from exc
     try:
-        what = what or furthest_export(store, steps)
-        rows = list(export_rows(store, steps, what, project.recipe))
+        what = what or furthest_export(store, pipeline)
+        rows = list(export_rows(store, pipeline, what, project.recipe))
         count = write_rows(rows, fmt, out, export_schema(what, project.recipe))
         if card if card is not None else fmt == "hf":
             from sftgen.report.card import write_card
 
             path = write_card(out, fmt, project.dir, project.recipe, store, rows, what, license=card_license)
             plain(console, f"dataset card: {path}")
-        waiting = decisions_waiting_for_run(store, steps, project.recipe)
+        waiting = decisions_waiting_for_run(store, pipeline, project.recipe)
     except ExportError as exc:  # NothingToExport and a row that does not fit are ExportErrors too
         raise refuse(exc) from exc
     finally:
@@ -222,6 +227,30 @@ def export(
     if waiting:
         note(console, "note", f"{waiting} review decisions are not in this export yet; `sftgen run` applies them "
                               "(and answers edited prompts)")
+
+
+@app.command()
+def finetune(
+    directory: Path,
+    out: Path = typer.Option(..., "--out", help="The folder to write train.py, config.yaml and data/ into."),
+    base_model: Optional[str] = typer.Option(None, help="A Hub model name or a local model folder; default: "
+                                             "HuggingFaceTB/SmolLM2-135M-Instruct."),
+    method: str = typer.Option("sft", help="sft, dpo (on the preference pairs) or sft+dpo."),
+    lora: bool = typer.Option(True, "--lora/--no-lora", help="Train a LoRA adapter (peft), or the whole model."),
+    eval_share: float = typer.Option(0.1, help="Share of prompts held out for evaluation (split by prompt)."),
+    seed: int = typer.Option(0, help="Seed of the split and of training."),
+    run_it: bool = typer.Option(False, "--run", help="Start the script now (needs torch and a GPU)."),
+    python: Optional[Path] = typer.Option(None, help="With --run: the Python to run it with; default: this one."),
+) -> None:
+    """Write a ready-to-run TRL training script and its config over the project's exports (a hand-off: plain
+    TRL, yours to read and edit)."""
+    from sftgen.finetune.command import finetune_command
+    from sftgen.finetune.handoff import DEFAULT_BASE_MODEL, FinetuneOptions
+
+    options = FinetuneOptions(out, base_model or DEFAULT_BASE_MODEL, method, lora, eval_share, seed)
+    code = finetune_command(console, open_project(directory), options, run=run_it, python=python)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()

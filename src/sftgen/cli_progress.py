@@ -16,6 +16,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from sftgen.records import Status
+
 
 class RichProgress:
     def __init__(self, console: Console):
@@ -55,7 +57,7 @@ class RichProgress:
 
     def item_done(self, step: str, outcome: str) -> None:
         task = self.tasks[step]
-        if outcome == "error":
+        if outcome == Status.ERROR:
             self.errors[step] += 1
         speed = self.progress._tasks[task].speed
         self.progress.update(

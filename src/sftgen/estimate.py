@@ -17,20 +17,20 @@ again) adds in later passes is not in the estimate.
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from sftgen.executors.local import LocalExecutor, source_settings
-from sftgen.llm.provider import llm_identity
-from sftgen.llm.templates import Templates
+from sftgen.run.executors.local import LocalExecutor, source_settings
 from sftgen.project import Project
-from sftgen.steps.base import SourceStep, Step
-from sftgen.steps.context import RunContext
+from sftgen.run.open import open_run
+from sftgen.core.graph import Pipeline
+from sftgen.core.step import SourceStep, Step
+from sftgen.core.context import RunContext
 from sftgen.store import Store
+from sftgen.store.db import copy_database
 
 
 @dataclass
@@ -52,18 +52,12 @@ class StepEstimate:
         return {k: round(v, 4) if isinstance(v, float) else v for k, v in asdict(self).items()}
 
 
-def scratch_copy(project: Project, into: Path) -> Store:
+def scratch_copy(project: Project, into: Path, graph) -> Store:
     """A consistent copy of the project's store (SQLite backup API, safe while another run writes)."""
     target = into / "store.db"
-    source_path = project.state_dir / "store.db"
-    if source_path.exists():
-        source = sqlite3.connect(source_path)
-        copy = sqlite3.connect(target)
-        with copy:
-            source.backup(copy)
-        source.close()
-        copy.close()
-    return Store(target)
+    if (project.state_dir / "store.db").exists():
+        copy_database(project.state_dir / "store.db", target)
+    return Store(target, graph)
 
 
 def pending_now(step: Step, ctx: RunContext) -> int:
@@ -77,42 +71,29 @@ def pending_now(step: Step, ctx: RunContext) -> int:
     return ctx.store.count_pending(step.name, step.upstream, step.settings_hash(ctx))
 
 
-def preview_rows(store: Store, step: str, since: float) -> list[sqlite3.Row]:
-    return store.conn.execute(
-        "SELECT n_outputs, llm_requests, prompt_tokens, completion_tokens, seconds FROM progress "
-        "WHERE step=? AND done_at >= ?", (step, since)).fetchall()
-
-
-async def estimate_run(project: Project, steps: list[Step], sample: int, llm=None) -> list[StepEstimate]:
+async def estimate_run(project: Project, pipeline: Pipeline, steps: list[Step], sample: int,
+                       llm=None) -> list[StepEstimate]:
     """Preview `sample` inputs per step on a scratch store and extrapolate to the whole run."""
-    from sftgen.runner import close_shared, llm_for  # the runner imports this module's callers
-
     settings = project.recipe.llm
     concurrency = settings.max_concurrency
     scratch_dir = Path(tempfile.mkdtemp(prefix="sftgen-dry-run-"))
-    store = scratch_copy(project, scratch_dir)
-    store.step_upstream = {step.name: list(step.upstream) for step in steps}
+    store = scratch_copy(project, scratch_dir, pipeline.upstream_map())
     estimates: list[StepEstimate] = []
     outputs: dict[str, float] = {}
     try:
-        async with llm_for(project, steps, store, llm) as client:
-            ctx = RunContext(project_dir=project.dir, recipe=project.recipe, store=store,
-                             templates=Templates(project.dir), llm=client,
-                             llm_identity=llm_identity(settings), limit=sample)
+        start_llm = any(step.uses_llm for step in steps)
+        async with open_run(project, pipeline, store, llm=llm, start_llm=start_llm, limit=sample) as ctx:
             executor = LocalExecutor()
             pending = {step.name: pending_now(step, ctx) for step in steps}  # before any preview adds to it
-            try:
-                for step in steps:
-                    now = pending[step.name]
-                    inputs = now + sum(outputs.get(name, 0.0) for name in step.upstream)
-                    started = time.time() - 1e-3
-                    await executor.run_step(step, ctx)
-                    rows = preview_rows(store, step.name, started)
-                    estimate = extrapolate(step, now, inputs, rows, settings, concurrency)
-                    outputs[step.name] = inputs * (estimate.outputs_per_input or 0.0)
-                    estimates.append(estimate)
-            finally:
-                await close_shared(ctx)
+            for step in steps:
+                now = pending[step.name]
+                inputs = now + sum(outputs.get(name, 0.0) for name in step.upstream)
+                started = time.time() - 1e-3
+                await executor.run_step(step, ctx)
+                rows = store.progress.done_since(step.name, started)
+                estimate = extrapolate(step, now, inputs, rows, settings, concurrency)
+                outputs[step.name] = inputs * (estimate.outputs_per_input or 0.0)
+                estimates.append(estimate)
     finally:
         store.close()
         shutil.rmtree(scratch_dir, ignore_errors=True)

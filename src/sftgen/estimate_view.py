@@ -10,15 +10,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from sftgen.estimate import StepEstimate, estimate_run
-from sftgen.pipeline import build_pipeline
+from sftgen.pipeline import standard_pipeline
 from sftgen.project import Project
 
 
 def dry_run(project: Project, until: str | None, sample: int, console: Console, as_json: bool = False) -> None:
-    from sftgen.runner import steps_until
-
-    steps = steps_until(build_pipeline(project.recipe), until)
-    estimates = asyncio.run(estimate_run(project, steps, sample))
+    pipeline = standard_pipeline(project.recipe)
+    estimates = asyncio.run(estimate_run(project, pipeline, pipeline.until(until), sample))
     if as_json:
         console.print_json(json.dumps([e.as_dict() for e in estimates]))
     else:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sftgen.recipe import Recipe, load_recipe
 from sftgen.store import Store, open_store
+from sftgen.store.store import StepGraph
 
 RECIPE_FILE = "recipe.yaml"
 
@@ -46,5 +47,6 @@ class Project:
     def state_dir(self) -> Path:
         return self.dir / ".sftgen"
 
-    def store(self) -> Store:
-        return open_store(self.dir)
+    def store(self, graph: StepGraph | None = None) -> Store:
+        """The project's store; `graph` (step -> its upstream steps) for a store that commits step results."""
+        return open_store(self.dir, graph)

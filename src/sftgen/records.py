@@ -1,4 +1,5 @@
-"""The one record type every pipeline item shares: documents, chunks, profiles, queries, prompts, answers.
+"""The one record type every pipeline item shares: documents, chunks, profiles, queries, prompts, answers,
+and the one set of statuses a record and a step's outcome have.
 
 A record's id is a hash of its kind, its text and its origin (the ids of its parents), so the same
 content made from the same parents always gets the same id, across runs and machines.
@@ -9,10 +10,17 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-KEPT = "kept"
-DROPPED = "dropped"
+
+class Status(StrEnum):
+    """A record's status, and the outcome of a step on one input. Stored as the plain strings."""
+
+    KEPT = "kept"
+    DROPPED = "dropped"
+    ERROR = "error"
+    """Only an outcome: the step failed on the input (recorded on it, retried by the next run)."""
 
 
 def stable_hash(*parts: Any, length: int = 16) -> str:
@@ -35,7 +43,7 @@ class Record:
     """What else makes this record distinct besides text and parents (a file path, a URL, a variant tag)."""
     step: str = ""
     """The step that made it; set by the executor."""
-    status: str = KEPT
+    status: Status = Status.KEPT
     reason: str | None = None
     id: str = ""
 

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from sftgen.project import Project
-from sftgen.records import KEPT, Record
+from sftgen.records import Record
 from sftgen.store import Store
 
 PROMPTS_SHOWN = 3
@@ -18,14 +18,14 @@ ANSWER_CHARS = 700
 
 
 def print_samples(console: Console, project: Project, directory: Path) -> None:
-    from sftgen.export.rows import furthest_run_step
-    from sftgen.pipeline import build_pipeline
+    from sftgen.export.kept import furthest_run_step
+    from sftgen.pipeline import standard_pipeline
 
-    steps = build_pipeline(project.recipe)
+    pipeline = standard_pipeline(project.recipe)
     store = project.store()
     try:
-        prompt_step = furthest_run_step(store, steps, "prompt")
-        answer_step = furthest_run_step(store, steps, "answer")
+        prompt_step = furthest_run_step(store, pipeline, "prompt")
+        answer_step = furthest_run_step(store, pipeline, "answer")
         prompts = kept_sample(store, prompt_step.name, "prompt", PROMPTS_SHOWN) if prompt_step else []
         answers = kept_sample(store, answer_step.name, "answer", 1) if answer_step else []
         asked = store.get(answers[0].meta.get("prompt_id", "")) if answers else None
@@ -62,18 +62,7 @@ def print_next_commands(console: Console, directory: Path) -> None:
 
 def kept_sample(store: Store, step: str, kind: str, count: int) -> list[Record]:
     """The first `count` kept records of this kind that the step passes on."""
-    from sftgen.store.sqlite_store import row_to_record
-
-    rows = store.conn.execute(
-        """SELECT r.* FROM emits e JOIN records r ON r.id = e.item_id
-           WHERE e.step = ? AND e.active = 1 AND r.kind = ? AND r.status = ?
-           ORDER BY e.seq LIMIT ?""",
-        (step, kind, KEPT, count * 4),
-    ).fetchall()
-    seen: dict[str, Record] = {}
-    for row in rows:
-        seen.setdefault(row["id"], row_to_record(row))
-    return list(seen.values())[:count]
+    return store.emits.first_kept(step, kind, count)
 
 
 def shortened(text: str, limit: int) -> str:

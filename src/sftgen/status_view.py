@@ -10,6 +10,7 @@ from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 
 def new_table(title: str) -> Table:
@@ -108,3 +109,9 @@ def print_review(console: Console, review: dict[str, dict[str, int]]) -> None:
             + (f"; {counts['waiting_for_run']} decided since the last run: `sftgen run` applies them"
                if counts.get("waiting_for_run") else ""), highlight=False,
         )
+
+
+def print_judge(console: Console, judge) -> None:
+    """A warning per reason the LLM judge's scores cannot be trusted; nothing when they can."""
+    for problem in judge.problems:
+        console.print(Text(f"warning: {problem}; do not let its scores decide (review.policy: all sends every answer to experts)", style="yellow"))

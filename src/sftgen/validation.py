@@ -15,7 +15,7 @@ from sftgen.llm.client import LLMError
 from sftgen.llm.provider import open_llm, structured_mode
 from sftgen.llm.structured import InvalidReply, parse_reply
 from sftgen.llm.templates import TemplateError, Templates
-from sftgen.pipeline import build_pipeline
+from sftgen.pipeline import standard_pipeline
 from sftgen.project import Project
 from sftgen.research.validate import research_problems
 
@@ -45,7 +45,7 @@ def source_problems(project: Project, say: Callable[[str], None]) -> list[str]:
 def template_problems(project: Project) -> list[str]:
     templates = Templates(project.dir)
     problems = []
-    for step in build_pipeline(project.recipe):
+    for step in standard_pipeline(project.recipe):
         name = getattr(step, "template", None)
         if name:
             try:

@@ -22,6 +22,8 @@ from tests.fakes.fake_replies import (
 # A script sees the request JSON and returns None (no opinion), the reply content as a string,
 # or a dict with the ReplyRule reply fields: {"reply": ..., "status": ..., "finish_reason": ...}.
 ScriptFunction = Callable[[dict[str, Any]], "str | dict[str, Any] | None"]
+# A step script also sees which pipeline step asks (the X-Sftgen-Step header; None if none was sent).
+StepScriptFunction = Callable[["str | None", dict[str, Any]], "str | dict[str, Any] | None"]
 
 
 @dataclass
@@ -67,7 +69,7 @@ class FakeServerState:
         self.stats = ServerStats()
         self.attempts: dict[str, int] = {}
         self.rule_uses = [0] * len(config.rules)
-        self.scripts: list[ScriptFunction] = []
+        self.scripts: list[Callable[[ParsedRequest], "str | dict[str, Any] | None"]] = []  # see FakeOpenAIServer.script
 
     def set_config(self, changes: dict[str, Any]) -> None:
         self.config = self.config.updated(changes)
@@ -106,7 +108,7 @@ class FakeServerState:
     def scripted_fields(self, request: ParsedRequest) -> dict[str, Any] | None:
         """Reply fields from the first script with an opinion, else from the first matching rule."""
         for script in self.scripts:
-            answer = script(request.body)
+            answer = script(request)
             if isinstance(answer, str):
                 return {"reply": answer}
             if isinstance(answer, dict):
@@ -165,7 +167,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         return json_error(400, "streaming is not supported by the fake server")
     state.stats.enter()
     try:
-        return await answer_chat(request, state, ParsedRequest.from_body(body))
+        return await answer_chat(request, state, ParsedRequest.from_body(body, request.headers.get("X-Sftgen-Step")))
     finally:
         state.stats.leave()
 

@@ -33,7 +33,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the `tests.fakes` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.fakes.fake_app import FakeServerState, ScriptFunction, start_serving
+from tests.fakes.fake_app import FakeServerState, ScriptFunction, StepScriptFunction, start_serving
 from tests.fakes.fake_config import FakeServerConfig, ReplyRule, build_arg_parser, config_from_args
 
 HOST = "127.0.0.1"
@@ -125,7 +125,11 @@ class FakeOpenAIServer(FakeServerControl):
 
     def script(self, function: ScriptFunction) -> None:
         """Register a Python reply script; scripts run before the config rules, in order."""
-        self._on_loop(self.state.scripts.append, function)
+        self._on_loop(self.state.scripts.append, lambda request: function(request.body))
+
+    def script_steps(self, function: StepScriptFunction) -> None:
+        """Register a reply script that is told which step asks (by the request's X-Sftgen-Step header)."""
+        self._on_loop(self.state.scripts.append, lambda request: function(request.step, request.body))
 
     def clear_scripts(self) -> None:
         self._on_loop(self.state.scripts.clear)

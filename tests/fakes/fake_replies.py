@@ -32,9 +32,10 @@ class ParsedRequest:
     body_digest: str  # sha256 of the canonical body: the identity of "the same request"
     message_text: str  # all message contents joined, what rules match against
     user_words: list[str]
+    step: str | None = None  # the X-Sftgen-Step header: which pipeline step asks
 
     @classmethod
-    def from_body(cls, body: dict[str, Any]) -> ParsedRequest:
+    def from_body(cls, body: dict[str, Any], step: str | None = None) -> ParsedRequest:
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         messages = body.get("messages") or []
         return cls(
@@ -42,6 +43,7 @@ class ParsedRequest:
             body_digest=hashlib.sha256(canonical.encode()).hexdigest(),
             message_text="\n".join(_content_text(m.get("content")) for m in messages),
             user_words=_words_of(m for m in messages if m.get("role") == "user"),
+            step=step,
         )
 
     @property

@@ -1,5 +1,5 @@
 """A project for the answer half: kept prompts seeded as if the last prompt step had passed them on, a
-local search corpus on disk, and the real answer steps as `build_pipeline` wires them."""
+local search corpus on disk, and the real answer steps as `standard_pipeline` wires them."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from typing import Any
 import yaml
 
 from sftgen.llm.client import Backoff, ChatClient
-from sftgen.pipeline import build_pipeline, final_step_for
+from sftgen.pipeline import standard_pipeline
 from sftgen.project import Project
-from sftgen.records import KEPT, Record
-from sftgen.runner import run_project
+from sftgen.records import Record, Status
+from sftgen.run.runner import run_project
 from sftgen.store import ItemResult
 
 CORPUS = {
@@ -59,13 +59,13 @@ def make_answer_project(root: Path, corpus: dict[str, str] | None = None, **answ
 def seed_prompts(project_dir: Path, prompts: list[tuple[str, str]] | None = None) -> list[Record]:
     """Kept prompts, emitted by the pipeline's last prompt step (where the answer half reads them)."""
     project = Project.open(project_dir)
-    source = final_step_for(build_pipeline(project.recipe), "prompt")
+    source = standard_pipeline(project.recipe).final("prompt")
     records = [Record(kind="prompt", text=text, meta={"subdomain": sub}, origin="seed")
                for text, sub in (prompts or PROMPTS)]
     store = project.store()
     try:
         store.commit_batch(source.name, "seeded", [
-            ItemResult(item_id=f"seed:{record.id}", outcome=KEPT, outputs=[record]) for record in records
+            ItemResult(item_id=f"seed:{record.id}", outcome=Status.KEPT, outputs=[record]) for record in records
         ])
     finally:
         store.close()
@@ -73,10 +73,10 @@ def seed_prompts(project_dir: Path, prompts: list[tuple[str, str]] | None = None
 
 
 def answer_half(project_dir: Path):
-    """The steps `build_pipeline` puts after the last prompt step."""
-    steps = build_pipeline(Project.open(project_dir).recipe)
+    """The steps `standard_pipeline` puts after the last prompt step."""
+    steps = standard_pipeline(Project.open(project_dir).recipe)
     names = [step.name for step in steps]
-    source = final_step_for(steps, "prompt")
+    source = steps.final("prompt")
     return steps[names.index(source.name) + 1:]
 
 
@@ -92,18 +92,12 @@ def run_answers(project_dir: Path, server) -> None:
     asyncio.run(go())
 
 
-def template_of(body: dict[str, Any]) -> str:
-    """Which answer-half template a request was rendered from, by the words only that template uses."""
-    text = "\n".join(m.get("content") or "" for m in body.get("messages", []))
-    if "short search queries" in text:
-        return "answer_queries"
-    if "Score the answer" in text:
-        return "answer_eval"
-    if "Passages:" in text:
-        return "answer"
-    if "Question:" in text:
-        return "answer_closed_book"
-    return "other"
+def template_of(step: str | None, body: dict[str, Any]) -> str:
+    """Which answer-half template a request was rendered from: the step that asks (the X-Sftgen-Step
+    header) and, for the answer step, whether passages are fenced in (grounded) or not (closed book)."""
+    if step == "answer":
+        return "answer" if "<PASSAGE>" in user_text(body) else "answer_closed_book"
+    return step or "other"
 
 
 def user_text(body: dict[str, Any]) -> str:

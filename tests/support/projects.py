@@ -16,6 +16,10 @@ TINY_RECIPE = {
         "subdomains": [{"name": "quarks", "share": 0.5}, {"name": "gluons", "share": 0.5}],
     },
     "chunking": {"size": 400, "overlap": 40},
+    # The fake server's unscripted verdicts are drawn at random (one in five is "keep"), so a filter here may
+    # drop more than 90% by chance: the guard against a misjudging filter would stop runs these tests are
+    # not about. tests/test_filter_guard.py tests it.
+    "filters": {"stop_share": 1.0},
 }
 
 

@@ -1,6 +1,6 @@
-"""A scripted LLM for the prompt pipeline on the fake server: it tells the steps' requests apart by
-their templates' system lines and answers each as a careful model would, driven by markers in the
-documents (`Subject: <subdomain>`, `Topic: <topic>`, `OFF-DOMAIN`), so tests can plant what they check."""
+"""A scripted LLM for the prompt pipeline on the fake server: it tells the steps' requests apart by the
+step name each request carries (the X-Sftgen-Step header) and answers each as a careful model would, driven
+by markers in the documents (`Subject: <subdomain>`, `Topic: <topic>`, `OFF-DOMAIN`), so tests can plant what they check."""
 
 from __future__ import annotations
 
@@ -11,14 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-STEP_OF_SYSTEM_LINE = {
-    "You sort text passages": "chunk_filter",
-    "You describe text passages": "profile",
-    "You write questions that people ask": "generate",
-    "You write new questions about": "broaden",
-    "You reword questions": "rephrase",
-    "You check questions": "prompt_filter",
-}
+PROMPT_STEPS = ("chunk_filter", "profile", "generate", "broaden", "rephrase", "prompt_filter")
 # Words the scripted prompts are built from, a different handful for each prompt, so that they are
 # neither exact, near nor semantic duplicates of one another (dedup runs after the prompt filter).
 VOCABULARY = (
@@ -39,19 +32,17 @@ REPHRASE_OPENERS = ["In practice,", "Walk me through", "For a lab course:", "I w
 
 @dataclass
 class PromptScript:
-    """Call it with a request body (the fake server's script hook); counts requests per step."""
+    """Register it with the fake server's `script_steps`; counts requests per step."""
 
     opener: str = "Could you please explain"
     """How every generated and broadened prompt begins (rephrase tests want one over-represented opener)."""
     false_claims: tuple[str, ...] = ("four types of quarks",)
     requests: Counter = field(default_factory=Counter)
 
-    def __call__(self, body: dict[str, Any]) -> str | None:
+    def __call__(self, step: str | None, body: dict[str, Any]) -> str | None:
         messages = body.get("messages") or []
-        system = next((m["content"] for m in messages if m["role"] == "system"), "")
         user = "\n".join(m["content"] for m in messages if m["role"] == "user")
-        step = next((s for line, s in STEP_OF_SYSTEM_LINE.items() if system.startswith(line)), None)
-        if step is None:
+        if step not in PROMPT_STEPS:
             return None
         self.requests[step] += 1
         return json.dumps(getattr(self, step)(user))

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from sftgen.project import Project
-from sftgen.records import KEPT, Record
+from sftgen.records import Record, Status
 from sftgen.store import ItemResult
 from tests.support.answer_project import answer_recipe
 
@@ -38,7 +38,7 @@ def emit(project_dir: Path, step: str, records: list[Record]) -> None:
     try:
         store.put_records(records)
         store.commit_batch(step, "seeded", [
-            ItemResult(item_id=record.id, outcome=KEPT, passes_input_on=True) for record in records
+            ItemResult(item_id=record.id, outcome=Status.KEPT, passes_input_on=True) for record in records
         ])
     finally:
         store.close()

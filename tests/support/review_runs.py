@@ -11,9 +11,9 @@ import yaml
 
 from sftgen.export.rows import export_rows
 from sftgen.llm.client import Backoff, ChatClient
-from sftgen.pipeline import build_pipeline
+from sftgen.pipeline import standard_pipeline
 from sftgen.project import Project
-from sftgen.runner import run_project
+from sftgen.run.runner import run_project
 from tests.support.answer_project import make_answer_project, scores_reply, template_of
 
 
@@ -27,11 +27,11 @@ def project_with_review(root: Path, **review: Any) -> Path:
 
 def scores_every_answer(score: int = 4):
     """A fake-server script: the judge scores every answer `score`; other requests get the default reply."""
-    return lambda body: scores_reply(score) if template_of(body) == "answer_eval" else None
+    return lambda step, body: scores_reply(score) if template_of(step, body) == "answer_eval" else None
 
 
 def run_from_review_gate(project_dir: Path, server) -> None:
-    steps = build_pipeline(Project.open(project_dir).recipe)
+    steps = standard_pipeline(Project.open(project_dir).recipe)
     names = [step.name for step in steps]
 
     async def go():
@@ -49,6 +49,6 @@ def exported(project_dir: Path, what: str) -> list[dict[str, Any]]:
     project = Project.open(project_dir)
     store = project.store()
     try:
-        return list(export_rows(store, build_pipeline(project.recipe), what, project.recipe))
+        return list(export_rows(store, standard_pipeline(project.recipe), what, project.recipe))
     finally:
         store.close()

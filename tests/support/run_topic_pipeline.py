@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sftgen.llm.client import Backoff, ChatClient
 from sftgen.project import Project
-from sftgen.runner import run_project
+from sftgen.run.runner import run_project
 from tests.support.topic_step import topic_pipeline
 
 CONCURRENCY = 4
@@ -18,7 +18,7 @@ CONCURRENCY = 4
 async def main(project_dir: Path, base_url: str) -> None:
     client = ChatClient(base_url, "fake-model", max_concurrency=CONCURRENCY, backoff=Backoff(0.001, 0.01))
     try:
-        await run_project(Project.open(project_dir), llm=client, steps=topic_pipeline())
+        await run_project(Project.open(project_dir), llm=client, pipeline=topic_pipeline())
     finally:
         await client.aclose()
 

@@ -26,6 +26,9 @@ TOOLS: dict[str, list[str]] = {
     # Readers of the exports, and a few training steps of TRL on the sft export (torch: the CPU wheel).
     "hf": ["torch==2.13.0", "datasets==5.2.0", "huggingface-hub==2.4.0", "duckdb==2.0.0", "pandas==3.1.1",
            "trl==1.16.0", "transformers==5.23.0", "tokenizers==0.23.3", "accelerate==1.15.0"],
+    # What the script `sftgen finetune` writes imports (LoRA through peft), and DPO on the preference export.
+    "finetune": ["torch==2.13.0", "datasets==5.2.0", "trl==1.16.0", "transformers==5.23.0", "tokenizers==0.23.3",
+                 "accelerate==1.15.0", "peft==0.21.2", "pyyaml==6.0.4"],
 }
 ROOT = Path(os.environ.get("SFTGEN_TEST_VENVS") or Path.home() / ".cache" / "sftgen" / "test-venvs")
 READY = ".sftgen-ready"

@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from sftgen.records import Record
-from sftgen.steps.base import LLMStep, Outcome, keep
+from sftgen.core.step import LLMStep, Outcome, keep
 from sftgen.steps.chunk import ChunkStep
 from sftgen.steps.ingest import IngestStep
 

@@ -1,19 +1,22 @@
 """The judge's output schema, built from the recipe's rubric: one `{score: 1-5, why}` field per
-dimension, so a reply that leaves a dimension out or scores 7 fails validation and is re-asked."""
+dimension, so a reply that leaves a dimension out or scores 7 fails validation and is re-asked. The score
+is an enum, not a bounded integer: llama.cpp's schema grammar ignores `minimum`/`maximum` (the embedded
+judge wrote 7s) but keeps an enum (sftgen.llm.schemas)."""
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 
 class DimensionScore(BaseModel):
-    score: int = Field(ge=1, le=5)
     why: str = Field(max_length=240, description="One short sentence.")
-    """Bounded, so a small model cannot ramble until max_tokens cuts the JSON off."""
+    """First, so the score follows from a reason; bounded, so a small model cannot ramble until max_tokens
+    cuts the JSON off."""
+    score: Literal[1, 2, 3, 4, 5]
 
 
 @lru_cache(maxsize=32)

@@ -8,7 +8,7 @@ if not (a run stopped in between), `UpstreamPending` records an error and the pr
 
 from __future__ import annotations
 
-from sftgen.records import Record
+from sftgen.records import Record, Status
 from sftgen.store import Store
 
 
@@ -18,32 +18,16 @@ class UpstreamPending(Exception):
 
 def emitted_from(store: Store, step: str, source_id: str, kind: str | None = None) -> list[Record]:
     """The records `step` passes on now that it made from the input `source_id`, in emit order."""
-    query = """SELECT r.* FROM emits e JOIN records r ON r.id = e.item_id
-               WHERE e.step = ? AND e.source_id = ? AND e.active = 1"""
-    params: list[str] = [step, source_id]
-    if kind:
-        query += " AND r.kind = ?"
-        params.append(kind)
-    from sftgen.store.sqlite_store import row_to_record
-
-    return [row_to_record(row) for row in store.conn.execute(query + " ORDER BY e.seq", params)]
-
-
-def outcome_of(store: Store, step: str, item_id: str) -> tuple[str, str | None] | None:
-    """(outcome, reason) of `step` on this input, or None when it has not processed it."""
-    row = store.conn.execute(
-        "SELECT outcome, reason FROM progress WHERE step = ? AND item_id = ?", (step, item_id)
-    ).fetchone()
-    return (row["outcome"], row["reason"]) if row else None
+    return store.emits.emitted_from(step, source_id, kind)
 
 
 def require_processed(store: Store, step: str, item: Record) -> tuple[str, str | None]:
     """(outcome, reason) of `step` on this input once it has kept or dropped it. An input it has not
     processed, or failed on (it is retried), makes this prompt wait: deciding now would fix an answer
     made from less than was asked for."""
-    outcome = outcome_of(store, step, item.id)
+    outcome = store.progress.outcome_of(step, item.id)
     if outcome is None:
         raise UpstreamPending(f"{step} has not processed {item.kind} {item.id} yet")
-    if outcome[0] == "error":
+    if outcome[0] == Status.ERROR:
         raise UpstreamPending(f"{step} failed on {item.kind} {item.id} ({outcome[1]}); waiting for its retry")
     return outcome

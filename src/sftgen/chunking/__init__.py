@@ -1,4 +1,4 @@
-"""Recipe step 2: split document text into chunks (pure functions, no store)."""
+"""Split document text into chunks (pure functions, no store)."""
 
 from sftgen.chunking.splitter import SIZE_UNITS, Chunk, SizeUnit, split_into_chunks
 from sftgen.chunking.token_estimate import estimate_tokens

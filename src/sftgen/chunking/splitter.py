@@ -1,4 +1,4 @@
-"""Recipe step 2 as library code: split a document's text into overlapping chunks.
+"""Split a document's text into overlapping chunks.
 
 semantic-text-splitter picks the cut points (paragraphs, then sentences, then words; a
 word is cut only when it alone is longer than the chunk). Its own `overlap` is

@@ -1,4 +1,4 @@
-"""Prompt dedup (recipe step 10) as library code: exact, near (MinHash LSH) and semantic (embeddings and
+"""Prompt dedup as library code: exact, near (MinHash LSH) and semantic (embeddings and
 an ANN index). `find_duplicates` decides; the `dedup` step only turns its decisions into results.
 
 The names load on first use: `sftgen.dedup.normalise` (word checks of the prompt and answer steps) must
@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sftgen.dedup.core import Duplicate, DedupReport, find_duplicates
+    from sftgen.dedup.core import Duplicate, DedupReport, find_duplicates, find_duplicates_verified
 
-__all__ = ["DedupReport", "Duplicate", "find_duplicates"]
+__all__ = ["DedupReport", "Duplicate", "find_duplicates", "find_duplicates_verified"]
 
 
 def __getattr__(name: str):

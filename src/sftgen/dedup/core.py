@@ -10,10 +10,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sftgen.dedup.content import ContentAgreement
+from sftgen.dedup.content import ContentAgreement, numbers_in
 from sftgen.dedup.near import near_duplicates
 from sftgen.dedup.normalise import normalise
 from sftgen.dedup.semantic import semantic_duplicates
+from sftgen.dedup.verifier import Judge, Question, Verdict, apply_verdicts, questions_for, verify, within_budget
 from sftgen.recipe.dedup_settings import Dedup
 
 
@@ -30,6 +31,10 @@ class Duplicate:
 class DedupReport:
     duplicates: dict[int, Duplicate] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    questions: list[Question] = field(default_factory=list)
+    """With `verifier: llm`: what to ask the verifier (sftgen.dedup.verifier) in place of semantic thresholds."""
+    unasked: list[Question] = field(default_factory=list)
+    """The questions left out when the pair budget (`verifier_max_pairs`) ran out: those prompts are kept."""
 
     def dropped_by(self, method: str) -> int:
         return sum(1 for dup in self.duplicates.values() if dup.method == method)
@@ -53,7 +58,13 @@ def find_duplicates(texts: Sequence[str], n_anchors: int, settings: Dedup, embed
         else:
             if embedder is None:
                 raise ValueError("semantic dedup needs an embedder")
-            found = semantic_duplicates(texts, alive, n_anchors, settings, embedder, agreement)
+            if settings.verifier == "llm":
+                vectors = embedder.encode([texts[i] for i in alive])
+                report.questions = questions_for(alive, n_anchors, vectors, settings, agreement,
+                                                 [numbers_in(texts[i]) for i in alive])
+                found = {}
+            else:
+                found = semantic_duplicates(texts, alive, n_anchors, settings, embedder, agreement)
         report.seconds[method] = time.perf_counter() - started
         for index, (of, similarity) in found.items():
             report.duplicates[index] = Duplicate(index, of, method, round(float(similarity), 4))
@@ -71,3 +82,20 @@ def exact_duplicates(texts: Sequence[str], alive: list[int], n_anchors: int) -> 
         else:
             first_with.setdefault(key, i)
     return found
+
+
+async def find_duplicates_verified(texts: Sequence[str], n_anchors: int, settings: Dedup, embedder,
+                                   judge: Judge, concurrency: int = 8) -> tuple[DedupReport, list[Verdict]]:
+    """`find_duplicates`, then (with `verifier: llm`) the verifier's questions within the pair budget:
+    the pairs it agrees on in both orders are duplicates (method `verified`, similarity the cosine)."""
+    report = find_duplicates(texts, n_anchors, settings, embedder)
+    if not report.questions:
+        return report, []
+    started = time.perf_counter()
+    asked = within_budget(report.questions, settings.verifier_max_pairs)
+    chosen = {question.index for question in asked}
+    report.unasked = [question for question in report.questions if question.index not in chosen]
+    verdicts = await verify(asked, texts, judge, concurrency)
+    apply_verdicts(verdicts, report.duplicates, lambda index, of, cosine: Duplicate(index, of, "verified", cosine))
+    report.seconds["verified"] = time.perf_counter() - started
+    return report, verdicts

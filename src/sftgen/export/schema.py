@@ -1,4 +1,4 @@
-"""One explicit Arrow schema per export kind (`--what chunks|prompts|answers|sft`): the types are fixed by
+"""One explicit Arrow schema per export kind (`--what chunks|prompts|answers|sft|preferences`): the types are fixed by
 the kind and the recipe's rubric, never by the data, so every jsonl, Parquet and `hf` export of a kind has
 the same columns and types whether or not a row cites, scores or carries a key.
 
@@ -42,7 +42,7 @@ SFT_PROVENANCE = struct(passage_ids=STRINGS, page_ids=STRINGS, query_ids=STRINGS
                         prompt_lineage=pa.list_(LINEAGE_ENTRY))
 
 REVIEW_META = {"edited_from": STRING, "version": INT, "original_id": STRING, "edited_by": STRING}
-"""What a reviewer's edit adds to the new version's meta (review/decisions.py)."""
+"""What a reviewer's edit adds to the new version's meta (decisions/log.py)."""
 
 CHUNK_META = {
     "document_id": STRING, "source": STRING, "title": STRING, "index": INT, "start": INT, "end": INT,
@@ -94,4 +94,23 @@ def sft_schema(dimensions: Sequence[str]) -> pa.Schema:
         ("subdomain", STRING), ("rag", BOOL), ("citations", pa.list_(CITATION)),
         ("scores", scores_type(dimensions)), ("score_mean", FLOAT), ("needs_review", BOOL),
         ("provenance", SFT_PROVENANCE),
+    ])
+
+
+PREFERENCE_SOURCES = ("expert_edit", "expert_pick", "expert_reject", "judge")
+"""Where a preference pair comes from (export/preferences.py's `PreferenceSource`): a reviewer's edit over the
+text edited, a reviewer's pick among a prompt's candidates over each other one, an accepted answer over a
+reviewer-rejected answer of the same prompt, the judge's pairwise winner over the loser."""
+
+
+def preference_schema() -> pa.Schema:
+    """`--what preferences`: one pair a row in TRL's conversational preference form (`prompt`: the system and
+    user messages; `chosen` / `rejected`: one assistant message each), with where the preference came from
+    (`source`, one of PREFERENCE_SOURCES), the records it was made of, who decided (null for the judge), why
+    (a rejection's or the judge's reason) and the judge's mean scores of both answers where it scored them."""
+    return pa.schema([
+        ("id", STRING), ("prompt", pa.list_(MESSAGE)), ("chosen", pa.list_(MESSAGE)), ("rejected", pa.list_(MESSAGE)),
+        ("source", STRING), ("prompt_id", STRING), ("chosen_id", STRING), ("rejected_id", STRING),
+        ("reviewer", STRING), ("reason", STRING), ("chosen_score", FLOAT), ("rejected_score", FLOAT),
+        ("subdomain", STRING),
     ])

@@ -7,16 +7,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from sftgen.records import Record
-from sftgen.steps.base import Step
+from sftgen.core.graph import Pipeline
+from sftgen.export.kept import kept_records
 from sftgen.store import Store
 
 
-def sft_rows(store: Store, steps: list[Step], recipe: Any = None) -> Iterator[dict[str, Any]]:
+def sft_rows(store: Store, pipeline: Pipeline, recipe: Any = None) -> Iterator[dict[str, Any]]:
     """One row per kept answer; the system message is the recipe's `answers.system_prompt`, if any."""
-    from sftgen.export.rows import kept_records
-
     system_prompt = recipe.answers.system_prompt if recipe is not None else None
-    for answer in kept_records(store, steps, "answer"):
+    for answer in kept_records(store, pipeline, "answer"):
         prompt = store.get(answer.meta.get("prompt_id", ""))
         if prompt is None:
             continue

@@ -1,4 +1,4 @@
-"""Recipe step 1 as library code: find source files and read them into RawDocuments.
+"""Find source files and read them into RawDocuments.
 
     for entry in iter_source_entries(folder):   # files, and links that are not followed (entry.problem)
         outcome = read_documents(entry.path, root=folder, max_bytes=limit)

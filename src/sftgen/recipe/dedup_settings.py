@@ -1,10 +1,10 @@
-"""Recipe section `dedup:` (recipe step 10): which methods run and their thresholds."""
+"""Recipe section `dedup:`: which methods run and their thresholds."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 DedupMethod = Literal["exact", "near", "semantic"]
 
@@ -36,6 +36,30 @@ class Dedup(BaseModel):
     semantic_neighbours: int = Field(
         default=10, ge=1, le=200, description="Nearest neighbours looked at per prompt in the ANN index."
     )
+    verifier: Literal["none", "llm"] = Field(
+        default="none",
+        description="llm: instead of the semantic thresholds, the LLM judges whether a new prompt is the same "
+        "request as one of its look-alikes (both orders must agree); none: the thresholds decide.",
+    )
+    verifier_min_similarity: float = Field(
+        default=0.65, gt=0, le=1,
+        description="Lower edge of the band of look-alikes the verifier is asked about (static cosine); "
+        "calibrated on bench/dedup_bench.py --sweep, where recall falls off below it.",
+    )
+    verifier_candidates: int = Field(
+        default=5, ge=1, le=10, description="Look-alikes shown with a prompt in one verifier question."
+    )
+    verifier_max_pairs: int | None = Field(
+        default=1000, ge=1,
+        description="The most (prompt, look-alike) pairs shown to the verifier in one run; null: no limit. "
+        "A prompt costs at most 2 requests.",
+    )
+
+    @model_validator(mode="after")
+    def verifier_needs_embeddings(self) -> Dedup:
+        if self.verifier == "llm" and "semantic" not in self.methods:
+            raise ValueError("verifier: llm needs 'semantic' in methods: its candidates come from the embeddings")
+        return self
 
     @field_validator("methods")
     @classmethod

@@ -77,6 +77,10 @@ class LLM(Section):
         "for the embedded server.",
     )
     context_size: int = Field(default=4096, ge=512, description="Context window of the embedded server.")
+    threads: int | None = Field(
+        default=None, ge=1, le=512,
+        description="CPU threads of the embedded server; null: half the CPUs this process may use, at least 1.",
+    )
     price_per_million_input: float = Field(default=0, ge=0)
     price_per_million_output: float = Field(default=0, ge=0)
 
@@ -87,6 +91,14 @@ class LLM(Section):
         if self.provider == "openai" and not self.model:
             raise ValueError("provider 'openai' needs model (the server's model name)")
         return self
+
+
+class Filters(Section):
+    advisory: list[Name] = Field(default_factory=list,
+                                 description="Filter steps whose verdicts are recorded on the kept item but drop nothing.")
+    stop_share: float = Field(default=0.9, gt=0, le=1,
+                              description="A filter dropping more than this share of what it judged stops the run.")
+    stop_min_items: int = Field(default=20, ge=1, description="Items a filter must judge before it can stop the run.")
 
 
 class Budget(Section):
@@ -103,6 +115,7 @@ class Recipe(Section):
     chunking: Chunking = Field(default_factory=Chunking)
     llm: LLM = Field(default_factory=LLM)
     budget: Budget = Field(default_factory=Budget)
+    filters: Filters = Field(default_factory=Filters)
     relevance: Relevance = Field(default_factory=Relevance)
     profiles: Profiles = Field(default_factory=Profiles)
     prompts: Prompts = Field(default_factory=Prompts)

@@ -27,6 +27,11 @@ class Profiles(_Section):
         description="Cosine similarity a profile's subdomain must reach to a recipe subdomain (name + "
         "description) when no name matches exactly.",
     )
+    subdomain_margin: float = Field(
+        default=0.05, ge=0, le=2,
+        description="A subdomain the LLM names is kept when the passage's content is at most this much less "
+        "similar to it than to the closest subdomain; else the closest one is taken (method 'content').",
+    )
     unmatched_subdomain: Literal["drop", "nearest"] = Field(
         default="drop",
         description="Below the similarity: drop the profile as off_subdomain, or map it to the nearest name.",

@@ -1,4 +1,4 @@
-"""Recipe section `research:` (prompt step 5, and the search and fetching the answer half reuses):
+"""Recipe section `research:` (the fresh-documents loop, and the search and fetching the answer half reuses):
 which search backend, how pages are fetched, and what the fresh-documents loop may spend."""
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class Fetch(_Section):
 
 
 class Research(_Section):
-    enabled: bool = Field(default=False, description="Run the fresh-documents loop (prompt step 5).")
+    enabled: bool = Field(default=False, description="Run the fresh-documents loop.")
     backend: Literal["local", "searxng", "brave", "duckduckgo"] = "local"
     local: LocalSearch = Field(default_factory=LocalSearch)
     searxng: SearxngSearch = Field(default_factory=SearxngSearch)

@@ -48,13 +48,22 @@ def size_category(count: int) -> str:
 
 
 def task_categories(what: str) -> list[str]:
-    return ["question-answering", "text-generation"] if what in ("sft", "answers") else ["text-generation"]
+    return ["question-answering", "text-generation"] if what in ("sft", "answers", "preferences") else ["text-generation"]
+
+
+def preference_sources(rows: list[dict[str, Any]], what: str) -> list[tuple[str, int]] | None:
+    """How many pairs came from each source (every source named, none left out for having no pair)."""
+    if what != "preferences":
+        return None
+    from sftgen.export.schema import PREFERENCE_SOURCES
+
+    counts = Counter(row.get("source") for row in rows)
+    return [(source, counts.get(source, 0)) for source in PREFERENCE_SOURCES]
 
 
 def source_summary(store: Store) -> dict[str, Any]:
     files, hosts = Counter(), Counter()
-    for row in store.conn.execute("SELECT meta FROM records WHERE kind='document' AND status='kept'"):
-        meta = json.loads(row["meta"] or "{}")
+    for meta in store.records.kept_metas("document"):
         if meta.get("url"):
             hosts[urlparse(meta["url"]).hostname or meta["url"]] += 1
         elif meta.get("source"):
@@ -64,8 +73,7 @@ def source_summary(store: Store) -> dict[str, Any]:
 
 
 def models_used(store: Store) -> list[dict[str, Any]]:
-    rows = store.conn.execute("SELECT model, COUNT(*) AS n FROM llm_cache GROUP BY model ORDER BY n DESC")
-    return [{"model": row["model"], "requests": row["n"]} for row in rows]
+    return store.llm_cache.models()
 
 
 def prompt_metrics(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -106,7 +114,7 @@ def dataset_card(project_dir: Path, recipe: Recipe, store: Store, rows: list[dic
         task_categories=task_categories(what), license=card_license(license or getattr(recipe, "license", None)),
         language=getattr(recipe, "language", None) or "en", sources=source_summary(store), models=models_used(store),
         metrics=prompt_metrics(rows), report=report_metrics(project_dir), date=time.strftime("%Y-%m-%d"),
-        fmt=fmt, file_name=file_name,
+        fmt=fmt, file_name=file_name, preference_sources=preference_sources(rows, what),
     )
 
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sftgen.export.rows import kept_records
-from sftgen.pipeline import build_pipeline, step_names
+from sftgen.export.kept import kept_records
+from sftgen.pipeline import standard_pipeline
 from sftgen.project import Project
 from sftgen.report.coverage import meta_spread, subdomain_coverage
 from sftgen.report.diversity import DEFAULT_SAMPLE, diversity_metrics, embedding_map, sampled_set
@@ -21,8 +21,6 @@ from sftgen.report.scores import review_section
 
 DEFAULT_COPY_THRESHOLD = 0.1
 """Cosine distance below which a generated prompt counts as a near copy of a reference prompt."""
-ANSWER_STEP = "answer"
-"""Its answers carry the judge's scores (`answer_eval` writes them into their meta), dropped ones too."""
 
 
 @dataclass
@@ -54,20 +52,22 @@ def collect_report(project: Project, options: ReportOptions, embedder=None) -> R
         except EmbedderUnavailable as exc:  # the lexical metrics still stand on their own
             missing_embedder = str(exc)
     recipe = project.recipe
-    steps = build_pipeline(recipe)
+    pipeline = standard_pipeline(recipe)
     store = project.store()
     try:
-        prompts = list(kept_records(store, steps, "prompt"))
-        answers = list(kept_records(store, steps, "answer"))
-        judged = [answer for answer in store.emitted(ANSWER_STEP, kind="answer") if answer.meta.get("scores")]
+        prompts = list(kept_records(store, pipeline, "prompt"))
+        answers = list(kept_records(store, pipeline, "answer"))
+        # The answers as made carry the judge's scores (answer_eval writes them into their meta), dropped ones too.
+        makers = [step.name for step in pipeline.makers("answer")]
+        judged = [answer for answer in store.emitted(makers, kind="answer") if answer.meta.get("scores")]
         metrics: dict[str, Any] = {
             "project": recipe.project, "domain": recipe.domain.name, "generated_at": time.strftime("%Y-%m-%d %H:%M:%S"),
             "sample_size": options.sample_size, "embedder": getattr(embedder, "name", None),
             "embedder_missing": missing_embedder,
             "counts": {"prompts": len(prompts), "answers": len(answers), "records": record_counts(store)},
-            "funnel": step_funnel(store, step_names(steps)),
-            "coverage": {**subdomain_coverage(store, recipe, steps, prompts), "meta": meta_spread(prompts)},
-            "review": review_section(store, steps, recipe, judged),
+            "funnel": step_funnel(store, pipeline.names),
+            "coverage": {**subdomain_coverage(store, recipe, pipeline, prompts), "meta": meta_spread(prompts)},
+            "review": review_section(store, pipeline, recipe, judged),
         }
     finally:
         store.close()

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from sftgen.quotas import quota_status
+from sftgen.core.graph import Pipeline
+from sftgen.quotas.status import quota_status
 from sftgen.recipe import Recipe
 from sftgen.records import Record
-from sftgen.steps.base import Step
 from sftgen.store import Store
 
 META_FIELDS = ("topic", "use_case", "task_type", "difficulty")
@@ -17,11 +17,11 @@ TOP_VALUES = 15
 NONE = "(none)"
 
 
-def subdomain_coverage(store: Store, recipe: Recipe, steps: list[Step], prompts: list[Record]) -> dict[str, Any]:
+def subdomain_coverage(store: Store, recipe: Recipe, pipeline: Pipeline, prompts: list[Record]) -> dict[str, Any]:
     """Shares over the kept prompts given; targets and deficits from `quota_status`."""
     counts = Counter(prompt.meta.get("subdomain") or NONE for prompt in prompts)
     total = len(prompts)
-    quotas = {row["subdomain"]: row for row in quota_status(store, recipe, steps)}
+    quotas = {row["subdomain"]: row for row in quota_status(store, recipe, pipeline)}
     rows = []
     for sub in recipe.domain.subdomains:
         quota = quotas.get(sub.name, {})

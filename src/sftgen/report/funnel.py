@@ -5,27 +5,22 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from sftgen.records import Status
 from sftgen.report.throughput import step_throughput
 from sftgen.store import Store
 
-ERROR = "error"
 
 
 def step_funnel(store: Store, step_order: list[str]) -> list[dict[str, Any]]:
-    rows = store.conn.execute(
-        """SELECT step, outcome, reason, COUNT(*) AS n, SUM(llm_requests) AS requests, SUM(cache_hits) AS hits,
-                  SUM(prompt_tokens) AS prompt_tokens, SUM(completion_tokens) AS completion_tokens,
-                  SUM(seconds) AS seconds
-           FROM progress GROUP BY step, outcome, reason"""
-    ).fetchall()
+    rows = store.progress.tallies()
     steps: dict[str, dict[str, Any]] = {}
     for row in rows:
         entry = steps.setdefault(row["step"], empty_entry(row["step"]))
         count = row["n"]
         entry["in"] += count
-        if row["outcome"] == "kept":
+        if row["outcome"] == Status.KEPT:
             entry["kept"] += count
-        elif row["outcome"] == ERROR:
+        elif row["outcome"] == Status.ERROR:
             entry["errors"] += count
             entry["error_reasons"][row["reason"] or "unknown"] += count
         else:
@@ -54,15 +49,8 @@ def empty_entry(name: str) -> dict[str, Any]:
 
 
 def record_counts(store: Store) -> dict[str, dict[str, int]]:
-    counts: dict[str, dict[str, int]] = {}
-    for row in store.conn.execute("SELECT kind, status, COUNT(*) AS n FROM records GROUP BY kind, status"):
-        counts.setdefault(row["kind"], {})[row["status"]] = row["n"]
-    return counts
+    return store.records.counts()
 
 
 def recent_errors(store: Store, limit: int = 10) -> list[dict[str, Any]]:
-    rows = store.conn.execute(
-        "SELECT step, label, reason, detail FROM progress WHERE outcome='error' ORDER BY done_at DESC LIMIT ?",
-        (limit,),
-    ).fetchall()
-    return [dict(row) for row in rows]
+    return store.progress.recent_errors(limit)

@@ -1,5 +1,6 @@
 """Reading a reference set of human-written prompts from JSONL: per line the first of `prompt`, `text`,
-`instruction`, or the first user message of `messages`."""
+`instruction`, or the first user message of `messages`
+(or of `prompt` as a list of messages, as in a preference pair)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ def prompt_of(item: object) -> str | None:
         if isinstance(value, str) and value.strip():
             return value
     messages = item.get("messages")
+    if not isinstance(messages, list):  # a preference pair's `prompt` is its messages
+        messages = item.get("prompt")
     if isinstance(messages, list):
         for message in messages:
             if isinstance(message, dict) and message.get("role") == "user":

@@ -10,21 +10,14 @@ from sftgen.store import Store
 
 
 def step_throughput(store: Store) -> dict[str, float | None]:
-    runs = [row[0] for row in store.conn.execute("SELECT started_at FROM runs ORDER BY id DESC")]
-    rates: dict[str, float | None] = {}
-    for step, in store.conn.execute("SELECT DISTINCT step FROM progress").fetchall():
-        rates[step] = latest_rate(store, step, runs)
-    return rates
+    runs = store.runs.start_times()
+    return {step: latest_rate(store, step, runs) for step in store.progress.steps_done()}
 
 
 def latest_rate(store: Store, step: str, run_starts: list[float]) -> float | None:
     for started in run_starts:  # newest run first: the latest run that committed items of this step
-        n, first, last = store.conn.execute(
-            "SELECT COUNT(*), MIN(done_at), MAX(done_at) FROM progress WHERE step=? AND done_at >= ?",
-            (step, started)).fetchone()
+        n, first, last, first_batch = store.progress.committed_since(step, started)
         if n:
-            first_batch = store.conn.execute(
-                "SELECT COUNT(*) FROM progress WHERE step=? AND done_at = ?", (step, first)).fetchone()[0]
             span = last - first
             return (n - first_batch) / span if span > 0 else None
     return None

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sftgen.fetch.redact import redact_url, redact_urls_in
 from sftgen.records import Record
 from sftgen.research.near_duplicates import SIGNATURE_KEY, NearDuplicateIndex, encode_signature, minhash_of
-from sftgen.steps.base import SideDrop
+from sftgen.core.step import SideDrop
 
 if TYPE_CHECKING:  # the fetch package loads httpx; pages come from it only when research runs
     from sftgen.fetch.page import FetchedPage

@@ -8,8 +8,8 @@ from itertools import combinations
 import numpy as np
 
 from sftgen.records import Record
-from sftgen.review.decisions import Decision
-from sftgen.review.policy import llm_scores
+from sftgen.decisions.log import Decision
+from sftgen.decisions.policy import llm_scores
 
 MIN_PAIRS = 2
 

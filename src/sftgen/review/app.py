@@ -16,11 +16,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader
 
-from sftgen.pipeline import build_pipeline
+from sftgen.pipeline import standard_pipeline
 from sftgen.project import Project
 from sftgen.review import security
 from sftgen.review.agreement import calibration, reviewer_agreement
-from sftgen.review.decisions import EDIT, REJECT, Decision, DecisionError
+from sftgen.decisions.log import EDIT, REJECT, Decision, DecisionError
 from sftgen.review.queue import STATUSES, TODO, ReviewQueue
 from sftgen.review.views import item_view, rubric_dimensions
 
@@ -41,8 +41,7 @@ def create_app(project: Project, token: str | None = None, bound_host: str | Non
         store.close()
 
     app = FastAPI(title="sftgen review", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
-    steps = build_pipeline(project.recipe)
-    queue = ReviewQueue(store, steps, project.recipe)
+    queue = ReviewQueue(store, standard_pipeline(project.recipe), project.recipe)
     secret = secrets.token_bytes(32)
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True, lstrip_blocks=True)
     app.state.store = store

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from sftgen.core.graph import Pipeline
 from sftgen.recipe import Recipe
-from sftgen.records import Record
-from sftgen.review.decisions import ACCEPTED, DISPUTED, EDITED, PENDING, REJECTED, ItemState, ReviewLog, resolve
-from sftgen.review.gate import REJECTED_BY_REVIEWER, ReviewGate
-from sftgen.review.policy import in_queue
-from sftgen.steps.base import Step
+from sftgen.records import Record, Status
+from sftgen.decisions.log import ACCEPTED, DISPUTED, EDITED, PENDING, REJECTED, ItemState, ReviewLog, resolve
+from sftgen.decisions.policy import in_queue
+from sftgen.steps.review_gate import REJECTED_BY_REVIEWER
 from sftgen.store import Store
 
 TODO = "todo"
@@ -43,12 +43,12 @@ class QueueItem:
 
 
 class ReviewQueue:
-    def __init__(self, store: Store, steps: list[Step], recipe: Recipe):
+    def __init__(self, store: Store, pipeline: Pipeline, recipe: Recipe):
         self.store = store
         self.recipe = recipe
         self.review = recipe.review
-        self.log = ReviewLog(store)
-        self.gates = {step.kind: step for step in steps if isinstance(step, ReviewGate)}
+        self.log = ReviewLog(store, pipeline)
+        self.gates = {kind: gate for kind in ("prompt", "answer") if (gate := pipeline.gate_for(kind)) is not None}
         self._cache: dict[str, tuple[int, list[QueueItem]]] = {}
         """kind -> (the store's data_version when built, items): rebuilt when another connection (a run, an
         import) commits; our own decisions update it in place (`decided`)."""
@@ -58,7 +58,7 @@ class ReviewQueue:
         return [kind for kind in ("prompt", "answer") if kind in self.gates and kind in self.review.kinds]
 
     def items(self, kind: str) -> list[QueueItem]:
-        version = self.store.conn.execute("PRAGMA data_version").fetchone()[0]
+        version = self.store.db.data_version()
         cached = self._cache.get(kind)
         if cached and cached[0] == version:
             return cached[1]
@@ -85,7 +85,7 @@ class ReviewQueue:
         prompt_decisions = self.log.by_item("prompt") if kind == "answer" else {}
         items = []
         for record in self.store.emitted(gate.upstream, kind=kind):
-            dropped_by_others = record.status != "kept" and record.reason != REJECTED_BY_REVIEWER
+            dropped_by_others = record.status != Status.KEPT and record.reason != REJECTED_BY_REVIEWER
             if dropped_by_others or not in_queue(record, self.review):
                 continue
             if kind == "answer" and self.prompt_moved_on(record, prompt_decisions):
@@ -111,30 +111,14 @@ class ReviewQueue:
         gate = self.gates.get(kind)
         if gate is None:
             return 0
-        upstream = list(gate.upstream)
-        placeholders = ",".join("?" * len(upstream))
-        return self.store.conn.execute(
-            f"""SELECT COUNT(DISTINCT r.item_id) FROM reviews r
-                LEFT JOIN progress p ON p.step = ? AND p.item_id = r.item_id
-                WHERE r.kind = ? AND p.item_id IS NULL
-                  AND EXISTS (SELECT 1 FROM emits e WHERE e.item_id = r.item_id AND e.active = 1
-                              AND e.step IN ({placeholders}))""",
-            (gate.name, kind, *upstream),
-        ).fetchone()[0]
+        return self.store.reviews.waiting_for_run(gate.name, kind, gate.upstream)
 
     def set_aside(self, kind: str) -> int:
         """Items with a decision that the pipeline no longer passes to their gate (see `waiting_for_run`)."""
         gate = self.gates.get(kind)
         if gate is None:
             return 0
-        upstream = list(gate.upstream)
-        placeholders = ",".join("?" * len(upstream))
-        return self.store.conn.execute(
-            f"""SELECT COUNT(DISTINCT r.item_id) FROM reviews r
-                WHERE r.kind = ? AND NOT EXISTS (SELECT 1 FROM emits e WHERE e.item_id = r.item_id
-                                                 AND e.active = 1 AND e.step IN ({placeholders}))""",
-            (kind, *upstream),
-        ).fetchone()[0]
+        return self.store.reviews.set_aside(kind, gate.upstream)
 
     def subdomain_of(self, record: Record) -> str | None:
         if record.meta.get("subdomain"):
@@ -187,12 +171,12 @@ class ReviewQueue:
         return [subdomain.name for subdomain in self.recipe.domain.subdomains]
 
 
-def review_counts(store: Store, steps: list[Step], recipe: Recipe) -> dict[str, dict[str, int]]:
+def review_counts(store: Store, pipeline: Pipeline, recipe: Recipe) -> dict[str, dict[str, int]]:
     """For `sftgen status`: per reviewed kind, accepted / rejected / edited / pending / disputed."""
-    return ReviewQueue(store, steps, recipe).counts()
+    return ReviewQueue(store, pipeline, recipe).counts()
 
 
-def decisions_waiting_for_run(store: Store, steps: list[Step], recipe: Recipe) -> int:
+def decisions_waiting_for_run(store: Store, pipeline: Pipeline, recipe: Recipe) -> int:
     """Reviewed items whose decision the pipeline has not applied yet (exports see them after `sftgen run`)."""
-    queue = ReviewQueue(store, steps, recipe)
+    queue = ReviewQueue(store, pipeline, recipe)
     return sum(queue.waiting_for_run(kind) for kind in queue.gates)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sftgen.recipe import Recipe
-from sftgen.review.policy import llm_scores
+from sftgen.decisions.policy import llm_scores
 from sftgen.review.queue import QueueItem
 from sftgen.store import Store
 

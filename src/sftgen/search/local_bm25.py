@@ -19,11 +19,13 @@ import bm25s
 from sftgen.ingest.readers import iter_source_files, read_documents
 from sftgen.records import stable_hash
 from sftgen.search.base import SearchError, SearchHit, ranked
+from sftgen.search.bm25_text import bm25_terms
 
 LOCAL_SCHEME = "local://"
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
 SNIPPET_CHARS = 300
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
+"""Bumped when the terms change (2: stemmed, question words out): an index saved before is rebuilt."""
 WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -100,8 +102,7 @@ class LocalBM25Backend:
         documents = read_corpus(self.corpus_path, self.project_dir)
         retriever = bm25s.BM25()
         if documents:
-            tokens = bm25s.tokenize([f"{d.title}\n{d.text}" for d in documents], stopwords="en", show_progress=False)
-            retriever.index(tokens, show_progress=False)
+            retriever.index(bm25_terms([f"{d.title}\n{d.text}" for d in documents]), show_progress=False)
         self.retriever, self.documents = retriever, documents
         if saved is not None and documents:
             self.save(saved)
@@ -132,7 +133,7 @@ class LocalBM25Backend:
         assert self.documents is not None and self.retriever is not None
         if not self.documents or k <= 0:
             return []
-        query_tokens = bm25s.tokenize([query], stopwords="en", show_progress=False)
+        query_tokens = bm25_terms([query])
         if not any(len(ids) for ids in query_tokens.ids):
             return []
         k = min(k, len(self.documents))

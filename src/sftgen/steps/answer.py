@@ -1,4 +1,4 @@
-"""Answer step 2b: the LLM answers each prompt from its retrieved passages, fenced as data, and cites
+"""The LLM answers each prompt from its retrieved passages, fenced as data, and cites
 them as [1], [2]. Citations are mapped to the passages' URLs; a number that matches no retrieved
 passage is removed from the text and listed in `invalid_citations`. With `answers.rag: false` the model
 answers alone and the answer is marked `rag: false`."""
@@ -13,11 +13,11 @@ from pydantic import BaseModel, Field
 from sftgen.answers.answer_text import answer_problem
 from sftgen.answers.citations import check_citations, citation_entries
 from sftgen.answers.upstream import emitted_from, require_processed
-from sftgen.records import DROPPED, Record
-from sftgen.steps.base import LLMStep, Outcome, drop, keep
-from sftgen.steps.context import ItemContext, RunContext
+from sftgen.records import Record, Status
+from sftgen.core.step import LLMStep, Outcome, drop, keep
+from sftgen.core.context import ItemContext, RunContext
+from sftgen.steps.answer_retrieve import AnswerRetrieveStep
 
-RETRIEVE_STEP = "answer_retrieve"
 PLACEHOLDER = re.compile(r"<[^<>]{0,80}>")
 """A reply like "<the answer>": small models copy a template's placeholder instead of answering."""
 GROUNDED_TEMPLATE = "answer.jinja"
@@ -48,10 +48,27 @@ class AnswerStep(LLMStep):
                          "passage_overlap"})
         return settings
 
-    async def process(self, item: Record, ctx: ItemContext) -> Outcome:
+    def template_for(self, item: Record, ctx: ItemContext) -> str:
+        return GROUNDED_TEMPLATE if ctx.recipe.answers.rag else CLOSED_BOOK_TEMPLATE
+
+    def precheck(self, item: Record, ctx: ItemContext) -> Outcome | None:
         if not ctx.recipe.answers.rag:
-            reply = await ctx.ask(CLOSED_BOOK_TEMPLATE, {"domain": ctx.recipe.domain, "prompt": item.text},
-                                  WrittenAnswer)
+            return None
+        outcome, reason = require_processed(ctx.run.store, self.retrieve_step(ctx), item)
+        if outcome == Status.DROPPED:
+            return drop(reason or "no_passages", "retrieval found no passages for this prompt")
+        if not self.passages(item, ctx):
+            return drop("no_passages", "retrieval kept no passages for this prompt")
+        return None
+
+    def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
+        variables = {"domain": ctx.recipe.domain, "prompt": item.text}
+        if ctx.recipe.answers.rag:
+            variables["passages"] = [{"title": passage_title(p), "text": p.text} for p in self.passages(item, ctx)]
+        return variables
+
+    def on_reply(self, item: Record, reply: WrittenAnswer, ctx: ItemContext) -> Outcome:
+        if not ctx.recipe.answers.rag:
             if PLACEHOLDER.fullmatch(reply.answer.strip()):
                 return drop("placeholder_answer", f"the reply is a copied placeholder, not an answer: {reply.answer!r}")
             problem = answer_problem(reply.answer, titles=[], passages=[])
@@ -60,28 +77,30 @@ class AnswerStep(LLMStep):
             meta = {"prompt_id": item.id, "rag": False, "citations": [], "subdomain": item.meta.get("subdomain")}
             return keep(with_earlier_scores(ctx, item.child("answer", reply.answer.strip(), meta=meta,
                                                             origin="closed_book")))
-        outcome, reason = require_processed(ctx.run.store, RETRIEVE_STEP, item)
-        if outcome == DROPPED:
-            return drop(reason or "no_passages", "retrieval found no passages for this prompt")
-        passages = sorted(emitted_from(ctx.run.store, RETRIEVE_STEP, item.id, "passage"),
-                          key=lambda passage: passage.meta.get("rank", 0))
-        if not passages:
-            return drop("no_passages", "retrieval kept no passages for this prompt")
-        variables = {"domain": ctx.recipe.domain, "prompt": item.text,
-                     "passages": [{"title": p.meta.get("title") or p.meta.get("url") or "", "text": p.text}
-                                  for p in passages]}
-        reply = await ctx.ask(GROUNDED_TEMPLATE, variables, WrittenAnswer)
+        passages = self.passages(item, ctx)
         answer = grounded_answer(item, reply.answer, passages)
         if PLACEHOLDER.fullmatch(answer.text):
             return drop("placeholder_answer", f"the reply is a copied placeholder, not an answer: {answer.text!r}")
         if not answer.text:
             return drop("empty_answer",
                         f"the reply held only citations of passages that do not exist: {reply.answer!r}")
-        problem = answer_problem(answer.text, [p["title"] for p in variables["passages"]],
-                                 [p.text for p in passages])
+        problem = answer_problem(answer.text, [passage_title(p) for p in passages], [p.text for p in passages])
         if problem:
             return drop(*problem)
         return keep(with_earlier_scores(ctx, answer))
+
+    @staticmethod
+    def retrieve_step(ctx: ItemContext) -> str:
+        return ctx.run.pipeline.step_of(AnswerRetrieveStep).name
+
+    def passages(self, item: Record, ctx: ItemContext) -> list[Record]:
+        """The prompt's passages as retrieval ranked them (a few small records, read where needed)."""
+        return sorted(emitted_from(ctx.run.store, self.retrieve_step(ctx), item.id, "passage"),
+                      key=lambda passage: passage.meta.get("rank", 0))
+
+
+def passage_title(passage: Record) -> str:
+    return passage.meta.get("title") or passage.meta.get("url") or ""
 
 
 def with_earlier_scores(ctx: ItemContext, answer: Record) -> Record:

@@ -1,4 +1,4 @@
-"""Answer step 1a: search queries for a prompt: the prompt itself plus LLM-written variations that
+"""Search queries for a prompt: the prompt itself plus LLM-written variations that
 cover other aspects of it."""
 
 from __future__ import annotations
@@ -8,9 +8,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from sftgen.llm.schemas import with_exactly
 from sftgen.records import Record
-from sftgen.steps.base import LLMStep, Outcome, keep
-from sftgen.steps.context import ItemContext, RunContext
+from sftgen.core.step import LLMStep, Outcome, keep
+from sftgen.core.context import ItemContext, RunContext
 
 
 class QueryVariations(BaseModel):
@@ -27,18 +28,27 @@ class AnswerQueriesStep(LLMStep):
     output_schema = QueryVariations
 
     def step_settings(self, ctx: RunContext) -> dict[str, Any]:
-        return {"queries_per_prompt": ctx.recipe.answers.queries_per_prompt}
+        count = ctx.recipe.answers.queries_per_prompt
+        return {"queries_per_prompt": count,
+                "schema": with_exactly(QueryVariations, "queries", max(1, count - 1)).model_json_schema()}
 
     def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
         return {"domain": ctx.recipe.domain, "prompt": item.text, "count": ctx.recipe.answers.queries_per_prompt - 1}
 
-    async def process(self, item: Record, ctx: ItemContext) -> Outcome:
-        wanted = ctx.recipe.answers.queries_per_prompt
-        texts = [item.text.strip()]
-        if wanted > 1:
-            reply = await ctx.ask(self.template, self.variables(item, ctx), self.output_schema)
-            texts += [" ".join(query.split()) for query in reply.queries if usable_query(query)]
-        return keep(*(query_record(item, text, index) for index, text in enumerate(unique(texts)[:wanted])))
+    def precheck(self, item: Record, ctx: ItemContext) -> Outcome | None:
+        if ctx.recipe.answers.queries_per_prompt <= 1:  # the prompt itself is the one query
+            return self.queries(item, [], ctx)
+        return None
+
+    def schema_for(self, item: Record, ctx: ItemContext) -> type[BaseModel]:
+        return with_exactly(self.output_schema, "queries", ctx.recipe.answers.queries_per_prompt - 1)
+
+    def on_reply(self, item: Record, reply: QueryVariations, ctx: ItemContext) -> Outcome:
+        return self.queries(item, [" ".join(query.split()) for query in reply.queries if usable_query(query)], ctx)
+
+    def queries(self, item: Record, variations: list[str], ctx: ItemContext) -> Outcome:
+        texts = unique([item.text.strip(), *variations])[: ctx.recipe.answers.queries_per_prompt]
+        return keep(*(query_record(item, text, index) for index, text in enumerate(texts)))
 
 
 WORD = re.compile(r"[^\W\d_]{3,}")

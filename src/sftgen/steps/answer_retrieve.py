@@ -1,4 +1,4 @@
-"""Answer step 2a: cut the pages found for a prompt into passages and keep the ones most relevant to
+"""Cut the pages found for a prompt into passages and keep the ones most relevant to
 the prompt, ranked by BM25 and embeddings fused by reciprocal rank (RRF)."""
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from typing import Any
 from sftgen.answers.upstream import emitted_from, require_processed
 from sftgen.chunking.splitter import split_into_chunks
 from sftgen.records import Record
-from sftgen.steps.base import Outcome, Step, drop, keep
-from sftgen.steps.context import ItemContext, RunContext
+from sftgen.core.step import Outcome, Step, drop, keep
+from sftgen.core.context import ItemContext, RunContext
+from sftgen.steps.answer_queries import AnswerQueriesStep
+from sftgen.steps.answer_search import AnswerSearchStep
 
-QUERIES_STEP = "answer_queries"
-SEARCH_STEP = "answer_search"
 
 
 class AnswerRetrieveStep(Step):
@@ -29,12 +29,13 @@ class AnswerRetrieveStep(Step):
                 "overlap": answers.passage_overlap, "ranking": "bm25+embeddings rrf"}
 
     async def process(self, item: Record, ctx: ItemContext) -> Outcome:
-        store = ctx.run.store
-        require_processed(store, QUERIES_STEP, item)
+        store, pipeline = ctx.run.store, ctx.run.pipeline
+        queries, search = pipeline.step_of(AnswerQueriesStep).name, pipeline.step_of(AnswerSearchStep).name
+        require_processed(store, queries, item)
         pages: list[Record] = []
-        for query in emitted_from(store, QUERIES_STEP, item.id, "query"):
-            require_processed(store, SEARCH_STEP, query)
-            pages += emitted_from(store, SEARCH_STEP, query.id, "document")
+        for query in emitted_from(store, queries, item.id, "query"):
+            require_processed(store, search, query)
+            pages += emitted_from(store, search, query.id, "document")
         if not pages:
             return drop("no_pages", "the search found no usable page for any of this prompt's queries")
         candidates = candidate_passages(pages, ctx.recipe.answers.passage_size, ctx.recipe.answers.passage_overlap)
@@ -42,7 +43,7 @@ class AnswerRetrieveStep(Step):
             return drop("no_passages", f"{len(pages)} pages held no text to cut into passages")
         from sftgen.retrieval import hybrid_rank  # numpy and bm25s load when passages are ranked
 
-        encoder = load_encoder(ctx)
+        encoder = ctx.run.services.embedder()
         ranked = await asyncio.to_thread(
             hybrid_rank, item.text, [text for text, _, _ in candidates], encoder,
             ctx.recipe.answers.passages_per_answer,
@@ -66,12 +67,6 @@ def candidate_passages(pages: list[Record], size: int, overlap: int) -> list[tup
                 seen.add(key)
                 candidates.append((chunk.text, page, chunk.start))
     return candidates
-
-
-def load_encoder(ctx: ItemContext):
-    from sftgen.embed import shared_embedder
-
-    return shared_embedder(ctx.run)
 
 
 def passage_record(prompt: Record, page: Record, text: str, start: int, rank: int, hit) -> Record:

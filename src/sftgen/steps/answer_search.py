@@ -1,17 +1,15 @@
-"""Answer step 1b: search each answer query and fetch its top pages; every page becomes a document
+"""Search each answer query and fetch its top pages; every page becomes a document
 with its URL, query and prompt as provenance. Refused pages are recorded with their reason."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sftgen.answers.web import answer_fetcher, answer_search_backend
 from sftgen.fetch.redact import redact_url, redact_urls_in
-from sftgen.records import Record
-from sftgen.steps.base import Outcome, SideDrop, Step, drop, keep
-from sftgen.steps.context import ItemContext, RunContext
+from sftgen.records import Record, Status
+from sftgen.core.step import Outcome, SideDrop, Step, drop, keep
+from sftgen.core.context import ItemContext, RunContext
 
-ERROR = "error"
 
 
 class AnswerSearchStep(Step):
@@ -35,13 +33,13 @@ class AnswerSearchStep(Step):
         from sftgen.search import SearchError  # the search package loads its backends (httpx, bm25s)
 
         try:
-            hits = await answer_search_backend(ctx.run).search(item.text, ctx.recipe.answers.pages_per_query)
+            backend = ctx.run.services.search(ctx.recipe.answers.search_backend)
+            hits = await backend.search(item.text, ctx.recipe.answers.pages_per_query)
         except SearchError as exc:
-            return Outcome(ERROR, reason=exc.reason, detail=redact_urls_in(exc.detail))
+            return Outcome(Status.ERROR, reason=exc.reason, detail=redact_urls_in(exc.detail))
         if not hits:
             return drop("no_hits", f"the search found nothing for {item.text!r}")
-        fetcher = answer_fetcher(ctx.run)
-        pages = await fetcher.fetch_many([hit.url for hit in hits])
+        pages = await ctx.run.services.fetcher().fetch_many([hit.url for hit in hits])
         min_chars = ctx.recipe.research.fetch.min_text_chars
         documents, side_drops = [], []
         for hit, page in zip(hits, pages):

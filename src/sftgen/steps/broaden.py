@@ -1,4 +1,4 @@
-"""Recipe step 7, breadth (in-breadth evolution): variants of each generated prompt on a neighbouring
+"""Breadth (in-breadth evolution): variants of each generated prompt on a neighbouring
 topic or use case of the same profile, for another persona and difficulty. Variants are new prompts
 (`variant_of` the original); the original goes on from `generate` itself."""
 
@@ -8,12 +8,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from sftgen.quotas import QUOTA_FULL, ledger_for
+from sftgen.llm.schemas import with_exactly
+from sftgen.quotas.ledger import ledger_for
+from sftgen.quotas.targets import QUOTA_FULL
 from sftgen.records import Record
-from sftgen.steps.base import LLMStep, Outcome, SideDrop, drop, keep
-from sftgen.steps.context import ItemContext, RunContext
-from sftgen.steps.generate import PromptText, quota_steps
-from sftgen.steps.prompt_records import clean_prompt, inherited_meta, reworded_parent, rotated, unusable_prompt
+from sftgen.core.step import LLMStep, Outcome, SideDrop, drop, keep
+from sftgen.core.context import ItemContext, RunContext
+from sftgen.steps.prompt_records import PromptText, clean_prompt, inherited_meta, reworded_parent, rotated, unusable_prompt
 
 
 class PromptVariants(BaseModel):
@@ -32,30 +33,37 @@ class BroadenStep(LLMStep):
     def step_settings(self, ctx: RunContext) -> dict[str, Any]:
         prompts = ctx.recipe.prompts
         return {"variants": prompts.variants_per_prompt, "personas": prompts.personas,
-                "difficulties": prompts.difficulties}
+                "difficulties": prompts.difficulties,
+                "schema": with_exactly(PromptVariants, "variants",
+                                       max(1, prompts.variants_per_prompt)).model_json_schema()}
 
-    async def process(self, item: Record, ctx: ItemContext) -> Outcome:
-        settings = ctx.recipe.prompts
+    def precheck(self, item: Record, ctx: ItemContext) -> Outcome | None:
+        settings, subdomain = ctx.recipe.prompts, item.meta.get("subdomain")
         if settings.variants_per_prompt == 0:
             return keep()
-        ledger = ledger_for(ctx.run, *quota_steps(self))
-        subdomain = item.meta.get("subdomain")
-        count = ledger.variants_for_seed(item.id, subdomain, settings.variants_per_prompt)
-        if count == 0:
+        if ledger_for(ctx.run).hold_for_seed(item.id, subdomain, settings.variants_per_prompt) == 0:
             return drop(QUOTA_FULL, f"subdomain {subdomain!r} has all the prompts its quota asks for")
-        targets = [
-            {"persona": persona, "difficulty": difficulty}
-            for persona, difficulty in zip(rotated(settings.personas, item.id, count),
-                                           rotated(settings.difficulties, item.id + ":d", count))
-        ]
-        try:
-            reply = await ctx.ask(self.template, self.variables_for(item, ctx, targets), self.output_schema)
-        except BaseException:
-            ledger.refund(subdomain, count)
-            raise
-        outcome = self.variants_from(item, reply, targets)
-        ledger.refund(subdomain, count - len(outcome.outputs))
+        return None
+
+    def targets(self, item: Record, ctx: ItemContext) -> list[dict[str, str]]:
+        settings, count = ctx.recipe.prompts, ledger_for(ctx.run).held_count(item.id)
+        return [{"persona": persona, "difficulty": difficulty}
+                for persona, difficulty in zip(rotated(settings.personas, item.id, count),
+                                               rotated(settings.difficulties, item.id + ":d", count))]
+
+    def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
+        return self.variables_for(item, ctx, self.targets(item, ctx))
+
+    def schema_for(self, item: Record, ctx: ItemContext) -> type[BaseModel]:
+        return with_exactly(self.output_schema, "variants", len(self.targets(item, ctx)))
+
+    def on_reply(self, item: Record, reply: PromptVariants, ctx: ItemContext) -> Outcome:
+        outcome = self.variants_from(item, reply, self.targets(item, ctx))
+        ledger_for(ctx.run).settle_held_seed(item.id, len(outcome.outputs))
         return outcome
+
+    def on_ask_failed(self, item: Record, ctx: ItemContext) -> None:
+        ledger_for(ctx.run).release(item.id)
 
     def variables_for(self, item: Record, ctx: ItemContext, targets: list[dict[str, str]]) -> dict[str, Any]:
         profile = ctx.run.store.get(item.meta.get("profile_id", ""))

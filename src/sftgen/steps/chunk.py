@@ -1,4 +1,4 @@
-"""Recipe step 2: split documents into chunks small enough that several fit in the model's context."""
+"""Split documents into chunks small enough that several fit in the model's context."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import Any
 
 from sftgen.chunking.splitter import split_into_chunks
 from sftgen.records import Record
-from sftgen.steps.base import Outcome, Step, drop, keep
-from sftgen.steps.context import ItemContext, RunContext
+from sftgen.core.step import Outcome, Step, drop, keep
+from sftgen.core.context import ItemContext, RunContext
 
 
 class ChunkStep(Step):
@@ -16,6 +16,7 @@ class ChunkStep(Step):
     name = "chunk"
     consumes = "document"
     produces = "chunk"
+    remote_ok = True
 
     def settings(self, ctx: RunContext) -> dict[str, Any]:
         return ctx.recipe.chunking.model_dump()

@@ -1,4 +1,4 @@
-"""Recipe step 3: keep chunks that are relevant to the recipe's domain and informative; drop the rest
+"""Keep chunks that are relevant to the recipe's domain and informative; drop the rest
 with a stable reason code and the model's short explanation."""
 
 from __future__ import annotations
@@ -7,18 +7,20 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from sftgen.llm.schemas import Sentence
 from sftgen.records import Record
-from sftgen.steps.base import LLMFilterStep, Outcome, drop, keep
-from sftgen.steps.context import ItemContext, RunContext
+from sftgen.core.step import LLMFilterStep, Outcome, drop, keep
+from sftgen.core.context import ItemContext, RunContext
 
 CHUNK_DROP_REASONS = ("off_domain", "boilerplate", "too_thin", "garbled")
 
 
 class ChunkVerdict(BaseModel):
+    # The reason comes first: a model that commits to a verdict first writes a reason to fit it.
+    explanation: Sentence = Field(description="One short sentence.")
     verdict: Literal["keep", "off_domain", "boilerplate", "too_thin", "garbled"] = Field(
         description="keep, or why the text is of no use for questions about the domain."
     )
-    explanation: str = Field(max_length=200, description="One short sentence.")
 
 
 class ChunkFilterStep(LLMFilterStep):
@@ -33,11 +35,11 @@ class ChunkFilterStep(LLMFilterStep):
     def step_settings(self, ctx: RunContext) -> dict[str, Any]:
         return {"min_chunk_chars": ctx.recipe.profiles.min_chunk_chars, "domain": domain_brief(ctx)}
 
-    async def process(self, item: Record, ctx: ItemContext) -> Outcome:
+    def precheck(self, item: Record, ctx: ItemContext) -> Outcome | None:
         minimum = ctx.recipe.profiles.min_chunk_chars
         if len(item.text.strip()) < minimum:
             return drop("too_thin", f"{len(item.text.strip())} characters, fewer than profiles.min_chunk_chars={minimum}")
-        return await super().process(item, ctx)
+        return None
 
     def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
         return {"domain": ctx.recipe.domain, "chunk": item.text, "title": item.meta.get("title") or ""}

@@ -1,25 +1,24 @@
-"""Recipe step 6: prompts from each profile and its chunk, of varied task types, self-contained.
+"""Prompts from each profile and its chunk, of varied task types, self-contained.
 How many a profile gets comes from the subdomain quotas (see quotas.py)."""
 
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-from sftgen.quotas import QUOTA_FULL, ledger_for, reopen_declined_profiles
+from sftgen.llm.schemas import with_exactly
+from sftgen.quotas.ledger import ledger_for, reopen_declined_profiles
+from sftgen.quotas.targets import QUOTA_FULL
 from sftgen.records import Record
-from sftgen.steps.base import LLMStep, Outcome, SideDrop, drop, keep
-from sftgen.steps.context import ItemContext, RunContext
-from sftgen.steps.prompt_records import clean_prompt, rotated, unusable_prompt
+from sftgen.core.step import LLMStep, Outcome, SideDrop, drop, keep
+from sftgen.core.context import ItemContext, RunContext
+from sftgen.steps.prompt_records import PromptText, clean_prompt, rotated, unusable_prompt
 
 log = logging.getLogger("sftgen.generate")
 
 CHUNK_CHARS_IN_PROMPT = 1500
-
-
-PromptText = Annotated[str, Field(min_length=15, max_length=300)]
 
 
 class GeneratedPrompts(BaseModel):
@@ -40,7 +39,8 @@ class GenerateStep(LLMStep):
         return {"per_profile": prompts.per_profile, "task_types": prompts.task_types,
                 "target_total": prompts.target_total, "overshoot": prompts.overshoot,
                 "shares": {s.name: s.share for s in ctx.recipe.domain.subdomains},
-                "variants": prompts.variants_per_prompt}
+                "variants": prompts.variants_per_prompt,
+                "schema": with_exactly(GeneratedPrompts, "prompts", prompts.per_profile).model_json_schema()}
 
     def reopen_inputs(self, ctx: RunContext) -> None:
         reopened = reopen_declined_profiles(ctx, self)
@@ -48,22 +48,31 @@ class GenerateStep(LLMStep):
             log.info("generate: %d profiles declined as %s get another turn: their subdomains fell short",
                      reopened, QUOTA_FULL)
 
-    async def process(self, item: Record, ctx: ItemContext) -> Outcome:
-        settings = ctx.recipe.prompts
-        ledger = ledger_for(ctx.run, *quota_steps(self))
-        subdomain = item.meta.get("subdomain")
-        count, reserved = ledger.reserve_for_profile(subdomain, settings.per_profile, settings.variants_per_prompt)
-        if count == 0:
+    def precheck(self, item: Record, ctx: ItemContext) -> Outcome | None:
+        settings, subdomain = ctx.recipe.prompts, item.meta.get("subdomain")
+        held = ledger_for(ctx.run).hold_for_profile(item.id, subdomain, settings.per_profile,
+                                                    settings.variants_per_prompt)
+        if held == 0:
             return drop(QUOTA_FULL, f"subdomain {subdomain!r} has all the prompts its quota asks for")
-        task_types = rotated(settings.task_types, item.id, count)
-        try:
-            reply = await ctx.ask(self.template, self.variables_for(item, ctx, task_types), self.output_schema)
-        except BaseException:
-            ledger.refund(subdomain, reserved)
-            raise
-        outcome = self.prompts_from(item, reply, task_types)
-        ledger.settle_profile(subdomain, reserved, [p.id for p in outcome.outputs], settings.variants_per_prompt)
+        return None
+
+    def task_types(self, item: Record, ctx: ItemContext) -> list[str]:
+        return rotated(ctx.recipe.prompts.task_types, item.id, ledger_for(ctx.run).held_count(item.id))
+
+    def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
+        return self.variables_for(item, ctx, self.task_types(item, ctx))
+
+    def schema_for(self, item: Record, ctx: ItemContext) -> type[BaseModel]:
+        return with_exactly(self.output_schema, "prompts", len(self.task_types(item, ctx)))
+
+    def on_reply(self, item: Record, reply: GeneratedPrompts, ctx: ItemContext) -> Outcome:
+        outcome = self.prompts_from(item, reply, self.task_types(item, ctx))
+        ledger_for(ctx.run).settle_held_profile(item.id, [p.id for p in outcome.outputs],
+                                                ctx.recipe.prompts.variants_per_prompt)
         return outcome
+
+    def on_ask_failed(self, item: Record, ctx: ItemContext) -> None:
+        ledger_for(ctx.run).release(item.id)
 
     def variables_for(self, item: Record, ctx: ItemContext, task_types: list[str]) -> dict[str, Any]:
         chunk = ctx.run.store.get(item.meta.get("chunk_id", ""))
@@ -97,12 +106,3 @@ def seed_meta(profile: Record, task_type: str) -> dict[str, Any]:
         "profile_id": profile.id, "chunk_id": meta.get("chunk_id"), "document_id": meta.get("document_id"),
     }
 
-
-def quota_steps(step: LLMStep) -> tuple[LLMStep, LLMStep]:
-    """The generate and broaden steps as the standard pipeline wires them: the ledger needs to know
-    which of their inputs are about to be (re)done."""
-    from sftgen.steps.broaden import BroadenStep
-
-    if isinstance(step, GenerateStep):
-        return step, BroadenStep(upstream=["generate"])
-    return GenerateStep(upstream=["profile"]), step

@@ -1,4 +1,4 @@
-"""Recipe step 1: read the project's document folders into document records."""
+"""Read the project's document folders into document records."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 from sftgen.ingest.readers import iter_source_entries, read_documents
 from sftgen.records import Record, stable_hash
-from sftgen.steps.base import Outcome, SideDrop, SourceItem, SourceStep, drop, keep
-from sftgen.steps.context import ItemContext, RunContext
+from sftgen.core.step import Outcome, SideDrop, SourceItem, SourceStep, drop, keep
+from sftgen.core.context import ItemContext, RunContext
 
 
 class IngestStep(SourceStep):

@@ -1,4 +1,4 @@
-"""Recipe step 4: a structured profile of each kept chunk (subdomain, topic, use case, audience,
+"""A structured profile of each kept chunk (subdomain, topic, use case, audience,
 difficulty), its subdomain normalised to one of the recipe's names."""
 
 from __future__ import annotations
@@ -8,15 +8,15 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from sftgen.records import Record
-from sftgen.steps.base import LLMStep, Outcome, drop, keep
+from sftgen.core.step import LLMStep, Outcome, drop, keep
 from sftgen.steps.chunk_filter import domain_brief
-from sftgen.steps.context import ItemContext, RunContext
+from sftgen.core.context import ItemContext, RunContext
 from sftgen.steps.prompt_records import rotated
-from sftgen.steps.subdomains import matcher_for
+from sftgen.steps.subdomains import CONTENT_CHARS, matcher_for
 
 
 class ChunkProfile(BaseModel):
-    subdomain: str = Field(max_length=80, description="One of the listed subdomains.")
+    subdomain: str = Field(max_length=80, description="One of the listed subdomains, or none.")
     topic: str = Field(max_length=100, description="The specific topic of the passage, a few words.")
     use_case: str = Field(max_length=150, description="Why someone would ask about it.")
     audience: str = Field(max_length=60)
@@ -36,7 +36,8 @@ class ProfileStep(LLMStep):
     def step_settings(self, ctx: RunContext) -> dict[str, Any]:
         profiles = ctx.recipe.profiles
         return {"domain": domain_brief(ctx), "min_similarity": profiles.subdomain_min_similarity,
-                "unmatched": profiles.unmatched_subdomain}
+                "unmatched": profiles.unmatched_subdomain, "margin": profiles.subdomain_margin,
+                "content_check": 1}
 
     def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
         # Listed from a different start for each chunk: small models tend to pick the first option.
@@ -46,7 +47,10 @@ class ProfileStep(LLMStep):
                 "chunk": item.text, "title": item.meta.get("title") or ""}
 
     def on_reply(self, item: Record, reply: ChunkProfile, ctx: ItemContext) -> Outcome:
-        match = matcher_for(ctx.run).match(reply.subdomain, reply.topic)
+        content = f"{reply.topic}. {reply.summary}\n{item.text[:CONTENT_CHARS]}"
+        match = matcher_for(ctx.run).match(reply.subdomain, reply.topic, content)
+        if match.method == "none_chosen":
+            return drop("off_subdomain", "the model found the passage fits none of the subdomains")
         if match.name is None:
             return drop("off_subdomain", f"subdomain {reply.subdomain!r} is closest to {match.nearest!r} "
                                          f"(similarity {match.similarity:.2f}), below "

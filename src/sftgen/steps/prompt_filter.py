@@ -1,4 +1,4 @@
-"""Recipe step 9: an LLM judges each prompt for relevance, clarity, answerability and the factual
+"""An LLM judges each prompt for relevance, clarity, answerability and the factual
 soundness of any claim it makes; the rest are dropped with a stable reason code."""
 
 from __future__ import annotations
@@ -7,18 +7,20 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from sftgen.llm.schemas import Sentence
 from sftgen.records import Record
-from sftgen.steps.base import LLMFilterStep, Outcome, drop, keep
+from sftgen.core.step import LLMFilterStep, Outcome, drop, keep
 from sftgen.steps.chunk_filter import domain_brief
-from sftgen.steps.context import ItemContext, RunContext
+from sftgen.core.context import ItemContext, RunContext
 from sftgen.steps.prompt_records import self_contained
 
 PROMPT_DROP_REASONS = ("off_domain", "unclear", "unanswerable", "incorrect_premise", "not_self_contained")
 
 
 class PromptVerdict(BaseModel):
+    # The reason comes first: a model that commits to a verdict first writes a reason to fit it.
+    explanation: Sentence = Field(description="One short sentence; name the wrong claim if any.")
     verdict: Literal["keep", "off_domain", "unclear", "unanswerable", "incorrect_premise", "not_self_contained"]
-    explanation: str = Field(max_length=200, description="One short sentence; name the wrong claim if any.")
 
 
 class PromptFilterStep(LLMFilterStep):
@@ -33,10 +35,10 @@ class PromptFilterStep(LLMFilterStep):
     def step_settings(self, ctx: RunContext) -> dict[str, Any]:
         return {"domain": domain_brief(ctx)}
 
-    async def process(self, item: Record, ctx: ItemContext) -> Outcome:
+    def precheck(self, item: Record, ctx: ItemContext) -> Outcome | None:
         if not self_contained(item.text):
             return drop("not_self_contained", "refers to a text the reader does not have")
-        return await super().process(item, ctx)
+        return None
 
     def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
         return {"domain": ctx.recipe.domain, "prompt": item.text}

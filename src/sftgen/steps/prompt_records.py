@@ -4,10 +4,15 @@ that write prompts."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from sftgen.dedup.normalise import jaccard, normalise, shingles
 from sftgen.records import Record, stable_hash
+
+PromptText = Annotated[str, Field(min_length=15, max_length=300)]
+"""A prompt as the steps that write prompts ask for it (generate, broaden)."""
 
 # Phrases that make a prompt lean on a text the user of the fine-tuned model will never see.
 NOT_SELF_CONTAINED = re.compile(

@@ -1,9 +1,9 @@
-"""Recipe step 8: lexical diversity. Openers (the first few words) are counted over all the prompts so
+"""Lexical diversity. Openers (the first few words) are counted over all the prompts so
 far; prompts whose opener is over-represented are rewritten into other forms that keep the meaning,
 as many as it takes to bring the opener down to its allowed share. Others pass on unchanged.
 
-An item step, not a global one: the set-wide opener counts are computed once per run into
-`ctx.shared`, and each prompt's decision (rewrite or not) follows from them and its rank among the
+An item step, not a global one: the set-wide opener counts are computed once per run (kept in the
+run's services), and each prompt's decision (rewrite or not) follows from them and its rank among the
 prompts of its opener, so a resumed run redoes only the prompts it has not seen."""
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from sftgen.records import Record, stable_hash
-from sftgen.steps.base import LLMStep, Outcome, SideDrop, keep
-from sftgen.steps.context import ItemContext, RunContext
+from sftgen.core.step import LLMStep, Outcome, SideDrop, replace
+from sftgen.core.context import ItemContext, RunContext
 from sftgen.steps.prompt_records import clean_prompt, inherited_meta, rewording_problem
 
-SHARED_KEY = "rephrase.openers"
 WORD = re.compile(r"[\w'-]+")
 OPENING_STYLES = [
     "start with the situation or scenario the asker is in",
@@ -70,6 +69,7 @@ class RephraseStep(LLMStep):
     name = "rephrase"
     consumes = "prompt"
     produces = "prompt"
+    replaces_input = True
     template = "rephrase.jinja"
     output_schema = Rephrased
 
@@ -82,34 +82,41 @@ class RephraseStep(LLMStep):
         """The plan over all prompts so far; made again when the upstream steps have emitted more since
         (a later pass of the executor, after web research brought new documents)."""
         size = sum(ctx.store.count_emitted(step) for step in self.upstream)
-        plan = ctx.shared.get(SHARED_KEY)
-        if plan is None or plan.upstream_size != size:
-            settings = ctx.recipe.prompts
-            prompts = list(ctx.store.emitted(self.upstream, kind="prompt"))
-            plan = OpenerPlan(prompts, settings.opener_words, settings.max_opener_share,
-                              settings.min_prompts_for_rephrase)
-            plan.upstream_size = size
-            ctx.shared[SHARED_KEY] = plan
+        plan = ctx.services.state(OpenerPlan, lambda: self.new_plan(ctx, size))
+        if plan.upstream_size != size:
+            ctx.services.forget(OpenerPlan)
+            plan = ctx.services.state(OpenerPlan, lambda: self.new_plan(ctx, size))
         return plan
 
-    async def process(self, item: Record, ctx: ItemContext) -> Outcome:
-        plan = self.plan(ctx.run)
-        if item.id not in plan.to_rewrite:
-            return keep(item)
-        current = opener(item.text, plan.words)
+    def new_plan(self, ctx: RunContext, upstream_size: int) -> OpenerPlan:
+        settings = ctx.recipe.prompts
+        prompts = list(ctx.store.emitted(self.upstream, kind="prompt"))
+        plan = OpenerPlan(prompts, settings.opener_words, settings.max_opener_share, settings.min_prompts_for_rephrase)
+        plan.upstream_size = upstream_size
+        return plan
+
+    def precheck(self, item: Record, ctx: ItemContext) -> Outcome | None:
+        if item.id not in self.plan(ctx.run).to_rewrite:
+            return replace(item)
+        return None
+
+    def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
         style = OPENING_STYLES[int(stable_hash(item.id, length=4), 16) % len(OPENING_STYLES)]
-        variables = {"prompt": item.text, "avoid": plan.frequent(), "style": style}
-        reply = await ctx.ask(self.template, variables, self.output_schema)
+        return {"prompt": item.text, "avoid": self.plan(ctx.run).frequent(), "style": style}
+
+    def on_reply(self, item: Record, reply: Rephrased, ctx: ItemContext) -> Outcome:
+        words = self.plan(ctx.run).words
+        current = opener(item.text, words)
         text = clean_prompt(reply.rewritten)
-        if opener(text, plan.words) == current or text == item.text:
-            return keep(item)  # the rewrite did not help: the original goes on as it was
+        if opener(text, words) == current or text == item.text:
+            return replace(item)  # the rewrite did not help: the original goes on as it was
         problem = rewording_problem(item.text, text)
         if problem:  # the original goes on; the broken rewrite is recorded with its reason
-            outcome = keep(item)
+            outcome = replace(item)
             outcome.side_drops = [SideDrop(f"{item.id} rewrite: {text[:60]}", problem[0], problem[1])]
             return outcome
         meta = inherited_meta(item, rephrased_from=item.id, original_opener=current)
         for key in ("variant_of",):
             if key in item.meta:
                 meta[key] = item.meta[key]
-        return keep(item.child("prompt", text, meta=meta, origin="rephrase"))
+        return replace(item.child("prompt", text, meta=meta, origin="rephrase"))

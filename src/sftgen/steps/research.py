@@ -1,28 +1,26 @@
-"""Recipe step 5, the fresh-documents loop: for profiles of subdomains under their quota, the LLM writes
+"""The fresh-documents loop: for profiles of subdomains under their quota, the LLM writes
 search queries; the hits are fetched, cleaned and emitted as new documents, which `chunk` consumes, so
 they are filtered and profiled like the source texts on the executor's next pass. It stops when the
 pages fetched can meet the quotas or the recipe's query and page budgets are spent."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from sftgen.fetch.redact import redact_url, redact_urls_in
+from sftgen.llm.schemas import with_exactly
 from sftgen.records import Record
-from sftgen.research.ledger import QuotaPlan, quota_plan, research_budget
+from sftgen.research.budget import research_budget
+from sftgen.research.plan import QuotaPlan, quota_plan
 from sftgen.research.pages import admit, page_document
-from sftgen.steps.base import Outcome, SideDrop, Step, drop, keep
-from sftgen.steps.context import ItemContext, RunContext
+from sftgen.core.step import Outcome, SideDrop, Step, drop, keep
+from sftgen.core.context import ItemContext, RunContext
 
 if TYPE_CHECKING:  # search backends and the fetcher (httpx, bm25s) load when research runs
     from sftgen.fetch import Fetcher
     from sftgen.search import SearchBackend, SearchHit
-
-TOOLS_KEY = "research.tools"
-
 
 class ResearchQueries(BaseModel):
     queries: list[str] = Field(min_length=1, max_length=8, description="Short web search queries.")
@@ -35,6 +33,7 @@ class ResearchStep(Step):
     consumes = "profile"
     produces = "document"
     uses_llm = True
+    runs_on_driver = True
     template = "research_queries.jinja"
     output_schema = ResearchQueries
 
@@ -42,10 +41,13 @@ class ResearchStep(Step):
         research = ctx.recipe.research
         return {
             "template": ctx.templates.fingerprint(self.template),
-            "schema": self.output_schema.model_json_schema(),
+            "schema": self.schema(ctx).model_json_schema(),
             "model": ctx.llm_identity,
             "research": research.model_dump(exclude={"url_lists"}),
         }
+
+    def schema(self, ctx: RunContext | ItemContext):
+        return with_exactly(self.output_schema, "queries", ctx.recipe.research.queries_per_profile)
 
     def concurrency(self, ctx: RunContext) -> int:
         return min(ctx.llm_concurrency, ctx.recipe.research.fetch.concurrency)
@@ -56,8 +58,8 @@ class ResearchStep(Step):
     async def process(self, item: Record, ctx: ItemContext) -> Outcome:
         run, research = ctx.run, ctx.recipe.research
         subdomain = item.meta.get("subdomain")
-        plan = quota_plan(run, pipeline_steps(run))
-        earlier = earlier_documents(run, item.id)
+        plan = quota_plan(run, researcher=self.name)
+        earlier = run.store.emits.emitted_from(self.name, item.id)  # what it found for this profile before
         if plan.wanted(subdomain) == 0:
             # A profile redone under new settings keeps the pages it found before: dropping them would
             # withdraw the prompts made from them and reopen the quota they filled.
@@ -68,7 +70,7 @@ class ResearchStep(Step):
             return keep(*earlier) if earlier else drop(
                 "research_budget_spent", f"research.max_queries ({research.max_queries}) spent")
         queries = await self.write_queries(item, ctx)
-        backend, fetcher = await research_tools(run)
+        backend, fetcher = run.services.search(), run.services.fetcher()
         documents: list[Record] = []
         side_drops: list[SideDrop] = []
         claimed_here: set[str] = set()
@@ -116,7 +118,7 @@ class ResearchStep(Step):
             "summary": item.text,
             "count": research.queries_per_profile,
         }
-        reply = await ctx.ask(self.template, variables, self.output_schema)
+        reply = await ctx.ask(self.template, variables, self.schema(ctx))
         cleaned: list[str] = []
         for query in reply.queries:
             query = " ".join(query.split())[:200]
@@ -179,39 +181,8 @@ class ResearchStep(Step):
         return documents
 
 
-def earlier_documents(run: RunContext, profile_id: str) -> list[Record]:
-    """The documents research emitted for this profile in an earlier run, still active."""
-    rows = run.store.conn.execute(
-        "SELECT item_id FROM emits WHERE step = 'research' AND source_id = ? AND active = 1 ORDER BY seq",
-        (profile_id,),
-    ).fetchall()
-    return [record for row in rows if (record := run.store.get(row[0])) is not None]
-
-
 def query_record(profile: Record, text: str) -> Record:
     meta = {"purpose": "research", "subdomain": profile.meta.get("subdomain"), "profile_id": profile.id,
             "topic": profile.meta.get("topic")}
     return profile.child("query", text, meta=meta, origin="research")
 
-
-def pipeline_steps(run: RunContext):
-    steps = run.shared.get("research.pipeline")
-    if steps is None:
-        from sftgen.pipeline import build_pipeline  # the pipeline imports this module
-
-        steps = run.shared["research.pipeline"] = build_pipeline(run.recipe)
-    return steps
-
-
-async def research_tools(run: RunContext) -> tuple[SearchBackend, Fetcher]:
-    """The run's search backend and fetcher, made on first use (one fetcher: per-host limits hold run-wide)."""
-    from sftgen.fetch import make_fetcher
-    from sftgen.search import make_search_backend
-
-    tools = run.shared.get(TOOLS_KEY)
-    if tools is None:
-        tools = run.shared[TOOLS_KEY] = (
-            make_search_backend(run.recipe, run.project_dir),
-            make_fetcher(run.recipe, run.project_dir),
-        )
-    return tools

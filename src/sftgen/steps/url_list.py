@@ -1,4 +1,4 @@
-"""Recipe step 1 for URL lists (`research.url_lists`): text files with one URL a line, fetched and
+"""URL lists (`research.url_lists`): text files with one URL a line, fetched and
 cleaned like research pages and emitted as documents. Blank lines and lines starting with # are skipped."""
 
 from __future__ import annotations
@@ -7,14 +7,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from sftgen.fetch.redact import redact_url
-from sftgen.research.ledger import research_budget
+from sftgen.research.budget import research_budget
 from sftgen.research.pages import admit, page_document
 from sftgen.records import stable_hash
-from sftgen.steps.base import Outcome, SourceItem, SourceStep, drop, keep
-from sftgen.steps.context import ItemContext, RunContext
-
-FETCHER_KEY = "url_list.fetcher"
-
+from sftgen.core.step import Outcome, SourceItem, SourceStep, drop, keep
+from sftgen.core.context import ItemContext, RunContext
 
 class UrlListStep(SourceStep):
     """Fetch the URLs listed in research.url_lists as documents."""
@@ -47,12 +44,7 @@ class UrlListStep(SourceStep):
         url, where = source.payload
         if not url.startswith(("http://", "https://")):
             return drop("bad_url", f"{where}: {redact_url(url)!r} is not an http(s) URL")
-        fetcher = ctx.run.shared.get(FETCHER_KEY)
-        if fetcher is None:
-            from sftgen.fetch import make_fetcher  # httpx loads when a URL list is read
-
-            fetcher = ctx.run.shared[FETCHER_KEY] = make_fetcher(ctx.recipe, ctx.run.project_dir)
-        page = await fetcher.fetch(url)
+        page = await ctx.run.services.fetcher().fetch(url)
         document = page_document(page, None, {"url_list": where})
         index = research_budget(ctx.run).near_duplicates
         problem = admit(document, page, index, ctx.recipe.research.fetch.min_text_chars)

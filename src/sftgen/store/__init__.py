@@ -1,3 +1,4 @@
-from sftgen.store.sqlite_store import ItemResult, Store, open_store
+from sftgen.store.results import ItemResult
+from sftgen.store.store import Store, open_store
 
 __all__ = ["ItemResult", "Store", "open_store"]

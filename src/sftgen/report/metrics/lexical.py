@@ -1,8 +1,9 @@
 """Lexical diversity: distinct-n, compression ratio, opener concentration, lengths.
 
 - distinct-n: distinct n-grams / all n-grams over the set (lowercased word tokens); 1.0 = no n-gram repeats.
-- compression ratio: zlib (level 9) compressed size / uncompressed size of the texts joined by newlines, in
-  UTF-8 bytes. Lower = more repetitive; a set of identical texts compresses to almost nothing.
+- compression ratio: uncompressed size / zlib (level 9) compressed size of the texts joined by newlines, in
+  UTF-8 bytes, as the diversity literature reports it. Higher = more repetitive (human prompts sit near 2,
+  templated ones near 3); a set of identical texts compresses very far.
 - top opener share: the share of texts whose first 3 words are the most common such opener.
 """
 
@@ -36,11 +37,11 @@ def distinct_n(token_lists: list[list[str]], n: int) -> float:
 
 
 def compression_ratio(texts: list[str]) -> float:
-    """zlib level 9: compressed bytes / uncompressed bytes of the texts joined by newlines."""
+    """zlib level 9: uncompressed bytes / compressed bytes of the texts joined by newlines (0 for no text)."""
     raw = "\n".join(texts).encode("utf-8")
     if not raw:
         return 0.0
-    return len(zlib.compress(raw, 9)) / len(raw)
+    return len(raw) / len(zlib.compress(raw, 9))
 
 
 def opener_counts(token_lists: list[list[str]]) -> Counter:
@@ -68,7 +69,7 @@ def lexical_metrics(texts: list[str]) -> dict[str, Any]:
         "distinct_2": round(distinct_n(token_lists, 2), 4),
         "distinct_3": round(distinct_n(token_lists, 3), 4),
         "compression_ratio": round(compression_ratio(texts), 4),
-        "compression": "zlib level 9, compressed/uncompressed UTF-8 bytes of the texts joined by newlines",
+        "compression": "zlib level 9, uncompressed/compressed UTF-8 bytes of the texts joined by newlines (higher: more repetitive)",
         "top_opener_share": round(top[0][1] / len(texts), 4) if top and texts else 0.0,
         "top_openers": [{"opener": opener, "count": count} for opener, count in top],
         "distinct_openers": len(openers),

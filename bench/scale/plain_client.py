@@ -1,0 +1,89 @@
+"""The yardstick: a plain asyncio loop sending the very requests the run sent (the bodies its LLM cache
+holds) to the same fake server at the same concurrency, parsing each reply's JSON content as the pipeline
+does, and nothing else. `aiohttp` is the lean loop; `openai` is the usual AsyncOpenAI loop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from scale.store_stats import read_only, store_path
+
+
+@dataclass
+class PlainTiming:
+    client: str
+    requests: int
+    ok: int
+    wall_s: float
+    cpu_s: float
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return 1000 * self.cpu_s / max(1, self.requests)
+
+
+def cached_bodies(project_dir: Path) -> list[str]:
+    """The request bodies of the run, in the order their replies came (as JSON text)."""
+    with read_only(store_path(project_dir)) as conn:
+        return [row[0] for row in conn.execute("SELECT request FROM llm_cache ORDER BY created_at")]
+
+
+async def aiohttp_loop(bodies: list[str], base_url: str, concurrency: int) -> int:
+    import aiohttp
+
+    url = f"{base_url}/chat/completions"
+    queue = iter(bodies)
+    ok = 0
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as session:
+        async def worker() -> None:
+            nonlocal ok
+            for text in queue:
+                async with session.post(url, json=json.loads(text)) as response:
+                    payload = await response.json()
+                json.loads(payload["choices"][0]["message"]["content"])
+                ok += 1
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return ok
+
+
+async def openai_loop(bodies: list[str], base_url: str, concurrency: int) -> int:
+    import httpx
+    import openai
+
+    http = openai.DefaultAsyncHttpxClient(
+        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency))
+    client = openai.AsyncOpenAI(base_url=base_url, api_key="bench", max_retries=6, http_client=http)
+    queue = iter(bodies)
+    ok = 0
+
+    async def worker() -> None:
+        nonlocal ok
+        for text in queue:
+            reply = await client.chat.completions.create(**json.loads(text))
+            json.loads(reply.choices[0].message.content or "")
+            ok += 1
+
+    try:
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    finally:
+        await client.close()
+    return ok
+
+
+LOOPS = {"aiohttp": aiohttp_loop, "openai": openai_loop}
+
+
+def plain_client(client: str, bodies: list[str], base_url: str, concurrency: int,
+                 timeout_s: float | None = None) -> PlainTiming:
+    cpu, wall = time.process_time(), time.perf_counter()
+    try:
+        ok = asyncio.run(asyncio.wait_for(LOOPS[client](bodies, base_url, concurrency), timeout_s))
+    except asyncio.TimeoutError:
+        raise TimeoutError(f"the plain {client} client took over {timeout_s:.0f} s (--timeout)") from None
+    return PlainTiming(client, len(bodies), ok, time.perf_counter() - wall, time.process_time() - cpu)

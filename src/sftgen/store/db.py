@@ -1,0 +1,218 @@
+"""The store's SQLite database: the connection, every table, and transactions that turn a full disk into
+`DiskFull`.
+
+Tables:
+- records:  every item with identity, provenance (parent_ids), text, meta, status and drop reason.
+- emits:    which step passed on which item, and from which input (`source_id`). A step's inputs are the
+            active emits of its upstream steps; a filter emits the inputs it keeps.
+- progress: one row per (step, input): the settings hash it was processed under, the outcome
+            (kept / dropped / error), the reason, and the LLM requests, cache hits and tokens it cost.
+- llm_cache: request hash -> raw request and validated raw reply.
+- runs:     one row per `sftgen run`, for the log and the budget.
+- reviews:  reviewers' decisions, append-only (decisions/log.py says what they add up to).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from sftgen.records import Record, Status
+from sftgen.store.disk_full import DiskFull, is_disk_full
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    step TEXT NOT NULL,
+    text TEXT NOT NULL,
+    parent_ids TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    origin TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,
+    reason TEXT,
+    dropped_by TEXT,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_kind ON records(kind, status);
+CREATE TABLE IF NOT EXISTS emits (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    step TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    source_id TEXT NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1,
+    UNIQUE(step, item_id, source_id)
+);
+CREATE INDEX IF NOT EXISTS emits_source ON emits(source_id);
+CREATE INDEX IF NOT EXISTS emits_step_active ON emits(step, active, seq);
+-- What one input of a step emitted; without it SQLite scans the step's emits per write (quadratic).
+CREATE INDEX IF NOT EXISTS emits_step_source ON emits(step, source_id, active);
+CREATE INDEX IF NOT EXISTS emits_item ON emits(item_id, active, seq);
+CREATE TABLE IF NOT EXISTS progress (
+    step TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    reason TEXT,
+    detail TEXT,
+    label TEXT,
+    n_outputs INTEGER NOT NULL DEFAULT 0,
+    llm_requests INTEGER NOT NULL DEFAULT 0,
+    cache_hits INTEGER NOT NULL DEFAULT 0,
+    prompt_tokens INTEGER NOT NULL DEFAULT 0,
+    completion_tokens INTEGER NOT NULL DEFAULT 0,
+    seconds REAL NOT NULL DEFAULT 0,
+    done_at REAL NOT NULL,
+    PRIMARY KEY (step, item_id)
+);
+CREATE TABLE IF NOT EXISTS llm_cache (
+    key TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    request TEXT NOT NULL,
+    response TEXT NOT NULL,
+    prompt_tokens INTEGER NOT NULL DEFAULT 0,
+    completion_tokens INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    outcome TEXT,
+    message TEXT
+);
+CREATE TABLE IF NOT EXISTS reviews (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    item_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    version_id TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    decision TEXT NOT NULL CHECK (decision IN ('accept', 'reject', 'edit')),
+    reason TEXT,
+    edited_text TEXT,
+    new_version_id TEXT,
+    scores TEXT,
+    source TEXT NOT NULL DEFAULT 'web',
+    external_id TEXT,
+    seconds REAL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reviews_item ON reviews(item_id, seq);
+CREATE UNIQUE INDEX IF NOT EXISTS reviews_external ON reviews(external_id) WHERE external_id IS NOT NULL;
+"""
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute("PRAGMA foreign_keys=OFF")
+    return conn
+
+
+class Database:
+    """One connection to the store's file, with the schema in place."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.disk_full: DiskFull | None = None
+        """Set by the first write that failed for want of space: the reply to a request sent after it
+        could not be stored, so LLM cache reads refuse (no request is sent)."""
+        self.on_disk_full: Callable[[DiskFull], None] | None = None
+        """Told at once (the runner stops the LLM client with it: requests waiting for a slot are not sent)."""
+        try:
+            self.conn = connect(path)
+            self.conn.executescript(SCHEMA)
+        except (sqlite3.Error, OSError) as error:
+            if is_disk_full(error, path.parent):
+                raise DiskFull(path, "opening the store") from error
+            raise
+
+    def transaction(self, what: str = "a write") -> Transaction:
+        return Transaction(self, what)
+
+    def stopped_by_disk(self, what: str) -> DiskFull:
+        """Remember that the disk filled up; LLM cache reads raise the same failure from now on. Writes are
+        still tried (a long-lived process such as the review server goes on once space is freed)."""
+        self.disk_full = DiskFull(self.path, what)
+        if self.on_disk_full is not None:
+            self.on_disk_full(self.disk_full)
+        return self.disk_full
+
+    def data_version(self) -> int:
+        """Changes when another connection commits (SQLite's PRAGMA data_version)."""
+        return self.conn.execute("PRAGMA data_version").fetchone()[0]
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on error; nested use joins the outer transaction. A write or
+    commit that fails for want of space becomes the store's DiskFull."""
+
+    def __init__(self, db: Database, what: str):
+        self.db = db
+        self.conn = db.conn
+        self.what = what
+        self.outer = False
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.outer = not self.conn.in_transaction
+        if self.outer:
+            self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if not self.outer:
+            return
+        if exc_type is None:
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.Error as error:
+                self.roll_back()
+                if is_disk_full(error, self.db.path.parent):
+                    raise self.db.stopped_by_disk(self.what) from error
+                raise
+            return
+        self.roll_back()
+        if exc is not None and not isinstance(exc, DiskFull) and is_disk_full(exc, self.db.path.parent):
+            raise self.db.stopped_by_disk(self.what) from exc
+
+    def roll_back(self) -> None:
+        if self.conn.in_transaction:  # SQLite rolls back by itself after some errors, SQLITE_FULL among them
+            self.conn.execute("ROLLBACK")
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """A consistent copy of a store's file (SQLite's backup API: safe while another process writes), made
+    without writing to the source."""
+    original, copy = sqlite3.connect(source), sqlite3.connect(target)
+    with copy:
+        original.backup(copy)
+    original.close()
+    copy.close()
+
+
+def row_to_record(row: sqlite3.Row) -> Record:
+    return Record(
+        id=row["id"],
+        kind=row["kind"],
+        step=row["step"],
+        text=row["text"],
+        parent_ids=json.loads(row["parent_ids"]),
+        meta=json.loads(row["meta"]),
+        origin=row["origin"],
+        status=Status(row["status"]),
+        reason=row["reason"],
+    )
+
+
+def marks(values: Sequence[object]) -> str:
+    """`?,?,?`: one placeholder per value, for `IN (...)`."""
+    return ",".join("?" * len(values))

@@ -1,0 +1,154 @@
+"""The `emits` table: which step passes on which record, made from which input, and the withdrawal of
+what a step no longer passes on, along the step graph.
+
+A store that writes a step's results is given the graph (step -> the steps it consumes from). Withdrawing
+an item then reaches only the steps downstream of the one that withdrew it: a pass-through filter upstream
+that emits the same item id is left alone. A store opened without the graph (to read: status, export,
+report) refuses to withdraw rather than guess.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from sftgen.records import Record, Status
+from sftgen.store.db import Database, marks, row_to_record
+
+
+class NoStepGraph(Exception):
+    """A write would withdraw records, but this store was opened without the step graph."""
+
+
+class Emits:
+    def __init__(self, db: Database, graph: Mapping[str, Sequence[str]] | None):
+        self.conn = db.conn
+        self.graph = {step: list(upstream) for step, upstream in graph.items()} if graph is not None else None
+        self.consumers: dict[str, list[str]] = {}
+        for name, upstream in (self.graph or {}).items():
+            for producer in upstream:
+                self.consumers.setdefault(producer, []).append(name)
+
+    # ---- writing -------------------------------------------------------------------------------
+
+    def replace(self, step: str, source_id: str, emitted_ids: list[str]) -> None:
+        """Emit `emitted_ids` for this input; what an earlier pass emitted and this one did not is withdrawn."""
+        previous = {
+            row["item_id"]
+            for row in self.conn.execute(
+                "SELECT item_id FROM emits WHERE step=? AND source_id=? AND active=1", (step, source_id)
+            )
+        }
+        for item_id in emitted_ids:
+            self.conn.execute(
+                """INSERT INTO emits (step, item_id, source_id, active) VALUES (?,?,?,1)
+                   ON CONFLICT(step, item_id, source_id) DO UPDATE SET active=1""",
+                (step, item_id, source_id),
+            )
+        stale = previous - set(emitted_ids)
+        if stale:
+            self.withdraw(step, source_id, stale)
+
+    def withdraw(self, step: str, source_id: str, item_ids: set[str]) -> None:
+        """Withdraw items a step no longer emits, and everything downstream that was made from them."""
+        if self.graph is None:
+            raise NoStepGraph(f"step {step} no longer passes on {len(item_ids)} record(s) made from {source_id}, "
+                              "and this store was opened without the step graph to withdraw them along")
+        for item_id in item_ids:
+            self.conn.execute(
+                "UPDATE emits SET active=0 WHERE step=? AND source_id=? AND item_id=?", (step, source_id, item_id)
+            )
+        self.withdraw_downstream({(step, item_id) for item_id in item_ids})
+
+    def withdraw_downstream(self, frontier: set[tuple[str, str]]) -> None:
+        """Walk the step graph from (step, item) pairs just withdrawn: each consumer of that step forgets the
+        item (its progress row) unless another of its upstream steps still emits it, and withdraws what it
+        made from it."""
+        graph = self.graph or {}
+        seen: set[tuple[str, str]] = set()
+        while frontier:
+            producer, item_id = frontier.pop()
+            if (producer, item_id) in seen:
+                continue
+            seen.add((producer, item_id))
+            for consumer in self.consumers.get(producer, []):
+                upstream = graph.get(consumer, [])
+                still_emitted = self.conn.execute(
+                    f"SELECT 1 FROM emits WHERE step IN ({marks(upstream)}) AND item_id=? AND active=1 LIMIT 1",
+                    (*upstream, item_id),
+                ).fetchone()
+                if still_emitted:
+                    continue
+                self.conn.execute("DELETE FROM progress WHERE step=? AND item_id=?", (consumer, item_id))
+                made = self.conn.execute(
+                    "SELECT item_id FROM emits WHERE step=? AND source_id=? AND active=1", (consumer, item_id)
+                ).fetchall()
+                self.conn.execute("UPDATE emits SET active=0 WHERE step=? AND source_id=?", (consumer, item_id))
+                frontier.update((consumer, row["item_id"]) for row in made)
+
+    # ---- reading -------------------------------------------------------------------------------
+
+    def emitted(self, steps: Sequence[str], kind: str | None = None) -> Iterator[Record]:
+        """Records any of these steps passes on now, each once, in the order they were first emitted."""
+        query = f"""SELECT MIN(e.seq) AS seq, r.* FROM emits e JOIN records r ON r.id = e.item_id
+                    WHERE e.step IN ({marks(steps)}) AND e.active = 1"""
+        params: list[Any] = list(steps)
+        if kind:
+            query += " AND r.kind = ?"
+            params.append(kind)
+        query += " GROUP BY e.item_id ORDER BY seq"
+        for row in self.conn.execute(query, params):
+            yield row_to_record(row)
+
+    def emitted_from(self, step: str, source_id: str, kind: str | None = None) -> list[Record]:
+        """The records `step` passes on now that it made from the input `source_id`, in emit order."""
+        query = """SELECT r.* FROM emits e JOIN records r ON r.id = e.item_id
+                   WHERE e.step = ? AND e.source_id = ? AND e.active = 1"""
+        params: list[str] = [step, source_id]
+        if kind:
+            query += " AND r.kind = ?"
+            params.append(kind)
+        return [row_to_record(row) for row in self.conn.execute(query + " ORDER BY e.seq", params)]
+
+    def count(self, step: str) -> int:
+        return self.conn.execute(
+            "SELECT COUNT(DISTINCT item_id) FROM emits WHERE step=? AND active=1", (step,)
+        ).fetchone()[0]
+
+    def first_kept(self, step: str, kind: str, count: int) -> list[Record]:
+        """The first `count` kept records of this kind that the step passes on (a LIMIT query: cheap on a
+        big store)."""
+        rows = self.conn.execute(
+            """SELECT r.* FROM emits e JOIN records r ON r.id = e.item_id
+               WHERE e.step = ? AND e.active = 1 AND r.kind = ? AND r.status = ?
+               ORDER BY e.seq LIMIT ?""",
+            (step, kind, Status.KEPT, count * 4),
+        ).fetchall()
+        seen: dict[str, Record] = {}
+        for row in rows:
+            seen.setdefault(row["id"], row_to_record(row))
+        return list(seen.values())[:count]
+
+    def metas(self, steps: Sequence[str], kind: str) -> list[tuple[str, dict[str, Any]]]:
+        """(id, meta) of every record of this kind these steps pass on, without loading their texts."""
+        rows = self.conn.execute(
+            f"""SELECT r.id, r.meta, MIN(e.seq) AS seq FROM emits e JOIN records r ON r.id = e.item_id
+                WHERE e.step IN ({marks(steps)}) AND e.active = 1 AND r.kind = ?
+                GROUP BY r.id ORDER BY seq""", (*steps, kind)).fetchall()
+        return [(row[0], json.loads(row[1]) if row[1] else {}) for row in rows]
+
+    def last_seq(self, leaving_out: Sequence[str] = ()) -> int:
+        """The newest emit of any step but these: it moves only when one of the others did work."""
+        row = self.conn.execute(
+            f"SELECT seq FROM emits WHERE step NOT IN ({marks(leaving_out)}) ORDER BY seq DESC LIMIT 1",
+            tuple(leaving_out),
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def is_active(self, item_id: str, steps: Sequence[str]) -> bool:
+        """Whether any of these steps passes the item on now."""
+        return self.conn.execute(
+            f"SELECT 1 FROM emits WHERE item_id=? AND active=1 AND step IN ({marks(steps)}) LIMIT 1",
+            (item_id, *steps),
+        ).fetchone() is not None

@@ -1,0 +1,72 @@
+"""The `reviews` table: reviewers' decisions, append-only (decisions/log.py says what they add up to)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from sftgen.store.db import Database, marks
+
+COLUMNS = ("item_id", "kind", "version_id", "reviewer", "decision", "reason", "edited_text", "new_version_id",
+           "scores", "source", "external_id", "seconds", "created_at")
+
+
+class Reviews:
+    def __init__(self, db: Database):
+        self.db = db
+        self.conn = db.conn
+
+    def insert(self, **values: Any) -> int:
+        """One decision (the columns of COLUMNS); inside the caller's transaction. Returns its seq."""
+        cursor = self.conn.execute(
+            f"INSERT INTO reviews ({', '.join(COLUMNS)}) VALUES ({marks(COLUMNS)})",
+            tuple(values.get(column) for column in COLUMNS),
+        )
+        return int(cursor.lastrowid)
+
+    def select(self, item_ids: Sequence[str] | None = None, kind: str | None = None) -> list[sqlite3.Row]:
+        """Decisions in the order they were made, of these items (None: all) and of this kind (None: any)."""
+        query, params = "SELECT * FROM reviews WHERE 1=1", []
+        if kind:
+            query += " AND kind=?"
+            params.append(kind)
+        if item_ids is not None:
+            if not item_ids:
+                return []
+            query += f" AND item_id IN ({marks(item_ids)})"
+            params.extend(item_ids)
+        return self.conn.execute(query + " ORDER BY seq", params).fetchall()
+
+    def has_external(self, external_id: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM reviews WHERE external_id=?", (external_id,)).fetchone() is not None
+
+    def latest_imported(self, annotation_key: str) -> sqlite3.Row | None:
+        """The decision last imported for an annotation of another tool (external ids `<key>@<version>`;
+        before versions were kept, the bare key)."""
+        pattern = annotation_key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "@%"
+        return self.conn.execute(
+            "SELECT * FROM reviews WHERE external_id = ? OR external_id LIKE ? ESCAPE '\\' ORDER BY seq DESC LIMIT 1",
+            (annotation_key, pattern),
+        ).fetchone()
+
+    def waiting_for_run(self, gate: str, kind: str, upstream: Sequence[str]) -> int:
+        """Items of this kind with a decision the gate has not applied yet: its progress row is forgotten and
+        its upstream still passes them on."""
+        return self.conn.execute(
+            f"""SELECT COUNT(DISTINCT r.item_id) FROM reviews r
+                LEFT JOIN progress p ON p.step = ? AND p.item_id = r.item_id
+                WHERE r.kind = ? AND p.item_id IS NULL
+                  AND EXISTS (SELECT 1 FROM emits e WHERE e.item_id = r.item_id AND e.active = 1
+                              AND e.step IN ({marks(upstream)}))""",
+            (gate, kind, *upstream),
+        ).fetchone()[0]
+
+    def set_aside(self, kind: str, upstream: Sequence[str]) -> int:
+        """Items of this kind with a decision that the gate's upstream no longer passes on."""
+        return self.conn.execute(
+            f"""SELECT COUNT(DISTINCT r.item_id) FROM reviews r
+                WHERE r.kind = ? AND NOT EXISTS (SELECT 1 FROM emits e WHERE e.item_id = r.item_id
+                                                 AND e.active = 1 AND e.step IN ({marks(upstream)}))""",
+            (kind, *upstream),
+        ).fetchone()[0]
