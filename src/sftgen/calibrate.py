@@ -4,8 +4,10 @@ LLM requests that saves. It writes nothing: it prints the `relevance:` lines to 
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,3 +96,31 @@ def report_lines(report: CalibrationReport) -> list[str]:
     lines.append("put in recipe.yaml:")
     lines += [f"  {line}" for line in report.recipe_lines()]
     return lines
+
+
+@asynccontextmanager
+async def chunk_filter_judge(project: Project) -> AsyncIterator[LLMJudge]:
+    """The project's chunk filter as `sftgen run` asks it (its template, schema and LLM), on texts given here;
+    the replies are cached in the project's store like a run's."""
+    from sftgen.pipeline import standard_pipeline
+    from sftgen.records import Record
+    from sftgen.run.open import open_run
+    from sftgen.steps.chunk_filter import ChunkFilterStep
+
+    pipeline = standard_pipeline(project.recipe)
+    step = pipeline.step_of(ChunkFilterStep)
+    store = project.store()
+    try:
+        async with open_run(project, pipeline, store, start_llm=True) as run:
+            async def judge(texts: list[str]) -> list[bool]:
+                async def one(text: str) -> bool:
+                    item, ictx = Record(kind="chunk", text=text, meta={"title": ""}), run.item()
+                    reply = await ictx.ask(step.template, step.variables(item, ictx), step.schema_for(item, ictx),
+                                           temperature=step.temperature)
+                    return reply.verdict == "keep"
+
+                return list(await asyncio.gather(*(one(text) for text in texts)))
+
+            yield judge
+    finally:
+        store.close()

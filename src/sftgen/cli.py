@@ -254,6 +254,49 @@ def finetune(
 
 
 @app.command()
+def calibrate(
+    directory: Path,
+    sample: Path = typer.Argument(..., help="JSON Lines of labelled texts: {\"text\": ..., \"relevant\": true|false}."),
+    score: Optional[str] = typer.Option(None, help="examples (centroids of the sample; it must be inside the "
+                                        "project) or descriptions (the recipe's). Default: examples when it is."),
+    purity: float = typer.Option(0.95, min=0.5, max=1.0, help="Precision the score must reach outside the band."),
+    llm: bool = typer.Option(True, "--llm/--no-llm", help="Ask the project's chunk filter about the texts in the band."),
+) -> None:
+    """Fit the chunk filter's relevance band on a labelled sample; print precision, recall and F1 with and
+    without the LLM, and the recipe lines to use it."""
+    import asyncio
+
+    from sftgen.calibrate import calibrate_project, chunk_filter_judge, report_lines
+    from sftgen.embed import EmbedderUnavailable, load_embedder
+    from sftgen.failures import RunStopped
+    from sftgen.relevance.sample import SampleError
+
+    if score not in (None, "examples", "descriptions"):
+        raise refuse(f"--score {score}: expected examples or descriptions")
+    project = open_project(directory)
+
+    async def go():
+        embedder = load_embedder()
+        if not llm:
+            return await calibrate_project(project, sample, embedder, score, purity)
+        async with chunk_filter_judge(project) as judge:
+            return await calibrate_project(project, sample, embedder, score, purity, llm_judge=judge)
+
+    try:
+        result = asyncio.run(go())
+    except (SampleError, ValueError) as exc:
+        raise refuse(exc) from exc
+    except EmbedderUnavailable as exc:
+        error(console, f"calibrate needs the embedder: {exc}")
+        raise typer.Exit(1) from exc
+    except RunStopped as exc:
+        error(console, exc.message)
+        raise typer.Exit(exc.exit_code) from exc
+    for line in report_lines(result):
+        plain(console, line)
+
+
+@app.command()
 def report(
     directory: Path,
     reference: Optional[Path] = typer.Option(None, help="JSONL of human-written prompts to compare with."),

@@ -1,18 +1,22 @@
-"""The scorer a run uses: from `relevance.examples` when the recipe names a labelled sample (a file inside
-the project), else from the recipe's domain and subdomain descriptions."""
+"""The relevance gate a run uses: its scorer (from `relevance.examples` when the recipe names a labelled
+sample inside the project, else from the recipe's domain and subdomain descriptions) and the recipe's band."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
+from sftgen.failures import RunStopped
 from sftgen.recipe import Recipe
 from sftgen.relevance.sample import SampleError, read_sample
 from sftgen.relevance.score import DescriptionScorer, Encoder, ExampleScorer
 
 
-class RelevanceSetupError(Exception):
+class RelevanceSetupError(RunStopped):
     """`relevance.examples` cannot be used: the run cannot score chunks as the recipe asks."""
+
+    exit_code = 2
 
 
 def examples_path(recipe: Recipe, project_dir: Path) -> Path | None:
@@ -36,3 +40,29 @@ def scorer_for(recipe: Recipe, project_dir: Path, embedder: Encoder) -> Descript
         raise RelevanceSetupError(f"relevance.examples: {exc}") from None
     return ExampleScorer([t.text for t in sample.texts if t.relevant],
                          [t.text for t in sample.texts if not t.relevant], embedder)
+
+
+def examples_fingerprint(recipe: Recipe, project_dir: Path) -> str | None:
+    """Changes when the labelled sample behind the score changes (so the chunk filter redoes its items)."""
+    path = examples_path(recipe, project_dir)
+    if path is None:
+        return None
+    try:
+        return hashlib.blake2b(path.read_bytes(), digest_size=8).hexdigest()
+    except OSError:
+        return "unreadable"  # reading it for the run says what is wrong
+
+
+class RelevanceGate:
+    """Scores chunks and decides the clear cases by the recipe's `relevance` band."""
+
+    def __init__(self, recipe: Recipe, project_dir: Path, embedder: Encoder):
+        self.settings = recipe.relevance
+        self.scorer = scorer_for(recipe, project_dir, embedder)
+
+    def score(self, text: str) -> float:
+        return self.scorer.score(text)
+
+    def decide(self, score: float) -> bool | None:
+        """True keep, False drop, None: ask the LLM."""
+        return self.settings.decide(score)

@@ -1,5 +1,9 @@
 """Keep chunks that are relevant to the recipe's domain and informative; drop the rest
-with a stable reason code and the model's short explanation."""
+with a stable reason code and the model's short explanation.
+
+Every chunk gets an embedding relevance score (meta `relevance`, `relevance/`). With a band in the recipe
+(`relevance.keep_at`, `drop_below`, fitted by `sftgen calibrate`), the score decides the clear cases without
+a request and the LLM judges only the chunks in between."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from sftgen.llm.schemas import Sentence
 from sftgen.records import Record
+from sftgen.relevance.gate import RelevanceGate, examples_fingerprint
 from sftgen.core.step import LLMFilterStep, Outcome, drop, keep
 from sftgen.core.context import ItemContext, RunContext
 
@@ -33,21 +38,39 @@ class ChunkFilterStep(LLMFilterStep):
     output_schema = ChunkVerdict
 
     def step_settings(self, ctx: RunContext) -> dict[str, Any]:
-        return {"min_chunk_chars": ctx.recipe.profiles.min_chunk_chars, "domain": domain_brief(ctx)}
+        relevance = ctx.recipe.relevance
+        return {"min_chunk_chars": ctx.recipe.profiles.min_chunk_chars, "domain": domain_brief(ctx),
+                "relevance": [relevance.keep_at, relevance.drop_below,
+                              examples_fingerprint(ctx.recipe, ctx.project_dir)]}
 
     def precheck(self, item: Record, ctx: ItemContext) -> Outcome | None:
         minimum = ctx.recipe.profiles.min_chunk_chars
         if len(item.text.strip()) < minimum:
             return drop("too_thin", f"{len(item.text.strip())} characters, fewer than profiles.min_chunk_chars={minimum}")
-        return None
+        score = relevance_gate(ctx.run).score(item.text)
+        decided = relevance_gate(ctx.run).decide(score)
+        if decided is None:
+            return None
+        relevance = ctx.recipe.relevance
+        outcome = keep() if decided else drop(
+            "off_domain", f"relevance score {score:.3f} below relevance.drop_below={relevance.drop_below}")
+        if decided:
+            outcome.reason, outcome.detail = "relevant", f"relevance score {score:.3f} at or above relevance.keep_at={relevance.keep_at}"
+        outcome.meta_updates = {"relevance": score}
+        return outcome
 
     def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
         return {"domain": ctx.recipe.domain, "chunk": item.text, "title": item.meta.get("title") or ""}
 
     def on_reply(self, item: Record, reply: ChunkVerdict, ctx: ItemContext) -> Outcome:
-        if reply.verdict == "keep":
-            return keep()
-        return drop(reply.verdict, reply.explanation)
+        outcome = keep() if reply.verdict == "keep" else drop(reply.verdict, reply.explanation)
+        outcome.meta_updates = {"relevance": relevance_gate(ctx.run).score(item.text)}
+        return outcome
+
+
+def relevance_gate(run: RunContext) -> RelevanceGate:
+    """One gate per run (its scorer embeds the anchors or the labelled sample once)."""
+    return run.services.state(RelevanceGate, lambda: RelevanceGate(run.recipe, run.project_dir, run.services.embedder()))
 
 
 def domain_brief(ctx: RunContext) -> dict[str, Any]:
