@@ -63,6 +63,10 @@ class RunServices:
             held = self._state[kind] = make()
         return held  # type: ignore[return-value]
 
+    def peek(self, kind: type[T]) -> T | None:
+        """The run's `kind` if one was made, without making it."""
+        return self._state.get(kind)  # type: ignore[return-value]
+
     def forget(self, kind: type) -> None:
         """The next `state(kind, ...)` makes a new one (the quota ledger after profiles were reopened)."""
         self._state.pop(kind, None)

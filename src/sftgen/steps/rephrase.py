@@ -78,15 +78,20 @@ class RephraseStep(LLMStep):
         return {"opener_words": prompts.opener_words, "max_opener_share": prompts.max_opener_share,
                 "min_prompts": prompts.min_prompts_for_rephrase}
 
-    def plan(self, ctx: RunContext) -> OpenerPlan:
-        """The plan over all prompts so far; made again when the upstream steps have emitted more since
-        (a later pass of the executor, after web research brought new documents)."""
-        size = sum(ctx.store.count_emitted(step) for step in self.upstream)
-        plan = ctx.services.state(OpenerPlan, lambda: self.new_plan(ctx, size))
-        if plan.upstream_size != size:
+    def reopen_inputs(self, ctx: RunContext) -> None:
+        """Before each pass: the plan is made again when the upstream steps have emitted more since (a later
+        pass of the executor, after web research brought new documents). Counted once per pass, not per
+        item: counting the emits for every prompt made this step quadratic in the project's size."""
+        plan = ctx.services.peek(OpenerPlan)
+        if plan is not None and plan.upstream_size != self.upstream_size(ctx):
             ctx.services.forget(OpenerPlan)
-            plan = ctx.services.state(OpenerPlan, lambda: self.new_plan(ctx, size))
-        return plan
+
+    def upstream_size(self, ctx: RunContext) -> int:
+        return sum(ctx.store.count_emitted(step) for step in self.upstream)
+
+    def plan(self, ctx: RunContext) -> OpenerPlan:
+        """The plan over all prompts so far (made on first use in a pass)."""
+        return ctx.services.state(OpenerPlan, lambda: self.new_plan(ctx, self.upstream_size(ctx)))
 
     def new_plan(self, ctx: RunContext, upstream_size: int) -> OpenerPlan:
         settings = ctx.recipe.prompts

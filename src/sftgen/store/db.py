@@ -67,6 +67,7 @@ CREATE TABLE IF NOT EXISTS progress (
     done_at REAL NOT NULL,
     PRIMARY KEY (step, item_id)
 );
+CREATE INDEX IF NOT EXISTS progress_item ON progress(item_id, done_at);
 CREATE TABLE IF NOT EXISTS llm_cache (
     key TEXT PRIMARY KEY,
     model TEXT NOT NULL,
