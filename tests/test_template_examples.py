@@ -66,13 +66,3 @@ def test_a_template_shows_no_finished_reply_to_copy(name):
     assert not re.search(r'"queries"\s*:\s*\[\s*"', text), "an example list of queries"
     assert not re.search(r"\[\d+(,\s*\d+)*\]", text), "an example citation with real numbers"
     assert not re.search(r"\(e\.g\.[^)]*\"", text), "a quoted example of a verdict's case"
-
-
-def test_judges_write_their_reason_before_their_verdict():
-    from sftgen.answers.rubric import DimensionScore
-    from sftgen.steps.chunk_filter import ChunkVerdict
-    from sftgen.steps.prompt_filter import PromptVerdict
-
-    assert list(ChunkVerdict.model_json_schema()["properties"]) == ["explanation", "verdict"]
-    assert list(PromptVerdict.model_json_schema()["properties"]) == ["explanation", "verdict"]
-    assert list(DimensionScore.model_json_schema()["properties"]) == ["why", "score"]

@@ -13,10 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 
 class DimensionScore(BaseModel):
-    why: str = Field(max_length=240, description="One short sentence.")
-    """First, so the score follows from a reason; bounded, so a small model cannot ramble until max_tokens
-    cuts the JSON off."""
     score: Literal[1, 2, 3, 4, 5]
+    why: str = Field(max_length=240, description="One short sentence.")
+    """Bounded, so a small model cannot ramble until max_tokens cuts the JSON off."""
 
 
 @lru_cache(maxsize=32)

@@ -21,11 +21,10 @@ CHUNK_DROP_REASONS = ("off_domain", "boilerplate", "too_thin", "garbled")
 
 
 class ChunkVerdict(BaseModel):
-    # The reason comes first: a model that commits to a verdict first writes a reason to fit it.
-    explanation: Sentence = Field(description="One short sentence.")
     verdict: Literal["keep", "off_domain", "boilerplate", "too_thin", "garbled"] = Field(
         description="keep, or why the text is of no use for questions about the domain."
     )
+    explanation: Sentence = Field(description="One short sentence.")
 
 
 class ChunkFilterStep(LLMFilterStep):

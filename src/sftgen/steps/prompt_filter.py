@@ -18,9 +18,8 @@ PROMPT_DROP_REASONS = ("off_domain", "unclear", "unanswerable", "incorrect_premi
 
 
 class PromptVerdict(BaseModel):
-    # The reason comes first: a model that commits to a verdict first writes a reason to fit it.
-    explanation: Sentence = Field(description="One short sentence; name the wrong claim if any.")
     verdict: Literal["keep", "off_domain", "unclear", "unanswerable", "incorrect_premise", "not_self_contained"]
+    explanation: Sentence = Field(description="One short sentence; name the wrong claim if any.")
 
 
 class PromptFilterStep(LLMFilterStep):
