@@ -27,6 +27,14 @@ def test_an_answer_of_markers_and_titles_only_is_no_answer():
     assert answer_problem("Heat engine, [1, 2].", TITLES, [HEAT])[0] == "no_answer_text"
 
 
+def test_an_answer_that_echoes_the_requests_fence_labels_is_no_answer():
+    echoed = "pentaquarks.txt, TITLE:colour-confinement.txt, PASSAGE:pentaquarks.txt, QUESTION:how to avoid asking"
+    assert answer_problem(echoed, TITLES, [HEAT]) == (
+        "template_echo", f"the answer repeats the request's fence label 'TITLE:': {echoed!r}")
+    assert answer_problem("See <PASSAGE> above [1].", TITLES, [HEAT])[0] == "template_echo"
+    assert answer_problem("The passage title says heat engines [1] waste heat.", TITLES, [HEAT]) is None
+
+
 def test_a_short_answer_in_its_own_words_is_an_answer():
     assert answer_problem("Six [1].", TITLES, [HEAT]) is None
     assert answer_problem("It turns heat into work [1] and wastes the rest [2].", TITLES, [HEAT]) is None

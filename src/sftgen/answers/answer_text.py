@@ -17,6 +17,9 @@ COPY_SHINGLE = 5
 COPY_CONTAINMENT = 0.8
 """An answer of which this share of word 5-grams is found in one passage is that passage copied."""
 WORD = re.compile(r"[^\W_]+")
+FENCE_ECHO = re.compile(r"\b(?:TITLE|PASSAGE|QUESTION)\s*:|<\s*/?\s*(?:TITLE|PASSAGE|QUESTION)\s*>")
+"""The labels of the fences the answer template puts around its values, written back as if they were text
+(`TITLE:pentaquarks.txt, PASSAGE:...`): the model is echoing the request's layout, not answering."""
 
 
 def own_words(answer: str, titles: Sequence[str]) -> list[str]:
@@ -45,6 +48,9 @@ def answer_problem(answer: str, titles: Sequence[str], passages: Sequence[str]) 
     words = own_words(answer, titles)
     if len(words) < MIN_OWN_WORDS:
         return "no_answer_text", f"no word of its own outside citation markers and passage titles: {answer[:200]!r}"
+    echo = FENCE_ECHO.search(answer)
+    if echo:
+        return "template_echo", f"the answer repeats the request's fence label {echo.group(0)!r}: {answer[:200]!r}"
     copied = copied_passage(answer, passages)
     if copied is not None:
         return "copied_passage", f"the answer is passage [{copied + 1}] copied word for word"
