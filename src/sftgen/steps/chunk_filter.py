@@ -46,15 +46,19 @@ class ChunkFilterStep(LLMFilterStep):
         minimum = ctx.recipe.profiles.min_chunk_chars
         if len(item.text.strip()) < minimum:
             return drop("too_thin", f"{len(item.text.strip())} characters, fewer than profiles.min_chunk_chars={minimum}")
+        relevance = ctx.recipe.relevance
+        if not relevance.active:  # the LLM judges every chunk; on_reply records the score
+            return None
         score = relevance_gate(ctx.run).score(item.text)
-        decided = relevance_gate(ctx.run).decide(score)
+        decided = relevance.decide(score)
         if decided is None:
             return None
-        relevance = ctx.recipe.relevance
-        outcome = keep() if decided else drop(
-            "off_domain", f"relevance score {score:.3f} below relevance.drop_below={relevance.drop_below}")
         if decided:
-            outcome.reason, outcome.detail = "relevant", f"relevance score {score:.3f} at or above relevance.keep_at={relevance.keep_at}"
+            outcome = keep()
+            outcome.reason = "relevant"
+            outcome.detail = f"relevance score {score:.3f} at or above relevance.keep_at={relevance.keep_at}"
+        else:
+            outcome = drop("off_domain", f"relevance score {score:.3f} below relevance.drop_below={relevance.drop_below}")
         outcome.meta_updates = {"relevance": score}
         return outcome
 
