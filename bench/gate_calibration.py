@@ -3,8 +3,9 @@ cut, the band and their figures, re-exported here for the benchmark's scripts).
 
 - `description_scores`: a chunk's cosine with the recipe's domain text and with each subdomain's
   "name: description" (the texts `steps/subdomains.py` embeds), from sftgen's static embedder; the
-  gate's score is the maximum over the domain and its subdomains. `example_scores` is an alternative
-  fitted on the labelled dev chunks (their centroids; cross-fitted on dev), printed for comparison.
+  gate's score is the maximum over the domain and its subdomains. `example_scores` are the scores
+  fitted on the labelled dev chunks (their centroids, a linear probe; cross-fitted on dev), as
+  `relevance.examples` makes them (sftgen.relevance.score, sftgen.relevance.probe).
 - `fit_threshold`, `fit_band`, `fit_band_share`, `Scores`: from `sftgen.relevance.band`.
 """
 
@@ -16,7 +17,9 @@ import numpy as np
 
 from sftgen.recipe import Recipe
 from sftgen.relevance.band import Band, Scores, cut_points, fit_band, fit_band_share, fit_threshold
+from sftgen.relevance.probe import cross_fitted_probe_scores, fit_logistic, probe_scores
 from sftgen.relevance.score import anchor_texts as recipe_anchor_texts
+from sftgen.relevance.score import centroid_difference, cross_fitted_centroid_scores
 
 __all__ = ["Band", "Scores", "anchor_texts", "cross_fitted_example_scores", "cut_points", "description_scores",
            "example_scores", "fit_band", "fit_band_share", "fit_threshold"]
@@ -40,23 +43,15 @@ def description_scores(anchors: np.ndarray, vectors: np.ndarray) -> dict[str, np
 
 
 def example_scores(dev_vectors: np.ndarray, dev_relevant: np.ndarray, vectors: np.ndarray) -> dict[str, np.ndarray]:
-    """A score that learns from the labelled dev chunks themselves, not only from the recipe's words:
-    the cosine with the in-domain centroid minus that with the distractor centroid. What `sftgen
-    calibrate` could fit from a labelled sample or the first reviewer decisions."""
-    dev_relevant = np.asarray(dev_relevant, dtype=bool)
-    centroid_in, centroid_out = dev_vectors[dev_relevant].mean(axis=0), dev_vectors[~dev_relevant].mean(axis=0)
-    return {"dev centroids": vectors @ centroid_in - vectors @ centroid_out}
+    """Scores learnt from the labelled dev chunks themselves, as `relevance.examples` makes them: the
+    centroids' cosine difference (`fit: centroids`) and the linear probe (`fit: probe`)."""
+    weights, intercept = fit_logistic(dev_vectors, dev_relevant)
+    return {"dev centroids": centroid_difference(dev_vectors, dev_relevant, vectors),
+            "dev probe": probe_scores(weights, intercept, vectors)}
 
 
-def cross_fitted_example_scores(dev_vectors: np.ndarray, dev_relevant: np.ndarray, folds: int = 5,
-                                seed: int = 0) -> dict[str, np.ndarray]:
-    """`example_scores` of the dev chunks, each from centroids of the other folds, so the cut and the
-    band fitted on them are not fitted on the chunks that made the centroids."""
-    dev_relevant = np.asarray(dev_relevant, dtype=bool)
-    order = np.random.default_rng(seed).permutation(len(dev_vectors))
-    out: dict[str, np.ndarray] = {}
-    for fold in np.array_split(order, folds):
-        rest = np.setdiff1d(order, fold)
-        for name, values in example_scores(dev_vectors[rest], dev_relevant[rest], dev_vectors[fold]).items():
-            out.setdefault(name, np.zeros(len(dev_vectors)))[fold] = values
-    return out
+def cross_fitted_example_scores(dev_vectors: np.ndarray, dev_relevant: np.ndarray) -> dict[str, np.ndarray]:
+    """`example_scores` of the dev chunks, each made without its fold, so the cut and the band fitted on
+    them are not fitted on the chunks that made the score."""
+    return {"dev centroids": cross_fitted_centroid_scores(dev_vectors, dev_relevant),
+            "dev probe": cross_fitted_probe_scores(dev_vectors, dev_relevant)}

@@ -59,7 +59,7 @@ from sftgen.chunking import split_into_chunks  # noqa: E402
 from sftgen.recipe import Recipe  # noqa: E402
 
 
-SCORES = ("max", "domain", "best subdomain", "mean", "dev centroids")
+SCORES = ("max", "domain", "best subdomain", "mean", "dev centroids", "dev probe")
 
 
 @dataclass
@@ -96,12 +96,19 @@ def main() -> None:
                         help="the gate's score: max cosine with the recipe's descriptions, or one fitted on dev")
     parser.add_argument("--llm-cache", type=Path, default=None,
                         help="a sftgen store file kept as the LLM request cache: a rerun asks only what changed")
+    parser.add_argument("--embedder", default="static", choices=("static", "minilm"),
+                        help="the embeddings the scores are made from (relevance.embedder)")
     parser.add_argument("--seed", type=int, default=16)
     args = parser.parse_args()
 
-    from sftgen.embed import load_embedder
+    if args.embedder == "minilm":
+        from sftgen.embed.minilm import MiniLMEncoder
 
-    embedder = load_embedder()
+        embedder = MiniLMEncoder()
+    else:
+        from sftgen.embed import load_embedder
+
+        embedder = load_embedder()
     for name in args.corpus:
         try:
             bench_corpus(CORPORA[name], embedder, args)

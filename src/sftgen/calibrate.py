@@ -15,7 +15,10 @@ from sftgen.project import Project
 from sftgen.relevance.band import Scores
 from sftgen.relevance.calibration import DEFAULT_PURITY, Calibration, calibrate, gate_with_llm
 from sftgen.relevance.sample import Sample, read_sample
-from sftgen.relevance.score import DescriptionScorer, cross_fitted_example_scores
+from sftgen.relevance.score import DescriptionScorer, cross_fitted_scores
+
+SCORE_KINDS = ("examples", "probe", "descriptions")
+"""examples: the sample's centroids; probe: a logistic regression on the sample; descriptions: the recipe's."""
 
 LLMJudge = Callable[[list[str]], Awaitable[list[bool]]]
 """Keep (True) or not for each text, as the project's chunk filter decides it."""
@@ -25,18 +28,23 @@ LLMJudge = Callable[[list[str]], Awaitable[list[bool]]]
 class CalibrationReport:
     sample_path: Path
     sample: Sample
-    score_kind: str  # descriptions | examples
+    score_kind: str  # one of SCORE_KINDS
     examples_name: str | None
     """The sample's path relative to the project, when the score is made from it."""
     calibration: Calibration
     with_llm: Scores | None = None
     llm_requests: int = 0
+    embedder: str = "static"
 
     def recipe_lines(self) -> list[str]:
         band = self.calibration.band
         lines = ["relevance:"]
         if self.examples_name:
             lines.append(f"  examples: {self.examples_name}")
+        if self.score_kind == "probe":
+            lines.append("  fit: probe")
+        if self.embedder != "static":
+            lines.append(f"  embedder: {self.embedder}")
         if band.empty:  # the score alone decides at the F1 cut
             lines += [f"  keep_at: {self.calibration.threshold:.4f}", f"  drop_below: {self.calibration.threshold:.4f}"]
         else:
@@ -50,21 +58,24 @@ def relative_inside(project_dir: Path, path: Path) -> str | None:
 
 
 async def calibrate_project(project: Project, sample_path: Path, embedder, score_kind: str | None = None,
-                            purity: float = DEFAULT_PURITY, llm_judge: LLMJudge | None = None) -> CalibrationReport:
+                            purity: float = DEFAULT_PURITY, llm_judge: LLMJudge | None = None,
+                            embedder_name: str = "static") -> CalibrationReport:
     sample = read_sample(sample_path)
     texts = [t.text for t in sample.texts]
     relevant = [t.relevant for t in sample.texts]
     inside = relative_inside(project.dir, sample_path)
     kind = score_kind or ("examples" if inside else "descriptions")
-    if kind == "examples" and inside is None:
-        raise ValueError(f"{sample_path}: an example score reads its sample at run time, so the sample must be "
+    from_sample = kind in ("examples", "probe")
+    if from_sample and inside is None:
+        raise ValueError(f"{sample_path}: a score made from the sample reads it at run time, so the sample must be "
                          "inside the project folder")
-    if kind == "examples":
-        scores = cross_fitted_example_scores(texts, relevant, embedder)
+    if from_sample:
+        scores = cross_fitted_scores("probe" if kind == "probe" else "centroids", texts, relevant, embedder)
     else:
         scores = DescriptionScorer(project.recipe, embedder).scores(texts)
     calibration = calibrate(scores, relevant, purity)
-    report = CalibrationReport(sample_path, sample, kind, inside if kind == "examples" else None, calibration)
+    report = CalibrationReport(sample_path, sample, kind, inside if from_sample else None, calibration,
+                               embedder=embedder_name)
     if llm_judge is not None and calibration.in_band:
         verdicts = await llm_judge([texts[i] for i in calibration.in_band])
         llm_keeps = dict(zip(calibration.in_band, verdicts))
@@ -78,7 +89,10 @@ async def calibrate_project(project: Project, sample_path: Path, embedder, score
 def report_lines(report: CalibrationReport) -> list[str]:
     c, n = report.calibration, len(report.sample.texts)
     relevant = sum(t.relevant for t in report.sample.texts)
-    source = "centroids of this sample" if report.score_kind == "examples" else "the recipe's domain and subdomain descriptions"
+    source = {"examples": "centroids of this sample", "probe": "a linear probe fitted on this sample",
+              "descriptions": "the recipe's domain and subdomain descriptions"}[report.score_kind]
+    if report.embedder != "static":
+        source += f" ({report.embedder} embeddings)"
     lines = [f"{n} labelled texts ({relevant} relevant) from {report.sample_path}; score from {source}"]
     lines += [f"skipped {problem}" for problem in report.sample.problems]
     lines.append(f"score alone, cut {c.threshold:.4f}: {c.score_alone.line()} (cross-validated)")

@@ -258,7 +258,10 @@ def calibrate(
     directory: Path,
     sample: Path = typer.Argument(..., help="JSON Lines of labelled texts: {\"text\": ..., \"relevant\": true|false}."),
     score: Optional[str] = typer.Option(None, help="examples (centroids of the sample; it must be inside the "
-                                        "project) or descriptions (the recipe's). Default: examples when it is."),
+                                        "project), probe (a logistic regression on the sample; inside the project "
+                                        "too) or descriptions (the recipe's). Default: examples when it is inside."),
+    embedder: str = typer.Option("static", help="static (the run's embedder) or minilm (the full MiniLM: slower, "
+                                 "better on noisy text)."),
     purity: float = typer.Option(0.95, min=0.5, max=1.0, help="Precision the score must reach outside the band."),
     llm: bool = typer.Option(True, "--llm/--no-llm", help="Ask the project's chunk filter about the texts in the band."),
 ) -> None:
@@ -271,16 +274,25 @@ def calibrate(
     from sftgen.failures import RunStopped
     from sftgen.relevance.sample import SampleError
 
-    if score not in (None, "examples", "descriptions"):
-        raise refuse(f"--score {score}: expected examples or descriptions")
+    if score not in (None, "examples", "probe", "descriptions"):
+        raise refuse(f"--score {score}: expected examples, probe or descriptions")
+    if embedder not in ("static", "minilm"):
+        raise refuse(f"--embedder {embedder}: expected static or minilm")
     project = open_project(directory)
 
+    def encoder():
+        if embedder == "minilm":
+            from sftgen.embed.minilm import MiniLMEncoder
+
+            return MiniLMEncoder()
+        return load_embedder()
+
     async def go():
-        embedder = load_embedder()
+        options = {"score_kind": score, "purity": purity, "embedder_name": embedder}
         if not llm:
-            return await calibrate_project(project, sample, embedder, score, purity)
+            return await calibrate_project(project, sample, encoder(), **options)
         async with chunk_filter_judge(project) as judge:
-            return await calibrate_project(project, sample, embedder, score, purity, llm_judge=judge)
+            return await calibrate_project(project, sample, encoder(), llm_judge=judge, **options)
 
     try:
         result = asyncio.run(go())

@@ -10,7 +10,7 @@ from pathlib import Path
 from sftgen.failures import RunStopped
 from sftgen.recipe import Recipe
 from sftgen.relevance.sample import SampleError, read_sample
-from sftgen.relevance.score import DescriptionScorer, Encoder, ExampleScorer
+from sftgen.relevance.score import DescriptionScorer, Encoder, ExampleScorer, ProbeScorer
 
 
 class RelevanceSetupError(RunStopped):
@@ -30,7 +30,8 @@ def examples_path(recipe: Recipe, project_dir: Path) -> Path | None:
     return path
 
 
-def scorer_for(recipe: Recipe, project_dir: Path, embedder: Encoder) -> DescriptionScorer | ExampleScorer:
+def scorer_for(recipe: Recipe, project_dir: Path,
+               embedder: Encoder) -> DescriptionScorer | ExampleScorer | ProbeScorer:
     path = examples_path(recipe, project_dir)
     if path is None:
         return DescriptionScorer(recipe, embedder)
@@ -38,8 +39,9 @@ def scorer_for(recipe: Recipe, project_dir: Path, embedder: Encoder) -> Descript
         sample = read_sample(path)
     except SampleError as exc:
         raise RelevanceSetupError(f"relevance.examples: {exc}") from None
-    return ExampleScorer([t.text for t in sample.texts if t.relevant],
-                         [t.text for t in sample.texts if not t.relevant], embedder)
+    scorer = ProbeScorer if recipe.relevance.fit == "probe" else ExampleScorer
+    return scorer([t.text for t in sample.texts if t.relevant], [t.text for t in sample.texts if not t.relevant],
+                  embedder)
 
 
 def examples_fingerprint(recipe: Recipe, project_dir: Path) -> str | None:

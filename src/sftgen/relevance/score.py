@@ -4,7 +4,12 @@
   written as "name: description" (the texts the subdomain matcher embeds too);
 - from labelled examples (`ExampleScorer`, when `relevance.examples` names a sample in the project): the
   cosine with the centroid of the relevant examples minus that with the centroid of the others. On real
-  news text this tells the domain apart better than the recipe's words (bench/relevance_gate.py)."""
+  news text this tells the domain apart better than the recipe's words (bench/relevance_gate.py);
+- from labelled examples by a linear probe (`ProbeScorer`, `relevance.fit: probe`; relevance/probe.py),
+  better still on noisy text.
+
+`cross_fitted_scores` scores a labelled sample each text by a scorer made without its fold, for the
+calibration."""
 
 from __future__ import annotations
 
@@ -65,43 +70,89 @@ class ExampleScorer:
             raise ValueError("example scoring needs relevant and other examples")
         self.embedder = embedder
         self.relevant_texts, self.other_texts = list(relevant), list(other)
-        self._centroids: np.ndarray | None = None
+        self._vectors: np.ndarray | None = None
 
-    def centroids(self) -> np.ndarray:
-        if self._centroids is None:
-            import numpy as np
-
-            relevant = unit_rows(self.embedder.encode(self.relevant_texts)).mean(axis=0)
-            other = unit_rows(self.embedder.encode(self.other_texts)).mean(axis=0)
-            self._centroids = np.stack([relevant, other])
-        return self._centroids
+    def training(self) -> tuple[np.ndarray, list[bool]]:
+        if self._vectors is None:
+            self._vectors = unit_rows(self.embedder.encode(self.relevant_texts + self.other_texts))
+        return self._vectors, [True] * len(self.relevant_texts) + [False] * len(self.other_texts)
 
     def scores(self, texts: Sequence[str]) -> list[float]:
         if not texts:
             return []
-        similarities = unit_rows(self.embedder.encode(list(texts))) @ self.centroids().T
-        return [round(float(value), 4) for value in similarities[:, 0] - similarities[:, 1]]
+        train, labels = self.training()
+        values = centroid_difference(train, labels, unit_rows(self.embedder.encode(list(texts))))
+        return [round(float(value), 4) for value in values]
 
     def score(self, text: str) -> float:
         return self.scores([text])[0]
+
+
+class ProbeScorer:
+    def __init__(self, relevant: Sequence[str], other: Sequence[str], embedder: Encoder):
+        if not relevant or not other:
+            raise ValueError("a probe needs relevant and other examples")
+        self.embedder = embedder
+        self.texts, self.labels = [*relevant, *other], [True] * len(relevant) + [False] * len(other)
+        self._fit: tuple | None = None
+
+    def fitted(self) -> tuple:
+        if self._fit is None:
+            from sftgen.relevance.probe import fit_logistic
+
+            self._fit = fit_logistic(unit_rows(self.embedder.encode(self.texts)), self.labels)
+        return self._fit
+
+    def scores(self, texts: Sequence[str]) -> list[float]:
+        if not texts:
+            return []
+        from sftgen.relevance.probe import probe_scores
+
+        weights, intercept = self.fitted()
+        values = probe_scores(weights, intercept, unit_rows(self.embedder.encode(list(texts))))
+        return [round(float(value), 4) for value in values]
+
+    def score(self, text: str) -> float:
+        return self.scores([text])[0]
+
+
+def cross_fitted_scores(fit: str, texts: Sequence[str], relevant: Sequence[bool], embedder: Encoder) -> list[float]:
+    """`fit` "centroids" or "probe": each labelled text scored without its fold."""
+    if fit == "probe":
+        from sftgen.relevance.probe import cross_fitted_probe_scores
+
+        values = cross_fitted_probe_scores(unit_rows(embedder.encode(list(texts))), relevant)
+        return [round(float(value), 4) for value in values]
+    return cross_fitted_example_scores(texts, relevant, embedder)
 
 
 def cross_fitted_example_scores(texts: Sequence[str], relevant: Sequence[bool], embedder: Encoder,
                                 folds: int = 5, seed: int = 0) -> list[float]:
     """Each labelled text scored by centroids made from the other folds, so a band fitted on these scores
     is not fitted on the texts that made the centroids."""
+    values = cross_fitted_centroid_scores(unit_rows(embedder.encode(list(texts))), relevant, folds, seed)
+    return [round(float(value), 4) for value in values]
+
+
+def centroid_difference(train: np.ndarray, labels: Sequence[bool], vectors: np.ndarray) -> np.ndarray:
+    """Per row of `vectors` (unit rows), its cosine with the mean of the relevant `train` rows minus that
+    with the mean of the others."""
     import numpy as np
 
-    vectors = unit_rows(embedder.encode(list(texts)))
+    labels = np.asarray(labels, dtype=bool)
+    return vectors @ train[labels].mean(axis=0) - vectors @ train[~labels].mean(axis=0)
+
+
+def cross_fitted_centroid_scores(vectors: np.ndarray, relevant: Sequence[bool], folds: int = 5,
+                                 seed: int = 0) -> np.ndarray:
+    import numpy as np
+
     labels = np.asarray(relevant, dtype=bool)
-    scores = np.zeros(len(texts))
-    order = np.random.default_rng(seed).permutation(len(texts))
-    for fold in np.array_split(order, min(folds, len(texts))):
+    scores = np.zeros(len(labels))
+    order = np.random.default_rng(seed).permutation(len(labels))
+    for fold in np.array_split(order, min(folds, len(labels))):
         rest = np.setdiff1d(order, fold)
-        inside, outside = rest[labels[rest]], rest[~labels[rest]]
-        if len(inside) == 0 or len(outside) == 0:
-            inside, outside = np.flatnonzero(labels), np.flatnonzero(~labels)
-        centroids = np.stack([vectors[inside].mean(axis=0), vectors[outside].mean(axis=0)])
-        similarities = vectors[fold] @ centroids.T
-        scores[fold] = similarities[:, 0] - similarities[:, 1]
-    return [round(float(value), 4) for value in scores]
+        if not labels[rest].any() or labels[rest].all():
+            rest = order
+        scores[fold] = centroid_difference(vectors[rest], labels[rest], vectors[fold])
+    return scores

@@ -40,7 +40,10 @@ class ChunkFilterStep(LLMFilterStep):
         relevance = ctx.recipe.relevance
         return {"min_chunk_chars": ctx.recipe.profiles.min_chunk_chars, "domain": domain_brief(ctx),
                 "relevance": [relevance.keep_at, relevance.drop_below,
-                              examples_fingerprint(ctx.recipe, ctx.project_dir)]}
+                              examples_fingerprint(ctx.recipe, ctx.project_dir),
+                              # listed only when set, so the hash of a recipe without them stays as it was
+                              *([relevance.fit] if relevance.fit != "centroids" else []),
+                              *([relevance.embedder] if relevance.embedder != "static" else [])]}
 
     def precheck(self, item: Record, ctx: ItemContext) -> Outcome | None:
         minimum = ctx.recipe.profiles.min_chunk_chars
@@ -73,7 +76,15 @@ class ChunkFilterStep(LLMFilterStep):
 
 def relevance_gate(run: RunContext) -> RelevanceGate:
     """One gate per run (its scorer embeds the anchors or the labelled sample once)."""
-    return run.services.state(RelevanceGate, lambda: RelevanceGate(run.recipe, run.project_dir, run.services.embedder()))
+    return run.services.state(RelevanceGate, lambda: RelevanceGate(run.recipe, run.project_dir, relevance_encoder(run)))
+
+
+def relevance_encoder(run: RunContext):
+    if run.recipe.relevance.embedder == "minilm":
+        from sftgen.embed.minilm import MiniLMEncoder
+
+        return run.services.state(MiniLMEncoder, MiniLMEncoder)
+    return run.services.embedder()
 
 
 def domain_brief(ctx: RunContext) -> dict[str, Any]:
