@@ -36,9 +36,12 @@ class AnswerRetrieveStep(Step):
         queries, search = pipeline.step_of(AnswerQueriesStep).name, pipeline.step_of(AnswerSearchStep).name
         require_processed(store, queries, item)
         pages: list[Record] = []
+        found_by: dict[str, str] = {}  # page id -> the first of this prompt's queries that found it
         for query in emitted_from(store, queries, item.id, "query"):
             require_processed(store, search, query)
-            pages += emitted_from(store, search, query.id, "document")
+            for page in emitted_from(store, search, query.id, "document"):
+                pages.append(page)
+                found_by.setdefault(page.id, query.id)
         if not pages:
             return drop("no_pages", "the search found no usable page for any of this prompt's queries")
         from sftgen.retrieval import PassageCache, hybrid_rank  # numpy and bm25s load when passages are ranked
@@ -55,7 +58,7 @@ class AnswerRetrieveStep(Step):
         outputs = []
         for rank, hit in enumerate(ranked, start=1):
             text, page, start = candidates[hit.index]
-            outputs.append(passage_record(item, page, text, start, rank, hit))
+            outputs.append(passage_record(item, page, text, start, rank, hit, found_by.get(page.id)))
         return keep(*outputs)
 
 
@@ -78,13 +81,13 @@ def candidate_passages(
     return candidates
 
 
-def passage_record(prompt: Record, page: Record, text: str, start: int, rank: int, hit) -> Record:
+def passage_record(prompt: Record, page: Record, text: str, start: int, rank: int, hit, query_id: str | None) -> Record:
     meta = {
         "url": page.meta.get("url") or page.meta.get("source"),
         "title": page.meta.get("title"),
         "document_id": page.id,
         "prompt_id": prompt.id,
-        "query_id": page.meta.get("query_id"),
+        "query_id": query_id or page.meta.get("query_id"),  # a page stored before pages were shared names it
         "score": round(hit.score, 6),
         "rank": rank,
         "bm25_rank": hit.bm25_rank,

@@ -1,0 +1,45 @@
+"""The store keeps each thing once: a page that many queries find is one document record, each query's
+emit points at it, and every passage still names the query of its own prompt that found its page."""
+
+from __future__ import annotations
+
+import json
+
+from sftgen.project import Project
+from tests.fakes.fake_openai_server import running_fake_server
+from tests.support.answer_project import make_answer_project, run_answers, scores_reply, seed_prompts, template_of
+
+
+def answer_script(step, body):
+    if template_of(step, body) == "answer":
+        return json.dumps({"answer": "Quarks come in six flavours [1]."})
+    if template_of(step, body) == "answer_eval":
+        return scores_reply(4)
+    return None
+
+
+def test_a_page_found_by_many_queries_is_stored_once_and_each_passage_names_its_own_query(tmp_path):
+    project = make_answer_project(tmp_path / "p")
+    prompts = seed_prompts(project)
+    with running_fake_server() as server:
+        server.script_steps(answer_script)
+        run_answers(project, server)
+
+    store = Project.open(project).store()
+    try:
+        documents = list(store.records_of_kind("document"))
+        by_page = {(d.meta["url"], d.text) for d in documents}
+        assert len(documents) == len(by_page)  # one record per page text
+        assert all(not d.parent_ids for d in documents)
+        queries = {q.id: q for q in store.records_of_kind("query")}
+        found = [(q, page) for q in queries.values() for page in store.emits.emitted_from("answer_search", q.id, "document")]
+        assert len(found) > len(documents)  # some pages were found more than once, and not copied
+        passages = list(store.records_of_kind("passage"))
+        assert passages
+        for passage in passages:
+            query = queries[passage.meta["query_id"]]
+            assert query.meta["prompt_id"] == passage.meta["prompt_id"]
+            assert passage.meta["document_id"] in {p.id for p in store.emits.emitted_from("answer_search", query.id)}
+        assert len({p.meta["prompt_id"] for p in passages}) == len(prompts)
+    finally:
+        store.close()
