@@ -6,7 +6,9 @@ Tables:
 - emits:    which step passed on which item, and from which input (`source_id`). A step's inputs are the
             active emits of its upstream steps; a filter emits the inputs it keeps.
 - progress: one row per (step, input): the settings hash it was processed under, the outcome
-            (kept / dropped / error), the reason, and the LLM requests, cache hits and tokens it cost.
+            (kept / dropped / error), the reason, the LLM requests, cache hits and tokens it cost, and the
+            keys of the LLM cache rows its replies are in (space-separated; NULL in rows written before
+            they were kept: `sftgen gc` then keeps every cache row).
 - llm_cache: request hash -> raw request and validated raw reply.
 - runs:     one row per `sftgen run`, for the log and the budget.
 - reviews:  reviewers' decisions, append-only (decisions/log.py says what they add up to).
@@ -65,6 +67,7 @@ CREATE TABLE IF NOT EXISTS progress (
     completion_tokens INTEGER NOT NULL DEFAULT 0,
     seconds REAL NOT NULL DEFAULT 0,
     done_at REAL NOT NULL,
+    cache_keys TEXT,
     PRIMARY KEY (step, item_id)
 );
 CREATE INDEX IF NOT EXISTS progress_item ON progress(item_id, done_at);
@@ -116,6 +119,22 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+ADDED_COLUMNS = {"progress": {"cache_keys": "TEXT"}}
+"""Columns newer than a store's tables: added when an older store is opened."""
+
+
+def add_missing_columns(conn: sqlite3.Connection) -> None:
+    for table, columns in ADDED_COLUMNS.items():
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        for name, kind in columns.items():
+            if name not in present:
+                try:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+                except sqlite3.OperationalError as error:  # another process added it first
+                    if "duplicate column" not in str(error):
+                        raise
+
+
 class Database:
     """One connection to the store's file, with the schema in place."""
 
@@ -129,6 +148,7 @@ class Database:
         try:
             self.conn = connect(path)
             self.conn.executescript(SCHEMA)
+            add_missing_columns(self.conn)
         except (sqlite3.Error, OSError) as error:
             if is_disk_full(error, path.parent):
                 raise DiskFull(path, "opening the store") from error
