@@ -160,8 +160,7 @@ def show_status(project: Project, as_json: bool) -> None:
         errors = recent_errors(store)
         quotas = quota_status(store, project.recipe, pipeline)
         review = review_counts(store, pipeline, project.recipe)
-        judge = judge_health((a.meta["scores"] for a in store.records_of_kind("answer")
-                              if isinstance(a.meta.get("scores"), dict)), project.recipe.answers.rubric)
+        judge = judge_health(store.records.meta_objects("answer", "scores"), project.recipe.answers.rubric)
     finally:
         store.close()
     if as_json:

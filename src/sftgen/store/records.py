@@ -102,6 +102,15 @@ class Records:
             counts.setdefault(row["kind"], {})[row["status"]] = row["n"]
         return counts
 
+    def meta_objects(self, kind: str, key: str) -> Iterator[dict[str, Any]]:
+        """`meta[key]` of every record of this kind where it is an object, in record order, decoding nothing
+        else (status's judge health reads the answers' scores this way)."""
+        path = f"$.{key}"
+        for (value,) in self.conn.execute(
+                "SELECT json_extract(meta, ?) FROM records WHERE kind=? AND json_type(meta, ?) = 'object' "
+                "ORDER BY created_at, id", (path, kind, path)):
+            yield json.loads(value)
+
     def kept_metas(self, kind: str) -> Iterator[dict[str, Any]]:
         """The meta of every kept record of this kind, without loading their texts."""
         for row in self.conn.execute("SELECT meta FROM records WHERE kind=? AND status=?", (kind, Status.KEPT)):
