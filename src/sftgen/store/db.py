@@ -47,7 +47,6 @@ CREATE TABLE IF NOT EXISTS emits (
     active INTEGER NOT NULL DEFAULT 1,
     UNIQUE(step, item_id, source_id)
 );
-CREATE INDEX IF NOT EXISTS emits_source ON emits(source_id);
 CREATE INDEX IF NOT EXISTS emits_step_active ON emits(step, active, seq);
 -- What one input of a step emitted; without it SQLite scans the step's emits per write (quadratic).
 CREATE INDEX IF NOT EXISTS emits_step_source ON emits(step, source_id, active);
@@ -121,9 +120,16 @@ def connect(path: Path) -> sqlite3.Connection:
 
 ADDED_COLUMNS = {"progress": {"cache_keys": "TEXT"}}
 """Columns newer than a store's tables: added when an older store is opened."""
+DROPPED_INDEXES = ("emits_source",)
+"""Indexes older stores have that no query uses (every look-up by `source_id` names the step too:
+emits_step_source serves it); each cost a write per emit and ~1 KB of disk per prompt."""
 
 
-def add_missing_columns(conn: sqlite3.Connection) -> None:
+def migrate(conn: sqlite3.Connection) -> None:
+    indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    for index in DROPPED_INDEXES:
+        if index in indexes:
+            conn.execute(f"DROP INDEX IF EXISTS {index}")
     for table, columns in ADDED_COLUMNS.items():
         present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
         for name, kind in columns.items():
@@ -148,7 +154,7 @@ class Database:
         try:
             self.conn = connect(path)
             self.conn.executescript(SCHEMA)
-            add_missing_columns(self.conn)
+            migrate(self.conn)
         except (sqlite3.Error, OSError) as error:
             if is_disk_full(error, path.parent):
                 raise DiskFull(path, "opening the store") from error
