@@ -43,3 +43,35 @@ def test_a_page_found_by_many_queries_is_stored_once_and_each_passage_names_its_
         assert len({p.meta["prompt_id"] for p in passages}) == len(prompts)
     finally:
         store.close()
+
+
+def request(template: str, item: str) -> dict:
+    return {"model": "m", "messages": [{"role": "system", "content": template},
+                                       {"role": "user", "content": f"<TEXT>{item}</TEXT>"}], "temperature": 0.7}
+
+
+def test_requests_of_one_template_are_stored_compressed_against_its_first_and_read_back_whole(tmp_path):
+    from sftgen.store import Store
+    from sftgen.store.llm_cache import packed
+
+    judge = "You judge whether a passage is relevant to the domain. " + " ".join(f"rule {n}: be strict" for n in range(80))
+    writer = "You write a question a student would ask. " + " ".join(f"guideline {n}: be clear" for n in range(80))
+    bodies = {f"k{n}": request(judge if n % 2 else writer, f"item number {n} about quark colour charge")
+              for n in range(10)}
+    store = Store(tmp_path / "store.db")
+    for key, body in bodies.items():
+        store.cache_put(key, "m", json.dumps(body).encode(), {"choices": [{"message": {"content": key}}]}, {})
+    store.close()
+
+    store = Store(tmp_path / "store.db")  # another process: the dictionaries come from the store
+    try:
+        assert {key: store.cache_entry(key)["request"] for key in bodies} == bodies
+        assert store.cache_get("k3") == {"choices": [{"message": {"content": "k3"}}]}
+        assert store.conn.execute("SELECT COUNT(*) FROM llm_cache_dicts").fetchone()[0] == 2
+        later = store.conn.execute("SELECT length(request) FROM llm_cache WHERE key='k9'").fetchone()[0]
+        assert later < len(packed(bodies["k9"])) / 3
+        store.cache_put("k10", "m", request(judge, "one more"), {"choices": []}, {})  # reuses the judge's
+        assert store.conn.execute("SELECT COUNT(*) FROM llm_cache_dicts").fetchone()[0] == 2
+        assert store.cache_entry("k10")["request"] == request(judge, "one more")
+    finally:
+        store.close()

@@ -7,11 +7,11 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from scale.store_stats import read_only, store_path
+from sftgen.store.llm_cache import unpacked
 
 
 @dataclass
@@ -30,8 +30,9 @@ class PlainTiming:
 def cached_bodies(project_dir: Path) -> list[str]:
     """The request bodies of the run, in the order their replies came (as JSON text)."""
     with read_only(store_path(project_dir)) as conn:
+        dictionaries = dict(conn.execute("SELECT id, data FROM llm_cache_dicts"))
         rows = conn.execute("SELECT request FROM llm_cache ORDER BY created_at")
-        return [zlib.decompress(row[0]).decode("utf-8") if isinstance(row[0], bytes) else row[0] for row in rows]
+        return [json.dumps(unpacked(row[0], dictionaries.__getitem__), ensure_ascii=False) for row in rows]
 
 
 async def aiohttp_loop(bodies: list[str], base_url: str, concurrency: int) -> int:

@@ -9,7 +9,8 @@ Tables:
             (kept / dropped / error), the reason, the LLM requests, cache hits and tokens it cost, and the
             keys of the LLM cache rows its replies are in (space-separated; NULL in rows written before
             they were kept: `sftgen gc` then keeps every cache row).
-- llm_cache: request hash -> raw request and validated raw reply.
+- llm_cache: request hash -> raw request and validated raw reply (compressed: store/llm_cache.py), with
+            llm_cache_dicts, the dictionaries its requests are compressed with.
 - runs:     one row per `sftgen run`, for the log and the budget.
 - reviews:  reviewers' decisions, append-only (decisions/log.py says what they add up to).
 """
@@ -78,6 +79,11 @@ CREATE TABLE IF NOT EXISTS llm_cache (
     prompt_tokens INTEGER NOT NULL DEFAULT 0,
     completion_tokens INTEGER NOT NULL DEFAULT 0,
     created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS llm_cache_dicts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    opening BLOB NOT NULL UNIQUE,
+    data BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
