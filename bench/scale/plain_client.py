@@ -30,7 +30,9 @@ class PlainTiming:
 def cached_bodies(project_dir: Path) -> list[str]:
     """The request bodies of the run, in the order their replies came (as JSON text)."""
     with read_only(store_path(project_dir)) as conn:
-        dictionaries = dict(conn.execute("SELECT id, data FROM llm_cache_dicts"))
+        has_dictionaries = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'llm_cache_dicts'").fetchone()
+        dictionaries = dict(conn.execute("SELECT id, data FROM llm_cache_dicts")) if has_dictionaries else {}
         rows = conn.execute("SELECT request FROM llm_cache ORDER BY created_at")
         return [json.dumps(unpacked(row[0], dictionaries.__getitem__), ensure_ascii=False) for row in rows]
 
