@@ -23,11 +23,13 @@ class Records:
     # ---- writing -------------------------------------------------------------------------------
 
     def insert(self, record: Record, now: float) -> None:
-        """Write a record; one of the same id keeps its text and takes this one's meta and status."""
+        """Write a record; one of the same id keeps its text and takes this one's meta and status (and is not
+        rewritten when they are the same: a page found again by another query)."""
         self.conn.execute(
             """INSERT INTO records (id, kind, step, text, parent_ids, meta, origin, status, reason, created_at)
                VALUES (?,?,?,?,?,?,?,?,?,?)
-               ON CONFLICT(id) DO UPDATE SET meta=excluded.meta, status=excluded.status, reason=excluded.reason""",
+               ON CONFLICT(id) DO UPDATE SET meta=excluded.meta, status=excluded.status, reason=excluded.reason
+               WHERE meta IS NOT excluded.meta OR status IS NOT excluded.status OR reason IS NOT excluded.reason""",
             (
                 record.id, record.kind, record.step, record.text, json.dumps(record.parent_ids),
                 meta_json(record.meta), record.origin, record.status, record.reason, now,
