@@ -75,3 +75,18 @@ def test_requests_of_one_template_are_stored_compressed_against_its_first_and_re
         assert store.cache_entry("k10")["request"] == request(judge, "one more")
     finally:
         store.close()
+
+
+def test_a_page_found_again_gets_the_id_its_text_and_url_give_it():
+    from types import SimpleNamespace
+
+    from sftgen.steps.answer_search import PageIds, page_document
+
+    ids = PageIds()
+    page = SimpleNamespace(final_url="local://corpus/quarks.md", text="Quarks come in six flavours.", title="Quarks",
+                           format="markdown")
+    hit = SimpleNamespace(url=page.final_url, title=None, backend="local")
+    first, again = page_document(hit, page, ids), page_document(hit, page, ids)
+    assert first.id == again.id == page_document(hit, page).id
+    other = SimpleNamespace(**{**vars(page), "text": "Gluons carry colour."})
+    assert page_document(hit, other, ids).id == page_document(hit, other).id != first.id
