@@ -168,7 +168,8 @@ def parse_args() -> argparse.Namespace:
 
 def print_tables(results: list[dict[str, Any]]) -> None:
     if len(results) > 1:
-        print_growth(min(results, key=lambda r: r["size"]), max(results, key=lambda r: r["size"]))
+        largest = max(results, key=lambda r: r["size"])  # against the size just below it (20,000 vs 2,000)
+        print_growth(max((r for r in results if r["size"] < largest["size"]), key=lambda r: r["size"]), largest)
     print_issue_table(results)
 
 
@@ -194,7 +195,7 @@ def main() -> None:
                     args.json.write_text(json.dumps([*results, result], indent=1, default=str))
                 print_partial(result)
                 if results and result["timed_out"]["steps"]:
-                    print_growth(min(results, key=lambda r: r["size"]),
+                    print_growth(max(results, key=lambda r: r["size"]),
                                  {"size": n, "run": {"steps": result["timed_out"]["steps"]}})
                 break
             results.append(result)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from sftgen.store.llm_cache import unpacked
+
 ray = pytest.importorskip("ray")
 
 import psutil  # noqa: E402  (a dependency of Ray)
@@ -92,7 +94,7 @@ def snapshot(project: Path) -> dict[str, list]:
             "records": sorted(conn.execute("SELECT id, kind, text, meta, status, reason FROM records")),
             "progress": sorted(conn.execute("SELECT step, item_id, outcome, reason, n_outputs, llm_requests FROM progress")),
             "emits": sorted(conn.execute("SELECT step, item_id, source_id, active FROM emits")),
-            "cache": sorted((key, json.loads(response)["choices"])  # the reply without its timestamp
+            "cache": sorted((key, unpacked(response)["choices"])  # the reply without its timestamp
                             for key, response in conn.execute("SELECT key, response FROM llm_cache")),
         }
     finally:

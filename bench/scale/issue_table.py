@@ -106,20 +106,31 @@ def measured(row: Row, result: Result) -> tuple[str, bool | None]:
     return f"{text} {'PASS' if met else 'FAIL'}", met
 
 
-def growth_row(small: Result) -> Row:
-    """CPU per request of a size over that of the smallest: the goal is <= 1.2x at 20,000 vs 2,000."""
-    def ratio(r: Result) -> float:
-        return cpu_ms_per_request(r) / cpu_ms_per_request(small)
+def next_smaller(results: list[Result], result: Result) -> Result | None:
+    """The measured size just below this one: 20,000 is compared with 2,000 (as the issue's goal says), not
+    with the smallest size of the run."""
+    below = [r for r in results if r["size"] < result["size"]]
+    return max(below, key=lambda r: r["size"]) if below else None
 
-    return Row(f"CPU per request / at {small['size']:,}", "", "x1.9 (10.3 / 5.5)", lambda r: f"x{ratio(r):.2f}",
-               "<= 1.2x", ratio, 1.2)
+
+def growth_row(results: list[Result]) -> Row:
+    """CPU per request of a size over that of the next smaller size: the goal is <= 1.2x at 20,000 vs 2,000."""
+    def ratio(r: Result) -> float:
+        base = next_smaller(results, r)
+        return cpu_ms_per_request(r) / cpu_ms_per_request(base) if base else float("nan")
+
+    def cell(r: Result) -> str:
+        base = next_smaller(results, r)
+        return f"x{ratio(r):.2f} (vs {base['size']:,})" if base else ""
+
+    return Row("CPU per request / at the next smaller size", "", "x1.9 (10.3 / 5.5)", cell, "<= 1.2x", ratio, 1.2)
 
 
 def print_issue_table(results: list[Result]) -> None:
     small = min(results, key=lambda r: r["size"])
     rows = list(ROWS)
     if len(results) > 1:
-        rows.insert(3, growth_row(small))
+        rows.insert(3, growth_row(results))
     header = ["", "seen at 2,000", "seen at 20,000", "goal (at 20,000)", *[f"measured {r['size']:,}" for r in results]]
     print(f"\nissue 17's table (seen: fake server at 0.05 s; measured: {results[0]['latency_s']} s latency, "
           f"{results[0]['concurrency']} in flight):")
@@ -129,7 +140,7 @@ def print_issue_table(results: list[Result]) -> None:
     for row in rows:
         cells = []
         for result in results:
-            if row.name.startswith("CPU per request / at") and result is small:
+            if row.name.startswith("CPU per request / at the next") and result is small:
                 cells.append("")
                 continue
             text, met = measured(row, result)

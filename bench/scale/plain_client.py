@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scale.store_stats import read_only, store_path
+from sftgen.store.llm_cache import unpacked
 
 
 @dataclass
@@ -29,7 +30,11 @@ class PlainTiming:
 def cached_bodies(project_dir: Path) -> list[str]:
     """The request bodies of the run, in the order their replies came (as JSON text)."""
     with read_only(store_path(project_dir)) as conn:
-        return [row[0] for row in conn.execute("SELECT request FROM llm_cache ORDER BY created_at")]
+        has_dictionaries = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'llm_cache_dicts'").fetchone()
+        dictionaries = dict(conn.execute("SELECT id, data FROM llm_cache_dicts")) if has_dictionaries else {}
+        rows = conn.execute("SELECT request FROM llm_cache ORDER BY created_at")
+        return [json.dumps(unpacked(row[0], dictionaries.__getitem__), ensure_ascii=False) for row in rows]
 
 
 async def aiohttp_loop(bodies: list[str], base_url: str, concurrency: int) -> int:

@@ -1,5 +1,5 @@
 """What bench/pipeline_scale.py prints about each size: its figures, per step, the store, the reads and
-the profile; and the growth per item of each step between the smallest and the largest size. The issue's
+the profile; and the growth per item of each step from the next smaller size to the largest. The issue's
 table with its goals is bench/scale/issue_table.py."""
 
 from __future__ import annotations
@@ -180,7 +180,7 @@ def print_profile(result: dict[str, Any], buckets: int = 12, lines: int = 6) -> 
 
 
 def print_growth(small: dict[str, Any], large: dict[str, Any]) -> None:
-    """CPU per item of each step at the largest size over the smallest: above 1, the step's cost per item
+    """CPU per item of each step at the largest size over the next smaller one: above 1, the step's cost per item
     grows with the store."""
     print(f"\nper-step CPU per item and per LLM request, {small['size']:,} -> {large['size']:,} prompts "
           "(x = growth; above 1.2 the step's cost per item grows with the store):")

@@ -1,4 +1,4 @@
-"""The `sftgen` command line: init, validate, run, status, export, finetune, report, review.
+"""The `sftgen` command line: init, validate, run, status, gc, export, finetune, report, review.
 
 Each command imports what it uses when it runs: `sftgen --help` loads typer and rich only, and `status`
 never loads the steps' machine-learning stack (bench/cli_startup.py prints the start-up times).
@@ -160,8 +160,7 @@ def show_status(project: Project, as_json: bool) -> None:
         errors = recent_errors(store)
         quotas = quota_status(store, project.recipe, pipeline)
         review = review_counts(store, pipeline, project.recipe)
-        judge = judge_health((a.meta["scores"] for a in store.records_of_kind("answer")
-                              if isinstance(a.meta.get("scores"), dict)), project.recipe.answers.rubric)
+        judge = judge_health(store.records.meta_objects("answer", "scores"), project.recipe.answers.rubric)
     finally:
         store.close()
     if as_json:
@@ -176,6 +175,43 @@ def show_status(project: Project, as_json: bool) -> None:
         print_quotas(console, quotas)
         print_review(console, review)
         print_judge(console, judge)
+
+
+@app.command()
+def gc(
+    directory: Path,
+    apply: bool = typer.Option(False, "--apply", help="Delete and compact the store; without it, only say what would go."),
+) -> None:
+    """Drop LLM cache rows and fetched pages and passages that no live record needs (dry unless --apply).
+    What an unchanged run, status, exports and review read is kept."""
+    from sftgen.failures import RunStopped
+    from sftgen.store.gc import collect
+
+    project = open_project(directory)
+    store = project.store()
+    try:
+        done = collect(store.db, apply)
+    except RunStopped as exc:  # a full disk: VACUUM needs room for a copy of the store
+        error(console, exc.message)
+        raise typer.Exit(exc.exit_code) from exc
+    finally:
+        store.close()
+    garbage = done.garbage
+    found = (f"{len(garbage.cache_keys):,} LLM cache rows ({megabytes(garbage.cache_bytes)}) and "
+             f"{len(garbage.record_ids):,} withdrawn query, page, passage and answer records "
+             f"({megabytes(garbage.record_bytes)}) that no live record needs")
+    if garbage.cache_note:
+        note(console, "kept", garbage.cache_note)
+    if done.applied:
+        plain(console, f"Dropped {found}; the store went from {megabytes(done.file_bytes_before)} to "
+                       f"{megabytes(done.file_bytes_after)} (freed {megabytes(done.freed_bytes)}).")
+    else:
+        plain(console, f"Would drop {found}, of a store of {megabytes(done.file_bytes_before)}. "
+                       "`sftgen gc --apply` drops them and compacts the store.")
+
+
+def megabytes(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB" if abs(n) >= 100_000 else f"{n / 1e3:,.1f} kB"
 
 
 @app.command()

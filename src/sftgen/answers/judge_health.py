@@ -37,21 +37,27 @@ class JudgeHealth:
                 "echo_share": round(self.echo_share, 3), "blind": self.blind, "problems": self.problems}
 
 
-def repeats_rubric(reason: str, description: str) -> bool:
+def repeats_rubric(reason: str, description: str | set) -> bool:
+    """`description` as text, or its word trigrams (computed once per dimension by `judge_health`)."""
     words = shingles(reason, 3)
-    return bool(words) and len(words & shingles(description, 3)) >= ECHO_CONTAINMENT * len(words)
+    rubric = description if isinstance(description, set) else shingles(description, 3)
+    return bool(words) and len(words & rubric) >= ECHO_CONTAINMENT * len(words)
 
 
 def judge_health(scored: Iterable[Mapping[str, Mapping[str, Any]]], rubric: Sequence[Any]) -> JudgeHealth:
     """From each answer's `scores` ({dimension: {score, why}}) and the recipe's rubric dimensions."""
-    descriptions = {dimension.name: dimension.description for dimension in rubric}
+    descriptions = {dimension.name: set(shingles(dimension.description, 3)) for dimension in rubric}
     score_sets: Counter[tuple] = Counter()
     reasons = echoes = 0
+    seen: dict[tuple[str, str], bool] = {}
     for scores in scored:
         score_sets[tuple((name, entry.get("score")) for name, entry in sorted(scores.items()))] += 1
         for name, entry in scores.items():
             reasons += 1
-            echoes += repeats_rubric(str(entry.get("why") or ""), descriptions.get(name, ""))
+            reason = str(entry.get("why") or "")
+            if (name, reason) not in seen:  # judges repeat their reasons word for word
+                seen[(name, reason)] = repeats_rubric(reason, descriptions.get(name, set()))
+            echoes += seen[(name, reason)]
     answers = sum(score_sets.values())
     health = JudgeHealth(answers, len(score_sets), echoes / reasons if reasons else 0.0)
     if score_sets:

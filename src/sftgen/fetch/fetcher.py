@@ -19,7 +19,7 @@ import httpx
 
 from sftgen.fetch.address_guard import AddressRefused, Resolver, checked_addresses, literal_address, system_resolver
 from sftgen.fetch.extract import ExtractionFailed, clean, kind_of, media_type, needs_sniffing
-from sftgen.fetch.local_files import LOCAL_SCHEME, read_local
+from sftgen.fetch.local_files import LOCAL_SCHEME, LocalReads, read_local
 from sftgen.fetch.page import FetchedPage, refused
 from sftgen.fetch.page_cache import PageCache
 from sftgen.fetch.pinned import PinnedTransport
@@ -42,6 +42,7 @@ class Fetcher:
         self.project_dir = project_dir
         self.max_bytes = int(settings.max_page_mb * 1024 * 1024)
         self.max_pdf_pages = max_pdf_pages
+        self.local_reads = LocalReads()
         if transport is None:
             transport = PinnedTransport(allow_private, resolver)
         self.pins_addresses = isinstance(transport, PinnedTransport)
@@ -68,7 +69,7 @@ class Fetcher:
     async def fetch(self, url: str) -> FetchedPage:
         """The page, or a refusal with its reason; never raises for what the URL or the server does."""
         if url.startswith(LOCAL_SCHEME):
-            return await read_local(url, self.project_dir, self.max_bytes, self.max_pdf_pages)
+            return await read_local(url, self.project_dir, self.max_bytes, self.max_pdf_pages, self.local_reads)
         if self.cache is not None and (cached := self.cache.get(redact_url(url))) is not None:
             return cached
         async with self.overall:

@@ -3,20 +3,53 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 from sftgen.fetch.page import FetchedPage, refused
-from sftgen.ingest.readers import read_documents
+from sftgen.ingest.readers import ReadOutcome, read_documents
 
 LOCAL_SCHEME = "local://"
 
 
+class LocalReads:
+    """The run's last reads of local files, by path, size and modification time: the answer search finds
+    the same few files for many queries, and a file is decoded once, not once per hit. Bounded by the
+    characters held."""
+
+    def __init__(self, max_chars: int = 64_000_000):
+        self.max_chars = max_chars
+        self.held: OrderedDict[tuple, tuple[ReadOutcome, int]] = OrderedDict()
+        self.chars = 0
+        self.lock = threading.Lock()
+
+    def read(self, path: Path, max_bytes: int, max_pdf_pages: int | None) -> ReadOutcome:
+        status = path.stat()
+        key = (str(path), status.st_size, status.st_mtime_ns, max_bytes, max_pdf_pages)
+        with self.lock:
+            if (held := self.held.get(key)) is not None:
+                self.held.move_to_end(key)
+                return held[0]
+        outcome = read_documents(path, root=path.parent, max_bytes=max_bytes, max_pdf_pages=max_pdf_pages)
+        size = sum(len(document.text) for document in outcome.documents)
+        with self.lock:
+            if key not in self.held and size <= self.max_chars:
+                self.held[key] = (outcome, size)
+                self.chars += size
+                while self.chars > self.max_chars:
+                    _, (_, freed) = self.held.popitem(last=False)
+                    self.chars -= freed
+        return outcome
+
+
 async def read_local(url: str, project_dir: Path | None, max_bytes: int,
-                     max_pdf_pages: int | None = None) -> FetchedPage:
-    return await asyncio.to_thread(read_local_now, url, project_dir, max_bytes, max_pdf_pages)
+                     max_pdf_pages: int | None = None, reads: LocalReads | None = None) -> FetchedPage:
+    return await asyncio.to_thread(read_local_now, url, project_dir, max_bytes, max_pdf_pages, reads)
 
 
-def read_local_now(url: str, project_dir: Path | None, max_bytes: int, max_pdf_pages: int | None = None) -> FetchedPage:
+def read_local_now(url: str, project_dir: Path | None, max_bytes: int, max_pdf_pages: int | None = None,
+                   reads: LocalReads | None = None) -> FetchedPage:
     if project_dir is None:
         return refused(url, "bad_url", f"{url}: local:// URLs need a project folder")
     relative, _, fragment = url[len(LOCAL_SCHEME):].partition("#")
@@ -26,7 +59,10 @@ def read_local_now(url: str, project_dir: Path | None, max_bytes: int, max_pdf_p
         return refused(url, "outside_project", f"{url}: leaves the project folder {root}")
     if not path.is_file():
         return refused(url, "not_found", f"{url}: no such file {path}")
-    outcome = read_documents(path, root=path.parent, max_bytes=max_bytes, max_pdf_pages=max_pdf_pages)
+    if reads is not None:
+        outcome = reads.read(path, max_bytes, max_pdf_pages)
+    else:
+        outcome = read_documents(path, root=path.parent, max_bytes=max_bytes, max_pdf_pages=max_pdf_pages)
     wanted = path.name + (f"#{fragment}" if fragment else "")
     for document in outcome.documents:
         if document.source == wanted:

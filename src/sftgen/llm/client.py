@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 from dataclasses import dataclass, field
@@ -63,7 +64,11 @@ class LLMUnusable(RunStopped):
 
 class RequestCache(Protocol):
     def cache_get(self, key: str) -> dict[str, Any] | None: ...
-    def cache_put(self, key: str, model: str, request: dict, response: dict, usage: dict) -> None: ...
+    def cache_put(self, key: str, model: str, request: dict | bytes, response: dict, usage: dict) -> None: ...
+
+
+def encode_body(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False).encode("utf-8")
 
 
 @dataclass
@@ -202,7 +207,8 @@ class ChatClient:
         raw_replies: list[str] = []
         for reask in range(self.max_reasks + 1):
             attempt_body = body if reask == 0 else self.varied_body(body, raw_replies[-1], failures[-1], reask)
-            response = await self.post(attempt_body, reply, headers)
+            sent = encode_body(attempt_body)  # once: posted as is (retries too) and stored as is
+            response = await self.post(sent, reply, headers)
             content, finish_reason = read_choice(response)
             raw_replies.append(content)
             if finish_reason == "length":
@@ -216,7 +222,7 @@ class ChatClient:
             reply.content = content
             reply.reasks = reask
             if self.cache is not None:
-                self.cache.cache_put(key, self.model, attempt_body, response, response.get("usage") or {})
+                self.cache.cache_put(key, self.model, sent, response, response.get("usage") or {})
             return reply
         self.stats.failures += 1
         reason = "llm_length" if failures[-1].startswith("the reply was cut off") else "llm_invalid_output"
@@ -256,7 +262,7 @@ class ChatClient:
             varied["max_tokens"] = int(body.get("max_tokens", 512)) * 2
         return varied
 
-    async def post(self, body: dict[str, Any], reply: LLMReply, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    async def post(self, body: bytes, reply: LLMReply, headers: dict[str, str] | None = None) -> dict[str, Any]:
         """POST with retries; counts every request sent and the tokens used into `reply`."""
         last_error, last_failure = "", None
         waits = RetryWaits()
@@ -329,8 +335,10 @@ class ChatClient:
         self.give_up(error)
         raise self.unusable or error
 
-    async def send(self, body: dict[str, Any], headers: dict[str, str] | None = None) -> HTTPReply:
-        async with self.session().post(self.base_url + "/chat/completions", json=body, headers=headers) as response:
+    async def send(self, body: dict[str, Any] | bytes, headers: dict[str, str] | None = None) -> HTTPReply:
+        data = body if isinstance(body, bytes) else encode_body(body)
+        headers = {"Content-Type": "application/json", **(headers or {})}
+        async with self.session().post(self.base_url + "/chat/completions", data=data, headers=headers) as response:
             return HTTPReply(response.status, response.headers, await response.read())
 
     def from_cache(self, key: str, schema: type[BaseModel] | None) -> LLMReply | None:

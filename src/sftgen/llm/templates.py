@@ -49,12 +49,19 @@ class Templates:
         )
         self.env.filters["fence"] = fence
         self._compiled: dict[tuple[str, str], list[MessageSource]] = {}
+        self._sources: dict[str, tuple[str, Any]] = {}
 
     def source(self, name: str) -> str:
+        """The template's text; read again only when its file changed (Jinja's up-to-date check: a stat,
+        not a read, per request)."""
+        held = self._sources.get(name)
+        if held is not None and held[1] is not None and held[1]():
+            return held[0]
         try:
-            source, _, _ = self.env.loader.get_source(self.env, name)  # type: ignore[union-attr]
+            source, _, uptodate = self.env.loader.get_source(self.env, name)  # type: ignore[union-attr]
         except jinja2.TemplateNotFound as exc:
             raise TemplateError(f"template '{name}' not found in the project's templates/ or the package") from exc
+        self._sources[name] = (source, uptodate)
         return source
 
     def fingerprint(self, name: str) -> str:

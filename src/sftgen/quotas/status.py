@@ -19,7 +19,7 @@ def kept_prompts_by_subdomain(store: Store, pipeline: Pipeline) -> Counter:
     counts: Counter = Counter()
     if final is None:
         return counts
-    for record in store.emitted(final.name, kind="prompt"):
+    for record in store.emits.emitted_without_text([final.name], "prompt"):
         if record.status == Status.KEPT:
             counts[record.meta.get("subdomain") or "(none)"] += 1
     return counts
@@ -31,13 +31,13 @@ def alive_prompts_by_subdomain(store: Store, pipeline: Pipeline, being_redone: I
     are left out: they are about to be made again."""
     skip = set(being_redone)
     counts: Counter = Counter()
-    for record in store.emitted([step.name for step in pipeline.makers("prompt")], kind="prompt"):
+    for record in store.emits.emitted_without_text([step.name for step in pipeline.makers("prompt")], "prompt"):
         if record.status != Status.KEPT or record.meta.get("profile_id") in skip:
             continue
         if record.meta.get("variant_of") in skip:
             continue
         counts[record.meta.get("subdomain") or "(none)"] += 1
-    for record in store.emitted([step.name for step in pipeline.replacers("prompt")], kind="prompt"):
+    for record in store.emits.emitted_without_text([step.name for step in pipeline.replacers("prompt")], "prompt"):
         # A dropped rephrasing stands for its original, which itself stays `kept`.
         if record.status == Status.DROPPED and record.meta.get("rephrased_from") and \
                 record.meta.get("profile_id") not in skip:

@@ -6,16 +6,13 @@ score(p) = sum over rankings of 1 / (k + rank_in_that_ranking(p)).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
+from sftgen.retrieval.passage_cache import PassageCache, TextEncoder
+
 RRF_K = 60
 """The usual RRF constant: it damps the weight of the very top ranks so one ranking cannot dominate."""
-
-
-class TextEncoder(Protocol):
-    def encode(self, texts: list[str]) -> np.ndarray: ...
 
 
 @dataclass
@@ -28,26 +25,26 @@ class RankedPassage:
     embedding_rank: int | None
 
 
-def bm25_ranking(query: str, passages: list[str]) -> list[int]:
+def bm25_ranking(query: str, passages: list[str], cache: PassageCache | None = None) -> list[int]:
     """Candidate indexes by BM25 score, best first; passages sharing no term with the query are left out."""
-    import bm25s
+    from sftgen.retrieval.bm25 import bm25_scores, ranked_by_score, tokenize
 
     if not passages:
         return []
-    retriever = bm25s.BM25()
-    retriever.index(bm25s.tokenize(passages, stopwords="en", show_progress=False), show_progress=False)
-    query_tokens = bm25s.tokenize([query], stopwords="en", show_progress=False)
-    if not any(len(ids) for ids in query_tokens.ids):
+    query_tokens = tokenize([query])[0]
+    if not query_tokens:
         return []
-    indexes, scores = retriever.retrieve(query_tokens, k=len(passages), show_progress=False)
-    return [int(i) for i, s in zip(indexes[0], scores[0]) if s > 0]
+    return ranked_by_score(bm25_scores(query_tokens, (cache or PassageCache()).terms(passages)))
 
 
-def embedding_ranking(query: str, passages: list[str], encoder: TextEncoder) -> list[int]:
+def embedding_ranking(
+    query: str, passages: list[str], encoder: TextEncoder, cache: PassageCache | None = None
+) -> list[int]:
     """Candidate indexes by cosine similarity to the query (the encoder's vectors are L2-normalised)."""
     if not passages:
         return []
-    vectors = encoder.encode([query, *passages])
+    passage_vectors = (cache or PassageCache()).vectors(passages, encoder)
+    vectors = np.vstack([encoder.encode([query]), passage_vectors])
     similarities = vectors[1:] @ vectors[0]
     return [int(i) for i in np.argsort(-similarities, kind="stable")]
 
@@ -60,10 +57,14 @@ def reciprocal_rank_fusion(rankings: list[list[int]], k: int = RRF_K) -> dict[in
     return fused
 
 
-def hybrid_rank(query: str, passages: list[str], encoder: TextEncoder | None, top_k: int) -> list[RankedPassage]:
-    """The top_k passages for the query by fused BM25 + embedding ranks (BM25 alone without an encoder)."""
-    lexical = bm25_ranking(query, passages)
-    semantic = embedding_ranking(query, passages, encoder) if encoder is not None else []
+def hybrid_rank(
+    query: str, passages: list[str], encoder: TextEncoder | None, top_k: int, cache: PassageCache | None = None
+) -> list[RankedPassage]:
+    """The top_k passages for the query by fused BM25 + embedding ranks (BM25 alone without an encoder).
+    `cache` (the run's) keeps each passage's terms and vector for the next prompt that finds it."""
+    cache = cache or PassageCache()
+    lexical = bm25_ranking(query, passages, cache)
+    semantic = embedding_ranking(query, passages, encoder, cache) if encoder is not None else []
     fused = reciprocal_rank_fusion([lexical, semantic])
     lexical_rank = {index: rank for rank, index in enumerate(lexical, start=1)}
     semantic_rank = {index: rank for rank, index in enumerate(semantic, start=1)}

@@ -77,21 +77,24 @@ class ReviewQueue:
         if kind == "prompt":
             self._cache.pop("answer", None)
 
-    def _build(self, kind: str) -> list[QueueItem]:
+    def _build(self, kind: str, to_count: bool = False) -> list[QueueItem]:
+        """`to_count`: items without their texts and subdomains (a look-up per answer), for `counts`."""
         gate = self.gates.get(kind)
         if gate is None or kind not in self.review.kinds:
             return []
         decisions = self.log.by_item(kind)
         prompt_decisions = self.log.by_item("prompt") if kind == "answer" else {}
         items = []
-        for record in self.store.emitted(gate.upstream, kind=kind):
+        emitted = (self.store.emits.emitted_without_text(gate.upstream, kind) if to_count
+                   else self.store.emitted(gate.upstream, kind=kind))
+        for record in emitted:
             dropped_by_others = record.status != Status.KEPT and record.reason != REJECTED_BY_REVIEWER
             if dropped_by_others or not in_queue(record, self.review):
                 continue
             if kind == "answer" and self.prompt_moved_on(record, prompt_decisions):
                 continue
             state = resolve(record.id, decisions.get(record.id, []), self.review.reviews_required)
-            items.append(QueueItem(record, state, self.subdomain_of(record)))
+            items.append(QueueItem(record, state, None if to_count else self.subdomain_of(record)))
         return items
 
     def prompt_moved_on(self, answer: Record, prompt_decisions: dict) -> bool:
@@ -148,8 +151,10 @@ class ReviewQueue:
     def counts(self) -> dict[str, dict[str, int]]:
         """Per kind: accepted / rejected / edited / pending / disputed, the queue and the decisions made."""
         counts = {}
+        version = self.store.db.data_version()
         for kind in self.kinds:
-            items = self.items(kind)
+            cached = self._cache.get(kind)
+            items = cached[1] if cached and cached[0] == version else self._build(kind, to_count=True)
             tally = Counter(item.state.status for item in items)
             counts[kind] = {status: tally.get(status, 0) for status in COUNTED}
             counts[kind]["queue"] = len(items)

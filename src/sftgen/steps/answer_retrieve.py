@@ -4,7 +4,7 @@ the prompt, ranked by BM25 and embeddings fused by reciprocal rank (RRF)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sftgen.answers.upstream import emitted_from, require_processed
 from sftgen.chunking.splitter import split_into_chunks
@@ -13,6 +13,9 @@ from sftgen.core.step import Outcome, Step, drop, keep
 from sftgen.core.context import ItemContext, RunContext
 from sftgen.steps.answer_queries import AnswerQueriesStep
 from sftgen.steps.answer_search import AnswerSearchStep
+
+if TYPE_CHECKING:
+    from sftgen.retrieval import PassageCache
 
 
 
@@ -33,49 +36,58 @@ class AnswerRetrieveStep(Step):
         queries, search = pipeline.step_of(AnswerQueriesStep).name, pipeline.step_of(AnswerSearchStep).name
         require_processed(store, queries, item)
         pages: list[Record] = []
+        found_by: dict[str, str] = {}  # page id -> the first of this prompt's queries that found it
         for query in emitted_from(store, queries, item.id, "query"):
             require_processed(store, search, query)
-            pages += emitted_from(store, search, query.id, "document")
+            for page in emitted_from(store, search, query.id, "document"):
+                pages.append(page)
+                found_by.setdefault(page.id, query.id)
         if not pages:
             return drop("no_pages", "the search found no usable page for any of this prompt's queries")
-        candidates = candidate_passages(pages, ctx.recipe.answers.passage_size, ctx.recipe.answers.passage_overlap)
+        from sftgen.retrieval import PassageCache, hybrid_rank  # numpy and bm25s load when passages are ranked
+
+        cache = ctx.run.services.state(PassageCache, PassageCache)
+        answers = ctx.recipe.answers
+        candidates = candidate_passages(pages, answers.passage_size, answers.passage_overlap, cache)
         if not candidates:
             return drop("no_passages", f"{len(pages)} pages held no text to cut into passages")
-        from sftgen.retrieval import hybrid_rank  # numpy and bm25s load when passages are ranked
-
         encoder = ctx.run.services.embedder()
         ranked = await asyncio.to_thread(
-            hybrid_rank, item.text, [text for text, _, _ in candidates], encoder,
-            ctx.recipe.answers.passages_per_answer,
+            hybrid_rank, item.text, [text for text, _, _ in candidates], encoder, answers.passages_per_answer, cache,
         )
         outputs = []
         for rank, hit in enumerate(ranked, start=1):
             text, page, start = candidates[hit.index]
-            outputs.append(passage_record(item, page, text, start, rank, hit))
+            outputs.append(passage_record(item, page, text, start, rank, hit, found_by.get(page.id)))
         return keep(*outputs)
 
 
-def candidate_passages(pages: list[Record], size: int, overlap: int) -> list[tuple[str, Record, int]]:
+def candidate_passages(
+    pages: list[Record], size: int, overlap: int, cache: PassageCache | None = None
+) -> list[tuple[str, Record, int]]:
     """(text, page, start) for every passage of every page; a text seen before (the same page found by two
-    queries) is left out."""
+    queries) is left out. `cache` keeps each page text's cuts for the run."""
     seen: set[str] = set()
     candidates = []
     for page in pages:
-        for chunk in split_into_chunks(page.text, size=size, overlap=overlap, unit="characters"):
-            key = " ".join(chunk.text.split()).casefold()
+        cuts = cache.cuts(page.text, size, overlap) if cache is not None else [
+            (chunk.text, chunk.start) for chunk in split_into_chunks(page.text, size=size, overlap=overlap, unit="characters")
+        ]
+        for text, start in cuts:
+            key = " ".join(text.split()).casefold()
             if key and key not in seen:
                 seen.add(key)
-                candidates.append((chunk.text, page, chunk.start))
+                candidates.append((text, page, start))
     return candidates
 
 
-def passage_record(prompt: Record, page: Record, text: str, start: int, rank: int, hit) -> Record:
+def passage_record(prompt: Record, page: Record, text: str, start: int, rank: int, hit, query_id: str | None) -> Record:
     meta = {
         "url": page.meta.get("url") or page.meta.get("source"),
         "title": page.meta.get("title"),
         "document_id": page.id,
         "prompt_id": prompt.id,
-        "query_id": page.meta.get("query_id"),
+        "query_id": query_id or page.meta.get("query_id"),  # a page stored before pages were shared names it
         "score": round(hit.score, 6),
         "rank": rank,
         "bm25_rank": hit.bm25_rank,

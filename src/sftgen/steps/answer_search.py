@@ -1,12 +1,13 @@
-"""Search each answer query and fetch its top pages; every page becomes a document
-with its URL, query and prompt as provenance. Refused pages are recorded with their reason."""
+"""Search each answer query and fetch its top pages; every page becomes a document with its URL as
+provenance, one record per page text: a page that many queries find is stored once, and which query
+found it is the step's emit (and the passage's `query_id`). Refused pages are recorded with their reason."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from sftgen.fetch.redact import redact_url, redact_urls_in
-from sftgen.records import Record, Status
+from sftgen.records import Record, Status, record_id
 from sftgen.core.step import Outcome, SideDrop, Step, drop, keep
 from sftgen.core.context import ItemContext, RunContext
 
@@ -49,7 +50,7 @@ class AnswerSearchStep(Step):
                 side_drops.append(SideDrop(redact_url(hit.url), "too_thin",
                                            f"{len(page.text)} characters of text < {min_chars}"))
             else:
-                documents.append(page_document(item, hit, page))
+                documents.append(page_document(hit, page, ctx.run.services.state(PageIds, PageIds)))
         if not documents:
             outcome = drop("no_pages", "; ".join(f"{d.label}: {d.reason}" for d in side_drops))
         else:
@@ -61,17 +62,35 @@ class AnswerSearchStep(Step):
         return item.text[:80]
 
 
-def page_document(query: Record, hit, page) -> Record:
+class PageIds:
+    """The run's ids of the pages found so far: a page found again is not hashed again (its id hashes its
+    whole text). Bounded: the oldest are forgotten first."""
+
+    LIMIT = 4096
+
+    def __init__(self) -> None:
+        self.held: dict[tuple[str, str], str] = {}
+
+    def of(self, text: str, url: str) -> str:
+        key = (url, text)
+        found = self.held.get(key)
+        if found is None:
+            found = self.held[key] = record_id("document", text, [], url)
+            if len(self.held) > self.LIMIT:
+                del self.held[next(iter(self.held))]
+        return found
+
+
+def page_document(hit, page, ids: PageIds | None = None) -> Record:
+    """The page as a document of its own (no parent): its id depends on its URL and text only, so the
+    same page found again is the same record, not a copy."""
     url = redact_url(page.final_url or hit.url)
     meta = {
         "source": url,
         "url": url,
         "title": redact_urls_in(page.title or hit.title or url),
         "format": page.format,
-        "query_id": query.id,
-        "query": query.text,
-        "prompt_id": query.meta.get("prompt_id"),
-        "rank": hit.rank,
         "backend": hit.backend,
     }
-    return query.child("document", page.text, meta=meta, origin=url)
+    known = ids.of(page.text, url) if ids is not None else ""
+    return Record(kind="document", text=page.text, meta=meta, origin=url, id=known)

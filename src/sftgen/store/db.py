@@ -6,8 +6,11 @@ Tables:
 - emits:    which step passed on which item, and from which input (`source_id`). A step's inputs are the
             active emits of its upstream steps; a filter emits the inputs it keeps.
 - progress: one row per (step, input): the settings hash it was processed under, the outcome
-            (kept / dropped / error), the reason, and the LLM requests, cache hits and tokens it cost.
-- llm_cache: request hash -> raw request and validated raw reply.
+            (kept / dropped / error), the reason, the LLM requests, cache hits and tokens it cost, and the
+            keys of the LLM cache rows its replies are in (space-separated; NULL in rows written before
+            they were kept: `sftgen gc` then keeps every cache row).
+- llm_cache: request hash -> raw request and validated raw reply (compressed: store/llm_cache.py), with
+            llm_cache_dicts, the dictionaries its requests are compressed with.
 - runs:     one row per `sftgen run`, for the log and the budget.
 - reviews:  reviewers' decisions, append-only (decisions/log.py says what they add up to).
 """
@@ -45,7 +48,6 @@ CREATE TABLE IF NOT EXISTS emits (
     active INTEGER NOT NULL DEFAULT 1,
     UNIQUE(step, item_id, source_id)
 );
-CREATE INDEX IF NOT EXISTS emits_source ON emits(source_id);
 CREATE INDEX IF NOT EXISTS emits_step_active ON emits(step, active, seq);
 -- What one input of a step emitted; without it SQLite scans the step's emits per write (quadratic).
 CREATE INDEX IF NOT EXISTS emits_step_source ON emits(step, source_id, active);
@@ -65,6 +67,7 @@ CREATE TABLE IF NOT EXISTS progress (
     completion_tokens INTEGER NOT NULL DEFAULT 0,
     seconds REAL NOT NULL DEFAULT 0,
     done_at REAL NOT NULL,
+    cache_keys TEXT,
     PRIMARY KEY (step, item_id)
 );
 CREATE INDEX IF NOT EXISTS progress_item ON progress(item_id, done_at);
@@ -76,6 +79,11 @@ CREATE TABLE IF NOT EXISTS llm_cache (
     prompt_tokens INTEGER NOT NULL DEFAULT 0,
     completion_tokens INTEGER NOT NULL DEFAULT 0,
     created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS llm_cache_dicts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    opening BLOB NOT NULL UNIQUE,
+    data BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -116,6 +124,29 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+ADDED_COLUMNS = {"progress": {"cache_keys": "TEXT"}}
+"""Columns newer than a store's tables: added when an older store is opened."""
+DROPPED_INDEXES = ("emits_source",)
+"""Indexes older stores have that no query uses (every look-up by `source_id` names the step too:
+emits_step_source serves it); each cost a write per emit and ~1 KB of disk per prompt."""
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    for index in DROPPED_INDEXES:
+        if index in indexes:
+            conn.execute(f"DROP INDEX IF EXISTS {index}")
+    for table, columns in ADDED_COLUMNS.items():
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        for name, kind in columns.items():
+            if name not in present:
+                try:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+                except sqlite3.OperationalError as error:  # another process added it first
+                    if "duplicate column" not in str(error):
+                        raise
+
+
 class Database:
     """One connection to the store's file, with the schema in place."""
 
@@ -129,6 +160,7 @@ class Database:
         try:
             self.conn = connect(path)
             self.conn.executescript(SCHEMA)
+            migrate(self.conn)
         except (sqlite3.Error, OSError) as error:
             if is_disk_full(error, path.parent):
                 raise DiskFull(path, "opening the store") from error

@@ -101,6 +101,16 @@ class Emits:
         for row in self.conn.execute(query, params):
             yield row_to_record(row)
 
+    def emitted_without_text(self, steps: Sequence[str], kind: str) -> Iterator[Record]:
+        """As `emitted`, the records with an empty text: for counting them by meta and status."""
+        query = f"""SELECT MIN(e.seq) AS seq, r.id, r.kind, r.step, '' AS text, r.parent_ids, r.meta, r.origin,
+                           r.status, r.reason
+                    FROM emits e JOIN records r ON r.id = e.item_id
+                    WHERE e.step IN ({marks(steps)}) AND e.active = 1 AND r.kind = ?
+                    GROUP BY e.item_id ORDER BY seq"""
+        for row in self.conn.execute(query, (*steps, kind)):
+            yield row_to_record(row)
+
     def emitted_from(self, step: str, source_id: str, kind: str | None = None) -> list[Record]:
         """The records `step` passes on now that it made from the input `source_id`, in emit order."""
         query = """SELECT r.* FROM emits e JOIN records r ON r.id = e.item_id

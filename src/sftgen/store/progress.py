@@ -27,12 +27,14 @@ class Progress:
     def write(self, step: str, settings: str, result: ItemResult, n_outputs: int, now: float) -> None:
         self.conn.execute(
             """INSERT OR REPLACE INTO progress (step, item_id, settings, outcome, reason, detail, label,
-                   n_outputs, llm_requests, cache_hits, prompt_tokens, completion_tokens, seconds, done_at)
-               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                   n_outputs, llm_requests, cache_hits, prompt_tokens, completion_tokens, seconds, done_at,
+                   cache_keys)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
             (
                 step, result.item_id, settings, result.outcome, result.reason, result.detail,
                 result.label, n_outputs, result.llm_requests, result.cache_hits,
                 result.prompt_tokens, result.completion_tokens, result.seconds, now,
+                " ".join(result.cache_keys),
             ),
         )
 

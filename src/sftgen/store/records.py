@@ -23,11 +23,13 @@ class Records:
     # ---- writing -------------------------------------------------------------------------------
 
     def insert(self, record: Record, now: float) -> None:
-        """Write a record; one of the same id keeps its text and takes this one's meta and status."""
+        """Write a record; one of the same id keeps its text and takes this one's meta and status (and is not
+        rewritten when they are the same: a page found again by another query)."""
         self.conn.execute(
             """INSERT INTO records (id, kind, step, text, parent_ids, meta, origin, status, reason, created_at)
                VALUES (?,?,?,?,?,?,?,?,?,?)
-               ON CONFLICT(id) DO UPDATE SET meta=excluded.meta, status=excluded.status, reason=excluded.reason""",
+               ON CONFLICT(id) DO UPDATE SET meta=excluded.meta, status=excluded.status, reason=excluded.reason
+               WHERE meta IS NOT excluded.meta OR status IS NOT excluded.status OR reason IS NOT excluded.reason""",
             (
                 record.id, record.kind, record.step, record.text, json.dumps(record.parent_ids),
                 meta_json(record.meta), record.origin, record.status, record.reason, now,
@@ -101,6 +103,15 @@ class Records:
         for row in self.conn.execute("SELECT kind, status, COUNT(*) AS n FROM records GROUP BY kind, status"):
             counts.setdefault(row["kind"], {})[row["status"]] = row["n"]
         return counts
+
+    def meta_objects(self, kind: str, key: str) -> Iterator[dict[str, Any]]:
+        """`meta[key]` of every record of this kind where it is an object, in record order, decoding nothing
+        else (status's judge health reads the answers' scores this way)."""
+        path = f"$.{key}"
+        for (value,) in self.conn.execute(
+                "SELECT json_extract(meta, ?) FROM records WHERE kind=? AND json_type(meta, ?) = 'object' "
+                "ORDER BY created_at, id", (path, kind, path)):
+            yield json.loads(value)
 
     def kept_metas(self, kind: str) -> Iterator[dict[str, Any]]:
         """The meta of every kept record of this kind, without loading their texts."""

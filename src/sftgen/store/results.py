@@ -22,6 +22,8 @@ class ItemResult:
     cache_hits: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cache_keys: list[str] = field(default_factory=list)
+    """The LLM cache rows its replies are in (asked now or found there): what `sftgen gc` keeps."""
     seconds: float = 0.0
     passes_input_on: bool = False
     """A filter keeps its input: the input itself is emitted instead of new records."""

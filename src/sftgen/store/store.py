@@ -138,7 +138,7 @@ class Store:
     def cache_get(self, key: str) -> dict[str, Any] | None:
         return self.llm_cache.get(key)
 
-    def cache_put(self, key: str, model: str, request: dict, response: dict, usage: dict) -> None:
+    def cache_put(self, key: str, model: str, request: dict | bytes, response: dict, usage: dict) -> None:
         self.llm_cache.put(key, model, request, response, usage)
 
     def cache_entry(self, key: str) -> dict[str, Any] | None:

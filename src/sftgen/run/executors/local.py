@@ -282,6 +282,7 @@ class LocalExecutor:
             cache_hits=ictx.cache_hits,
             prompt_tokens=ictx.prompt_tokens,
             completion_tokens=ictx.completion_tokens,
+            cache_keys=list(ictx.cache_keys),
             seconds=time.perf_counter() - started,
             passes_input_on=step.passes_input_on,
             input_status=outcome.input_status,

@@ -1,0 +1,96 @@
+"""What ranking needs from a passage text, kept for the run: in the answer half the same pages come back
+for many prompts (a prompt's queries share them, prompts of one subdomain find the same sources), so
+their cuts, term counts and embeddings are computed once per text, not once per prompt.
+
+Bounded, least recently used out: a project whose pages are all distinct keeps a window, not everything.
+Keys are digests of the text (the texts are in the store already). One lock: ranking runs in threads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from sftgen.retrieval.bm25 import PassageTerms
+
+
+class TextEncoder(Protocol):
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+MAX_TEXTS = 20_000
+"""Per memo: 20,000 passage vectors of the 256-dimension embedder are 20 MB."""
+
+
+def text_key(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+class _Memo:
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.held: OrderedDict[Any, Any] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def many(self, keys: list, make: Callable[[list[int]], list]) -> list:
+        """The value of each key; `make(positions)` computes the missing ones in one batch."""
+        values: list = [None] * len(keys)
+        missing: list[int] = []
+        with self.lock:
+            for position, key in enumerate(keys):
+                value = self.held.get(key)
+                if value is None:
+                    missing.append(position)
+                else:
+                    self.held.move_to_end(key)
+                    values[position] = value
+        if missing:
+            made = make(missing)
+            with self.lock:
+                for position, value in zip(missing, made):
+                    values[position] = value
+                    self.held[keys[position]] = value
+                while len(self.held) > self.limit:
+                    self.held.popitem(last=False)
+        return values
+
+
+class PassageCache:
+    """The run's memo of passage cuts (per page text and cut size), BM25 term counts and embeddings
+    (per passage text)."""
+
+    def __init__(self, limit: int = MAX_TEXTS):
+        self._cuts = _Memo(max(1, limit // 10))
+        self._terms = _Memo(limit)
+        self._vectors = _Memo(limit)
+
+    def cuts(self, page_text: str, size: int, overlap: int) -> list[tuple[str, int]]:
+        """(text, start) of each passage of a page, as `split_into_chunks` cuts it."""
+        from sftgen.chunking.splitter import split_into_chunks
+
+        def make(_: list[int]) -> list:
+            chunks = split_into_chunks(page_text, size=size, overlap=overlap, unit="characters")
+            return [tuple((chunk.text, chunk.start) for chunk in chunks)]
+
+        return list(self._cuts.many([(text_key(page_text), size, overlap)], make)[0])
+
+    def terms(self, texts: list[str]) -> list[PassageTerms]:
+        from sftgen.retrieval.bm25 import passage_terms
+
+        return self._terms.many([text_key(t) for t in texts], lambda missing: passage_terms([texts[i] for i in missing]))
+
+    def vectors(self, texts: list[str], encoder: TextEncoder) -> np.ndarray:
+        """One row per text, as `encoder.encode(texts)` gives it (each row depends on its text alone)."""
+        import numpy as np
+
+        def make(missing: list[int]) -> list:
+            return list(encoder.encode([texts[i] for i in missing]))
+
+        keys = [(id(encoder), text_key(t)) for t in texts]
+        rows = self._vectors.many(keys, make)
+        return np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)

@@ -1,0 +1,135 @@
+"""What `sftgen gc` may drop from a store, and dropping it.
+
+- LLM cache rows no step result names: every progress row lists the cache rows its replies are in
+  (`progress.cache_keys`), and records list theirs in `meta.llm_cache_keys`. A row none of them names is a
+  reply to work that was redone or withdrawn since. Rows written since the start of a run that did not
+  finish are kept whatever names them: an item in flight when a run stopped has its replies there, and
+  the resume finds them. A store with progress rows from before the keys were kept keeps every row.
+- The answer half's records (queries, pages, passages, answers) that no step passes on any more (their
+  prompt was withdrawn), that no record that stays needs (as a parent, as `passage_ids` or `document_id`)
+  and no review names.
+
+What an unchanged run, `status`, the exports and the review need stays: they read the step results and
+the records passed on. Work that comes back after it was withdrawn (a rejected prompt accepted again) is
+asked of the LLM again.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sftgen.store.db import Database, marks
+
+KINDS = ("query", "document", "passage", "answer")
+"""The records gc may drop: the answer half's, once withdrawn (prompts, chunks and documents read from
+the project's folder stay, live or not)."""
+
+
+@dataclass
+class Garbage:
+    cache_keys: list[str] = field(default_factory=list)
+    cache_bytes: int = 0
+    record_ids: list[str] = field(default_factory=list)
+    record_bytes: int = 0
+    cache_note: str = ""
+    """Why cache rows were kept although nothing names them (empty when none were)."""
+
+
+@dataclass
+class Collected:
+    garbage: Garbage
+    applied: bool
+    file_bytes_before: int
+    file_bytes_after: int
+
+    @property
+    def freed_bytes(self) -> int:
+        return self.file_bytes_before - self.file_bytes_after
+
+
+def store_files_bytes(path: Path) -> int:
+    return sum(os.path.getsize(p) for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists())
+
+
+def find_garbage(db: Database) -> Garbage:
+    garbage = Garbage()
+    conn = db.conn
+    garbage.cache_keys, garbage.cache_bytes, garbage.cache_note = unneeded_cache_rows(db)
+    candidates = {row[0] for row in conn.execute(
+        f"""SELECT r.id FROM records r WHERE r.kind IN ({marks(KINDS)})
+            AND NOT EXISTS (SELECT 1 FROM emits e WHERE e.item_id = r.id AND e.active = 1)
+            AND NOT EXISTS (SELECT 1 FROM reviews v WHERE v.item_id = r.id OR v.version_id = r.id
+                            OR v.new_version_id = r.id)""", KINDS)}
+    if candidates:
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS gc_candidates (id TEXT PRIMARY KEY)")
+        conn.execute("DELETE FROM gc_candidates")
+        conn.executemany("INSERT INTO gc_candidates VALUES (?)", ((c,) for c in candidates))
+        needed_by: dict[str, set[str]] = {}  # candidate -> the records that need it
+        for child, needed in conn.execute(
+            """SELECT r.id, p.value FROM records r, json_each(r.parent_ids) p WHERE p.value IN gc_candidates
+               UNION SELECT r.id, p.value FROM records r, json_each(r.meta, '$.passage_ids') p
+                     WHERE json_type(r.meta, '$.passage_ids') = 'array' AND p.value IN gc_candidates
+               UNION SELECT r.id, json_extract(r.meta, '$.document_id') FROM records r
+                     WHERE json_extract(r.meta, '$.document_id') IN gc_candidates"""):
+            needed_by.setdefault(needed, set()).add(child)
+        conn.execute("DROP TABLE gc_candidates")
+        changed = True
+        while changed:  # a candidate needed by a record that stays, stays
+            stays = {c for c in candidates if any(child not in candidates for child in needed_by.get(c, ()))}
+            changed = bool(stays)
+            candidates -= stays
+        garbage.record_ids = sorted(candidates)
+        for start in range(0, len(garbage.record_ids), 500):
+            part = garbage.record_ids[start:start + 500]
+            garbage.record_bytes += conn.execute(
+                f"SELECT COALESCE(SUM(length(text) + length(meta) + length(parent_ids)), 0) FROM records "
+                f"WHERE id IN ({marks(part)})", part).fetchone()[0]
+    return garbage
+
+
+def unneeded_cache_rows(db: Database) -> tuple[list[str], int, str]:
+    conn = db.conn
+    untracked = conn.execute(
+        "SELECT COUNT(*) FROM progress WHERE cache_keys IS NULL AND (llm_requests > 0 OR cache_hits > 0)").fetchone()[0]
+    if untracked:
+        return [], 0, (f"{untracked:,} step results predate the cache keys they used: every LLM cache row is kept "
+                       "(a run that redoes them records their keys)")
+    needed: set[str] = set()
+    for (keys,) in conn.execute("SELECT cache_keys FROM progress WHERE cache_keys != ''"):
+        needed.update(keys.split())
+    needed.update(row[0] for row in conn.execute(
+        """SELECT k.value FROM records r, json_each(r.meta, '$.llm_cache_keys') k
+           WHERE json_type(r.meta, '$.llm_cache_keys') = 'array'
+             AND EXISTS (SELECT 1 FROM emits e WHERE e.item_id = r.id AND e.active = 1)"""))
+    latest = conn.execute("SELECT started_at, outcome FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+    since = latest[0] if latest is not None and latest[1] != "finished" else float("inf")
+    note = "" if since == float("inf") else "the last run did not finish: the replies it stored are kept for its resume"
+    keys, size = [], 0
+    for key, length, created in conn.execute(
+            "SELECT key, length(request) + length(response), created_at FROM llm_cache"):
+        if key not in needed and created < since:
+            keys.append(key)
+            size += length
+    return keys, size, note
+
+
+def collect(db: Database, apply: bool) -> Collected:
+    """Find what no live record needs; with `apply`, delete it and compact the file (VACUUM)."""
+    before = store_files_bytes(db.path)
+    garbage = find_garbage(db)
+    if not apply:
+        return Collected(garbage, False, before, before)
+    with db.transaction("sftgen gc"):
+        for start in range(0, len(garbage.cache_keys), 500):
+            part = garbage.cache_keys[start:start + 500]
+            db.conn.execute(f"DELETE FROM llm_cache WHERE key IN ({marks(part)})", part)
+        for start in range(0, len(garbage.record_ids), 500):
+            part = garbage.record_ids[start:start + 500]
+            db.conn.execute(f"DELETE FROM emits WHERE active = 0 AND item_id IN ({marks(part)})", part)
+            db.conn.execute(f"DELETE FROM records WHERE id IN ({marks(part)})", part)
+    db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.conn.execute("VACUUM")
+    db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return Collected(garbage, True, before, store_files_bytes(db.path))

@@ -1,0 +1,92 @@
+"""The store keeps each thing once: a page that many queries find is one document record, each query's
+emit points at it, and every passage still names the query of its own prompt that found its page."""
+
+from __future__ import annotations
+
+import json
+
+from sftgen.project import Project
+from tests.fakes.fake_openai_server import running_fake_server
+from tests.support.answer_project import make_answer_project, run_answers, scores_reply, seed_prompts, template_of
+
+
+def answer_script(step, body):
+    if template_of(step, body) == "answer":
+        return json.dumps({"answer": "Quarks come in six flavours [1]."})
+    if template_of(step, body) == "answer_eval":
+        return scores_reply(4)
+    return None
+
+
+def test_a_page_found_by_many_queries_is_stored_once_and_each_passage_names_its_own_query(tmp_path):
+    project = make_answer_project(tmp_path / "p")
+    prompts = seed_prompts(project)
+    with running_fake_server() as server:
+        server.script_steps(answer_script)
+        run_answers(project, server)
+
+    store = Project.open(project).store()
+    try:
+        documents = list(store.records_of_kind("document"))
+        by_page = {(d.meta["url"], d.text) for d in documents}
+        assert len(documents) == len(by_page)  # one record per page text
+        assert all(not d.parent_ids for d in documents)
+        queries = {q.id: q for q in store.records_of_kind("query")}
+        found = [(q, page) for q in queries.values() for page in store.emits.emitted_from("answer_search", q.id, "document")]
+        assert len(found) > len(documents)  # some pages were found more than once, and not copied
+        passages = list(store.records_of_kind("passage"))
+        assert passages
+        for passage in passages:
+            query = queries[passage.meta["query_id"]]
+            assert query.meta["prompt_id"] == passage.meta["prompt_id"]
+            assert passage.meta["document_id"] in {p.id for p in store.emits.emitted_from("answer_search", query.id)}
+        assert len({p.meta["prompt_id"] for p in passages}) == len(prompts)
+    finally:
+        store.close()
+
+
+def request(template: str, item: str) -> dict:
+    return {"model": "m", "messages": [{"role": "system", "content": template},
+                                       {"role": "user", "content": f"<TEXT>{item}</TEXT>"}], "temperature": 0.7}
+
+
+def test_requests_of_one_template_are_stored_compressed_against_its_first_and_read_back_whole(tmp_path):
+    from sftgen.store import Store
+    from sftgen.store.llm_cache import packed
+
+    judge = "You judge whether a passage is relevant to the domain. " + " ".join(f"rule {n}: be strict" for n in range(80))
+    writer = "You write a question a student would ask. " + " ".join(f"guideline {n}: be clear" for n in range(80))
+    bodies = {f"k{n}": request(judge if n % 2 else writer, f"item number {n} about quark colour charge")
+              for n in range(10)}
+    store = Store(tmp_path / "store.db")
+    for key, body in bodies.items():
+        store.cache_put(key, "m", json.dumps(body).encode(), {"choices": [{"message": {"content": key}}]}, {})
+    store.close()
+
+    store = Store(tmp_path / "store.db")  # another process: the dictionaries come from the store
+    try:
+        assert {key: store.cache_entry(key)["request"] for key in bodies} == bodies
+        assert store.cache_get("k3") == {"choices": [{"message": {"content": "k3"}}]}
+        assert store.conn.execute("SELECT COUNT(*) FROM llm_cache_dicts").fetchone()[0] == 2
+        later = store.conn.execute("SELECT length(request) FROM llm_cache WHERE key='k9'").fetchone()[0]
+        assert later < len(packed(bodies["k9"])) / 3
+        store.cache_put("k10", "m", request(judge, "one more"), {"choices": []}, {})  # reuses the judge's
+        assert store.conn.execute("SELECT COUNT(*) FROM llm_cache_dicts").fetchone()[0] == 2
+        assert store.cache_entry("k10")["request"] == request(judge, "one more")
+    finally:
+        store.close()
+
+
+def test_a_page_found_again_gets_the_id_its_text_and_url_give_it():
+    from types import SimpleNamespace
+
+    from sftgen.steps.answer_search import PageIds, page_document
+
+    ids = PageIds()
+    page = SimpleNamespace(final_url="local://corpus/quarks.md", text="Quarks come in six flavours.", title="Quarks",
+                           format="markdown")
+    hit = SimpleNamespace(url=page.final_url, title=None, backend="local")
+    first, again = page_document(hit, page, ids), page_document(hit, page, ids)
+    assert first.id == again.id == page_document(hit, page).id
+    other = SimpleNamespace(**{**vars(page), "text": "Gluons carry colour."})
+    assert page_document(hit, other, ids).id == page_document(hit, other).id != first.id
