@@ -98,11 +98,24 @@ CREATE TABLE IF NOT EXISTS reviews (
     source TEXT NOT NULL DEFAULT 'web',
     external_id TEXT,
     seconds REAL,
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    picked INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS reviews_item ON reviews(item_id, seq);
 CREATE UNIQUE INDEX IF NOT EXISTS reviews_external ON reviews(external_id) WHERE external_id IS NOT NULL;
 """
+
+
+ADDED_COLUMNS = {"reviews": {"picked": "INTEGER NOT NULL DEFAULT 0"}}
+"""Columns added after a table was first made: a store made before them gets them when opened."""
+
+
+def add_missing_columns(conn: sqlite3.Connection) -> None:
+    for table, columns in ADDED_COLUMNS.items():
+        present = {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}
+        for name, declaration in columns.items():
+            if name not in present:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -129,6 +142,7 @@ class Database:
         try:
             self.conn = connect(path)
             self.conn.executescript(SCHEMA)
+            add_missing_columns(self.conn)
         except (sqlite3.Error, OSError) as error:
             if is_disk_full(error, path.parent):
                 raise DiskFull(path, "opening the store") from error
