@@ -13,13 +13,11 @@ import pytest
 
 from sftgen.decisions.log import ReviewLog
 from sftgen.project import Project
-from sftgen.records import Status
 from tests.fakes.fake_openai_server import running_fake_server
-from tests.support.candidate_project import JudgeByText, add_candidates, run_steps
+from tests.support.candidate_project import JudgeByText, gate_output, make_candidate_project, run_steps
 from tests.support.review_client import signed_in
 from tests.support.review_forms import submit
-from tests.support.review_project import seed_prompts
-from tests.support.review_runs import exported, project_with_review
+from tests.support.review_runs import exported
 
 PROMPTS = [
     ("How many quark flavours are there and what charges do quarks carry?", "quarks"),
@@ -30,25 +28,15 @@ PROMPTS = [
 EDITED = "Gluons carry colour charge, so they couple to each other; photons carry no electric charge [1]."
 
 
-def candidate_texts(key: str) -> list[str]:
-    return [f"A careful answer about {key}, well grounded (score 5) [1].",
-            f"A shorter answer about {key} (score 4) [1]."]
-
-
 @pytest.fixture(scope="module")
 def reviewed(tmp_path_factory):
     """Four prompts with three candidates each (the judge picks candidate 1); ana picks candidate 2 of the
     first prompt, picks candidate 0 of the second after editing it, rejects all of the third, leaves the
     fourth; then the pipeline runs again."""
-    root = project_with_review(tmp_path_factory.mktemp("candidates") / "p", policy="all")
-    prompts = seed_prompts(root, PROMPTS)
+    root = tmp_path_factory.mktemp("candidates") / "p"
     with running_fake_server() as llm:
         judge = JudgeByText(default=3)
-        llm.script_steps(judge)
-        run_steps(root, llm, "review_gate", "answer")
-        sets = [add_candidates(root, prompt, candidate_texts(f"prompt {n}"), judge_pick=1)
-                for n, prompt in enumerate(prompts)]
-        run_steps(root, llm, "answer_eval", "answer_review_gate")
+        sets = make_candidate_project(root, PROMPTS, llm, judge, policy="all")
         before = {record.id: record.meta for record in gate_output(root)}
         assert len(before) == 12
 
@@ -65,14 +53,6 @@ def reviewed(tmp_path_factory):
         requests_in_last_run = judge.requests - requests_before
     return {"root": root, "sets": sets, "pages": pages, "queue": queue, "before": before,
             "requests_in_last_run": requests_in_last_run}
-
-
-def gate_output(root):
-    store = Project.open(root).store()
-    try:
-        return [record for record in store.emitted("answer_review_gate", kind="answer") if record.status == Status.KEPT]
-    finally:
-        store.close()
 
 
 def decisions(root):

@@ -94,3 +94,35 @@ def add_candidates(project_dir: Path, prompt: Record, texts: list[str], judge_pi
 
 def answer_json(text: str) -> str:
     return json.dumps({"answer": text})
+
+
+def candidate_texts(key: str) -> list[str]:
+    """Candidates 1 and 2 of a prompt: the judge scores them 5 and 4 (candidate 0, the answer step's, 3)."""
+    return [f"A careful answer about {key}, well grounded (score 5) [1].",
+            f"A shorter answer about {key} (score 4) [1]."]
+
+
+def make_candidate_project(root: Path, prompts: list[tuple[str, str]], server, judge: JudgeByText,
+                           **review) -> list[CandidateSet]:
+    """A project (review settings `review`) whose prompts have three candidates each, the judge's pick being
+    candidate 1, scored and passed on by the answer review gate."""
+    from tests.support.review_project import seed_prompts
+    from tests.support.review_runs import project_with_review
+
+    project_with_review(root, **review)
+    seeded = seed_prompts(root, prompts)
+    server.script_steps(judge)
+    run_steps(root, server, "review_gate", "answer")
+    sets = [add_candidates(root, prompt, candidate_texts(f"prompt {n}"), judge_pick=1)
+            for n, prompt in enumerate(seeded)]
+    run_steps(root, server, "answer_eval", "answer_review_gate")
+    return sets
+
+
+def gate_output(root: Path) -> list[Record]:
+    """The answers the answer review gate passes on now."""
+    store = Project.open(root).store()
+    try:
+        return [record for record in store.emitted("answer_review_gate", kind="answer") if record.status == Status.KEPT]
+    finally:
+        store.close()
