@@ -211,15 +211,14 @@ class ReviewLog:
             grouped.setdefault(decision.item_id, []).append(decision)
         return grouped
 
-    def picks(self, kind: str = "answer") -> list[Decision]:
-        return [row_to_decision(row) for row in self.store.reviews.picked(kind)]
+    def picks(self, kind: str = "answer", prompt_id: str | None = None) -> list[Decision]:
+        """Decisions that picked a candidate (of this prompt, when given)."""
+        return [row_to_decision(row) for row in self.store.reviews.picked(kind, prompt_id)]
 
     def pick_in_force(self, candidate_ids: set[str] | list[str], reviews_required: int) -> Decision | None:
         """The reviewers' pick among these candidates of one prompt: the latest pick of a candidate that is
         accepted or edited now (a candidate picked, then rejected, is no pick). None: nobody picked."""
-        candidate_ids = set(candidate_ids)
-        picked = sorted({d.item_id for d in self.picks() if d.item_id in candidate_ids})
-        return pick_among({item_id: self.state(item_id, reviews_required) for item_id in picked})
+        return pick_among({item_id: self.state(item_id, reviews_required) for item_id in sorted(set(candidate_ids))})
 
     def has_external(self, external_id: str) -> bool:
         return self.store.reviews.has_external(external_id)

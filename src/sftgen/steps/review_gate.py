@@ -103,11 +103,7 @@ def prompt_pick(log: ReviewLog, prompt_id: str | None, reviews_required: int) ->
     """The reviewers' pick in force among the candidates of this prompt (None: nobody picked one)."""
     if not prompt_id:
         return None
-    picked_here = set()
-    for decision in log.picks():
-        record = log.store.get(decision.item_id)
-        if record is not None and record.meta.get("prompt_id") == prompt_id:
-            picked_here.add(decision.item_id)
+    picked_here = {decision.item_id for decision in log.picks(prompt_id=prompt_id)}
     return log.pick_in_force(picked_here, reviews_required) if picked_here else None
 
 

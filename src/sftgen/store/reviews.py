@@ -38,9 +38,15 @@ class Reviews:
             params.extend(item_ids)
         return self.conn.execute(query + " ORDER BY seq", params).fetchall()
 
-    def picked(self, kind: str) -> list[sqlite3.Row]:
-        """The decisions that picked an item among its prompt's candidates, in the order they were made."""
-        return self.conn.execute("SELECT * FROM reviews WHERE kind=? AND picked=1 ORDER BY seq", (kind,)).fetchall()
+    def picked(self, kind: str, prompt_id: str | None = None) -> list[sqlite3.Row]:
+        """The decisions that picked an item among its prompt's candidates (of this prompt: the items whose
+        meta names it), in the order they were made."""
+        if prompt_id is None:
+            return self.conn.execute("SELECT * FROM reviews WHERE kind=? AND picked=1 ORDER BY seq", (kind,)).fetchall()
+        return self.conn.execute(
+            """SELECT v.* FROM reviews v JOIN records r ON r.id = v.item_id
+               WHERE v.kind=? AND v.picked=1 AND json_extract(r.meta, '$.prompt_id') = ? ORDER BY v.seq""",
+            (kind, prompt_id)).fetchall()
 
     def has_external(self, external_id: str) -> bool:
         return self.conn.execute("SELECT 1 FROM reviews WHERE external_id=?", (external_id,)).fetchone() is not None
