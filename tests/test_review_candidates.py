@@ -8,10 +8,17 @@ says (the real answer steps on the fake server, plus candidates 1 and 2 as the a
 from __future__ import annotations
 
 import re
+import sqlite3
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sftgen.decisions.log import ReviewLog
+from sftgen.export.preferences import KeptAnswer, expert_preferences, preference_rows
+from sftgen.records import Record
+from sftgen.store import open_store
+from sftgen.store.db import SCHEMA
 from sftgen.project import Project
 from tests.fakes.fake_openai_server import running_fake_server
 from tests.support.candidate_project import JudgeByText, gate_output, make_candidate_project, run_steps
@@ -121,3 +128,46 @@ def test_the_pick_and_the_edit_make_exactly_these_preference_rows(reviewed):
     assert texts[a.ids[2]] == a.texts[2] and texts[edit.new_version_id] == EDITED
     assert [row["rejected"][0]["content"] for row in rows[:2]] == a.texts[:2]
     assert [(row["chosen_score"], row["rejected_score"]) for row in rows[:2]] == [(4.0, 3.0), (4.0, 5.0)]
+
+
+def test_a_store_made_before_picks_gets_the_picked_column(tmp_path):
+    path = tmp_path / ".sftgen" / "store.db"
+    path.parent.mkdir()
+    old = sqlite3.connect(path)
+    before_picks = SCHEMA.replace(",\n    picked INTEGER NOT NULL DEFAULT 0", "")
+    assert "picked" not in before_picks
+    old.executescript(before_picks)
+    old.execute("INSERT INTO reviews (item_id, kind, version_id, reviewer, decision, created_at) "
+                "VALUES ('ans_1', 'answer', 'ans_1', 'ana', 'accept', 1.0)")
+    old.commit()
+    old.close()
+    store = open_store(tmp_path)
+    try:
+        assert [(d.item_id, d.picked) for d in ReviewLog(store).decisions()] == [("ans_1", False)]
+        assert ReviewLog(store).picks() == []
+    finally:
+        store.close()
+
+
+def answer(text, index, **meta):
+    return Record(kind="answer", text=text, parent_ids=["pro_1"], origin=f"candidate:{index}",
+                  meta={"prompt_id": "pro_1", "candidate_index": index, **meta})
+
+
+@settings(max_examples=60, deadline=None)
+@given(texts=st.lists(st.text(min_size=1, max_size=40), min_size=2, max_size=6, unique_by=str.strip),
+       pick=st.integers(min_value=0, max_value=5), data=st.data())
+def test_an_expert_pick_is_preferred_over_every_other_candidate_with_another_text(texts, pick, data):
+    pick %= len(texts)
+    judge = data.draw(st.integers(min_value=0, max_value=len(texts) - 1))
+    kept = [KeptAnswer(answer(text, n, chosen=n == pick, chosen_by="expert", judge_chosen=n == judge,
+                              **({"picked_by": "ana"} if n == pick else {})), accepted=n == pick)
+            for n, text in enumerate(texts)]
+    prompt = Record(kind="prompt", text="Why?", id="pro_1")
+    rows = list(preference_rows(expert_preferences(prompt, kept, [])))
+    others = [k.answer for n, k in enumerate(kept) if n != pick and texts[n].strip() != texts[pick].strip()]
+    assert [(r["source"], r["chosen_id"], r["rejected_id"], r["reviewer"]) for r in rows] == [
+        ("expert_pick", kept[pick].answer.id, other.id, "ana") for other in others]
+    judged_only = [KeptAnswer(answer(text, n, chosen=n == judge, chosen_by="judge", judge_chosen=n == judge), True)
+                   for n, text in enumerate(texts)]
+    assert not [r for r in preference_rows(expert_preferences(prompt, judged_only, [])) if r["source"] == "expert_pick"]
