@@ -189,7 +189,10 @@ class ReviewQueue:
         record = self.store.get(item_id)
         if record is None or record.kind not in self.gates:
             return None
-        if record.kind == "answer":
+        if record.kind == "answer" and record.meta.get("candidate_index") is not None:
+            for item in self.items("answer"):  # cached: no scan of every answer per page
+                if item.candidates and any(member.id == item_id for member in item.candidates):
+                    return item
             members = self.candidates_for(record)
             if len(members) > 1 and any(member.id == record.id for member in members):
                 return candidate_group(members)
