@@ -1,7 +1,7 @@
 """A prompt's candidate answers through a real Label Studio (1.23, on 127.0.0.1): the export's labeling config
 (with the `pick` control over the candidates) and tasks go in through its REST API; annotations are made as
 its UI makes them: a pick accepted as it is, a pick edited, a pick left with the edit box as it started (the
-judge's pick's text), a rejection of all, an accept with no candidate picked; its JSON and JSON-MIN exports
+judge's pick's text), a rejection of all, an accept with no candidate picked; its JSON, JSON-MIN and CSV exports
 come back through `sftgen review --import`; the next run applies the picks, and the preference export holds
 exactly the pick's and the edit's pairs. The judge's pick is never sent as a prediction."""
 
@@ -104,15 +104,16 @@ def test_label_studio_picks_among_candidates_flow_back_as_the_experts(tmp_path):
             annotate(sets[2], [choice("decision", "reject"), choice("reject_reason", "incorrect")])
             annotate(sets[3], [choice("decision", "accept"), *untouched(sets[3])])  # no candidate picked
             annotate(sets[4], [choice("pick", "candidate 1"), choice("decision", "edit"), *untouched(sets[4])])
-            files = {fmt: tmp_path / f"export_{fmt}.json" for fmt in ("JSON", "JSON_MIN")}
+            files = {fmt: tmp_path / f"export_{fmt}.{'csv' if fmt == 'CSV' else 'json'}" for fmt in ("JSON", "JSON_MIN", "CSV")}
             for fmt, path in files.items():
                 path.write_bytes(export_snapshot(ls, project_id, fmt))
 
         result = sftgen("review", root, "--import", files["JSON"])
         assert "6 decisions recorded, 0 imported before" in result.output, result.output
         assert "without a candidate picked" in result.output  # the fourth task: nothing recorded for it
-        again = sftgen("review", root, "--import", files["JSON_MIN"])  # no origin there: the prefill is text
-        assert "0 decisions recorded, 6 imported before" in again.output, again.output
+        for fmt in ("JSON_MIN", "CSV"):  # no origin there: the untouched prefill comes back as text
+            again = sftgen("review", root, "--import", files[fmt])
+            assert "0 decisions recorded, 6 imported before" in again.output, (fmt, again.output)
         requests = judge.requests
         run_steps(root, llm, "answer_eval", "answer_review_gate")
         assert judge.requests == requests  # the decisions flow back without asking the LLM
