@@ -1,29 +1,21 @@
-"""Which of a prompt's candidate answers is the chosen one (CANDIDATES_CONTRACT: `meta.chosen`,
-`meta.candidate_index`). An answer without a `chosen` key counts as chosen (one answer per prompt)."""
+"""Which of a prompt's candidate answers is the chosen one (the record contract of answer candidates:
+/work/coord/CANDIDATES_CONTRACT.md). `answer_select` writes `chosen` into each candidate's meta; an answer
+without the key (a project with one answer per prompt) counts as chosen."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 from sftgen.records import Record
 from sftgen.store import Store
 
-ANSWER_STEPS = ("answer_select", "answer_eval", "answer")
-"""The steps that pass candidates on, furthest first: the candidates are what the furthest one that ran passes on."""
+ANSWER_STEP = "answer"
+"""The step that writes a prompt's candidates (steps/answer.py, AnswerStep.name)."""
 
 
 def is_chosen(record: Record) -> bool:
     return record.meta.get("chosen", True) is not False
 
 
-def candidates_of(store: Store, prompt_id: str, steps: Sequence[str] | None = None) -> list[Record]:
-    """The candidate answers of one prompt as the furthest answer step that ran passes them on (or as any of
-    `steps` does), in candidate order; reviewers' edited versions are not candidates of their own."""
-    searched = [list(steps)] if steps else [[name] for name in ANSWER_STEPS]
-    for step in searched:
-        found = [answer for answer in store.emitted(step, kind="answer")
-                 if answer.meta.get("prompt_id") == prompt_id and answer.meta.get("candidate_index") is not None
-                 and not answer.meta.get("edited_from")]
-        if found or steps:
-            return sorted(found, key=lambda answer: int(answer.meta.get("candidate_index") or 0))
-    return []
+def candidates_of(store: Store, prompt_id: str) -> list[Record]:
+    """The candidate answers the answer step passes on now for this prompt, by candidate index."""
+    answers = store.emits.emitted_from(ANSWER_STEP, prompt_id, "answer")
+    return sorted(answers, key=lambda answer: answer.meta.get("candidate_index", 0))

@@ -7,10 +7,9 @@ gathers them). What makes a pair, per `PreferenceSource`:
   made from (meta `original_id`);
 - `expert_reject`: an answer reviewers accepted (as it was, or edited), over each answer of the same
   prompt that reviewers rejected (the version the rejecting reviewer saw);
-- `expert_pick`: the candidate a reviewer picked among a prompt's candidates (as the answer review gate
-  passes it on: `chosen_by: "expert"`, the reviewer's edit of it if they edited it) over each other
-  candidate of the prompt the pipeline passes on;
-- `judge`: the judge's pairwise winner over the loser (the candidates branch makes them).
+- `expert_pick`, `judge`: a reviewer's pick among a prompt's candidates over each other candidate, and the
+  judge's pairwise winner over the loser. Nothing makes them yet (one answer per prompt); `Preference`
+  carries them as it carries the others.
 A pair whose two answers have the same text (after trimming) is no preference and makes no row; the same
 (chosen, rejected) pair twice makes one row, from the first source that made it.
 """
@@ -68,6 +67,20 @@ class RejectedAnswer:
     reason: str | None
 
 
+def pick_preferences(prompt: Record, kept: list[KeptAnswer]) -> list[Preference]:
+    """`expert_pick`: the candidate a reviewer picked (as the answer review gate passes it on: `chosen_by:
+    "expert"`, the reviewer's edit of it if they edited it) over each other candidate of the prompt."""
+    picked = [item.answer for item in kept
+              if item.answer.meta.get("chosen_by") == EXPERT and is_chosen(item.answer)]
+    if len(picked) != 1:
+        return []  # nobody picked (or the store is mid-run): no expert pick to pair
+    others = [item.answer for item in kept
+              if item.answer.meta.get("candidate_index") is not None and not is_chosen(item.answer)]
+    winner = picked[0]
+    return [Preference(PreferenceSource.EXPERT_PICK, prompt, winner, other, reviewer=winner.meta.get("picked_by"))
+            for other in others]
+
+
 def expert_preferences(prompt: Record, kept: Iterable[KeptAnswer], rejected: Iterable[RejectedAnswer]) -> list[Preference]:
     """The experts' preferences among one prompt's answers: each edit over its original, the picked candidate
     over each other candidate, then each accepted answer over each rejected one."""
@@ -84,18 +97,6 @@ def expert_preferences(prompt: Record, kept: Iterable[KeptAnswer], rejected: Ite
         for item in kept if item.accepted for loser in rejected
     ]
     return preferences
-
-
-def pick_preferences(prompt: Record, kept: list[KeptAnswer]) -> list[Preference]:
-    picked = [item.answer for item in kept
-              if item.answer.meta.get("chosen_by") == EXPERT and is_chosen(item.answer)]
-    if len(picked) != 1:
-        return []  # nobody picked (or the store is mid-run): no expert pick to pair
-    others = [item.answer for item in kept
-              if item.answer.meta.get("candidate_index") is not None and not is_chosen(item.answer)]
-    winner = picked[0]
-    return [Preference(PreferenceSource.EXPERT_PICK, prompt, winner, other, reviewer=winner.meta.get("picked_by"))
-            for other in others]
 
 
 def same_text(first: str, second: str) -> bool:

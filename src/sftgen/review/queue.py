@@ -129,12 +129,12 @@ class ReviewQueue:
         return candidate_group(members) if len(members) > 1 else item
 
     def candidates_for(self, record: Record) -> list[QueueItem]:
-        """The candidates of an answer's prompt as the answer gate's upstream passes them on, with their states."""
+        """The candidates of an answer's prompt still in play (kept, or rejected by a reviewer), with their states."""
         gate = self.gates.get("answer")
         if gate is None or record.meta.get("candidate_index") is None or not record.meta.get("prompt_id"):
             return []
         members = []
-        for candidate in candidates_of(self.store, record.meta["prompt_id"], steps=gate.upstream):
+        for candidate in candidates_of(self.store, record.meta["prompt_id"]):
             if candidate.status != Status.KEPT and candidate.reason != REJECTED_BY_REVIEWER:
                 continue
             state = self.log.state(candidate.id, self.review.reviews_required)
