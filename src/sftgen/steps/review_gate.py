@@ -31,6 +31,10 @@ from sftgen.core.context import ItemContext, RunContext
 REJECTED_BY_REVIEWER = "rejected_by_reviewer"
 AWAITING_REVIEW = "awaiting_review"
 EXPERT = "expert"
+CHOOSERS = ("answer_select",)
+"""Steps that choose among a prompt's candidates (`chosen` in each one's meta). One that redoes its items
+rewrites `chosen` on the same records, which would undo reviewers' picks: the answer gate's settings include
+its settings, so the gate then redoes its items too and applies the picks again (no LLM request)."""
 
 
 class ReviewGate(Step):
@@ -89,6 +93,13 @@ class AnswerReviewGate(ReviewGate):
 
     name = "answer_review_gate"
     consumes = produces = kind = gates = "answer"
+
+    def settings(self, ctx: RunContext) -> dict[str, Any]:
+        settings = super().settings(ctx)
+        for name in self.upstream:  # only with candidates (answers.candidates >= 2): else nothing changes
+            if name in CHOOSERS and ctx.pipeline.has(name):
+                settings[f"{name}_settings"] = ctx.pipeline.step(name).settings_hash(ctx)
+        return settings
 
     def pass_on(self, item: Record, state: ItemState, ctx: ItemContext) -> Outcome:
         outcome = super().pass_on(item, state, ctx)
