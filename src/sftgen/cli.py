@@ -363,6 +363,12 @@ def report(
     except ReferenceError as exc:
         raise refuse(f"--reference {exc}") from exc
     plain(console, f"wrote {folder / 'index.html'} and {folder / 'metrics.json'}")
+    import json
+
+    from sftgen.report.candidates import summary_lines
+
+    for line in summary_lines(json.loads((folder / "metrics.json").read_text(encoding="utf-8"))["candidates"]):
+        plain(console, line)
 
 
 @app.command()

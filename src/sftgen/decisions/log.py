@@ -3,7 +3,10 @@
 A decision is about one pipeline item (the prompt or answer as the pipeline made it: `item_id`) and the
 version of it the reviewer saw (`version_id`). An edit never overwrites: it makes a new record of the same
 kind whose parent is the version edited (meta `edited_from`, `version`, `original_id`), and the decision
-points at it (`new_version_id`). Recording a decision makes the item's review gate look at it again on
+points at it (`new_version_id`). A pick (`picked`) is an accept or an edit of one of a prompt's candidate
+answers (answers.candidates >= 2) that also says it is the best of them: the answer review gate makes it the
+prompt's chosen answer (`chosen_by: "expert"`) and the others not chosen, so recording one also makes the gate
+look again at the prompt's other candidates (`recheck`). Recording a decision makes the item's review gate look at it again on
 the next `sftgen run` (its progress row is forgotten), so the decision flows into the pipeline.
 """
 
@@ -51,6 +54,8 @@ class Decision:
     external_id: str | None = None
     """The annotation's id in the tool it was imported from: importing the same file twice adds nothing."""
     new_version_id: str | None = None
+    picked: bool = False
+    """The reviewer picked this answer as the best of its prompt's candidates (an accept or an edit)."""
     created_at: float = 0.0
     seq: int = 0
 
@@ -98,6 +103,32 @@ def resolve(item_id: str, decisions: list[Decision], reviews_required: int) -> I
     return ItemState(EDITED if version != item_id else ACCEPTED, version, decisions)
 
 
+def pick_among(states: dict[str, ItemState]) -> Decision | None:
+    """Of one prompt's candidates (id -> state), the latest pick of one that is accepted or edited now."""
+    latest: Decision | None = None
+    for state in states.values():
+        if state.status not in (ACCEPTED, EDITED):
+            continue
+        for decision in state.decisions:
+            if decision.picked and (latest is None or decision.seq > latest.seq):
+                latest = decision
+    return latest
+
+
+def group_state(lead_id: str, states: dict[str, ItemState]) -> ItemState:
+    """One prompt's candidates reviewed as one item: settled by a pick in force (as the picked candidate's
+    state), rejected when every candidate is, else disputed or pending."""
+    decisions = sorted((d for state in states.values() for d in state.decisions), key=lambda d: d.seq)
+    pick = pick_among(states)
+    if pick is not None:
+        picked = states[pick.item_id]
+        return ItemState(picked.status, picked.version_id, decisions)
+    statuses = {state.status for state in states.values()}
+    if statuses == {REJECTED}:
+        return ItemState(REJECTED, lead_id, decisions)
+    return ItemState(DISPUTED if DISPUTED in statuses else PENDING, lead_id, decisions)
+
+
 class ReviewLog:
     """The decisions in a store, checked on the way in and resolved on the way out."""
 
@@ -106,9 +137,10 @@ class ReviewLog:
         self.pipeline = pipeline
         """Whose review gates a recorded decision sends its item back through (None: a log only read)."""
 
-    def record(self, decision: Decision) -> Decision:
+    def record(self, decision: Decision, recheck: list[str] | tuple[str, ...] = ()) -> Decision:
         """Store one decision (and, for an edit, the new version) in one transaction; the item's review
-        gate will look at it again on the next run."""
+        gate will look at it again on the next run, and at the items in `recheck` (the other candidates of
+        a picked answer's prompt)."""
         if self.pipeline is None:
             raise ValueError("a review log opened without the pipeline can be read, not written")
         self.check(decision)
@@ -121,9 +153,9 @@ class ReviewLog:
                 reviewer=decision.reviewer, decision=decision.decision, reason=decision.reason,
                 edited_text=decision.edited_text, new_version_id=decision.new_version_id,
                 scores=json.dumps(decision.scores) if decision.scores else None, source=decision.source,
-                external_id=decision.external_id, seconds=decision.seconds, created_at=now,
+                external_id=decision.external_id, seconds=decision.seconds, created_at=now, picked=decision.picked,
             )
-            self.store.forget_progress(self.pipeline.gate_for(decision.kind).name, [decision.item_id])
+            self.store.forget_progress(self.pipeline.gate_for(decision.kind).name, [decision.item_id, *recheck])
         decision.seq, decision.created_at = seq, now
         return decision
 
@@ -145,6 +177,8 @@ class ReviewLog:
             raise DecisionError(f"{where}: {decision.version_id} is not a version of this item")
         if decision.decision == EDIT and not (decision.edited_text or "").strip():
             raise DecisionError(f"{where}: an edit needs the edited text")
+        if decision.picked and (decision.kind != "answer" or decision.decision == REJECT):
+            raise DecisionError(f"{where}: only an answer that is accepted or edited can be picked")
         if decision.decision == REJECT and not (decision.reason or "").strip():
             raise DecisionError(f"{where}: a rejection needs a reason")
         for dimension, score in decision.scores.items():
@@ -177,6 +211,15 @@ class ReviewLog:
             grouped.setdefault(decision.item_id, []).append(decision)
         return grouped
 
+    def picks(self, kind: str = "answer", prompt_id: str | None = None) -> list[Decision]:
+        """Decisions that picked a candidate (of this prompt, when given)."""
+        return [row_to_decision(row) for row in self.store.reviews.picked(kind, prompt_id)]
+
+    def pick_in_force(self, candidate_ids: set[str] | list[str], reviews_required: int) -> Decision | None:
+        """The reviewers' pick among these candidates of one prompt: the latest pick of a candidate that is
+        accepted or edited now (a candidate picked, then rejected, is no pick). None: nobody picked."""
+        return pick_among({item_id: self.state(item_id, reviews_required) for item_id in sorted(set(candidate_ids))})
+
     def has_external(self, external_id: str) -> bool:
         return self.store.reviews.has_external(external_id)
 
@@ -200,7 +243,7 @@ class ReviewLog:
 def content_version(decision: Decision) -> str:
     """What a decision says (not who, when or from where): an annotation changed in its tool gets a new one."""
     said = [decision.decision, decision.version_id, (decision.reason or "").strip(), (decision.edited_text or "").strip(),
-            sorted(decision.scores.items())]
+            sorted(decision.scores.items())] + (["picked"] if decision.picked else [])
     return hashlib.sha256(json.dumps(said, ensure_ascii=False).encode()).hexdigest()[:12]
 
 
@@ -210,5 +253,5 @@ def row_to_decision(row: Any) -> Decision:
         decision=row["decision"], reason=row["reason"], edited_text=row["edited_text"],
         scores=json.loads(row["scores"]) if row["scores"] else {}, seconds=row["seconds"], source=row["source"],
         external_id=row["external_id"],
-        new_version_id=row["new_version_id"], created_at=row["created_at"], seq=row["seq"],
+        new_version_id=row["new_version_id"], picked=bool(row["picked"]), created_at=row["created_at"], seq=row["seq"],
     )

@@ -21,7 +21,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from sftgen.answers.choice import is_chosen
 from sftgen.records import Record, stable_hash
+
+
+EXPERT = "expert"
+"""`chosen_by` of a candidate a reviewer picked (steps/review_gate.py sets it)."""
 
 
 class PreferenceSource(StrEnum):
@@ -62,15 +67,30 @@ class RejectedAnswer:
     reason: str | None
 
 
+def pick_preferences(prompt: Record, kept: list[KeptAnswer]) -> list[Preference]:
+    """`expert_pick`: the candidate a reviewer picked (as the answer review gate passes it on: `chosen_by:
+    "expert"`, the reviewer's edit of it if they edited it) over each other candidate of the prompt."""
+    picked = [item.answer for item in kept
+              if item.answer.meta.get("chosen_by") == EXPERT and is_chosen(item.answer)]
+    if len(picked) != 1:
+        return []  # nobody picked (or the store is mid-run): no expert pick to pair
+    others = [item.answer for item in kept
+              if item.answer.meta.get("candidate_index") is not None and not is_chosen(item.answer)]
+    winner = picked[0]
+    return [Preference(PreferenceSource.EXPERT_PICK, prompt, winner, other, reviewer=winner.meta.get("picked_by"))
+            for other in others]
+
+
 def expert_preferences(prompt: Record, kept: Iterable[KeptAnswer], rejected: Iterable[RejectedAnswer]) -> list[Preference]:
-    """The experts' preferences among one prompt's answers: each edit over its original, then each accepted
-    answer over each rejected one."""
+    """The experts' preferences among one prompt's answers: each edit over its original, the picked candidate
+    over each other candidate, then each accepted answer over each rejected one."""
     kept, rejected = list(kept), list(rejected)
     preferences = [
         Preference(PreferenceSource.EXPERT_EDIT, prompt, item.answer, item.original,
                    reviewer=item.answer.meta.get("edited_by"))
         for item in kept if item.original is not None
     ]
+    preferences += pick_preferences(prompt, kept)
     preferences += [
         Preference(PreferenceSource.EXPERT_REJECT, prompt, item.answer, loser.answer, reviewer=loser.reviewer,
                    reason=loser.reason)

@@ -11,6 +11,7 @@ from typing import Any
 from sftgen.export.kept import kept_records
 from sftgen.pipeline import standard_pipeline
 from sftgen.project import Project
+from sftgen.report.candidates import candidates_section
 from sftgen.report.coverage import meta_spread, subdomain_coverage
 from sftgen.report.diversity import DEFAULT_SAMPLE, diversity_metrics, embedding_map, sampled_set
 from sftgen.report.funnel import record_counts, step_funnel
@@ -68,6 +69,7 @@ def collect_report(project: Project, options: ReportOptions, embedder=None) -> R
             "funnel": step_funnel(store, pipeline.names),
             "coverage": {**subdomain_coverage(store, recipe, pipeline, prompts), "meta": meta_spread(prompts)},
             "review": review_section(store, pipeline, recipe, judged),
+            "candidates": candidates_section(store, pipeline, recipe, judged),
         }
     finally:
         store.close()

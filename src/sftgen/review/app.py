@@ -20,7 +20,7 @@ from sftgen.pipeline import standard_pipeline
 from sftgen.project import Project
 from sftgen.review import security
 from sftgen.review.agreement import calibration, reviewer_agreement
-from sftgen.decisions.log import EDIT, REJECT, Decision, DecisionError
+from sftgen.decisions.log import ACCEPT, EDIT, REJECT, Decision, DecisionError
 from sftgen.review.queue import STATUSES, TODO, ReviewQueue
 from sftgen.review.views import item_view, rubric_dimensions
 
@@ -154,7 +154,7 @@ def create_app(project: Project, token: str | None = None, bound_host: str | Non
         if item is None:
             return PlainTextResponse(f"404: no reviewable item {item_id}", status_code=404)
         view = item_view(store, item, project.recipe)
-        return render(request, "item.html", shown_at=time.time(),
+        return render(request, "candidates.html" if item.candidates else "item.html", shown_at=time.time(),
                       reject_reasons=project.recipe.review.reject_reasons, **view)
 
     @app.post("/item/{item_id}/decide")
@@ -164,6 +164,10 @@ def create_app(project: Project, token: str | None = None, bound_host: str | Non
         item = queue.find(item_id)
         if not reviewer or item is None:
             return PlainTextResponse("400: unknown item or reviewer without a name", status_code=400)
+        if item.candidates:
+            record_candidates_decision(queue, item, reviewer, form)
+            filters = current_filters(request, queue)
+            return RedirectResponse(f"/next?{urlencode({**filters, 'after': item.id})}", status_code=303)
         decision = str(form.get("decision", ""))
         reason = (str(form.get("reason_text", "")).strip() or str(form.get("reason", "")).strip()) or None
         edited = str(form.get("edited_text", ""))
@@ -204,6 +208,36 @@ def create_app(project: Project, token: str | None = None, bound_host: str | Non
         return Response(status_code=204)
 
     return app
+
+
+def record_candidates_decision(queue: ReviewQueue, item, reviewer: str, form: dict) -> None:
+    """A pick of one of a prompt's candidates (as edited in its box), or the rejection of all of them."""
+    shown_at = safe_float(form.get("shown_at"))
+    seconds = round(time.time() - shown_at, 3) if shown_at else None
+    ids = [member.id for member in item.candidates]
+    picked = str(form.get("pick", ""))
+    if picked:
+        if picked not in ids:
+            raise DecisionError(f"answer {picked}: not one of the candidates of this prompt")
+        original = str(form.get(f"original_text_{picked}", "")).strip()
+        edited = str(form.get(f"edited_text_{picked}", "")).strip()
+        changed = bool(edited) and edited != original
+        member = next(member for member in item.candidates if member.id == picked)
+        queue.log.record(Decision(
+            item_id=picked, kind="answer", version_id=str(form.get(f"version_id_{picked}") or member.state.version_id),
+            reviewer=reviewer, decision=EDIT if changed else ACCEPT, edited_text=edited if changed else None,
+            picked=True, seconds=seconds,
+        ), recheck=[other for other in ids if other != picked])
+    elif form.get("reject_all") or form.get("decision") == REJECT:
+        reason = (str(form.get("reason_text", "")).strip() or str(form.get("reason", "")).strip()) or None
+        if not reason:
+            raise DecisionError(f"answers of prompt {item.record.meta.get('prompt_id')}: a rejection needs a reason")
+        for member in item.candidates:
+            queue.log.record(Decision(item_id=member.id, kind="answer", version_id=member.state.version_id,
+                                      reviewer=reviewer, decision=REJECT, reason=reason, seconds=seconds))
+    else:
+        raise DecisionError(f"answers of prompt {item.record.meta.get('prompt_id')}: pick a candidate or reject all")
+    queue.decided(item.id, "answer")
 
 
 def current_filters(request: Request, queue: ReviewQueue) -> dict[str, str]:

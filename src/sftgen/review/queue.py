@@ -1,15 +1,22 @@
 """The review queue: the items each gate's upstream passes on that the recipe's policy sends to humans,
-with their review state, filters (kind, subdomain, status) and progress per reviewer."""
+with their review state, filters (kind, subdomain, status) and progress per reviewer.
+
+A prompt's candidate answers (two or more with `meta.candidate_index`) are one item: its id is the first
+candidate's, `candidates` holds each one with its own state, and its state is theirs together
+(decisions/log.py `group_state`): settled by a reviewer's pick, or rejected when all are."""
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from sftgen.answers.choice import candidates_of
 from sftgen.core.graph import Pipeline
 from sftgen.recipe import Recipe
 from sftgen.records import Record, Status
-from sftgen.decisions.log import ACCEPTED, DISPUTED, EDITED, PENDING, REJECTED, ItemState, ReviewLog, resolve
+from sftgen.decisions.log import (
+    ACCEPTED, DISPUTED, EDITED, PENDING, REJECTED, ItemState, ReviewLog, group_state, resolve,
+)
 from sftgen.decisions.policy import in_queue
 from sftgen.steps.review_gate import REJECTED_BY_REVIEWER
 from sftgen.store import Store
@@ -26,6 +33,8 @@ class QueueItem:
     """The item as the pipeline made it (the original version)."""
     state: ItemState
     subdomain: str | None
+    candidates: list[QueueItem] = field(default_factory=list)
+    """For a prompt's candidate answers reviewed together: each candidate (the first is `record`)."""
 
     @property
     def id(self) -> str:
@@ -72,6 +81,9 @@ class ReviewQueue:
         cached = self._cache.get(kind)
         if cached:
             for item in cached[1]:
+                if item.candidates and item.id == item_id:
+                    self._cache.pop(kind, None)
+                    break
                 if item.id == item_id:
                     item.state = self.log.state(item_id, self.review.reviews_required)
         if kind == "prompt":
@@ -84,18 +96,53 @@ class ReviewQueue:
             return []
         decisions = self.log.by_item(kind)
         prompt_decisions = self.log.by_item("prompt") if kind == "answer" else {}
-        items = []
+        items: list[QueueItem] = []
+        groups: dict[str, list[QueueItem]] = {}
         emitted = (self.store.emits.emitted_without_text(gate.upstream, kind) if to_count
                    else self.store.emitted(gate.upstream, kind=kind))
         for record in emitted:
             dropped_by_others = record.status != Status.KEPT and record.reason != REJECTED_BY_REVIEWER
-            if dropped_by_others or not in_queue(record, self.review):
+            if dropped_by_others:
                 continue
             if kind == "answer" and self.prompt_moved_on(record, prompt_decisions):
                 continue
             state = resolve(record.id, decisions.get(record.id, []), self.review.reviews_required)
-            items.append(QueueItem(record, state, None if to_count else self.subdomain_of(record)))
-        return items
+            item = QueueItem(record, state, None if to_count else self.subdomain_of(record))
+            if kind == "answer" and record.meta.get("candidate_index") is not None:
+                group = groups.setdefault(record.meta.get("prompt_id") or record.id, [])
+                if not group:
+                    items.append(item)  # holds the group's place in the queue
+                group.append(item)
+            elif in_queue(record, self.review):
+                items.append(item)
+        return [self.grouped(item, groups) for item in items if self.queued(item, groups)]
+
+    def queued(self, item: QueueItem, groups: dict[str, list[QueueItem]]) -> bool:
+        if item.record.meta.get("candidate_index") is None or item.kind != "answer":
+            return True
+        members = groups[item.record.meta.get("prompt_id") or item.id]
+        return any(in_queue(member.record, self.review) for member in members)
+
+    def grouped(self, item: QueueItem, groups: dict[str, list[QueueItem]]) -> QueueItem:
+        """A lone candidate is an item as before; two or more are one item, the first standing for them."""
+        if item.record.meta.get("candidate_index") is None or item.kind != "answer":
+            return item
+        members = sorted(groups[item.record.meta.get("prompt_id") or item.id],
+                         key=lambda member: int(member.record.meta.get("candidate_index") or 0))
+        return candidate_group(members) if len(members) > 1 else item
+
+    def candidates_for(self, record: Record) -> list[QueueItem]:
+        """The candidates of an answer's prompt still in play (kept, or rejected by a reviewer), with their states."""
+        gate = self.gates.get("answer")
+        if gate is None or record.meta.get("candidate_index") is None or not record.meta.get("prompt_id"):
+            return []
+        members = []
+        for candidate in candidates_of(self.store, record.meta["prompt_id"]):
+            if candidate.status != Status.KEPT and candidate.reason != REJECTED_BY_REVIEWER:
+                continue
+            state = self.log.state(candidate.id, self.review.reviews_required)
+            members.append(QueueItem(candidate, state, self.subdomain_of(candidate)))
+        return members
 
     def prompt_moved_on(self, answer: Record, prompt_decisions: dict) -> bool:
         """The answer's prompt was rejected or edited: the next run withdraws this answer, so it is not
@@ -145,6 +192,13 @@ class ReviewQueue:
         record = self.store.get(item_id)
         if record is None or record.kind not in self.gates:
             return None
+        if record.kind == "answer" and record.meta.get("candidate_index") is not None:
+            for item in self.items("answer"):  # cached: no scan of every answer per page
+                if item.candidates and any(member.id == item_id for member in item.candidates):
+                    return item
+            members = self.candidates_for(record)
+            if len(members) > 1 and any(member.id == record.id for member in members):
+                return candidate_group(members)
         state = self.log.state(item_id, self.review.reviews_required)
         return QueueItem(record, state, self.subdomain_of(record))
 
@@ -174,6 +228,12 @@ class ReviewQueue:
 
     def subdomains(self) -> list[str]:
         return [subdomain.name for subdomain in self.recipe.domain.subdomains]
+
+
+def candidate_group(members: list[QueueItem]) -> QueueItem:
+    lead = members[0]
+    state = group_state(lead.id, {member.id: member.state for member in members})
+    return QueueItem(lead.record, state, lead.subdomain, candidates=members)
 
 
 def review_counts(store: Store, pipeline: Pipeline, recipe: Recipe) -> dict[str, dict[str, int]]:

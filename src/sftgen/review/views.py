@@ -22,6 +22,8 @@ def rubric_dimensions(recipe: Recipe) -> list[str]:
 
 
 def item_view(store: Store, item: QueueItem, recipe: Recipe) -> dict[str, Any]:
+    if item.candidates:
+        return candidates_view(store, item, recipe)
     current = store.get(item.state.version_id) or item.record
     view: dict[str, Any] = {
         "item": item,
@@ -61,3 +63,28 @@ def passages_of(store: Store, answer, citations: list[dict[str, Any]]) -> list[d
         passages.append({"n": cited.get(passage_id), "record": record, "url": record.meta.get("url"),
                          "title": record.meta.get("title")})
     return passages
+
+
+def candidates_view(store: Store, item: QueueItem, recipe: Recipe) -> dict[str, Any]:
+    """A prompt's candidates side by side: each one's current version, passages and the judge's scores,
+    which one is chosen now (and by whom), and the pick in force."""
+    candidates = []
+    for number, member in enumerate(item.candidates, 1):
+        view = item_view(store, QueueItem(member.record, member.state, member.subdomain), recipe)
+        current = view["current"]
+        view.update(number=number, chosen=current.meta.get("chosen"), chosen_by=current.meta.get("chosen_by"),
+                    judge_chosen=current.meta.get("judge_chosen"), chosen_reason=current.meta.get("chosen_reason"),
+                    score_mean=mean_score(view["llm_scores"]))
+        candidates.append(view)
+    prompt_id = item.record.meta.get("prompt_id")
+    picked = next((d.item_id for d in reversed(item.state.decisions) if d.picked), None)
+    return {
+        "item": item, "current": item.record, "meta": {}, "decisions": item.state.decisions, "llm_scores": {},
+        "prompt": store.get(prompt_id) if prompt_id else None, "candidates": candidates,
+        "rubric": rubric_dimensions(recipe), "picked": picked,
+    }
+
+
+def mean_score(scores: dict[str, dict[str, Any]]) -> float | None:
+    values = [value["score"] for value in scores.values()]
+    return round(sum(values) / len(values), 2) if values else None

@@ -10,6 +10,11 @@ the recipe says `review.required_before_answer`, holds queued prompts back as `a
 A decision forgets the gate's progress row for its item, so the next run re-processes exactly that item:
 the store withdraws what was made from the old version (its answer) and the answer step makes one for
 the new version only.
+
+With candidates (answers.candidates >= 2, `meta.candidate_index`), a reviewer's pick of one of a prompt's
+candidates (a decision with `picked`) makes the answer gate pass the picked one on as `chosen: true,
+chosen_by: "expert"` and the prompt's other candidates as `chosen: false`; `judge_chosen` stays as the
+judge left it. A pick that no longer holds (the picked candidate rejected later) gives the judge's choice back.
 """
 
 from __future__ import annotations
@@ -18,13 +23,18 @@ import dataclasses
 from typing import Any, ClassVar
 
 from sftgen.records import Record, Status
-from sftgen.decisions.log import ACCEPTED, EDITED, REJECTED, ItemState, ReviewLog
+from sftgen.decisions.log import ACCEPTED, EDITED, REJECTED, Decision, ItemState, ReviewLog
 from sftgen.decisions.policy import in_queue
 from sftgen.core.step import Outcome, Step, drop, replace
 from sftgen.core.context import ItemContext, RunContext
 
 REJECTED_BY_REVIEWER = "rejected_by_reviewer"
 AWAITING_REVIEW = "awaiting_review"
+EXPERT = "expert"
+CHOOSERS = ("answer_select",)
+"""Steps that choose among a prompt's candidates (`chosen` in each one's meta). One that redoes its items
+rewrites `chosen` on the same records, which would undo reviewers' picks: the answer gate's settings include
+its settings, so the gate then redoes its items too and applies the picks again (no LLM request)."""
 
 
 class ReviewGate(Step):
@@ -78,7 +88,52 @@ class PromptReviewGate(ReviewGate):
 
 
 class AnswerReviewGate(ReviewGate):
-    """Pass on reviewed answers (edited versions instead of originals); drop rejected ones."""
+    """Pass on reviewed answers (edited versions instead of originals); drop rejected ones; apply reviewers'
+    picks among a prompt's candidates."""
 
     name = "answer_review_gate"
     consumes = produces = kind = gates = "answer"
+
+    def settings(self, ctx: RunContext) -> dict[str, Any]:
+        settings = super().settings(ctx)
+        for name in self.upstream:  # only with candidates (answers.candidates >= 2): else nothing changes
+            if name in CHOOSERS and ctx.pipeline.has(name):
+                settings[f"{name}_settings"] = ctx.pipeline.step(name).settings_hash(ctx)
+        return settings
+
+    def pass_on(self, item: Record, state: ItemState, ctx: ItemContext) -> Outcome:
+        outcome = super().pass_on(item, state, ctx)
+        if item.meta.get("candidate_index") is None or outcome.status != Status.KEPT or not outcome.outputs:
+            return outcome
+        log = ReviewLog(ctx.run.store)
+        pick = prompt_pick(log, item.meta.get("prompt_id"), ctx.recipe.review.reviews_required)
+        return dataclasses.replace(outcome, outputs=[with_choice(outcome.outputs[0], item, pick)])
+
+
+def prompt_pick(log: ReviewLog, prompt_id: str | None, reviews_required: int) -> Decision | None:
+    """The reviewers' pick in force among the candidates of this prompt (None: nobody picked one)."""
+    if not prompt_id:
+        return None
+    picked_here = {decision.item_id for decision in log.picks(prompt_id=prompt_id)}
+    return log.pick_in_force(picked_here, reviews_required) if picked_here else None
+
+
+def with_choice(version: Record, item: Record, pick: Decision | None) -> Record:
+    """The version passed on, with the prompt's choice as the reviewers' pick (or the judge's) says."""
+    meta = dict(version.meta)
+    if pick is not None:
+        chosen = pick.item_id == item.id
+        meta.update(chosen=chosen, chosen_by=EXPERT,
+                    chosen_reason=f"picked by reviewer {pick.reviewer}" if chosen
+                    else f"reviewer {pick.reviewer} picked another candidate")
+        if chosen:
+            meta["picked_by"] = pick.reviewer
+        else:
+            meta.pop("picked_by", None)
+    elif meta.get("chosen_by") == EXPERT:  # the pick was withdrawn: the judge's choice holds again
+        meta.pop("picked_by", None)
+        meta.update(chosen=bool(meta.get("judge_chosen")), chosen_by="judge",
+                    chosen_reason="the judge's pick (a reviewer's pick was withdrawn)")
+    else:
+        return version
+    return dataclasses.replace(version, meta=meta)

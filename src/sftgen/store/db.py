@@ -106,7 +106,8 @@ CREATE TABLE IF NOT EXISTS reviews (
     source TEXT NOT NULL DEFAULT 'web',
     external_id TEXT,
     seconds REAL,
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    picked INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS reviews_item ON reviews(item_id, seq);
 CREATE UNIQUE INDEX IF NOT EXISTS reviews_external ON reviews(external_id) WHERE external_id IS NOT NULL;
@@ -124,7 +125,7 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-ADDED_COLUMNS = {"progress": {"cache_keys": "TEXT"}}
+ADDED_COLUMNS = {"progress": {"cache_keys": "TEXT"}, "reviews": {"picked": "INTEGER NOT NULL DEFAULT 0"}}
 """Columns newer than a store's tables: added when an older store is opened."""
 DROPPED_INDEXES = ("emits_source",)
 """Indexes older stores have that no query uses (every look-up by `source_id` names the step too:

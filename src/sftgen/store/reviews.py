@@ -9,7 +9,7 @@ from typing import Any
 from sftgen.store.db import Database, marks
 
 COLUMNS = ("item_id", "kind", "version_id", "reviewer", "decision", "reason", "edited_text", "new_version_id",
-           "scores", "source", "external_id", "seconds", "created_at")
+           "scores", "source", "external_id", "seconds", "created_at", "picked")
 
 
 class Reviews:
@@ -21,7 +21,7 @@ class Reviews:
         """One decision (the columns of COLUMNS); inside the caller's transaction. Returns its seq."""
         cursor = self.conn.execute(
             f"INSERT INTO reviews ({', '.join(COLUMNS)}) VALUES ({marks(COLUMNS)})",
-            tuple(values.get(column) for column in COLUMNS),
+            tuple(int(bool(values.get(column))) if column == "picked" else values.get(column) for column in COLUMNS),
         )
         return int(cursor.lastrowid)
 
@@ -37,6 +37,16 @@ class Reviews:
             query += f" AND item_id IN ({marks(item_ids)})"
             params.extend(item_ids)
         return self.conn.execute(query + " ORDER BY seq", params).fetchall()
+
+    def picked(self, kind: str, prompt_id: str | None = None) -> list[sqlite3.Row]:
+        """The decisions that picked an item among its prompt's candidates (of this prompt: the items whose
+        meta names it), in the order they were made."""
+        if prompt_id is None:
+            return self.conn.execute("SELECT * FROM reviews WHERE kind=? AND picked=1 ORDER BY seq", (kind,)).fetchall()
+        return self.conn.execute(
+            """SELECT v.* FROM reviews v JOIN records r ON r.id = v.item_id
+               WHERE v.kind=? AND v.picked=1 AND json_extract(r.meta, '$.prompt_id') = ? ORDER BY v.seq""",
+            (kind, prompt_id)).fetchall()
 
     def has_external(self, external_id: str) -> bool:
         return self.conn.execute("SELECT 1 FROM reviews WHERE external_id=?", (external_id,)).fetchone() is not None

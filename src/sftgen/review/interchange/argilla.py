@@ -12,6 +12,12 @@ Reading back, one decision per user and record, from submitted responses only:
   `.responses.users` and `.responses.status` columns;
 - nested records whose responses carry their `status`. Argilla 2.8's `dataset.records.to_json()` leaves the
   status out, so its drafts and discarded responses look submitted: such a file is refused, never guessed.
+A prompt's candidate answers are one record: the `text` field lays them out numbered with the judge's scores
+(which one it chose is text, never a suggestion), the `pick` LabelQuestion's labels are the numbers
+("candidate 1" ...), the metadata `candidate_ids` / `candidate_versions` (comma-separated) say which record
+each number is, and the edit box is suggested the judge's pick (left so, it is no edit of another pick).
+Exports without candidates have none of these.
+
 Reviewers are `argilla:<user id>` (the exports name users by id only).
 """
 
@@ -24,9 +30,10 @@ from typing import Any
 from sftgen.decisions.log import combined_reason
 from sftgen.review.interchange.types import ExportItem, InterchangeError, Proposed, judge_text, slug
 
-DECISION, REASON, REASON_TEXT, EDITED = "decision", "reject_reason", "reason_text", "edited_text"
+DECISION, REASON, REASON_TEXT, EDITED, PICK = "decision", "reject_reason", "reason_text", "edited_text", "pick"
 SUBMITTED = "submitted"
 METADATA = ("kind", "subdomain", "review_status", "version_id")
+CANDIDATE_METADATA = ("candidate_ids", "candidate_versions")
 FIELDS = (("text", "The text to review", True), ("prompt", "The prompt it answers (answers)", False),
           ("passages", "The passages it was written from (answers)", False),
           ("judge", "The LLM judge's scores (for reference)", False))
@@ -34,6 +41,7 @@ FIELDS = (("text", "The text to review", True), ("prompt", "The prompt it answer
 
 def tasks(items: list[ExportItem], dimensions: list[str]) -> list[dict[str, Any]]:
     records = []
+    with_candidates = any(item.candidates for item in items)
     for item in items:
         fields = {"text": item.text, "prompt": item.prompt, "passages": item.passages,
                   "judge": judge_text(item, dimensions)}
@@ -42,16 +50,21 @@ def tasks(items: list[ExportItem], dimensions: list[str]) -> list[dict[str, Any]
             "fields": {name: value for name, value in fields.items() if value},  # Argilla refuses empty text
             "metadata": {"kind": item.kind, "subdomain": item.subdomain or "", "review_status": item.status,
                          "version_id": item.version_id},
-            "suggestions": {EDITED: {"value": item.text, "score": None, "agent": "sftgen-prefill"}},
+            "suggestions": {EDITED: {"value": item.prefill(), "score": None, "agent": "sftgen-prefill"}},
             "responses": {},
             "vectors": {},
             "_server_id": None,
         })
+        if with_candidates:
+            records[-1]["metadata"].update(
+                candidate_ids=",".join(c.record_id for c in item.candidates),
+                candidate_versions=",".join(c.version_id for c in item.candidates))
     return records
 
 
-def settings(dimensions: list[str], reasons: list[str], reviews_required: int = 1) -> dict[str, Any]:
-    """The dataset settings as `rg.Settings.serialize()` writes them."""
+def settings(dimensions: list[str], reasons: list[str], reviews_required: int = 1, candidates: int = 0) -> dict[str, Any]:
+    """The dataset settings as `rg.Settings.serialize()` writes them; `candidates`: the most candidates of one
+    prompt in the export (2 or more adds the `pick` question and the candidates' metadata)."""
 
     def question(name: str, title: str, required: bool, settings: dict[str, Any], description: str | None = None):
         return {"name": name, "title": title, "description": description, "required": required,
@@ -75,20 +88,24 @@ def settings(dimensions: list[str], reasons: list[str], reviews_required: int = 
             *(question(f"score_{slug(d)}", f"{d} (answers only)", False,
                        {"type": "rating", "options": [{"value": score} for score in range(1, 6)]})
               for d in dimensions),
+            *([question(PICK, "Which candidate is best (candidate answers only): pick it, then accept or edit it",
+                        False, labels([f"candidate {n}" for n in range(1, candidates + 1)]))]
+              if candidates >= 2 else []),
         ],
         "vectors": [],
         "metadata": [{"name": name, "title": name, "visible_for_annotators": True,
                       "settings": {"type": "terms", "values": None, "visible_for_annotators": True}}
-                     for name in METADATA],
+                     for name in METADATA + (CANDIDATE_METADATA if candidates >= 2 else ())],
         "allow_extra_metadata": False,
         "distribution": {"strategy": "overlap", "min_submitted": reviews_required},
         "mapping": None,
     }
 
 
-def write_settings(out: Path, dimensions: list[str], reasons: list[str], reviews_required: int = 1) -> None:
+def write_settings(out: Path, dimensions: list[str], reasons: list[str], reviews_required: int = 1,
+                   candidates: int = 0) -> None:
     path = out.with_name(out.name + ".settings.json")
-    path.write_text(json.dumps(settings(dimensions, reasons, reviews_required), indent=1), encoding="utf-8")
+    path.write_text(json.dumps(settings(dimensions, reasons, reviews_required, candidates), indent=1), encoding="utf-8")
 
 
 # ---- reading ---------------------------------------------------------------------------------------
@@ -156,4 +173,14 @@ def proposal(record: dict[str, Any], fields: dict[str, Any], metadata: dict[str,
         reason=combined_reason(listed if isinstance(listed, str) else None, answers.get(REASON_TEXT)),
         edited_text=answers.get(EDITED), original_text=fields.get("text"), scores=scores, seconds=None,
         source="argilla", external_id=f"argilla:{record.get('id')}:{user}",
+        pick=first(answers.get(PICK)), candidate_ids=split_ids(metadata.get("candidate_ids")),
+        candidate_versions=split_ids(metadata.get("candidate_versions")),
     )
+
+
+def first(value: Any) -> Any:
+    return value[0] if isinstance(value, list) and value else value
+
+
+def split_ids(value: Any) -> list[str]:
+    return [part for part in value.split(",") if part] if isinstance(value, str) else []

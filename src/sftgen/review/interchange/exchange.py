@@ -11,16 +11,19 @@ says in its external id (`<tool>:<record>:<annotation or user>@<version>`)."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from pathlib import Path
 from typing import Any
 
 from sftgen.decisions.log import (
-    EDIT, REJECT, REJECTED, Decision, DecisionError, content_version,
+    ACCEPT, EDIT, REJECT, REJECTED, Decision, DecisionError, content_version,
 )
 from sftgen.review.interchange import argilla, labelstudio
-from sftgen.review.interchange.types import ExportItem, ImportReport, InterchangeError, Proposed
+from sftgen.review.interchange.types import (
+    Candidate, ExportItem, ImportReport, InterchangeError, Proposed, candidates_text, judge_text,
+)
 from sftgen.review.queue import ReviewQueue
 from sftgen.review.views import item_view, rubric_dimensions
 
@@ -28,16 +31,44 @@ FORMATS = ("labelstudio", "argilla")
 NO_REASON = "no reason given"
 
 
+def passages_text(passages: list[dict]) -> str:
+    return "\n\n".join(f"[{p['n'] or '-'}] {p['title'] or ''} {p['url'] or ''}\n{p['record'].text}" for p in passages)
+
+
+def candidates_item(queue: ReviewQueue, item, view: dict) -> ExportItem:
+    dimensions = rubric_dimensions(queue.recipe)
+    candidates = []
+    for shown in view["candidates"]:
+        scored = ExportItem(record_id="", kind="answer", version_id="", text="", prompt=None, passages="",
+                            subdomain=None, status="", llm_scores={k: v["score"] for k, v in shown["llm_scores"].items()},
+                            llm_reasons={k: v["why"] for k, v in shown["llm_scores"].items() if v["why"]})
+        candidates.append(Candidate(number=shown["number"], record_id=shown["item"].id, version_id=shown["current"].id,
+                                    text=shown["current"].text, judge=judge_text(scored, dimensions),
+                                    judge_chosen=bool(shown["judge_chosen"])))
+    passages, seen = [], set()
+    for shown in view["candidates"]:
+        for passage in shown["passages"]:
+            if passage["record"].id not in seen:
+                seen.add(passage["record"].id)
+                passages.append(passage)
+    prompt = view.get("prompt")
+    exported = ExportItem(record_id=item.id, kind="answer", version_id=item.id, text="",
+                          prompt=prompt.text if prompt else None, passages=passages_text(passages),
+                          subdomain=item.subdomain, status=item.state.status, llm_scores={}, candidates=candidates)
+    exported.text = candidates_text(exported)
+    return exported
+
+
 def export_items(queue: ReviewQueue) -> list[ExportItem]:
     items = []
     for kind in queue.kinds:
         for item in queue.items(kind):
             view = item_view(queue.store, item, queue.recipe)
+            if item.candidates:
+                items.append(candidates_item(queue, item, view))
+                continue
             current = view["current"]
-            passages = "\n\n".join(
-                f"[{p['n'] or '-'}] {p['title'] or ''} {p['url'] or ''}\n{p['record'].text}"
-                for p in view.get("passages", [])
-            )
+            passages = passages_text(view.get("passages", []))
             prompt = view.get("prompt")
             items.append(ExportItem(
                 record_id=item.id, kind=kind, version_id=current.id, text=current.text,
@@ -57,7 +88,8 @@ def write_export(queue: ReviewQueue, fmt: str, out: Path) -> int:
     module = labelstudio if fmt == "labelstudio" else argilla
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(module.tasks(items, dimensions), ensure_ascii=False, indent=1), encoding="utf-8")
-    module.write_settings(out, dimensions, reasons, queue.review.reviews_required)
+    module.write_settings(out, dimensions, reasons, queue.review.reviews_required,
+                          max((len(item.candidates) for item in items), default=0))
     return len(items)
 
 
@@ -119,7 +151,7 @@ def read_csv(text: str, path: Path) -> list[dict[str, Any]]:
 def record_all(queue: ReviewQueue, proposed: list[Proposed]) -> ImportReport:
     log = queue.log
     report = ImportReport()
-    for entry in proposed:
+    for entry, recheck in expanded(log.store, proposed, report):
         record = log.store.get(entry.record_id) if entry.record_id else None
         if record is None:
             report.unknown_ids.append(entry.record_id or f"(no record id at {entry.where})")
@@ -136,7 +168,7 @@ def record_all(queue: ReviewQueue, proposed: list[Proposed]) -> ImportReport:
             continue
         decision.external_id = log.free_external_id(f"{entry.external_id}@{version}")
         try:
-            log.record(decision)
+            log.record(decision, recheck=recheck)
         except DecisionError as exc:
             report.problems.append(f"{entry.where}: {exc}")
             continue
@@ -146,6 +178,39 @@ def record_all(queue: ReviewQueue, proposed: list[Proposed]) -> ImportReport:
                                 "but has no effect unless the prompt comes back")
     report.unknown_ids = sorted(set(report.unknown_ids))
     return report
+
+
+def expanded(store, proposed: list[Proposed], report: ImportReport):
+    """Each annotation as the decisions it makes, with the items whose gate must look again: an annotation of
+    candidates is the pick of one (the others rechecked) or the rejection of each."""
+    for entry in proposed:
+        if not entry.candidate_ids:
+            yield entry, ()
+            continue
+        ids, versions = entry.candidate_ids, entry.candidate_versions or entry.candidate_ids
+        if entry.decision == REJECT:
+            for candidate, version in zip(ids, versions):
+                yield dataclasses.replace(entry, record_id=candidate, version_id=version, original_text=None,
+                                          edited_text=None, external_id=f"{entry.external_id}:{candidate}"), ()
+            continue
+        try:
+            number = int(str(entry.pick).strip().split()[-1]) if entry.pick not in (None, "") else None
+        except ValueError:
+            number = None
+        if number is None or not 1 <= number <= len(ids):
+            report.problems.append(f"{entry.where}: answers of one prompt: {entry.decision or 'no decision'} without "
+                                   f"a candidate picked (1-{len(ids)})")
+            continue
+        picked, version = ids[number - 1], versions[number - 1]
+        seen = store.get(version)
+        edited = (entry.edited_text or "").strip()
+        others = [store.get(other) for other in versions if other != version]
+        if edited in {other.text.strip() for other in others if other is not None}:
+            edited = ""  # the edit box as it started (the judge's pick): no edit of another candidate picked
+        yield dataclasses.replace(
+            entry, record_id=picked, version_id=version, original_text=seen.text if seen else None,
+            edited_text=edited or None, picked=True, external_id=f"{entry.external_id}:{picked}",
+        ), [other for other in ids if other != picked]
 
 
 def prompt_set_aside(queue: ReviewQueue, answer) -> bool:
@@ -159,8 +224,11 @@ def prompt_set_aside(queue: ReviewQueue, answer) -> bool:
 def to_decision(entry: Proposed, kind: str) -> Decision:
     decision = entry.decision
     edited = (entry.edited_text or "").strip()
-    if edited and edited != (entry.original_text or "").strip() and decision != REJECT:
+    changed = bool(edited) and edited != (entry.original_text or "").strip()
+    if changed and decision != REJECT:
         decision = EDIT
+    elif decision == EDIT and entry.picked:
+        decision = ACCEPT  # picked with "edit" but the box left as it started: the pick as it is
     elif decision == EDIT:
         raise DecisionError(f"{kind} {entry.record_id}: marked 'edit' but the text is unchanged")
     if decision is None:
@@ -173,7 +241,7 @@ def to_decision(entry: Proposed, kind: str) -> Decision:
             raise DecisionError(f"{kind} {entry.record_id}: score '{dimension}' = {value!r} is not a number") from None
     return Decision(
         item_id=entry.record_id, kind=kind, version_id=entry.version_id or entry.record_id, reviewer=entry.reviewer,
-        decision=decision, reason=(entry.reason or NO_REASON) if decision == REJECT else None,
+        decision=decision, picked=entry.picked and decision != REJECT, reason=(entry.reason or NO_REASON) if decision == REJECT else None,
         edited_text=edited if decision == EDIT else None, scores=scores, seconds=entry.seconds,
         source=entry.source, external_id=entry.external_id,
     )

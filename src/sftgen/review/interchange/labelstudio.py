@@ -12,6 +12,12 @@ annotation from the predictions, so an untouched predicted score would come back
 box starts from the text (a prediction of the `edited_text` control): left as it is, it is no edit. A region
 whose `origin` is `prediction` (the JSON export says so) is never read as the expert's.
 
+A prompt's candidate answers are one task: `text` lays them out numbered with the judge's scores (and which
+one the judge chose, as text: a predicted pick left as it was would come back as the expert's), the `pick`
+control's options come from the task (`pick_options`, empty elsewhere), `candidate_ids` / `candidate_versions`
+say which record each number is, and the edit box starts from the judge's pick (left so, it is no edit of
+another candidate picked).
+
 Reviewers: an annotation's `completed_by` is a bare user id in Label Studio's plain export; exported with
 `serialization_options: {"annotations__completed_by": {"only_id": false}}` (the export snapshot API) it
 carries the user's email, which JSON-MIN and CSV then name as `annotator`. The email (else the username) is
@@ -28,7 +34,8 @@ from xml.sax.saxutils import quoteattr
 from sftgen.decisions.log import combined_reason
 from sftgen.review.interchange.types import ExportItem, Proposed, judge_text, slug
 
-DECISION, REASON, REASON_TEXT, EDITED = "decision", "reject_reason", "reason_text", "edited_text"
+
+DECISION, REASON, REASON_TEXT, EDITED, PICK = "decision", "reject_reason", "reason_text", "edited_text", "pick"
 SCORE_OPTIONS = [{"value": str(score)} for score in range(1, 6)]
 PREDICTED = "prediction"
 """A region's origin when the annotator left a prediction as it was (`prediction-changed` once edited)."""
@@ -37,14 +44,17 @@ PER_ANNOTATION = ("annotation_id", "annotator", "created_at", "updated_at", "lea
 
 
 def tasks(items: list[ExportItem], dimensions: list[str]) -> list[dict[str, Any]]:
-    return [task_of(item, dimensions) for item in items]
+    with_candidates = any(item.candidates for item in items)
+    return [task_of(item, dimensions, with_candidates) for item in items]
 
 
-def task_of(item: ExportItem, dimensions: list[str]) -> dict[str, Any]:
+def task_of(item: ExportItem, dimensions: list[str], with_candidates: bool = False) -> dict[str, Any]:
     answer = item.kind == "answer"
+    several = bool(item.candidates)
     data: dict[str, Any] = {
         "record_id": item.record_id, "version_id": item.version_id, "kind": item.kind, "subdomain": item.subdomain or "",
-        "heading": f"{item.kind.capitalize()} to review" + (f" ({item.subdomain})" if item.subdomain else ""),
+        "heading": (f"{len(item.candidates)} candidate answers: pick the best (or reject all)" if several
+                    else f"{item.kind.capitalize()} to review") + (f" ({item.subdomain})" if item.subdomain else ""),
         "text": item.text,
         "prompt_heading": "The prompt it answers" if answer else "", "prompt": item.prompt or "",
         "passages_heading": "The passages it was written from" if answer and item.passages else "",
@@ -55,17 +65,25 @@ def task_of(item: ExportItem, dimensions: list[str]) -> dict[str, Any]:
         "score_options": SCORE_OPTIONS if answer else [],
         **{f"score_label_{slug(d)}": d if answer else "" for d in dimensions},
     }
+    if with_candidates:
+        data.update(
+            candidates_heading="Which candidate is best? Pick it, then accept it, or edit it below and choose edit"
+            if several else "",
+            pick_options=[{"value": f"candidate {c.number}"} for c in item.candidates],
+            candidate_ids=[c.record_id for c in item.candidates],
+            candidate_versions=[c.version_id for c in item.candidates],
+        )
     return {
         "data": data,
         "meta": {"sftgen_record_id": item.record_id, "sftgen_version_id": item.version_id,
                  "review_status": item.status},
         # The edit box starts from the text; untouched, it equals the text and is no edit.
         "predictions": [{"model_version": "sftgen-prefill", "result": [
-            {"from_name": EDITED, "to_name": "text", "type": "textarea", "value": {"text": [item.text]}}]}],
+            {"from_name": EDITED, "to_name": "text", "type": "textarea", "value": {"text": [item.prefill()]}}]}],
     }
 
 
-def labeling_config(dimensions: list[str], reasons: list[str]) -> str:
+def labeling_config(dimensions: list[str], reasons: list[str], candidates: int = 0) -> str:
     choices = "".join(f"<Choice value={quoteattr(reason)}/>" for reason in reasons)
     ratings = "\n".join(
         f'  <Header value="$score_label_{slug(d)}" size="6"/>\n'
@@ -83,7 +101,7 @@ def labeling_config(dimensions: list[str], reasons: list[str]) -> str:
   <View className="sftgen-part"><Text name="passages" value="$passages"/></View>
   <Header value="$judge_heading" size="5"/>
   <View className="sftgen-part"><Text name="judge" value="$judge"/></View>
-  <Header value="Your decision"/>
+{pick_control(candidates)}  <Header value="Your decision"/>
   <Choices name="{DECISION}" toName="text" choice="single-radio" showInline="true" required="true">
     <Choice value="accept"/><Choice value="reject"/><Choice value="edit"/>
   </Choices>
@@ -100,9 +118,19 @@ def labeling_config(dimensions: list[str], reasons: list[str]) -> str:
 """
 
 
-def write_settings(out: Path, dimensions: list[str], reasons: list[str], reviews_required: int = 1) -> None:
-    """The labeling config (with `reviews_required` > 1, set the project's overlap to match in Label Studio)."""
-    out.with_name(out.name + ".label_config.xml").write_text(labeling_config(dimensions, reasons), encoding="utf-8")
+def pick_control(candidates: int) -> str:
+    if candidates < 2:
+        return ""
+    return (f'  <Header value="$candidates_heading"/>\n'
+            f'  <Choices name="{PICK}" toName="text" value="$pick_options" choice="single-radio" showInline="true"/>\n')
+
+
+def write_settings(out: Path, dimensions: list[str], reasons: list[str], reviews_required: int = 1,
+                   candidates: int = 0) -> None:
+    """The labeling config (with `reviews_required` > 1, set the project's overlap to match in Label Studio);
+    `candidates`: the most candidates of one prompt in the export (2 or more adds the pick control)."""
+    out.with_name(out.name + ".label_config.xml").write_text(labeling_config(dimensions, reasons, candidates),
+                                                             encoding="utf-8")
 
 
 def reviewer_of(who: Any) -> str:
@@ -160,7 +188,7 @@ def is_min_row(entry: Any) -> bool:
 def decisions_from_rows(rows: list[dict[str, Any]], dimensions: list[str], source: str) -> list[Proposed]:
     """Label Studio's JSON-MIN rows (values as JSON) or CSV rows (every value a string; lists as JSON text)."""
     by_slug = {slug(d): d for d in dimensions}
-    controls = {DECISION, REASON, REASON_TEXT, EDITED} | {f"score_{key}" for key in by_slug}
+    controls = {DECISION, REASON, REASON_TEXT, EDITED, PICK} | {f"score_{key}" for key in by_slug}
     proposed = []
     for index, row in enumerate(rows):
         if row.get("annotation_id") in (None, ""):
@@ -220,4 +248,16 @@ def proposal(values: dict[str, Any], by_slug: dict[str, str], record_id: str | N
         reason=combined_reason(values.get(REASON), values.get(REASON_TEXT)),
         edited_text=values.get(EDITED), original_text=data.get("text"), scores=scores,
         seconds=number(seconds), source="labelstudio", external_id=f"labelstudio:{record_id}:{annotation_id}",
+        pick=values.get(PICK), candidate_ids=id_list(data.get("candidate_ids")),
+        candidate_versions=id_list(data.get("candidate_versions")),
     )
+
+
+def id_list(value: Any) -> list[str]:
+    """A task's list of ids as JSON, JSON-MIN (a list) or CSV (JSON text) give it back."""
+    if isinstance(value, str) and value.startswith("["):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return []
+    return [str(item) for item in value] if isinstance(value, list) else []

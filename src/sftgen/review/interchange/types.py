@@ -24,6 +24,40 @@ class ExportItem:
     status: str
     llm_scores: dict[str, float]
     llm_reasons: dict[str, str] = field(default_factory=dict)
+    candidates: list[Candidate] = field(default_factory=list)
+    """A prompt's candidate answers reviewed as one item (the first is `record_id`): pick one or reject all."""
+
+    @property
+    def judge_pick(self) -> int | None:
+        """The number (1-based) of the candidate the judge chose, None when it chose none."""
+        return next((c.number for c in self.candidates if c.judge_chosen), None)
+
+    def prefill(self) -> str:
+        """What the edit box starts from: the text, or for candidates the judge's pick (else the first)."""
+        if not self.candidates:
+            return self.text
+        return self.candidates[(self.judge_pick or 1) - 1].text
+
+
+@dataclass
+class Candidate:
+    number: int
+    record_id: str
+    version_id: str
+    text: str
+    judge: str
+    """The judge's scores as text."""
+    judge_chosen: bool
+
+
+def candidates_text(item: ExportItem) -> str:
+    """All candidates, numbered, each with the judge's scores: what the reviewer compares."""
+    parts = []
+    for candidate in item.candidates:
+        judge = f"\n(the judge: {'; '.join(candidate.judge.splitlines())})" if candidate.judge else ""
+        mark = " (the judge's pick)" if candidate.judge_chosen else ""
+        parts.append(f"Candidate {candidate.number}{mark}:\n{candidate.text}{judge}")
+    return "\n\n".join(parts)
 
 
 @dataclass
@@ -57,6 +91,12 @@ class Proposed:
     seconds: float | None
     source: str
     external_id: str
+    pick: Any = None
+    """For candidates: the number of the candidate picked (as the tool gives it back)."""
+    candidate_ids: list[str] = field(default_factory=list)
+    candidate_versions: list[str] = field(default_factory=list)
+    picked: bool = False
+    """Set when the annotation of candidates is read as the pick of this one (exchange.expanded)."""
 
 
 def judge_text(item: ExportItem, dimensions: list[str]) -> str:
