@@ -184,3 +184,70 @@ def test_a_candidates_text_sits_fenced_as_data_in_the_comparison(tmp_path):
         assert len(found) == 2  # both candidates carry it, each inside its fence
         assert all(depth_at(user, position) == 1 for position in found)
         assert user.count("<ANSWER>") == 2 and user.count("</ANSWER>") == 2  # its own closing tag was defused
+
+
+class Recorder:
+    """Every request body the fake server gets, with the step that asked."""
+
+    def __init__(self):
+        self.bodies: list[tuple[str, str]] = []
+
+    def __call__(self, step, body):
+        self.bodies.append((step, json.dumps(body, sort_keys=True)))
+        if template_of(step, body) == "answer":
+            return json.dumps({"answer": "Quarks come in six flavours [1]."})
+        if template_of(step, body) == "answer_eval":
+            return json.dumps({name: {"score": 4, "why": "fine"} for name in ("style", "domain", "groundedness")})
+        return None
+
+
+def settings_by_step(project):
+    store = Project.open(project).store()
+    try:
+        return sorted({(row["step"], row["settings"]) for row in store.progress_rows()})
+    finally:
+        store.close()
+
+
+def test_one_candidate_asks_and_exports_exactly_what_a_project_without_candidates_does(tmp_path):
+    before = make_answer_project(tmp_path / "before")  # a recipe from before candidates existed
+    one = make_answer_project(tmp_path / "one", candidates=1, seed=7, preference_margin=2.5)
+    recorders = {}
+    for project in (before, one):
+        seed_prompts(project)
+        recorders[project] = Recorder()
+        run(project, recorders[project])
+
+    sent = {project: sorted(recorder.bodies) for project, recorder in recorders.items()}
+    assert sent[before] == sent[one] and sent[one]
+    assert "answer_select" not in {step for step, _ in sent[one]}
+    assert all('"seed"' not in body for _, body in sent[one])  # no seed: the request the single answer always had
+    assert settings_by_step(before) == settings_by_step(one)
+    for what in ("sft", "preferences"):
+        files = [tmp_path / f"{project.name}.{what}.jsonl" for project in (before, one)]
+        for project, out in zip((before, one), files):
+            export(project, out, "--what", what)
+        assert files[0].read_bytes() == files[1].read_bytes(), what
+    sft = [json.loads(line) for line in (tmp_path / "one.sft.jsonl").read_text().splitlines()]
+    assert len(sft) == 2 and all("candidate_index" not in row and "chosen" not in row for row in sft)
+    records = [[{k: v for k, v in row.items() if k != "history"}  # the history says when each step ran
+                for row in export(project, tmp_path / f"{project.name}.answers.jsonl", "--what", "answers")]
+               for project in (before, one)]
+    assert records[0] == records[1]
+    assert all("candidate_index" not in a.meta and "chosen" not in a.meta for a in answers(one))
+
+
+def test_one_candidate_keeps_the_answer_steps_settings_as_they_were(tmp_path):
+    from types import SimpleNamespace
+
+    from sftgen.llm.templates import Templates
+    from sftgen.steps.answer import AnswerStep
+
+    project = make_answer_project(tmp_path / "p", candidates=1, seed=3)
+    ctx = SimpleNamespace(recipe=Project.open(project).recipe, templates=Templates(), llm_identity="model")
+    # The keys the answer step's settings had before candidates: the same keys give the same hash, so
+    # existing projects redo nothing.
+    assert set(AnswerStep().settings(ctx)) == {"template", "schema", "model", "rag", "retrieval"}
+    three = make_answer_project(tmp_path / "q", candidates=3)
+    ctx.recipe = Project.open(three).recipe
+    assert AnswerStep().settings(ctx)["candidates"] == 3
