@@ -251,3 +251,48 @@ def test_one_candidate_keeps_the_answer_steps_settings_as_they_were(tmp_path):
     three = make_answer_project(tmp_path / "q", candidates=3)
     ctx.recipe = Project.open(three).recipe
     assert AnswerStep().settings(ctx)["candidates"] == 3
+
+
+STYLES = ["Answer in one sentence.", "Answer as a short list."]
+
+
+class StyledModel(Model):
+    """Candidate 1 copies the template's placeholder: it fails the answer checks."""
+
+    def __call__(self, step, body):
+        if template_of(step, body) == "answer" and body.get("seed") == 1:
+            self.requests.setdefault("answer", []).append(body)
+            return json.dumps({"answer": "<the answer>"})
+        return super().__call__(step, body)
+
+
+def test_styles_are_our_instruction_and_a_dropped_candidate_leaves_the_other_chosen_as_the_only_one(tmp_path):
+    project = make_answer_project(tmp_path / "p", candidates=2, styles=STYLES, temperatures=[0.3, 0.9])
+    prompts = seed_prompts(project)
+    model = StyledModel()
+    run(project, model)
+
+    for body in model.requests["answer"]:
+        user = user_text(body)
+        style = STYLES[body["seed"]]
+        assert body["temperature"] == [0.3, 0.9][body["seed"]]
+        assert user.count(style) == 1 and depth_at(user, user.index(style)) == 0  # outside every fence
+        assert style not in body["messages"][0]["content"]
+    assert "answer_select" not in model.requests  # one candidate left per prompt: nothing to compare
+
+    kept = answers(project)
+    assert len(kept) == len(prompts)
+    for answer in kept:
+        assert answer.meta["candidate_index"] == 0 and answer.meta["style"] == STYLES[0]
+        assert answer.meta["chosen"] is True and answer.meta["chosen_by"] == "only"
+        assert answer.meta["dropped_candidates"][0]["index"] == 1
+        assert answer.meta["dropped_candidates"][0]["reason"] == "placeholder_answer"
+        assert "candidate 1 dropped: placeholder_answer" in answer.meta["chosen_reason"]
+
+    store = Project.open(project).store()
+    try:
+        rows = store.progress_rows("answer")
+    finally:
+        store.close()
+    assert len(rows) == len(prompts)  # the funnel counts prompts at the answer step, not candidates
+    assert all(row["outcome"] == "kept" and "placeholder_answer" in row["detail"] for row in rows)
