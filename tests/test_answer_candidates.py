@@ -41,7 +41,7 @@ class Model:
     def __call__(self, step, body):
         kind = template_of(step, body)
         self.requests.setdefault(kind, []).append(body)
-        if kind == "answer":
+        if kind in ("answer", "answer_closed_book"):
             return json.dumps({"answer": candidate_text(body.get("seed", 0) or 0, self.extra)})
         if kind == "answer_eval":
             answer = FENCED_EVAL.search(user_text(body)).group(1)
@@ -296,3 +296,17 @@ def test_styles_are_our_instruction_and_a_dropped_candidate_leaves_the_other_cho
         store.close()
     assert len(rows) == len(prompts)  # the funnel counts prompts at the answer step, not candidates
     assert all(row["outcome"] == "kept" and "placeholder_answer" in row["detail"] for row in rows)
+
+
+def test_closed_book_candidates_and_all_candidates_is_an_option_of_the_sft_export_only(tmp_path):
+    project = make_answer_project(tmp_path / "p", candidates=2, rag=False)
+    prompts = seed_prompts(project)
+    model = Model(prefer="candidate 0")
+    run(project, model)
+    assert sorted(body["seed"] for body in model.requests["answer_closed_book"]) == [0, 0, 1, 1]
+    kept = answers(project)
+    assert len(kept) == 2 * len(prompts) and all(a.meta["rag"] is False for a in kept)
+    assert sorted(a.meta["candidate_index"] for a in kept if a.meta["chosen"]) == [0, 0]
+    result = CliRunner().invoke(app, ["export", str(project), "--out", str(tmp_path / "x.jsonl"), "--what", "prompts",
+                                      "--all-candidates"])
+    assert result.exit_code != 0 and "--all-candidates" in result.output
