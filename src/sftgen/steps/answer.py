@@ -144,10 +144,12 @@ def passage_title(passage: Record) -> str:
 
 def with_earlier_scores(ctx: ItemContext, answer: Record) -> Record:
     """The same answer made again (same text and passages, so the same id) keeps the judge's scores: the
-    store would otherwise replace its meta while `answer_eval` has nothing new to score."""
+    store would otherwise replace its meta while `answer_eval` has nothing new to score. A candidate keeps
+    what `answer_select` chose as well; an answer that is no candidate (any more) carries no choice."""
     earlier = ctx.run.store.get(answer.id)
     if earlier is not None:
-        for key in ("scores", "score_mean", "needs_review", *SELECTION_KEYS):
+        choice = SELECTION_KEYS if "candidate_index" in answer.meta else ()
+        for key in ("scores", "score_mean", "needs_review", *choice):
             if key in earlier.meta:
                 answer.meta[key] = earlier.meta[key]
     return answer
