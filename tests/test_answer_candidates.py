@@ -310,3 +310,18 @@ def test_closed_book_candidates_and_all_candidates_is_an_option_of_the_sft_expor
     result = CliRunner().invoke(app, ["export", str(project), "--out", str(tmp_path / "x.jsonl"), "--what", "prompts",
                                       "--all-candidates"])
     assert result.exit_code != 0 and "--all-candidates" in result.output
+
+
+def test_going_back_to_one_candidate_exports_one_plain_answer_per_prompt(tmp_path):
+    import yaml
+
+    project = make_answer_project(tmp_path / "p", candidates=3)
+    prompts = seed_prompts(project)
+    run(project, Model(prefer="candidate 2"))
+    recipe = yaml.safe_load((project / "recipe.yaml").read_text())
+    recipe["answers"]["candidates"] = 1
+    (project / "recipe.yaml").write_text(yaml.safe_dump(recipe, sort_keys=False))
+    run(project, Model(prefer="candidate 2"))
+    rows = export(project, tmp_path / "sft.jsonl", "--what", "sft")
+    assert len(rows) == len(prompts) and all("chosen" not in row for row in rows)
+    assert all("chosen" not in a.meta and "candidate_index" not in a.meta for a in answers(project))
