@@ -28,7 +28,7 @@ MARK = "HOSTILE"
 TRUSTED = {"domain", "subdomains", "subdomain", "targets", "task_types", "count", "rubric", "style"}
 # Variables whose text came from a document, a page, a search hit or an LLM reply.
 UNTRUSTED = {"prompt", "chunk", "summary", "profile_summary", "answer", "topic", "use_case", "title",
-             "passages", "profile", "avoid", "meta", "request", "candidates"}
+             "passages", "profile", "avoid", "meta", "request", "candidates", "answer_a", "answer_b"}
 
 
 def trusted_values() -> dict:
@@ -51,6 +51,7 @@ def untrusted_values(value) -> dict:
                     "summary": value(17), "subdomain": "quarks"},  # the subdomain is the recipe's own name
         "avoid": [value(18), value(19)], "meta": {"topic": value(20)},
         "request": value(21), "candidates": [value(22), value(23)],  # dedup's verifier: prompts to compare
+        "answer_a": value(24), "answer_b": value(25),  # answer_select: the two candidate answers compared
     }
 
 

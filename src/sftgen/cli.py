@@ -224,6 +224,8 @@ def export(
                                         "default on for hf (in the folder), off for jsonl/parquet (<out>.README.md)."),
     card_license: Optional[str] = typer.Option(None, "--license", help="The dataset card's license (a Hub license "
                                           "id such as cc-by-4.0, or any name); default: the recipe's, else unknown."),
+    all_candidates: bool = typer.Option(False, "--all-candidates", help="--what sft: every kept candidate answer "
+                                        "of a prompt (answers.candidates 2+), not only the chosen one."),
 ) -> None:
     """Write the kept records of a kind, with their provenance (atomically: a killed export leaves the
     earlier file as it was)."""
@@ -247,7 +249,9 @@ def export(
         raise typer.Exit(exc.exit_code) from exc
     try:
         what = what or furthest_export(store, pipeline)
-        rows = list(export_rows(store, pipeline, what, project.recipe))
+        if all_candidates and what != "sft":
+            raise refuse(f"--all-candidates is an option of --what sft, not of --what {what}")
+        rows = list(export_rows(store, pipeline, what, project.recipe, all_candidates=all_candidates))
         count = write_rows(rows, fmt, out, export_schema(what, project.recipe))
         if card if card is not None else fmt == "hf":
             from sftgen.report.card import write_card

@@ -4,7 +4,8 @@ The only module that names step classes. `Pipeline` (core/graph.py) checks the w
 
     ingest [url_list] -> chunk -> chunk_filter -> profile -> generate -> broaden -> rephrase -> prompt_filter
         -> dedup -> review_gate [-> research -> back to chunk]
-        [-> answer_queries -> answer_search -> answer_retrieve -> answer [-> answer_eval] -> answer_review_gate]
+        [-> answer_queries -> answer_search -> answer_retrieve -> answer [-> answer_eval] [-> answer_select]
+           -> answer_review_gate]
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sftgen.steps.answer_eval import AnswerEvalStep
 from sftgen.steps.answer_queries import AnswerQueriesStep
 from sftgen.steps.answer_retrieve import AnswerRetrieveStep
 from sftgen.steps.answer_search import AnswerSearchStep
+from sftgen.steps.answer_select import AnswerSelectStep
 from sftgen.steps.broaden import BroadenStep
 from sftgen.steps.chunk import ChunkStep
 from sftgen.steps.chunk_filter import ChunkFilterStep
@@ -72,5 +74,7 @@ def answer_steps(recipe: Recipe, prompts_from: str) -> list[Step]:
     steps.append(AnswerStep(upstream=[prompts_from]))  # reads the passages answer_retrieve kept
     if answers.evaluate:
         steps.append(AnswerEvalStep(upstream=[AnswerStep.name]))
+    if answers.candidates > 1:  # one of each prompt's candidates is chosen, after the judge has scored them all
+        steps.append(AnswerSelectStep(upstream=[steps[-1].name]))
     steps.append(AnswerReviewGate(upstream=[steps[-1].name]))
     return steps

@@ -18,6 +18,7 @@ ANSWER_CHARS = 700
 
 
 def print_samples(console: Console, project: Project, directory: Path) -> None:
+    from sftgen.answers.choice import is_chosen
     from sftgen.export.kept import furthest_run_step
     from sftgen.pipeline import standard_pipeline
 
@@ -27,7 +28,9 @@ def print_samples(console: Console, project: Project, directory: Path) -> None:
         prompt_step = furthest_run_step(store, pipeline, "prompt")
         answer_step = furthest_run_step(store, pipeline, "answer")
         prompts = kept_sample(store, prompt_step.name, "prompt", PROMPTS_SHOWN) if prompt_step else []
-        answers = kept_sample(store, answer_step.name, "answer", 1) if answer_step else []
+        # a prompt's chosen answer, not one of the candidates the judge passed over
+        answers = [a for a in kept_sample(store, answer_step.name, "answer", 10) if is_chosen(a)][:1] \
+            if answer_step else []
         asked = store.get(answers[0].meta.get("prompt_id", "")) if answers else None
     finally:
         store.close()

@@ -1,6 +1,7 @@
 """What the preference export is made of, read from the store: the answers the pipeline passes on now (the
 ones the `sft` export holds, so both exports agree after the same `sftgen run`), each with its review state,
-and every answer reviewers rejected, grouped by the prompt it answers. export/preferences.py makes the pairs."""
+every answer reviewers rejected, and the candidates the judge compared, grouped by the prompt they answer.
+export/preferences.py makes the pairs."""
 
 from __future__ import annotations
 
@@ -10,21 +11,29 @@ from typing import Any
 from sftgen.core.graph import Pipeline
 from sftgen.decisions.log import ACCEPTED, EDITED, REJECT, REJECTED, Decision, ReviewLog, resolve
 from sftgen.export.kept import kept_records
-from sftgen.export.preferences import KeptAnswer, RejectedAnswer, expert_preferences, preference_rows
+from sftgen.answers.choice import candidates_of
+from sftgen.export.preferences import (KeptAnswer, RejectedAnswer, expert_preferences, judge_preferences,
+                                       preference_rows)
+from sftgen.recipe.answer_settings import Answers
 from sftgen.records import Record
 from sftgen.store import Store
+
+DEFAULT_MARGIN = Answers().preference_margin
 
 
 def preferences_rows(store: Store, pipeline: Pipeline, recipe: Any = None) -> Iterator[dict[str, Any]]:
     """The ROW_BUILDERS entry of `--what preferences`: prompts in the order their first answer was passed on."""
     system_prompt = recipe.answers.system_prompt if recipe is not None else None
     required = recipe.review.reviews_required if recipe is not None else 1
+    margin = recipe.answers.preference_margin if recipe is not None else DEFAULT_MARGIN
     decisions = ReviewLog(store).by_item(kind="answer")
     rejected = rejected_answers(store, decisions, required)
     for prompt_id, kept in kept_answers(store, pipeline, decisions, required).items():
         prompt = store.get(prompt_id)
         if prompt is not None:
-            yield from preference_rows(expert_preferences(prompt, kept, rejected.get(prompt_id, [])), system_prompt)
+            preferences = expert_preferences(prompt, kept, rejected.get(prompt_id, []))
+            preferences += judge_preferences(prompt, candidates_of(store, prompt_id), margin)
+            yield from preference_rows(preferences, system_prompt)
 
 
 def kept_answers(store: Store, pipeline: Pipeline, decisions: dict[str, list[Decision]],

@@ -7,9 +7,10 @@ gathers them). What makes a pair, per `PreferenceSource`:
   made from (meta `original_id`);
 - `expert_reject`: an answer reviewers accepted (as it was, or edited), over each answer of the same
   prompt that reviewers rejected (the version the rejecting reviewer saw);
-- `expert_pick`, `judge`: a reviewer's pick among a prompt's candidates over each other candidate, and the
-  judge's pairwise winner over the loser. Nothing makes them yet (one answer per prompt); `Preference`
-  carries them as it carries the others.
+- `judge`: with answer candidates, the judge's pairwise winner over the loser (meta `pairwise.result` "win",
+  asked in both orders), only when the winner's mean rubric score is at least `answers.preference_margin`
+  above the loser's (the rubric agrees with the comparison, by that much); a tie makes no pair;
+- `expert_pick`: a reviewer's pick among a prompt's candidates over each other candidate.
 A pair whose two answers have the same text (after trimming) is no preference and makes no row; the same
 (chosen, rejected) pair twice makes one row, from the first source that made it.
 """
@@ -96,6 +97,24 @@ def expert_preferences(prompt: Record, kept: Iterable[KeptAnswer], rejected: Ite
                    reason=loser.reason)
         for item in kept if item.accepted for loser in rejected
     ]
+    return preferences
+
+
+def judge_preferences(prompt: Record, candidates: Iterable[Record], margin: float) -> list[Preference]:
+    """The judge's pairwise wins among one prompt's candidates (as the judge compared them), above the margin."""
+    candidates = list(candidates)
+    by_id = {candidate.id: candidate for candidate in candidates}
+    preferences = []
+    for winner in candidates:
+        pairwise = winner.meta.get("pairwise") or {}
+        loser = by_id.get(pairwise.get("other", ""))
+        if pairwise.get("result") != "win" or loser is None:
+            continue
+        winner_score, loser_score = score_of(winner), score_of(loser)
+        if winner_score is None or loser_score is None or round(winner_score - loser_score, 3) < margin:
+            continue
+        preferences.append(Preference(PreferenceSource.JUDGE, prompt, winner, loser,
+                                      reason=winner.meta.get("chosen_reason")))
     return preferences
 
 

@@ -47,10 +47,14 @@ def rubric_of(recipe: Any) -> list[str]:
     return [dimension.name for dimension in (rubric or DEFAULT_RUBRIC)]
 
 
+def has_candidates(recipe: Any) -> bool:
+    return getattr(getattr(recipe, "answers", None), "candidates", 1) > 1
+
+
 def export_schema(what: str, recipe: Any = None) -> pa.Schema:
     """The Arrow schema of an export kind: fixed by the kind and the recipe's rubric, not by the data."""
     if what == "sft":
-        return sft_schema(rubric_of(recipe))
+        return sft_schema(rubric_of(recipe), candidates=has_candidates(recipe))
     if what == "preferences":
         return preference_schema()
     return record_schema(KIND_OF_EXPORT[what], rubric_of(recipe))
@@ -94,12 +98,17 @@ def record_rows(store: Store, pipeline: Pipeline, kind: str, recipe: Any = None)
         yield record_row(record, fields, provenance(store, record), store.progress.history(record.id))
 
 
-def export_rows(store: Store, pipeline: Pipeline, what: str, recipe: Any = None) -> Iterator[dict[str, Any]]:
-    """The export's rows, each with exactly the columns and types of `export_schema(what, recipe)`."""
-    return conformed(raw_rows(store, pipeline, what, recipe), export_schema(what, recipe), what)
+def export_rows(store: Store, pipeline: Pipeline, what: str, recipe: Any = None,
+                all_candidates: bool = False) -> Iterator[dict[str, Any]]:
+    """The export's rows, each with exactly the columns and types of `export_schema(what, recipe)`.
+    `all_candidates`: the `sft` export takes every kept candidate answer, not only each prompt's chosen one."""
+    return conformed(raw_rows(store, pipeline, what, recipe, all_candidates), export_schema(what, recipe), what)
 
 
-def raw_rows(store: Store, pipeline: Pipeline, what: str, recipe: Any = None) -> Iterator[dict[str, Any]]:
+def raw_rows(store: Store, pipeline: Pipeline, what: str, recipe: Any = None,
+             all_candidates: bool = False) -> Iterator[dict[str, Any]]:
+    if what == "sft":
+        return sft_rows(store, pipeline, recipe=recipe, all_candidates=all_candidates)
     if what in ROW_BUILDERS:
         return ROW_BUILDERS[what](store, pipeline, recipe=recipe)
     return record_rows(store, pipeline, KIND_OF_EXPORT[what], recipe)

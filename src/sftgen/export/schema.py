@@ -87,12 +87,14 @@ def record_schema(kind: str, dimensions: Sequence[str]) -> pa.Schema:
     ])
 
 
-def sft_schema(dimensions: Sequence[str]) -> pa.Schema:
-    """`--what sft`: one kept prompt-answer pair a row, as chat messages."""
+def sft_schema(dimensions: Sequence[str], candidates: bool = False) -> pa.Schema:
+    """`--what sft`: one kept prompt-answer pair a row, as chat messages. With answer candidates (recipe
+    `answers.candidates` 2+) each row also says which candidate it is and whether it is the chosen one."""
     return pa.schema([
         ("id", STRING), ("messages", pa.list_(MESSAGE)), ("prompt_id", STRING), ("answer_id", STRING),
         ("subdomain", STRING), ("rag", BOOL), ("citations", pa.list_(CITATION)),
         ("scores", scores_type(dimensions)), ("score_mean", FLOAT), ("needs_review", BOOL),
+        *([("candidate_index", pa.int64()), ("chosen", BOOL)] if candidates else []),
         ("provenance", SFT_PROVENANCE),
     ])
 

@@ -6,20 +6,29 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from sftgen.answers.choice import is_chosen
 from sftgen.records import Record
 from sftgen.core.graph import Pipeline
 from sftgen.export.kept import kept_records
 from sftgen.store import Store
 
 
-def sft_rows(store: Store, pipeline: Pipeline, recipe: Any = None) -> Iterator[dict[str, Any]]:
-    """One row per kept answer; the system message is the recipe's `answers.system_prompt`, if any."""
+def sft_rows(store: Store, pipeline: Pipeline, recipe: Any = None, all_candidates: bool = False) -> Iterator[dict[str, Any]]:
+    """One row per prompt: its kept chosen answer (with `all_candidates`, one per kept candidate answer); the
+    system message is the recipe's `answers.system_prompt`, if any."""
     system_prompt = recipe.answers.system_prompt if recipe is not None else None
+    candidates = recipe is not None and recipe.answers.candidates > 1
     for answer in kept_records(store, pipeline, "answer"):
+        if not (all_candidates or is_chosen(answer)):
+            continue
         prompt = store.get(answer.meta.get("prompt_id", ""))
         if prompt is None:
             continue
-        yield sft_row(prompt, answer, system_prompt, provenance_ids(store, prompt, answer))
+        row = sft_row(prompt, answer, system_prompt, provenance_ids(store, prompt, answer))
+        if candidates:
+            row["candidate_index"] = answer.meta.get("candidate_index", 0)
+            row["chosen"] = is_chosen(answer)
+        yield row
 
 
 def sft_row(prompt: Record, answer: Record, system_prompt: str | None, provenance: dict[str, Any]) -> dict[str, Any]:

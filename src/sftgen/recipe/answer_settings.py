@@ -51,6 +51,22 @@ class Answers(_Section):
     below_threshold: Literal["drop", "review"] = Field(
         default="drop", description="drop: dropped as low_score; review: kept with needs_review: true."
     )
+    candidates: int = Field(
+        default=1, ge=1, le=9, description="Answers written per prompt from the same passages (2+: the judge picks one)."
+    )
+    styles: list[str] = Field(
+        default_factory=list, max_length=9,
+        description="Optional answer styles, one short instruction per candidate (candidate i gets style i).",
+    )
+    temperatures: list[float] = Field(
+        default_factory=list, max_length=9,
+        description="Optional sampling temperature per candidate; empty: llm.temperature for every candidate.",
+    )
+    seed: int = Field(default=0, ge=0, description="With 2+ candidates, candidate i is sampled with seed + i.")
+    preference_margin: float = Field(
+        default=1.0, ge=0, le=4,
+        description="A `judge` preference pair needs the winner's mean rubric score this far above the loser's.",
+    )
 
     @model_validator(mode="after")
     def check(self) -> Answers:
@@ -59,4 +75,12 @@ class Answers(_Section):
         names = [dimension.name for dimension in self.rubric]
         if len(set(names)) != len(names):
             raise ValueError(f"rubric dimension names must be unique: {names}")
+        for name, values in (("styles", self.styles), ("temperatures", self.temperatures)):
+            if values and len(values) != self.candidates:
+                raise ValueError(f"answers.{name} has {len(values)} entries; it needs one per candidate "
+                                 f"(answers.candidates: {self.candidates})")
+        if any(not style.strip() for style in self.styles):
+            raise ValueError("answers.styles: a style is an instruction; an empty one says nothing")
+        if any(not 0 <= t <= 2 for t in self.temperatures):
+            raise ValueError(f"answers.temperatures must be between 0 and 2: {self.temperatures}")
         return self

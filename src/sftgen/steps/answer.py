@@ -5,16 +5,19 @@ answers alone and the answer is marked `rag: false`."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from sftgen.answers.answer_text import answer_problem
+from sftgen.answers.candidates import CandidatePlan, candidate_plans, candidate_settings
 from sftgen.answers.citations import check_citations, citation_entries
 from sftgen.answers.upstream import emitted_from, require_processed
 from sftgen.records import Record, Status
 from sftgen.core.step import LLMStep, Outcome, drop, keep
+from sftgen.failures import RunStopped
 from sftgen.core.context import ItemContext, RunContext
 from sftgen.steps.answer_retrieve import AnswerRetrieveStep
 
@@ -22,6 +25,9 @@ PLACEHOLDER = re.compile(r"<[^<>]{0,80}>")
 """A reply like "<the answer>": small models copy a template's placeholder instead of answering."""
 GROUNDED_TEMPLATE = "answer.jinja"
 CLOSED_BOOK_TEMPLATE = "answer_closed_book.jinja"
+SINGLE = CandidatePlan(index=0, count=1, temperature=None, seed=None, style=None)
+SELECTION_KEYS = ("chosen", "chosen_by", "chosen_reason", "judge_chosen", "pairwise")
+"""What answer_select wrote into an answer's meta (steps/answer_select.py)."""
 
 
 class WrittenAnswer(BaseModel):
@@ -46,6 +52,9 @@ class AnswerStep(LLMStep):
             settings["retrieval"] = answers.model_dump(
                 include={"queries_per_prompt", "pages_per_query", "passages_per_answer", "passage_size",
                          "passage_overlap"})
+        settings.update(candidate_settings(answers))
+        if answers.styles:
+            settings["styled_template"] = ctx.templates.fingerprint(template.replace(".jinja", "_styled.jinja"))
         return settings
 
     def template_for(self, item: Record, ctx: ItemContext) -> str:
@@ -67,18 +76,48 @@ class AnswerStep(LLMStep):
             variables["passages"] = [{"title": passage_title(p), "text": p.text} for p in self.passages(item, ctx)]
         return variables
 
+    async def process(self, item: Record, ctx: ItemContext) -> Outcome:
+        plans = candidate_plans(ctx.recipe.answers)
+        if len(plans) == 1 and plans[0].single:
+            return await super().process(item, ctx)
+        settled = self.precheck(item, ctx)
+        if settled is not None:
+            return settled
+        variables = self.variables(item, ctx)
+        # One prompt's candidates are asked at once; a failed ask fails the item (it is retried, and the
+        # candidates that were answered come from the cache then).
+        replies = await asyncio.gather(*(self.ask_candidate(item, plan, variables, ctx) for plan in plans),
+                                       return_exceptions=True)
+        failures = [reply for reply in replies if isinstance(reply, BaseException)]
+        if failures:
+            raise next((f for f in failures if isinstance(f, RunStopped)), failures[0])
+        return candidates_outcome([self.candidate_outcome(item, reply, ctx, plan)
+                                   for plan, reply in zip(plans, replies)])
+
+    async def ask_candidate(self, item: Record, plan: CandidatePlan, variables: dict[str, Any],
+                            ctx: ItemContext) -> WrittenAnswer:
+        template = self.template_for(item, ctx)
+        if plan.style is not None:  # the recipe's style: an instruction from us, outside every fence
+            template = template.replace(".jinja", "_styled.jinja")
+            variables = {**variables, "style": plan.style}
+        return await ctx.ask(template, variables, self.output_schema, temperature=plan.temperature, seed=plan.seed)
+
     def on_reply(self, item: Record, reply: WrittenAnswer, ctx: ItemContext) -> Outcome:
+        return self.candidate_outcome(item, reply, ctx, SINGLE)
+
+    def candidate_outcome(self, item: Record, reply: WrittenAnswer, ctx: ItemContext, plan: CandidatePlan) -> Outcome:
         if not ctx.recipe.answers.rag:
             if PLACEHOLDER.fullmatch(reply.answer.strip()):
                 return drop("placeholder_answer", f"the reply is a copied placeholder, not an answer: {reply.answer!r}")
             problem = answer_problem(reply.answer, titles=[], passages=[])
             if problem:
                 return drop(*problem)
-            meta = {"prompt_id": item.id, "rag": False, "citations": [], "subdomain": item.meta.get("subdomain")}
+            meta = {"prompt_id": item.id, "rag": False, "citations": [], "subdomain": item.meta.get("subdomain"),
+                    **plan.meta()}
             return keep(with_earlier_scores(ctx, item.child("answer", reply.answer.strip(), meta=meta,
-                                                            origin="closed_book")))
+                                                            origin=plan.origin("closed_book"))))
         passages = self.passages(item, ctx)
-        answer = grounded_answer(item, reply.answer, passages)
+        answer = grounded_answer(item, reply.answer, passages, plan)
         if PLACEHOLDER.fullmatch(answer.text):
             return drop("placeholder_answer", f"the reply is a copied placeholder, not an answer: {answer.text!r}")
         if not answer.text:
@@ -105,16 +144,37 @@ def passage_title(passage: Record) -> str:
 
 def with_earlier_scores(ctx: ItemContext, answer: Record) -> Record:
     """The same answer made again (same text and passages, so the same id) keeps the judge's scores: the
-    store would otherwise replace its meta while `answer_eval` has nothing new to score."""
+    store would otherwise replace its meta while `answer_eval` has nothing new to score. A candidate keeps
+    what `answer_select` chose as well; an answer that is no candidate (any more) carries no choice."""
     earlier = ctx.run.store.get(answer.id)
     if earlier is not None:
-        for key in ("scores", "score_mean", "needs_review"):
+        choice = SELECTION_KEYS if "candidate_index" in answer.meta else ()
+        for key in ("scores", "score_mean", "needs_review", *choice):
             if key in earlier.meta:
                 answer.meta[key] = earlier.meta[key]
     return answer
 
 
-def grounded_answer(prompt: Record, text: str, passages: list[Record]) -> Record:
+def candidates_outcome(outcomes: list[Outcome]) -> Outcome:
+    """The prompt's outcome from its candidates': the kept ones go on. A dropped candidate is no input of its
+    own (the funnel counts prompts), so its reason goes into the kept candidates' meta `dropped_candidates`
+    and the result's detail; with none kept, the prompt is dropped with the first candidate's reason."""
+    kept = [answer for outcome in outcomes if outcome.status == Status.KEPT for answer in outcome.outputs]
+    dropped = [{"index": index, "reason": outcome.reason or "dropped", "detail": outcome.detail or ""}
+               for index, outcome in enumerate(outcomes) if outcome.status != Status.KEPT]
+    summary = "; ".join(f"candidate {entry['index']} dropped: {entry['reason']}: {entry['detail'][:200]}"
+                        for entry in dropped) or None
+    if not kept:
+        return drop(dropped[0]["reason"], f"every candidate was dropped ({summary})")
+    for answer in kept:
+        if dropped:
+            answer.meta["dropped_candidates"] = dropped
+        else:
+            answer.meta.pop("dropped_candidates", None)
+    return Outcome(Status.KEPT, kept, detail=summary)
+
+
+def grounded_answer(prompt: Record, text: str, passages: list[Record], plan: CandidatePlan | None = None) -> Record:
     checked = check_citations(text.strip(), len(passages))
     meta = {
         "prompt_id": prompt.id,
@@ -124,6 +184,7 @@ def grounded_answer(prompt: Record, text: str, passages: list[Record]) -> Record
         "uncited": not checked.cited,  # grounded in name only: the judge and reviewers should look closer
         "passage_ids": [passage.id for passage in passages],
         "subdomain": prompt.meta.get("subdomain"),
+        **(plan.meta() if plan is not None else {}),
     }
     return Record(kind="answer", text=checked.text, parent_ids=[prompt.id, *meta["passage_ids"]], meta=meta,
-                  origin="rag")
+                  origin=plan.origin("rag") if plan is not None else "rag")
