@@ -48,6 +48,11 @@ class Prompts(_Section):
         description="Make this many times the quota, to make up for what the prompt filter and dedup drop.",
     )
     per_profile: int = Field(default=4, ge=1, le=8, description="The most prompts `generate` asks of one profile.")
+    attempts: int = Field(
+        default=2, ge=1, le=5,
+        description="Requests `generate` may send for one profile: when a reply holds no usable prompt (small "
+        "models often write statements), it asks again with another seed, up to this many times in all.",
+    )
     task_types: list[Name] = Field(default_factory=lambda: list(DEFAULT_TASK_TYPES), min_length=1)
     variants_per_prompt: int = Field(default=1, ge=0, le=4, description="`broaden` variants of each prompt.")
     personas: list[Name] = Field(default_factory=lambda: list(DEFAULT_PERSONAS), min_length=1)

@@ -36,7 +36,7 @@ class GenerateStep(LLMStep):
 
     def step_settings(self, ctx: RunContext) -> dict[str, Any]:
         prompts = ctx.recipe.prompts
-        return {"per_profile": prompts.per_profile, "task_types": prompts.task_types,
+        return {"per_profile": prompts.per_profile, "attempts": prompts.attempts, "task_types": prompts.task_types,
                 "target_total": prompts.target_total, "overshoot": prompts.overshoot,
                 "shares": {s.name: s.share for s in ctx.recipe.domain.subdomains},
                 "variants": prompts.variants_per_prompt,
@@ -65,8 +65,28 @@ class GenerateStep(LLMStep):
     def schema_for(self, item: Record, ctx: ItemContext) -> type[BaseModel]:
         return with_exactly(self.output_schema, "prompts", len(self.task_types(item, ctx)))
 
-    def on_reply(self, item: Record, reply: GeneratedPrompts, ctx: ItemContext) -> Outcome:
-        outcome = self.prompts_from(item, reply, self.task_types(item, ctx))
+    async def process(self, item: Record, ctx: ItemContext) -> Outcome:
+        """One request, and another with a new seed while a reply held no usable prompt (`prompts.attempts`
+        in all). The first request is the one a single attempt sends, so its cached reply serves again."""
+        settled = self.precheck(item, ctx)
+        if settled is not None:
+            return settled
+        task_types, side_drops = self.task_types(item, ctx), []
+        try:
+            for attempt in range(ctx.recipe.prompts.attempts):
+                reply = await ctx.ask(self.template, self.variables_for(item, ctx, task_types),
+                                      self.schema_for(item, ctx), seed=attempt or None)
+                outcome = self.prompts_from(item, reply, task_types, attempt)
+                side_drops += outcome.side_drops
+                if outcome.outputs:
+                    break
+        except BaseException:
+            self.on_ask_failed(item, ctx)
+            raise
+        if not outcome.outputs and attempt:
+            outcome = drop("no_usable_prompts", f"{attempt + 1} replies, none with a usable prompt "
+                                                f"(the last: {outcome.detail})")
+        outcome.side_drops = side_drops
         ledger_for(ctx.run).settle_held_profile(item.id, [p.id for p in outcome.outputs],
                                                 ctx.recipe.prompts.variants_per_prompt)
         return outcome
@@ -79,11 +99,13 @@ class GenerateStep(LLMStep):
         return {"domain": ctx.recipe.domain, "profile": item.meta, "summary": item.text,
                 "chunk": chunk.text[:CHUNK_CHARS_IN_PROMPT] if chunk else "", "task_types": task_types}
 
-    def prompts_from(self, profile: Record, reply: GeneratedPrompts, task_types: list[str]) -> Outcome:
+    def prompts_from(self, profile: Record, reply: GeneratedPrompts, task_types: list[str],
+                     attempt: int = 0) -> Outcome:
         outputs, side_drops, seen = [], [], set()
         for index, (raw, task_type) in enumerate(zip(reply.prompts, task_types)):
             text = clean_prompt(raw)
-            label = f"{profile.id} prompt {index + 1}: {text[:60]}"
+            retry = f" (attempt {attempt + 1})" if attempt else ""
+            label = f"{profile.id} prompt {index + 1}{retry}: {text[:60]}"
             problem = unusable_prompt(text, seen)
             if problem:
                 side_drops.append(SideDrop(label, problem[0], f"prompt {index + 1}: {problem[1]}"))

@@ -17,9 +17,18 @@ PromptText = Annotated[str, Field(min_length=15, max_length=300)]
 # Phrases that make a prompt lean on a text the user of the fine-tuned model will never see.
 NOT_SELF_CONTAINED = re.compile(
     r"\b(according to|based on|in|from|as (?:described|stated|mentioned) in) (the|this) "
-    r"(text|passage|document|article|excerpt|above|chunk|context)\b|\bthe (above|following) (text|passage)\b",
+    r"(text|passage|document|article|excerpt|above|chunk|context)\b|\bthe (above|following) (text|passage)\b"
+    r"|\b(this|the) (passage|excerpt|chunk)\b|\bthis (topic|subject|text|document|article)\b",
     re.IGNORECASE,
 )
+QUESTION_WORDS = frozenset("""
+question questions ask asking asked answer answers topic topics subject subjects request requests prompt prompts
+explain explaining describe compare comparing contrast discuss outline list give show tell help walk summarise
+summarize evaluate assess suggest way ways thing things something anything everything concept concepts idea ideas
+example examples type types kind kinds how-to trade-off trade-offs troubleshoot calculate what how why when where
+which who whom whose does do did can could would should will is are was were be been being""".split())
+"""Words that ask without naming what about: a prompt made only of these and function words ("how-to
+questions", "Explain and compare", "how to ask about it") names nothing to answer."""
 PROMPT_META_KEYS = ("subdomain", "topic", "use_case", "task_type", "difficulty", "persona", "profile_id",
                     "chunk_id", "document_id")
 
@@ -68,7 +77,16 @@ def unusable_prompt(text: str, seen: set[str]) -> tuple[str, str] | None:
         return "not_a_question", f"neither a question nor a request: {text}"
     if not self_contained(text):
         return "not_self_contained", f"refers to a text the reader lacks: {text}"
+    if not names_a_subject(text):
+        return "too_vague", f"names nothing to ask about: {text}"
     return None
+
+
+def names_a_subject(text: str) -> bool:
+    from sftgen.dedup.content import FUNCTION_WORDS  # numpy comes with it; only prompt steps need it
+
+    return any(word not in FUNCTION_WORDS and word not in QUESTION_WORDS
+               for word in re.findall(r"[\w'-]+", text.casefold()))
 
 
 def content_stems(text: str) -> set[str]:

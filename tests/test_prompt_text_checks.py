@@ -1,0 +1,40 @@
+"""Prompts the embedded model wrote for the README example that passed our checks and reached the LLM
+filter (which kept one of them): fragments that name nothing to ask about, and questions about "this
+topic" or "the passage" that a reader of the dataset never sees. They are dropped before any request;
+real questions, short ones too, still pass."""
+
+from __future__ import annotations
+
+import pytest
+
+from sftgen.steps.prompt_records import unusable_prompt
+
+SEEN_GARBAGE = {
+    "how-to questions": "too_vague",
+    "Explain and compare": "too_vague",
+    "how to ask about it": "too_vague",
+    "What about the passage?": "not_self_contained",
+    "Explain this topic in a non-fascinating way.": "not_self_contained",
+    "How can I avoid asking those questions that could hinder research on this topic?": "not_self_contained",
+}
+REAL_QUESTIONS = [
+    "How does the Higgs field work?",
+    "How heavy are gluons? How heavy are quarks?",
+    "What is a quark?",
+    "Explain confinement.",
+    "Why is 2 + 2 equal to 4?",
+    "Compare the text of the two contract clauses on liability.",
+    "Quelle est la masse du quark top ?",
+]
+
+
+@pytest.mark.parametrize("text,reason", SEEN_GARBAGE.items())
+def test_fragments_and_references_to_an_unseen_text_are_dropped(text, reason):
+    problem = unusable_prompt(text, set())
+    assert problem is not None and problem[0] == reason
+    assert text in problem[1]
+
+
+@pytest.mark.parametrize("text", REAL_QUESTIONS)
+def test_real_questions_pass(text):
+    assert unusable_prompt(text, set()) is None
