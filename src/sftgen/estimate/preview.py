@@ -29,6 +29,7 @@ from sftgen.store import Store
 from sftgen.store.db import copy_database
 
 SCRATCH_PREFIX = "sftgen-dry-run-"
+FAN_OUT = 4
 
 
 @dataclass
@@ -96,15 +97,23 @@ async def preview(project: Project, pipeline: Pipeline, steps: list[Step], sampl
         async with open_run(project, pipeline, store, llm=llm, start_llm=start_llm, limit=sample) as ctx:
             before = before_preview(steps, ctx)  # before any preview adds to the pending counts
             executor = LocalExecutor()
-            measurements = []
+            measurements: list[Measurement] = []
             for step in steps:
                 rounds: list[Round] = []
-                for share in split(sample):
+                for share in split(preview_size(step, sample, measurements)):
                     ctx.limit = share
                     seen = {row["item_id"] for r in rounds for row in r.rows}
                     rounds.append(await timed_round(executor, step, ctx, store, seen))
                 measurements.append(Measurement(step.name, step.uses_llm, step.concurrency(ctx), rounds))
     return before, measurements
+
+
+def preview_size(step: Step, sample: int, done: list[Measurement]) -> int:
+    """Inputs this step previews: what its upstream previews made, between `sample` and FAN_OUT times it. A
+    step that makes several records per input (3 search queries per prompt) is followed by one that sees
+    them all, so the steps after it find their inputs complete (the passages of every previewed prompt)."""
+    made = sum(row["n_outputs"] for m in done if m.step in step.upstream for row in m.rows)
+    return max(sample, min(FAN_OUT * sample, made))
 
 
 def split(sample: int) -> list[int]:

@@ -15,6 +15,7 @@ from sftgen.records import Record
 from sftgen.core.step import LLMStep, Outcome, SideDrop, drop, keep
 from sftgen.core.context import ItemContext, RunContext
 from sftgen.steps.prompt_records import PromptText, clean_prompt, rotated, unusable_prompt
+from sftgen.steps.task_types import checked_task_type
 
 log = logging.getLogger("sftgen.generate")
 
@@ -66,7 +67,7 @@ class GenerateStep(LLMStep):
         return with_exactly(self.output_schema, "prompts", len(self.task_types(item, ctx)))
 
     def on_reply(self, item: Record, reply: GeneratedPrompts, ctx: ItemContext) -> Outcome:
-        outcome = self.prompts_from(item, reply, self.task_types(item, ctx))
+        outcome = self.prompts_from(item, reply, self.task_types(item, ctx), ctx.recipe.prompts.task_types)
         ledger_for(ctx.run).settle_held_profile(item.id, [p.id for p in outcome.outputs],
                                                 ctx.recipe.prompts.variants_per_prompt)
         return outcome
@@ -79,9 +80,12 @@ class GenerateStep(LLMStep):
         return {"domain": ctx.recipe.domain, "profile": item.meta, "summary": item.text,
                 "chunk": chunk.text[:CHUNK_CHARS_IN_PROMPT] if chunk else "", "task_types": task_types}
 
-    def prompts_from(self, profile: Record, reply: GeneratedPrompts, task_types: list[str]) -> Outcome:
+    def prompts_from(self, profile: Record, reply: GeneratedPrompts, task_types: list[str],
+                     allowed: list[str]) -> Outcome:
+        """The usable prompts of the reply, each labelled with the task type its text shows (task_types.py),
+        not only the one asked at its position."""
         outputs, side_drops, seen = [], [], set()
-        for index, (raw, task_type) in enumerate(zip(reply.prompts, task_types)):
+        for index, (raw, asked) in enumerate(zip(reply.prompts, task_types)):
             text = clean_prompt(raw)
             label = f"{profile.id} prompt {index + 1}: {text[:60]}"
             problem = unusable_prompt(text, seen)
@@ -89,7 +93,11 @@ class GenerateStep(LLMStep):
                 side_drops.append(SideDrop(label, problem[0], f"prompt {index + 1}: {problem[1]}"))
                 continue
             seen.add(text.casefold())
-            outputs.append(profile.child("prompt", text, meta=seed_meta(profile, task_type), origin=f"generate:{index}"))
+            task_type, decided = checked_task_type(text, asked, allowed)
+            meta = seed_meta(profile, task_type)
+            if decided == "relabelled":
+                meta["task_type_asked"] = asked
+            outputs.append(profile.child("prompt", text, meta=meta, origin=f"generate:{index}"))
         if not outputs:
             outcome = drop("no_usable_prompts", f"{len(reply.prompts)} prompts written, none usable")
         else:
