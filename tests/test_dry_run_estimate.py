@@ -185,3 +185,33 @@ def test_json_without_dry_run_is_refused(tmp_path):
     root = make_project(tmp_path / "p", many_documents(1), recipe("http://127.0.0.1:9"))
     result = CliRunner().invoke(app, ["run", str(root), "--json"])
     assert result.exit_code == 2 and "--json goes with --dry-run" in result.output
+
+
+def test_sigterm_during_a_dry_run_removes_its_scratch_store_and_prints_one_line(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    repo = Path(__file__).resolve().parents[1]
+    scratch_parent = tmp_path / "tmp"
+    scratch_parent.mkdir()
+    with running_fake_server(FakeServerConfig(latency_ms=3000)) as server:
+        root = make_project(tmp_path / "p", many_documents(6), recipe(server.base_url))
+        env = {**os.environ, "TMPDIR": str(scratch_parent), "COLUMNS": "200"}
+        process = subprocess.Popen([sys.executable, "-m", "sftgen.cli", "run", str(root), "--dry-run"], cwd=repo,
+                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 60
+        while server.stats()["requests"] == 0:  # the preview is waiting on its first request
+            assert time.monotonic() < deadline and process.poll() is None, "the dry run never asked the LLM"
+            time.sleep(0.05)
+        assert list(scratch_parent.glob("sftgen-dry-run-*")), "the scratch store exists while the preview runs"
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode not in (0, None)
+    assert "Traceback" not in output
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "dry run interrupted" in lines[0], output
+    assert not list(scratch_parent.glob("sftgen-dry-run-*"))
+    assert not (root / ".sftgen" / "store.db").exists()
