@@ -101,6 +101,10 @@ def step_estimate(step: Step, measured: Measurement, run: Run, outputs: dict[str
     made = served * per.outputs
     if step.name == "research":
         made = min(made, float(research_room(run)[1]))
+    if failed := measured.errors():
+        reasons = ", ".join(f"{reason} {count}" for reason, count in failed.most_common(3))
+        note = f"{note}; " if note else ""
+        note += f"{sum(failed.values())} preview inputs failed ({reasons}), left out"
     llm = run.recipe.llm
     cost = (prompt * llm.price_per_million_input + completion * llm.price_per_million_output) / 1e6
     timing = StepTiming(measured.latency_s(), measured.cpu_per_input(), measured.fixed_cpu_s(),
@@ -194,10 +198,11 @@ def assumptions(run: Run, measurements: list[Measurement], result: RunEstimate) 
                      "LLM time is not in the minutes")
     else:
         lines.append(f"{run.latency_s:.2f} s per LLM request, measured on the preview's {requests} requests")
-    lines.append(f"{result.concurrency} requests in flight (llm.max_concurrency); an LLM step takes the longer of "
-                 "its requests at that concurrency and its CPU")
-    lines.append("CPU per input measured on each step's later preview round; what a step does once per run "
-                 "(loading a model, building an index) counted once")
+    lines.append(f"{result.concurrency} requests in flight (llm.max_concurrency); an LLM step takes its requests "
+                 "at that concurrency plus its CPU (one event loop)")
+    lines.append("CPU per input measured on each step's preview (this machine, as loaded now); what a step does "
+                 "once per run (loading a model) counted once; a step whose cost per input grows with the "
+                 "project's size is underestimated")
     recipe = run.recipe
     if run.quota_room is not None:
         lines.append(f"quotas: prompts.target_total {recipe.prompts.target_total} x overshoot "

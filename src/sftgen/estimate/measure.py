@@ -3,9 +3,11 @@ step spent, split into a once-per-run part (loading a model, building an index) 
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from sftgen.quotas.targets import QUOTA_FULL
+from sftgen.records import Status
 
 
 @dataclass
@@ -15,6 +17,10 @@ class Round:
     rows: list
     cpu_s: float
     wall_s: float
+
+    @property
+    def completed(self) -> list:
+        return [row for row in self.rows if row["outcome"] != Status.ERROR]
 
 
 @dataclass
@@ -26,7 +32,13 @@ class Measurement:
 
     @property
     def rows(self) -> list:
-        return [row for round_ in self.rounds for row in round_.rows]
+        """The inputs the preview completed (kept or dropped). One that failed is left out of every rate (in
+        a preview, mostly an input whose upstream work the preview did not reach); `errors` counts them."""
+        return [row for round_ in self.rounds for row in round_.completed]
+
+    def errors(self) -> Counter:
+        return Counter(row["reason"] or "unknown" for r in self.rounds for row in r.rows
+                       if row["outcome"] == Status.ERROR)
 
     @property
     def sampled(self) -> int:
@@ -54,21 +66,27 @@ class Measurement:
         return sum(row["seconds"] for row in asked) / requests if requests else None
 
     def cpu_per_input(self) -> float:
-        """CPU seconds per input in steady state: from the later round when it had inputs (the first one also
-        pays what a step does once per run), else from the first."""
+        """CPU seconds per input: the slope between the two later rounds (of different sizes) when they had
+        inputs, so neither what the step does once per run nor what each call costs is in it; else the
+        later rounds' mean, else the first's."""
         later = [r for r in self.rounds[1:] if r.rows]
         source = later or [r for r in self.rounds if r.rows]
-        count = sum(len(r.rows) for r in source)
-        return sum(r.cpu_s for r in source) / count if count else 0.0
+        count = sum(len(r.rows) for r in source)  # all the inputs the CPU was spent on, failed ones too
+        mean = sum(r.cpu_s for r in source) / count if count else 0.0
+        if len(later) == 2 and len(later[1].rows) > len(later[0].rows) and later[1].cpu_s > later[0].cpu_s:
+            # A few milliseconds measured on a few inputs are noisy: the slope is trusted only below the mean.
+            return min(mean, (later[1].cpu_s - later[0].cpu_s) / (len(later[1].rows) - len(later[0].rows)))
+        return mean
 
     def fixed_cpu_s(self) -> float:
-        """What the first round spent beyond its inputs' steady-state share: paid once per run."""
+        """What the first round spent beyond its inputs' share: what the step does once per run and per call
+        (the run calls each step once a pass)."""
         if not self.rounds or not self.rounds[0].rows:
             return 0.0
         first = self.rounds[0]
         return max(0.0, first.cpu_s - len(first.rows) * self.cpu_per_input())
 
     def seconds_per_input(self) -> float:
-        """Wall seconds one input takes (requests, I/O and CPU), from the later round when it had inputs."""
-        later = [row for r in self.rounds[1:] for row in r.rows]
+        """Wall seconds one input takes (requests, I/O and CPU), from the later rounds when they had inputs."""
+        later = [row for r in self.rounds[1:] for row in r.completed]
         return self.per_input("seconds", later or self.rows)

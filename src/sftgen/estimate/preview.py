@@ -3,12 +3,14 @@ pending inputs, plus what the preview's upstream steps made) on a scratch copy o
 really asking the configured LLM with the scratch copy as their request cache. Nothing is written to the
 project's store, and the scratch copy is removed however the preview ends (Ctrl-C and SIGTERM included).
 
-Each step runs in two rounds (half the sample, then the rest), so the CPU it spends once per run (loading
-a model, building an index) is told apart from its CPU per input.
+Each step runs in three rounds (a quarter of the sample, a quarter, the rest): the first also pays what the
+step does once per run (loading a model), and the difference between the two later ones, of different sizes,
+is the CPU per input without what each call of the step costs whatever its size (building an index).
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 import time
@@ -94,31 +96,45 @@ async def preview(project: Project, pipeline: Pipeline, steps: list[Step], sampl
     """Run up to `sample` inputs through each step on a scratch store; what each step measured."""
     async with scratch_store(project, pipeline) as store:
         start_llm = any(step.uses_llm for step in steps)
-        async with open_run(project, pipeline, store, llm=llm, start_llm=start_llm, limit=sample) as ctx:
-            before = before_preview(steps, ctx)  # before any preview adds to the pending counts
-            executor = LocalExecutor()
-            measurements: list[Measurement] = []
-            for step in steps:
-                rounds: list[Round] = []
-                for share in split(preview_size(step, sample, measurements)):
-                    ctx.limit = share
-                    seen = {row["item_id"] for r in rounds for row in r.rows}
-                    rounds.append(await timed_round(executor, step, ctx, store, seen))
-                measurements.append(Measurement(step.name, step.uses_llm, step.concurrency(ctx), rounds))
+        quiet = logging.NullHandler()  # the preview's item errors are counted in the estimate, not printed
+        logging.getLogger("sftgen").addHandler(quiet)
+        try:
+            return await run_preview(project, pipeline, steps, sample, store, llm, start_llm)
+        finally:
+            logging.getLogger("sftgen").removeHandler(quiet)
+
+
+async def run_preview(project: Project, pipeline: Pipeline, steps: list[Step], sample: int, store: Store, llm,
+                      start_llm: bool) -> tuple[Before, list[Measurement]]:
+    async with open_run(project, pipeline, store, llm=llm, start_llm=start_llm, limit=sample) as ctx:
+        before = before_preview(steps, ctx)  # before any preview adds to the pending counts
+        executor = LocalExecutor()
+        measurements: list[Measurement] = []
+        for step in steps:
+            rounds: list[Round] = []
+            for share in split(preview_size(step, sample, measurements)):
+                ctx.limit = share
+                seen = {row["item_id"] for r in rounds for row in r.rows}
+                rounds.append(await timed_round(executor, step, ctx, store, seen))
+            measurements.append(Measurement(step.name, step.uses_llm, step.concurrency(ctx), rounds))
     return before, measurements
 
 
 def preview_size(step: Step, sample: int, done: list[Measurement]) -> int:
-    """Inputs this step previews: what its upstream previews made, between `sample` and FAN_OUT times it. A
-    step that makes several records per input (3 search queries per prompt) is followed by one that sees
-    them all, so the steps after it find their inputs complete (the passages of every previewed prompt)."""
+    """Inputs this step previews: `sample`; a step without LLM (it costs no request) takes every record its
+    upstream previews made, up to FAN_OUT times the sample, so after a step that makes several records per
+    input (3 search queries per prompt) the steps that read their results find them complete (the passages
+    of every previewed prompt)."""
+    if step.uses_llm:
+        return sample
     made = sum(row["n_outputs"] for m in done if m.step in step.upstream for row in m.rows)
     return max(sample, min(FAN_OUT * sample, made))
 
 
 def split(sample: int) -> list[int]:
-    first = max(1, sample // 2)
-    return [first, sample - first] if sample > first else [first]
+    quarter = max(1, sample // 4)
+    rest = sample - 2 * quarter
+    return [quarter, quarter, rest] if rest > quarter else [sample]
 
 
 async def timed_round(executor: LocalExecutor, step: Step, ctx: RunContext, store: Store,
