@@ -44,15 +44,14 @@ class Project:
         return folders + lists + self.missing_corpus()
 
     def missing_corpus(self) -> list[str]:
-        """The local search corpus when the research loop searches it, or when it was named outside the
-        project and any step searches it (the answer half's search without a corpus records an error per
-        prompt instead)."""
+        """The local search corpus when it was named outside the project and a step searches it. (One inside
+        the project may come later; a search without it records an error per item, as before.)"""
         research, answers = self.recipe.research, self.recipe.answers
         corpus = research.local.path(self.dir)
         answers_search = answers.enabled and answers.rag and (answers.search_backend or research.backend) == "local"
         loop_searches = research.enabled and research.backend == "local"
         outside = not corpus.is_relative_to(self.dir.resolve())
-        if corpus.exists() or not (loop_searches or (outside and answers_search)):
+        if corpus.exists() or not outside or not (loop_searches or answers_search):
             return []
         return [f"{self.recipe_path}: research.local.corpus: '{research.local.corpus}' does not exist ({corpus})"]
 

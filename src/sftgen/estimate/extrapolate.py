@@ -88,7 +88,7 @@ def step_estimate(step: Step, measured: Measurement, run: Run, outputs: dict[str
         per = PerInput(1.0, 1.0, 1.0 if step.uses_llm else 0.0, *run.tokens_per_request)
         if not step.uses_llm:
             per.prompt_tokens = per.completion_tokens = 0.0
-        note = "guess: no preview input reached this step"
+        note = "guessed: no preview input reached it"
     else:
         per = per_input(measured, quota_bound=step.name in makers(run))
     served = inputs * per.served_share
