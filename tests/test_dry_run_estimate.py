@@ -215,3 +215,37 @@ def test_sigterm_during_a_dry_run_removes_its_scratch_store_and_prints_one_line(
     assert len(lines) == 1 and "dry run interrupted" in lines[0], output
     assert not list(scratch_parent.glob("sftgen-dry-run-*"))
     assert not (root / ".sftgen" / "store.db").exists()
+
+
+def research_estimate_and_run(tmp_path, documents_per_subject: int):
+    from tests.test_research_loop import ResearchScript, make_research_project
+    from tests.test_research_loop import run as research_run
+
+    root = make_research_project(tmp_path / "p", target_total=400, max_queries=3, max_pages=40)
+    for i in range(1, documents_per_subject):
+        for subject in ("quarks", "gluons"):
+            (root / "docs" / f"{subject}-{i}.md").write_text(physics_doc(subject, f"{subject} topic {i}"))
+    with running_fake_server() as server:
+        server.script_steps(ResearchScript())
+        server_of[:] = [server]
+        result = estimate(Project.open(root), until="research")
+    server_of.clear()
+    real = ResearchScript()
+    research_run(root, real)
+    return by_step(result)["research"], real.requests["research"]
+
+
+def test_research_is_estimated_for_every_profile_the_run_researches(tmp_path):
+    # Ten profiles and 3 queries: each profile asks for its queries before any is charged (as in the run,
+    # where they are in process together); the preview spending the budget does not hide them.
+    research, real = research_estimate_and_run(tmp_path, 5)
+    assert research.inputs == 10 and research.capped_by is None
+    assert research.requests == real == 10
+
+
+def test_research_stops_at_its_query_budget(tmp_path):
+    # Forty profiles: past the profiles the 3 queries are enough for and those already asking (the step's
+    # workers), the run declines the rest as research_budget_spent without a request.
+    research, real = research_estimate_and_run(tmp_path, 20)
+    assert research.inputs == 40 and research.capped_by == "research.max_queries"
+    assert real < 40 and real <= research.requests < 40

@@ -90,12 +90,13 @@ def step_estimate(step: Step, measured: Measurement, run: Run, outputs: dict[str
             per.prompt_tokens = per.completion_tokens = 0.0
         note = "guessed: no preview input reached it"
     else:
-        per = per_input(measured, quota_bound=step.name in makers(run))
+        per = research_per_input(measured) if step.name == "research" else \
+            per_input(measured, quota_bound=step.name in makers(run))
     served = inputs * per.served_share
     if step.name in makers(run) and run.quota_room is not None:
         served, capped_by = quota_capped(step, served, per, run, outputs)
     if step.name == "research" and run.recipe.research.enabled:
-        served, capped_by = research_capped(served, per, run) or (served, capped_by)
+        served, capped_by = research_capped(served, per, run, measured.workers) or (served, capped_by)
     requests = served * per.requests
     prompt, completion = served * per.prompt_tokens, served * per.completion_tokens
     made = served * per.outputs
@@ -151,10 +152,27 @@ def research_room(run: Run) -> tuple[int, int]:
             max(0, research.max_pages - run.before.research_pages))
 
 
-def research_capped(served: float, per: PerInput, run: Run) -> tuple[float, str] | None:
+def research_per_input(measured: Measurement) -> PerInput:
+    """Per profile researched. The preview spends the run's query budget too, so the profiles it declined
+    for a spent budget count as profiles the run would research (research_capped bounds them)."""
+    asked = [row for row in measured.rows if row["llm_requests"] or row["cache_hits"]]
+    wanting = [row for row in measured.rows if row in asked or row["reason"] == "research_budget_spent"]
+    if not asked:
+        return PerInput(0.0, 0.0, 0.0, 0.0, 0.0)
+    return PerInput(len(wanting) / measured.sampled, measured.per_input("n_outputs", asked),
+                    measured.per_input("llm_requests", asked), measured.per_input("prompt_tokens", asked),
+                    measured.per_input("completion_tokens", asked))
+
+
+def research_capped(served: float, per: PerInput, run: Run, workers: int) -> tuple[float, str] | None:
+    """Profiles researched stop where the query budget does: the profiles its queries are enough for, and
+    at most the ones already asking in the step's workers when it runs out (their queries are charged when
+    the reply comes). Pages stop at research.max_pages (the step's outputs)."""
     queries_left, _ = research_room(run)
-    profiles = math.ceil(queries_left / run.recipe.research.queries_per_profile)
-    return (float(profiles), "research.max_queries") if served > profiles else None
+    profiles = math.ceil(queries_left / run.recipe.research.queries_per_profile) + (workers if queries_left else 0)
+    if served <= profiles:
+        return None
+    return float(profiles), "research.max_queries"
 
 
 def guessed_inputs(step: Step, run: Run, outputs: dict[str, float], starved: set[str]) -> float:

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from sftgen.quotas.targets import QUOTA_FULL
 from sftgen.records import Status
 
+DECLINED = (QUOTA_FULL, "research_budget_spent")
+"""Drop reasons of inputs a step declined before asking: a quota full, the research budget spent."""
+
 
 @dataclass
 class Round:
@@ -28,6 +31,8 @@ class Measurement:
     step: str
     uses_llm: bool
     concurrency: int
+    workers: int
+    """Inputs the executor has in process at once for this step."""
     rounds: list[Round]
 
     @property
@@ -45,8 +50,9 @@ class Measurement:
         return len(self.rows)
 
     def served_rows(self) -> list:
-        """The inputs the step worked on: not the profiles or seeds it declined because a quota was full."""
-        return [row for row in self.rows if row["reason"] != QUOTA_FULL]
+        """The inputs the step worked on: not those it declined because a quota was full or the research
+        budget spent (in the preview too), which cost nothing."""
+        return [row for row in self.rows if row["reason"] not in DECLINED]
 
     def served_share(self) -> float:
         return len(self.served_rows()) / self.sampled if self.sampled else 0.0
@@ -73,9 +79,13 @@ class Measurement:
         source = later or [r for r in self.rounds if r.rows]
         count = sum(len(r.rows) for r in source)  # all the inputs the CPU was spent on, failed ones too
         mean = sum(r.cpu_s for r in source) / count if count else 0.0
-        if len(later) == 2 and len(later[1].rows) > len(later[0].rows) and later[1].cpu_s > later[0].cpu_s:
-            # A few milliseconds measured on a few inputs are noisy: the slope is trusted only below the mean.
-            return min(mean, (later[1].cpu_s - later[0].cpu_s) / (len(later[1].rows) - len(later[0].rows)))
+        if len(later) == 2 and len(later[1].rows) > len(later[0].rows):
+            # A few milliseconds measured on a few inputs are noisy: the slope is trusted only below the
+            # rounds' own means; a larger round that cost no more says the cost per input is below the noise.
+            means = min(r.cpu_s / len(r.rows) for r in later)
+            if later[1].cpu_s <= later[0].cpu_s:
+                return means
+            return min(means, (later[1].cpu_s - later[0].cpu_s) / (len(later[1].rows) - len(later[0].rows)))
         return mean
 
     def fixed_cpu_s(self) -> float:

@@ -25,7 +25,7 @@ from sftgen.core.step import SourceStep, Step
 from sftgen.estimate.measure import Measurement, Round
 from sftgen.project import Project
 from sftgen.quotas.status import alive_prompts_by_subdomain, kept_prompts_by_subdomain
-from sftgen.run.executors.local import LocalExecutor, source_settings
+from sftgen.run.executors.local import LocalExecutor, source_settings, worker_count
 from sftgen.run.open import open_run
 from sftgen.store import Store
 from sftgen.store.db import copy_database
@@ -116,7 +116,8 @@ async def run_preview(project: Project, pipeline: Pipeline, steps: list[Step], s
                 ctx.limit = share
                 seen = {row["item_id"] for r in rounds for row in r.rows}
                 rounds.append(await timed_round(executor, step, ctx, store, seen))
-            measurements.append(Measurement(step.name, step.uses_llm, step.concurrency(ctx), rounds))
+            measurements.append(Measurement(step.name, step.uses_llm, step.concurrency(ctx),
+                                            worker_count(step, ctx), rounds))
     return before, measurements
 
 
@@ -143,4 +144,6 @@ async def timed_round(executor: LocalExecutor, step: Step, ctx: RunContext, stor
     await executor.run_step(step, ctx)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     rows = [row for row in store.progress.done_since(step.name, started) if row["item_id"] not in seen]
+    if not isinstance(step, SourceStep):  # a side drop (one query of a profile) is no input of the step
+        rows = [row for row in rows if store.get(row["item_id"]) is not None]
     return Round(rows, cpu, wall)
