@@ -194,9 +194,10 @@ def quota_room(recipe: Recipe, before: Before) -> tuple[float | None, float | No
 
 
 def pooled_latency(measurements: list[Measurement]) -> float | None:
-    asked = [row for m in measurements if m.uses_llm for row in m.rows if row["llm_requests"] > 0]
-    requests = sum(row["llm_requests"] for row in asked)
-    return sum(row["seconds"] for row in asked) / requests if requests else None
+    """Seconds per request over the LLM steps that asked, weighted by their requests."""
+    pairs = [(m.latency_s(), m.requests) for m in measurements if m.uses_llm and m.latency_s() is not None]
+    requests = sum(count for _, count in pairs)
+    return sum(latency * count for latency, count in pairs) / requests if requests else None
 
 
 def pooled_tokens(measurements: list[Measurement]) -> tuple[float, float]:

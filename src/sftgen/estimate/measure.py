@@ -66,8 +66,10 @@ class Measurement:
         return sum(row["llm_requests"] for row in self.rows)
 
     def latency_s(self) -> float | None:
-        """Seconds per request: the time of the inputs that asked, over their requests (None: none asked)."""
-        asked = [row for row in self.rows if row["llm_requests"] > 0]
+        """Seconds per request: the time of the inputs that asked, over their requests (None: none asked);
+        from the later rounds when they asked (the first one's inputs also wait for what the step loads)."""
+        later = [row for r in self.rounds[1:] for row in r.completed if row["llm_requests"] > 0]
+        asked = later or [row for row in self.rows if row["llm_requests"] > 0]
         requests = sum(row["llm_requests"] for row in asked)
         return sum(row["seconds"] for row in asked) / requests if requests else None
 
