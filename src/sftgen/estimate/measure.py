@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from statistics import median
 
 from sftgen.quotas.targets import QUOTA_FULL
 from sftgen.records import Status
@@ -70,8 +71,9 @@ class Measurement:
         from the later rounds when they asked (the first one's inputs also wait for what the step loads)."""
         later = [row for r in self.rounds[1:] for row in r.completed if row["llm_requests"] > 0]
         asked = later or [row for row in self.rows if row["llm_requests"] > 0]
-        requests = sum(row["llm_requests"] for row in asked)
-        return sum(row["seconds"] for row in asked) / requests if requests else None
+        # The median input, not the mean: on a shared machine one input stalled by another process would
+        # stand for thousands.
+        return median(row["seconds"] / row["llm_requests"] for row in asked) if asked else None
 
     def cpu_per_input(self) -> float:
         """CPU seconds per input: the slope between the two later rounds (of different sizes) when they had
@@ -99,6 +101,7 @@ class Measurement:
         return max(0.0, first.cpu_s - len(first.rows) * self.cpu_per_input())
 
     def seconds_per_input(self) -> float:
-        """Wall seconds one input takes (requests, I/O and CPU), from the later rounds when they had inputs."""
-        later = [row for r in self.rounds[1:] for row in r.completed]
-        return self.per_input("seconds", later or self.rows)
+        """Wall seconds the median input takes (requests, I/O and CPU), from the later rounds when they had
+        inputs."""
+        later = [row for r in self.rounds[1:] for row in r.completed] or self.rows
+        return median(row["seconds"] for row in later) if later else 0.0
