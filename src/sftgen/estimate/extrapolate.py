@@ -100,8 +100,8 @@ def step_estimate(step: Step, measured: Measurement, run: Run, outputs: dict[str
     requests = served * per.requests
     prompt, completion = served * per.prompt_tokens, served * per.completion_tokens
     made = served * per.outputs
-    if step.name == "research":
-        made = min(made, float(research_room(run)[1]))
+    if step.name == "research" and made > research_room(run)[1]:
+        made, capped_by = float(research_room(run)[1]), capped_by or "research.max_pages"
     if failed := measured.errors():
         reasons = ", ".join(f"{reason} {count}" for reason, count in failed.most_common(3))
         note = f"{note}; " if note else ""
