@@ -156,10 +156,14 @@ def test_minutes_come_from_the_measured_latency_and_the_concurrency(tmp_path):
         result = estimate(Project.open(root), until="chunk_filter")
     server_of.clear()
     chunk_filter = by_step(result)["chunk_filter"]
-    assert 0.19 <= chunk_filter.timing["latency_s"] < 0.6
-    assert chunk_filter.timing["bound"] == "llm" and chunk_filter.timing["concurrency"] == 4
-    # 16 requests of about 0.2 s, 4 at a time: about 0.8 s, not 16 x 0.2 s
-    assert 0.7 / 60 <= chunk_filter.minutes <= 2.5 / 60
+    timing = chunk_filter.timing
+    assert 0.19 <= timing["latency_s"] < 0.6 and timing["concurrency"] == 4
+    # 16 requests of the measured latency, 4 at a time (not 16 x 0.2 s), plus the step's CPU
+    assert chunk_filter.requests == 16
+    assert timing["llm_s"] == pytest.approx(16 * timing["latency_s"] / 4)
+    assert chunk_filter.minutes * 60 == pytest.approx(timing["llm_s"] + timing["cpu_s"])
+    assert 0 < timing["cpu_s"] < timing["llm_s"] * 10
+    assert 0 < result.cpu_share <= 1
     assert any("s per LLM request, measured on the preview's" in line for line in result.assumptions)
 
 

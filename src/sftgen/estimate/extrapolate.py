@@ -52,12 +52,13 @@ class Run:
     tokens_per_request: tuple[float, float]
     quota_room: float | None
     target_left: float | None
+    cpu_share: float = 1.0
 
 
 def extrapolate_run(recipe: Recipe, pipeline: Pipeline, steps: list[Step], before: Before,
                     measurements: list[Measurement], sample: int) -> RunEstimate:
     run = Run(recipe, pipeline, before, pooled_latency(measurements), pooled_tokens(measurements),
-              *quota_room(recipe, before))
+              *quota_room(recipe, before), before.cpu_share)
     outputs: dict[str, float] = {}
     starved: set[str] = set()  # steps whose preview kept nothing, or that were estimated by a guess
     estimates = []
@@ -67,7 +68,7 @@ def extrapolate_run(recipe: Recipe, pipeline: Pipeline, steps: list[Step], befor
         if estimate.guessed or (measured.sampled and estimate.outputs_per_input == 0):
             starved.add(step.name)
         estimates.append(estimate)
-    result = RunEstimate(estimates, sample, recipe.llm.max_concurrency, run.latency_s)
+    result = RunEstimate(estimates, sample, recipe.llm.max_concurrency, run.latency_s, run.cpu_share)
     result.budget_stop = cap_by_budget(estimates, recipe.budget)
     result.assumptions = assumptions(run, measurements, result)
     return result
@@ -110,7 +111,7 @@ def step_estimate(step: Step, measured: Measurement, run: Run, outputs: dict[str
     cost = (prompt * llm.price_per_million_input + completion * llm.price_per_million_output) / 1e6
     timing = StepTiming(measured.latency_s(), measured.cpu_per_input(), measured.fixed_cpu_s(),
                         measured.seconds_per_input(), measured.concurrency)
-    seconds, how = step_seconds(timing, step.uses_llm, inputs, requests, run.latency_s)
+    seconds, how = step_seconds(timing, step.uses_llm, inputs, requests, run.latency_s, run.cpu_share)
     return StepEstimate(step.name, step.uses_llm, now, inputs, measured.sampled,
                         made / inputs if inputs else per.outputs, requests, prompt, completion, cost,
                         seconds / 60, guessed=guessed, capped_by=capped_by, outputs=made, note=note, timing=how)
@@ -219,9 +220,10 @@ def assumptions(run: Run, measurements: list[Measurement], result: RunEstimate) 
         lines.append(f"{run.latency_s:.2f} s per LLM request, measured on the preview's {requests} requests")
     lines.append(f"{result.concurrency} requests in flight (llm.max_concurrency); an LLM step takes its requests "
                  "at that concurrency plus its CPU (one event loop)")
-    lines.append("CPU per input measured on each step's preview (this machine, as loaded now); what a step does "
-                 "once per run (loading a model) counted once; a step whose cost per input grows with the "
-                 "project's size is underestimated")
+    lines.append("CPU per input measured on each step's preview; what a step does once per run (loading a "
+                 "model) counted once; a step whose cost per input grows with the project's size is underestimated")
+    lines.append(f"this process got {run.cpu_share:.0%} of a core while the preview computed (the machine as "
+                 "loaded now): CPU seconds stretched by that")
     recipe = run.recipe
     if run.quota_room is not None:
         lines.append(f"quotas: prompts.target_total {recipe.prompts.target_total} x overshoot "

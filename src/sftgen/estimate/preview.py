@@ -14,6 +14,7 @@ import logging
 import shutil
 import tempfile
 import time
+from statistics import median
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ class Before:
     """Prompts kept at the last prompt step now."""
     research_queries: int
     research_pages: int
+    cpu_share: float = 1.0
+    """The share of a core this process gets while the preview runs (core_share, sampled before each step)."""
 
 
 def scratch_copy(project: Project, into: Path, graph) -> Store:
@@ -110,7 +113,9 @@ async def run_preview(project: Project, pipeline: Pipeline, steps: list[Step], s
         before = before_preview(steps, ctx)  # before any preview adds to the pending counts
         executor = LocalExecutor()
         measurements: list[Measurement] = []
+        shares = []
         for step in steps:
+            shares.append(core_share())
             rounds: list[Round] = []
             for share in split(preview_size(step, sample, measurements)):
                 ctx.limit = share
@@ -118,7 +123,17 @@ async def run_preview(project: Project, pipeline: Pipeline, steps: list[Step], s
                 rounds.append(await timed_round(executor, step, ctx, store, seen))
             measurements.append(Measurement(step.name, step.uses_llm, step.concurrency(ctx),
                                             worker_count(step, ctx), rounds))
+    before.cpu_share = median(shares) if shares else 1.0
     return before, measurements
+
+
+def core_share(seconds: float = 0.02) -> float:
+    """CPU over wall time of a short busy loop: about 1 on an idle core, less when other processes share
+    the machine's cores (then every CPU second of the run takes longer on the clock)."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    while time.perf_counter() - wall < seconds:
+        sum(range(1000))
+    return min(1.0, (time.process_time() - cpu) / (time.perf_counter() - wall))
 
 
 def preview_size(step: Step, sample: int, done: list[Measurement]) -> int:

@@ -31,9 +31,11 @@ class StepTiming:
 
 
 def step_seconds(timing: StepTiming, uses_llm: bool, inputs: float, requests: float,
-                 run_latency_s: float | None) -> tuple[float, dict[str, Any]]:
-    """(seconds, how): the estimate and the figures it came from."""
-    cpu_s = inputs * timing.cpu_per_input_s + (timing.fixed_cpu_s if inputs > 0 else 0.0)
+                 run_latency_s: float | None, cpu_share: float = 1.0) -> tuple[float, dict[str, Any]]:
+    """(seconds, how): the estimate and the figures it came from. `cpu_share`: the share of a core the
+    process got while the preview computed (below 1 on a machine busy with other work), which stretches
+    its CPU seconds into wall seconds."""
+    cpu_s = (inputs * timing.cpu_per_input_s + (timing.fixed_cpu_s if inputs > 0 else 0.0)) / max(0.05, cpu_share)
     how: dict[str, Any] = {"cpu_per_input_ms": 1000 * timing.cpu_per_input_s, "fixed_cpu_s": timing.fixed_cpu_s,
                            "cpu_s": cpu_s, "concurrency": timing.concurrency}
     if uses_llm:
