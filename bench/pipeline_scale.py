@@ -110,7 +110,9 @@ def measure_size(n: int, args: argparse.Namespace, server, workdir: Path, result
     print(f"\n[{n} prompts] sftgen run ...", flush=True)
     result.update({"size": n, "latency_s": args.latency, "concurrency": args.concurrency,
                    "profiled": profiling is not None})
+    result["estimate"] = dry_run_estimate(project, scratch, n, args.timeout)
     result["run"] = measure_run(project, scratch, f"run1-{n}", server, profiling, args.timeout)
+    print_estimate_against_run(n, result["estimate"], result["run"]["wall_s"])
     result["kept"] = kept_counts(project)
     result["progress"] = progress_by_step(project)
     result["disk"] = disk_usage(project)
@@ -137,6 +139,23 @@ def measure_size(n: int, args: argparse.Namespace, server, workdir: Path, result
         target = args.keep / f"project-{n}"
         shutil.rmtree(target, ignore_errors=True)
         shutil.move(str(project), target)
+
+
+def dry_run_estimate(project: Path, scratch: Path, n: int, timeout_s: float) -> dict[str, Any]:
+    """`sftgen run --dry-run --json` before the run (issue 17 item 5: its minutes within 1.5x of the run)."""
+    print(f"[{n} prompts] sftgen run --dry-run ...", flush=True)
+    result = run_sftgen(["run", str(project), "--dry-run", "--json"], scratch, f"dry-run-{n}", timeout_s=timeout_s)
+    text = result.check().output
+    shape = json.loads(text[text.index("{"):text.rindex("}") + 1])
+    return {"wall_s": result.wall_s, "minutes": shape["totals"]["minutes"], "requests": shape["totals"]["requests"],
+            "latency_s": shape["latency_s"], "steps": {s["step"]: round(s["minutes"], 3) for s in shape["steps"]}}
+
+
+def print_estimate_against_run(n: int, estimate: dict[str, Any], run_wall_s: float) -> None:
+    ratio = estimate["minutes"] * 60 / run_wall_s if run_wall_s else float("nan")
+    print(f"[{n} prompts] dry-run estimate {estimate['minutes']:.1f} min, {estimate['requests']:,.0f} requests "
+          f"(latency {estimate['latency_s']} s; the dry run took {estimate['wall_s']:.0f} s) vs the run's "
+          f"{run_wall_s / 60:.1f} min: estimate / run = {ratio:.2f}", flush=True)
 
 
 def parse_args() -> argparse.Namespace:

@@ -23,6 +23,7 @@ app = typer.Typer(help="Turn a folder of domain documents into a supervised fine
 console = Console()
 EXAMPLE = Path(__file__).parent / "examples" / "quarks"
 BAD_INPUT = 2
+INTERRUPTED = 130
 EXPORT_CHOICES = ("chunks", "prompts", "answers", "sft", "preferences")  # sftgen.export.rows, without importing it
 FORMAT_CHOICES = ("jsonl", "parquet", "hf")  # sftgen.export.writers.FORMATS
 
@@ -87,6 +88,7 @@ def run(
     dry_run: bool = typer.Option(False, "--dry-run", help="Estimate requests, tokens, cost and time per step "
                                  "from a preview of a few inputs per step; commit nothing."),
     sample: int = typer.Option(8, min=1, help="With --dry-run: inputs previewed per step."),
+    as_json: bool = typer.Option(False, "--json", help="With --dry-run: the estimate as one JSON object."),
     executor: str = typer.Option("local", help="local (one asyncio loop) or ray (LLM steps on a Ray cluster)."),
     address: Optional[str] = typer.Option(None, help="With --executor ray: the cluster's address "
                                           "(host:port); default: start Ray on this machine."),
@@ -107,22 +109,30 @@ def run(
         for problem in missing:
             error(console, problem)
         raise typer.Exit(BAD_INPUT)
+    if as_json and not dry_run:
+        raise refuse("--json goes with --dry-run (a run's funnel as JSON: `sftgen status --json`)")
+    # SIGTERM stops a run like Ctrl-C: the batch in flight is committed, the embedded server stopped, and
+    # a dry run's scratch copy of the store removed.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         if dry_run:
             from sftgen.estimate_view import dry_run as estimate
 
-            estimate(project, until, sample, console)
+            estimate(project, until, sample, console, as_json=as_json)
             return
         with RichProgress(console) as progress:
             options = RunOptions(until, limit, retry_errors, executor=executor, address=address)
-            # SIGTERM stops a run like Ctrl-C: the batch in flight is committed, the embedded server stopped.
-            signal.signal(signal.SIGTERM, signal.default_int_handler)
             summary = asyncio.run(run_project(project, options, progress))
     except (UnknownStep, UnknownExecutor) as exc:
         raise refuse(exc) from exc
     except RunStopped as exc:
         error(console, exc.message)
         raise typer.Exit(exc.exit_code) from exc
+    except KeyboardInterrupt as exc:
+        if not dry_run:
+            raise
+        error(console, "dry run interrupted: nothing was written to the project, its scratch copy is removed")
+        raise typer.Exit(INTERRUPTED) from exc
     if summary.stopped_by:
         note(console, "stopped", f"{summary.stopped_by}. `sftgen run` resumes from here.")
     show_status(project, as_json=False)

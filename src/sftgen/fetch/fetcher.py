@@ -35,11 +35,14 @@ HOST_NAME = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_.])?")
 class Fetcher:
     def __init__(self, settings: Fetch, allow_private: bool = False, cache_dir: Path | None = None,
                  project_dir: Path | None = None, transport: httpx.AsyncBaseTransport | None = None,
-                 resolver: Resolver = system_resolver, max_pdf_pages: int | None = None):
+                 resolver: Resolver = system_resolver, max_pdf_pages: int | None = None,
+                 corpus_roots: tuple[Path, ...] = ()):
         self.settings = settings
         self.allow_private = allow_private
         self.cache = PageCache(cache_dir) if cache_dir is not None and settings.cache else None
         self.project_dir = project_dir
+        self.corpus_roots = corpus_roots
+        """Folders outside the project that local:// URLs may read (research.local.corpus)."""
         self.max_bytes = int(settings.max_page_mb * 1024 * 1024)
         self.max_pdf_pages = max_pdf_pages
         self.local_reads = LocalReads()
@@ -69,7 +72,8 @@ class Fetcher:
     async def fetch(self, url: str) -> FetchedPage:
         """The page, or a refusal with its reason; never raises for what the URL or the server does."""
         if url.startswith(LOCAL_SCHEME):
-            return await read_local(url, self.project_dir, self.max_bytes, self.max_pdf_pages, self.local_reads)
+            return await read_local(url, self.project_dir, self.max_bytes, self.max_pdf_pages, self.corpus_roots,
+                                    self.local_reads)
         if self.cache is not None and (cached := self.cache.get(redact_url(url))) is not None:
             return cached
         async with self.overall:
@@ -232,4 +236,11 @@ def make_fetcher(recipe: Recipe, project_dir: Path, transport: httpx.AsyncBaseTr
         project_dir=project_dir,
         transport=transport,
         max_pdf_pages=recipe.sources.max_pdf_pages,
+        corpus_roots=corpus_roots(recipe, project_dir),
     )
+
+
+def corpus_roots(recipe: Recipe, project_dir: Path) -> tuple[Path, ...]:
+    """The local search corpus when it lies outside the project: its folder (a JSONL file: that file)."""
+    corpus = recipe.research.local.path(project_dir)
+    return () if corpus.is_relative_to(project_dir.resolve()) else (corpus,)

@@ -1,4 +1,5 @@
-"""`local://<path relative to the project>[#L<n>]`: documents of a local search corpus, read from disk."""
+"""`local://<path relative to the project>[#L<n>]` (or `local:///<absolute path>` inside a corpus folder the
+recipe names outside the project): documents of a local search corpus, read from disk."""
 
 from __future__ import annotations
 
@@ -44,19 +45,22 @@ class LocalReads:
 
 
 async def read_local(url: str, project_dir: Path | None, max_bytes: int,
-                     max_pdf_pages: int | None = None, reads: LocalReads | None = None) -> FetchedPage:
-    return await asyncio.to_thread(read_local_now, url, project_dir, max_bytes, max_pdf_pages, reads)
+                     max_pdf_pages: int | None = None, corpus_roots: tuple[Path, ...] = (),
+                     reads: LocalReads | None = None) -> FetchedPage:
+    return await asyncio.to_thread(read_local_now, url, project_dir, max_bytes, max_pdf_pages, corpus_roots, reads)
 
 
 def read_local_now(url: str, project_dir: Path | None, max_bytes: int, max_pdf_pages: int | None = None,
-                   reads: LocalReads | None = None) -> FetchedPage:
+                   corpus_roots: tuple[Path, ...] = (), reads: LocalReads | None = None) -> FetchedPage:
+    """`corpus_roots`: resolved folders outside the project that local:// URLs may read too."""
     if project_dir is None:
         return refused(url, "bad_url", f"{url}: local:// URLs need a project folder")
     relative, _, fragment = url[len(LOCAL_SCHEME):].partition("#")
     root = project_dir.resolve()
     path = (root / relative).resolve()
-    if not path.is_relative_to(root):
-        return refused(url, "outside_project", f"{url}: leaves the project folder {root}")
+    if not any(path.is_relative_to(allowed) for allowed in (root, *corpus_roots)):
+        return refused(url, "outside_project", f"{url}: leaves the project folder {root}"
+                       + (" and the local search corpus" if corpus_roots else ""))
     if not path.is_file():
         return refused(url, "not_found", f"{url}: no such file {path}")
     if reads is not None:

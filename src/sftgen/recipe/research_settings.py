@@ -3,6 +3,7 @@ which search backend, how pages are fetched, and what the fresh-documents loop m
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,8 +17,13 @@ class LocalSearch(_Section):
     corpus: str = Field(
         default="corpus",
         description="A folder (read recursively: txt, md, html, pdf, jsonl) or one JSONL file, relative to the "
-        "project folder. Hits are local://<path> URLs read back from disk.",
+        "project folder, or a path outside it (absolute, ~ or ../), which is only read. Hits are local://<path> "
+        "URLs read back from disk (relative to the project inside it, absolute outside).",
     )
+
+    def path(self, project_dir: Path) -> Path:
+        """The corpus, resolved (symbolic links followed) against the project folder."""
+        return (project_dir / Path(self.corpus).expanduser()).resolve()
 
 
 class SearxngSearch(_Section):

@@ -18,7 +18,7 @@ def research_problems(project: Project, say: Callable[[str], None]) -> list[str]
     if not research.enabled:
         return problems
     if research.backend == "local":
-        corpus = project.dir / research.local.corpus
+        corpus = research.local.path(project.dir)
         if not corpus.exists():
             return problems + [f"research.local.corpus: '{research.local.corpus}' does not exist ({corpus})"]
         files = list(iter_source_files(corpus)) if corpus.is_dir() else [corpus]

@@ -18,7 +18,7 @@ def make_search_backend(recipe: Recipe, project_dir: Path, backend: str | None =
     research = recipe.research
     name = backend or research.backend
     if name == "local":
-        return LocalBM25Backend(project_dir / research.local.corpus, project_dir,
+        return LocalBM25Backend(research.local.path(project_dir), project_dir,
                                 index_dir=project_dir / ".sftgen" / "search-index")
     if name == "searxng":
         settings = research.searxng

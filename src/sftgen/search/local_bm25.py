@@ -1,7 +1,8 @@
 """The embedded default: BM25 (bm25s) over a folder or a JSONL file of documents the user names.
 
-Hits are `local://<path relative to the project>` URLs (`#L<n>` for a JSONL row); the fetcher reads
-them back from disk, so research over a local corpus needs no network at all.
+Hits are `local://<path relative to the project>` URLs (`#L<n>` for a JSONL row), or `local:///<absolute
+path>` for a corpus outside the project (`research.local.corpus`, only read); the fetcher reads them back
+from disk, so research over a local corpus needs no network at all.
 """
 
 from __future__ import annotations
@@ -40,6 +41,13 @@ def local_url(project_relative: str) -> str:
     return f"{LOCAL_SCHEME}{project_relative}"
 
 
+def url_path(path: Path, project_dir: Path) -> str:
+    """A file's path in its local:// URL: relative to the project inside it, absolute outside."""
+    resolved = path.resolve()
+    root = project_dir.resolve()
+    return resolved.relative_to(root).as_posix() if resolved.is_relative_to(root) else resolved.as_posix()
+
+
 def read_corpus(corpus_path: Path, project_dir: Path) -> list[CorpusDocument]:
     """Every readable document of a folder (recursively) or of one file (JSONL: one per row)."""
     if not corpus_path.exists():
@@ -50,10 +58,10 @@ def read_corpus(corpus_path: Path, project_dir: Path) -> list[CorpusDocument]:
     for path in files:
         outcome = read_documents(path, root=root, max_bytes=MAX_DOCUMENT_BYTES)
         for document in outcome.documents:
-            relative = (root / document.source.split("#", 1)[0]).resolve().relative_to(project_dir.resolve())
+            where = url_path(root / document.source.split("#", 1)[0], project_dir)
             fragment = "#" + document.source.split("#", 1)[1] if "#" in document.source else ""
             title = document.title or document.source
-            documents.append(CorpusDocument(local_url(relative.as_posix() + fragment), title, document.text))
+            documents.append(CorpusDocument(local_url(where + fragment), title, document.text))
     return documents
 
 

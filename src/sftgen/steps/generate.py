@@ -15,6 +15,7 @@ from sftgen.records import Record
 from sftgen.core.step import LLMStep, Outcome, SideDrop, drop, keep
 from sftgen.core.context import ItemContext, RunContext
 from sftgen.steps.prompt_records import PromptText, clean_prompt, rotated, unusable_prompt
+from sftgen.steps.task_types import checked_task_type
 
 log = logging.getLogger("sftgen.generate")
 
@@ -76,7 +77,7 @@ class GenerateStep(LLMStep):
             for attempt in range(ctx.recipe.prompts.attempts):
                 reply = await ctx.ask(self.template, self.variables_for(item, ctx, task_types),
                                       self.schema_for(item, ctx), seed=attempt or None)
-                outcome = self.prompts_from(item, reply, task_types, attempt)
+                outcome = self.prompts_from(item, reply, task_types, ctx.recipe.prompts.task_types, attempt)
                 side_drops += outcome.side_drops
                 if outcome.outputs:
                     break
@@ -100,9 +101,11 @@ class GenerateStep(LLMStep):
                 "chunk": chunk.text[:CHUNK_CHARS_IN_PROMPT] if chunk else "", "task_types": task_types}
 
     def prompts_from(self, profile: Record, reply: GeneratedPrompts, task_types: list[str],
-                     attempt: int = 0) -> Outcome:
+                     allowed: list[str], attempt: int = 0) -> Outcome:
+        """The usable prompts of the reply, each labelled with the task type its text shows (task_types.py),
+        not only the one asked at its position."""
         outputs, side_drops, seen = [], [], set()
-        for index, (raw, task_type) in enumerate(zip(reply.prompts, task_types)):
+        for index, (raw, asked) in enumerate(zip(reply.prompts, task_types)):
             text = clean_prompt(raw)
             retry = f" (attempt {attempt + 1})" if attempt else ""
             label = f"{profile.id} prompt {index + 1}{retry}: {text[:60]}"
@@ -111,7 +114,11 @@ class GenerateStep(LLMStep):
                 side_drops.append(SideDrop(label, problem[0], f"prompt {index + 1}: {problem[1]}"))
                 continue
             seen.add(text.casefold())
-            outputs.append(profile.child("prompt", text, meta=seed_meta(profile, task_type), origin=f"generate:{index}"))
+            task_type, decided = checked_task_type(text, asked, allowed)
+            meta = seed_meta(profile, task_type)
+            if decided == "relabelled":
+                meta["task_type_asked"] = asked
+            outputs.append(profile.child("prompt", text, meta=meta, origin=f"generate:{index}"))
         if not outputs:
             outcome = drop("no_usable_prompts", f"{len(reply.prompts)} prompts written, none usable")
         else:

@@ -125,9 +125,11 @@ class Progress:
         return [dict(row) for row in rows]
 
     def done_since(self, step: str, since: float) -> list[sqlite3.Row]:
-        """Outputs, requests, tokens and seconds of the step's items done since then (the dry run's preview)."""
+        """Outcome and reason, outputs, requests, cache hits, tokens and seconds of the step's items done since then
+        (the dry run's preview)."""
         return self.conn.execute(
-            "SELECT n_outputs, llm_requests, prompt_tokens, completion_tokens, seconds FROM progress "
+            "SELECT item_id, outcome, reason, n_outputs, llm_requests, cache_hits, prompt_tokens, completion_tokens, seconds "
+            "FROM progress "
             "WHERE step=? AND done_at >= ?", (step, since)).fetchall()
 
     # ---- the funnel ----------------------------------------------------------------------------

@@ -1,0 +1,55 @@
+"""A generated prompt's task type, checked against its text rather than taken from its position in the reply.
+
+`generate` asks for one question per task type, in a given order, and small models do not keep the order
+(or write two of one kind). Each prompt is labelled with the type asked at its position when its text
+agrees or says nothing either way, and with the type its text shows when it clearly shows another one of
+the recipe's types (the asked one is kept as `task_type_asked`). A type's own name in the text is a cue too
+(so a recipe's own type names are checked as well).
+"""
+
+from __future__ import annotations
+
+import re
+
+CUES: dict[str, re.Pattern[str]] = {
+    "compare": re.compile(r"\bcompar|\bdifferen(?:ce|ces|t from)\b|\bversus\b|\bvs\.?\s|\bdistinguish|\bcontrast"
+                          r"|\bsimilarit|\bhow (?:does|do|is|are) .{3,60} differ\b"),
+    "how-to": re.compile(r"^how (?:do|can|should|would|could) (?:i|we|you|one)\b|\bhow to\b|\bsteps? (?:to|for)\b"
+                         r"|\bprocedure\b|\bwalk me through\b|\bset up\b"),
+    "troubleshoot": re.compile(r"\b(?:does|do|is|are|did|was)n['\u2019]?t\b.*\bwhy\b|\bwhy (?:does|do|is|are|did|was)"
+                               r"(?:n['\u2019]t| not)\b|\bfail|\bwrong\b|\berror\b|\bfix\b|\bdiagnos|\bunexpected"
+                               r"|\btroubleshoot|\bnot (?:work|working|match|agree)"),
+    "calculate": re.compile(r"\bcalculat|\bcompute\b|\bhow (?:much|many|long|far|fast|large|big)\b|\bestimate\b"
+                            r"|\bwhat (?:is|are) the (?:value|number|magnitude)\b"),
+    "trade-off": re.compile(r"\btrade-?offs?\b|\bpros and cons\b|\badvantages?\b|\bdisadvantages?\b|\bdrawbacks?\b"
+                            r"|\bat the (?:cost|expense) of\b|\bworth (?:it|the)\b|\bweigh"),
+    "explain": re.compile(r"^(?:why|what|explain|describe)\b|\bexplain\b|\bwhy\b"),
+}
+FALLBACK = "explain"
+"""Its cue (why, what) matches most questions: it counts only when no other type's cue does."""
+
+
+def shows(name: str, folded: str) -> bool:
+    """The type's cues, or its own name as a word, are in the (casefolded) text."""
+    cue = CUES.get(name)
+    return bool(cue and cue.search(folded)) or re.search(rf"(?<!\w){re.escape(name.casefold())}(?!\w)", folded) is not None
+
+
+def shown_types(text: str, allowed: list[str]) -> list[str]:
+    """The recipe's task types the text shows, in the recipe's order."""
+    folded = " ".join(text.casefold().split())
+    shown = [name for name in allowed if name != FALLBACK and shows(name, folded)]
+    if not shown and FALLBACK in allowed and shows(FALLBACK, folded):
+        shown = [FALLBACK]
+    return shown
+
+
+def checked_task_type(text: str, asked: str, allowed: list[str]) -> tuple[str, str]:
+    """(task type, how it was decided): `asked` when the text shows it ('checked') or shows none of the
+    recipe's types ('asked'); else the first of the recipe's types the text shows ('relabelled')."""
+    shown = shown_types(text, allowed)
+    if asked in shown:
+        return asked, "checked"
+    if not shown:
+        return asked, "asked"
+    return shown[0], "relabelled"
