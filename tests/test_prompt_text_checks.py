@@ -1,21 +1,21 @@
 """Prompts the embedded model wrote for the README example that passed our checks and reached the LLM
-filter (which kept one of them): fragments that name nothing to ask about, and questions about "this
-topic" or "the passage" that a reader of the dataset never sees. They are dropped before any request;
-real questions, short ones too, still pass."""
+filter (which kept one of them): fragments that name nothing to ask about, and questions about "the
+passage" that a reader of the dataset never sees. They are dropped before any request; real questions,
+short ones too, still pass, also with a sentence about "this topic" after them, and the task type a
+small model writes before a question is taken off."""
 
 from __future__ import annotations
 
 import pytest
 
-from sftgen.steps.prompt_records import unusable_prompt
+from sftgen.steps.prompt_records import unusable_prompt, without_label
 
 SEEN_GARBAGE = {
     "how-to questions": "too_vague",
     "Explain and compare": "too_vague",
     "how to ask about it": "too_vague",
     "What about the passage?": "not_self_contained",
-    "Explain this topic in a non-fascinating way.": "not_self_contained",
-    "How can I avoid asking those questions that could hinder research on this topic?": "not_self_contained",
+    "What is this text about?": "not_self_contained",
 }
 REAL_QUESTIONS = [
     "How does the Higgs field work?",
@@ -25,6 +25,7 @@ REAL_QUESTIONS = [
     "Why is 2 + 2 equal to 4?",
     "Compare the text of the two contract clauses on liability.",
     "Quelle est la masse du quark top ?",
+    "What are the most important quantum processes? This topic explores one key process.",
 ]
 
 
@@ -38,3 +39,12 @@ def test_fragments_and_references_to_an_unseen_text_are_dropped(text, reason):
 @pytest.mark.parametrize("text", REAL_QUESTIONS)
 def test_real_questions_pass(text):
     assert unusable_prompt(text, set()) is None
+
+
+def test_a_task_type_written_before_the_question_is_taken_off():
+    types = ["explain", "how-to", "trade-off"]
+    assert without_label("trade-off: how do quark masses fit into a model of a hadron?", types) == \
+        "how do quark masses fit into a model of a hadron?"
+    assert without_label("How-to - build a cloud chamber at home?", types) == "build a cloud chamber at home?"
+    assert without_label("Explain why the sky is blue.", types) == "Explain why the sky is blue."
+    assert unusable_prompt(without_label("trade-off, explain", types), set()) is not None

@@ -14,7 +14,7 @@ from sftgen.quotas.targets import QUOTA_FULL
 from sftgen.records import Record
 from sftgen.core.step import LLMStep, Outcome, SideDrop, drop, keep
 from sftgen.core.context import ItemContext, RunContext
-from sftgen.steps.prompt_records import PromptText, clean_prompt, rotated, unusable_prompt
+from sftgen.steps.prompt_records import PromptText, clean_prompt, rotated, unusable_prompt, without_label
 from sftgen.steps.task_types import checked_task_type
 
 log = logging.getLogger("sftgen.generate")
@@ -106,7 +106,7 @@ class GenerateStep(LLMStep):
         not only the one asked at its position."""
         outputs, side_drops, seen = [], [], set()
         for index, (raw, asked) in enumerate(zip(reply.prompts, task_types)):
-            text = clean_prompt(raw)
+            text = without_label(clean_prompt(raw), allowed)
             retry = f" (attempt {attempt + 1})" if attempt else ""
             label = f"{profile.id} prompt {index + 1}{retry}: {text[:60]}"
             problem = unusable_prompt(text, seen)

@@ -18,7 +18,7 @@ PromptText = Annotated[str, Field(min_length=15, max_length=300)]
 NOT_SELF_CONTAINED = re.compile(
     r"\b(according to|based on|in|from|as (?:described|stated|mentioned) in) (the|this) "
     r"(text|passage|document|article|excerpt|above|chunk|context)\b|\bthe (above|following) (text|passage)\b"
-    r"|\b(this|the) (passage|excerpt|chunk)\b|\bthis (topic|subject|text|document|article)\b",
+    r"|\b(this|the) (passage|excerpt|chunk)\b|\bthis (text|document|article)\b",
     re.IGNORECASE,
 )
 QUESTION_WORDS = frozenset("""
@@ -128,6 +128,13 @@ def clean_prompt(text: str) -> str:
     text = " ".join(text.split())
     text = LEADING_JUNK.sub("", text).strip().strip('"').strip()
     return re.sub(r"^(?:\d+[.)]|Q:|Question:)\s*", "", text, flags=re.IGNORECASE)
+
+
+def without_label(text: str, labels: list[str]) -> str:
+    """The prompt without a leading "trade-off: " that repeats one of the asked task types (small models
+    write the type before the question)."""
+    names = "|".join(re.escape(label) for label in sorted(labels, key=len, reverse=True))
+    return re.sub(rf"^(?:{names})\s*[:\-\u2013]\s+", "", text, flags=re.IGNORECASE) if names else text
 
 
 def inherited_meta(prompt: Record, **changes: Any) -> dict[str, Any]:
