@@ -10,12 +10,11 @@ import json
 import time
 
 import pytest
-from typer.testing import CliRunner
 
-from sftgen.cli import app
 from sftgen.project import Project
 from sftgen.decisions.log import ReviewLog
 from tests.fakes.fake_openai_server import running_fake_server
+from tests.support.labelstudio_results import EXPANDED, choice, sftgen, text
 from tests.support.labelstudio_server import EMAIL, running_label_studio
 from tests.support.review_project import seed_prompts
 from tests.support.review_runs import exported, project_with_review, run_from_review_gate, scores_every_answer
@@ -29,20 +28,8 @@ PROMPTS = [
     ("Why can a free quark never be observed in a detector?", "gluons"),
 ]
 EDITED = "Which hadrons are made of three quarks, and which of a quark and an antiquark?"
-EXPANDED = {"annotations__completed_by": {"only_id": False}}
-"""Label Studio's export names each annotation's user in full (email), not by a bare id."""
 
 
-def sftgen(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
-
-
-def choice(name, value, origin="manual"):
-    return {"from_name": name, "to_name": "text", "type": "choices", "value": {"choices": [value]}, "origin": origin}
-
-
-def text(name, value, origin="manual"):
-    return {"from_name": name, "to_name": "text", "type": "textarea", "value": {"text": [value]}, "origin": origin}
 
 
 def untouched(task):

@@ -11,13 +11,12 @@ import json
 import time
 
 import pytest
-from typer.testing import CliRunner
 
-from sftgen.cli import app
 from sftgen.decisions.log import ReviewLog
 from sftgen.project import Project
 from tests.fakes.fake_openai_server import running_fake_server
 from tests.support.candidate_project import JudgeByText, gate_output, make_candidate_project, run_steps
+from tests.support.labelstudio_results import EXPANDED, choice, sftgen, text
 from tests.support.labelstudio_server import running_label_studio
 from tests.support.review_runs import exported
 
@@ -31,19 +30,8 @@ PROMPTS = [
     ("What holds the protons of a nucleus together?", "gluons"),
 ]
 EDITED = "Gluons carry colour charge, so they couple to each other; photons carry no electric charge [1]."
-EXPANDED = {"annotations__completed_by": {"only_id": False}}
 
 
-def sftgen(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
-
-
-def choice(name, value, origin="manual"):
-    return {"from_name": name, "to_name": "text", "type": "choices", "value": {"choices": [value]}, "origin": origin}
-
-
-def text(name, value, origin="manual"):
-    return {"from_name": name, "to_name": "text", "type": "textarea", "value": {"text": [value]}, "origin": origin}
 
 
 def export_snapshot(client, project_id, fmt):
