@@ -3,6 +3,8 @@ answers apart is not, and a handful of answers is too few to judge the judge."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from sftgen.answers.judge_health import judge_health
 from sftgen.recipe.answer_settings import DEFAULT_RUBRIC
 
@@ -73,3 +75,72 @@ def test_status_and_the_report_warn_about_a_judge_that_scores_every_answer_alike
     assert "Judge not trusted: the judge gave all 12 answers the same scores" in \
         (project / "report" / "index.html").read_text()
     assert json.loads((project / "report" / "metrics.json").read_text())["review"]["judge"]["blind"] is True
+
+
+def test_a_blind_judges_low_scores_drop_nothing_and_go_to_review(tmp_path):
+    """Twelve answers all scored 2 of 5, below the threshold: the first pass drops them as low_score; once
+    the judge is seen to be blind, they are handed back (answered from the cache, no new request) and kept
+    with needs_review, so its scores do not decide what the SFT export holds."""
+    import json
+
+    from sftgen.store import open_store
+    from tests.fakes.fake_openai_server import running_fake_server
+    from tests.support.answer_project import make_answer_project, run_answers, scores_reply, seed_prompts, template_of
+
+    project = make_answer_project(tmp_path / "p")
+    seed_prompts(project, [(f"How does quark property number {i} affect hadron masses?", "quarks")
+                           for i in range(12)])
+    judged = []
+
+    def script(step, body):
+        if template_of(step, body) == "answer":
+            return json.dumps({"answer": "Quarks come in six flavours [1]."})
+        if template_of(step, body) == "answer_eval":
+            judged.append(body)
+            return scores_reply(2)
+        return None
+
+    with running_fake_server() as server:
+        server.script_steps(script)
+        run_answers(project, server)
+    assert len(judged) == 12  # each answer judged once: the second look came from the cache
+
+    store = open_store(project)
+    try:
+        rows = [dict(row) for row in store.progress_rows("answer_eval")]
+        answers = [r for r in store.records_of_kind("answer")]
+    finally:
+        store.close()
+    assert len(rows) == 12 and all(row["outcome"] == "kept" for row in rows)
+    assert all("kept for review: the judge is blind" in row["detail"] for row in rows)
+    assert all(a.meta["needs_review"] and a.meta["score_mean"] == 2 for a in answers)
+
+
+def test_a_judge_that_tells_answers_apart_still_drops_low_scores(tmp_path):
+    import json
+
+    from sftgen.store import open_store
+    from tests.fakes.fake_openai_server import running_fake_server
+    from tests.support.answer_project import make_answer_project, run_answers, scores_reply, seed_prompts, template_of
+
+    project = make_answer_project(tmp_path / "p")
+    seed_prompts(project, [(f"How does quark property number {i} affect hadron masses?", "quarks")
+                           for i in range(12)])
+    count = iter(range(100))
+
+    def script(step, body):
+        if template_of(step, body) == "answer":
+            return json.dumps({"answer": "Quarks come in six flavours [1]."})
+        if template_of(step, body) == "answer_eval":
+            return scores_reply(2 if next(count) % 2 else 5)
+        return None
+
+    with running_fake_server() as server:
+        server.script_steps(script)
+        run_answers(project, server)
+    store = open_store(project)
+    try:
+        outcomes = Counter((row["outcome"], row["reason"]) for row in store.progress_rows("answer_eval"))
+    finally:
+        store.close()
+    assert outcomes == {("kept", None): 6, ("dropped", "low_score"): 6}

@@ -1,19 +1,35 @@
 """Score each answer on the recipe's rubric (default: style, domain,
 groundedness; 1-5 with a reason each). Scores go into the answer's meta `scores`; an answer whose mean
 is below `answers.threshold` is dropped as `low_score`, or, with `below_threshold: review`, kept and
-marked `needs_review: true` for the experts."""
+marked `needs_review: true` for the experts.
+
+A blind judge (answers/judge_health.py: the same scores for every answer, or reasons that repeat the
+rubric) does not gate: at each pass the step looks at the scores it gave so far, and while the judge is
+blind, answers below the threshold are kept with `needs_review: true` and those it dropped as `low_score`
+are handed back (their replies come from the cache) to be kept the same way."""
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from typing import Any
 
+from sftgen.answers.judge_health import JudgeHealth, judge_health
 from sftgen.answers.rubric import mean_score, rubric_schema, scores_of
-from sftgen.records import Record
+from sftgen.records import Record, Status
 from sftgen.core.step import LLMFilterStep, Outcome, drop, keep
 from sftgen.core.context import ItemContext, RunContext
 
 TEMPLATE = "answer_eval.jinja"
+LOW_SCORE = "low_score"
+log = logging.getLogger("sftgen.answer_eval")
+
+
+@dataclasses.dataclass
+class JudgeStanding:
+    """The judge's health as this pass began, from every score it has given."""
+
+    health: JudgeHealth
 
 
 class AnswerEvalStep(LLMFilterStep):
@@ -43,6 +59,20 @@ class AnswerEvalStep(LLMFilterStep):
     def schema_for(self, item: Record, ctx: ItemContext):
         return self.rubric_schema(ctx)
 
+    def reopen_inputs(self, ctx: RunContext) -> None:
+        health = judge_health(ctx.store.records.meta_objects("answer", "scores"), ctx.recipe.answers.rubric)
+        ctx.services.forget(JudgeStanding)
+        ctx.services.state(JudgeStanding, lambda: JudgeStanding(health))
+        if not health.blind:
+            return
+        settings = self.settings_hash(ctx)
+        dropped = [row["item_id"] for row in ctx.store.progress_rows(self.name)
+                   if row["outcome"] == Status.DROPPED and row["reason"] == LOW_SCORE and row["settings"] == settings]
+        if dropped:
+            ctx.store.forget_progress(self.name, dropped)
+            log.warning("answer_eval: %d answers dropped as %s are kept for review instead: %s", len(dropped),
+                        LOW_SCORE, "; ".join(health.problems))
+
     def label(self, item: Record) -> str:
         return item.text[:80]
 
@@ -64,11 +94,17 @@ class AnswerEvalStep(LLMFilterStep):
         scores = scores_of(reply)
         mean = mean_score(scores)
         below = mean < answers.threshold
-        if below and answers.below_threshold == "drop":
+        standing = ctx.run.services.peek(JudgeStanding)
+        blind = standing is not None and standing.health.blind
+        if below and answers.below_threshold == "drop" and not blind:
             detail = "; ".join(f"{name} {entry['score']}: {entry['why']}" for name, entry in scores.items())
-            outcome = drop("low_score", f"mean {mean} < threshold {answers.threshold}: {detail}")
+            outcome = drop(LOW_SCORE, f"mean {mean} < threshold {answers.threshold}: {detail}")
         else:
             outcome = keep()
+            if below and blind:
+                outcome.detail = (f"mean {mean} < threshold {answers.threshold}, kept for review: the judge is "
+                                  f"blind ({'; '.join(standing.health.problems)})")
         # Written into the answer's meta with the result, in the executor's batch (on the driver under Ray).
         return dataclasses.replace(outcome, meta_updates={
-            "scores": scores, "score_mean": mean, "needs_review": below and answers.below_threshold == "review"})
+            "scores": scores, "score_mean": mean,
+            "needs_review": below and (answers.below_threshold == "review" or blind)})
