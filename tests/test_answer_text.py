@@ -32,6 +32,8 @@ def test_an_answer_that_echoes_the_requests_fence_labels_is_no_answer():
     assert answer_problem(echoed, TITLES, [HEAT]) == (
         "template_echo", f"the answer repeats the request's fence label 'TITLE:': {echoed!r}")
     assert answer_problem("See <PASSAGE> above [1].", TITLES, [HEAT])[0] == "template_echo"
+    seen = "The answer to the question is: The [n] passages that support the claim are: [1], [2], and [3]."
+    assert answer_problem(seen, TITLES, [HEAT])[0] == "template_echo"  # the template's citation notation
     assert answer_problem("The passage title says heat engines [1] waste heat.", TITLES, [HEAT]) is None
 
 

@@ -1,7 +1,8 @@
 """Prompts the embedded model wrote for the README example that passed our checks and reached the LLM
 filter (which kept one of them): fragments that name nothing to ask about, and questions about "the
 passage" that a reader of the dataset never sees. They are dropped before any request; real questions,
-short ones too, still pass, also with a sentence about "this topic" after them, and the task type a
+short ones too, still pass, also with a sentence "This topic ..." after them (a question "on this topic"
+or "explain this topic" leans on a text the reader lacks), and the task type a
 small model writes before a question is taken off."""
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ SEEN_GARBAGE = {
     "how to ask about it": "too_vague",
     "What about the passage?": "not_self_contained",
     "What is this text about?": "not_self_contained",
+    "Explain this topic in a non-fascinating way.": "not_self_contained",
+    "How can I avoid asking those questions that could hinder research on this topic?": "not_self_contained",
 }
 REAL_QUESTIONS = [
     "How does the Higgs field work?",

@@ -17,7 +17,8 @@ COPY_SHINGLE = 5
 COPY_CONTAINMENT = 0.8
 """An answer of which this share of word 5-grams is found in one passage is that passage copied."""
 WORD = re.compile(r"[^\W_]+")
-FENCE_ECHO = re.compile(r"\b(?:TITLE|PASSAGE|QUESTION)\s*:|<\s*/?\s*(?:TITLE|PASSAGE|QUESTION)\s*>")
+FENCE_ECHO = re.compile(r"\b(?:TITLE|PASSAGE|QUESTION)\s*:|<\s*/?\s*(?:TITLE|PASSAGE|QUESTION)\s*>|\[n(?:,\s*m)?\]")
+"""The request's fence labels, or its citation notation `[n]` / `[n, m]` written back literally."""
 """The labels of the fences the answer template puts around its values, written back as if they were text
 (`TITLE:pentaquarks.txt, PASSAGE:...`): the model is echoing the request's layout, not answering."""
 

@@ -18,7 +18,8 @@ PromptText = Annotated[str, Field(min_length=15, max_length=300)]
 NOT_SELF_CONTAINED = re.compile(
     r"\b(according to|based on|in|from|as (?:described|stated|mentioned) in) (the|this) "
     r"(text|passage|document|article|excerpt|above|chunk|context)\b|\bthe (above|following) (text|passage)\b"
-    r"|\b(this|the) (passage|excerpt|chunk)\b|\bthis (text|document|article)\b",
+    r"|\b(this|the) (passage|excerpt|chunk)\b|\bthis (text|document|article)\b"
+    r"|\b(on|about|of|in|regarding|explain|describe|discuss) this (topic|subject)\b",
     re.IGNORECASE,
 )
 QUESTION_WORDS = frozenset("""
