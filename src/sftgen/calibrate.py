@@ -129,8 +129,8 @@ async def chunk_filter_judge(project: Project) -> AsyncIterator[LLMJudge]:
             async def judge(texts: list[str]) -> list[bool]:
                 async def one(text: str) -> bool:
                     item, ictx = Record(kind="chunk", text=text, meta={"title": ""}), run.item()
-                    reply = await ictx.ask(step.template, step.variables(item, ictx), step.schema_for(item, ictx),
-                                           temperature=step.temperature)
+                    reply = await ictx.ask(step.template_for(item, ictx), step.variables(item, ictx),
+                                           step.schema_for(item, ictx), temperature=step.temperature)
                     return reply.verdict == "keep"
 
                 return list(await asyncio.gather(*(one(text) for text in texts)))

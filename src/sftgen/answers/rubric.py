@@ -18,10 +18,18 @@ class DimensionScore(BaseModel):
     """Bounded, so a small model cannot ramble until max_tokens cuts the JSON off."""
 
 
+class DimensionScoreReasonFirst(BaseModel):
+    """`filters.reason_first`: the reason before the score, so the score follows from it."""
+
+    why: str = Field(max_length=240, description="One short sentence.")
+    score: Literal[1, 2, 3, 4, 5]
+
+
 @lru_cache(maxsize=32)
-def rubric_schema(dimension_names: tuple[str, ...]) -> type[BaseModel]:
+def rubric_schema(dimension_names: tuple[str, ...], reason_first: bool = False) -> type[BaseModel]:
+    dimension = DimensionScoreReasonFirst if reason_first else DimensionScore
     fields: dict[str, Any] = {
-        f"d{index}_{re.sub(r'[^0-9a-zA-Z_]', '_', name)}": (DimensionScore, Field(alias=name))
+        f"d{index}_{re.sub(r'[^0-9a-zA-Z_]', '_', name)}": (dimension, Field(alias=name))
         for index, name in enumerate(dimension_names)
     }
     return create_model("RubricScores", __config__=ConfigDict(populate_by_name=True), **fields)

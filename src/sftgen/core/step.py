@@ -161,6 +161,29 @@ class LLMStep(Step):
 
 class LLMFilterStep(LLMStep):
     passes_input_on = True
+    reason_first_template: ClassVar[str | None] = None
+    reason_first_schema: ClassVar[type[BaseModel] | None] = None
+    """The same judgement with the reason asked before the verdict (`filters.reason_first`)."""
+
+    def reasons_first(self, ctx: RunContext | ItemContext) -> bool:
+        recipe = ctx.recipe
+        return self.reason_first_template is not None and recipe.filters.reasons_first(recipe.llm.provider)
+
+    def settings(self, ctx: RunContext) -> dict[str, Any]:
+        settings = super().settings(ctx)
+        if self.reasons_first(ctx):  # only when on, so a project that does not use it keeps its settings
+            settings["reason_first"] = {"template": ctx.templates.fingerprint(self.reason_first_template),
+                                        "schema": self.reason_first_schema_for(ctx).model_json_schema()}
+        return settings
+
+    def reason_first_schema_for(self, ctx: RunContext | ItemContext) -> type[BaseModel]:
+        return self.reason_first_schema or self.output_schema
+
+    def template_for(self, item: Record, ctx: ItemContext) -> str:
+        return self.reason_first_template if self.reasons_first(ctx) else super().template_for(item, ctx)
+
+    def schema_for(self, item: Record, ctx: ItemContext) -> type[BaseModel]:
+        return self.reason_first_schema_for(ctx) if self.reasons_first(ctx) else super().schema_for(item, ctx)
 
     async def process(self, item: Record, ctx: ItemContext) -> Outcome:
         outcome = await super().process(item, ctx)

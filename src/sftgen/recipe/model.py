@@ -99,6 +99,13 @@ class Filters(Section):
     stop_share: float = Field(default=0.9, gt=0, le=1,
                               description="A filter dropping more than this share of what it judged stops the run.")
     stop_min_items: int = Field(default=20, ge=1, description="Items a filter must judge before it can stop the run.")
+    reason_first: bool | Literal["auto"] = Field(
+        default="auto",
+        description="Judges write their reason before their verdict (or score). auto: yes with provider openai; "
+        "no with the embedded SmolLM2-135M, which then called 19 of 20 in-domain chunks too_thin or boilerplate.")
+
+    def reasons_first(self, provider: str) -> bool:
+        return provider == "openai" if self.reason_first == "auto" else bool(self.reason_first)
 
 
 class Budget(Section):

@@ -39,6 +39,7 @@ class AnswerEvalStep(LLMFilterStep):
     consumes = "answer"
     produces = "answer"
     template = TEMPLATE
+    reason_first_template = "answer_eval_reason_first.jinja"
     temperature = 0.0
 
     def settings(self, ctx: RunContext) -> dict[str, Any]:
@@ -50,14 +51,20 @@ class AnswerEvalStep(LLMFilterStep):
             "rubric": [dimension.model_dump() for dimension in answers.rubric],
             "threshold": answers.threshold,
             "below_threshold": answers.below_threshold,
+            **({"reason_first": {"template": ctx.templates.fingerprint(self.reason_first_template),
+                                 "schema": self.reason_first_schema_for(ctx).model_json_schema()}}
+               if self.reasons_first(ctx) else {}),
         }
 
     @staticmethod
-    def rubric_schema(ctx: RunContext | ItemContext):
-        return rubric_schema(tuple(dimension.name for dimension in ctx.recipe.answers.rubric))
+    def rubric_schema(ctx: RunContext | ItemContext, reason_first: bool = False):
+        return rubric_schema(tuple(dimension.name for dimension in ctx.recipe.answers.rubric), reason_first)
+
+    def reason_first_schema_for(self, ctx: RunContext | ItemContext):
+        return self.rubric_schema(ctx, reason_first=True)
 
     def schema_for(self, item: Record, ctx: ItemContext):
-        return self.rubric_schema(ctx)
+        return self.reason_first_schema_for(ctx) if self.reasons_first(ctx) else self.rubric_schema(ctx)
 
     def reopen_inputs(self, ctx: RunContext) -> None:
         health = judge_health(ctx.store.records.meta_objects("answer", "scores"), ctx.recipe.answers.rubric)

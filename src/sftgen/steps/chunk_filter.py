@@ -27,6 +27,15 @@ class ChunkVerdict(BaseModel):
     explanation: Sentence = Field(description="One short sentence.")
 
 
+class ChunkVerdictReasonFirst(BaseModel):
+    """`filters.reason_first`: the reason is written before the verdict, so the verdict follows from it."""
+
+    explanation: Sentence = Field(description="One short sentence.")
+    verdict: Literal["keep", "off_domain", "boilerplate", "too_thin", "garbled"] = Field(
+        description="keep, or why the text is of no use for questions about the domain."
+    )
+
+
 class ChunkFilterStep(LLMFilterStep):
     """Keep chunks relevant to the domain and informative enough to ask about."""
 
@@ -35,6 +44,8 @@ class ChunkFilterStep(LLMFilterStep):
     produces = "chunk"
     template = "chunk_filter.jinja"
     output_schema = ChunkVerdict
+    reason_first_template = "chunk_filter_reason_first.jinja"
+    reason_first_schema = ChunkVerdictReasonFirst
 
     def step_settings(self, ctx: RunContext) -> dict[str, Any]:
         relevance = ctx.recipe.relevance

@@ -22,6 +22,13 @@ class PromptVerdict(BaseModel):
     explanation: Sentence = Field(description="One short sentence; name the wrong claim if any.")
 
 
+class PromptVerdictReasonFirst(BaseModel):
+    """`filters.reason_first`: the reason is written before the verdict, so the verdict follows from it."""
+
+    explanation: Sentence = Field(description="One short sentence; name the wrong claim if any.")
+    verdict: Literal["keep", "off_domain", "unclear", "unanswerable", "incorrect_premise", "not_self_contained"]
+
+
 class PromptFilterStep(LLMFilterStep):
     """Drop prompts that are off-domain, unclear, unanswerable or rest on a false claim."""
 
@@ -30,6 +37,8 @@ class PromptFilterStep(LLMFilterStep):
     produces = "prompt"
     template = "prompt_filter.jinja"
     output_schema = PromptVerdict
+    reason_first_template = "prompt_filter_reason_first.jinja"
+    reason_first_schema = PromptVerdictReasonFirst
 
     def step_settings(self, ctx: RunContext) -> dict[str, Any]:
         return {"domain": domain_brief(ctx)}
