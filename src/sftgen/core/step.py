@@ -170,11 +170,14 @@ class LLMFilterStep(LLMStep):
         return self.reason_first_template is not None and recipe.filters.reasons_first(recipe.llm.provider)
 
     def settings(self, ctx: RunContext) -> dict[str, Any]:
-        settings = super().settings(ctx)
-        if self.reasons_first(ctx):  # only when on, so a project that does not use it keeps its settings
-            settings["reason_first"] = {"template": ctx.templates.fingerprint(self.reason_first_template),
-                                        "schema": self.reason_first_schema_for(ctx).model_json_schema()}
-        return settings
+        return {**super().settings(ctx), **self.reason_first_settings(ctx)}
+
+    def reason_first_settings(self, ctx: RunContext) -> dict[str, Any]:
+        """Empty when off, so a project that does not use it keeps its settings."""
+        if not self.reasons_first(ctx):
+            return {}
+        return {"reason_first": {"template": ctx.templates.fingerprint(self.reason_first_template),
+                                 "schema": self.reason_first_schema_for(ctx).model_json_schema()}}
 
     def reason_first_schema_for(self, ctx: RunContext | ItemContext) -> type[BaseModel]:
         return self.reason_first_schema or self.output_schema

@@ -10,7 +10,7 @@ from pathlib import Path
 from sftgen.failures import RunStopped
 from sftgen.recipe import Recipe
 from sftgen.relevance.sample import SampleError, read_sample
-from sftgen.relevance.score import DescriptionScorer, Encoder, ExampleScorer, ProbeScorer
+from sftgen.relevance.score import DescriptionScorer, Encoder, ExampleScorer, ProbeScorer, Scorer
 
 
 class RelevanceSetupError(RunStopped):
@@ -31,7 +31,7 @@ def examples_path(recipe: Recipe, project_dir: Path) -> Path | None:
 
 
 def scorer_for(recipe: Recipe, project_dir: Path,
-               embedder: Encoder) -> DescriptionScorer | ExampleScorer | ProbeScorer:
+               embedder: Encoder) -> Scorer:
     path = examples_path(recipe, project_dir)
     if path is None:
         return DescriptionScorer(recipe, embedder)

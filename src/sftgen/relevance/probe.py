@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from sftgen.relevance.folds import cross_fitted
+
 DEFAULT_L2 = 1 / 3
 """The penalty on the weights (not the intercept) against the summed log-loss; picked on the bench's
 dev halves, where 1/10..1 gave F1 within 0.02."""
@@ -47,12 +49,7 @@ def cross_fitted_probe_scores(vectors: np.ndarray, relevant: Sequence[bool], fol
                               l2: float = DEFAULT_L2) -> np.ndarray:
     """Each labelled vector scored by a probe fitted on the other folds (a band fitted on these scores is
     not fitted on the texts that made the probe)."""
-    labels = np.asarray(relevant, dtype=bool)
-    scores = np.zeros(len(labels))
-    order = np.random.default_rng(seed).permutation(len(labels))
-    for fold in np.array_split(order, min(folds, len(labels))):
-        rest = np.setdiff1d(order, fold)
-        train = rest if labels[rest].any() and not labels[rest].all() else order
-        weights, intercept = fit_logistic(vectors[train], labels[train], l2)
-        scores[fold] = probe_scores(weights, intercept, vectors[fold])
-    return scores
+    def fitted_on(train: np.ndarray, labels: np.ndarray, scored: np.ndarray) -> np.ndarray:
+        return probe_scores(*fit_logistic(train, labels, l2), scored)
+
+    return cross_fitted(vectors, relevant, fitted_on, folds, seed)

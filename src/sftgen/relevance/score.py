@@ -35,7 +35,15 @@ def anchor_texts(recipe: Recipe) -> list[str]:
     return [text(domain.name, domain.description)] + [text(s.name, s.description) for s in domain.subdomains]
 
 
-class DescriptionScorer:
+class Scorer:
+    def scores(self, texts: Sequence[str]) -> list[float]:
+        raise NotImplementedError
+
+    def score(self, text: str) -> float:
+        return self.scores([text])[0]
+
+
+class DescriptionScorer(Scorer):
     def __init__(self, recipe: Recipe, embedder: Encoder):
         self.anchors_text = anchor_texts(recipe)
         self.embedder = embedder
@@ -52,9 +60,6 @@ class DescriptionScorer:
         similarities = unit_rows(self.embedder.encode(list(texts))) @ self.anchors().T
         return [round(float(value), 4) for value in similarities.max(axis=1)]
 
-    def score(self, text: str) -> float:
-        return self.scores([text])[0]
-
 
 def unit_rows(vectors) -> np.ndarray:
     import numpy as np
@@ -64,7 +69,7 @@ def unit_rows(vectors) -> np.ndarray:
     return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
 
 
-class ExampleScorer:
+class ExampleScorer(Scorer):
     def __init__(self, relevant: Sequence[str], other: Sequence[str], embedder: Encoder):
         if not relevant or not other:
             raise ValueError("example scoring needs relevant and other examples")
@@ -84,11 +89,8 @@ class ExampleScorer:
         values = centroid_difference(train, labels, unit_rows(self.embedder.encode(list(texts))))
         return [round(float(value), 4) for value in values]
 
-    def score(self, text: str) -> float:
-        return self.scores([text])[0]
 
-
-class ProbeScorer:
+class ProbeScorer(Scorer):
     def __init__(self, relevant: Sequence[str], other: Sequence[str], embedder: Encoder):
         if not relevant or not other:
             raise ValueError("a probe needs relevant and other examples")
@@ -111,9 +113,6 @@ class ProbeScorer:
         weights, intercept = self.fitted()
         values = probe_scores(weights, intercept, unit_rows(self.embedder.encode(list(texts))))
         return [round(float(value), 4) for value in values]
-
-    def score(self, text: str) -> float:
-        return self.scores([text])[0]
 
 
 def cross_fitted_scores(fit: str, texts: Sequence[str], relevant: Sequence[bool], embedder: Encoder) -> list[float]:
@@ -145,14 +144,6 @@ def centroid_difference(train: np.ndarray, labels: Sequence[bool], vectors: np.n
 
 def cross_fitted_centroid_scores(vectors: np.ndarray, relevant: Sequence[bool], folds: int = 5,
                                  seed: int = 0) -> np.ndarray:
-    import numpy as np
+    from sftgen.relevance.folds import cross_fitted
 
-    labels = np.asarray(relevant, dtype=bool)
-    scores = np.zeros(len(labels))
-    order = np.random.default_rng(seed).permutation(len(labels))
-    for fold in np.array_split(order, min(folds, len(labels))):
-        rest = np.setdiff1d(order, fold)
-        if not labels[rest].any() or labels[rest].all():
-            rest = order
-        scores[fold] = centroid_difference(vectors[rest], labels[rest], vectors[fold])
-    return scores
+    return cross_fitted(vectors, relevant, centroid_difference, folds, seed)

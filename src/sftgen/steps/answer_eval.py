@@ -51,9 +51,7 @@ class AnswerEvalStep(LLMFilterStep):
             "rubric": [dimension.model_dump() for dimension in answers.rubric],
             "threshold": answers.threshold,
             "below_threshold": answers.below_threshold,
-            **({"reason_first": {"template": ctx.templates.fingerprint(self.reason_first_template),
-                                 "schema": self.reason_first_schema_for(ctx).model_json_schema()}}
-               if self.reasons_first(ctx) else {}),
+            **self.reason_first_settings(ctx),
         }
 
     @staticmethod
