@@ -49,21 +49,12 @@ def test_status_and_the_report_warn_about_a_judge_that_scores_every_answer_alike
     from typer.testing import CliRunner
 
     from sftgen.cli import app
-    from tests.fakes.fake_openai_server import running_fake_server
-    from tests.support.answer_project import make_answer_project, run_answers, scores_reply, seed_prompts, template_of
+    from tests.support.answer_project import make_answer_project, run_with_judge, seed_prompts
 
     project = make_answer_project(tmp_path / "p")
     seed_prompts(project, [(f"How does quark property number {i} affect hadron masses?", "quarks")
                            for i in range(12)])
-
-    def script(step, body):
-        if template_of(step, body) == "answer":
-            return json.dumps({"answer": "Quarks come in six flavours [1]."})
-        return scores_reply(5) if template_of(step, body) == "answer_eval" else None
-
-    with running_fake_server() as server:
-        server.script_steps(script)
-        run_answers(project, server)
+    run_with_judge(project, 5)
 
     runner = CliRunner()
     judge = json.loads(runner.invoke(app, ["status", str(project), "--json"]).output)["judge"]
@@ -81,28 +72,13 @@ def test_a_blind_judges_low_scores_drop_nothing_and_go_to_review(tmp_path):
     """Twelve answers all scored 2 of 5, below the threshold: the first pass drops them as low_score; once
     the judge is seen to be blind, they are handed back (answered from the cache, no new request) and kept
     with needs_review, so its scores do not decide what the SFT export holds."""
-    import json
-
     from sftgen.store import open_store
-    from tests.fakes.fake_openai_server import running_fake_server
-    from tests.support.answer_project import make_answer_project, run_answers, scores_reply, seed_prompts, template_of
+    from tests.support.answer_project import make_answer_project, run_with_judge, seed_prompts
 
     project = make_answer_project(tmp_path / "p")
     seed_prompts(project, [(f"How does quark property number {i} affect hadron masses?", "quarks")
                            for i in range(12)])
-    judged = []
-
-    def script(step, body):
-        if template_of(step, body) == "answer":
-            return json.dumps({"answer": "Quarks come in six flavours [1]."})
-        if template_of(step, body) == "answer_eval":
-            judged.append(body)
-            return scores_reply(2)
-        return None
-
-    with running_fake_server() as server:
-        server.script_steps(script)
-        run_answers(project, server)
+    judged = run_with_judge(project, 2)
     assert len(judged) == 12  # each answer judged once: the second look came from the cache
 
     store = open_store(project)
@@ -117,27 +93,13 @@ def test_a_blind_judges_low_scores_drop_nothing_and_go_to_review(tmp_path):
 
 
 def test_a_judge_that_tells_answers_apart_still_drops_low_scores(tmp_path):
-    import json
-
     from sftgen.store import open_store
-    from tests.fakes.fake_openai_server import running_fake_server
-    from tests.support.answer_project import make_answer_project, run_answers, scores_reply, seed_prompts, template_of
+    from tests.support.answer_project import make_answer_project, run_with_judge, seed_prompts
 
     project = make_answer_project(tmp_path / "p")
     seed_prompts(project, [(f"How does quark property number {i} affect hadron masses?", "quarks")
                            for i in range(12)])
-    count = iter(range(100))
-
-    def script(step, body):
-        if template_of(step, body) == "answer":
-            return json.dumps({"answer": "Quarks come in six flavours [1]."})
-        if template_of(step, body) == "answer_eval":
-            return scores_reply(2 if next(count) % 2 else 5)
-        return None
-
-    with running_fake_server() as server:
-        server.script_steps(script)
-        run_answers(project, server)
+    run_with_judge(project, lambda judged_before: 2 if judged_before % 2 else 5)
     store = open_store(project)
     try:
         outcomes = Counter((row["outcome"], row["reason"]) for row in store.progress_rows("answer_eval"))

@@ -5,14 +5,11 @@ BBC News, LLM alone F1 0.00 with the reason first, 0.69 with the verdict first).
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import yaml
 
 from sftgen.recipe import Recipe
-from tests.fakes.fake_openai_server import running_fake_server
-from tests.support.answer_project import make_answer_project, run_answers, scores_reply, seed_prompts, template_of
+from tests.support.answer_project import make_answer_project, run_with_judge, seed_prompts
 from tests.support.prompt_script import PromptScript
 from tests.test_prompt_pipeline import docs_for, make_project, recipe, scripted_run
 
@@ -66,19 +63,7 @@ def test_the_judge_writes_why_before_each_score_when_set(tmp_path):
     settings["filters"] = {"reason_first": True}
     (project / "recipe.yaml").write_text(yaml.safe_dump(settings))
     seed_prompts(project)
-    judged = []
-
-    def script(step, body):
-        if template_of(step, body) == "answer":
-            return json.dumps({"answer": "Quarks come in six flavours [1]."})
-        if template_of(step, body) == "answer_eval":
-            judged.append(body)
-            return scores_reply(4)
-        return None
-
-    with running_fake_server() as server:
-        server.script_steps(script)
-        run_answers(project, server)
+    judged = run_with_judge(project, 4)
     assert judged
     dimension = judged[0]["response_format"]["json_schema"]["schema"]
     first = next(iter(dimension["properties"].values()))

@@ -107,3 +107,24 @@ def user_text(body: dict[str, Any]) -> str:
 def scores_reply(score: int) -> str:
     return json.dumps({name: {"score": score, "why": f"{name} judged {score}"}
                        for name in ("style", "domain", "groundedness")})
+
+
+def run_with_judge(project_dir: Path, score, answer: str = "Quarks come in six flavours [1].") -> list[dict[str, Any]]:
+    """Run the answer half on the fake server: every answer is `answer`, the judge gives `score` (a number,
+    or a function of how many answers it judged before) on every dimension. Returns the judge's requests."""
+    from tests.fakes.fake_openai_server import running_fake_server
+
+    judged: list[dict[str, Any]] = []
+
+    def script(step, body):
+        if template_of(step, body) == "answer":
+            return json.dumps({"answer": answer})
+        if template_of(step, body) == "answer_eval":
+            judged.append(body)
+            return scores_reply(score(len(judged) - 1) if callable(score) else score)
+        return None
+
+    with running_fake_server() as server:
+        server.script_steps(script)
+        run_answers(project_dir, server)
+    return judged
