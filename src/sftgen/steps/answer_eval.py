@@ -74,8 +74,7 @@ class AnswerEvalStep(LLMFilterStep):
     def reopen_inputs(self, ctx: RunContext) -> None:
         ctx.services.forget(JudgeStanding)
         settings = self.settings_hash(ctx)
-        dropped = [row["item_id"] for row in ctx.store.progress_rows(self.name)
-                   if row["outcome"] == Status.DROPPED and row["reason"] == LOW_SCORE and row["settings"] == settings]
+        dropped = ctx.store.items_done_as(self.name, Status.DROPPED, LOW_SCORE, settings)
         if not dropped:
             return
         health = judge_standing(ctx).health

@@ -107,6 +107,12 @@ class Progress:
             return self.conn.execute("SELECT * FROM progress").fetchall()
         return self.conn.execute("SELECT * FROM progress WHERE step=?", (step,)).fetchall()
 
+    def items_done_as(self, step: str, outcome: str, reason: str, settings: str) -> list[str]:
+        """The inputs this step processed under these settings with this outcome and reason."""
+        return [row[0] for row in self.conn.execute(
+            "SELECT item_id FROM progress WHERE step=? AND outcome=? AND reason=? AND settings=?",
+            (step, outcome, reason, settings))]
+
     def outcome_of(self, step: str, item_id: str) -> tuple[str, str | None] | None:
         """(outcome, reason) of `step` on this input, or None when it has not processed it."""
         row = self.conn.execute(
