@@ -25,9 +25,10 @@ TODO = "todo"
 """Not settled yet and not decided by the current reviewer: what a reviewer works through."""
 STATUSES = (TODO, PENDING, DISPUTED, ACCEPTED, EDITED, REJECTED, "all")
 COUNTED = (ACCEPTED, REJECTED, EDITED, PENDING, DISPUTED)
-COUNTING_KEYS = ("prompt_id", "candidate_index", "needs_review", "scores")
-"""The meta that places an item in the queue (its prompt, candidate group and the policy's inputs): all
-`counts` reads of each item."""
+GROUPING_KEYS = ("prompt_id", "candidate_index")
+JUDGED_KEYS = ("needs_review", "scores")
+"""The meta that places an item in the queue: its prompt and candidate group, and what the `uncertain`
+policy weighs (decisions/policy.py `in_queue`). All that `counts` reads of each item."""
 
 
 @dataclass
@@ -101,7 +102,8 @@ class ReviewQueue:
         prompt_decisions = self.log.by_item("prompt") if kind == "answer" else {}
         items: list[QueueItem] = []
         groups: dict[str, list[QueueItem]] = {}
-        emitted = (self.store.emits.emitted_without_text(gate.upstream, kind, keys=COUNTING_KEYS) if to_count
+        keys = GROUPING_KEYS + (JUDGED_KEYS if self.review.policy not in ("all", "sample") else ())
+        emitted = (self.store.emits.emitted_without_text(gate.upstream, kind, keys=keys) if to_count
                    else self.store.emitted(gate.upstream, kind=kind))
         for record in emitted:
             dropped_by_others = record.status != Status.KEPT and record.reason != REJECTED_BY_REVIEWER
