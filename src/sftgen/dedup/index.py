@@ -90,13 +90,13 @@ class DedupIndex:
         rows = {row[0]: row for row in self.db.execute(
             "SELECT id, text_hash, key, words, signature, vector FROM anchors")}
         stale = [anchor_id for anchor_id, row in rows.items() if wanted.get(anchor_id) != row[1]]
-        incomplete = [i for i, anchor_id in enumerate(ids) if anchor_id in rows and anchor_id not in stale
+        for anchor_id in stale:
+            del rows[anchor_id]
+        incomplete = [i for i, anchor_id in enumerate(ids) if anchor_id in rows
                       and ((near and rows[anchor_id][4] is None) or (semantic and rows[anchor_id][5] is None))]
-        missing = [i for i, anchor_id in enumerate(ids) if anchor_id not in rows or anchor_id in stale]
+        missing = [i for i, anchor_id in enumerate(ids) if anchor_id not in rows]
         with self.db:
             self.remove(stale)
-            for anchor_id in stale:
-                del rows[anchor_id]
             computed = self.compute_into(rows, ids, texts, missing + incomplete)
             self.insert([computed[i] for i in missing], count_words=True)
             self.insert([computed[i] for i in incomplete], count_words=False)
