@@ -134,7 +134,7 @@ class DedupIndex:
         if "semantic" in self.settings.methods:
             dim = self.embedder.dim
             joined = b"".join(row[5] for row in chosen)
-            features.vectors = np.frombuffer(joined, dtype=np.float32).reshape(len(chosen), dim).copy()
+            features.vectors = np.frombuffer(joined, dtype=np.float32).reshape(len(chosen), dim)  # read only
         return features
 
     # ---- writing -------------------------------------------------------------------------------
