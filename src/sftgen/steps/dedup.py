@@ -6,6 +6,13 @@ smallest id is kept: the choice depends on the set of prompts only, not on the o
 upstream steps happened to finish, so reruns and other machines agree. A dropped prompt's meta
 records `duplicate_of` (the kept prompt's id), `similarity` and `dedup_method`.
 
+What dedup needs of the prompts it kept (normalised text, content words, MinHash values, embedding, and the
+document frequencies of the words) is kept in the dedup index, `.sftgen/dedup/anchors.db`
+(sftgen.dedup.index), so a run hashes and embeds only its new prompts. The content check's IDF is over the
+same texts as without the index (the prompts kept before and all of this run's new ones), taken from the
+stored counts, so the decisions are the same as a run that reads every kept prompt again; as before, a
+prompt dropped in an earlier run is not counted, so how prompts were split over runs can move a weight.
+
 With `dedup.verifier: llm` the run's LLM judges the semantic look-alikes (sftgen.dedup.verifier); its
 requests are counted on the prompt each question is about. A kept prompt records in its meta what the
 verifier could not settle: `dedup_unverified` (look-alikes left unasked when the pair budget ran out) and
