@@ -1,8 +1,8 @@
 """The store's SQLite database: the connection, every table, and transactions that turn a full disk into
 `DiskFull`.
 
-Tables (ids, step names and settings hashes are numbers from `names`; each distinct record text is kept
-once in `texts`: store/interning.py):
+Tables (ids, step names and settings hashes are numbers from `names`; each distinct record text and progress
+label is kept once in `texts`: store/interning.py):
 - record_rows: every item with identity, provenance (parent_ids), text, meta, status and drop reason.
 - emit_rows: which step passed on which item, and from which input (`source`). A step's inputs are the
             active emits of its upstream steps; a filter emits the inputs it keeps.
@@ -73,7 +73,7 @@ CREATE TABLE IF NOT EXISTS progress_rows (
     outcome TEXT NOT NULL,
     reason TEXT,
     detail TEXT,
-    label TEXT,
+    label INTEGER,
     n_outputs INTEGER NOT NULL DEFAULT 0,
     llm_requests INTEGER NOT NULL DEFAULT 0,
     cache_hits INTEGER NOT NULL DEFAULT 0,
@@ -93,10 +93,11 @@ CREATE VIEW IF NOT EXISTS emits AS
     SELECT e.seq, s.name AS step, i.name AS item_id, o.name AS source_id, e.active
     FROM emit_rows e JOIN names s ON s.n = e.step JOIN names i ON i.n = e.item JOIN names o ON o.n = e.source;
 CREATE VIEW IF NOT EXISTS progress AS
-    SELECT s.name AS step, i.name AS item_id, g.name AS settings, p.outcome, p.reason, p.detail, p.label,
+    SELECT s.name AS step, i.name AS item_id, g.name AS settings, p.outcome, p.reason, p.detail, l.text AS label,
            p.n_outputs, p.llm_requests, p.cache_hits, p.prompt_tokens, p.completion_tokens, p.seconds,
            p.done_at, p.cache_keys
-    FROM progress_rows p JOIN names s ON s.n = p.step JOIN names i ON i.n = p.item JOIN names g ON g.n = p.settings;
+    FROM progress_rows p JOIN names s ON s.n = p.step JOIN names i ON i.n = p.item JOIN names g ON g.n = p.settings
+    LEFT JOIN texts l ON l.n = p.label;
 CREATE TABLE IF NOT EXISTS llm_cache (
     key TEXT PRIMARY KEY,
     model TEXT NOT NULL,

@@ -100,7 +100,8 @@ def records_bytes(db: Database, record_ids: list[str]) -> int:
     size += conn.execute(
         """SELECT COALESCE(SUM(length(t.text)), 0) FROM texts t
            WHERE t.n IN (SELECT r.text FROM record_rows r WHERE r.n IN (SELECT n FROM gc_records))
-             AND t.n NOT IN (SELECT r.text FROM record_rows r WHERE r.n NOT IN (SELECT n FROM gc_records))"""
+             AND t.n NOT IN (SELECT r.text FROM record_rows r WHERE r.n NOT IN (SELECT n FROM gc_records))
+             AND t.n NOT IN (SELECT label FROM progress_rows WHERE label IS NOT NULL)"""
     ).fetchone()[0]
     conn.execute("DROP TABLE gc_records")
     return size
@@ -148,7 +149,8 @@ def collect(db: Database, apply: bool) -> Collected:
             db.conn.execute(f"DELETE FROM emit_rows WHERE active = 0 AND item IN ({numbers})", part)
             db.conn.execute(f"DELETE FROM record_rows WHERE n IN ({numbers})", part)
         if garbage.record_ids:  # the texts only they had
-            db.conn.execute("DELETE FROM texts WHERE n NOT IN (SELECT text FROM record_rows)")
+            db.conn.execute("DELETE FROM texts WHERE n NOT IN (SELECT text FROM record_rows) "
+                            "AND n NOT IN (SELECT label FROM progress_rows WHERE label IS NOT NULL)")
     db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.conn.execute("VACUUM")
     db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

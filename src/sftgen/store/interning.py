@@ -27,11 +27,16 @@ def name_ids(conn: sqlite3.Connection, names: Iterable[str]) -> list[int]:
     return found
 
 
-def intern(conn: sqlite3.Connection, name: str) -> int:
-    """The number of a name, given one now if it has none; inside the caller's transaction."""
+def intern(conn: sqlite3.Connection, name: str, memo: dict[str, int] | None = None) -> int:
+    """The number of a name, given one now if it has none; inside the caller's transaction. `memo` holds
+    the numbers found in this transaction (it must not outlive it: see above)."""
+    if memo is not None and name in memo:
+        return memo[name]
     n = name_id(conn, name)
     if n is None:
         n = int(conn.execute("INSERT INTO names (name) VALUES (?)", (name,)).lastrowid)
+    if memo is not None:
+        memo[name] = n
     return n
 
 

@@ -33,16 +33,17 @@ class Emits:
 
     # ---- writing -------------------------------------------------------------------------------
 
-    def replace(self, step: str, source_id: str, emitted_ids: list[str]) -> None:
-        """Emit `emitted_ids` for this input; what an earlier pass emitted and this one did not is withdrawn."""
-        step_n, source_n = intern(self.conn, step), intern(self.conn, source_id)
+    def replace(self, step: str, source_id: str, emitted_ids: list[str], memo: dict[str, int] | None = None) -> None:
+        """Emit `emitted_ids` for this input; what an earlier pass emitted and this one did not is withdrawn.
+        `memo`: numbers already found in this transaction (interning.intern)."""
+        step_n, source_n = intern(self.conn, step, memo), intern(self.conn, source_id, memo)
         previous = {
             row[0]
             for row in self.conn.execute(
-                "SELECT item FROM emit_rows WHERE step=? AND source=? AND active=1", (step_n, source_n)
+                "SELECT item FROM emit_rows INDEXED BY emit_rows_step_source WHERE step=? AND source=? AND active=1", (step_n, source_n)
             )
         }
-        emitted = [intern(self.conn, item_id) for item_id in emitted_ids]
+        emitted = [intern(self.conn, item_id, memo) for item_id in emitted_ids]
         for item_n in emitted:
             self.conn.execute(
                 """INSERT INTO emit_rows (step, item, source, active) VALUES (?,?,?,1)
@@ -61,7 +62,7 @@ class Emits:
         step_n, source_n = intern(self.conn, step), intern(self.conn, source_id)
         for item_n in items:
             self.conn.execute(
-                "UPDATE emit_rows SET active=0 WHERE step=? AND source=? AND item=?", (step_n, source_n, item_n)
+                "UPDATE emit_rows INDEXED BY emit_rows_step_source SET active=0 WHERE step=? AND source=? AND item=?", (step_n, source_n, item_n)
             )
         self.withdraw_downstream({(step, item_n) for item_n in items})
 
@@ -89,9 +90,9 @@ class Emits:
                     continue
                 self.conn.execute("DELETE FROM progress_rows WHERE step=? AND item=?", (consumer_n, item_n))
                 made = self.conn.execute(
-                    "SELECT item FROM emit_rows WHERE step=? AND source=? AND active=1", (consumer_n, item_n)
+                    "SELECT item FROM emit_rows INDEXED BY emit_rows_step_source WHERE step=? AND source=? AND active=1", (consumer_n, item_n)
                 ).fetchall()
-                self.conn.execute("UPDATE emit_rows SET active=0 WHERE step=? AND source=? AND active=1",
+                self.conn.execute("UPDATE emit_rows INDEXED BY emit_rows_step_source SET active=0 WHERE step=? AND source=? AND active=1",
                                   (consumer_n, item_n))
                 frontier.update((consumer, row[0]) for row in made)
 
@@ -126,8 +127,8 @@ class Emits:
         step_n, source_n = name_id(self.conn, step), name_id(self.conn, source_id)
         if step_n is None or source_n is None:
             return []
-        query = f"""SELECT {RECORD_COLUMNS} FROM emit_rows e JOIN record_rows r ON r.n = e.item {RECORD_JOINS}
-                   WHERE e.step = ? AND e.source = ? AND e.active = 1"""
+        query = f"""SELECT {RECORD_COLUMNS} FROM emit_rows e INDEXED BY emit_rows_step_source
+                   JOIN record_rows r ON r.n = e.item {RECORD_JOINS} WHERE e.step = ? AND e.source = ? AND e.active = 1"""
         params: list[Any] = [step_n, source_n]
         if kind:
             query += " AND r.kind = ?"

@@ -4,7 +4,7 @@
 - Stores from before the ids were interned keep `records`, `emits` and `progress` as tables with the text
   ids in every row and every index (~30 KB per kept prompt). They are copied once into `record_rows`,
   `emit_rows` and `progress_rows` (ids, step names and settings as numbers from `names`, each distinct
-  text once in `texts`), in their old row order, and the old tables give way to the views of the same
+  text and label once in `texts`), in their old row order, and the old tables give way to the views of the same
   name, which read the same rows back. One transaction: a crash leaves the old store as it was.
 """
 
@@ -24,6 +24,8 @@ INSERT OR IGNORE INTO names (name) SELECT step FROM old_emits UNION SELECT item_
 INSERT OR IGNORE INTO names (name) SELECT step FROM old_progress UNION SELECT item_id FROM old_progress
     UNION SELECT settings FROM old_progress;
 INSERT OR IGNORE INTO texts (hash, text) SELECT text_hash(text), text FROM old_records ORDER BY rowid;
+INSERT OR IGNORE INTO texts (hash, text) SELECT text_hash(label), label FROM old_progress WHERE label IS NOT NULL
+    ORDER BY rowid;
 INSERT INTO record_rows (n, kind, step, text, parent_ids, meta, origin, status, reason, dropped_by, created_at)
     SELECT i.n, r.kind, r.step, t.n, r.parent_ids, r.meta, r.origin, r.status, r.reason, r.dropped_by, r.created_at
     FROM old_records r JOIN names i ON i.name = r.id JOIN texts t ON t.hash = text_hash(r.text) ORDER BY r.rowid;
@@ -33,10 +35,10 @@ INSERT INTO emit_rows (seq, step, item, source, active)
     ORDER BY e.seq;
 INSERT INTO progress_rows (step, item, settings, outcome, reason, detail, label, n_outputs, llm_requests,
                            cache_hits, prompt_tokens, completion_tokens, seconds, done_at, cache_keys)
-    SELECT s.n, i.n, g.n, p.outcome, p.reason, p.detail, p.label, p.n_outputs, p.llm_requests, p.cache_hits,
+    SELECT s.n, i.n, g.n, p.outcome, p.reason, p.detail, l.n, p.n_outputs, p.llm_requests, p.cache_hits,
            p.prompt_tokens, p.completion_tokens, p.seconds, p.done_at, {cache_keys}
     FROM old_progress p JOIN names s ON s.name = p.step JOIN names i ON i.name = p.item_id
-    JOIN names g ON g.name = p.settings ORDER BY p.rowid;
+    JOIN names g ON g.name = p.settings LEFT JOIN texts l ON l.hash = text_hash(p.label) ORDER BY p.rowid;
 INSERT INTO sqlite_sequence (name, seq) SELECT 'emit_rows', 0
     WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'emit_rows');
 UPDATE sqlite_sequence SET seq = MAX(seq, COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'emits'), 0))
@@ -60,7 +62,7 @@ def number_the_ids(conn: sqlite3.Connection, schema: str) -> None:
     """Copy a store with text ids in its rows into the numbered tables (nothing when it has them already)."""
     if not has_table(conn, "records"):
         return
-    conn.create_function("text_hash", 1, text_hash, deterministic=True)
+    conn.create_function("text_hash", 1, lambda text: None if text is None else text_hash(text), deterministic=True)
     conn.execute("BEGIN IMMEDIATE")
     try:
         if has_table(conn, "records"):  # not done by another process meanwhile

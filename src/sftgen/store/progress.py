@@ -9,13 +9,14 @@ from typing import Any
 
 from sftgen.records import Record, Status
 from sftgen.store.db import RECORD_COLUMNS, RECORD_JOINS, Database, marks, row_to_record
-from sftgen.store.interning import intern, name_id, name_ids
+from sftgen.store.interning import intern, intern_text, name_id, name_ids
 from sftgen.store.results import ItemResult
 
 
-PROGRESS_COLUMNS = """s.name AS step, i.name AS item_id, g.name AS settings, p.outcome, p.reason, p.detail, p.label,
+PROGRESS_COLUMNS = """s.name AS step, i.name AS item_id, g.name AS settings, p.outcome, p.reason, p.detail, l.text AS label,
     p.n_outputs, p.llm_requests, p.cache_hits, p.prompt_tokens, p.completion_tokens, p.seconds, p.done_at, p.cache_keys"""
-PROGRESS_JOINS = "JOIN names s ON s.n = p.step JOIN names i ON i.n = p.item JOIN names g ON g.n = p.settings"
+PROGRESS_JOINS = ("JOIN names s ON s.n = p.step JOIN names i ON i.n = p.item JOIN names g ON g.n = p.settings "
+                  "LEFT JOIN texts l ON l.n = p.label")
 """The columns of the `progress` view from `progress_rows p`, and the joins they need."""
 
 
@@ -36,15 +37,17 @@ class Progress:
 
     # ---- writing -------------------------------------------------------------------------------
 
-    def write(self, step: str, settings: str, result: ItemResult, n_outputs: int, now: float) -> None:
+    def write(self, step: str, settings: str, result: ItemResult, n_outputs: int, now: float,
+              memo: dict[str, int] | None = None) -> None:
         self.conn.execute(
             """INSERT OR REPLACE INTO progress_rows (step, item, settings, outcome, reason, detail, label,
                    n_outputs, llm_requests, cache_hits, prompt_tokens, completion_tokens, seconds, done_at,
                    cache_keys)
                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
             (
-                intern(self.conn, step), intern(self.conn, result.item_id), intern(self.conn, settings), result.outcome, result.reason, result.detail,
-                result.label, n_outputs, result.llm_requests, result.cache_hits,
+                intern(self.conn, step, memo), intern(self.conn, result.item_id, memo), intern(self.conn, settings, memo),
+                result.outcome, result.reason, result.detail,
+                None if result.label is None else intern_text(self.conn, result.label), n_outputs, result.llm_requests, result.cache_hits,
                 result.prompt_tokens, result.completion_tokens, result.seconds, now,
                 " ".join(result.cache_keys),
             ),
@@ -114,8 +117,8 @@ class Progress:
         for start in range(0, len(item_ids), 500):
             part = item_ids[start : start + 500]
             rows = self.conn.execute(
-                f"""SELECT i.name, g.name, p.outcome, p.done_at FROM names i
-                    JOIN progress_rows p ON p.step = ? AND p.item = i.n JOIN names g ON g.n = p.settings
+                f"""SELECT i.name, g.name, p.outcome, p.done_at FROM names i  -- CROSS JOIN: these names first
+                    CROSS JOIN progress_rows p ON p.step = ? AND p.item = i.n JOIN names g ON g.n = p.settings
                     WHERE i.name IN ({marks(part)})""",
                 (self.number(step), *part),
             )
@@ -175,7 +178,8 @@ class Progress:
 
     def recent_errors(self, limit: int = 10) -> list[dict[str, Any]]:
         rows = self.conn.execute(
-            "SELECT s.name AS step, p.label, p.reason, p.detail FROM progress_rows p JOIN names s ON s.n = p.step "
+            "SELECT s.name AS step, l.text AS label, p.reason, p.detail FROM progress_rows p JOIN names s ON s.n = p.step "
+            "LEFT JOIN texts l ON l.n = p.label "
             "WHERE p.outcome=? ORDER BY p.done_at DESC LIMIT ?",
             (Status.ERROR, limit),
         ).fetchall()

@@ -24,10 +24,10 @@ class Records:
 
     # ---- writing -------------------------------------------------------------------------------
 
-    def insert(self, record: Record, now: float) -> None:
+    def insert(self, record: Record, now: float, memo: dict[str, int] | None = None) -> None:
         """Write a record; one of the same id keeps its text and takes this one's meta and status (and is not
         rewritten when they are the same: a page found again by another query)."""
-        n = intern(self.conn, record.id)
+        n = intern(self.conn, record.id, memo)
         meta = meta_json(record.meta)
         held = self.conn.execute("SELECT meta, status, reason FROM record_rows WHERE n=?", (n,)).fetchone()
         if held is not None:
