@@ -3,7 +3,8 @@
 
 Tables (ids, step names and settings hashes are numbers from `names`; each distinct record text and progress
 label is kept once in `texts`: store/interning.py):
-- record_rows: every item with identity, provenance (parent_ids), text, meta, status and drop reason.
+- record_rows: every item with identity, provenance (`parents`: the numbers of its parent ids), text, meta,
+            status and drop reason.
 - emit_rows: which step passed on which item, and from which input (`source`). A step's inputs are the
             active emits of its upstream steps; a filter emits the inputs it keeps.
 - progress_rows: one row per (step, input): the settings hash it was processed under, the outcome
@@ -45,7 +46,7 @@ CREATE TABLE IF NOT EXISTS record_rows (
     kind TEXT NOT NULL,
     step TEXT NOT NULL,
     text INTEGER NOT NULL,
-    parent_ids TEXT NOT NULL,
+    parents TEXT NOT NULL,
     meta TEXT NOT NULL,
     origin TEXT NOT NULL DEFAULT '',
     status TEXT NOT NULL,
@@ -86,7 +87,10 @@ CREATE TABLE IF NOT EXISTS progress_rows (
 );
 CREATE INDEX IF NOT EXISTS progress_rows_item ON progress_rows(item, done_at);
 CREATE VIEW IF NOT EXISTS records AS
-    SELECT i.name AS id, r.kind, r.step, t.text, r.parent_ids, r.meta, r.origin, r.status, r.reason,
+    SELECT i.name AS id, r.kind, r.step, t.text,
+           (SELECT '[' || COALESCE(group_concat(json_quote(p.name), ', '), '') || ']'
+            FROM json_each(r.parents) j CROSS JOIN names p ON p.n = j.value) AS parent_ids,
+           r.meta, r.origin, r.status, r.reason,
            r.dropped_by, r.created_at
     FROM record_rows r JOIN names i ON i.n = r.n JOIN texts t ON t.n = r.text;
 CREATE VIEW IF NOT EXISTS emits AS
@@ -152,7 +156,12 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-RECORD_COLUMNS = """i.name AS id, r.kind, r.step, t.text, r.parent_ids, r.meta, r.origin, r.status, r.reason"""
+PARENT_IDS = """(SELECT '[' || COALESCE(group_concat(json_quote(p.name), ', '), '') || ']'
+                 FROM json_each(r.parents) j CROSS JOIN names p ON p.n = j.value)"""
+"""The JSON list of a record's parent ids, from `record_rows r` (whose `parents` lists their numbers; the
+CROSS JOIN keeps the list's order)."""
+RECORD_COLUMNS = f"""i.name AS id, r.kind, r.step, t.text, {PARENT_IDS} AS parent_ids, r.meta, r.origin, r.status,
+                    r.reason"""
 RECORD_JOINS = "JOIN names i ON i.n = r.n JOIN texts t ON t.n = r.text"
 """A record's columns (as `row_to_record` reads them) from `record_rows r`, and the joins they need."""
 

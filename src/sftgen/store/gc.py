@@ -68,8 +68,9 @@ def find_garbage(db: Database) -> Garbage:
         conn.executemany("INSERT INTO gc_candidates VALUES (?)", ((c,) for c in candidates))
         needed_by: dict[str, set[str]] = {}  # candidate -> the records that need it
         for child, needed in conn.execute(
-            """WITH r AS (SELECT i.name AS id, r.parent_ids, r.meta FROM record_rows r JOIN names i ON i.n = r.n)
-               SELECT r.id, p.value FROM r, json_each(r.parent_ids) p WHERE p.value IN gc_candidates
+            """WITH r AS (SELECT i.name AS id, r.parents, r.meta FROM record_rows r JOIN names i ON i.n = r.n)
+               SELECT r.id, p.name FROM r, json_each(r.parents) j JOIN names p ON p.n = j.value
+                     WHERE p.name IN gc_candidates
                UNION SELECT r.id, p.value FROM r, json_each(r.meta, '$.passage_ids') p
                      WHERE json_type(r.meta, '$.passage_ids') = 'array' AND p.value IN gc_candidates
                UNION SELECT r.id, json_extract(r.meta, '$.document_id') FROM r
@@ -95,7 +96,7 @@ def records_bytes(db: Database, record_ids: list[str]) -> int:
         part = record_ids[start:start + 500]
         conn.execute(f"INSERT OR IGNORE INTO gc_records SELECT n FROM names WHERE name IN ({marks(part)})", part)
     size = conn.execute(
-        """SELECT COALESCE(SUM(length(meta) + length(parent_ids)), 0) FROM record_rows
+        """SELECT COALESCE(SUM(length(meta) + length(parents)), 0) FROM record_rows
            WHERE n IN (SELECT n FROM gc_records)""").fetchone()[0]
     size += conn.execute(
         """SELECT COALESCE(SUM(length(t.text)), 0) FROM texts t

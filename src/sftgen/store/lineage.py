@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sftgen.records import Record, Status
-from sftgen.store.db import RECORD_COLUMNS, RECORD_JOINS, Database, marks, row_to_record
+from sftgen.store.db import PARENT_IDS, RECORD_COLUMNS, RECORD_JOINS, Database, marks, row_to_record
 from sftgen.store.interning import intern, name_id, name_ids
 
 
@@ -114,7 +114,8 @@ class Emits:
     def emitted_without_text(self, steps: Sequence[str], kind: str) -> Iterator[Record]:
         """As `emitted`, the records with an empty text: for counting them by meta and status."""
         numbers = name_ids(self.conn, steps)
-        query = f"""SELECT MIN(e.seq) AS seq, i.name AS id, r.kind, r.step, '' AS text, r.parent_ids, r.meta, r.origin,
+        query = f"""SELECT MIN(e.seq) AS seq, i.name AS id, r.kind, r.step, '' AS text, {PARENT_IDS} AS parent_ids,
+                           r.meta, r.origin,
                            r.status, r.reason
                     FROM emit_rows e JOIN record_rows r ON r.n = e.item JOIN names i ON i.n = r.n
                     WHERE e.step IN ({marks(numbers)}) AND e.active = 1 AND r.kind = ?

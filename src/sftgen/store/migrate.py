@@ -19,6 +19,7 @@ ADDED_COLUMNS = {"progress_rows": {"cache_keys": "TEXT"}, "reviews": {"picked": 
 
 COPY_TO_NUMBERED = """
 INSERT OR IGNORE INTO names (name) SELECT id FROM old_records ORDER BY rowid;
+INSERT OR IGNORE INTO names (name) SELECT j.value FROM old_records r, json_each(r.parent_ids) j ORDER BY r.rowid, j.key;
 INSERT OR IGNORE INTO names (name) SELECT step FROM old_emits UNION SELECT item_id FROM old_emits
     UNION SELECT source_id FROM old_emits;
 INSERT OR IGNORE INTO names (name) SELECT step FROM old_progress UNION SELECT item_id FROM old_progress
@@ -26,8 +27,11 @@ INSERT OR IGNORE INTO names (name) SELECT step FROM old_progress UNION SELECT it
 INSERT OR IGNORE INTO texts (hash, text) SELECT text_hash(text), text FROM old_records ORDER BY rowid;
 INSERT OR IGNORE INTO texts (hash, text) SELECT text_hash(label), label FROM old_progress WHERE label IS NOT NULL
     ORDER BY rowid;
-INSERT INTO record_rows (n, kind, step, text, parent_ids, meta, origin, status, reason, dropped_by, created_at)
-    SELECT i.n, r.kind, r.step, t.n, r.parent_ids, r.meta, r.origin, r.status, r.reason, r.dropped_by, r.created_at
+INSERT INTO record_rows (n, kind, step, text, parents, meta, origin, status, reason, dropped_by, created_at)
+    SELECT i.n, r.kind, r.step, t.n,
+           (SELECT '[' || COALESCE(group_concat(p.n, ','), '') || ']' FROM json_each(r.parent_ids) j
+            CROSS JOIN names p ON p.name = j.value),
+           r.meta, r.origin, r.status, r.reason, r.dropped_by, r.created_at
     FROM old_records r JOIN names i ON i.name = r.id JOIN texts t ON t.hash = text_hash(r.text) ORDER BY r.rowid;
 INSERT INTO emit_rows (seq, step, item, source, active)
     SELECT e.seq, s.n, i.n, o.n, e.active FROM old_emits e

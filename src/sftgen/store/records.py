@@ -36,10 +36,11 @@ class Records:
                                   (meta, record.status, record.reason, n))
             return
         self.conn.execute(
-            """INSERT INTO record_rows (n, kind, step, text, parent_ids, meta, origin, status, reason, created_at)
+            """INSERT INTO record_rows (n, kind, step, text, parents, meta, origin, status, reason, created_at)
                VALUES (?,?,?,?,?,?,?,?,?,?)""",
             (
-                n, record.kind, record.step, intern_text(self.conn, record.text), json.dumps(record.parent_ids),
+                n, record.kind, record.step, intern_text(self.conn, record.text),
+                json.dumps([intern(self.conn, parent, memo) for parent in record.parent_ids], separators=(",", ":")),
                 meta, record.origin, record.status, record.reason, now,
             ),
         )
