@@ -40,7 +40,8 @@ class Emits:
         previous = {
             row[0]
             for row in self.conn.execute(
-                "SELECT item FROM emit_rows INDEXED BY emit_rows_step_source WHERE step=? AND source=? AND active=1", (step_n, source_n)
+                "SELECT item FROM emit_rows INDEXED BY emit_rows_step_source WHERE step=? AND source=? AND active=1",
+                (step_n, source_n),
             )
         }
         emitted = [intern(self.conn, item_id, memo) for item_id in emitted_ids]
@@ -62,7 +63,8 @@ class Emits:
         step_n, source_n = intern(self.conn, step), intern(self.conn, source_id)
         for item_n in items:
             self.conn.execute(
-                "UPDATE emit_rows INDEXED BY emit_rows_step_source SET active=0 WHERE step=? AND source=? AND item=?", (step_n, source_n, item_n)
+                "UPDATE emit_rows INDEXED BY emit_rows_step_source SET active=0 WHERE step=? AND source=? AND item=?",
+                (step_n, source_n, item_n),
             )
         self.withdraw_downstream({(step, item_n) for item_n in items})
 
@@ -90,10 +92,12 @@ class Emits:
                     continue
                 self.conn.execute("DELETE FROM progress_rows WHERE step=? AND item=?", (consumer_n, item_n))
                 made = self.conn.execute(
-                    "SELECT item FROM emit_rows INDEXED BY emit_rows_step_source WHERE step=? AND source=? AND active=1", (consumer_n, item_n)
+                    "SELECT item FROM emit_rows INDEXED BY emit_rows_step_source WHERE step=? AND source=? AND active=1",
+                    (consumer_n, item_n),
                 ).fetchall()
-                self.conn.execute("UPDATE emit_rows INDEXED BY emit_rows_step_source SET active=0 WHERE step=? AND source=? AND active=1",
-                                  (consumer_n, item_n))
+                self.conn.execute(
+                    "UPDATE emit_rows INDEXED BY emit_rows_step_source SET active=0 WHERE step=? AND source=? AND active=1",
+                    (consumer_n, item_n))
                 frontier.update((consumer, row[0]) for row in made)
 
     # ---- reading -------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""The `progress` table (`progress_rows`, read back through the view `progress`): one row per (step, input) with the settings it was processed under, the outcome,
-the reason and what it cost; and the queries over it: a step's pending inputs, the funnel, throughput."""
+"""The `progress` table (`progress_rows`, read back through the view `progress`): one row per (step, input)
+with the settings it was processed under, the outcome, the reason and what it cost; and the queries over
+it: a step's pending inputs, the funnel, throughput."""
 
 from __future__ import annotations
 
