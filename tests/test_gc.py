@@ -54,6 +54,7 @@ def test_gc_drops_withdrawn_work_and_an_unchanged_run_then_sends_nothing(tmp_pat
         run_answers(project, server)
         before = exported(project, tmp_path, "before")
         rows, records = count(project, "SELECT COUNT(*) FROM llm_cache"), count(project, "SELECT COUNT(*) FROM records")
+        texts = count(project, "SELECT COUNT(*) FROM texts")
 
         dry = CliRunner().invoke(app, ["gc", str(project)])
         assert dry.exit_code == 0, dry.output
@@ -66,6 +67,11 @@ def test_gc_drops_withdrawn_work_and_an_unchanged_run_then_sends_nothing(tmp_pat
         assert 0 < count(project, "SELECT COUNT(*) FROM llm_cache") < rows
         assert count(project, "SELECT COUNT(*) FROM records") < records
         assert count(project, "SELECT COUNT(*) FROM records WHERE kind='answer'") == 1  # the live prompt's answer
+        assert count(project, "SELECT COUNT(*) FROM texts") < texts  # the dropped records' texts went with them
+        assert count(project, "SELECT COUNT(*) FROM record_rows r LEFT JOIN texts t ON t.n = r.text "
+                              "WHERE t.n IS NULL") == 0  # and no text a record or a progress label still has
+        assert count(project, "SELECT COUNT(*) FROM progress_rows p LEFT JOIN texts t ON t.n = p.label "
+                              "WHERE p.label IS NOT NULL AND t.n IS NULL") == 0
 
         server.reset()
         run_answers(project, server)

@@ -90,11 +90,12 @@ def cluster():
 def snapshot(project: Path) -> dict[str, list]:
     conn = sqlite3.connect(project / ".sftgen" / "store.db")
     try:
+        dictionaries = dict(conn.execute("SELECT id, data FROM llm_cache_dicts"))
         return {
             "records": sorted(conn.execute("SELECT id, kind, text, meta, status, reason FROM records")),
             "progress": sorted(conn.execute("SELECT step, item_id, outcome, reason, n_outputs, llm_requests FROM progress")),
             "emits": sorted(conn.execute("SELECT step, item_id, source_id, active FROM emits")),
-            "cache": sorted((key, unpacked(response)["choices"])  # the reply without its timestamp
+            "cache": sorted((key, unpacked(response, dictionaries.__getitem__)["choices"])  # the reply without its timestamp
                             for key, response in conn.execute("SELECT key, response FROM llm_cache")),
         }
     finally:

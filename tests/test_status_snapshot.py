@@ -68,7 +68,7 @@ def test_a_change_by_another_program_is_shown_too(project, computations):
     status_data.project_status(Project.open(project))
     conn = sqlite3.connect(project / ".sftgen" / "store.db")
     with conn:
-        conn.execute("UPDATE records SET status = 'dropped' WHERE kind = 'prompt'")
+        conn.execute("UPDATE record_rows SET status = 'dropped' WHERE kind = 'prompt'")
     conn.close()
 
     status = status_data.project_status(Project.open(project))
@@ -107,7 +107,7 @@ def test_the_snapshot_is_not_kept_when_the_store_changed_while_it_was_read(proje
         status = real(project_, store)
         other = sqlite3.connect(project / ".sftgen" / "store.db")
         with other:
-            other.execute("UPDATE records SET reason = 'changed meanwhile' WHERE kind = 'prompt'")
+            other.execute("UPDATE record_rows SET reason = 'changed meanwhile' WHERE kind = 'prompt'")
         other.close()
         return status
 

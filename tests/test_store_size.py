@@ -67,12 +67,41 @@ def test_requests_of_one_template_are_stored_compressed_against_its_first_and_re
     try:
         assert {key: store.cache_entry(key)["request"] for key in bodies} == bodies
         assert store.cache_get("k3") == {"choices": [{"message": {"content": "k3"}}]}
-        assert store.conn.execute("SELECT COUNT(*) FROM llm_cache_dicts").fetchone()[0] == 2
+        assert store.conn.execute("SELECT COUNT(*) FROM llm_cache_dicts").fetchone()[0] == 4  # a request's and a reply's per template
         later = store.conn.execute("SELECT length(request) FROM llm_cache WHERE key='k9'").fetchone()[0]
         assert later < len(packed(bodies["k9"])) / 3
         store.cache_put("k10", "m", request(judge, "one more"), {"choices": []}, {})  # reuses the judge's
-        assert store.conn.execute("SELECT COUNT(*) FROM llm_cache_dicts").fetchone()[0] == 2
+        assert store.conn.execute("SELECT COUNT(*) FROM llm_cache_dicts").fetchone()[0] == 4
         assert store.cache_entry("k10")["request"] == request(judge, "one more")
+    finally:
+        store.close()
+
+
+def test_replies_of_one_template_are_stored_compressed_against_its_first_reply_and_read_back_whole(tmp_path):
+    from sftgen.store import Store
+    from sftgen.store.llm_cache import packed
+
+    judge = "You judge whether a passage is relevant to the domain. " + " ".join(f"rule {n}: be strict" for n in range(80))
+
+    def reply(n):
+        verdict = json.dumps({"verdict": "keep" if n % 3 else "drop", "explanation": f"passage {n} is on quark colour",
+                              "confidence": "high", "evidence": ["the passage names colour charge", "and gluons"]})
+        return {"id": f"chatcmpl-{n:024x}", "object": "chat.completion", "created": 1796147217 + n, "model": "qwen2.5-7b",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": verdict},
+                             "finish_reason": "stop", "logprobs": None}],
+                "usage": {"prompt_tokens": 250 + n, "completion_tokens": 40, "total_tokens": 290 + n}}
+
+    store = Store(tmp_path / "store.db")
+    for n in range(12):
+        store.cache_put(f"k{n}", "m", request(judge, f"item {n}"), reply(n), {})
+    store.close()
+
+    store = Store(tmp_path / "store.db")  # another process: the reply dictionary comes from the store
+    try:
+        assert [store.cache_get(f"k{n}") for n in range(12)] == [reply(n) for n in range(12)]
+        assert store.cache_entry("k7")["response"] == reply(7)
+        later = store.conn.execute("SELECT length(response) FROM llm_cache WHERE key='k11'").fetchone()[0]
+        assert later < len(packed(reply(11))) / 2
     finally:
         store.close()
 

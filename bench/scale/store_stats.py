@@ -70,11 +70,24 @@ def table_sizes(project_dir: Path) -> dict[str, int]:
 
 
 def column_bytes(project_dir: Path) -> dict[str, int]:
-    """Bytes of the big text columns: what the records and the LLM cache hold, by kind."""
+    """Bytes of the big text columns as stored: what the records and the LLM cache hold, by kind."""
     with read_only(store_path(project_dir)) as conn:
-        sizes = {f"records.{row['kind']}": row["bytes"] for row in conn.execute(
-            """SELECT kind, SUM(LENGTH(CAST(text AS BLOB)) + LENGTH(CAST(meta AS BLOB))
-                                + LENGTH(parent_ids)) AS bytes FROM records GROUP BY kind""")}
+        numbered = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'record_rows'").fetchone()
+        if numbered:  # texts kept once (in `texts`, with the progress labels): each counted with the first kind that has it
+            sizes = {f"records.{row['kind']}": row["bytes"] for row in conn.execute(
+                """SELECT kind, SUM(LENGTH(CAST(meta AS BLOB)) + LENGTH(parents)) AS bytes FROM record_rows
+                   GROUP BY kind""")}
+            for row in conn.execute(
+                    """SELECT r.kind, SUM(LENGTH(CAST(t.text AS BLOB))) AS bytes FROM texts t
+                       JOIN record_rows r ON r.n = (SELECT MIN(n) FROM record_rows WHERE text = t.n) GROUP BY r.kind"""):
+                sizes[f"records.{row['kind']}"] = sizes.get(f"records.{row['kind']}", 0) + row["bytes"]
+            sizes["progress.label"] = conn.execute(
+                """SELECT COALESCE(SUM(LENGTH(CAST(text AS BLOB))), 0) FROM texts
+                   WHERE n IN (SELECT label FROM progress_rows)""").fetchone()[0]
+        else:
+            sizes = {f"records.{row['kind']}": row["bytes"] for row in conn.execute(
+                """SELECT kind, SUM(LENGTH(CAST(text AS BLOB)) + LENGTH(CAST(meta AS BLOB))
+                                    + LENGTH(parent_ids)) AS bytes FROM records GROUP BY kind""")}
         cache = conn.execute("""SELECT SUM(LENGTH(CAST(request AS BLOB))) AS request,
                                        SUM(LENGTH(CAST(response AS BLOB))) AS response, COUNT(*) AS n
                                 FROM llm_cache""").fetchone()

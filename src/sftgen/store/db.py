@@ -1,11 +1,13 @@
 """The store's SQLite database: the connection, every table, and transactions that turn a full disk into
 `DiskFull`.
 
-Tables:
-- records:  every item with identity, provenance (parent_ids), text, meta, status and drop reason.
-- emits:    which step passed on which item, and from which input (`source_id`). A step's inputs are the
+Tables (ids, step names and settings hashes are numbers from `names`; each distinct record text and progress
+label is kept once in `texts`: store/interning.py):
+- record_rows: every item with identity, provenance (`parents`: the numbers of its parent ids), text, meta,
+            status and drop reason.
+- emit_rows: which step passed on which item, and from which input (`source`). A step's inputs are the
             active emits of its upstream steps; a filter emits the inputs it keeps.
-- progress: one row per (step, input): the settings hash it was processed under, the outcome
+- progress_rows: one row per (step, input): the settings hash it was processed under, the outcome
             (kept / dropped / error), the reason, the LLM requests, cache hits and tokens it cost, and the
             keys of the LLM cache rows its replies are in (space-separated; NULL in rows written before
             they were kept: `sftgen gc` then keeps every cache row).
@@ -13,6 +15,9 @@ Tables:
             llm_cache_dicts, the dictionaries its requests are compressed with.
 - runs:     one row per `sftgen run`, for the log and the budget.
 - reviews:  reviewers' decisions, append-only (decisions/log.py says what they add up to).
+The views `records`, `emits` and `progress` read the first three back with their text ids (the tables of
+those names in stores made before the numbers: store/migrate.py). The query modules write the tables and
+read them directly where an index must serve.
 """
 
 from __future__ import annotations
@@ -24,14 +29,24 @@ from pathlib import Path
 
 from sftgen.records import Record, Status
 from sftgen.store.disk_full import DiskFull, is_disk_full
+from sftgen.store.migrate import migrate
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS records (
-    id TEXT PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS names (
+    n INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS texts (
+    n INTEGER PRIMARY KEY,
+    hash BLOB NOT NULL UNIQUE,
+    text TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS record_rows (
+    n INTEGER PRIMARY KEY,
     kind TEXT NOT NULL,
     step TEXT NOT NULL,
-    text TEXT NOT NULL,
-    parent_ids TEXT NOT NULL,
+    text INTEGER NOT NULL,
+    parents TEXT NOT NULL,
     meta TEXT NOT NULL,
     origin TEXT NOT NULL DEFAULT '',
     status TEXT NOT NULL,
@@ -39,27 +54,27 @@ CREATE TABLE IF NOT EXISTS records (
     dropped_by TEXT,
     created_at REAL NOT NULL
 );
-CREATE INDEX IF NOT EXISTS records_kind ON records(kind, status);
-CREATE TABLE IF NOT EXISTS emits (
+CREATE INDEX IF NOT EXISTS record_rows_kind ON record_rows(kind, status);
+CREATE TABLE IF NOT EXISTS emit_rows (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    step TEXT NOT NULL,
-    item_id TEXT NOT NULL,
-    source_id TEXT NOT NULL,
-    active INTEGER NOT NULL DEFAULT 1,
-    UNIQUE(step, item_id, source_id)
+    step INTEGER NOT NULL,
+    item INTEGER NOT NULL,
+    source INTEGER NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1
 );
-CREATE INDEX IF NOT EXISTS emits_step_active ON emits(step, active, seq);
--- What one input of a step emitted; without it SQLite scans the step's emits per write (quadratic).
-CREATE INDEX IF NOT EXISTS emits_step_source ON emits(step, source_id, active);
-CREATE INDEX IF NOT EXISTS emits_item ON emits(item_id, active, seq);
-CREATE TABLE IF NOT EXISTS progress (
-    step TEXT NOT NULL,
-    item_id TEXT NOT NULL,
-    settings TEXT NOT NULL,
+-- What one input of a step emitted (and the one row of a (step, source, item)); without it SQLite scans the
+-- step's emits per write (quadratic).
+CREATE UNIQUE INDEX IF NOT EXISTS emit_rows_step_source ON emit_rows(step, source, item);
+CREATE INDEX IF NOT EXISTS emit_rows_step_active ON emit_rows(step, active, seq);
+CREATE INDEX IF NOT EXISTS emit_rows_item ON emit_rows(item, active, seq);
+CREATE TABLE IF NOT EXISTS progress_rows (
+    step INTEGER NOT NULL,
+    item INTEGER NOT NULL,
+    settings INTEGER NOT NULL,
     outcome TEXT NOT NULL,
     reason TEXT,
     detail TEXT,
-    label TEXT,
+    label INTEGER,
     n_outputs INTEGER NOT NULL DEFAULT 0,
     llm_requests INTEGER NOT NULL DEFAULT 0,
     cache_hits INTEGER NOT NULL DEFAULT 0,
@@ -68,9 +83,25 @@ CREATE TABLE IF NOT EXISTS progress (
     seconds REAL NOT NULL DEFAULT 0,
     done_at REAL NOT NULL,
     cache_keys TEXT,
-    PRIMARY KEY (step, item_id)
+    PRIMARY KEY (step, item)
 );
-CREATE INDEX IF NOT EXISTS progress_item ON progress(item_id, done_at);
+CREATE INDEX IF NOT EXISTS progress_rows_item ON progress_rows(item, done_at);
+CREATE VIEW IF NOT EXISTS records AS
+    SELECT i.name AS id, r.kind, r.step, t.text,
+           (SELECT '[' || COALESCE(group_concat(json_quote(p.name), ', '), '') || ']'
+            FROM json_each(r.parents) j CROSS JOIN names p ON p.n = j.value) AS parent_ids,
+           r.meta, r.origin, r.status, r.reason,
+           r.dropped_by, r.created_at
+    FROM record_rows r JOIN names i ON i.n = r.n JOIN texts t ON t.n = r.text;
+CREATE VIEW IF NOT EXISTS emits AS
+    SELECT e.seq, s.name AS step, i.name AS item_id, o.name AS source_id, e.active
+    FROM emit_rows e JOIN names s ON s.n = e.step JOIN names i ON i.n = e.item JOIN names o ON o.n = e.source;
+CREATE VIEW IF NOT EXISTS progress AS
+    SELECT s.name AS step, i.name AS item_id, g.name AS settings, p.outcome, p.reason, p.detail, l.text AS label,
+           p.n_outputs, p.llm_requests, p.cache_hits, p.prompt_tokens, p.completion_tokens, p.seconds,
+           p.done_at, p.cache_keys
+    FROM progress_rows p JOIN names s ON s.n = p.step JOIN names i ON i.n = p.item JOIN names g ON g.n = p.settings
+    LEFT JOIN texts l ON l.n = p.label;
 CREATE TABLE IF NOT EXISTS llm_cache (
     key TEXT PRIMARY KEY,
     model TEXT NOT NULL,
@@ -125,21 +156,24 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-ADDED_COLUMNS = {"progress": {"cache_keys": "TEXT"}, "reviews": {"picked": "INTEGER NOT NULL DEFAULT 0"}}
-"""Columns newer than a store's tables: added when an older store is opened."""
-DROPPED_INDEXES = ("emits_source",)
-"""Indexes older stores have that no query uses (every look-up by `source_id` names the step too:
-emits_step_source serves it); each cost a write per emit and ~1 KB of disk per prompt."""
+PARENT_IDS = """(SELECT '[' || COALESCE(group_concat(json_quote(p.name), ', '), '') || ']'
+                 FROM json_each(r.parents) j CROSS JOIN names p ON p.n = j.value)"""
+"""The JSON list of a record's parent ids, from `record_rows r` (whose `parents` lists their numbers; the
+CROSS JOIN keeps the list's order)."""
+RECORD_COLUMNS = f"""i.name AS id, r.kind, r.step, t.text, {PARENT_IDS} AS parent_ids, r.meta, r.origin, r.status,
+                    r.reason"""
+RECORD_JOINS = "JOIN names i ON i.n = r.n JOIN texts t ON t.n = r.text"
+"""A record's columns (as `row_to_record` reads them) from `record_rows r`, and the joins they need."""
 
 
-WATCHED_TABLES = ("records", "emits", "progress", "reviews")
+WATCHED_TABLES = ("record_rows", "texts", "emit_rows", "progress_rows", "reviews")
 """The tables whose every change moves `store_state.generation` on (what `sftgen status` shows comes from
 them; the LLM cache and the runs do not count)."""
 
 
 def watch_changes(conn: sqlite3.Connection) -> None:
     """The write counter: a trigger per watched table and change bumps the one row of `store_state`, whoever
-    writes (any connection, any code path). Made after the migrations, which may rebuild a table."""
+    writes (any connection, any code path). Made after the migrations, which rebuild the older tables."""
     conn.execute("CREATE TABLE IF NOT EXISTS store_state "
                  "(id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL)")
     if conn.execute("SELECT 1 FROM store_state").fetchone() is None:  # no write when there is one
@@ -151,22 +185,6 @@ def watch_changes(conn: sqlite3.Connection) -> None:
             if name not in triggers:
                 conn.execute(f"CREATE TRIGGER IF NOT EXISTS {name} AFTER {change} ON {table} "
                              "BEGIN UPDATE store_state SET generation = generation + 1; END")
-
-
-def migrate(conn: sqlite3.Connection) -> None:
-    indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-    for index in DROPPED_INDEXES:
-        if index in indexes:
-            conn.execute(f"DROP INDEX IF EXISTS {index}")
-    for table, columns in ADDED_COLUMNS.items():
-        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
-        for name, kind in columns.items():
-            if name not in present:
-                try:
-                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
-                except sqlite3.OperationalError as error:  # another process added it first
-                    if "duplicate column" not in str(error):
-                        raise
 
 
 class Database:
@@ -181,8 +199,7 @@ class Database:
         """Told at once (the runner stops the LLM client with it: requests waiting for a slot are not sent)."""
         try:
             self.conn = connect(path)
-            self.conn.executescript(SCHEMA)
-            migrate(self.conn)
+            migrate(self.conn, SCHEMA)
             watch_changes(self.conn)
         except (sqlite3.Error, OSError) as error:
             if is_disk_full(error, path.parent):

@@ -7,7 +7,7 @@
   the resume finds them. A store with progress rows from before the keys were kept keeps every row.
 - The answer half's records (queries, pages, passages, answers) that no step passes on any more (their
   prompt was withdrawn), that no record that stays needs (as a parent, as `passage_ids` or `document_id`)
-  and no review names.
+  and no review names; and the texts no record that stays shares.
 
 What an unchanged run, `status`, the exports and the review need stays: they read the step results and
 the records passed on. Work that comes back after it was withdrawn (a rejected prompt accepted again) is
@@ -58,20 +58,22 @@ def find_garbage(db: Database) -> Garbage:
     conn = db.conn
     garbage.cache_keys, garbage.cache_bytes, garbage.cache_note = unneeded_cache_rows(db)
     candidates = {row[0] for row in conn.execute(
-        f"""SELECT r.id FROM records r WHERE r.kind IN ({marks(KINDS)})
-            AND NOT EXISTS (SELECT 1 FROM emits e WHERE e.item_id = r.id AND e.active = 1)
-            AND NOT EXISTS (SELECT 1 FROM reviews v WHERE v.item_id = r.id OR v.version_id = r.id
-                            OR v.new_version_id = r.id)""", KINDS)}
+        f"""SELECT i.name FROM record_rows r JOIN names i ON i.n = r.n WHERE r.kind IN ({marks(KINDS)})
+            AND NOT EXISTS (SELECT 1 FROM emit_rows e WHERE e.item = r.n AND e.active = 1)
+            AND NOT EXISTS (SELECT 1 FROM reviews v WHERE v.item_id = i.name OR v.version_id = i.name
+                            OR v.new_version_id = i.name)""", KINDS)}
     if candidates:
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS gc_candidates (id TEXT PRIMARY KEY)")
         conn.execute("DELETE FROM gc_candidates")
         conn.executemany("INSERT INTO gc_candidates VALUES (?)", ((c,) for c in candidates))
         needed_by: dict[str, set[str]] = {}  # candidate -> the records that need it
         for child, needed in conn.execute(
-            """SELECT r.id, p.value FROM records r, json_each(r.parent_ids) p WHERE p.value IN gc_candidates
-               UNION SELECT r.id, p.value FROM records r, json_each(r.meta, '$.passage_ids') p
+            """WITH r AS (SELECT i.name AS id, r.parents, r.meta FROM record_rows r JOIN names i ON i.n = r.n)
+               SELECT r.id, p.name FROM r, json_each(r.parents) j JOIN names p ON p.n = j.value
+                     WHERE p.name IN gc_candidates
+               UNION SELECT r.id, p.value FROM r, json_each(r.meta, '$.passage_ids') p
                      WHERE json_type(r.meta, '$.passage_ids') = 'array' AND p.value IN gc_candidates
-               UNION SELECT r.id, json_extract(r.meta, '$.document_id') FROM records r
+               UNION SELECT r.id, json_extract(r.meta, '$.document_id') FROM r
                      WHERE json_extract(r.meta, '$.document_id') IN gc_candidates"""):
             needed_by.setdefault(needed, set()).add(child)
         conn.execute("DROP TABLE gc_candidates")
@@ -81,28 +83,45 @@ def find_garbage(db: Database) -> Garbage:
             changed = bool(stays)
             candidates -= stays
         garbage.record_ids = sorted(candidates)
-        for start in range(0, len(garbage.record_ids), 500):
-            part = garbage.record_ids[start:start + 500]
-            garbage.record_bytes += conn.execute(
-                f"SELECT COALESCE(SUM(length(text) + length(meta) + length(parent_ids)), 0) FROM records "
-                f"WHERE id IN ({marks(part)})", part).fetchone()[0]
+        garbage.record_bytes = records_bytes(db, garbage.record_ids)
     return garbage
+
+
+def records_bytes(db: Database, record_ids: list[str]) -> int:
+    """What dropping these records frees: their meta and parents, and the texts no other record shares."""
+    conn = db.conn
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS gc_records (n INTEGER PRIMARY KEY)")
+    conn.execute("DELETE FROM gc_records")
+    for start in range(0, len(record_ids), 500):
+        part = record_ids[start:start + 500]
+        conn.execute(f"INSERT OR IGNORE INTO gc_records SELECT n FROM names WHERE name IN ({marks(part)})", part)
+    size = conn.execute(
+        """SELECT COALESCE(SUM(length(meta) + length(parents)), 0) FROM record_rows
+           WHERE n IN (SELECT n FROM gc_records)""").fetchone()[0]
+    size += conn.execute(
+        """SELECT COALESCE(SUM(length(t.text)), 0) FROM texts t
+           WHERE t.n IN (SELECT r.text FROM record_rows r WHERE r.n IN (SELECT n FROM gc_records))
+             AND t.n NOT IN (SELECT r.text FROM record_rows r WHERE r.n NOT IN (SELECT n FROM gc_records))
+             AND t.n NOT IN (SELECT label FROM progress_rows WHERE label IS NOT NULL)"""
+    ).fetchone()[0]
+    conn.execute("DROP TABLE gc_records")
+    return size
 
 
 def unneeded_cache_rows(db: Database) -> tuple[list[str], int, str]:
     conn = db.conn
     untracked = conn.execute(
-        "SELECT COUNT(*) FROM progress WHERE cache_keys IS NULL AND (llm_requests > 0 OR cache_hits > 0)").fetchone()[0]
+        "SELECT COUNT(*) FROM progress_rows WHERE cache_keys IS NULL AND (llm_requests > 0 OR cache_hits > 0)").fetchone()[0]
     if untracked:
         return [], 0, (f"{untracked:,} step results predate the cache keys they used: every LLM cache row is kept "
                        "(a run that redoes them records their keys)")
     needed: set[str] = set()
-    for (keys,) in conn.execute("SELECT cache_keys FROM progress WHERE cache_keys != ''"):
+    for (keys,) in conn.execute("SELECT cache_keys FROM progress_rows WHERE cache_keys != ''"):
         needed.update(keys.split())
     needed.update(row[0] for row in conn.execute(
-        """SELECT k.value FROM records r, json_each(r.meta, '$.llm_cache_keys') k
+        """SELECT k.value FROM record_rows r, json_each(r.meta, '$.llm_cache_keys') k
            WHERE json_type(r.meta, '$.llm_cache_keys') = 'array'
-             AND EXISTS (SELECT 1 FROM emits e WHERE e.item_id = r.id AND e.active = 1)"""))
+             AND EXISTS (SELECT 1 FROM emit_rows e WHERE e.item = r.n AND e.active = 1)"""))
     latest = conn.execute("SELECT started_at, outcome FROM runs ORDER BY id DESC LIMIT 1").fetchone()
     since = latest[0] if latest is not None and latest[1] != "finished" else float("inf")
     note = "" if since == float("inf") else "the last run did not finish: the replies it stored are kept for its resume"
@@ -127,8 +146,12 @@ def collect(db: Database, apply: bool) -> Collected:
             db.conn.execute(f"DELETE FROM llm_cache WHERE key IN ({marks(part)})", part)
         for start in range(0, len(garbage.record_ids), 500):
             part = garbage.record_ids[start:start + 500]
-            db.conn.execute(f"DELETE FROM emits WHERE active = 0 AND item_id IN ({marks(part)})", part)
-            db.conn.execute(f"DELETE FROM records WHERE id IN ({marks(part)})", part)
+            numbers = f"SELECT n FROM names WHERE name IN ({marks(part)})"
+            db.conn.execute(f"DELETE FROM emit_rows WHERE active = 0 AND item IN ({numbers})", part)
+            db.conn.execute(f"DELETE FROM record_rows WHERE n IN ({numbers})", part)
+        if garbage.record_ids:  # the texts only they had
+            db.conn.execute("DELETE FROM texts WHERE n NOT IN (SELECT text FROM record_rows) "
+                            "AND n NOT IN (SELECT label FROM progress_rows WHERE label IS NOT NULL)")
     db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.conn.execute("VACUUM")
     db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sftgen.records import Record, Status
-from sftgen.store.db import Database, marks, row_to_record
+from sftgen.store.db import PARENT_IDS, RECORD_COLUMNS, RECORD_JOINS, Database, marks, row_to_record
+from sftgen.store.interning import intern, name_id, name_ids
 
 
 class NoStepGraph(Exception):
@@ -32,72 +33,85 @@ class Emits:
 
     # ---- writing -------------------------------------------------------------------------------
 
-    def replace(self, step: str, source_id: str, emitted_ids: list[str]) -> None:
-        """Emit `emitted_ids` for this input; what an earlier pass emitted and this one did not is withdrawn."""
+    def replace(self, step: str, source_id: str, emitted_ids: list[str], memo: dict[str, int] | None = None) -> None:
+        """Emit `emitted_ids` for this input; what an earlier pass emitted and this one did not is withdrawn.
+        `memo`: numbers already found in this transaction (interning.intern)."""
+        step_n, source_n = intern(self.conn, step, memo), intern(self.conn, source_id, memo)
         previous = {
-            row["item_id"]
+            row[0]
             for row in self.conn.execute(
-                "SELECT item_id FROM emits WHERE step=? AND source_id=? AND active=1", (step, source_id)
+                "SELECT item FROM emit_rows INDEXED BY emit_rows_step_source WHERE step=? AND source=? AND active=1",
+                (step_n, source_n),
             )
         }
-        for item_id in emitted_ids:
+        emitted = [intern(self.conn, item_id, memo) for item_id in emitted_ids]
+        for item_n in emitted:
             self.conn.execute(
-                """INSERT INTO emits (step, item_id, source_id, active) VALUES (?,?,?,1)
-                   ON CONFLICT(step, item_id, source_id) DO UPDATE SET active=1""",
-                (step, item_id, source_id),
+                """INSERT INTO emit_rows (step, item, source, active) VALUES (?,?,?,1)
+                   ON CONFLICT(step, source, item) DO UPDATE SET active=1 WHERE active != 1""",
+                (step_n, item_n, source_n),
             )
-        stale = previous - set(emitted_ids)
+        stale = previous - set(emitted)
         if stale:
             self.withdraw(step, source_id, stale)
 
-    def withdraw(self, step: str, source_id: str, item_ids: set[str]) -> None:
-        """Withdraw items a step no longer emits, and everything downstream that was made from them."""
+    def withdraw(self, step: str, source_id: str, items: set[int]) -> None:
+        """Withdraw items (by number) a step no longer emits, and everything downstream that was made from them."""
         if self.graph is None:
-            raise NoStepGraph(f"step {step} no longer passes on {len(item_ids)} record(s) made from {source_id}, "
+            raise NoStepGraph(f"step {step} no longer passes on {len(items)} record(s) made from {source_id}, "
                               "and this store was opened without the step graph to withdraw them along")
-        for item_id in item_ids:
+        step_n, source_n = intern(self.conn, step), intern(self.conn, source_id)
+        for item_n in items:
             self.conn.execute(
-                "UPDATE emits SET active=0 WHERE step=? AND source_id=? AND item_id=?", (step, source_id, item_id)
+                "UPDATE emit_rows INDEXED BY emit_rows_step_source SET active=0 WHERE step=? AND source=? AND item=?",
+                (step_n, source_n, item_n),
             )
-        self.withdraw_downstream({(step, item_id) for item_id in item_ids})
+        self.withdraw_downstream({(step, item_n) for item_n in items})
 
-    def withdraw_downstream(self, frontier: set[tuple[str, str]]) -> None:
+    def withdraw_downstream(self, frontier: set[tuple[str, int]]) -> None:
         """Walk the step graph from (step, item) pairs just withdrawn: each consumer of that step forgets the
         item (its progress row) unless another of its upstream steps still emits it, and withdraws what it
         made from it."""
         graph = self.graph or {}
-        seen: set[tuple[str, str]] = set()
+        seen: set[tuple[str, int]] = set()
         while frontier:
-            producer, item_id = frontier.pop()
-            if (producer, item_id) in seen:
+            producer, item_n = frontier.pop()
+            if (producer, item_n) in seen:
                 continue
-            seen.add((producer, item_id))
+            seen.add((producer, item_n))
             for consumer in self.consumers.get(producer, []):
-                upstream = graph.get(consumer, [])
+                upstream = name_ids(self.conn, graph.get(consumer, []))
                 still_emitted = self.conn.execute(
-                    f"SELECT 1 FROM emits WHERE step IN ({marks(upstream)}) AND item_id=? AND active=1 LIMIT 1",
-                    (*upstream, item_id),
+                    f"SELECT 1 FROM emit_rows WHERE step IN ({marks(upstream)}) AND item=? AND active=1 LIMIT 1",
+                    (*upstream, item_n),
                 ).fetchone()
                 if still_emitted:
                     continue
-                self.conn.execute("DELETE FROM progress WHERE step=? AND item_id=?", (consumer, item_id))
+                consumer_n = name_id(self.conn, consumer)
+                if consumer_n is None:  # the consumer never ran: nothing of it to forget
+                    continue
+                self.conn.execute("DELETE FROM progress_rows WHERE step=? AND item=?", (consumer_n, item_n))
                 made = self.conn.execute(
-                    "SELECT item_id FROM emits WHERE step=? AND source_id=? AND active=1", (consumer, item_id)
+                    "SELECT item FROM emit_rows INDEXED BY emit_rows_step_source WHERE step=? AND source=? AND active=1",
+                    (consumer_n, item_n),
                 ).fetchall()
-                self.conn.execute("UPDATE emits SET active=0 WHERE step=? AND source_id=?", (consumer, item_id))
-                frontier.update((consumer, row["item_id"]) for row in made)
+                self.conn.execute(
+                    "UPDATE emit_rows INDEXED BY emit_rows_step_source SET active=0 WHERE step=? AND source=? AND active=1",
+                    (consumer_n, item_n))
+                frontier.update((consumer, row[0]) for row in made)
 
     # ---- reading -------------------------------------------------------------------------------
 
     def emitted(self, steps: Sequence[str], kind: str | None = None) -> Iterator[Record]:
         """Records any of these steps passes on now, each once, in the order they were first emitted."""
-        query = f"""SELECT MIN(e.seq) AS seq, r.* FROM emits e JOIN records r ON r.id = e.item_id
-                    WHERE e.step IN ({marks(steps)}) AND e.active = 1"""
-        params: list[Any] = list(steps)
+        numbers = name_ids(self.conn, steps)
+        query = f"""SELECT MIN(e.seq) AS seq, {RECORD_COLUMNS} FROM emit_rows e JOIN record_rows r ON r.n = e.item
+                    {RECORD_JOINS} WHERE e.step IN ({marks(numbers)}) AND e.active = 1"""
+        params: list[Any] = list(numbers)
         if kind:
             query += " AND r.kind = ?"
             params.append(kind)
-        query += " GROUP BY e.item_id ORDER BY seq"
+        query += " GROUP BY e.item ORDER BY seq"
         for row in self.conn.execute(query, params):
             yield row_to_record(row)
 
@@ -106,20 +120,21 @@ class Emits:
         """As `emitted`, the records with an empty text: for counting them by meta and status. With `keys`, a
         record's meta holds only those keys (the ones it has), picked out by SQLite without decoding the rest,
         and its parent ids are left empty."""
+        numbers = name_ids(self.conn, steps)
         if keys is None:
-            meta, parents = "r.meta", "r.parent_ids"
+            meta, parents = "r.meta", PARENT_IDS
         else:
             if not keys or not all(key.isidentifier() for key in keys):
                 raise ValueError(f"meta keys to read must be plain names: {list(keys)}")
             paths = list(keys) if len(keys) > 1 else list(keys) * 2  # several paths return one JSON array
             meta = "json_extract(r.meta, " + ", ".join(f"'$.{key}'" for key in paths) + ")"
             parents = "'[]'"
-        query = f"""SELECT MIN(e.seq) AS seq, r.id, r.kind, r.step, '' AS text, {parents} AS parent_ids,
+        query = f"""SELECT MIN(e.seq) AS seq, i.name AS id, r.kind, r.step, '' AS text, {parents} AS parent_ids,
                            {meta} AS meta, r.origin, r.status, r.reason
-                    FROM emits e JOIN records r ON r.id = e.item_id
-                    WHERE e.step IN ({marks(steps)}) AND e.active = 1 AND r.kind = ?
-                    GROUP BY e.item_id ORDER BY seq"""
-        rows = self.conn.execute(query, (*steps, kind))
+                    FROM emit_rows e JOIN record_rows r ON r.n = e.item JOIN names i ON i.n = r.n
+                    WHERE e.step IN ({marks(numbers)}) AND e.active = 1 AND r.kind = ?
+                    GROUP BY e.item ORDER BY seq"""
+        rows = self.conn.execute(query, (*numbers, kind))
         if keys is None:
             for row in rows:
                 yield row_to_record(row)
@@ -138,11 +153,12 @@ class Emits:
         keys = [by, *([truthy] if truthy else []), *(not_in or {})]
         if not all(key.isidentifier() for key in keys):
             raise ValueError(f"meta keys to count by must be plain names: {keys}")
+        numbers = name_ids(self.conn, steps)
         query = f"""SELECT COALESCE(NULLIF(json_extract(r.meta, '$.{by}'), ''), '(none)') AS value, COUNT(*) AS n
-                    FROM records r
-                    WHERE r.kind = ? AND r.status = ? AND r.id IN (
-                        SELECT item_id FROM emits WHERE step IN ({marks(steps)}) AND active = 1)"""
-        params: list[Any] = [kind, status, *steps]
+                    FROM record_rows r
+                    WHERE r.kind = ? AND r.status = ? AND r.n IN (
+                        SELECT item FROM emit_rows WHERE step IN ({marks(numbers)}) AND active = 1)"""
+        params: list[Any] = [kind, status, *numbers]
         if truthy:
             query += f" AND COALESCE(json_extract(r.meta, '$.{truthy}'), '') NOT IN ('', 0)"
         for key, values in (not_in or {}).items():
@@ -152,27 +168,36 @@ class Emits:
 
     def emitted_from(self, step: str, source_id: str, kind: str | None = None) -> list[Record]:
         """The records `step` passes on now that it made from the input `source_id`, in emit order."""
-        query = """SELECT r.* FROM emits e JOIN records r ON r.id = e.item_id
-                   WHERE e.step = ? AND e.source_id = ? AND e.active = 1"""
-        params: list[str] = [step, source_id]
+        step_n, source_n = name_id(self.conn, step), name_id(self.conn, source_id)
+        if step_n is None or source_n is None:
+            return []
+        query = f"""SELECT {RECORD_COLUMNS} FROM emit_rows e INDEXED BY emit_rows_step_source
+                   JOIN record_rows r ON r.n = e.item {RECORD_JOINS} WHERE e.step = ? AND e.source = ? AND e.active = 1"""
+        params: list[Any] = [step_n, source_n]
         if kind:
             query += " AND r.kind = ?"
             params.append(kind)
         return [row_to_record(row) for row in self.conn.execute(query + " ORDER BY e.seq", params)]
 
     def count(self, step: str) -> int:
+        step_n = name_id(self.conn, step)
+        if step_n is None:
+            return 0
         return self.conn.execute(
-            "SELECT COUNT(DISTINCT item_id) FROM emits WHERE step=? AND active=1", (step,)
+            "SELECT COUNT(DISTINCT item) FROM emit_rows WHERE step=? AND active=1", (step_n,)
         ).fetchone()[0]
 
     def first_kept(self, step: str, kind: str, count: int) -> list[Record]:
         """The first `count` kept records of this kind that the step passes on (a LIMIT query: cheap on a
         big store)."""
+        step_n = name_id(self.conn, step)
+        if step_n is None:
+            return []
         rows = self.conn.execute(
-            """SELECT r.* FROM emits e JOIN records r ON r.id = e.item_id
+            f"""SELECT {RECORD_COLUMNS} FROM emit_rows e JOIN record_rows r ON r.n = e.item {RECORD_JOINS}
                WHERE e.step = ? AND e.active = 1 AND r.kind = ? AND r.status = ?
                ORDER BY e.seq LIMIT ?""",
-            (step, kind, Status.KEPT, count * 4),
+            (step_n, kind, Status.KEPT, count * 4),
         ).fetchall()
         seen: dict[str, Record] = {}
         for row in rows:
@@ -181,23 +206,30 @@ class Emits:
 
     def metas(self, steps: Sequence[str], kind: str) -> list[tuple[str, dict[str, Any]]]:
         """(id, meta) of every record of this kind these steps pass on, without loading their texts."""
+        numbers = name_ids(self.conn, steps)
         rows = self.conn.execute(
-            f"""SELECT r.id, r.meta, MIN(e.seq) AS seq FROM emits e JOIN records r ON r.id = e.item_id
-                WHERE e.step IN ({marks(steps)}) AND e.active = 1 AND r.kind = ?
-                GROUP BY r.id ORDER BY seq""", (*steps, kind)).fetchall()
+            f"""SELECT i.name, r.meta, MIN(e.seq) AS seq FROM emit_rows e JOIN record_rows r ON r.n = e.item
+                JOIN names i ON i.n = r.n
+                WHERE e.step IN ({marks(numbers)}) AND e.active = 1 AND r.kind = ?
+                GROUP BY r.n ORDER BY seq""", (*numbers, kind)).fetchall()
         return [(row[0], json.loads(row[1]) if row[1] else {}) for row in rows]
 
     def last_seq(self, leaving_out: Sequence[str] = ()) -> int:
         """The newest emit of any step but these: it moves only when one of the others did work."""
+        numbers = name_ids(self.conn, leaving_out)
         row = self.conn.execute(
-            f"SELECT seq FROM emits WHERE step NOT IN ({marks(leaving_out)}) ORDER BY seq DESC LIMIT 1",
-            tuple(leaving_out),
+            f"SELECT seq FROM emit_rows WHERE step NOT IN ({marks(numbers)}) ORDER BY seq DESC LIMIT 1",
+            tuple(numbers),
         ).fetchone()
         return int(row[0]) if row else 0
 
     def is_active(self, item_id: str, steps: Sequence[str]) -> bool:
         """Whether any of these steps passes the item on now."""
+        item_n = name_id(self.conn, item_id)
+        if item_n is None:
+            return False
+        numbers = name_ids(self.conn, steps)
         return self.conn.execute(
-            f"SELECT 1 FROM emits WHERE item_id=? AND active=1 AND step IN ({marks(steps)}) LIMIT 1",
-            (item_id, *steps),
+            f"SELECT 1 FROM emit_rows WHERE item=? AND active=1 AND step IN ({marks(numbers)}) LIMIT 1",
+            (item_n, *numbers),
         ).fetchone() is not None

@@ -1,5 +1,6 @@
-"""The `progress` table: one row per (step, input) with the settings it was processed under, the outcome,
-the reason and what it cost; and the queries over it: a step's pending inputs, the funnel, throughput."""
+"""The `progress` table (`progress_rows`, read back through the view `progress`): one row per (step, input)
+with the settings it was processed under, the outcome, the reason and what it cost; and the queries over
+it: a step's pending inputs, the funnel, throughput."""
 
 from __future__ import annotations
 
@@ -8,8 +9,16 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sftgen.records import Record, Status
-from sftgen.store.db import Database, marks, row_to_record
+from sftgen.store.db import RECORD_COLUMNS, RECORD_JOINS, Database, marks, row_to_record
+from sftgen.store.interning import intern, intern_text, name_id, name_ids
 from sftgen.store.results import ItemResult
+
+
+PROGRESS_COLUMNS = """s.name AS step, i.name AS item_id, g.name AS settings, p.outcome, p.reason, p.detail, l.text AS label,
+    p.n_outputs, p.llm_requests, p.cache_hits, p.prompt_tokens, p.completion_tokens, p.seconds, p.done_at, p.cache_keys"""
+PROGRESS_JOINS = ("JOIN names s ON s.n = p.step JOIN names i ON i.n = p.item JOIN names g ON g.n = p.settings "
+                  "LEFT JOIN texts l ON l.n = p.label")
+"""The columns of the `progress` view from `progress_rows p`, and the joins they need."""
 
 
 def errors_cutoff(errors_before: float | None) -> float:
@@ -22,17 +31,24 @@ class Progress:
         self.db = db
         self.conn = db.conn
 
+    def number(self, name: str) -> int:
+        """A name's number for a read; one the store never saw matches no row (numbers start at 1)."""
+        n = name_id(self.conn, name)
+        return 0 if n is None else n
+
     # ---- writing -------------------------------------------------------------------------------
 
-    def write(self, step: str, settings: str, result: ItemResult, n_outputs: int, now: float) -> None:
+    def write(self, step: str, settings: str, result: ItemResult, n_outputs: int, now: float,
+              memo: dict[str, int] | None = None) -> None:
         self.conn.execute(
-            """INSERT OR REPLACE INTO progress (step, item_id, settings, outcome, reason, detail, label,
+            """INSERT OR REPLACE INTO progress_rows (step, item, settings, outcome, reason, detail, label,
                    n_outputs, llm_requests, cache_hits, prompt_tokens, completion_tokens, seconds, done_at,
                    cache_keys)
                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
             (
-                step, result.item_id, settings, result.outcome, result.reason, result.detail,
-                result.label, n_outputs, result.llm_requests, result.cache_hits,
+                intern(self.conn, step, memo), intern(self.conn, result.item_id, memo), intern(self.conn, settings, memo),
+                result.outcome, result.reason, result.detail,
+                None if result.label is None else intern_text(self.conn, result.label), n_outputs, result.llm_requests, result.cache_hits,
                 result.prompt_tokens, result.completion_tokens, result.seconds, now,
                 " ".join(result.cache_keys),
             ),
@@ -43,8 +59,13 @@ class Progress:
         ids = list(item_ids)
         if not ids:
             return 0
+        step_n = name_id(self.conn, step)
+        if step_n is None:
+            return 0
         with self.db.transaction():
-            cursor = self.conn.execute(f"DELETE FROM progress WHERE step=? AND item_id IN ({marks(ids)})", (step, *ids))
+            numbers = name_ids(self.conn, ids)
+            cursor = self.conn.execute(f"DELETE FROM progress_rows WHERE step=? AND item IN ({marks(numbers)})",
+                                       (step_n, *numbers))
         return cursor.rowcount
 
     # ---- a step's inputs -----------------------------------------------------------------------
@@ -60,16 +81,18 @@ class Progress:
             return []
         # Each item at its first active upstream emit (NOT EXISTS, not GROUP BY: grouping made every page
         # scan and sort all of the upstream's emits, quadratic over a run; bench/memory_bench.py).
+        numbers = name_ids(self.conn, upstream)
         rows = self.conn.execute(
-            f"""SELECT e.seq AS seq, r.* FROM emits e
-                JOIN records r ON r.id = e.item_id
-                LEFT JOIN progress p ON p.step = ? AND p.item_id = e.item_id
-                WHERE e.step IN ({marks(upstream)}) AND e.active = 1 AND e.seq > ?
-                  AND (p.item_id IS NULL OR p.settings != ? OR (p.outcome = 'error' AND p.done_at < ?))
-                  AND NOT EXISTS (SELECT 1 FROM emits f WHERE f.item_id = e.item_id AND f.active = 1
-                                  AND f.seq < e.seq AND f.step IN ({marks(upstream)}))
+            f"""SELECT e.seq AS seq, {RECORD_COLUMNS} FROM emit_rows e
+                JOIN record_rows r ON r.n = e.item {RECORD_JOINS}
+                LEFT JOIN progress_rows p ON p.step = ? AND p.item = e.item
+                WHERE e.step IN ({marks(numbers)}) AND e.active = 1 AND e.seq > ?
+                  AND (p.item IS NULL OR p.settings IS NOT ? OR (p.outcome = 'error' AND p.done_at < ?))
+                  AND NOT EXISTS (SELECT 1 FROM emit_rows f WHERE f.item = e.item AND f.active = 1
+                                  AND f.seq < e.seq AND f.step IN ({marks(numbers)}))
                 ORDER BY e.seq LIMIT ?""",
-            (step, *upstream, after_seq, settings, errors_cutoff(errors_before), *upstream, limit),
+            (self.number(step), *numbers, after_seq, self.number(settings), errors_cutoff(errors_before), *numbers,
+             limit),
         ).fetchall()
         return [(row["seq"], row_to_record(row)) for row in rows]
 
@@ -78,12 +101,13 @@ class Progress:
     ) -> int:
         if not upstream:
             return 0
+        numbers = name_ids(self.conn, upstream)
         return self.conn.execute(
-            f"""SELECT COUNT(DISTINCT e.item_id) FROM emits e
-                LEFT JOIN progress p ON p.step = ? AND p.item_id = e.item_id
-                WHERE e.step IN ({marks(upstream)}) AND e.active = 1
-                  AND (p.item_id IS NULL OR p.settings != ? OR (p.outcome = 'error' AND p.done_at < ?))""",
-            (step, *upstream, settings, errors_cutoff(errors_before)),
+            f"""SELECT COUNT(DISTINCT e.item) FROM emit_rows e
+                LEFT JOIN progress_rows p ON p.step = ? AND p.item = e.item
+                WHERE e.step IN ({marks(numbers)}) AND e.active = 1
+                  AND (p.item IS NULL OR p.settings IS NOT ? OR (p.outcome = 'error' AND p.done_at < ?))""",
+            (self.number(step), *numbers, self.number(settings), errors_cutoff(errors_before)),
         ).fetchone()[0]
 
     def done_settings(self, step: str, item_ids: list[str], errors_before: float | None = None) -> dict[str, str]:
@@ -94,8 +118,10 @@ class Progress:
         for start in range(0, len(item_ids), 500):
             part = item_ids[start : start + 500]
             rows = self.conn.execute(
-                f"SELECT item_id, settings, outcome, done_at FROM progress WHERE step=? AND item_id IN ({marks(part)})",
-                (step, *part),
+                f"""SELECT i.name, g.name, p.outcome, p.done_at FROM names i  -- CROSS JOIN: these names first
+                    CROSS JOIN progress_rows p ON p.step = ? AND p.item = i.n JOIN names g ON g.n = p.settings
+                    WHERE i.name IN ({marks(part)})""",
+                (self.number(step), *part),
             )
             done.update((r[0], r[1]) for r in rows if not (r[2] == Status.ERROR and r[3] < cutoff))
         return done
@@ -104,29 +130,35 @@ class Progress:
 
     def rows(self, step: str | None = None) -> list[sqlite3.Row]:
         if step is None:
-            return self.conn.execute("SELECT * FROM progress").fetchall()
-        return self.conn.execute("SELECT * FROM progress WHERE step=?", (step,)).fetchall()
+            return self.conn.execute(f"SELECT {PROGRESS_COLUMNS} FROM progress_rows p {PROGRESS_JOINS} "
+                                     "ORDER BY p.rowid").fetchall()
+        return self.conn.execute(f"SELECT {PROGRESS_COLUMNS} FROM progress_rows p {PROGRESS_JOINS} "
+                                 "WHERE p.step=? ORDER BY i.name", (self.number(step),)).fetchall()
 
     def items_done_as(self, step: str, outcome: str, reason: str, settings: str) -> list[str]:
         """The inputs this step processed under these settings with this outcome and reason."""
         return [row[0] for row in self.conn.execute(
-            "SELECT item_id FROM progress WHERE step=? AND outcome=? AND reason=? AND settings=?",
-            (step, outcome, reason, settings))]
+            "SELECT i.name FROM progress_rows p JOIN names i ON i.n = p.item "
+            "WHERE p.step=? AND p.settings=? AND p.outcome=? AND p.reason=? ORDER BY i.name",
+            (self.number(step), self.number(settings), outcome, reason))]
 
     def outcome_of(self, step: str, item_id: str) -> tuple[str, str | None] | None:
         """(outcome, reason) of `step` on this input, or None when it has not processed it."""
         row = self.conn.execute(
-            "SELECT outcome, reason FROM progress WHERE step = ? AND item_id = ?", (step, item_id)
+            "SELECT outcome, reason FROM progress_rows WHERE step = ? AND item = ?",
+            (self.number(step), self.number(item_id)),
         ).fetchone()
         return (row["outcome"], row["reason"]) if row else None
 
     def has_run(self, step: str) -> bool:
-        return self.conn.execute("SELECT 1 FROM progress WHERE step=? LIMIT 1", (step,)).fetchone() is not None
+        return self.conn.execute("SELECT 1 FROM progress_rows WHERE step=? LIMIT 1",
+                                 (self.number(step),)).fetchone() is not None
 
     def history(self, item_id: str) -> list[dict[str, Any]]:
         """What each step did with this item, oldest first."""
         rows = self.conn.execute(
-            "SELECT step, outcome, reason, done_at FROM progress WHERE item_id=? ORDER BY done_at", (item_id,)
+            "SELECT s.name AS step, p.outcome, p.reason, p.done_at FROM progress_rows p JOIN names s ON s.n = p.step "
+            "WHERE p.item=? ORDER BY p.done_at", (self.number(item_id),)
         ).fetchall()
         return [dict(row) for row in rows]
 
@@ -134,24 +166,29 @@ class Progress:
         """Outcome and reason, outputs, requests, cache hits, tokens and seconds of the step's items done since then
         (the dry run's preview)."""
         return self.conn.execute(
-            "SELECT item_id, outcome, reason, n_outputs, llm_requests, cache_hits, prompt_tokens, completion_tokens, seconds "
-            "FROM progress "
-            "WHERE step=? AND done_at >= ?", (step, since)).fetchall()
+            "SELECT i.name AS item_id, p.outcome, p.reason, p.n_outputs, p.llm_requests, p.cache_hits, p.prompt_tokens, "
+            "p.completion_tokens, p.seconds FROM progress_rows p JOIN names i ON i.n = p.item "
+            "WHERE p.step=? AND p.done_at >= ? ORDER BY i.name", (self.number(step), since)).fetchall()
 
     # ---- the funnel ----------------------------------------------------------------------------
 
     def tallies(self) -> list[sqlite3.Row]:
         """Per (step, outcome, reason): items, requests, cache hits, tokens and seconds."""
         return self.conn.execute(
-            """SELECT step, outcome, reason, COUNT(*) AS n, SUM(llm_requests) AS requests, SUM(cache_hits) AS hits,
-                      SUM(prompt_tokens) AS prompt_tokens, SUM(completion_tokens) AS completion_tokens,
-                      SUM(seconds) AS seconds
-               FROM progress GROUP BY step, outcome, reason"""
+            """SELECT s.name AS step, t.outcome, t.reason, t.n, t.requests, t.hits, t.prompt_tokens,
+                      t.completion_tokens, t.seconds
+               FROM (SELECT step, outcome, reason, COUNT(*) AS n, SUM(llm_requests) AS requests,
+                            SUM(cache_hits) AS hits, SUM(prompt_tokens) AS prompt_tokens,
+                            SUM(completion_tokens) AS completion_tokens, SUM(seconds) AS seconds
+                     FROM progress_rows GROUP BY step, outcome, reason) t
+               JOIN names s ON s.n = t.step ORDER BY s.name, t.outcome, t.reason"""
         ).fetchall()
 
     def recent_errors(self, limit: int = 10) -> list[dict[str, Any]]:
         rows = self.conn.execute(
-            "SELECT step, label, reason, detail FROM progress WHERE outcome=? ORDER BY done_at DESC LIMIT ?",
+            "SELECT s.name AS step, l.text AS label, p.reason, p.detail FROM progress_rows p JOIN names s ON s.n = p.step "
+            "LEFT JOIN texts l ON l.n = p.label "
+            "WHERE p.outcome=? ORDER BY p.done_at DESC LIMIT ?",
             (Status.ERROR, limit),
         ).fetchall()
         return [dict(row) for row in rows]
@@ -160,6 +197,7 @@ class Progress:
         """Per step, its commits: (done_at, items committed then), oldest first, in one pass."""
         batches: dict[str, list[tuple[float, int]]] = {}
         for step, done_at, n in self.conn.execute(
-                "SELECT step, done_at, COUNT(*) FROM progress GROUP BY step, done_at ORDER BY step, done_at"):
+                "SELECT s.name, p.done_at, COUNT(*) FROM progress_rows p JOIN names s ON s.n = p.step "
+                "GROUP BY p.step, p.done_at ORDER BY p.step, p.done_at"):
             batches.setdefault(step, []).append((done_at, n))
         return batches

@@ -1,4 +1,5 @@
-"""The `records` table: every item with its text, provenance, meta and status."""
+"""The `records` table (`record_rows`, its text in `texts`): every item with its text, provenance, meta and
+status."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sftgen.records import Record, Status
-from sftgen.store.db import Database, row_to_record
+from sftgen.store.db import RECORD_COLUMNS, RECORD_JOINS, Database, row_to_record
+from sftgen.store.interning import intern, intern_text, name_id
 
 
 def meta_json(meta: dict[str, Any]) -> str:
@@ -22,17 +24,24 @@ class Records:
 
     # ---- writing -------------------------------------------------------------------------------
 
-    def insert(self, record: Record, now: float) -> None:
+    def insert(self, record: Record, now: float, memo: dict[str, int] | None = None) -> None:
         """Write a record; one of the same id keeps its text and takes this one's meta and status (and is not
         rewritten when they are the same: a page found again by another query)."""
+        n = intern(self.conn, record.id, memo)
+        meta = meta_json(record.meta)
+        held = self.conn.execute("SELECT meta, status, reason FROM record_rows WHERE n=?", (n,)).fetchone()
+        if held is not None:
+            if held[0] != meta or held[1] != record.status or held[2] != record.reason:
+                self.conn.execute("UPDATE record_rows SET meta=?, status=?, reason=? WHERE n=?",
+                                  (meta, record.status, record.reason, n))
+            return
         self.conn.execute(
-            """INSERT INTO records (id, kind, step, text, parent_ids, meta, origin, status, reason, created_at)
-               VALUES (?,?,?,?,?,?,?,?,?,?)
-               ON CONFLICT(id) DO UPDATE SET meta=excluded.meta, status=excluded.status, reason=excluded.reason
-               WHERE meta IS NOT excluded.meta OR status IS NOT excluded.status OR reason IS NOT excluded.reason""",
+            """INSERT INTO record_rows (n, kind, step, text, parents, meta, origin, status, reason, created_at)
+               VALUES (?,?,?,?,?,?,?,?,?,?)""",
             (
-                record.id, record.kind, record.step, record.text, json.dumps(record.parent_ids),
-                meta_json(record.meta), record.origin, record.status, record.reason, now,
+                n, record.kind, record.step, intern_text(self.conn, record.text),
+                json.dumps([intern(self.conn, parent, memo) for parent in record.parent_ids], separators=(",", ":")),
+                meta, record.origin, record.status, record.reason, now,
             ),
         )
 
@@ -45,16 +54,20 @@ class Records:
     def mark(self, record_id: str, status: Status, reason: str | None, step: str) -> None:
         """A step's verdict on a record it consumed: dropped by it (with the reason), or kept again, which
         undoes only a drop by the same step."""
+        n = name_id(self.conn, record_id)
+        if n is None:
+            return
         if status == Status.DROPPED:
-            self.conn.execute("UPDATE records SET status=?, reason=?, dropped_by=? WHERE id=?",
-                              (Status.DROPPED, reason, step, record_id))
+            self.conn.execute("UPDATE record_rows SET status=?, reason=?, dropped_by=? WHERE n=?",
+                              (Status.DROPPED, reason, step, n))
         elif status == Status.KEPT:
-            self.conn.execute("UPDATE records SET status=?, reason=NULL, dropped_by=NULL WHERE id=? AND dropped_by=?",
-                              (Status.KEPT, record_id, step))
+            self.conn.execute("UPDATE record_rows SET status=?, reason=NULL, dropped_by=NULL WHERE n=? AND dropped_by=?",
+                              (Status.KEPT, n, step))
 
     def merge_meta(self, record_id: str, updates: dict[str, Any]) -> None:
         """Merge into the record's meta (a None value removes the key); inside the caller's transaction."""
-        row = self.conn.execute("SELECT meta FROM records WHERE id=?", (record_id,)).fetchone()
+        n = name_id(self.conn, record_id)
+        row = None if n is None else self.conn.execute("SELECT meta FROM record_rows WHERE n=?", (n,)).fetchone()
         if row is None:
             return
         meta = json.loads(row["meta"])
@@ -62,7 +75,7 @@ class Records:
         for key in [k for k, v in updates.items() if v is None]:
             merged.pop(key, None)
         if merged != meta:
-            self.conn.execute("UPDATE records SET meta=? WHERE id=?", (meta_json(merged), record_id))
+            self.conn.execute("UPDATE record_rows SET meta=? WHERE n=?", (meta_json(merged), n))
 
     def set_meta(self, record_id: str, updates: dict[str, Any]) -> None:
         record = self.get(record_id)
@@ -70,16 +83,21 @@ class Records:
             raise KeyError(record_id)
         record.meta.update(updates)
         with self.db.transaction():
-            self.conn.execute("UPDATE records SET meta=? WHERE id=?", (json.dumps(record.meta, default=str), record_id))
+            self.conn.execute("UPDATE record_rows SET meta=? WHERE n=?",
+                              (json.dumps(record.meta, default=str), name_id(self.conn, record_id)))
 
     # ---- reading -------------------------------------------------------------------------------
 
     def get(self, record_id: str) -> Record | None:
-        row = self.conn.execute("SELECT * FROM records WHERE id=?", (record_id,)).fetchone()
+        row = self.conn.execute(
+            f"SELECT {RECORD_COLUMNS} FROM names i JOIN record_rows r ON r.n = i.n JOIN texts t ON t.n = r.text "
+            "WHERE i.name=?", (record_id,)).fetchone()
         return row_to_record(row) if row else None
 
     def of_kind(self, kind: str) -> Iterator[Record]:
-        for row in self.conn.execute("SELECT * FROM records WHERE kind=? ORDER BY created_at, id", (kind,)):
+        for row in self.conn.execute(
+                f"SELECT {RECORD_COLUMNS} FROM record_rows r {RECORD_JOINS} WHERE r.kind=? ORDER BY r.created_at, i.name",
+                (kind,)):
             yield row_to_record(row)
 
     def ancestry(self, record_id: str) -> list[Record]:
@@ -100,7 +118,7 @@ class Records:
     def counts(self) -> dict[str, dict[str, int]]:
         """kind -> status -> how many records."""
         counts: dict[str, dict[str, int]] = {}
-        for row in self.conn.execute("SELECT kind, status, COUNT(*) AS n FROM records GROUP BY kind, status"):
+        for row in self.conn.execute("SELECT kind, status, COUNT(*) AS n FROM record_rows GROUP BY kind, status"):
             counts.setdefault(row["kind"], {})[row["status"]] = row["n"]
         return counts
 
@@ -109,11 +127,11 @@ class Records:
         else (status's judge health reads the answers' scores this way)."""
         path = f"$.{key}"
         for (value,) in self.conn.execute(
-                "SELECT json_extract(meta, ?) FROM records WHERE kind=? AND json_type(meta, ?) = 'object' "
-                "ORDER BY created_at, id", (path, kind, path)):
+                "SELECT json_extract(r.meta, ?) FROM record_rows r JOIN names i ON i.n = r.n "
+                "WHERE r.kind=? AND json_type(r.meta, ?) = 'object' ORDER BY r.created_at, i.name", (path, kind, path)):
             yield json.loads(value)
 
     def kept_metas(self, kind: str) -> Iterator[dict[str, Any]]:
         """The meta of every kept record of this kind, without loading their texts."""
-        for row in self.conn.execute("SELECT meta FROM records WHERE kind=? AND status=?", (kind, Status.KEPT)):
+        for row in self.conn.execute("SELECT meta FROM record_rows WHERE kind=? AND status=?", (kind, Status.KEPT)):
             yield json.loads(row["meta"] or "{}")

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sftgen.store.db import Database, marks
+from sftgen.store.interning import name_id, name_ids
 
 COLUMNS = ("item_id", "kind", "version_id", "reviewer", "decision", "reason", "edited_text", "new_version_id",
            "scores", "source", "external_id", "seconds", "created_at", "picked")
@@ -44,7 +45,7 @@ class Reviews:
         if prompt_id is None:
             return self.conn.execute("SELECT * FROM reviews WHERE kind=? AND picked=1 ORDER BY seq", (kind,)).fetchall()
         return self.conn.execute(
-            """SELECT v.* FROM reviews v JOIN records r ON r.id = v.item_id
+            """SELECT v.* FROM reviews v JOIN names i ON i.name = v.item_id JOIN record_rows r ON r.n = i.n
                WHERE v.kind=? AND v.picked=1 AND json_extract(r.meta, '$.prompt_id') = ? ORDER BY v.seq""",
             (kind, prompt_id)).fetchall()
 
@@ -63,20 +64,23 @@ class Reviews:
     def waiting_for_run(self, gate: str, kind: str, upstream: Sequence[str]) -> int:
         """Items of this kind with a decision the gate has not applied yet: its progress row is forgotten and
         its upstream still passes them on."""
+        gate_n = name_id(self.conn, gate)
+        numbers = name_ids(self.conn, upstream)
         return self.conn.execute(
-            f"""SELECT COUNT(DISTINCT r.item_id) FROM reviews r
-                LEFT JOIN progress p ON p.step = ? AND p.item_id = r.item_id
-                WHERE r.kind = ? AND p.item_id IS NULL
-                  AND EXISTS (SELECT 1 FROM emits e WHERE e.item_id = r.item_id AND e.active = 1
-                              AND e.step IN ({marks(upstream)}))""",
-            (gate, kind, *upstream),
+            f"""SELECT COUNT(DISTINCT r.item_id) FROM reviews r JOIN names i ON i.name = r.item_id
+                LEFT JOIN progress_rows p ON p.step = ? AND p.item = i.n
+                WHERE r.kind = ? AND p.item IS NULL
+                  AND EXISTS (SELECT 1 FROM emit_rows e WHERE e.item = i.n AND e.active = 1
+                              AND e.step IN ({marks(numbers)}))""",
+            (0 if gate_n is None else gate_n, kind, *numbers),
         ).fetchone()[0]
 
     def set_aside(self, kind: str, upstream: Sequence[str]) -> int:
         """Items of this kind with a decision that the gate's upstream no longer passes on."""
+        numbers = name_ids(self.conn, upstream)
         return self.conn.execute(
-            f"""SELECT COUNT(DISTINCT r.item_id) FROM reviews r
-                WHERE r.kind = ? AND NOT EXISTS (SELECT 1 FROM emits e WHERE e.item_id = r.item_id
-                                                 AND e.active = 1 AND e.step IN ({marks(upstream)}))""",
-            (kind, *upstream),
+            f"""SELECT COUNT(DISTINCT r.item_id) FROM reviews r LEFT JOIN names i ON i.name = r.item_id
+                WHERE r.kind = ? AND NOT EXISTS (SELECT 1 FROM emit_rows e WHERE e.item = i.n
+                                                 AND e.active = 1 AND e.step IN ({marks(numbers)}))""",
+            (kind, *numbers),
         ).fetchone()[0]

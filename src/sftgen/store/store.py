@@ -70,23 +70,24 @@ class Store:
         """Write one batch of a step's results in one transaction."""
         now = time.time()
         with self.transaction(f"results of step {step}"):
+            memo: dict[str, int] = {}  # the numbers of the names met in this transaction (store/interning.py)
             for result in results:
-                self._write_result(step, settings, result, now)
+                self._write_result(step, settings, result, now, memo)
 
-    def _write_result(self, step: str, settings: str, result: ItemResult, now: float) -> None:
+    def _write_result(self, step: str, settings: str, result: ItemResult, now: float, memo: dict[str, int]) -> None:
         emitted_ids = [result.item_id] if result.passes_input_on and result.outcome == Status.KEPT else []
         for record in result.outputs:
             record.step = record.step or step
-            self.records.insert(record, now)
+            self.records.insert(record, now, memo)
             emitted_ids.append(record.id)
         if result.outcome != Status.ERROR:  # a failed redo leaves what an earlier pass made in place until it succeeds
-            self.emits.replace(step, result.item_id, emitted_ids)
+            self.emits.replace(step, result.item_id, emitted_ids, memo)
             verdict = result.verdict_on_input()
             if verdict is not None:
                 self.records.mark(result.item_id, verdict, result.reason, step)
             if result.meta_updates:
                 self.records.merge_meta(result.item_id, result.meta_updates)
-        self.progress.write(step, settings, result, len(emitted_ids), now)
+        self.progress.write(step, settings, result, len(emitted_ids), now, memo)
 
     def pending_inputs(
         self, step: str, upstream: Sequence[str], settings: str, after_seq: int = 0, limit: int = 256,

@@ -1,0 +1,111 @@
+"""Bringing a store made by an older sftgen up to the current tables when it is opened.
+
+- Columns added since (`progress.cache_keys`, `reviews.picked`) are added.
+- Stores from before the ids were interned keep `records`, `emits` and `progress` as tables with the text
+  ids in every row and every index (~30 KB per kept prompt). They are copied once into `record_rows`,
+  `emit_rows` and `progress_rows` (ids, step names and settings as numbers from `names`, each distinct
+  text and label once in `texts`), in their old row order, and the old tables give way to the views of the same
+  name, which read the same rows back. One transaction: a crash leaves the old store as it was.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from sftgen.store.interning import text_hash
+
+ADDED_COLUMNS = {"progress_rows": {"cache_keys": "TEXT"}, "reviews": {"picked": "INTEGER NOT NULL DEFAULT 0"}}
+"""Columns newer than a store's tables: added when an older store is opened."""
+
+COPY_TO_NUMBERED = """
+INSERT OR IGNORE INTO names (name) SELECT id FROM old_records ORDER BY rowid;
+INSERT OR IGNORE INTO names (name) SELECT j.value FROM old_records r, json_each(r.parent_ids) j ORDER BY r.rowid, j.key;
+INSERT OR IGNORE INTO names (name) SELECT step FROM old_emits UNION SELECT item_id FROM old_emits
+    UNION SELECT source_id FROM old_emits;
+INSERT OR IGNORE INTO names (name) SELECT step FROM old_progress UNION SELECT item_id FROM old_progress
+    UNION SELECT settings FROM old_progress;
+INSERT OR IGNORE INTO texts (hash, text) SELECT text_hash(text), text FROM old_records ORDER BY rowid;
+INSERT OR IGNORE INTO texts (hash, text) SELECT text_hash(label), label FROM old_progress WHERE label IS NOT NULL
+    ORDER BY rowid;
+INSERT INTO record_rows (n, kind, step, text, parents, meta, origin, status, reason, dropped_by, created_at)
+    SELECT i.n, r.kind, r.step, t.n,
+           (SELECT '[' || COALESCE(group_concat(p.n, ','), '') || ']' FROM json_each(r.parent_ids) j
+            CROSS JOIN names p ON p.name = j.value),
+           r.meta, r.origin, r.status, r.reason, r.dropped_by, r.created_at
+    FROM old_records r JOIN names i ON i.name = r.id JOIN texts t ON t.hash = text_hash(r.text) ORDER BY r.rowid;
+INSERT INTO emit_rows (seq, step, item, source, active)
+    SELECT e.seq, s.n, i.n, o.n, e.active FROM old_emits e
+    JOIN names s ON s.name = e.step JOIN names i ON i.name = e.item_id JOIN names o ON o.name = e.source_id
+    ORDER BY e.seq;
+INSERT INTO progress_rows (step, item, settings, outcome, reason, detail, label, n_outputs, llm_requests,
+                           cache_hits, prompt_tokens, completion_tokens, seconds, done_at, cache_keys)
+    SELECT s.n, i.n, g.n, p.outcome, p.reason, p.detail, l.n, p.n_outputs, p.llm_requests, p.cache_hits,
+           p.prompt_tokens, p.completion_tokens, p.seconds, p.done_at, {cache_keys}
+    FROM old_progress p JOIN names s ON s.name = p.step JOIN names i ON i.name = p.item_id
+    JOIN names g ON g.name = p.settings LEFT JOIN texts l ON l.hash = text_hash(p.label) ORDER BY p.rowid;
+INSERT INTO sqlite_sequence (name, seq) SELECT 'emit_rows', 0
+    WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'emit_rows');
+UPDATE sqlite_sequence SET seq = MAX(seq, COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'emits'), 0))
+    WHERE name = 'emit_rows';
+DELETE FROM sqlite_sequence WHERE name = 'emits';
+DROP TABLE old_records;
+DROP TABLE old_emits;
+DROP TABLE old_progress;
+"""
+
+
+def has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
+
+
+def columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def number_the_ids(conn: sqlite3.Connection, schema: str) -> None:
+    """Copy a store with text ids in its rows into the numbered tables (nothing when it has them already)."""
+    if not has_table(conn, "records"):
+        return
+    conn.create_function("text_hash", 1, lambda text: None if text is None else text_hash(text), deterministic=True)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if has_table(conn, "records"):  # not done by another process meanwhile
+            for table in ("records", "emits", "progress"):
+                conn.execute(f"ALTER TABLE {table} RENAME TO old_{table}")
+            for index in ("records_kind", "emits_step_active", "emits_step_source", "emits_item", "emits_source",
+                          "progress_item"):
+                conn.execute(f"DROP INDEX IF EXISTS {index}")
+            for statement in split(schema):
+                conn.execute(statement)
+            cache_keys = "p.cache_keys" if "cache_keys" in columns(conn, "old_progress") else "NULL"
+            for statement in split(COPY_TO_NUMBERED.format(cache_keys=cache_keys)):
+                conn.execute(statement)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def split(script: str) -> list[str]:
+    """The statements of a script of ours (no `;` inside a string literal or a trigger)."""
+    lines = [line for line in script.splitlines() if not line.lstrip().startswith("--")]
+    return [statement.strip() for statement in "\n".join(lines).split(";") if statement.strip()]
+
+
+def add_columns(conn: sqlite3.Connection) -> None:
+    for table, added in ADDED_COLUMNS.items():
+        present = columns(conn, table)
+        for name, kind in added.items():
+            if name not in present:
+                try:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+                except sqlite3.OperationalError as error:  # another process added it first
+                    if "duplicate column" not in str(error):
+                        raise
+
+
+def migrate(conn: sqlite3.Connection, schema: str) -> None:
+    number_the_ids(conn, schema)
+    conn.executescript(schema)
+    add_columns(conn)

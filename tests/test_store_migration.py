@@ -1,0 +1,131 @@
+"""A store made before the ids were numbered opens with today's code: its records, emits, progress and LLM
+cache read back as they were (through the store and through the tables' old names, now views), and an
+unchanged run on it asks the LLM nothing."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from sftgen.records import Record, Status
+from sftgen.store import Store
+from sftgen.store.db import row_to_record
+from sftgen.store.llm_cache import unpacked
+from tests.fakes.fake_openai_server import running_fake_server
+from tests.support.answer_project import make_answer_project, run_answers
+from tests.test_store_size import answer_script
+
+FIXTURE = Path(__file__).parent / "support" / "store_before_numbers.sql"
+TABLES = {
+    "records": "SELECT * FROM records ORDER BY id",
+    "emits": "SELECT * FROM emits ORDER BY seq",
+    "progress": "SELECT * FROM progress ORDER BY step, item_id",  # cache_keys last
+    "llm_cache": "SELECT * FROM llm_cache ORDER BY key",
+    "llm_cache_dicts": "SELECT * FROM llm_cache_dicts ORDER BY id",
+    "runs": "SELECT * FROM runs ORDER BY id",
+}
+EMITTED = """SELECT MIN(e.seq) AS seq, r.* FROM emits e JOIN records r ON r.id = e.item_id
+             WHERE e.step = ? AND e.active = 1 GROUP BY e.item_id ORDER BY seq"""
+"""Today's `Store.emitted` on the old tables."""
+
+
+def old_store(path: Path, without_cache_keys: bool = False) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path)
+    conn.executescript(FIXTURE.read_text())
+    if without_cache_keys:  # a store from before the progress rows named their cache rows
+        conn.execute("DROP INDEX progress_item")
+        conn.execute("ALTER TABLE progress DROP COLUMN cache_keys")
+        conn.execute("CREATE INDEX emits_source ON emits(source_id)")
+    conn.commit()
+    conn.close()
+    return path
+
+
+def read_everything(path: Path) -> dict:
+    conn = sqlite3.connect(path)
+    conn.row_factory = sqlite3.Row
+    try:
+        tables = {name: [tuple(row) for row in conn.execute(query)] for name, query in TABLES.items()}
+        steps = [row[0] for row in conn.execute("SELECT DISTINCT step FROM emits ORDER BY step")]
+        emitted = {step: [row_to_record(row) for row in conn.execute(EMITTED, (step,))] for step in steps}
+        records = [row_to_record(row) for row in conn.execute("SELECT * FROM records ORDER BY id")]
+        dictionaries = dict(conn.execute("SELECT id, data FROM llm_cache_dicts"))
+        cache = {key: (unpacked(request, dictionaries.__getitem__), unpacked(response, dictionaries.__getitem__))
+                 for key, request, response in conn.execute("SELECT key, request, response FROM llm_cache")}
+        history = {item: [tuple(row) for row in conn.execute(
+            "SELECT step, outcome, reason, done_at FROM progress WHERE item_id=? ORDER BY done_at", (item,))]
+            for (item,) in conn.execute("SELECT DISTINCT item_id FROM progress")}
+    finally:
+        conn.close()
+    return {"tables": tables, "emitted": emitted, "records": records, "cache": cache, "history": history}
+
+
+@pytest.mark.parametrize("without_cache_keys", [False, True], ids=["today", "before-cache-keys"])
+def test_an_older_store_reads_back_the_same_after_it_is_opened(tmp_path, without_cache_keys):
+    path = old_store(tmp_path / "store.db", without_cache_keys)
+    before = read_everything(path)
+    assert len(before["tables"]["records"]) == 17 and len(before["tables"]["emits"]) == 24
+    assert any(row[4] == 0 for row in before["tables"]["emits"])  # a withdrawn emit comes along too
+
+    store = Store(path)
+    try:
+        kinds = {row[0]: row[1] for row in store.conn.execute("SELECT name, type FROM sqlite_master")}
+        assert (kinds["records"], kinds["emits"], kinds["progress"]) == ("view", "view", "view")
+        for record in before["records"]:
+            assert store.get(record.id) == record
+        for step, records in before["emitted"].items():
+            assert list(store.emitted(step)) == records
+            assert store.count_emitted(step) == len({r.id for r in records})
+        for key, (request, response) in before["cache"].items():
+            assert store.cache_get(key) == response
+            assert store.cache_entry(key)["request"] == request
+        for item, steps in before["history"].items():
+            assert [tuple(row.values()) for row in store.progress.history(item)] == steps
+    finally:
+        store.close()
+    after = read_everything(path)
+    if without_cache_keys:  # the column comes back empty: gc then keeps every cache row
+        assert {row[-1] for row in after["tables"]["progress"]} == {None}
+        after["tables"]["progress"] = [row[:-1] for row in after["tables"]["progress"]]
+    assert after == before
+
+    store = Store(path)  # opened again: nothing left to copy, nothing changes
+    store.close()
+    again = read_everything(path)
+    if without_cache_keys:
+        again["tables"]["progress"] = [row[:-1] for row in again["tables"]["progress"]]
+    assert again == before
+
+
+def test_an_unchanged_run_on_a_migrated_store_asks_nothing_and_changes_nothing(tmp_path):
+    project = make_answer_project(tmp_path / "p")  # the project the fixture's store was made in
+    path = old_store(project / ".sftgen" / "store.db")
+    with running_fake_server() as server:
+        server.script_steps(answer_script)
+        store = Store(path)
+        store.close()
+        before = read_everything(path)
+        run_answers(project, server)
+        assert server.stats()["requests"] == 0
+    after = read_everything(path)
+    assert after["tables"]["runs"][:-1] == before["tables"]["runs"]  # one more run, nothing else
+    assert {k: v for k, v in after.items() if k != "tables"} == {k: v for k, v in before.items() if k != "tables"}
+    assert {k: v for k, v in after["tables"].items() if k != "runs"} == \
+        {k: v for k, v in before["tables"].items() if k != "runs"}
+
+
+def test_a_text_two_records_share_is_stored_once_and_read_back_with_each(tmp_path):
+    store = Store(tmp_path / "store.db")
+    try:
+        page = "Quarks carry colour charge. " * 40
+        store.put_records([Record(kind="passage", text=page, meta={"query_id": f"que_{n}"}, id=f"pas_{n}")
+                           for n in range(5)])
+        assert store.conn.execute("SELECT COUNT(*) FROM texts").fetchone()[0] == 1
+        assert [store.get(f"pas_{n}").meta["query_id"] for n in range(5)] == [f"que_{n}" for n in range(5)]
+        assert all(store.get(f"pas_{n}").text == page for n in range(5))
+        assert store.get("pas_0").status == Status.KEPT
+    finally:
+        store.close()
