@@ -7,7 +7,8 @@
   attempts, with one message naming llm.base_url, llm.model and the likely fix;
 - `finish_reason == "length"` is a failure, and so is a reply that does not fit its schema: both are
   re-asked with a varied request (the bad reply and the error are shown to the model), never an identical one;
-- a request cache keyed on (model, messages, parameters, schema); a hit sends nothing.
+- a request cache keyed on (model, messages, parameters, schema); a hit sends nothing. The replies of one
+  turn of the event loop are stored in one transaction (llm/cache_writes.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import asyncio
 import json
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NoReturn, Protocol
@@ -24,6 +26,7 @@ import aiohttp
 from pydantic import BaseModel
 
 from sftgen.failures import RunStopped
+from sftgen.llm.cache_writes import CacheWrites
 from sftgen.llm.http_reply import HTTPReply, decode_json, http_error, is_completion, retry_after
 from sftgen.llm.structured import InvalidReply, parse_reply, response_format, schema_instructions
 from sftgen.llm.unusable_server import (
@@ -133,6 +136,7 @@ class ChatClient:
         self.max_reasks = max_reasks
         self.structured_output = structured_output
         self.cache = cache
+        self.cache_writes = CacheWrites()
         self.backoff = backoff or Backoff()
         self.stats = ClientStats()
         self.slots = asyncio.Semaphore(max_concurrency)
@@ -209,21 +213,28 @@ class ChatClient:
             attempt_body = body if reask == 0 else self.varied_body(body, raw_replies[-1], failures[-1], reask)
             sent = encode_body(attempt_body)  # once: posted as is (retries too) and stored as is
             response = await self.post(sent, reply, headers)
-            content, finish_reason = read_choice(response)
-            raw_replies.append(content)
-            if finish_reason == "length":
-                failures.append("the reply was cut off at max_tokens (finish_reason 'length')")
-                continue
-            try:
-                reply.parsed = parse_reply(content, schema) if schema else None
-            except InvalidReply as exc:
-                failures.append(f"the reply {exc}")
-                continue
-            reply.content = content
-            reply.reasks = reask
-            if self.cache is not None:
-                self.cache.cache_put(key, self.model, sent, response, response.get("usage") or {})
-            return reply
+            release: Callable[[], None] | None = self.slots.release
+            try:  # the request's slot is held until its reply is stored or refused (see `post`)
+                content, finish_reason = read_choice(response)
+                raw_replies.append(content)
+                if finish_reason == "length":
+                    failures.append("the reply was cut off at max_tokens (finish_reason 'length')")
+                    continue
+                try:
+                    reply.parsed = parse_reply(content, schema) if schema else None
+                except InvalidReply as exc:
+                    failures.append(f"the reply {exc}")
+                    continue
+                reply.content = content
+                reply.reasks = reask
+                if self.cache is not None:
+                    row = (key, self.model, sent, response, response.get("usage") or {})
+                    stored, release = self.cache_writes.put(self.cache, row, then=release), None
+                    await stored
+                return reply
+            finally:
+                if release is not None:
+                    release()
         self.stats.failures += 1
         reason = "llm_length" if failures[-1].startswith("the reply was cut off") else "llm_invalid_output"
         raise LLMError(reason, f"{len(failures)} replies failed; last: {failures[-1]}", raw_replies, spent=reply)
@@ -263,13 +274,17 @@ class ChatClient:
         return varied
 
     async def post(self, body: bytes, reply: LLMReply, headers: dict[str, str] | None = None) -> dict[str, Any]:
-        """POST with retries; counts every request sent and the tokens used into `reply`."""
+        """POST with retries; counts every request sent and the tokens used into `reply`. Returns the
+        completion still holding its request slot: the caller releases it (`self.slots.release()`) once the
+        reply is stored or refused, so that at most `max_concurrency` replies are ever unstored (a crash
+        re-sends no more). A request waiting to retry holds no slot."""
         last_error, last_failure = "", None
         waits = RetryWaits()
         for attempt in range(self.max_retries + 1):
             self.raise_if_unusable()
             failure: ServerFailure | None = None
-            async with self.slots:
+            await self.slots.acquire()
+            try:
                 self.raise_if_unusable()
                 self.stats.in_flight += 1
                 try:
@@ -281,15 +296,21 @@ class ChatClient:
                     self.stats.in_flight -= 1
                     self.stats.requests += 1
                     reply.requests += 1
+                if response is not None and response.status_code == 200:
+                    payload = decode_json(response)
+                    if payload is not None and is_completion(payload):
+                        self.count_status(200)
+                        self.breaker.saw_completion()
+                        self.count_usage(payload, reply)
+                        return payload  # the slot goes with it
+            except BaseException:
+                self.slots.release()
+                raise
+            self.slots.release()
             if response is not None:
                 status = response.status_code
                 self.count_status(status)
                 if status == 200:
-                    payload = decode_json(response)
-                    if payload is not None and is_completion(payload):
-                        self.breaker.saw_completion()
-                        self.count_usage(payload, reply)
-                        return payload
                     failure = failure_of_body(response.content, payload)
                 else:
                     self.breaker.saw_answer()
