@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import random
@@ -33,7 +34,6 @@ from sftgen.llm.unusable_server import (
     KEY_REFUSED, NOT_ALLOWED, NOT_FOUND, ServerFailure, ServerSettings, UnusableServerBreaker,
     failure_of_body, failure_of_exception, failure_of_status, unusable_message,
 )
-from sftgen.records import stable_hash
 
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 RETRY_AFTER_CAP_S = 120.0
@@ -71,7 +71,19 @@ class RequestCache(Protocol):
 
 
 def encode_body(body: dict[str, Any]) -> bytes:
-    return json.dumps(body, ensure_ascii=False).encode("utf-8")
+    """The body's JSON, as `json.dumps(body, ensure_ascii=False)` writes it. A `response_format` made by
+    `cached_response_format` (the body's last key) is written once per schema, not once per request."""
+    fmt = body.get("response_format")
+    held = FORMATS_JSON.get(id(fmt)) if fmt is not None else None
+    if held is None or held[0] is not fmt or next(reversed(body)) != "response_format":
+        return json.dumps(body, ensure_ascii=False).encode("utf-8")
+    head = json.dumps({name: value for name, value in body.items() if name != "response_format"}, ensure_ascii=False)
+    return f'{head[:-1]}, "response_format": {held[1]}}}'.encode("utf-8")
+
+
+def canonical_json(value: Any) -> str:
+    """JSON as `stable_hash` writes it."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 @dataclass
@@ -255,8 +267,11 @@ class ChatClient:
         return body
 
     def cache_key(self, messages: list[dict[str, str]], params: dict[str, Any], schema: type[BaseModel] | None) -> str:
-        schema_json = json_schema_of(schema) if schema else None
-        return stable_hash(self.model_identity, messages, params, schema_json, self.structured_output, length=20)
+        """`stable_hash(model identity, messages, params, the schema's JSON schema, structured output mode)`,
+        the schema's part written once per schema (tests/test_llm_request_bytes.py)."""
+        head = canonical_json((self.model_identity, messages, params))[:-1]
+        payload = f"{head},{canonical_schema(schema) if schema else 'null'},{canonical_json(self.structured_output)}]"
+        return hashlib.blake2b(payload.encode("utf-8"), digest_size=20).hexdigest()
 
     def varied_body(self, body: dict[str, Any], bad_reply: str, failure: str, reask: int) -> dict[str, Any]:
         """A re-ask differs from the first ask: it shows the bad reply and the error, and samples differently."""
@@ -403,8 +418,20 @@ def json_schema_of(schema: type[BaseModel]) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=256)
+def canonical_schema(schema: type[BaseModel]) -> str:
+    return canonical_json(json_schema_of(schema))
+
+
+FORMATS_JSON: dict[int, tuple[dict[str, Any], str]] = {}
+"""id -> (a response_format made by `cached_response_format`, its JSON): held here, so no id is reused."""
+
+
+@lru_cache(maxsize=256)
 def cached_response_format(schema: type[BaseModel], mode: str) -> dict[str, Any] | None:
-    return response_format(schema, mode)
+    fmt = response_format(schema, mode)
+    if fmt is not None:
+        FORMATS_JSON[id(fmt)] = (fmt, json.dumps(fmt, ensure_ascii=False))
+    return fmt
 
 
 @lru_cache(maxsize=256)
