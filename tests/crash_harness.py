@@ -50,6 +50,11 @@ def make_project(directory: Path, n_docs: int, concurrency: int) -> None:
     shutil.copytree(directory / "docs", directory / "corpus")  # research.local.corpus: the answer search's pages
     recipe = directory / "recipe.yaml"
     text = recipe.read_text(encoding="utf-8").replace("max_concurrency: 32", f"max_concurrency: {concurrency}")
+    # The fake server picks a verdict among the enum's values alike, so the chunk filter drops 4 in 5: a run
+    # that happens to judge ~20 chunks may drop over 90% and stop (filters.stop_share), ending before its kill.
+    # The filter guard is not what this harness tests.
+    text = text.replace("stop_min_items: 20", "stop_min_items: 1000000")
+    assert "stop_min_items: 1000000" in text
     recipe.write_text(text, encoding="utf-8")
 
 

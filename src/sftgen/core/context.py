@@ -52,6 +52,8 @@ class ItemContext:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cache_keys: list[str] = field(default_factory=list)
+    found: dict[str, Any] = field(default_factory=dict)
+    """What a step looked up for this input in `precheck`, kept for `variables` (answer_eval's prompt)."""
 
     @property
     def recipe(self) -> Recipe:

@@ -7,15 +7,18 @@
   attempts, with one message naming llm.base_url, llm.model and the likely fix;
 - `finish_reason == "length"` is a failure, and so is a reply that does not fit its schema: both are
   re-asked with a varied request (the bad reply and the error are shown to the model), never an identical one;
-- a request cache keyed on (model, messages, parameters, schema); a hit sends nothing.
+- a request cache keyed on (model, messages, parameters, schema); a hit sends nothing. The replies of one
+  turn of the event loop are stored in one transaction (llm/cache_writes.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NoReturn, Protocol
@@ -24,13 +27,13 @@ import aiohttp
 from pydantic import BaseModel
 
 from sftgen.failures import RunStopped
+from sftgen.llm.cache_writes import CacheWrites
 from sftgen.llm.http_reply import HTTPReply, decode_json, http_error, is_completion, retry_after
 from sftgen.llm.structured import InvalidReply, parse_reply, response_format, schema_instructions
 from sftgen.llm.unusable_server import (
     KEY_REFUSED, NOT_ALLOWED, NOT_FOUND, ServerFailure, ServerSettings, UnusableServerBreaker,
     failure_of_body, failure_of_exception, failure_of_status, unusable_message,
 )
-from sftgen.records import stable_hash
 
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 RETRY_AFTER_CAP_S = 120.0
@@ -68,7 +71,19 @@ class RequestCache(Protocol):
 
 
 def encode_body(body: dict[str, Any]) -> bytes:
-    return json.dumps(body, ensure_ascii=False).encode("utf-8")
+    """The body's JSON, as `json.dumps(body, ensure_ascii=False)` writes it. A `response_format` made by
+    `cached_response_format` (the body's last key) is written once per schema, not once per request."""
+    fmt = body.get("response_format")
+    held = FORMATS_JSON.get(id(fmt)) if fmt is not None else None
+    if held is None or held[0] is not fmt or next(reversed(body)) != "response_format":
+        return json.dumps(body, ensure_ascii=False).encode("utf-8")
+    head = json.dumps({name: value for name, value in body.items() if name != "response_format"}, ensure_ascii=False)
+    return f'{head[:-1]}, "response_format": {held[1]}}}'.encode("utf-8")
+
+
+def canonical_json(value: Any) -> str:
+    """JSON as `stable_hash` writes it."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 @dataclass
@@ -133,6 +148,7 @@ class ChatClient:
         self.max_reasks = max_reasks
         self.structured_output = structured_output
         self.cache = cache
+        self.cache_writes = CacheWrites()
         self.backoff = backoff or Backoff()
         self.stats = ClientStats()
         self.slots = asyncio.Semaphore(max_concurrency)
@@ -209,21 +225,28 @@ class ChatClient:
             attempt_body = body if reask == 0 else self.varied_body(body, raw_replies[-1], failures[-1], reask)
             sent = encode_body(attempt_body)  # once: posted as is (retries too) and stored as is
             response = await self.post(sent, reply, headers)
-            content, finish_reason = read_choice(response)
-            raw_replies.append(content)
-            if finish_reason == "length":
-                failures.append("the reply was cut off at max_tokens (finish_reason 'length')")
-                continue
-            try:
-                reply.parsed = parse_reply(content, schema) if schema else None
-            except InvalidReply as exc:
-                failures.append(f"the reply {exc}")
-                continue
-            reply.content = content
-            reply.reasks = reask
-            if self.cache is not None:
-                self.cache.cache_put(key, self.model, sent, response, response.get("usage") or {})
-            return reply
+            release: Callable[[], None] | None = self.slots.release
+            try:  # the request's slot is held until its reply is stored or refused (see `post`)
+                content, finish_reason = read_choice(response)
+                raw_replies.append(content)
+                if finish_reason == "length":
+                    failures.append("the reply was cut off at max_tokens (finish_reason 'length')")
+                    continue
+                try:
+                    reply.parsed = parse_reply(content, schema) if schema else None
+                except InvalidReply as exc:
+                    failures.append(f"the reply {exc}")
+                    continue
+                reply.content = content
+                reply.reasks = reask
+                if self.cache is not None:
+                    row = (key, self.model, sent, response, response.get("usage") or {})
+                    stored, release = self.cache_writes.put(self.cache, row, then=release), None
+                    await stored
+                return reply
+            finally:
+                if release is not None:
+                    release()
         self.stats.failures += 1
         reason = "llm_length" if failures[-1].startswith("the reply was cut off") else "llm_invalid_output"
         raise LLMError(reason, f"{len(failures)} replies failed; last: {failures[-1]}", raw_replies, spent=reply)
@@ -244,8 +267,11 @@ class ChatClient:
         return body
 
     def cache_key(self, messages: list[dict[str, str]], params: dict[str, Any], schema: type[BaseModel] | None) -> str:
-        schema_json = json_schema_of(schema) if schema else None
-        return stable_hash(self.model_identity, messages, params, schema_json, self.structured_output, length=20)
+        """`stable_hash(model identity, messages, params, the schema's JSON schema, structured output mode)`,
+        the schema's part written once per schema (tests/test_llm_request_bytes.py)."""
+        head = canonical_json((self.model_identity, messages, params))[:-1]
+        payload = f"{head},{canonical_schema(schema) if schema else 'null'},{canonical_json(self.structured_output)}]"
+        return hashlib.blake2b(payload.encode("utf-8"), digest_size=20).hexdigest()
 
     def varied_body(self, body: dict[str, Any], bad_reply: str, failure: str, reask: int) -> dict[str, Any]:
         """A re-ask differs from the first ask: it shows the bad reply and the error, and samples differently."""
@@ -263,13 +289,17 @@ class ChatClient:
         return varied
 
     async def post(self, body: bytes, reply: LLMReply, headers: dict[str, str] | None = None) -> dict[str, Any]:
-        """POST with retries; counts every request sent and the tokens used into `reply`."""
+        """POST with retries; counts every request sent and the tokens used into `reply`. Returns the
+        completion still holding its request slot: the caller releases it (`self.slots.release()`) once the
+        reply is stored or refused, so that at most `max_concurrency` replies are ever unstored (a crash
+        re-sends no more). A request waiting to retry holds no slot."""
         last_error, last_failure = "", None
         waits = RetryWaits()
         for attempt in range(self.max_retries + 1):
             self.raise_if_unusable()
             failure: ServerFailure | None = None
-            async with self.slots:
+            await self.slots.acquire()
+            try:
                 self.raise_if_unusable()
                 self.stats.in_flight += 1
                 try:
@@ -281,15 +311,21 @@ class ChatClient:
                     self.stats.in_flight -= 1
                     self.stats.requests += 1
                     reply.requests += 1
+                if response is not None and response.status_code == 200:
+                    payload = decode_json(response)
+                    if payload is not None and is_completion(payload):
+                        self.count_status(200)
+                        self.breaker.saw_completion()
+                        self.count_usage(payload, reply)
+                        return payload  # the slot goes with it
+            except BaseException:
+                self.slots.release()
+                raise
+            self.slots.release()
             if response is not None:
                 status = response.status_code
                 self.count_status(status)
                 if status == 200:
-                    payload = decode_json(response)
-                    if payload is not None and is_completion(payload):
-                        self.breaker.saw_completion()
-                        self.count_usage(payload, reply)
-                        return payload
                     failure = failure_of_body(response.content, payload)
                 else:
                     self.breaker.saw_answer()
@@ -382,8 +418,20 @@ def json_schema_of(schema: type[BaseModel]) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=256)
+def canonical_schema(schema: type[BaseModel]) -> str:
+    return canonical_json(json_schema_of(schema))
+
+
+FORMATS_JSON: dict[int, tuple[dict[str, Any], str]] = {}
+"""id -> (a response_format made by `cached_response_format`, its JSON): held here, so no id is reused."""
+
+
+@lru_cache(maxsize=256)
 def cached_response_format(schema: type[BaseModel], mode: str) -> dict[str, Any] | None:
-    return response_format(schema, mode)
+    fmt = response_format(schema, mode)
+    if fmt is not None:
+        FORMATS_JSON[id(fmt)] = (fmt, json.dumps(fmt, ensure_ascii=False))
+    return fmt
 
 
 @lru_cache(maxsize=256)

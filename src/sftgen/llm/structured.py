@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -40,7 +41,7 @@ def schema_instructions(schema: type[BaseModel]) -> str:
 def parse_reply(content: str, schema: type[BaseModel]) -> BaseModel:
     """Validate a reply against the schema, repairing the usual damage first (fences, prose, trailing commas)."""
     errors = []
-    for candidate in repair_candidates(content):
+    for candidate in candidates_in_turn(content):
         try:
             data = json.loads(candidate, strict=False)  # small models put raw newlines inside strings
         except json.JSONDecodeError as exc:
@@ -57,22 +58,42 @@ def parse_reply(content: str, schema: type[BaseModel]) -> BaseModel:
 
 def repair_candidates(content: str) -> list[str]:
     """The reply as sent, then progressively repaired versions of it, without duplicates."""
+    return list(candidates_in_turn(content))
+
+
+def candidates_in_turn(content: str) -> Iterator[str]:
+    """`repair_candidates` one by one, each repair made only when the ones before it failed (most replies
+    parse as sent)."""
+    seen: list[str] = []
+
+    def fresh(candidate: str) -> bool:
+        if candidate and candidate not in seen:
+            seen.append(candidate)
+            return True
+        return False
+
     text = content.strip()
-    candidates = [text]
+    if fresh(text):
+        yield text
+    originals = [text]
     fenced = FENCE.search(text)
     if fenced:
-        candidates.append(fenced.group(1).strip())
+        originals.append(fenced.group(1).strip())
+        if fresh(originals[-1]):
+            yield originals[-1]
     start, end = text.find("{"), text.rfind("}")
     if start != -1 and end > start:
-        candidates.append(text[start : end + 1])
-    candidates += [TRAILING_COMMA.sub(r"\1", c) for c in list(candidates)]
+        originals.append(text[start : end + 1])
+        if fresh(originals[-1]):
+            yield originals[-1]
+    for original in originals:
+        repaired = TRAILING_COMMA.sub(r"\1", original)
+        if fresh(repaired):
+            yield repaired
     if start != -1:
-        candidates.append(close_brackets(text[start:]))
-    unique: list[str] = []
-    for candidate in candidates:
-        if candidate and candidate not in unique:
-            unique.append(candidate)
-    return unique
+        closed = close_brackets(text[start:])
+        if fresh(closed):
+            yield closed
 
 
 def close_brackets(text: str) -> str:

@@ -87,14 +87,15 @@ class AnswerEvalStep(LLMFilterStep):
         return item.text[:80]
 
     def precheck(self, item: Record, ctx: ItemContext) -> Outcome | None:
-        if ctx.run.store.get(item.meta.get("prompt_id", "")) is None:
+        prompt = ctx.found["prompt"] = ctx.run.store.get(item.meta.get("prompt_id", ""))
+        if prompt is None:
             return drop("missing_prompt",
                         f"answer {item.id}: its prompt {item.meta.get('prompt_id')} is not in the store")
         return None
 
     def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
         store = ctx.run.store
-        prompt = store.get(item.meta["prompt_id"])
+        prompt = ctx.found.get("prompt") or store.get(item.meta["prompt_id"])
         passages = [p for p in (store.get(pid) for pid in item.meta.get("passage_ids", [])) if p is not None]
         return {"domain": ctx.recipe.domain, "prompt": prompt.text, "answer": item.text,
                 "passages": [{"text": p.text} for p in passages], "rubric": ctx.recipe.answers.rubric}

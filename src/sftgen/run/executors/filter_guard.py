@@ -51,7 +51,9 @@ class FilterGuard:
         """Count a committed result; stop the run when the filter has dropped too much of what it judged."""
         if not self.judged_by_llm(result) or step in self.settings.advisory:
             return
-        tally = self.tallies.setdefault(step, FilterTally())
+        tally = self.tallies.get(step)
+        if tally is None:
+            tally = self.tallies[step] = FilterTally()
         tally.judged += 1
         if result.outcome == Status.DROPPED:
             tally.dropped += 1

@@ -64,7 +64,10 @@ class RunSummary:
     error_reasons: dict[str, Counter] = field(default_factory=dict)
 
     def count(self, step: str, result: ItemResult) -> None:
-        self.outcomes.setdefault(step, Counter())[result.outcome] += 1
+        outcomes = self.outcomes.get(step)
+        if outcomes is None:
+            outcomes = self.outcomes[step] = Counter()
+        outcomes[result.outcome] += 1
         if result.outcome == Status.ERROR:
             self.error_reasons.setdefault(step, Counter())[result.reason or "unknown"] += 1
 

@@ -1,0 +1,150 @@
+"""CPU per LLM request, layer by layer (issue 17): what the LLM step's path adds to the plain client.
+
+Against the fake server (a subprocess, its own CPU), the same requests at the same concurrency, measured
+in one run:
+- plain:     a bare aiohttp loop posting the bodies and parsing each reply's JSON content;
+- client:    `ChatClient.complete` for the same messages, no request cache;
+- per reply: the same, the cache committed reply by reply (a cache without `transaction()`: how it was);
+- cached:    `ChatClient.complete` with the store as its request cache (the replies of a loop turn in one commit);
+- step:      a real LLMStep run by the LocalExecutor over chunks in a store (templates, cache, results).
+Prints CPU ms per request of each (the median over `--repeat` rounds, the layers taking turns, so that a
+busy machine weighs on all alike) and the ratio to the plain loop.
+
+    PYTHONPATH=src .venv/bin/python bench/llm_step_cpu.py [--items 3000] [--latency 0.2] [--concurrency 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from bench_project import BenchQuestion, BenchQuestionStep, bench_pipeline, bench_recipe, make_project  # fixes sys.path
+
+from sftgen.llm.client import ChatClient
+from sftgen.llm.templates import Templates
+from sftgen.project import Project
+from sftgen.run.executors.local import LocalExecutor
+from sftgen.run.open import open_run
+from sftgen.store import Store
+from tests.fakes.fake_config import FakeServerConfig
+from tests.fakes.fake_openai_server import spawn_fake_server
+
+PARAMS = {"temperature": 0.7, "max_tokens": 256, "seed": None}
+
+
+def chunk_messages(project_dir: Path, store: Store) -> list[list[dict[str, str]]]:
+    templates = Templates(project_dir)
+    return [templates.render_messages(BenchQuestionStep.template, {"text": chunk.text})
+            for _, chunk in store.pending_inputs("bench_question", ["seed"], "-", 0, limit=10**9)]
+
+
+def cpu_ms(run, requests: int) -> tuple[float, float]:
+    cpu, wall = time.process_time(), time.perf_counter()
+    run()
+    return 1000 * (time.process_time() - cpu) / max(1, requests), time.perf_counter() - wall
+
+
+async def plain_loop(bodies: list[bytes], base_url: str, concurrency: int) -> None:
+    import aiohttp
+
+    queue = iter(bodies)
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as session:
+        async def worker() -> None:
+            for body in queue:
+                async with session.post(f"{base_url}/chat/completions", data=body,
+                                        headers={"Content-Type": "application/json"}) as response:
+                    payload = await response.json()
+                json.loads(payload["choices"][0]["message"]["content"])
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+
+async def client_loop(messages: list[list[dict[str, str]]], base_url: str, concurrency: int,
+                      cache: Store | None) -> None:
+    client = ChatClient(base_url, "fake-model", max_concurrency=concurrency, cache=cache)
+    queue = iter(messages)
+
+    async def worker() -> None:
+        for one in queue:
+            await client.complete(one, schema=BenchQuestion, temperature=0.7, max_tokens=256, step="bench")
+
+    try:
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    finally:
+        await client.aclose()
+
+
+class CommitPerReply:
+    """The store as a request cache without `transaction()`: each reply is committed on its own."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def cache_get(self, key: str):
+        return self.store.cache_get(key)
+
+    def cache_put(self, *row) -> None:
+        self.store.cache_put(*row)
+
+
+async def step_run(project_dir: Path, store: Store, base_url: str, concurrency: int) -> None:
+    recipe = bench_recipe(base_url, concurrency)
+    client = ChatClient(base_url, "fake-model", max_concurrency=concurrency, cache=store)
+    pipeline = bench_pipeline()
+    async with open_run(Project(project_dir, recipe), pipeline, store, llm=client) as ctx:
+        await LocalExecutor().run([pipeline.step(BenchQuestionStep.name)], ctx)
+    await client.aclose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--items", type=int, default=3000)
+    parser.add_argument("--latency", type=float, default=0.2, help="the fake server's fixed latency, seconds")
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--repeat", type=int, default=1, help="rounds; the median is printed")
+    args = parser.parse_args()
+    n, c = args.items, args.concurrency
+    config = FakeServerConfig(latency_kind="fixed", latency_ms=1000 * args.latency)
+    layers = ("plain", "client", "per_reply", "cached", "step")
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name in layers}
+    with tempfile.TemporaryDirectory(prefix="sftgen-llmcpu-") as tmp, spawn_fake_server(config) as server:
+        url = server.base_url
+        builder = ChatClient(url, "fake-model")
+        for round_ in range(args.repeat):
+            # each layer and round gets chunks of its own (salted): no request is answered from a cache row
+            dirs = {name: Path(tmp) / f"{name}-{round_}" for name in layers}
+            stores = {name: make_project(dirs[name], n, salt=f"{name}-{round_}") for name in layers}
+            messages = {name: chunk_messages(dirs[name], stores[name]) for name in layers}
+            bodies = [json.dumps(builder.request_body(m, PARAMS, BenchQuestion), ensure_ascii=False).encode()
+                      for m in messages["plain"]]
+            runs = {
+                "plain": lambda: plain_loop(bodies, url, c),
+                "client": lambda: client_loop(messages["client"], url, c, None),
+                "per_reply": lambda: client_loop(messages["per_reply"], url, c, CommitPerReply(stores["per_reply"])),
+                "cached": lambda: client_loop(messages["cached"], url, c, stores["cached"]),
+                "step": lambda: step_run(dirs["step"], stores["step"], url, c),
+            }
+            for name in layers:
+                results[name].append(cpu_ms(lambda: asyncio.run(runs[name]()), n))
+            for store in stores.values():
+                store.close()
+    medians = {name: (statistics.median(ms for ms, _ in rounds), statistics.median(w for _, w in rounds))
+               for name, rounds in results.items()}
+    plain = medians["plain"][0]
+    print(f"{n} requests, {c} in flight, fixed latency {args.latency:g} s (ideal {n / c * args.latency:.1f} s), "
+          f"median of {args.repeat} round(s)")
+    labels = {"plain": "plain aiohttp loop", "client": "ChatClient, no cache",
+              "per_reply": "ChatClient + cache, commit per reply", "cached": "ChatClient + cache, commit per turn",
+              "step": "LLMStep through the LocalExecutor"}
+    for name, (ms, wall) in medians.items():
+        print(f"  {labels[name]:<38} {ms:6.3f} ms CPU/request  x{ms / plain:5.2f} plain  wall {wall:5.1f} s")
+
+
+if __name__ == "__main__":
+    main()

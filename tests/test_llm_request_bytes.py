@@ -1,0 +1,47 @@
+"""The client writes each request's body and cache key with the schema's JSON made once per schema: the
+bytes sent and the keys are exactly those of `json.dumps(body)` and `stable_hash(...)` (so caches made
+before still hit)."""
+
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel, Field
+
+from sftgen.llm.client import ChatClient, encode_body
+from sftgen.llm.schemas import with_exactly
+from sftgen.records import stable_hash
+
+
+class Verdict(BaseModel):
+    verdict: Literal["keep", "off_domain"]
+    explanation: str = Field(description="One short sentence — «quoted», 中文.")
+
+
+class Queries(BaseModel):
+    queries: list[str]
+
+
+SCHEMAS = [Verdict, Queries, with_exactly(Queries, "queries", 3), None]
+texts = st.text(st.characters(blacklist_categories=["Cs"]), max_size=60)
+messages = st.lists(st.fixed_dictionaries({"role": st.sampled_from(["system", "user", "assistant"]),
+                                           "content": texts}), min_size=1, max_size=3)
+params = st.fixed_dictionaries({"temperature": st.floats(0, 2, allow_nan=False), "max_tokens": st.integers(1, 9999),
+                                "seed": st.none() | st.integers(-5, 10**6)})
+
+
+@settings(max_examples=300, deadline=None)
+@given(messages, params, st.sampled_from(SCHEMAS), st.sampled_from(["json_schema", "json_object", "instructions"]),
+       st.sampled_from(["fake-model", "modèle"]), st.integers(0, 2))
+def test_the_body_sent_and_the_cache_key_are_those_of_plain_json(messages, params, schema, mode, model, reask):
+    client = ChatClient("http://127.0.0.1:9", model, structured_output=mode, model_identity=model + "@sha")
+    body = client.request_body(messages, params, schema)
+    if reask:
+        body = client.varied_body(body, "not json", "the reply was cut off", reask)
+    assert encode_body(body) == json.dumps(body, ensure_ascii=False).encode("utf-8")
+    schema_json = schema.model_json_schema() if schema else None
+    assert client.cache_key(messages, params, schema) == stable_hash(model + "@sha", messages, params, schema_json,
+                                                                     mode, length=20)
