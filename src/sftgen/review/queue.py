@@ -121,11 +121,11 @@ class ReviewQueue:
         prompt_decisions = self.log.by_item("prompt") if kind == "answer" else {}
         items: list[QueueItem] = []
         groups: dict[str, list[QueueItem]] = {}
+        required = self.review.reviews_required
         if to_count:
             emitted = self.store.emits.emitted_without_text(gate.upstream, kind)
         elif self.lean:
-            emitted = list(emitted_for_queue(self.store.conn, gate.upstream, kind,
-                                             with_scores=self.review.policy == "uncertain"))
+            emitted = list(emitted_for_queue(self.store.conn, gate.upstream, kind, self.review.policy))
             self._prompt_subdomains = subdomains_of(self.store.conn, (
                 record.meta["prompt_id"] for record in emitted
                 if not record.meta.get("subdomain") and record.meta.get("prompt_id")))
@@ -137,7 +137,9 @@ class ReviewQueue:
                 continue
             if kind == "answer" and self.prompt_moved_on(record, prompt_decisions):
                 continue
-            state = resolve(record.id, decisions.get(record.id, []), self.review.reviews_required)
+            decided = decisions.get(record.id)
+            state = (resolve(record.id, decided, self.review.reviews_required) if decided or required < 1
+                     else ItemState(PENDING, record.id, []))  # what resolve makes of no decisions
             item = QueueItem(record, state, None if to_count else self.subdomain_of(record))
             if kind == "answer" and record.meta.get("candidate_index") is not None:
                 group = groups.setdefault(record.meta.get("prompt_id") or record.id, [])

@@ -16,24 +16,29 @@ from typing import Any
 from sftgen.records import Record, Status
 from sftgen.store.db import marks, row_to_record
 
-QUEUE_KEYS = ("candidate_index", "prompt_id", "subdomain", "needs_review")
-"""The meta values the queue reads of each item (decisions/policy.py, review/queue.py)."""
 IN_LIST = 500
 
 
-def emitted_for_queue(conn: sqlite3.Connection, steps: Sequence[str], kind: str,
-                      with_scores: bool) -> Iterator[Record]:
+def queue_keys(kind: str, policy: str) -> tuple[str, ...]:
+    """The meta values the queue reads of each item of this kind under this review policy (decisions/policy.py
+    `in_queue`, review/queue.py): `scores` is read as well where the policy is `uncertain`."""
+    keys = ("subdomain",) if kind == "prompt" else ("candidate_index", "prompt_id", "subdomain")
+    return keys + ("needs_review",) if policy == "uncertain" else keys
+
+
+def emitted_for_queue(conn: sqlite3.Connection, steps: Sequence[str], kind: str, policy: str) -> Iterator[Record]:
     """As `store.emitted(steps, kind=kind)`, each record with an empty text, no parents and only the meta
-    values in QUEUE_KEYS (and `scores`, when `with_scores` and it is an object) that are not null."""
-    extracts = ", ".join(f"json_extract(r.meta, '$.{key}')" for key in QUEUE_KEYS)
+    values of `queue_keys` that are not null (and `scores`, under the `uncertain` policy, where it is an object)."""
+    keys = queue_keys(kind, policy)
+    extracts = ", ".join(f"json_extract(r.meta, '$.{key}')" for key in keys)
     scores = ("CASE WHEN json_type(r.meta, '$.scores') = 'object' THEN json_extract(r.meta, '$.scores') END"
-              if with_scores else "NULL")
+              if policy == "uncertain" else "NULL")
     query = f"""SELECT MIN(e.seq) AS seq, r.id, r.kind, r.step, r.status, r.reason, {scores}, {extracts}
                 FROM emits e JOIN records r ON r.id = e.item_id
                 WHERE e.step IN ({marks(steps)}) AND e.active = 1 AND r.kind = ?
                 GROUP BY e.item_id ORDER BY seq"""
     for row in conn.execute(query, (*steps, kind)):
-        meta: dict[str, Any] = {key: value for key, value in zip(QUEUE_KEYS, row[7:]) if value is not None}
+        meta: dict[str, Any] = {key: value for key, value in zip(keys, row[7:]) if value is not None}
         if row[6] is not None:
             meta["scores"] = json.loads(row[6])
         yield Record(id=row[1], kind=row[2], step=row[3], text="", meta=meta, status=Status(row[4]), reason=row[5])
