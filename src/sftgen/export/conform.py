@@ -126,6 +126,8 @@ def struct_converter(type_: pa.StructType) -> Converter:
     fields = [(field.name, converter(field.type)) for field in type_]
     names = frozenset(name for name, _ in fields)
     expected = ", ".join(sorted(names))
+    only_strings = all(pa.types.is_string(field.type) for field in type_)
+    """e.g. a provenance entry or a message: a dict of str or None values fits as it is, in field order."""
 
     def convert(value: Any) -> dict[str, Any]:
         if not isinstance(value, Mapping):
@@ -133,6 +135,10 @@ def struct_converter(type_: pa.StructType) -> Converter:
         if not names.issuperset(value):
             unknown = sorted(str(key) for key in value if key not in names)
             raise Misfit(f"unexpected key {unknown[0]!r} (expected {expected})")
+        if only_strings:
+            out = {name: value.get(name) for name, _ in fields}
+            if all(item is None or type(item) is str for item in out.values()):
+                return out
         out = {}
         for name, convert_field in fields:
             item = value.get(name)

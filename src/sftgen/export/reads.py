@@ -109,13 +109,22 @@ class Ancestry:
     def fetch(self, ids: list[str]) -> None:
         text_kinds = list(self.text_kinds)
         text = f"CASE WHEN kind IN ({marks(text_kinds)}) THEN text END" if text_kinds else "NULL"
+        # The meta values as SQLite reads them where each is a string or absent; the whole meta decoded
+        # where one is anything else (a number, an object: SQLite would not give it back as JSON does).
+        values = "".join(f", json_extract(meta, '$.{key}')" for key in self.meta_keys)
+        plain = " AND ".join(f"coalesce(json_type(meta, '$.{key}'), 'null') IN ('text', 'null')"
+                             for key in self.meta_keys) or "1"
         for chunk in in_lists(ids):
             for row in self.conn.execute(
-                    f"SELECT id, kind, step, parent_ids, meta, {text} FROM records WHERE id IN ({marks(chunk)})",
+                    f"""SELECT id, kind, step, parent_ids, {text}, {plain}, CASE WHEN {plain} THEN NULL ELSE meta END
+                        {values} FROM records WHERE id IN ({marks(chunk)})""",
                     [*text_kinds, *chunk]):
-                meta = json.loads(row[4]) if self.meta_keys else {}
-                self.known[row[0]] = Ancestor(row[0], row[1], row[2], tuple(json.loads(row[3])),
-                                              {key: meta.get(key) for key in self.meta_keys}, row[5])
+                if row[5]:
+                    meta = {key: value for key, value in zip(self.meta_keys, row[7:])}
+                else:
+                    decoded = json.loads(row[6])
+                    meta = {key: decoded.get(key) for key in self.meta_keys}
+                self.known[row[0]] = Ancestor(row[0], row[1], row[2], tuple(json.loads(row[3])), meta, row[4])
             for item_id in chunk:
                 self.known.setdefault(item_id, None)
 
