@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any, TypeVar
@@ -95,11 +95,14 @@ class Ancestry:
         self.text_kinds = text_kinds
         self.known: dict[str, Ancestor | None] = {}
         """id -> the ancestor, or None for an id with no record."""
+        self.entries: dict[str, Any] = {}
+        """id -> what `entry` made of the ancestor."""
 
     def load(self, parent_lists: Iterable[Iterable[str]]) -> None:
         """Read every ancestor of records with these parents (each level in one query per IN_LIST ids)."""
         if len(self.known) > CACHE_LIMIT:
             self.known.clear()
+            self.entries.clear()
         frontier = {parent for parents in parent_lists for parent in parents if parent not in self.known}
         while frontier:
             self.fetch(sorted(frontier))
@@ -127,6 +130,13 @@ class Ancestry:
                 self.known[row[0]] = Ancestor(row[0], row[1], row[2], tuple(json.loads(row[3])), meta, row[4])
             for item_id in chunk:
                 self.known.setdefault(item_id, None)
+
+    def entry(self, ancestor: Ancestor, make: Callable[[Ancestor], Any]) -> Any:
+        """`make(ancestor)`, made once per ancestor (the rows of an export share what it makes)."""
+        made = self.entries.get(ancestor.id)
+        if made is None:
+            made = self.entries[ancestor.id] = make(ancestor)
+        return made
 
     def ancestors(self, record_id: str, parent_ids: Iterable[str]) -> list[Ancestor]:
         """A record's ancestors, nearest first, in the order `Store.lineage` walks them (breadth first,

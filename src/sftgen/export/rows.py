@@ -12,7 +12,7 @@ from sftgen.export.errors import ExportError
 from sftgen.export.conform import DoesNotFit, Misfit, as_text, fit_row, row_converter, split_meta
 from sftgen.export.kept import kept_records
 from sftgen.export.preference_reads import preferences_rows
-from sftgen.export.reads import Ancestry, batches, histories
+from sftgen.export.reads import Ancestor, Ancestry, batches, histories
 from sftgen.export.schema import PROVENANCE_KEYS, meta_fields, preference_schema, record_schema, sft_schema
 from sftgen.export.sft import sft_rows
 from sftgen.recipe.answer_settings import DEFAULT_RUBRIC
@@ -70,14 +70,17 @@ def provenance_reader(store: Store) -> Ancestry:
 
 
 def provenance_chain(ancestry: Ancestry, record: Record) -> list[dict[str, Any]]:
-    chain = []
-    for ancestor in ancestry.ancestors(record.id, record.parent_ids):
-        entry = {"id": ancestor.id, "kind": ancestor.kind, "step": ancestor.step}
-        entry.update({key: as_text(ancestor.meta.get(key)) or None for key in PROVENANCE_KEYS})
-        # e.g. the prompt before it was rephrased, the profile's summary
-        entry["text"] = ancestor.text if ancestor.kind in SHORT_TEXT_KINDS else None
-        chain.append(entry)
-    return chain
+    """The record's ancestors, nearest first: id, kind, step and where they came from (each ancestor's entry
+    made once, shared by the rows of every record it is an ancestor of)."""
+    return [ancestry.entry(ancestor, provenance_entry) for ancestor in ancestry.ancestors(record.id, record.parent_ids)]
+
+
+def provenance_entry(ancestor: Ancestor) -> dict[str, Any]:
+    entry = {"id": ancestor.id, "kind": ancestor.kind, "step": ancestor.step}
+    entry.update({key: as_text(ancestor.meta.get(key)) or None for key in PROVENANCE_KEYS})
+    # e.g. the prompt before it was rephrased, the profile's summary
+    entry["text"] = ancestor.text if ancestor.kind in SHORT_TEXT_KINDS else None
+    return entry
 
 
 def record_row(record: Record, fields: dict[str, pa.DataType], chain: list[dict[str, Any]],
