@@ -22,7 +22,7 @@ BATCH = 256
 """Rows an export reads ahead: their ancestors and histories come in one query each."""
 IN_LIST = 500
 """Ids in one `IN (...)` (well under SQLite's variable limit)."""
-CACHE_LIMIT = 50_000
+CACHE_LIMIT = 20_000
 """Ancestors remembered between batches (profiles, chunks and documents are shared by many rows); past
 this many the memory is dropped, so a big export stays flat."""
 
