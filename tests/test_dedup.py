@@ -227,3 +227,22 @@ def test_other_numbers_make_another_prompt_not_a_near_duplicate():
              "Draft a 10-week study plan on the Dorian mode for a music school please."]
     report = find_duplicates(texts, 0, Dedup(methods=["near"], near_threshold=0.6))
     assert set(report.duplicates) == {2} and report.duplicates[2].of == 0
+
+
+def test_a_run_without_the_dedup_index_decides_as_one_with_it(tmp_path, embedder):
+    first, added = DISTINCT[:7], [EXACT[1], NEAR[1], PARAPHRASE[1], DISTINCT[9], DISTINCT[9].upper()]
+    summaries = []
+    for name, keep_index in (("with", True), ("without", False)):
+        root = tmp_path / name
+        run(make_prompt_project(root, first))
+        index_file = root / ".sftgen" / "dedup" / "anchors.db"
+        assert index_file.exists()
+        if not keep_index:
+            index_file.unlink()  # the second run reads every kept prompt again (and writes the index anew)
+        write_prompts(root, first + added)
+        records = run(Project.open(root))
+        summaries.append({(r.id, r.status, r.reason, r.meta.get("duplicate_of"), r.meta.get("similarity"))
+                          for r in records.values()})
+        assert index_file.exists()
+    assert summaries[0] == summaries[1]
+    assert sum(1 for s in summaries[0] if s[1] == Status.DROPPED) == 4

@@ -156,35 +156,20 @@ def status(directory: Path, as_json: bool = typer.Option(False, "--json", help="
 
 
 def show_status(project: Project, as_json: bool) -> None:
-    from sftgen.answers.judge_health import judge_health
-    from sftgen.pipeline import standard_pipeline
-    from sftgen.quotas.status import quota_status
-    from sftgen.report.funnel import record_counts, recent_errors, step_funnel
-    from sftgen.review.queue import review_counts
+    from sftgen.status_data import project_status
 
-    store = project.store()
-    try:
-        pipeline = standard_pipeline(project.recipe)
-        funnel = step_funnel(store, pipeline.names)
-        records = record_counts(store)
-        errors = recent_errors(store)
-        quotas = quota_status(store, project.recipe, pipeline)
-        review = review_counts(store, pipeline, project.recipe)
-        judge = judge_health(store.records.meta_objects("answer", "scores"), project.recipe.answers.rubric)
-    finally:
-        store.close()
+    status = project_status(project)
     if as_json:
         import json
 
-        typer.echo(json.dumps({"steps": funnel, "records": records, "recent_errors": errors, "quotas": quotas,
-                               "review": review, "judge": judge.as_dict()}, indent=2))
+        typer.echo(json.dumps(status, indent=2))
     else:
         from sftgen.status_view import print_funnel, print_judge, print_quotas, print_review
 
-        print_funnel(console, funnel, records, errors)
-        print_quotas(console, quotas)
-        print_review(console, review)
-        print_judge(console, judge)
+        print_funnel(console, status["steps"], status["records"], status["recent_errors"])
+        print_quotas(console, status["quotas"])
+        print_review(console, status["review"])
+        print_judge(console, status["judge"])
 
 
 @app.command()

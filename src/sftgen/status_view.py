@@ -111,9 +111,10 @@ def print_review(console: Console, review: dict[str, dict[str, int]]) -> None:
         )
 
 
-def print_judge(console: Console, judge) -> None:
-    """A warning per reason the LLM judge's scores cannot be trusted; nothing when they can."""
-    for problem in judge.problems:
+def print_judge(console: Console, judge: dict[str, Any]) -> None:
+    """A warning per reason the LLM judge's scores cannot be trusted (`JudgeHealth.as_dict()`); nothing when
+    they can."""
+    for problem in judge["problems"]:
         console.print(Text(f"warning: {problem}; its scores no longer drop answers (those below the threshold are "
                            "kept with needs_review: true); review.policy: all sends every answer to experts",
                            style="yellow"))

@@ -10,9 +10,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sftgen.dedup.content import ContentAgreement, numbers_in
+from sftgen.dedup.content import ContentAgreement, numbers_of
+from sftgen.dedup.corpus import Corpus
 from sftgen.dedup.near import near_duplicates
-from sftgen.dedup.normalise import normalise
 from sftgen.dedup.semantic import semantic_duplicates
 from sftgen.dedup.verifier import Judge, Question, Verdict, apply_verdicts, questions_for, verify, within_budget
 from sftgen.recipe.dedup_settings import Dedup
@@ -42,29 +42,34 @@ class DedupReport:
 
 def find_duplicates(texts: Sequence[str], n_anchors: int, settings: Dedup, embedder=None) -> DedupReport:
     """Which of `texts[n_anchors:]` duplicate a text kept before them (an anchor or an earlier new text)."""
+    return check_new(Corpus(texts, n_anchors, settings, embedder), settings)
+
+
+def check_new(corpus: Corpus, settings: Dedup) -> DedupReport:
+    """`find_duplicates` over a corpus whose anchors' features may come from the dedup index."""
     report = DedupReport()
-    alive = list(range(len(texts)))
+    alive = list(range(len(corpus)))
     agreement = None
     if settings.content_check and ("near" in settings.methods or "semantic" in settings.methods):
         started = time.perf_counter()
-        agreement = ContentAgreement(texts, embedder)  # IDF over every text, anchors included
+        # IDF over every text, anchors included
+        agreement = ContentAgreement(corpus.texts, corpus.embedder, corpus.frequency(), corpus.words)
         report.seconds["content"] = time.perf_counter() - started
     for method in settings.methods:
         started = time.perf_counter()
         if method == "exact":
-            found = exact_duplicates(texts, alive, n_anchors)
+            found = exact_duplicates(corpus, alive)
         elif method == "near":
-            found = near_duplicates(texts, alive, n_anchors, settings, agreement)
+            found = near_duplicates(corpus, alive, settings, agreement)
         else:
-            if embedder is None:
+            if corpus.embedder is None:
                 raise ValueError("semantic dedup needs an embedder")
             if settings.verifier == "llm":
-                vectors = embedder.encode([texts[i] for i in alive])
-                report.questions = questions_for(alive, n_anchors, vectors, settings, agreement,
-                                                 [numbers_in(texts[i]) for i in alive])
+                report.questions = questions_for(alive, corpus.n_anchors, corpus.vectors(alive), settings, agreement,
+                                                 Numbers(corpus, alive))
                 found = {}
             else:
-                found = semantic_duplicates(texts, alive, n_anchors, settings, embedder, agreement)
+                found = semantic_duplicates(corpus, alive, settings, agreement)
         report.seconds[method] = time.perf_counter() - started
         for index, (of, similarity) in found.items():
             report.duplicates[index] = Duplicate(index, of, method, round(float(similarity), 4))
@@ -72,12 +77,22 @@ def find_duplicates(texts: Sequence[str], n_anchors: int, settings: Dedup, embed
     return report
 
 
-def exact_duplicates(texts: Sequence[str], alive: list[int], n_anchors: int) -> dict[int, tuple[int, float]]:
+class Numbers:
+    """The numbers of `alive[position]`, read on first use."""
+
+    def __init__(self, corpus: Corpus, alive: list[int]):
+        self.corpus, self.alive = corpus, alive
+
+    def __getitem__(self, position: int) -> frozenset[str]:
+        return numbers_of(self.corpus.words(self.alive[position]))
+
+
+def exact_duplicates(corpus: Corpus, alive: list[int]) -> dict[int, tuple[int, float]]:
     first_with: dict[str, int] = {}
     found: dict[int, tuple[int, float]] = {}
     for i in alive:
-        key = normalise(texts[i])
-        if key in first_with and i >= n_anchors:
+        key = corpus.key(i)
+        if key in first_with and i >= corpus.n_anchors:
             found[i] = (first_with[key], 1.0)
         else:
             first_with.setdefault(key, i)
@@ -88,7 +103,13 @@ async def find_duplicates_verified(texts: Sequence[str], n_anchors: int, setting
                                    judge: Judge, concurrency: int = 8) -> tuple[DedupReport, list[Verdict]]:
     """`find_duplicates`, then (with `verifier: llm`) the verifier's questions within the pair budget:
     the pairs it agrees on in both orders are duplicates (method `verified`, similarity the cosine)."""
-    report = find_duplicates(texts, n_anchors, settings, embedder)
+    return await check_new_verified(Corpus(texts, n_anchors, settings, embedder), settings, judge, concurrency)
+
+
+async def check_new_verified(corpus: Corpus, settings: Dedup, judge: Judge,
+                             concurrency: int = 8) -> tuple[DedupReport, list[Verdict]]:
+    texts = corpus.texts
+    report = check_new(corpus, settings)
     if not report.questions:
         return report, []
     started = time.perf_counter()

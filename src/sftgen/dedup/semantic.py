@@ -2,11 +2,10 @@
 looks at its nearest neighbours kept before it. A neighbour at or above `semantic_threshold` is a
 candidate; with `content_check` on, a candidate is a duplicate only when the two texts also agree on
 their content words (sftgen.dedup.content), which tells a paraphrase from a same-template prompt about
-something else. The most similar candidate that passes wins; the recorded similarity is the cosine."""
+something else. The most similar candidate that passes wins; the recorded similarity is the cosine.
+Only the new texts are embedded: the anchors' embeddings come with the corpus."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import numpy as np
 
@@ -16,24 +15,27 @@ EXACT_SEARCH_UP_TO = 50_000
 """Below this many texts a flat (exact) index is fast enough; above it an HNSW graph (approximate)."""
 
 
-def semantic_duplicates(
-    texts: Sequence[str], alive: list[int], n_anchors: int, settings: Dedup, embedder, agreement=None
-) -> dict[int, tuple[int, float]]:
-    new_positions = [p for p, index in enumerate(alive) if index >= n_anchors]
+def semantic_duplicates(corpus, alive: list[int], settings: Dedup, agreement=None) -> dict[int, tuple[int, float]]:
+    new_positions = [p for p, index in enumerate(alive) if index >= corpus.n_anchors]
     if not new_positions:
         return {}
-    alive_texts = [texts[i] for i in alive]
-    vectors = embedder.encode(alive_texts)
+    vectors = corpus.vectors(alive)
     neighbours, similarities = nearest(vectors, new_positions, settings.semantic_neighbours + 1)
-    kept = np.ones(len(alive), dtype=bool)
-    found: dict[int, tuple[int, float]] = {}
-    for row, position in enumerate(new_positions):  # ascending: earlier decisions are final
-        candidates = sorted(
+    rows = []
+    for row, position in enumerate(new_positions):
+        rows.append(sorted(
             (-float(similarity), int(other))  # most similar first, ties to the earliest
             for other, similarity in zip(neighbours[row], similarities[row])
-            if 0 <= other < position and kept[other] and similarity >= settings.semantic_threshold
-        )
+            if 0 <= other < position and similarity >= settings.semantic_threshold
+        ))
+    if agreement is not None:  # the words of every pair that may be compared, encoded in one call
+        agreement.prepare({alive[p] for p in new_positions} | {alive[o] for row in rows for _, o in row})
+    kept = np.ones(len(alive), dtype=bool)
+    found: dict[int, tuple[int, float]] = {}
+    for position, candidates in zip(new_positions, rows):  # ascending: earlier decisions are final
         for negative_similarity, other in candidates:
+            if not kept[other]:
+                continue
             if agreement is None or agreement(alive[position], alive[other]) >= settings.content_threshold:
                 kept[position] = False
                 found[alive[position]] = (alive[other], -negative_similarity)

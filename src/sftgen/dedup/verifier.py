@@ -77,12 +77,16 @@ def questions_for(
     if not new_positions:
         return []
     neighbours, similarities = nearest(vectors, new_positions, max(settings.semantic_neighbours, NEIGHBOURS) + 1)
-    questions = []
+    nearby = []
     for row, position in enumerate(new_positions):
-        index = alive[position]
         near = [(float(s), int(o)) for o, s in zip(neighbours[row], similarities[row])
                 if 0 <= o < position and s >= settings.verifier_min_similarity and numbers[o] == numbers[position]]
-        near = sorted(near, key=lambda pair: (-pair[0], pair[1]))[:RANKED_BY_COSINE]
+        nearby.append(sorted(near, key=lambda pair: (-pair[0], pair[1]))[:RANKED_BY_COSINE])
+    if agreement is not None:  # the words of every pair to rank, encoded in one call
+        agreement.prepare({alive[p] for p in new_positions} | {alive[o] for near in nearby for _, o in near})
+    questions = []
+    for position, near in zip(new_positions, nearby):
+        index = alive[position]
         ranked = sorted(
             (Candidate(alive[o], round(c, 4), round(2 * c + agreement_of(agreement, index, alive[o]), 4))
              for c, o in near),

@@ -141,8 +141,7 @@ def reopen_declined_profiles(ctx: RunContext, generate_step: Step) -> int:
     if targets is None:
         return 0
     settings = generate_step.settings_hash(ctx)
-    declined = [row["item_id"] for row in ctx.store.progress_rows(generate_step.name)
-                if row["outcome"] == Status.DROPPED and row["reason"] == QUOTA_FULL and row["settings"] == settings]
+    declined = ctx.store.items_done_as(generate_step.name, Status.DROPPED, QUOTA_FULL, settings)
     if not declined:  # the usual case, and cheaper to learn than counting every alive prompt
         return 0
     alive = alive_prompts_by_subdomain(ctx.store, ctx.pipeline)

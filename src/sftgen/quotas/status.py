@@ -16,13 +16,9 @@ from sftgen.store import Store
 
 def kept_prompts_by_subdomain(store: Store, pipeline: Pipeline) -> Counter:
     final = pipeline.final("prompt")
-    counts: Counter = Counter()
     if final is None:
-        return counts
-    for record in store.emits.emitted_without_text([final.name], "prompt"):
-        if record.status == Status.KEPT:
-            counts[record.meta.get("subdomain") or "(none)"] += 1
-    return counts
+        return Counter()
+    return Counter(store.emits.tally_emitted([final.name], "prompt", Status.KEPT, by="subdomain"))
 
 
 def alive_prompts_by_subdomain(store: Store, pipeline: Pipeline, being_redone: Iterable[str] = ()) -> Counter:
@@ -30,18 +26,13 @@ def alive_prompts_by_subdomain(store: Store, pipeline: Pipeline, being_redone: I
     as a rephrasing). Prompts made from an input in `being_redone` (a profile, or the seed of variants)
     are left out: they are about to be made again."""
     skip = set(being_redone)
-    counts: Counter = Counter()
-    for record in store.emits.emitted_without_text([step.name for step in pipeline.makers("prompt")], "prompt"):
-        if record.status != Status.KEPT or record.meta.get("profile_id") in skip:
-            continue
-        if record.meta.get("variant_of") in skip:
-            continue
-        counts[record.meta.get("subdomain") or "(none)"] += 1
-    for record in store.emits.emitted_without_text([step.name for step in pipeline.replacers("prompt")], "prompt"):
-        # A dropped rephrasing stands for its original, which itself stays `kept`.
-        if record.status == Status.DROPPED and record.meta.get("rephrased_from") and \
-                record.meta.get("profile_id") not in skip:
-            counts[record.meta.get("subdomain") or "(none)"] -= 1
+    makers = [step.name for step in pipeline.makers("prompt")]
+    counts = Counter(store.emits.tally_emitted(makers, "prompt", Status.KEPT, by="subdomain",
+                                               not_in={"profile_id": skip, "variant_of": skip}) if makers else {})
+    replacers = [step.name for step in pipeline.replacers("prompt")]
+    if replacers:  # a dropped rephrasing stands for its original, which itself stays `kept`
+        counts.subtract(store.emits.tally_emitted(replacers, "prompt", Status.DROPPED, by="subdomain",
+                                                  truthy="rephrased_from", not_in={"profile_id": skip}))
     return counts
 
 

@@ -13,7 +13,7 @@ from sftgen.records import Record
 from sftgen.review.agreement import calibration
 from sftgen.decisions.log import ReviewLog
 from sftgen.decisions.policy import llm_scores
-from sftgen.review.queue import ReviewQueue
+from sftgen.review.queue import review_counts
 from sftgen.review.views import rubric_dimensions
 from sftgen.store import Store
 
@@ -43,8 +43,7 @@ def review_section(store: Store, pipeline: Pipeline, recipe: Recipe, judged: lis
     answer_ids = {d.item_id for d in decisions if d.kind == "answer"}
     records = {item_id: record for item_id in answer_ids if (record := store.get(item_id)) is not None}
     return {
-        # The lean queue reads a few meta values per item, not every answer's whole meta (the same counts).
-        "counts": ReviewQueue(store, pipeline, recipe, lean=True).counts(),
+        "counts": review_counts(store, pipeline, recipe),
         "decisions": len(decisions),
         "llm_scores": score_distributions(judged),
         "judge": judge_health((a.meta["scores"] for a in judged if isinstance(a.meta.get("scores"), dict)),

@@ -6,18 +6,23 @@ first and last commit of the step in that run; a step finished in one commit has
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
 from sftgen.store import Store
 
 
 def step_throughput(store: Store) -> dict[str, float | None]:
     runs = store.runs.start_times()
-    return {step: latest_rate(store, step, runs) for step in store.progress.steps_done()}
+    return {step: latest_rate(commits, runs) for step, commits in store.progress.commit_times().items()}
 
 
-def latest_rate(store: Store, step: str, run_starts: list[float]) -> float | None:
+def latest_rate(commits: list[tuple[float, int]], run_starts: list[float]) -> float | None:
+    """`commits`: the step's (time, items) oldest first; `run_starts`: newest first."""
+    times = [done_at for done_at, _ in commits]
     for started in run_starts:  # newest run first: the latest run that committed items of this step
-        n, first, last, first_batch = store.progress.committed_since(step, started)
-        if n:
-            span = last - first
-            return (n - first_batch) / span if span > 0 else None
+        since = bisect_left(times, started)
+        if since < len(commits):
+            n = sum(count for _, count in commits[since:])
+            span = commits[-1][0] - commits[since][0]
+            return (n - commits[since][1]) / span if span > 0 else None
     return None

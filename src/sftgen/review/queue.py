@@ -18,7 +18,7 @@ from sftgen.decisions.log import (
     ACCEPTED, DISPUTED, EDITED, PENDING, REJECTED, ItemState, ReviewLog, group_state, resolve,
 )
 from sftgen.decisions.policy import in_queue
-from sftgen.review.reads import emitted_for_queue, records_by_id, subdomains_of
+from sftgen.review.reads import records_by_id, subdomains_of
 from sftgen.steps.review_gate import REJECTED_BY_REVIEWER
 from sftgen.store import Store
 
@@ -26,6 +26,10 @@ TODO = "todo"
 """Not settled yet and not decided by the current reviewer: what a reviewer works through."""
 STATUSES = (TODO, PENDING, DISPUTED, ACCEPTED, EDITED, REJECTED, "all")
 COUNTED = (ACCEPTED, REJECTED, EDITED, PENDING, DISPUTED)
+GROUPING_KEYS = ("prompt_id", "candidate_index")
+JUDGED_KEYS = ("needs_review", "scores")
+"""The meta that places an item in the queue: its prompt and candidate group, and what the `uncertain`
+policy weighs (decisions/policy.py `in_queue`). All that `counts` reads of each item."""
 
 
 @dataclass
@@ -55,7 +59,8 @@ class QueueItem:
 class ReviewQueue:
     def __init__(self, store: Store, pipeline: Pipeline, recipe: Recipe, lean: bool = False):
         """`lean` (the review app): the queue's items hold records without their texts and with only the meta
-        values the queue needs (review/reads.py); `find` gives the whole records of the item shown."""
+        values the queue needs (as `counts` reads them, and the subdomain); `find` gives the whole records
+        of the item shown."""
         self.store = store
         self.lean = lean
         self.recipe = recipe
@@ -122,10 +127,11 @@ class ReviewQueue:
         items: list[QueueItem] = []
         groups: dict[str, list[QueueItem]] = {}
         required = self.review.reviews_required
+        keys = GROUPING_KEYS + (JUDGED_KEYS if self.review.policy not in ("all", "sample") else ())
         if to_count:
-            emitted = self.store.emits.emitted_without_text(gate.upstream, kind)
-        elif self.lean:
-            emitted = list(emitted_for_queue(self.store.conn, gate.upstream, kind, self.review.policy))
+            emitted = self.store.emits.emitted_without_text(gate.upstream, kind, keys=keys)
+        elif self.lean:  # the subdomain too, and that of each answer's prompt where the answer has none
+            emitted = list(self.store.emits.emitted_without_text(gate.upstream, kind, keys=keys + ("subdomain",)))
             self._prompt_subdomains = subdomains_of(self.store.conn, (
                 record.meta["prompt_id"] for record in emitted
                 if not record.meta.get("subdomain") and record.meta.get("prompt_id")))

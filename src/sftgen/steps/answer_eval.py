@@ -27,9 +27,16 @@ log = logging.getLogger("sftgen.answer_eval")
 
 @dataclasses.dataclass
 class JudgeStanding:
-    """The judge's health as this pass began, from every score it has given."""
+    """The judge's health in this pass, from every score it had given when the pass first asked (before it
+    scored anything in the pass: scores are committed after their replies)."""
 
     health: JudgeHealth
+
+
+def judge_standing(ctx: RunContext) -> JudgeStanding:
+    """Made on first use in a pass: a pass with nothing to judge and nothing to reopen reads no scores."""
+    return ctx.services.state(JudgeStanding, lambda: JudgeStanding(
+        judge_health(ctx.store.records.meta_objects("answer", "scores"), ctx.recipe.answers.rubric)))
 
 
 class AnswerEvalStep(LLMFilterStep):
@@ -65,15 +72,13 @@ class AnswerEvalStep(LLMFilterStep):
         return self.reason_first_schema_for(ctx) if self.reasons_first(ctx) else self.rubric_schema(ctx)
 
     def reopen_inputs(self, ctx: RunContext) -> None:
-        health = judge_health(ctx.store.records.meta_objects("answer", "scores"), ctx.recipe.answers.rubric)
         ctx.services.forget(JudgeStanding)
-        ctx.services.state(JudgeStanding, lambda: JudgeStanding(health))
-        if not health.blind:
-            return
         settings = self.settings_hash(ctx)
-        dropped = [row["item_id"] for row in ctx.store.progress_rows(self.name)
-                   if row["outcome"] == Status.DROPPED and row["reason"] == LOW_SCORE and row["settings"] == settings]
-        if dropped:
+        dropped = ctx.store.items_done_as(self.name, Status.DROPPED, LOW_SCORE, settings)
+        if not dropped:
+            return
+        health = judge_standing(ctx).health
+        if health.blind:
             ctx.store.forget_progress(self.name, dropped)
             log.warning("answer_eval: %d answers dropped as %s are kept for review instead: %s", len(dropped),
                         LOW_SCORE, "; ".join(health.problems))
@@ -99,8 +104,8 @@ class AnswerEvalStep(LLMFilterStep):
         scores = scores_of(reply)
         mean = mean_score(scores)
         below = mean < answers.threshold
-        standing = ctx.run.services.peek(JudgeStanding)
-        blind = standing is not None and standing.health.blind
+        standing = judge_standing(ctx.run)
+        blind = standing.health.blind
         if below and answers.below_threshold == "drop" and not blind:
             detail = "; ".join(f"{name} {entry['score']}: {entry['why']}" for name, entry in scores.items())
             outcome = drop(LOW_SCORE, f"mean {mean} < threshold {answers.threshold}: {detail}")

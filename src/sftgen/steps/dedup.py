@@ -6,6 +6,13 @@ smallest id is kept: the choice depends on the set of prompts only, not on the o
 upstream steps happened to finish, so reruns and other machines agree. A dropped prompt's meta
 records `duplicate_of` (the kept prompt's id), `similarity` and `dedup_method`.
 
+What dedup needs of the prompts it kept (normalised text, content words, MinHash values, embedding, and the
+document frequencies of the words) is kept in the dedup index, `.sftgen/dedup/anchors.db`
+(sftgen.dedup.index), so a run hashes and embeds only its new prompts. The content check's IDF is over the
+same texts as without the index (the prompts kept before and all of this run's new ones), taken from the
+stored counts, so the decisions are the same as a run that reads every kept prompt again; as before, a
+prompt dropped in an earlier run is not counted, so how prompts were split over runs can move a weight.
+
 With `dedup.verifier: llm` the run's LLM judges the semantic look-alikes (sftgen.dedup.verifier); its
 requests are counted on the prompt each question is about. A kept prompt records in its meta what the
 verifier could not settle: `dedup_unverified` (look-alikes left unasked when the pair budget ran out) and
@@ -15,6 +22,7 @@ verifier could not settle: `dedup_unverified` (look-alikes left unasked when the
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 from sftgen.embed.cache import DEFAULT_MODEL_NAME
@@ -59,22 +67,30 @@ class DedupStep(GlobalStep):
         new_ids = {item.id for item in new_items}
         anchors = [item for item in kept_before if item.id not in new_ids]  # redone items are new again
         ordered = anchors + sorted(new_items, key=lambda item: item.id)
+        dedup_index = None
         try:
             embedder = ctx.services.embedder() if "semantic" in ctx.recipe.dedup.methods else None
-            from sftgen.dedup import find_duplicates  # numpy, datasketch: loaded when dedup runs
+            from sftgen.dedup.core import check_new  # numpy, datasketch: loaded when dedup runs
+            from sftgen.dedup.corpus import Corpus
 
-            texts = [item.text for item in ordered]
+            dedup_index = open_index(ctx, embedder)
+            features = anchor_features(dedup_index, anchors)
+            corpus = Corpus([item.text for item in ordered], len(anchors), ctx.recipe.dedup, embedder, features)
             counters = {index: ctx.item(self.name) for index in range(len(anchors), len(ordered))}
             notes: dict[int, dict[str, Any]] = {}
             if ctx.recipe.dedup.verifier == "llm":
-                report = await find_verified(texts, len(anchors), ctx, embedder, counters, notes, ordered)
+                report = await find_verified(corpus, ctx, counters, notes, ordered)
             else:
-                report = find_duplicates(texts, len(anchors), ctx.recipe.dedup, embedder)
+                report = check_new(corpus, ctx.recipe.dedup)
+            remember_kept(dedup_index, corpus, ordered, report)
         except (EmbedderUnavailable, VerifierUnavailable, ImportError) as exc:
             # Recorded on every input (the next run retries them); the rest of the pipeline goes on.
             detail = f"{exc}" if not isinstance(exc, ImportError) else f"{exc}; {INSTALL_HINT}"
             return [ItemResult(item.id, Status.ERROR, reason="dedup_unavailable", detail=detail, label=self.label(item))
                     for item in new_items]
+        finally:
+            if dedup_index is not None:
+                dedup_index.close()
         log.info(
             "dedup: %d new prompts against %d kept before: %s", len(new_items), len(anchors),
             ", ".join(f"{m} {report.dropped_by(m)} in {s:.2f} s" for m, s in report.seconds.items()),
@@ -102,6 +118,44 @@ class DedupStep(GlobalStep):
         return results
 
 
+# ---- the dedup index (sftgen.dedup.index): the kept prompts' features, so only new prompts are embedded ----
+
+
+def open_index(ctx: RunContext, embedder):
+    """The project's dedup index, or None when it cannot be opened (then the kept prompts are read again)."""
+    from sftgen.dedup.index import DedupIndex
+
+    try:
+        return DedupIndex(ctx.project_dir / ".sftgen" / "dedup", ctx.recipe.dedup, embedder)
+    except (sqlite3.Error, OSError) as exc:
+        log.warning("dedup index unavailable (%s): every kept prompt is read again", exc)
+        return None
+
+
+def anchor_features(index, anchors: list[Record]):
+    if index is None:
+        return None
+    try:
+        return index.anchor_features([item.id for item in anchors], [item.text for item in anchors])
+    except (sqlite3.Error, OSError) as exc:
+        log.warning("dedup index unreadable (%s): every kept prompt is read again", exc)
+        return None
+
+
+def remember_kept(index, corpus, ordered: list[Record], report) -> None:
+    """Add the prompts kept in this run to the index (before the executor commits them: a row whose prompt
+    was not committed is removed on the next run)."""
+    if index is None:
+        return
+    from sftgen.dedup.index import row_of
+
+    try:
+        index.add([row_of(ordered[i].id, ordered[i].text, *corpus.new_features(i))
+                   for i in range(corpus.n_anchors, len(ordered)) if i not in report.duplicates])
+    except (sqlite3.Error, OSError) as exc:
+        log.warning("dedup index not updated (%s): the next run reads the prompts kept now again", exc)
+
+
 # ---- the LLM verifier (`dedup.verifier: llm`, sftgen.dedup.verifier) ------------------------------------
 
 
@@ -116,11 +170,11 @@ def verifier_settings(ctx: RunContext) -> dict[str, Any]:
     return {"template": ctx.templates.fingerprint(TEMPLATE), "schema": schema, "model": ctx.llm_identity}
 
 
-async def find_verified(texts: list[str], n_anchors: int, ctx: RunContext, embedder, counters: dict,
-                        notes: dict[int, dict[str, Any]], ordered: list[Record]):
+async def find_verified(corpus, ctx: RunContext, counters: dict, notes: dict[int, dict[str, Any]],
+                        ordered: list[Record]):
     """The verifier's requests are sent with, and counted on, the prompt each question is about; what it
     left unsettled goes into `notes` (meta updates by index) and the log."""
-    from sftgen.dedup import find_duplicates_verified
+    from sftgen.dedup.core import check_new_verified
     from sftgen.dedup.verifier import TEMPLATE, llm_judge
     from sftgen.llm.client import LLMError
 
@@ -135,8 +189,8 @@ async def find_verified(texts: list[str], n_anchors: int, ctx: RunContext, embed
             failures.setdefault(about, []).append(f"{exc.reason}: {exc.detail}"[:300])
             return None
 
-    report, verdicts = await find_duplicates_verified(texts, n_anchors, ctx.recipe.dedup, embedder, llm_judge(ask),
-                                                      concurrency=ctx.llm_concurrency)
+    report, verdicts = await check_new_verified(corpus, ctx.recipe.dedup, llm_judge(ask),
+                                                concurrency=ctx.llm_concurrency)
     for verdict in verdicts:
         errors = iter(failures.get(verdict.question.index, []))
         for order, answer in enumerate(verdict.answers):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from itertools import islice
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -35,7 +36,8 @@ class Rephrased(BaseModel):
 
 
 def opener(text: str, words: int) -> str:
-    return " ".join(WORD.findall(text.casefold())[:words])
+    """The first `words` words, case folded (the rest of the text is not scanned)."""
+    return " ".join(match.group() for match in islice(WORD.finditer(text.casefold()), words))
 
 
 class OpenerPlan:
@@ -45,12 +47,12 @@ class OpenerPlan:
     def __init__(self, prompts: list[Record], words: int, max_share: float, min_prompts: int):
         self.words = words
         self.upstream_size = 0
-        self.counts = Counter(opener(p.text, words) for p in prompts)
-        self.total = len(prompts)
-        self.allowed = max(1, math.floor(max_share * self.total))
         by_opener: dict[str, list[str]] = defaultdict(list)
         for prompt in prompts:
             by_opener[opener(prompt.text, words)].append(prompt.id)
+        self.counts = Counter({key: len(ids) for key, ids in by_opener.items()})
+        self.total = len(prompts)
+        self.allowed = max(1, math.floor(max_share * self.total))
         self.to_rewrite: set[str] = set()
         if self.total < min_prompts:
             return

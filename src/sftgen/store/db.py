@@ -132,6 +132,27 @@ DROPPED_INDEXES = ("emits_source",)
 emits_step_source serves it); each cost a write per emit and ~1 KB of disk per prompt."""
 
 
+WATCHED_TABLES = ("records", "emits", "progress", "reviews")
+"""The tables whose every change moves `store_state.generation` on (what `sftgen status` shows comes from
+them; the LLM cache and the runs do not count)."""
+
+
+def watch_changes(conn: sqlite3.Connection) -> None:
+    """The write counter: a trigger per watched table and change bumps the one row of `store_state`, whoever
+    writes (any connection, any code path). Made after the migrations, which may rebuild a table."""
+    conn.execute("CREATE TABLE IF NOT EXISTS store_state "
+                 "(id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL)")
+    if conn.execute("SELECT 1 FROM store_state").fetchone() is None:  # no write when there is one
+        conn.execute("INSERT OR IGNORE INTO store_state (id, generation) VALUES (1, 0)")
+    triggers = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    for table in WATCHED_TABLES:
+        for change in ("INSERT", "UPDATE", "DELETE"):
+            name = f"{table}_{change.lower()}_counted"
+            if name not in triggers:
+                conn.execute(f"CREATE TRIGGER IF NOT EXISTS {name} AFTER {change} ON {table} "
+                             "BEGIN UPDATE store_state SET generation = generation + 1; END")
+
+
 def migrate(conn: sqlite3.Connection) -> None:
     indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     for index in DROPPED_INDEXES:
@@ -162,6 +183,7 @@ class Database:
             self.conn = connect(path)
             self.conn.executescript(SCHEMA)
             migrate(self.conn)
+            watch_changes(self.conn)
         except (sqlite3.Error, OSError) as error:
             if is_disk_full(error, path.parent):
                 raise DiskFull(path, "opening the store") from error
@@ -177,6 +199,11 @@ class Database:
         if self.on_disk_full is not None:
             self.on_disk_full(self.disk_full)
         return self.disk_full
+
+    def generation(self) -> int:
+        """Moves on with every change to the records, emits, progress or reviews, from any connection: the
+        same number means the same content (`sftgen status` reuses what it showed at that number)."""
+        return self.conn.execute("SELECT generation FROM store_state").fetchone()[0]
 
     def data_version(self) -> int:
         """Changes when another connection commits (SQLite's PRAGMA data_version)."""

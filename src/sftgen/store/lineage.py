@@ -10,7 +10,7 @@ report) refuses to withdraw rather than guess.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sftgen.records import Record, Status
@@ -101,15 +101,54 @@ class Emits:
         for row in self.conn.execute(query, params):
             yield row_to_record(row)
 
-    def emitted_without_text(self, steps: Sequence[str], kind: str) -> Iterator[Record]:
-        """As `emitted`, the records with an empty text: for counting them by meta and status."""
-        query = f"""SELECT MIN(e.seq) AS seq, r.id, r.kind, r.step, '' AS text, r.parent_ids, r.meta, r.origin,
-                           r.status, r.reason
+    def emitted_without_text(self, steps: Sequence[str], kind: str,
+                             keys: Sequence[str] | None = None) -> Iterator[Record]:
+        """As `emitted`, the records with an empty text: for counting them by meta and status. With `keys`, a
+        record's meta holds only those keys (the ones it has), picked out by SQLite without decoding the rest,
+        and its parent ids are left empty."""
+        if keys is None:
+            meta, parents = "r.meta", "r.parent_ids"
+        else:
+            if not keys or not all(key.isidentifier() for key in keys):
+                raise ValueError(f"meta keys to read must be plain names: {list(keys)}")
+            paths = list(keys) if len(keys) > 1 else list(keys) * 2  # several paths return one JSON array
+            meta = "json_extract(r.meta, " + ", ".join(f"'$.{key}'" for key in paths) + ")"
+            parents = "'[]'"
+        query = f"""SELECT MIN(e.seq) AS seq, r.id, r.kind, r.step, '' AS text, {parents} AS parent_ids,
+                           {meta} AS meta, r.origin, r.status, r.reason
                     FROM emits e JOIN records r ON r.id = e.item_id
                     WHERE e.step IN ({marks(steps)}) AND e.active = 1 AND r.kind = ?
                     GROUP BY e.item_id ORDER BY seq"""
-        for row in self.conn.execute(query, (*steps, kind)):
-            yield row_to_record(row)
+        rows = self.conn.execute(query, (*steps, kind))
+        if keys is None:
+            for row in rows:
+                yield row_to_record(row)
+            return
+        for row in rows:
+            values = json.loads(row["meta"])
+            yield Record(id=row["id"], kind=row["kind"], step=row["step"], text="", origin=row["origin"],
+                         meta={key: value for key, value in zip(keys, values) if value is not None},
+                         status=Status(row["status"]), reason=row["reason"])
+
+    def tally_emitted(self, steps: Sequence[str], kind: str, status: Status, by: str,
+                      truthy: str | None = None, not_in: Mapping[str, Iterable[str]] | None = None) -> dict[str, int]:
+        """How many records of this kind and status these steps pass on now, counted by `meta[by]` (records
+        without a value under "(none)"), in SQLite: only those whose `meta[truthy]` is set (when given), and
+        none whose `meta[key]` is among the values `not_in[key]`."""
+        keys = [by, *([truthy] if truthy else []), *(not_in or {})]
+        if not all(key.isidentifier() for key in keys):
+            raise ValueError(f"meta keys to count by must be plain names: {keys}")
+        query = f"""SELECT COALESCE(NULLIF(json_extract(r.meta, '$.{by}'), ''), '(none)') AS value, COUNT(*) AS n
+                    FROM records r
+                    WHERE r.kind = ? AND r.status = ? AND r.id IN (
+                        SELECT item_id FROM emits WHERE step IN ({marks(steps)}) AND active = 1)"""
+        params: list[Any] = [kind, status, *steps]
+        if truthy:
+            query += f" AND COALESCE(json_extract(r.meta, '$.{truthy}'), '') NOT IN ('', 0)"
+        for key, values in (not_in or {}).items():
+            query += f" AND IFNULL(json_extract(r.meta, '$.{key}'), '') NOT IN (SELECT value FROM json_each(?))"
+            params.append(json.dumps(sorted(set(values))))
+        return {row["value"]: row["n"] for row in self.conn.execute(query + " GROUP BY value", params)}
 
     def emitted_from(self, step: str, source_id: str, kind: str | None = None) -> list[Record]:
         """The records `step` passes on now that it made from the input `source_id`, in emit order."""

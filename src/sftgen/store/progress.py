@@ -107,6 +107,12 @@ class Progress:
             return self.conn.execute("SELECT * FROM progress").fetchall()
         return self.conn.execute("SELECT * FROM progress WHERE step=?", (step,)).fetchall()
 
+    def items_done_as(self, step: str, outcome: str, reason: str, settings: str) -> list[str]:
+        """The inputs this step processed under these settings with this outcome and reason."""
+        return [row[0] for row in self.conn.execute(
+            "SELECT item_id FROM progress WHERE step=? AND outcome=? AND reason=? AND settings=?",
+            (step, outcome, reason, settings))]
+
     def outcome_of(self, step: str, item_id: str) -> tuple[str, str | None] | None:
         """(outcome, reason) of `step` on this input, or None when it has not processed it."""
         row = self.conn.execute(
@@ -150,16 +156,10 @@ class Progress:
         ).fetchall()
         return [dict(row) for row in rows]
 
-    def steps_done(self) -> list[str]:
-        return [row[0] for row in self.conn.execute("SELECT DISTINCT step FROM progress").fetchall()]
-
-    def committed_since(self, step: str, since: float) -> tuple[int, float | None, float | None, int]:
-        """(items, first commit time, last commit time, items in the first commit) of the step since then."""
-        n, first, last = self.conn.execute(
-            "SELECT COUNT(*), MIN(done_at), MAX(done_at) FROM progress WHERE step=? AND done_at >= ?",
-            (step, since)).fetchone()
-        if not n:
-            return 0, None, None, 0
-        first_batch = self.conn.execute(
-            "SELECT COUNT(*) FROM progress WHERE step=? AND done_at = ?", (step, first)).fetchone()[0]
-        return n, first, last, first_batch
+    def commit_times(self) -> dict[str, list[tuple[float, int]]]:
+        """Per step, its commits: (done_at, items committed then), oldest first, in one pass."""
+        batches: dict[str, list[tuple[float, int]]] = {}
+        for step, done_at, n in self.conn.execute(
+                "SELECT step, done_at, COUNT(*) FROM progress GROUP BY step, done_at ORDER BY step, done_at"):
+            batches.setdefault(step, []).append((done_at, n))
+        return batches

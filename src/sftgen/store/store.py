@@ -104,6 +104,9 @@ class Store:
     def progress_rows(self, step: str | None = None) -> list[sqlite3.Row]:
         return self.progress.rows(step)
 
+    def items_done_as(self, step: str, outcome: Status, reason: str, settings: str) -> list[str]:
+        return self.progress.items_done_as(step, outcome, reason, settings)
+
     def forget_progress(self, step: str, item_ids: Iterable[str]) -> int:
         """Make a step process these inputs again on the next run (e.g. after a reviewer's decision)."""
         return self.progress.forget(step, item_ids)
