@@ -246,9 +246,12 @@ def export(
         what = what or furthest_export(store, pipeline)
         if all_candidates and what != "sft":
             raise refuse(f"--all-candidates is an option of --what sft, not of --what {what}")
-        rows = list(export_rows(store, pipeline, what, project.recipe, all_candidates=all_candidates))
+        with_card = card if card is not None else fmt == "hf"
+        rows = export_rows(store, pipeline, what, project.recipe, all_candidates=all_candidates)
+        if with_card:  # the card reads the rows again (its prompt metrics); without one they stream
+            rows = list(rows)
         count = write_rows(rows, fmt, out, export_schema(what, project.recipe))
-        if card if card is not None else fmt == "hf":
+        if with_card:
             from sftgen.report.card import write_card
 
             path = write_card(out, fmt, project.dir, project.recipe, store, rows, what, license=card_license)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pyarrow as pa
@@ -24,38 +24,133 @@ class DoesNotFit(ValueError):
 def conform(value: Any, type_: pa.DataType, path: str = "value") -> Any:
     if value is None:
         return None
-    if pa.types.is_struct(type_):
-        return conform_struct(value, type_, path)
-    if pa.types.is_list(type_):
-        if not isinstance(value, (list, tuple)):
-            raise DoesNotFit(path, f"expected a list, found {type(value).__name__}")
-        return [conform(item, type_.value_type, f"{path}[{index}]") for index, item in enumerate(value)]
-    if pa.types.is_string(type_):
-        if isinstance(value, str):
-            return value
-    elif pa.types.is_boolean(type_):
-        if isinstance(value, bool):
-            return value
-    elif pa.types.is_integer(type_):
-        number = integral(value)
-        if number is not None and INT64_RANGE[0] <= number <= INT64_RANGE[1]:
-            return number
-    elif pa.types.is_floating(type_):
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-            return float(value)
-    else:
-        raise TypeError(f"{path}: no conversion to {type_}")
-    raise DoesNotFit(path, f"{json_text(value)[:60]} is not a {type_}")
+    try:
+        return converter(type_)(value)
+    except Misfit as misfit:
+        raise DoesNotFit(path + misfit.where, misfit.problem) from None
 
 
 def conform_struct(value: Any, type_: pa.StructType, path: str) -> dict[str, Any]:
-    if not isinstance(value, Mapping):
-        raise DoesNotFit(path, f"expected an object, found {type(value).__name__}")
-    names = {field.name for field in type_}
-    unknown = sorted(str(key) for key in value if key not in names)
-    if unknown:
-        raise DoesNotFit(path, f"unexpected key {unknown[0]!r} (expected {', '.join(sorted(names))})")
-    return {field.name: conform(value.get(field.name), field.type, f"{path}.{field.name}") for field in type_}
+    try:
+        return converter(type_)(value)
+    except Misfit as misfit:
+        raise DoesNotFit(path + misfit.where, misfit.problem) from None
+
+
+class Misfit(Exception):
+    """A value that does not fit, raised inside a converter: `where` is its path below the converted value
+    (".field", "[3]"), built only on the way out, so a value that fits costs no path strings."""
+
+    def __init__(self, problem: str, where: str = ""):
+        self.problem = problem
+        self.where = where
+
+
+Converter = Callable[[Any], Any]
+CONVERTERS: dict[pa.DataType, Converter] = {}
+
+
+def converter(type_: pa.DataType) -> Converter:
+    """The function that makes a (non-None) value fit `type_`: built once per type, so converting a row walks
+    no Arrow type checks."""
+    made = CONVERTERS.get(type_)
+    if made is None:
+        made = CONVERTERS[type_] = make_converter(type_)
+    return made
+
+
+def make_converter(type_: pa.DataType) -> Converter:
+    if pa.types.is_struct(type_):
+        return struct_converter(type_)
+    if pa.types.is_list(type_):
+        return list_converter(type_)
+    if pa.types.is_string(type_):
+        return scalar_converter(type_, lambda value: value if isinstance(value, str) else MISSING)
+    if pa.types.is_boolean(type_):
+        return scalar_converter(type_, lambda value: value if isinstance(value, bool) else MISSING)
+    if pa.types.is_integer(type_):
+        return scalar_converter(type_, fit_integer)
+    if pa.types.is_floating(type_):
+        return scalar_converter(type_, fit_float)
+
+    def refuse(value: Any) -> Any:
+        raise TypeError(f"no conversion to {type_}")
+    return refuse
+
+
+MISSING = object()
+
+
+def fit_integer(value: Any) -> Any:
+    number = integral(value)
+    if number is not None and INT64_RANGE[0] <= number <= INT64_RANGE[1]:
+        return number
+    return MISSING
+
+
+def fit_float(value: Any) -> Any:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return MISSING
+
+
+def scalar_converter(type_: pa.DataType, fit: Callable[[Any], Any]) -> Converter:
+    def convert(value: Any) -> Any:
+        fitted = fit(value)
+        if fitted is MISSING:
+            raise Misfit(f"{json_text(value)[:60]} is not a {type_}")
+        return fitted
+    return convert
+
+
+def list_converter(type_: pa.ListType) -> Converter:
+    item_converter = converter(type_.value_type)
+
+    def convert(value: Any) -> list[Any]:
+        if not isinstance(value, (list, tuple)):
+            raise Misfit(f"expected a list, found {type(value).__name__}")
+        out = []
+        for index, item in enumerate(value):
+            if item is None:
+                out.append(None)
+                continue
+            try:
+                out.append(item_converter(item))
+            except Misfit as misfit:
+                raise Misfit(misfit.problem, f"[{index}]{misfit.where}") from None
+        return out
+    return convert
+
+
+def struct_converter(type_: pa.StructType) -> Converter:
+    fields = [(field.name, converter(field.type)) for field in type_]
+    names = frozenset(name for name, _ in fields)
+    expected = ", ".join(sorted(names))
+    only_strings = all(pa.types.is_string(field.type) for field in type_)
+    """e.g. a provenance entry or a message: a dict of str or None values fits as it is, in field order."""
+
+    def convert(value: Any) -> dict[str, Any]:
+        if not isinstance(value, Mapping):
+            raise Misfit(f"expected an object, found {type(value).__name__}")
+        if not names.issuperset(value):
+            unknown = sorted(str(key) for key in value if key not in names)
+            raise Misfit(f"unexpected key {unknown[0]!r} (expected {expected})")
+        if only_strings:
+            out = {name: value.get(name) for name, _ in fields}
+            if all(item is None or type(item) is str for item in out.values()):
+                return out
+        out = {}
+        for name, convert_field in fields:
+            item = value.get(name)
+            if item is None:
+                out[name] = None
+                continue
+            try:
+                out[name] = convert_field(item)
+            except Misfit as misfit:
+                raise Misfit(misfit.problem, f".{name}{misfit.where}") from None
+        return out
+    return convert
 
 
 def integral(value: Any) -> int | None:
@@ -81,13 +176,34 @@ def as_text(value: Any) -> str | None:
 
 def conform_row(row: dict[str, Any], schema: pa.Schema, where: str) -> dict[str, Any]:
     """Every column of the schema, in its order; a value that does not fit names the row and the field."""
-    unknown = set(row) - set(schema.names)
-    if unknown:
-        raise DoesNotFit(where, f"columns not in the export's schema: {', '.join(sorted(unknown))}")
     try:
-        return {field.name: conform(row.get(field.name), field.type, field.name) for field in schema}
-    except DoesNotFit as exc:
-        raise DoesNotFit(where, str(exc)) from exc
+        return fit_row(row, row_converter(schema))
+    except Misfit as misfit:
+        raise DoesNotFit(where, misfit.problem if not misfit.where else f"{misfit.where}: {misfit.problem}") from None
+
+
+def fit_row(row: dict[str, Any], fields: dict[str, Converter]) -> dict[str, Any]:
+    """`conform_row` with the schema's converters (`row_converter`) at hand; raises Misfit (where: the field)."""
+    if len(row) > len(fields) or not all(name in fields for name in row):
+        unknown = [name for name in row if name not in fields]
+        if unknown:
+            raise Misfit(f"columns not in the export's schema: {', '.join(sorted(unknown))}")
+    out = {}
+    for name, convert in fields.items():
+        value = row.get(name)
+        if value is None:
+            out[name] = None
+            continue
+        try:
+            out[name] = convert(value)
+        except Misfit as misfit:
+            raise Misfit(misfit.problem, f"{name}{misfit.where}") from None
+    return out
+
+
+def row_converter(schema: pa.Schema) -> dict[str, Converter]:
+    """Column name -> the converter of its type, in the schema's order."""
+    return {field.name: converter(field.type) for field in schema}
 
 
 def split_meta(meta: Mapping[str, Any], fields: dict[str, pa.DataType],

@@ -5,13 +5,16 @@ export/preferences.py makes the pairs."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sftgen.core.graph import Pipeline
 from sftgen.decisions.log import ACCEPTED, EDITED, REJECT, REJECTED, Decision, ReviewLog, resolve
 from sftgen.export.kept import kept_records
-from sftgen.answers.choice import candidates_of
+from sftgen.answers.choice import ANSWER_STEP, candidates_of
+from sftgen.export.reads import batches, in_lists, records_by_id
+from sftgen.store.db import marks
 from sftgen.export.preferences import (KeptAnswer, RejectedAnswer, expert_preferences, judge_preferences,
                                        preference_rows)
 from sftgen.recipe.answer_settings import Answers
@@ -21,25 +24,53 @@ from sftgen.store import Store
 DEFAULT_MARGIN = Answers().preference_margin
 
 
-def preferences_rows(store: Store, pipeline: Pipeline, recipe: Any = None) -> Iterator[dict[str, Any]]:
-    """The ROW_BUILDERS entry of `--what preferences`: prompts in the order their first answer was passed on."""
+def preferences_rows(store: Store, pipeline: Pipeline, recipe: Any = None,
+                     answers: Iterable[Record] | None = None) -> Iterator[dict[str, Any]]:
+    """The ROW_BUILDERS entry of `--what preferences`: prompts in the order their first answer was passed on.
+    `answers`: the kept answers (`kept_records(store, pipeline, "answer")`), when the caller has read them."""
     system_prompt = recipe.answers.system_prompt if recipe is not None else None
     required = recipe.review.reviews_required if recipe is not None else 1
     margin = recipe.answers.preference_margin if recipe is not None else DEFAULT_MARGIN
     decisions = ReviewLog(store).by_item(kind="answer")
     rejected = rejected_answers(store, decisions, required)
-    for prompt_id, kept in kept_answers(store, pipeline, decisions, required).items():
-        prompt = store.get(prompt_id)
-        if prompt is not None:
-            preferences = expert_preferences(prompt, kept, rejected.get(prompt_id, []))
-            preferences += judge_preferences(prompt, candidates_of(store, prompt_id), margin)
-            yield from preference_rows(preferences, system_prompt)
+    kept = kept_answers(store, pipeline, decisions, required, answers)
+    for prompt_ids in batches(kept):
+        prompts = records_by_id(store.conn, prompt_ids)
+        candidates = judged_candidates(store, [prompt_id for prompt_id in prompt_ids if prompt_id in prompts])
+        for prompt_id in prompt_ids:
+            prompt = prompts.get(prompt_id)
+            if prompt is not None:
+                preferences = expert_preferences(prompt, kept[prompt_id], rejected.get(prompt_id, []))
+                preferences += judge_preferences(prompt, candidates.get(prompt_id, []), margin)
+                yield from preference_rows(preferences, system_prompt)
+
+
+def judged_candidates(store: Store, prompt_ids: list[str]) -> dict[str, list[Record]]:
+    """`candidates_of` each of these prompts, for the prompts where the judge compared candidates (one has
+    `pairwise.result` "win": without one, `judge_preferences` makes no pair). Metas are read first, and the
+    texts only of those prompts' candidates."""
+    compared = [prompt_id for prompt_id, metas in candidate_metas(store, prompt_ids).items()
+                if any(isinstance(meta.get("pairwise"), dict) and meta["pairwise"].get("result") == "win"
+                       for meta in metas)]
+    return {prompt_id: candidates_of(store, prompt_id) for prompt_id in compared}
+
+
+def candidate_metas(store: Store, prompt_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """prompt id -> the metas of the answers the answer step passes on for it (no texts read)."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for chunk in in_lists(prompt_ids):
+        for source_id, meta in store.conn.execute(
+                f"""SELECT e.source_id, r.meta FROM emits e JOIN records r ON r.id = e.item_id
+                    WHERE e.step = ? AND e.source_id IN ({marks(chunk)}) AND e.active = 1 AND r.kind = 'answer'""",
+                (ANSWER_STEP, *chunk)):
+            found.setdefault(source_id, []).append(json.loads(meta))
+    return found
 
 
 def kept_answers(store: Store, pipeline: Pipeline, decisions: dict[str, list[Decision]],
-                 required: int) -> dict[str, list[KeptAnswer]]:
+                 required: int, answers: Iterable[Record] | None = None) -> dict[str, list[KeptAnswer]]:
     by_prompt: dict[str, list[KeptAnswer]] = {}
-    for answer in kept_records(store, pipeline, "answer"):
+    for answer in kept_records(store, pipeline, "answer") if answers is None else answers:
         item_id = answer.meta.get("original_id") or answer.id
         state = resolve(item_id, decisions.get(item_id, []), required)
         accepted = state.status in (ACCEPTED, EDITED) and state.version_id == answer.id

@@ -9,9 +9,10 @@ import pyarrow as pa
 
 from sftgen.core.graph import Pipeline
 from sftgen.export.errors import ExportError
-from sftgen.export.conform import DoesNotFit, as_text, conform_row, split_meta
+from sftgen.export.conform import DoesNotFit, Misfit, as_text, fit_row, row_converter, split_meta
 from sftgen.export.kept import kept_records
 from sftgen.export.preference_reads import preferences_rows
+from sftgen.export.reads import Ancestor, Ancestry, batches, histories
 from sftgen.export.schema import PROVENANCE_KEYS, meta_fields, preference_schema, record_schema, sft_schema
 from sftgen.export.sft import sft_rows
 from sftgen.recipe.answer_settings import DEFAULT_RUBRIC
@@ -64,16 +65,22 @@ SHORT_TEXT_KINDS = ("profile", "prompt", "query")
 """Ancestors whose text goes into the provenance (documents and chunks are named by source and id)."""
 
 
-def provenance(store: Store, record: Record) -> list[dict[str, Any]]:
-    """The record's ancestors, nearest first: id, kind, step and where they came from."""
-    chain = []
-    for ancestor in store.lineage(record.id)[1:]:
-        entry = {"id": ancestor.id, "kind": ancestor.kind, "step": ancestor.step}
-        entry.update({key: as_text(ancestor.meta.get(key)) or None for key in PROVENANCE_KEYS})
-        # e.g. the prompt before it was rephrased, the profile's summary
-        entry["text"] = ancestor.text if ancestor.kind in SHORT_TEXT_KINDS else None
-        chain.append(entry)
-    return chain
+def provenance_reader(store: Store) -> Ancestry:
+    return Ancestry(store.conn, meta_keys=PROVENANCE_KEYS, text_kinds=SHORT_TEXT_KINDS)
+
+
+def provenance_chain(ancestry: Ancestry, record: Record) -> list[dict[str, Any]]:
+    """The record's ancestors, nearest first: id, kind, step and where they came from (each ancestor's entry
+    made once, shared by the rows of every record it is an ancestor of)."""
+    return [ancestry.entry(ancestor, provenance_entry) for ancestor in ancestry.ancestors(record.id, record.parent_ids)]
+
+
+def provenance_entry(ancestor: Ancestor) -> dict[str, Any]:
+    entry = {"id": ancestor.id, "kind": ancestor.kind, "step": ancestor.step}
+    entry.update({key: as_text(ancestor.meta.get(key)) or None for key in PROVENANCE_KEYS})
+    # e.g. the prompt before it was rephrased, the profile's summary
+    entry["text"] = ancestor.text if ancestor.kind in SHORT_TEXT_KINDS else None
+    return entry
 
 
 def record_row(record: Record, fields: dict[str, pa.DataType], chain: list[dict[str, Any]],
@@ -93,9 +100,15 @@ def record_row(record: Record, fields: dict[str, pa.DataType], chain: list[dict[
 
 
 def record_rows(store: Store, pipeline: Pipeline, kind: str, recipe: Any = None) -> Iterator[dict[str, Any]]:
+    """One row per kept record, read a batch at a time: the batch's ancestors and step histories in a few
+    queries."""
     fields = meta_fields(kind, rubric_of(recipe))
-    for record in kept_records(store, pipeline, kind):
-        yield record_row(record, fields, provenance(store, record), store.progress.history(record.id))
+    ancestry = provenance_reader(store)
+    for batch in batches(kept_records(store, pipeline, kind)):
+        ancestry.load(record.parent_ids for record in batch)
+        steps_done = histories(store.conn, (record.id for record in batch))
+        for record in batch:
+            yield record_row(record, fields, provenance_chain(ancestry, record), steps_done[record.id])
 
 
 def export_rows(store: Store, pipeline: Pipeline, what: str, recipe: Any = None,
@@ -115,10 +128,13 @@ def raw_rows(store: Store, pipeline: Pipeline, what: str, recipe: Any = None,
 
 
 def conformed(rows: Iterator[dict[str, Any]], schema: pa.Schema, what: str) -> Iterator[dict[str, Any]]:
+    fields = row_converter(schema)
     for row in rows:
         try:
-            yield conform_row(row, schema, f"{what} row {row.get('id')}")
-        except DoesNotFit as exc:
+            yield fit_row(row, fields)
+        except Misfit as misfit:
+            where = f"{what} row {row.get('id')}"
+            exc = DoesNotFit(where, misfit.problem if not misfit.where else f"{misfit.where}: {misfit.problem}")
             raise RowDoesNotFit(f"{exc} (`sftgen run` brings the store up to the recipe: e.g. it scores "
                                 "answers again under a changed rubric)") from exc
 

@@ -10,6 +10,7 @@ from sftgen.answers.choice import is_chosen
 from sftgen.records import Record
 from sftgen.core.graph import Pipeline
 from sftgen.export.kept import kept_records
+from sftgen.export.reads import Ancestry, batches, metas_by_id, records_by_id
 from sftgen.store import Store
 
 
@@ -18,17 +19,19 @@ def sft_rows(store: Store, pipeline: Pipeline, recipe: Any = None, all_candidate
     system message is the recipe's `answers.system_prompt`, if any."""
     system_prompt = recipe.answers.system_prompt if recipe is not None else None
     candidates = recipe is not None and recipe.answers.candidates > 1
-    for answer in kept_records(store, pipeline, "answer"):
-        if not (all_candidates or is_chosen(answer)):
-            continue
-        prompt = store.get(answer.meta.get("prompt_id", ""))
-        if prompt is None:
-            continue
-        row = sft_row(prompt, answer, system_prompt, provenance_ids(store, prompt, answer))
-        if candidates:
-            row["candidate_index"] = answer.meta.get("candidate_index", 0)
-            row["chosen"] = is_chosen(answer)
-        yield row
+    reads = ProvenanceReads(store)
+    for batch in batches(kept_records(store, pipeline, "answer")):
+        answers = [answer for answer in batch if all_candidates or is_chosen(answer)]
+        prompts = reads.load(answers)
+        for answer in answers:
+            prompt = prompts.get(answer.meta.get("prompt_id", ""))
+            if prompt is None:
+                continue
+            row = sft_row(prompt, answer, system_prompt, reads.provenance_ids(prompt, answer))
+            if candidates:
+                row["candidate_index"] = answer.meta.get("candidate_index", 0)
+                row["chosen"] = is_chosen(answer)
+            yield row
 
 
 def sft_row(prompt: Record, answer: Record, system_prompt: str | None, provenance: dict[str, Any]) -> dict[str, Any]:
@@ -50,24 +53,38 @@ def sft_row(prompt: Record, answer: Record, system_prompt: str | None, provenanc
     }
 
 
-def provenance_ids(store: Store, prompt: Record, answer: Record) -> dict[str, Any]:
-    """The ids to walk back from the pair: passages, the pages and queries they came from, and the prompt's
-    own ancestry (profile, chunk, document)."""
-    passage_ids = list(answer.meta.get("passage_ids", []))
-    page_ids, query_ids = [], []
-    for passage_id in passage_ids:
-        passage = store.get(passage_id)
-        if passage is None:
-            continue
-        page_id = passage.meta.get("document_id")
-        if page_id and page_id not in page_ids:
-            page_ids.append(page_id)
-        query_id = passage.meta.get("query_id")
-        if query_id and query_id not in query_ids:
-            query_ids.append(query_id)
-    return {
-        "passage_ids": passage_ids,
-        "page_ids": page_ids,
-        "query_ids": query_ids,
-        "prompt_lineage": [{"id": r.id, "kind": r.kind, "step": r.step} for r in store.lineage(prompt.id)],
-    }
+class ProvenanceReads:
+    """The prompts, passages and prompt ancestors of a batch of answers, read in a few queries."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.ancestry = Ancestry(store.conn)
+        self.passages: dict[str, dict[str, Any]] = {}
+
+    def load(self, answers: list[Record]) -> dict[str, Record]:
+        """The answers' prompts by id (those that exist); their passages and ancestors are read too."""
+        prompts = records_by_id(self.store.conn, (answer.meta.get("prompt_id", "") for answer in answers))
+        self.passages = metas_by_id(self.store.conn, (passage_id for answer in answers
+                                                      for passage_id in answer.meta.get("passage_ids", [])))
+        self.ancestry.load(prompt.parent_ids for prompt in prompts.values())
+        return prompts
+
+    def provenance_ids(self, prompt: Record, answer: Record) -> dict[str, Any]:
+        """The ids to walk back from the pair: passages, the pages and queries they came from, and the
+        prompt's own ancestry (profile, chunk, document)."""
+        passage_ids = list(answer.meta.get("passage_ids", []))
+        page_ids, query_ids = [], []
+        for passage_id in passage_ids:
+            passage = self.passages.get(passage_id)
+            if passage is None:
+                continue
+            page_id = passage.get("document_id")
+            if page_id and page_id not in page_ids:
+                page_ids.append(page_id)
+            query_id = passage.get("query_id")
+            if query_id and query_id not in query_ids:
+                query_ids.append(query_id)
+        lineage = [{"id": prompt.id, "kind": prompt.kind, "step": prompt.step}]
+        lineage += [{"id": a.id, "kind": a.kind, "step": a.step} for a in self.ancestry.ancestors(prompt.id, prompt.parent_ids)]
+        return {"passage_ids": passage_ids, "page_ids": page_ids, "query_ids": query_ids, "prompt_lineage": lineage}
+

@@ -19,7 +19,7 @@ import glob
 import json
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -122,18 +122,43 @@ def write_jsonl(rows: Iterable[dict[str, Any]], out: Path) -> int:
     return count
 
 
+PARQUET_ROWS = 8192
+"""Rows converted to Arrow (and written as one Parquet row group) at a time: an export of any size holds
+no more than this many rows in memory."""
+
+
+def arrow_batches(rows: Iterable[dict[str, Any]], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    import pyarrow as pa
+
+    from sftgen.export.reads import batches
+
+    for batch in batches(rows, PARQUET_ROWS):
+        yield pa.RecordBatch.from_pylist(batch, schema=schema)
+
+
 def arrow_table(rows: Iterable[dict[str, Any]], schema: pa.Schema | None) -> pa.Table:
     import pyarrow as pa
 
-    return pa.Table.from_pylist(list(rows), schema=schema)
+    if schema is None:  # the types are inferred from all the rows together
+        return pa.Table.from_pylist(list(rows), schema=schema)
+    return pa.Table.from_batches(list(arrow_batches(rows, schema)), schema=schema)
 
 
 def write_parquet(rows: Iterable[dict[str, Any]], out: Path, schema: pa.Schema | None) -> int:
     import pyarrow.parquet as pq
 
-    table = arrow_table(rows, schema)
-    pq.write_table(table, out)
-    return table.num_rows
+    if schema is None:
+        table = arrow_table(rows, schema)
+        pq.write_table(table, out)
+        return table.num_rows
+    count = 0
+    with pq.ParquetWriter(out, schema) as writer:
+        for batch in arrow_batches(rows, schema):
+            writer.write_batch(batch)
+            count += batch.num_rows
+        if count == 0:
+            writer.write_table(schema.empty_table())
+    return count
 
 
 def write_hf(rows: Iterable[dict[str, Any]], out: Path, schema: pa.Schema | None) -> int:

@@ -43,10 +43,13 @@ def score_spread(judged: list[Record]) -> dict[str, Any]:
             "max": round(max(spreads), 3) if spreads else None}
 
 
-def candidates_section(store: Store, pipeline: Pipeline, recipe: Recipe, judged: list[Record]) -> dict[str, Any]:
-    passed_on = list(kept_records(store, pipeline, "answer"))
+def candidates_section(store: Store, pipeline: Pipeline, recipe: Recipe, judged: list[Record],
+                       passed_on: list[Record] | None = None) -> dict[str, Any]:
+    """`passed_on`: the kept answers (`kept_records(store, pipeline, "answer")`), when the caller has read them."""
+    if passed_on is None:
+        passed_on = list(kept_records(store, pipeline, "answer"))
     with_candidates = {a.meta.get("prompt_id") for a in judged if a.meta.get("candidate_index") is not None}
-    pairs = Counter(row["source"] for row in preferences_rows(store, pipeline, recipe))
+    pairs = Counter(row["source"] for row in preferences_rows(store, pipeline, recipe, answers=passed_on))
     return {
         "prompts_with_candidates": len(with_candidates),
         "judge_vs_expert_pick": judge_expert_agreement(passed_on),

@@ -58,9 +58,10 @@ def collect_report(project: Project, options: ReportOptions, embedder=None) -> R
     try:
         prompts = list(kept_records(store, pipeline, "prompt"))
         answers = list(kept_records(store, pipeline, "answer"))
-        # The answers as made carry the judge's scores (answer_eval writes them into their meta), dropped ones too.
+        # The answers as made carry the judge's scores (answer_eval writes them into their meta), dropped ones
+        # too; only their metas are read.
         makers = [step.name for step in pipeline.makers("answer")]
-        judged = [answer for answer in store.emitted(makers, kind="answer") if answer.meta.get("scores")]
+        judged = [answer for answer in store.emits.emitted_without_text(makers, "answer") if answer.meta.get("scores")]
         metrics: dict[str, Any] = {
             "project": recipe.project, "domain": recipe.domain.name, "generated_at": time.strftime("%Y-%m-%d %H:%M:%S"),
             "sample_size": options.sample_size, "embedder": getattr(embedder, "name", None),
@@ -69,7 +70,7 @@ def collect_report(project: Project, options: ReportOptions, embedder=None) -> R
             "funnel": step_funnel(store, pipeline.names),
             "coverage": {**subdomain_coverage(store, recipe, pipeline, prompts), "meta": meta_spread(prompts)},
             "review": review_section(store, pipeline, recipe, judged),
-            "candidates": candidates_section(store, pipeline, recipe, judged),
+            "candidates": candidates_section(store, pipeline, recipe, judged, passed_on=answers),
         }
     finally:
         store.close()

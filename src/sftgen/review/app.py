@@ -41,7 +41,7 @@ def create_app(project: Project, token: str | None = None, bound_host: str | Non
         store.close()
 
     app = FastAPI(title="sftgen review", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
-    queue = ReviewQueue(store, standard_pipeline(project.recipe), project.recipe)
+    queue = ReviewQueue(store, standard_pipeline(project.recipe), project.recipe, lean=True)
     secret = secrets.token_bytes(32)
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True, lstrip_blocks=True)
     app.state.store = store
@@ -138,10 +138,8 @@ def create_app(project: Project, token: str | None = None, bound_host: str | Non
         filters = current_filters(request, queue)
         if not filters["kind"]:
             return render(request, "done.html")
-        selection = [item.id for item in queue.select(filters["kind"], reviewer, filters["status"],
-                                                      filters["subdomain"] or None)]
-        order = [item.id for item in queue.items(filters["kind"])]
-        target = pick(selection, order, after, back)
+        target = queue.pick_next(filters["kind"], reviewer, filters["status"], filters["subdomain"] or None,
+                                 after, back)
         if target is None:
             return render(request, "done.html")
         return RedirectResponse(f"/item/{target}?{urlencode(filters)}", status_code=303)
@@ -246,25 +244,6 @@ def current_filters(request: Request, queue: ReviewQueue) -> dict[str, str]:
     status = params.get("status") if params.get("status") in STATUSES else TODO
     subdomain = params.get("subdomain", "") if params.get("subdomain", "") in queue.subdomains() else ""
     return {"kind": kind, "status": status, "subdomain": subdomain}
-
-
-def pick(selection: list[str], order: list[str], after: str | None, back: bool) -> str | None:
-    """The selected item after (or, going back, before) `after` in queue order; `after` may have left the
-    selection (just decided). Forward past the end wraps to the first item still selected."""
-    if not selection:
-        return None
-    if after is None or after not in order:
-        return selection[0]
-    position = {item_id: index for index, item_id in enumerate(order)}
-    here = position[after]
-    if back:
-        earlier = [item_id for item_id in selection if position.get(item_id, -1) < here]
-        return earlier[-1] if earlier else None
-    later = [item_id for item_id in selection if position.get(item_id, -1) > here]
-    if later:
-        return later[0]
-    wrapped = [item_id for item_id in selection if item_id != after]
-    return wrapped[0] if wrapped else None
 
 
 def bearer(header: str | None) -> str | None:

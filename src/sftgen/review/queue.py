@@ -18,6 +18,7 @@ from sftgen.decisions.log import (
     ACCEPTED, DISPUTED, EDITED, PENDING, REJECTED, ItemState, ReviewLog, group_state, resolve,
 )
 from sftgen.decisions.policy import in_queue
+from sftgen.review.reads import records_by_id, subdomains_of
 from sftgen.steps.review_gate import REJECTED_BY_REVIEWER
 from sftgen.store import Store
 
@@ -56,8 +57,12 @@ class QueueItem:
 
 
 class ReviewQueue:
-    def __init__(self, store: Store, pipeline: Pipeline, recipe: Recipe):
+    def __init__(self, store: Store, pipeline: Pipeline, recipe: Recipe, lean: bool = False):
+        """`lean` (the review app): the queue's items hold records without their texts and with only the meta
+        values the queue needs (as `counts` reads them, and the subdomain); `find` gives the whole records
+        of the item shown."""
         self.store = store
+        self.lean = lean
         self.recipe = recipe
         self.review = recipe.review
         self.log = ReviewLog(store, pipeline)
@@ -65,6 +70,10 @@ class ReviewQueue:
         self._cache: dict[str, tuple[int, list[QueueItem]]] = {}
         """kind -> (the store's data_version when built, items): rebuilt when another connection (a run, an
         import) commits; our own decisions update it in place (`decided`)."""
+        self._positions: dict[str, tuple[list[QueueItem], dict[str, int]]] = {}
+        """kind -> (the cached items, item id -> its place in them)."""
+        self._tallies: dict[str, tuple[list[QueueItem], Tally]] = {}
+        """kind -> (the cached items, their progress), kept up to date by `decided`."""
 
     @property
     def kinds(self) -> list[str]:
@@ -79,17 +88,32 @@ class ReviewQueue:
         self._cache[kind] = (version, items)
         return items
 
+    def position(self, kind: str) -> dict[str, int]:
+        """Item id -> its place in `items(kind)`."""
+        items = self.items(kind)
+        known = self._positions.get(kind)
+        if known is None or known[0] is not items:
+            known = self._positions[kind] = (items, {item.id: index for index, item in enumerate(items)})
+        return known[1]
+
     def decided(self, item_id: str, kind: str) -> None:
-        """After this process recorded a decision: refresh that item's state (and the answers, whose queue
-        depends on their prompts' decisions)."""
+        """After this process recorded a decision: refresh that item's state and the queue's progress (and
+        drop the answers, whose queue depends on their prompts' decisions)."""
         cached = self._cache.get(kind)
         if cached:
-            for item in cached[1]:
-                if item.candidates and item.id == item_id:
-                    self._cache.pop(kind, None)
-                    break
-                if item.id == item_id:
-                    item.state = self.log.state(item_id, self.review.reviews_required)
+            known = self._positions.get(kind)
+            if known is None or known[0] is not cached[1]:
+                known = self._positions[kind] = (cached[1], {item.id: index for index, item in enumerate(cached[1])})
+            index = known[1].get(item_id)
+            item = cached[1][index] if index is not None else None
+            if item is not None and item.candidates:
+                self._cache.pop(kind, None)
+            elif item is not None:
+                before = item.state
+                item.state = self.log.state(item_id, self.review.reviews_required)
+                tally = self._tallies.get(kind)
+                if tally is not None and tally[0] is cached[1]:
+                    tally[1].change(index, before, item.state)
         if kind == "prompt":
             self._cache.pop("answer", None)
 
@@ -102,16 +126,26 @@ class ReviewQueue:
         prompt_decisions = self.log.by_item("prompt") if kind == "answer" else {}
         items: list[QueueItem] = []
         groups: dict[str, list[QueueItem]] = {}
+        required = self.review.reviews_required
         keys = GROUPING_KEYS + (JUDGED_KEYS if self.review.policy not in ("all", "sample") else ())
-        emitted = (self.store.emits.emitted_without_text(gate.upstream, kind, keys=keys) if to_count
-                   else self.store.emitted(gate.upstream, kind=kind))
+        if to_count:
+            emitted = self.store.emits.emitted_without_text(gate.upstream, kind, keys=keys)
+        elif self.lean:  # the subdomain too, and that of each answer's prompt where the answer has none
+            emitted = list(self.store.emits.emitted_without_text(gate.upstream, kind, keys=keys + ("subdomain",)))
+            self._prompt_subdomains = subdomains_of(self.store.conn, (
+                record.meta["prompt_id"] for record in emitted
+                if not record.meta.get("subdomain") and record.meta.get("prompt_id")))
+        else:
+            emitted = self.store.emitted(gate.upstream, kind=kind)
         for record in emitted:
             dropped_by_others = record.status != Status.KEPT and record.reason != REJECTED_BY_REVIEWER
             if dropped_by_others:
                 continue
             if kind == "answer" and self.prompt_moved_on(record, prompt_decisions):
                 continue
-            state = resolve(record.id, decisions.get(record.id, []), self.review.reviews_required)
+            decided = decisions.get(record.id)
+            state = (resolve(record.id, decided, self.review.reviews_required) if decided or required < 1
+                     else ItemState(PENDING, record.id, []))  # what resolve makes of no decisions
             item = QueueItem(record, state, None if to_count else self.subdomain_of(record))
             if kind == "answer" and record.meta.get("candidate_index") is not None:
                 group = groups.setdefault(record.meta.get("prompt_id") or record.id, [])
@@ -120,6 +154,7 @@ class ReviewQueue:
                 group.append(item)
             elif in_queue(record, self.review):
                 items.append(item)
+        self._prompt_subdomains = None
         return [self.grouped(item, groups) for item in items if self.queued(item, groups)]
 
     def queued(self, item: QueueItem, groups: dict[str, list[QueueItem]]) -> bool:
@@ -175,23 +210,38 @@ class ReviewQueue:
             return 0
         return self.store.reviews.set_aside(kind, gate.upstream)
 
+    _prompt_subdomains: dict[str, object] | None = None
+    """While a lean queue is built: the subdomains of the answers' prompts, read in one go."""
+
     def subdomain_of(self, record: Record) -> str | None:
         if record.meta.get("subdomain"):
             return record.meta["subdomain"]
+        if self._prompt_subdomains is not None:
+            return self._prompt_subdomains.get(record.meta.get("prompt_id"))
         prompt = self.store.get(record.meta["prompt_id"]) if record.meta.get("prompt_id") else None
         return prompt.meta.get("subdomain") if prompt else None
 
     def select(self, kind: str, reviewer: str, status: str = TODO, subdomain: str | None = None) -> list[QueueItem]:
-        chosen = []
-        for item in self.items(kind):
-            if subdomain and item.subdomain != subdomain:
-                continue
-            if status == TODO and not (item.open() and not item.decided_by(reviewer)):
-                continue
-            if status not in (TODO, "all") and item.state.status != status:
-                continue
-            chosen.append(item)
-        return chosen
+        return [item for item in self.items(kind) if selected(item, reviewer, status, subdomain)]
+
+    def pick_next(self, kind: str, reviewer: str, status: str, subdomain: str | None, after: str | None,
+                  back: bool = False) -> str | None:
+        """The selected item after (or, going back, before) `after` in queue order, looking only as far as
+        the next one selected; `after` may have left the selection (just decided). Forward past the end
+        wraps to the first item still selected (as app.py's `pick` over the whole selection)."""
+        items = self.items(kind)
+        here = self.position(kind).get(after) if after is not None else None
+        if here is None:
+            return next((item.id for item in items if selected(item, reviewer, status, subdomain)), None)
+        if back:
+            return next((items[index].id for index in range(here - 1, -1, -1)
+                         if selected(items[index], reviewer, status, subdomain)), None)
+        later = next((items[index].id for index in range(here + 1, len(items))
+                      if selected(items[index], reviewer, status, subdomain)), None)
+        if later is not None:
+            return later
+        return next((item.id for item in items if item.id != after and selected(item, reviewer, status, subdomain)),
+                    None)
 
     def find(self, item_id: str) -> QueueItem | None:
         record = self.store.get(item_id)
@@ -200,7 +250,7 @@ class ReviewQueue:
         if record.kind == "answer" and record.meta.get("candidate_index") is not None:
             for item in self.items("answer"):  # cached: no scan of every answer per page
                 if item.candidates and any(member.id == item_id for member in item.candidates):
-                    return item
+                    return self.with_records(item) if self.lean else item
             members = self.candidates_for(record)
             if len(members) > 1 and any(member.id == record.id for member in members):
                 return candidate_group(members)
@@ -213,7 +263,10 @@ class ReviewQueue:
         version = self.store.db.data_version()
         for kind in self.kinds:
             cached = self._cache.get(kind)
-            items = cached[1] if cached and cached[0] == version else self._build(kind, to_count=True)
+            if self.lean:
+                items = self.items(kind)
+            else:
+                items = cached[1] if cached and cached[0] == version else self._build(kind, to_count=True)
             tally = Counter(item.state.status for item in items)
             counts[kind] = {status: tally.get(status, 0) for status in COUNTED}
             counts[kind]["queue"] = len(items)
@@ -224,15 +277,65 @@ class ReviewQueue:
 
     def progress(self, kind: str) -> dict:
         items = self.items(kind)
-        per_reviewer: Counter = Counter()
-        for item in items:
-            for reviewer in item.state.reviewers:
-                per_reviewer[reviewer] += 1
-        settled = sum(1 for item in items if not item.open())
-        return {"queue": len(items), "settled": settled, "per_reviewer": dict(per_reviewer.most_common())}
+        known = self._tallies.get(kind)
+        if known is None or known[0] is not items:
+            known = self._tallies[kind] = (items, Tally.of(items))
+        return known[1].as_dict()
+
+    def with_records(self, item: QueueItem) -> QueueItem:
+        """A lean candidates item with its members' whole records (texts and meta, as they are now)."""
+        records = records_by_id(self.store.conn, [member.id for member in item.candidates])
+        members = [QueueItem(records.get(member.id, member.record), member.state, member.subdomain)
+                   for member in item.candidates]
+        return candidate_group(members)
 
     def subdomains(self) -> list[str]:
         return [subdomain.name for subdomain in self.recipe.domain.subdomains]
+
+
+def selected(item: QueueItem, reviewer: str, status: str, subdomain: str | None) -> bool:
+    if subdomain and item.subdomain != subdomain:
+        return False
+    if status == TODO:
+        return item.open() and not item.decided_by(reviewer)
+    return status == "all" or item.state.status == status
+
+
+class Tally:
+    """A queue's progress: its length, the items settled, and the items each reviewer decided (with the
+    place of the first, so reviewers with as many come in the order a pass over the queue meets them)."""
+
+    def __init__(self, queue: int):
+        self.queue = queue
+        self.settled = 0
+        self.reviewers: dict[str, list] = {}
+        """reviewer -> [items decided, (place, name) of the first]"""
+
+    @classmethod
+    def of(cls, items: list[QueueItem]) -> Tally:
+        tally = cls(len(items))
+        for index, item in enumerate(items):
+            tally.add(index, item.state, 1)
+        return tally
+
+    def add(self, index: int, state: ItemState, sign: int) -> None:
+        if state.status not in (PENDING, DISPUTED):
+            self.settled += sign
+        for reviewer in state.reviewers:
+            entry = self.reviewers.setdefault(reviewer, [0, (index, reviewer)])
+            entry[0] += sign
+            entry[1] = min(entry[1], (index, reviewer))
+            if entry[0] <= 0:
+                del self.reviewers[reviewer]
+
+    def change(self, index: int, before: ItemState, after: ItemState) -> None:
+        self.add(index, before, -1)
+        self.add(index, after, 1)
+
+    def as_dict(self) -> dict:
+        order = sorted(self.reviewers.items(), key=lambda entry: (-entry[1][0], entry[1][1]))
+        return {"queue": self.queue, "settled": self.settled,
+                "per_reviewer": {reviewer: entry[0] for reviewer, entry in order}}
 
 
 def candidate_group(members: list[QueueItem]) -> QueueItem:
