@@ -43,6 +43,28 @@ def test_bm25_from_cached_terms_ranks_as_a_bm25s_index_does_ties_included(query,
     assert bm25_ranking(query, passages, cache) == bm25s_ranking(query, passages)
 
 
+@settings(max_examples=200, deadline=None)
+@given(query=texts, passages=st.lists(texts, min_size=1, max_size=25).filter(lambda ps: any(bm25s.tokenize(ps, stopwords="en", show_progress=False, return_ids=False))))
+def test_bm25_scores_are_a_bm25s_index_scores_bit_for_bit(query, passages):
+    from sftgen.retrieval.bm25 import bm25_scores, passage_terms, tokenize
+
+    retriever = bm25s.BM25()
+    retriever.index(bm25s.tokenize(passages, stopwords="en", show_progress=False), show_progress=False)
+    query_tokens = tokenize([query])[0]
+    expected = retriever.get_scores(query_tokens) if query_tokens else np.zeros(len(passages), dtype=np.float32)
+    scores = bm25_scores(query_tokens, passage_terms(passages))
+    assert scores.dtype == np.float32 and scores.tobytes() == np.asarray(expected, dtype=np.float32).tobytes()
+
+
+@given(st.lists(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=60)
+                | st.lists(st.sampled_from(WORDS + ["İstanbul", "straße", "ΣΊΣΥΦΟΣ", "naïve", "45_6", "x_y"]))
+                .map(" ".join), max_size=8))
+def test_passage_tokens_are_bm25s_tokens(passages):
+    from sftgen.retrieval.bm25 import tokenize
+
+    assert tokenize(passages) == bm25s.tokenize(passages, stopwords="en", show_progress=False, return_ids=False)
+
+
 def test_a_shared_cache_ranks_every_prompt_as_ranking_it_alone(embedder):  # noqa: F811
     rng = np.random.default_rng(7)
     corpus = [" ".join(rng.choice(WORDS, size=int(rng.integers(5, 120)))) for _ in range(60)]
