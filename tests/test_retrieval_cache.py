@@ -98,3 +98,48 @@ def test_a_passage_is_encoded_once_per_run_and_the_cache_stays_bounded(embedder)
 
     cache.vectors([f"other text {n}" for n in range(30)], counting)
     assert len(cache._vectors.held) == 10
+
+
+def test_prompts_ranked_together_rank_as_each_ranked_alone(embedder):  # noqa: F811
+    import asyncio
+
+    from sftgen.retrieval import BatchedRanker
+    from sftgen.retrieval.passage_cache import text_key
+
+    rng = np.random.default_rng(11)
+    corpus = [" ".join(rng.choice(WORDS, size=int(rng.integers(1, 150)))) for _ in range(80)]
+    prompts = []
+    for _ in range(60):
+        passages = [corpus[i] for i in rng.choice(len(corpus), size=int(rng.integers(1, 30)), replace=False)]
+        prompts.append((" ".join(rng.choice(WORDS, size=int(rng.integers(1, 40)))), passages))
+    ranker = BatchedRanker(PassageCache(), embedder)
+
+    async def rank_all():
+        return await asyncio.gather(*(ranker.rank(query, passages, [text_key(p) for p in passages], 5)
+                                      for query, passages in prompts))
+
+    together = asyncio.run(rank_all())
+    alone = [hybrid_rank(query, passages, embedder, 5, PassageCache()) for query, passages in prompts]
+    assert together == alone
+
+
+def test_a_prompt_whose_ranking_fails_fails_alone():
+    import asyncio
+
+    from sftgen.retrieval import BatchedRanker
+
+    class Refusing:
+        def encode(self, texts):
+            if any("poison" in text for text in texts):
+                raise ValueError("cannot encode poison")
+            return np.ones((len(texts), 4), dtype=np.float32) / 2
+
+    ranker = BatchedRanker(PassageCache(), Refusing())
+
+    async def rank_both():
+        return await asyncio.gather(ranker.rank("grid storage", ["grid storage battery"], [b"a"], 3),
+                                    ranker.rank("poison", ["poison ivy"], [b"b"], 3), return_exceptions=True)
+
+    fine, failed = asyncio.run(rank_both())
+    assert [hit.index for hit in fine] == [0]
+    assert isinstance(failed, ValueError) and "poison" in str(failed)

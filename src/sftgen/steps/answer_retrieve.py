@@ -3,7 +3,6 @@ the prompt, ranked by BM25 and embeddings fused by reciprocal rank (RRF)."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sftgen.answers.upstream import emitted_from, require_processed
@@ -16,6 +15,11 @@ from sftgen.steps.answer_search import AnswerSearchStep
 if TYPE_CHECKING:
     from sftgen.retrieval import PassageCache
 
+
+
+RANKED_TOGETHER = 16
+"""Prompts in process at once: those waiting for their ranking together are ranked in one thread hop
+(retrieval/batched.py)."""
 
 
 class Candidate(NamedTuple):
@@ -32,6 +36,9 @@ class AnswerRetrieveStep(Step):
     name = "answer_retrieve"
     consumes = "prompt"
     produces = "passage"
+
+    def concurrency(self, ctx: RunContext) -> int:
+        return RANKED_TOGETHER
 
     def settings(self, ctx: RunContext) -> dict[str, Any]:
         answers = ctx.recipe.answers
@@ -51,18 +58,16 @@ class AnswerRetrieveStep(Step):
                 found_by.setdefault(page.id, query.id)
         if not pages:
             return drop("no_pages", "the search found no usable page for any of this prompt's queries")
-        from sftgen.retrieval import PassageCache, hybrid_rank  # numpy and bm25s load when passages are ranked
+        from sftgen.retrieval import BatchedRanker, PassageCache  # numpy and bm25s load when passages are ranked
 
         cache = ctx.run.services.state(PassageCache, PassageCache)
         answers = ctx.recipe.answers
         candidates = candidate_passages(pages, answers.passage_size, answers.passage_overlap, cache)
         if not candidates:
             return drop("no_passages", f"{len(pages)} pages held no text to cut into passages")
-        encoder = ctx.run.services.embedder()
-        ranked = await asyncio.to_thread(
-            hybrid_rank, item.text, [c.text for c in candidates], encoder, answers.passages_per_answer, cache,
-            [c.key for c in candidates],
-        )
+        ranker = ctx.run.services.state(BatchedRanker, lambda: BatchedRanker(cache, ctx.run.services.embedder()))
+        ranked = await ranker.rank(item.text, [c.text for c in candidates], [c.key for c in candidates],
+                                   answers.passages_per_answer)
         outputs = []
         for rank, hit in enumerate(ranked, start=1):
             text, page, start, _ = candidates[hit.index]
