@@ -15,6 +15,7 @@ from pathlib import Path
 from sftgen.fetch.page import FetchedPage, refused
 from sftgen.ingest.documents import RawDocument
 from sftgen.ingest.readers import ReadOutcome, read_documents
+from sftgen.turns import call_batch
 
 LOCAL_SCHEME = "local://"
 
@@ -52,6 +53,8 @@ class LocalReads:
         self.chars = 0
         self.places: dict[tuple, Place] = {}
         self.lock = threading.Lock()
+        self.batch = call_batch()
+        """The reads asked for in one turn of the event loop go to one worker thread together."""
 
     def place(self, project_dir: Path, relative: str, corpus_roots: tuple[Path, ...]) -> Place:
         key = (project_dir, relative, corpus_roots)
@@ -103,19 +106,22 @@ async def read_local(url: str, project_dir: Path | None, max_bytes: int,
 async def read_local_many(urls: Sequence[str], project_dir: Path | None, max_bytes: int,
                           max_pdf_pages: int | None = None, corpus_roots: tuple[Path, ...] = (),
                           reads: LocalReads | None = None) -> list[FetchedPage | Exception]:
-    """One page or refusal per URL, read in one worker thread; a read that fails in an unforeseen way is
-    that URL's exception, the others are read all the same."""
+    """One page or refusal per URL, read in one worker thread with the other reads asked for in this turn of
+    the event loop (`reads`' batch); a read that fails in an unforeseen way is that URL's exception, the
+    others are read all the same."""
+    reads = reads if reads is not None else LocalReads()
+    return await reads.batch.submit((read_all, (urls, project_dir, max_bytes, max_pdf_pages, corpus_roots, reads)))
 
-    def read_all() -> list[FetchedPage | Exception]:
-        pages: list[FetchedPage | Exception] = []
-        for url in urls:
-            try:
-                pages.append(read_local_now(url, project_dir, max_bytes, max_pdf_pages, corpus_roots, reads))
-            except Exception as exc:  # noqa: BLE001 - one URL's failure is its own
-                pages.append(exc)
-        return pages
 
-    return await asyncio.to_thread(read_all)
+def read_all(urls: Sequence[str], project_dir: Path | None, max_bytes: int, max_pdf_pages: int | None,
+             corpus_roots: tuple[Path, ...], reads: LocalReads) -> list[FetchedPage | Exception]:
+    pages: list[FetchedPage | Exception] = []
+    for url in urls:
+        try:
+            pages.append(read_local_now(url, project_dir, max_bytes, max_pdf_pages, corpus_roots, reads))
+        except Exception as exc:  # noqa: BLE001 - one URL's failure is its own
+            pages.append(exc)
+    return pages
 
 
 def read_local_now(url: str, project_dir: Path | None, max_bytes: int, max_pdf_pages: int | None = None,

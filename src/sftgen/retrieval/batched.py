@@ -1,15 +1,15 @@
-"""Prompts ranked together: the rankings asked for in one turn of the event loop run in one worker thread,
-their queries encoded in one call. A prompt whose passages are cached ranks in well under a millisecond,
-less than what a thread hop and an encoder call cost each; the rankings are the ones `hybrid_rank` gives
-each prompt alone (a text's vector does not depend on the texts encoded with it)."""
+"""Prompts ranked together: the rankings asked for in one turn of the event loop run in one worker thread
+(sftgen/turns.py), their queries encoded in one call. A prompt whose passages are cached ranks in well under
+a millisecond, less than what a thread hop and an encoder call cost each; the rankings are the ones
+`hybrid_rank` gives each prompt alone (a text's vector does not depend on the texts encoded with it)."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from sftgen.retrieval.hybrid import RankedPassage, hybrid_rank
 from sftgen.retrieval.passage_cache import PassageCache, TextEncoder
+from sftgen.turns import TurnBatch
 
 
 @dataclass
@@ -18,27 +18,16 @@ class RankingJob:
     passages: list[str]
     keys: list[bytes]
     top_k: int
-    future: asyncio.Future
 
 
 class BatchedRanker:
     def __init__(self, cache: PassageCache, encoder: TextEncoder | None):
         self.cache = cache
         self.encoder = encoder
-        self.waiting: list[RankingJob] = []
+        self.batch: TurnBatch[RankingJob, list[RankedPassage]] = TurnBatch(self.rank_all)
 
     async def rank(self, query: str, passages: list[str], keys: list[bytes], top_k: int) -> list[RankedPassage]:
-        loop = asyncio.get_running_loop()
-        job = RankingJob(query, passages, keys, top_k, loop.create_future())
-        self.waiting.append(job)
-        if len(self.waiting) == 1:
-            loop.call_soon(self.start, loop)
-        return await job.future
-
-    def start(self, loop: asyncio.AbstractEventLoop) -> None:
-        jobs, self.waiting = self.waiting, []
-        running = loop.create_task(asyncio.to_thread(self.rank_all, jobs))
-        running.add_done_callback(lambda done: settle(done, jobs))
+        return await self.batch.submit(RankingJob(query, passages, keys, top_k))
 
     def rank_all(self, jobs: list[RankingJob]) -> list[list[RankedPassage] | Exception]:
         """Each job's ranking, or the exception that job met (the others are ranked all the same)."""
@@ -54,19 +43,3 @@ class BatchedRanker:
             except Exception as exc:  # noqa: BLE001 - one prompt's failure is its own
                 results.append(exc)
         return results
-
-
-def settle(done: asyncio.Task, jobs: list[RankingJob]) -> None:
-    if done.cancelled():
-        outcomes: list = [asyncio.CancelledError()] * len(jobs)
-    elif done.exception() is not None:
-        outcomes = [done.exception()] * len(jobs)
-    else:
-        outcomes = done.result()
-    for job, outcome in zip(jobs, outcomes):
-        if job.future.done():  # its prompt was cancelled: the run is stopping
-            continue
-        if isinstance(outcome, BaseException):
-            job.future.set_exception(outcome)
-        else:
-            job.future.set_result(outcome)

@@ -24,6 +24,7 @@ from sftgen.ingest.readers import iter_source_files, read_documents
 from sftgen.records import stable_hash
 from sftgen.search.base import SearchError, SearchHit, ranked
 from sftgen.search.bm25_text import bm25_terms, text_terms
+from sftgen.turns import call_batch
 
 LOCAL_SCHEME = "local://"
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
@@ -97,10 +98,11 @@ class LocalBM25Backend:
         self.lowered_texts: OrderedDict[int, str] = OrderedDict()
         self.lowered_chars = 0
         self.lowered_lock = threading.Lock()
+        self.searches = call_batch()
 
     async def search(self, query: str, k: int) -> list[SearchHit]:
         await self.ensure_index()
-        return await asyncio.to_thread(self.search_now, query, k)
+        return await self.searches.submit((self.search_now, (query, k)))  # with the others of this turn
 
     async def ensure_index(self) -> None:
         async with self.lock:
