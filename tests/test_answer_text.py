@@ -118,3 +118,51 @@ def test_a_model_that_lists_titles_or_copies_a_passage_loses_that_answer_only(tm
     kept = records(project, "answer")
     assert len(kept) == len(prompts) - 2
     assert all(a.text == "Six flavours, told apart by mass and charge [1]." for a in kept)
+
+
+def copies_by_definition(answer: str, passages: list[str]) -> int | None:
+    """The first passage holding COPY_CONTAINMENT of the answer's word 5-grams, from the 5-gram sets."""
+    from sftgen.answers.answer_text import COPY_CONTAINMENT, COPY_SHINGLE, own_words
+    from sftgen.dedup.normalise import shingles
+
+    words = own_words(answer, [])
+    if len(words) < 2 * COPY_SHINGLE:
+        return None
+    answer_shingles = shingles(" ".join(words), COPY_SHINGLE)
+    for index, passage in enumerate(passages):
+        found = answer_shingles & shingles(" ".join(own_words(passage, [])), COPY_SHINGLE)
+        if len(found) >= COPY_CONTAINMENT * len(answer_shingles):
+            return index
+    return None
+
+
+ANSWER_WORDS = ["heat", "Heat", "engine", "work", "cold", "reservoir", "the", "a", "[1]", "[2, 3]", "ǅemal", "İs",
+                "straße", "STRASSE", "ﬁne", "fine", "Ⅻ", "x_y", "—", ".", "Heat engine"]
+answer_texts = st.lists(st.sampled_from(ANSWER_WORDS), max_size=40).map(" ".join)
+
+
+@given(answer=answer_texts, passages=st.lists(answer_texts, max_size=4), around=answer_texts,
+       cut=st.integers(0, 12), where=st.integers(0, 4))
+def test_the_copy_check_agrees_with_its_definition_on_5_gram_sets(answer, passages, around, cut, where):
+    from sftgen.answers.answer_text import copied_passage
+
+    words = answer.split()
+    near_copy = f"{around} {' '.join(words[cut:])} {around}"  # the answer, less a few words, inside a passage
+    for candidates in (passages, [*passages[:where], near_copy, *passages[where:]]):
+        assert copied_passage(answer, candidates) == copies_by_definition(answer, candidates)
+
+
+def test_an_answer_made_of_one_passage_and_a_few_words_is_the_copy_of_that_passage():
+    passages = ["Unrelated text about gluons.", f"{HEAT} Also more."]
+    assert answer_problem(f"{HEAT[:-1]} indeed [2].", TITLES, passages) == (
+        "copied_passage", "the answer is passage [2] copied word for word")
+
+
+def test_an_answer_with_exactly_the_copy_share_of_its_5_grams_in_a_passage_copies_it():
+    words = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november".split()
+    answer = " ".join(words)  # 14 words: 10 five-grams
+    eight_of_ten = " ".join(words[2:])  # holds the last 8 five-grams
+    seven_of_ten = " ".join(words[3:])
+    assert answer_problem(answer, [], [seven_of_ten, eight_of_ten]) == (
+        "copied_passage", "the answer is passage [2] copied word for word")
+    assert answer_problem(answer, [], [seven_of_ten]) is None

@@ -190,3 +190,22 @@ def test_local_urls_read_the_project_files(tmp_path):
     assert asyncio.run(go("local://rows.jsonl#L2")).text == "row two"
     assert asyncio.run(go("local://../etc/passwd")).reason == "outside_project"
     assert asyncio.run(go("local://corpus/none.md")).reason == "not_found"
+
+
+def test_fetch_many_reads_local_and_remote_urls_in_order_each_with_its_own_outcome(server, tmp_path):
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.md").write_text("# Quarks\n\nSix flavours.", encoding="utf-8")
+    (tmp_path / "rows.jsonl").write_text('{"text": "row one"}\n{"text": "row two"}\n', encoding="utf-8")
+    urls = ["local://corpus/a.md", f"{server}/plain", "local://../etc/passwd", "local://rows.jsonl#L2",
+            f"{server}/missing", "local://corpus/none.md", "local://rows.jsonl#L9", "local://corpus/a.md"]
+
+    async def go():
+        async with Fetcher(Fetch(), allow_private=True, project_dir=tmp_path) as fetcher:
+            return await fetcher.fetch_many(urls)
+
+    pages = asyncio.run(go())
+    assert [page.url for page in pages] == urls
+    assert [page.reason for page in pages] == [None, None, "outside_project", None, "http_error", "not_found",
+                                               "not_found", None]
+    assert "Six flavours." in pages[0].text and pages[3].text == "row two" and pages[7].text == pages[0].text
+    assert pages[1].text.startswith("Gluons carry colour charge.")

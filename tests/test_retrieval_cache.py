@@ -43,6 +43,28 @@ def test_bm25_from_cached_terms_ranks_as_a_bm25s_index_does_ties_included(query,
     assert bm25_ranking(query, passages, cache) == bm25s_ranking(query, passages)
 
 
+@settings(max_examples=200, deadline=None)
+@given(query=texts, passages=st.lists(texts, min_size=1, max_size=25).filter(lambda ps: any(bm25s.tokenize(ps, stopwords="en", show_progress=False, return_ids=False))))
+def test_bm25_scores_are_a_bm25s_index_scores_bit_for_bit(query, passages):
+    from sftgen.retrieval.bm25 import bm25_scores, passage_terms, tokenize
+
+    retriever = bm25s.BM25()
+    retriever.index(bm25s.tokenize(passages, stopwords="en", show_progress=False), show_progress=False)
+    query_tokens = tokenize([query])[0]
+    expected = retriever.get_scores(query_tokens) if query_tokens else np.zeros(len(passages), dtype=np.float32)
+    scores = bm25_scores(query_tokens, passage_terms(passages))
+    assert scores.dtype == np.float32 and scores.tobytes() == np.asarray(expected, dtype=np.float32).tobytes()
+
+
+@given(st.lists(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=60)
+                | st.lists(st.sampled_from(WORDS + ["İstanbul", "straße", "ΣΊΣΥΦΟΣ", "naïve", "45_6", "x_y"]))
+                .map(" ".join), max_size=8))
+def test_passage_tokens_are_bm25s_tokens(passages):
+    from sftgen.retrieval.bm25 import tokenize
+
+    assert tokenize(passages) == bm25s.tokenize(passages, stopwords="en", show_progress=False, return_ids=False)
+
+
 def test_a_shared_cache_ranks_every_prompt_as_ranking_it_alone(embedder):  # noqa: F811
     rng = np.random.default_rng(7)
     corpus = [" ".join(rng.choice(WORDS, size=int(rng.integers(5, 120)))) for _ in range(60)]
@@ -76,3 +98,48 @@ def test_a_passage_is_encoded_once_per_run_and_the_cache_stays_bounded(embedder)
 
     cache.vectors([f"other text {n}" for n in range(30)], counting)
     assert len(cache._vectors.held) == 10
+
+
+def test_prompts_ranked_together_rank_as_each_ranked_alone(embedder):  # noqa: F811
+    import asyncio
+
+    from sftgen.retrieval import BatchedRanker
+    from sftgen.retrieval.passage_cache import text_key
+
+    rng = np.random.default_rng(11)
+    corpus = [" ".join(rng.choice(WORDS, size=int(rng.integers(1, 150)))) for _ in range(80)]
+    prompts = []
+    for _ in range(60):
+        passages = [corpus[i] for i in rng.choice(len(corpus), size=int(rng.integers(1, 30)), replace=False)]
+        prompts.append((" ".join(rng.choice(WORDS, size=int(rng.integers(1, 40)))), passages))
+    ranker = BatchedRanker(PassageCache(), embedder)
+
+    async def rank_all():
+        return await asyncio.gather(*(ranker.rank(query, passages, [text_key(p) for p in passages], 5)
+                                      for query, passages in prompts))
+
+    together = asyncio.run(rank_all())
+    alone = [hybrid_rank(query, passages, embedder, 5, PassageCache()) for query, passages in prompts]
+    assert together == alone
+
+
+def test_a_prompt_whose_ranking_fails_fails_alone():
+    import asyncio
+
+    from sftgen.retrieval import BatchedRanker
+
+    class Refusing:
+        def encode(self, texts):
+            if any("poison" in text for text in texts):
+                raise ValueError("cannot encode poison")
+            return np.ones((len(texts), 4), dtype=np.float32) / 2
+
+    ranker = BatchedRanker(PassageCache(), Refusing())
+
+    async def rank_both():
+        return await asyncio.gather(ranker.rank("grid storage", ["grid storage battery"], [b"a"], 3),
+                                    ranker.rank("poison", ["poison ivy"], [b"b"], 3), return_exceptions=True)
+
+    fine, failed = asyncio.run(rank_both())
+    assert [hit.index for hit in fine] == [0]
+    assert isinstance(failed, ValueError) and "poison" in str(failed)

@@ -6,6 +6,8 @@ import asyncio
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sftgen.search import SearchError
 from sftgen.search.local_bm25 import LocalBM25Backend
@@ -106,3 +108,47 @@ def test_queries_lose_their_question_words_and_keep_their_stems():
     terms = bm25_terms(["What is the unit of power in watts?", "How do I explain why powers differ?"])
     words = {index: word for word, index in terms.vocab.items()}
     assert [[words[i] for i in ids] for ids in terms.ids] == [["unit", "power", "watt"], ["power", "differ"]]
+
+
+def test_one_text_has_the_terms_a_batch_gives_it():
+    from sftgen.search.bm25_text import bm25_terms, text_terms
+
+    texts = ["What is the unit of power in watts?", "Watts, watt and WATTS: powers of the power station", "the of a",
+             "Ünïcode naïve café ß straße", ""]
+    terms = bm25_terms(texts)
+    words = {index: word for word, index in terms.vocab.items()}
+    assert [text_terms(text) for text in texts] == [[words[i] for i in ids] for ids in terms.ids]
+
+
+SEARCH_WORDS = ["grid", "Grid", "voltage", "storage", "battery", "the", "of", "what", "reserve", "frequency",
+                "x", "solar", "inverters", "inverter", "peak", "loads", "load", "is", "and"]
+search_texts = st.lists(st.sampled_from(SEARCH_WORDS), min_size=0, max_size=30).map(" ".join)
+
+
+def retrieved_by_bm25s(backend: LocalBM25Backend, query: str, k: int) -> list[tuple[str, str, str]]:
+    """The hits as `bm25s.BM25.retrieve` ranks them (how search_now did it before scoring the query itself)."""
+    from sftgen.search.bm25_text import bm25_terms
+    from sftgen.search.local_bm25 import snippet
+
+    query_tokens = bm25_terms([query])
+    if not any(len(ids) for ids in query_tokens.ids):
+        return []
+    indices, scores = backend.retriever.retrieve(query_tokens, k=min(k, len(backend.documents)), show_progress=False)
+    return [(backend.documents[int(i)].url, backend.documents[int(i)].title, snippet(backend.documents[int(i)].text, query))
+            for i, score in zip(indices[0], scores[0]) if score > 0]
+
+
+@settings(max_examples=150, deadline=None)
+@given(texts=st.lists(search_texts, min_size=1, max_size=20), queries=st.lists(search_texts, min_size=1, max_size=5),
+       k=st.integers(1, 25))
+def test_the_query_path_finds_what_a_bm25s_retrieve_finds_in_its_order_ties_included(tmp_path_factory, texts, queries, k):
+    root = tmp_path_factory.mktemp("corpus")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for index, text in enumerate(texts):
+        (corpus / f"doc-{index:02d}.txt").write_text(text or "empty", encoding="utf-8")
+    backend = LocalBM25Backend(corpus, root)
+    backend.build_index()
+    for query in queries:
+        hits = backend.search_now(query, k)
+        assert [(hit.url, hit.title, hit.snippet) for hit in hits] == retrieved_by_bm25s(backend, query, k)

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from sftgen.answers.citations import MARKER
-from sftgen.dedup.normalise import normalise, shingles
+from sftgen.dedup.normalise import normalise, renormalised
 
 MIN_OWN_WORDS = 1
 """An answer needs a word of its own outside markers and titles; "Six [1]." can answer a question, a list of
@@ -16,7 +17,6 @@ titles cannot."""
 COPY_SHINGLE = 5
 COPY_CONTAINMENT = 0.8
 """An answer of which this share of word 5-grams is found in one passage is that passage copied."""
-WORD = re.compile(r"[^\W_]+")
 FENCE_ECHO = re.compile(r"\b(?:TITLE|PASSAGE|QUESTION)\s*:|<\s*/?\s*(?:TITLE|PASSAGE|QUESTION)\s*>|\[n(?:,\s*m)?\]")
 """The request's fence labels, or its citation notation `[n]` / `[n, m]` written back literally."""
 """The labels of the fences the answer template puts around its values, written back as if they were text
@@ -25,34 +25,74 @@ FENCE_ECHO = re.compile(r"\b(?:TITLE|PASSAGE|QUESTION)\s*:|<\s*/?\s*(?:TITLE|PAS
 
 def own_words(answer: str, titles: Sequence[str]) -> list[str]:
     """The answer's words, without its citation markers and without the passages' titles."""
-    text = normalise(MARKER.sub(" ", answer))
+    return words_without_titles(unmarked(answer), titles)
+
+
+def unmarked(text: str) -> str:
+    """The normalised text without its citation markers."""
+    return normalise(MARKER.sub(" ", text))
+
+
+def words_without_titles(text: str, titles: Sequence[str]) -> list[str]:
+    """The words of an `unmarked` text once the titles are taken out of it (normalised text is words and
+    spaces only, so its words are its `split()`)."""
     for title in sorted({normalise(t) for t in titles if t and t.strip()}, key=len, reverse=True):
-        text = re.sub(rf"(?<!\w){re.escape(title)}(?!\w)", " ", text)
-    return WORD.findall(text)
+        if title in text:
+            text = re.sub(rf"(?<!\w){re.escape(title)}(?!\w)", " ", text)
+    return text.split()
 
 
-def copied_passage(answer: str, passages: Sequence[str]) -> int | None:
-    """The index of the passage the answer copies, if it is one passage's text (or a stretch of it)."""
-    words = own_words(answer, [])
+def copied_passage(answer: str, passages: Sequence[str], answer_words: list[str] | None = None) -> int | None:
+    """The index of the passage the answer copies, if it is one passage's text (or a stretch of it).
+    `answer_words`: `own_words(answer, [])` when the caller has them.
+
+    A passage copies the answer when COPY_CONTAINMENT of the answer's word 5-grams are 5-grams of the
+    passage: a 5-gram is one when it stands between spaces in the passage's words joined by spaces (words
+    hold no space), so the passage's 5-grams are never built, and counting stops once the verdict is
+    settled either way."""
+    words = own_words(answer, []) if answer_words is None else answer_words
     if len(words) < 2 * COPY_SHINGLE:  # a short answer may well say what a passage says
         return None
-    answer_shingles = shingles(" ".join(words), COPY_SHINGLE)
+    answer_shingles = list(dict.fromkeys(in_order(renormalised(words).split(), COPY_SHINGLE)))
+    needed = COPY_CONTAINMENT * len(answer_shingles)
     for index, passage in enumerate(passages):
-        found = answer_shingles & shingles(" ".join(own_words(passage, [])), COPY_SHINGLE)
-        if len(found) >= COPY_CONTAINMENT * len(answer_shingles):
-            return index
+        spaced = spaced_words(passage)
+        found, left = 0, len(answer_shingles)
+        for shingle in answer_shingles:
+            left -= 1
+            if f" {shingle} " in spaced:
+                found += 1
+                if found >= needed:
+                    return index
+            elif found + left < needed:
+                break
     return None
+
+
+def in_order(words: list[str], size: int) -> list[str]:
+    """`word_shingles(words, size)` in the order of the text (the same verdict whatever the hash seed)."""
+    if len(words) <= size:
+        return [" ".join(words)] if words else []
+    return [" ".join(words[i : i + size]) for i in range(len(words) - size + 1)]
+
+
+@lru_cache(maxsize=4096)
+def spaced_words(passage: str) -> str:
+    """The passage's words as its 5-grams are made of, joined and framed by spaces. Kept for the last
+    passages seen: prompts of one subject are answered from the same passages."""
+    return f" {renormalised(own_words(passage, []))} "
 
 
 def answer_problem(answer: str, titles: Sequence[str], passages: Sequence[str]) -> tuple[str, str] | None:
     """Why a grounded answer cannot be kept (a drop reason and what it was), or None when it can."""
-    words = own_words(answer, titles)
+    text = unmarked(answer)
+    words = words_without_titles(text, titles)
     if len(words) < MIN_OWN_WORDS:
         return "no_answer_text", f"no word of its own outside citation markers and passage titles: {answer[:200]!r}"
     echo = FENCE_ECHO.search(answer)
     if echo:
         return "template_echo", f"the answer repeats the request's fence label {echo.group(0)!r}: {answer[:200]!r}"
-    copied = copied_passage(answer, passages)
+    copied = copied_passage(answer, passages, text.split())
     if copied is not None:
         return "copied_passage", f"the answer is passage [{copied + 1}] copied word for word"
     return None

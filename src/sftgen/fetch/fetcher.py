@@ -19,7 +19,7 @@ import httpx
 
 from sftgen.fetch.address_guard import AddressRefused, Resolver, checked_addresses, literal_address, system_resolver
 from sftgen.fetch.extract import ExtractionFailed, clean, kind_of, media_type, needs_sniffing
-from sftgen.fetch.local_files import LOCAL_SCHEME, LocalReads, read_local
+from sftgen.fetch.local_files import LOCAL_SCHEME, LocalReads, read_local, read_local_many
 from sftgen.fetch.page import FetchedPage, refused
 from sftgen.fetch.page_cache import PageCache
 from sftgen.fetch.pinned import PinnedTransport
@@ -90,8 +90,16 @@ class Fetcher:
 
     async def fetch_many(self, urls: list[str]) -> list[FetchedPage]:
         """One page or refusal per URL, in order: one URL that fails in an unforeseen way is a
-        `fetch_error` refusal of its own and never fails the others."""
-        results = await asyncio.gather(*(self.fetch(url) for url in urls), return_exceptions=True)
+        `fetch_error` refusal of its own and never fails the others. The local:// URLs are read together
+        in one worker thread."""
+        local = [url for url in urls if url.startswith(LOCAL_SCHEME)]
+        remote = [url for url in urls if not url.startswith(LOCAL_SCHEME)]
+        local_read, *remote_results = await asyncio.gather(
+            self.read_locals(local), *(self.fetch(url) for url in remote), return_exceptions=True)
+        if isinstance(local_read, BaseException):
+            local_read = [local_read] * len(local)
+        local_pages, remote_pages = iter(local_read), iter(remote_results)
+        results = [next(local_pages) if url.startswith(LOCAL_SCHEME) else next(remote_pages) for url in urls]
         pages = []
         for url, result in zip(urls, results):
             if isinstance(result, BaseException) and not isinstance(result, Exception):
@@ -100,6 +108,12 @@ class Fetcher:
                 result = recorded(refused(url, "fetch_error", f"{url}: {type(result).__name__}: {result}"))
             pages.append(result)
         return pages
+
+    async def read_locals(self, urls: list[str]) -> list[FetchedPage | Exception]:
+        if not urls:
+            return []
+        return await read_local_many(urls, self.project_dir, self.max_bytes, self.max_pdf_pages, self.corpus_roots,
+                                     self.local_reads)
 
     async def follow(self, url: str) -> FetchedPage:
         current, hops = url, []

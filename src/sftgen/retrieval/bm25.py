@@ -9,8 +9,10 @@ the query's terms are scored. tests/test_retrieval_cache.py pins the equality ag
 from __future__ import annotations
 
 import math
+import re
 import sys
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -26,12 +28,22 @@ class PassageTerms:
     length: int
 
 
-def tokenize(texts: list[str]) -> list[list[str]]:
-    import bm25s
+WORDS = re.compile(r"(?u)\b\w\w+\b")
+"""bm25s.tokenize's default token pattern."""
 
-    if not texts:
-        return []
-    return bm25s.tokenize(texts, stopwords="en", show_progress=False, return_ids=False)
+
+@lru_cache(maxsize=1)
+def english_stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN)
+
+
+def tokenize(texts: list[str]) -> list[list[str]]:
+    """The tokens `bm25s.tokenize(texts, stopwords="en", return_ids=False)` gives (lowercased, the same pattern,
+    the same stop words), without the vocabulary and stop-word set it builds on each call."""
+    stopwords = english_stopwords()
+    return [[word for word in WORDS.findall(text.lower()) if word not in stopwords] for text in texts]
 
 
 def passage_terms(texts: list[str]) -> list[PassageTerms]:
@@ -48,22 +60,24 @@ def passage_terms(texts: list[str]) -> list[PassageTerms]:
 def bm25_scores(query_tokens: list[str], docs: list[PassageTerms]) -> np.ndarray:
     """float32 score per doc. Computed with bm25s's operations in its order (its per-document
     expression in float64, stored as float32, summed in float32 over the query's tokens in order), so
-    the values are equal, not only close."""
+    the values are equal, not only close: all the query's distinct terms at once, a document without a
+    term adding an exact 0 for it."""
     scores = np.zeros(len(docs), dtype=np.float32)
     if not docs:
         return scores
+    terms = list(dict.fromkeys(query_tokens))
+    tf = np.array([[doc.counts.get(term, 0) for term in terms] for doc in docs], dtype=np.float32)
     lengths = np.array([doc.length for doc in docs])
     average = lengths.mean()
     n = len(docs)
+    df = np.count_nonzero(tf, axis=0)
+    idf = np.array([math.log(1 + (n - int(d) + 0.5) / (int(d) + 0.5)) for d in df], dtype=np.float32)
+    tfc = tf / (K1 * ((1 - B) + B * lengths[:, None] / average) + tf)
+    contributions = (idf.astype(np.float64) * tfc).astype(np.float32)
+    column = {term: index for index, term in enumerate(terms)}
     for token in query_tokens:
-        hits = [i for i, doc in enumerate(docs) if token in doc.counts]
-        if not hits:
-            continue
-        df = len(hits)
-        idf = np.float32(math.log(1 + (n - df + 0.5) / (df + 0.5)))
-        tf = np.array([docs[i].counts[token] for i in hits], dtype=np.float32)
-        tfc = tf / (K1 * ((1 - B) + B * lengths[hits] / average) + tf)
-        scores[hits] += (idf * tfc).astype(np.float32)
+        if token in column:
+            scores += contributions[:, column[token]]
     return scores
 
 

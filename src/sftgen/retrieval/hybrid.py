@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sftgen.retrieval.passage_cache import PassageCache, TextEncoder
+from sftgen.retrieval.passage_cache import PassageCache, TextEncoder, text_key
 
 RRF_K = 60
 """The usual RRF constant: it damps the weight of the very top ranks so one ranking cannot dominate."""
@@ -25,8 +25,10 @@ class RankedPassage:
     embedding_rank: int | None
 
 
-def bm25_ranking(query: str, passages: list[str], cache: PassageCache | None = None) -> list[int]:
-    """Candidate indexes by BM25 score, best first; passages sharing no term with the query are left out."""
+def bm25_ranking(query: str, passages: list[str], cache: PassageCache | None = None,
+                 keys: list[bytes] | None = None) -> list[int]:
+    """Candidate indexes by BM25 score, best first; passages sharing no term with the query are left out.
+    `keys`: the passages' `text_key`s, when known."""
     from sftgen.retrieval.bm25 import bm25_scores, ranked_by_score, tokenize
 
     if not passages:
@@ -34,17 +36,19 @@ def bm25_ranking(query: str, passages: list[str], cache: PassageCache | None = N
     query_tokens = tokenize([query])[0]
     if not query_tokens:
         return []
-    return ranked_by_score(bm25_scores(query_tokens, (cache or PassageCache()).terms(passages)))
+    return ranked_by_score(bm25_scores(query_tokens, (cache or PassageCache()).terms(passages, keys)))
 
 
 def embedding_ranking(
-    query: str, passages: list[str], encoder: TextEncoder, cache: PassageCache | None = None
+    query: str, passages: list[str], encoder: TextEncoder, cache: PassageCache | None = None,
+    keys: list[bytes] | None = None, query_vector: np.ndarray | None = None,
 ) -> list[int]:
-    """Candidate indexes by cosine similarity to the query (the encoder's vectors are L2-normalised)."""
+    """Candidate indexes by cosine similarity to the query (the encoder's vectors are L2-normalised).
+    `query_vector`: `encoder.encode([query])`, when the caller encoded it already."""
     if not passages:
         return []
-    passage_vectors = (cache or PassageCache()).vectors(passages, encoder)
-    vectors = np.vstack([encoder.encode([query]), passage_vectors])
+    passage_vectors = (cache or PassageCache()).vectors(passages, encoder, keys)
+    vectors = np.vstack([encoder.encode([query]) if query_vector is None else query_vector, passage_vectors])
     similarities = vectors[1:] @ vectors[0]
     return [int(i) for i in np.argsort(-similarities, kind="stable")]
 
@@ -58,13 +62,17 @@ def reciprocal_rank_fusion(rankings: list[list[int]], k: int = RRF_K) -> dict[in
 
 
 def hybrid_rank(
-    query: str, passages: list[str], encoder: TextEncoder | None, top_k: int, cache: PassageCache | None = None
+    query: str, passages: list[str], encoder: TextEncoder | None, top_k: int, cache: PassageCache | None = None,
+    keys: list[bytes] | None = None, query_vector: np.ndarray | None = None,
 ) -> list[RankedPassage]:
     """The top_k passages for the query by fused BM25 + embedding ranks (BM25 alone without an encoder).
-    `cache` (the run's) keeps each passage's terms and vector for the next prompt that finds it."""
+    `cache` (the run's) keeps each passage's terms and vector for the next prompt that finds it; `keys`
+    are the passages' `text_key`s when the caller has them (its cuts'), `query_vector` the query's
+    `encoder.encode([query])` when it was encoded with others."""
     cache = cache or PassageCache()
-    lexical = bm25_ranking(query, passages, cache)
-    semantic = embedding_ranking(query, passages, encoder, cache) if encoder is not None else []
+    keys = keys if keys is not None else [text_key(passage) for passage in passages]
+    lexical = bm25_ranking(query, passages, cache, keys)
+    semantic = embedding_ranking(query, passages, encoder, cache, keys, query_vector) if encoder is not None else []
     fused = reciprocal_rank_fusion([lexical, semantic])
     lexical_rank = {index: rank for rank, index in enumerate(lexical, start=1)}
     semantic_rank = {index: rank for rank, index in enumerate(semantic, start=1)}

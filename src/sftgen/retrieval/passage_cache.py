@@ -12,7 +12,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     import numpy as np
@@ -29,6 +29,22 @@ MAX_TEXTS = 20_000
 
 def text_key(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def folded(text: str) -> str:
+    """The text with its whitespace collapsed and its case folded: two passages alike this way are one."""
+    return " ".join(text.split()).casefold()
+
+
+class Cut(NamedTuple):
+    """One passage of a page."""
+
+    text: str
+    start: int
+    key: bytes
+    """`text_key(text)`."""
+    fold: str
+    """`folded(text)`."""
 
 
 class _Memo:
@@ -69,28 +85,30 @@ class PassageCache:
         self._terms = _Memo(limit)
         self._vectors = _Memo(limit)
 
-    def cuts(self, page_text: str, size: int, overlap: int) -> list[tuple[str, int]]:
-        """(text, start) of each passage of a page, as `split_into_chunks` cuts it."""
+    def cuts(self, page_text: str, size: int, overlap: int) -> tuple[Cut, ...]:
+        """Each passage of a page, as `split_into_chunks` cuts it, with its key and its folded text."""
         from sftgen.chunking.splitter import split_into_chunks
 
         def make(_: list[int]) -> list:
             chunks = split_into_chunks(page_text, size=size, overlap=overlap, unit="characters")
-            return [tuple((chunk.text, chunk.start) for chunk in chunks)]
+            return [tuple(Cut(chunk.text, chunk.start, text_key(chunk.text), folded(chunk.text)) for chunk in chunks)]
 
-        return list(self._cuts.many([(text_key(page_text), size, overlap)], make)[0])
+        return self._cuts.many([(text_key(page_text), size, overlap)], make)[0]
 
-    def terms(self, texts: list[str]) -> list[PassageTerms]:
+    def terms(self, texts: list[str], keys: list[bytes] | None = None) -> list[PassageTerms]:
+        """`keys`: the texts' `text_key`s when the caller has them (a Cut's)."""
         from sftgen.retrieval.bm25 import passage_terms
 
-        return self._terms.many([text_key(t) for t in texts], lambda missing: passage_terms([texts[i] for i in missing]))
+        keys = keys if keys is not None else [text_key(t) for t in texts]
+        return self._terms.many(keys, lambda missing: passage_terms([texts[i] for i in missing]))
 
-    def vectors(self, texts: list[str], encoder: TextEncoder) -> np.ndarray:
+    def vectors(self, texts: list[str], encoder: TextEncoder, keys: list[bytes] | None = None) -> np.ndarray:
         """One row per text, as `encoder.encode(texts)` gives it (each row depends on its text alone)."""
         import numpy as np
 
         def make(missing: list[int]) -> list:
             return list(encoder.encode([texts[i] for i in missing]))
 
-        keys = [(id(encoder), text_key(t)) for t in texts]
-        rows = self._vectors.many(keys, make)
+        keys = keys if keys is not None else [text_key(t) for t in texts]
+        rows = self._vectors.many([(id(encoder), key) for key in keys], make)
         return np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)

@@ -6,6 +6,7 @@ local_bm25.py)."""
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import bm25s
@@ -22,6 +23,9 @@ about some any also very just really much many more most than
 stop words they are left out of documents and queries alike."""
 
 STOPWORDS = sorted(set(STOPWORDS_EN) | QUESTION_WORDS)
+STOPWORD_SET = frozenset(STOPWORDS)
+WORDS = re.compile(r"(?u)\b\w\w+\b")
+"""bm25s.tokenize's default token pattern."""
 
 
 @lru_cache(maxsize=1)
@@ -34,3 +38,14 @@ def english_stemmer():
 def bm25_terms(texts: list[str]) -> bm25s.tokenization.Tokenized:
     """bm25s token ids (stemmed, stop words out) of the texts."""
     return bm25s.tokenize(texts, stopwords=STOPWORDS, stemmer=english_stemmer(), show_progress=False)
+
+
+def text_terms(text: str) -> list[str]:
+    """The terms of one text, as `bm25_terms` gives them (the same words, stemmed, in the same order), without
+    the batch machinery bm25s.tokenize sets up for each call: a query is tokenized per search."""
+    words = [word for word in WORDS.findall(text.lower()) if word not in STOPWORD_SET]
+    if not words:
+        return []
+    distinct = list(dict.fromkeys(words))
+    stems = dict(zip(distinct, english_stemmer().stemWords(distinct)))
+    return [stems[word] for word in words]

@@ -12,19 +12,24 @@ import json
 import os
 import re
 import shutil
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 import bm25s
+import numpy as np
 
 from sftgen.ingest.readers import iter_source_files, read_documents
 from sftgen.records import stable_hash
 from sftgen.search.base import SearchError, SearchHit, ranked
-from sftgen.search.bm25_text import bm25_terms
+from sftgen.search.bm25_text import bm25_terms, text_terms
+from sftgen.turns import call_batch
 
 LOCAL_SCHEME = "local://"
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
 SNIPPET_CHARS = 300
+LOWERED_CHARS = 16_000_000
 INDEX_FORMAT = 2
 """Bumped when the terms change (2: stemmed, question words out): an index saved before is rebuilt."""
 WORD = re.compile(r"\w+", re.UNICODE)
@@ -90,10 +95,14 @@ class LocalBM25Backend:
         self.retriever: bm25s.BM25 | None = None
         self.loaded_from_disk = False
         self.lock = asyncio.Lock()
+        self.lowered_texts: OrderedDict[int, str] = OrderedDict()
+        self.lowered_chars = 0
+        self.lowered_lock = threading.Lock()
+        self.searches = call_batch()
 
     async def search(self, query: str, k: int) -> list[SearchHit]:
         await self.ensure_index()
-        return await asyncio.to_thread(self.search_now, query, k)
+        return await self.searches.submit((self.search_now, (query, k)))  # with the others of this turn
 
     async def ensure_index(self) -> None:
         async with self.lock:
@@ -103,6 +112,8 @@ class LocalBM25Backend:
     def build_index(self) -> None:
         if not self.corpus_path.exists():
             raise SearchError("corpus_missing", f"research.local.corpus: {self.corpus_path} does not exist")
+        self.lowered_texts.clear()
+        self.lowered_chars = 0
         saved = self.index_dir / corpus_fingerprint(self.corpus_path) if self.index_dir else None
         if saved is not None and (saved / "documents.jsonl").is_file():
             self.load(saved)
@@ -141,27 +152,61 @@ class LocalBM25Backend:
         assert self.documents is not None and self.retriever is not None
         if not self.documents or k <= 0:
             return []
-        query_tokens = bm25_terms([query])
-        if not any(len(ids) for ids in query_tokens.ids):
+        terms = text_terms(query)
+        if not terms:
             return []
         k = min(k, len(self.documents))
-        indices, scores = self.retriever.retrieve(query_tokens, k=k, show_progress=False)
+        top_scores, indices = query_top_k(self.retriever, terms, k)
         hits = []
-        for index, score in zip(indices[0], scores[0]):
+        for index, score in zip(indices, top_scores):
             if score <= 0:
                 continue
             document = self.documents[int(index)]
-            hits.append((document.url, document.title, snippet(document.text, query)))
+            hits.append((document.url, document.title, snippet(document.text, query, self.lowered(int(index)))))
         return ranked(hits, self.name, k)
+
+    def lowered(self, index: int) -> str:
+        """The document's text in lower case, for its snippets: kept (up to LOWERED_CHARS characters, the
+        oldest out first), as the same documents come back for many queries."""
+        held = self.lowered_texts.get(index)
+        if held is None:
+            held = self.documents[index].text.lower()
+            if len(held) <= LOWERED_CHARS:
+                with self.lowered_lock:
+                    self.lowered_texts[index] = held
+                    self.lowered_chars += len(held)
+                    while self.lowered_chars > LOWERED_CHARS:
+                        _, freed = self.lowered_texts.popitem(last=False)
+                        self.lowered_chars -= len(freed)
+        return held
 
     async def aclose(self) -> None:
         pass
 
 
-def snippet(text: str, query: str) -> str:
-    """About SNIPPET_CHARS of text around the first query word found in it."""
-    lowered = text.lower()
-    positions = [lowered.find(word) for word in WORD.findall(query.lower()) if len(word) > 2]
+def query_top_k(retriever: bm25s.BM25, terms: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, document indexes) of the k best documents, best first: what `retriever.retrieve` gives for
+    one query, value for value and in its order (the same sums of the index's per-term scores in float32,
+    in the query's term order, and bm25s's own top-k selection), without its per-call checks and
+    conversions. Only the index columns of the query's terms are read."""
+    from bm25s.selection import topk
+
+    index = retriever.scores
+    data, rows, starts = index["data"], index["indices"], index["indptr"]
+    term_ids = [retriever.vocab_dict[term] for term in terms if term in retriever.vocab_dict]
+    scores = np.zeros(index["num_docs"], dtype=retriever.dtype)
+    for term_id in term_ids:
+        start, end = starts[term_id], starts[term_id + 1]
+        scores[rows[start:end]] += data[start:end]  # a column holds each document once: the same as np.add.at
+    if retriever.nonoccurrence_array is not None:  # BM25L / BM25+ (not the default Lucene variant)
+        scores += retriever.nonoccurrence_array[np.asarray(term_ids, dtype=retriever.int_dtype)].sum()
+    return topk(scores, k=k, sorted=True, backend="auto")
+
+
+def snippet(text: str, query: str, lowered: str | None = None) -> str:
+    """About SNIPPET_CHARS of text around the first query word found in it (`lowered`: text.lower())."""
+    lowered = text.lower() if lowered is None else lowered
+    positions = [lowered.find(word) for word in dict.fromkeys(WORD.findall(query.lower())) if len(word) > 2]
     found = [p for p in positions if p >= 0]
     start = max(0, min(found) - SNIPPET_CHARS // 3) if found else 0
     return " ".join(text[start : start + SNIPPET_CHARS].split())

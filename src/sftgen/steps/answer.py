@@ -43,6 +43,12 @@ class AnswerStep(LLMStep):
     template = GROUNDED_TEMPLATE
     output_schema = WrittenAnswer
 
+    def __init__(self, upstream: list[str] | None = None):
+        super().__init__(upstream)
+        self.held_passages: dict[str, list[Record] | None] = {}
+        """The passages of the prompts being answered now, read once per prompt (its precheck, its
+        variables and each candidate's checks need them), dropped when it is done."""
+
     def settings(self, ctx: RunContext) -> dict[str, Any]:
         answers = ctx.recipe.answers
         template = GROUNDED_TEMPLATE if answers.rag else CLOSED_BOOK_TEMPLATE
@@ -77,6 +83,13 @@ class AnswerStep(LLMStep):
         return variables
 
     async def process(self, item: Record, ctx: ItemContext) -> Outcome:
+        self.held_passages[item.id] = None
+        try:
+            return await self.answer(item, ctx)
+        finally:
+            self.held_passages.pop(item.id, None)
+
+    async def answer(self, item: Record, ctx: ItemContext) -> Outcome:
         plans = candidate_plans(ctx.recipe.answers)
         if len(plans) == 1 and plans[0].single:
             return await super().process(item, ctx)
@@ -133,9 +146,15 @@ class AnswerStep(LLMStep):
         return ctx.run.pipeline.step_of(AnswerRetrieveStep).name
 
     def passages(self, item: Record, ctx: ItemContext) -> list[Record]:
-        """The prompt's passages as retrieval ranked them (a few small records, read where needed)."""
-        return sorted(emitted_from(ctx.run.store, self.retrieve_step(ctx), item.id, "passage"),
-                      key=lambda passage: passage.meta.get("rank", 0))
+        """The prompt's passages as retrieval ranked them (a few small records, read once while the prompt
+        is answered)."""
+        passages = self.held_passages.get(item.id)
+        if passages is None:
+            passages = sorted(emitted_from(ctx.run.store, self.retrieve_step(ctx), item.id, "passage"),
+                              key=lambda passage: passage.meta.get("rank", 0))
+            if item.id in self.held_passages:
+                self.held_passages[item.id] = passages
+        return passages
 
 
 def passage_title(passage: Record) -> str:

@@ -3,11 +3,9 @@ the prompt, ranked by BM25 and embeddings fused by reciprocal rank (RRF)."""
 
 from __future__ import annotations
 
-import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sftgen.answers.upstream import emitted_from, require_processed
-from sftgen.chunking.splitter import split_into_chunks
 from sftgen.records import Record
 from sftgen.core.step import Outcome, Step, drop, keep
 from sftgen.core.context import ItemContext, RunContext
@@ -19,12 +17,28 @@ if TYPE_CHECKING:
 
 
 
+RANKED_TOGETHER = 16
+"""Prompts in process at once: those waiting for their ranking together are ranked in one thread hop
+(retrieval/batched.py)."""
+
+
+class Candidate(NamedTuple):
+    text: str
+    page: Record
+    start: int
+    key: bytes
+    """`text_key(text)`: its key in the passage cache."""
+
+
 class AnswerRetrieveStep(Step):
     """Retrieve the passages most relevant to each prompt from its fetched pages."""
 
     name = "answer_retrieve"
     consumes = "prompt"
     produces = "passage"
+
+    def concurrency(self, ctx: RunContext) -> int:
+        return RANKED_TOGETHER
 
     def settings(self, ctx: RunContext) -> dict[str, Any]:
         answers = ctx.recipe.answers
@@ -44,40 +58,36 @@ class AnswerRetrieveStep(Step):
                 found_by.setdefault(page.id, query.id)
         if not pages:
             return drop("no_pages", "the search found no usable page for any of this prompt's queries")
-        from sftgen.retrieval import PassageCache, hybrid_rank  # numpy and bm25s load when passages are ranked
+        from sftgen.retrieval import BatchedRanker, PassageCache  # numpy and bm25s load when passages are ranked
 
         cache = ctx.run.services.state(PassageCache, PassageCache)
         answers = ctx.recipe.answers
         candidates = candidate_passages(pages, answers.passage_size, answers.passage_overlap, cache)
         if not candidates:
             return drop("no_passages", f"{len(pages)} pages held no text to cut into passages")
-        encoder = ctx.run.services.embedder()
-        ranked = await asyncio.to_thread(
-            hybrid_rank, item.text, [text for text, _, _ in candidates], encoder, answers.passages_per_answer, cache,
-        )
+        ranker = ctx.run.services.state(BatchedRanker, lambda: BatchedRanker(cache, ctx.run.services.embedder()))
+        ranked = await ranker.rank(item.text, [c.text for c in candidates], [c.key for c in candidates],
+                                   answers.passages_per_answer)
         outputs = []
         for rank, hit in enumerate(ranked, start=1):
-            text, page, start = candidates[hit.index]
+            text, page, start, _ = candidates[hit.index]
             outputs.append(passage_record(item, page, text, start, rank, hit, found_by.get(page.id)))
         return keep(*outputs)
 
 
-def candidate_passages(
-    pages: list[Record], size: int, overlap: int, cache: PassageCache | None = None
-) -> list[tuple[str, Record, int]]:
-    """(text, page, start) for every passage of every page; a text seen before (the same page found by two
-    queries) is left out. `cache` keeps each page text's cuts for the run."""
+def candidate_passages(pages: list[Record], size: int, overlap: int, cache: PassageCache | None = None) -> list[Candidate]:
+    """Every passage of every page; a text seen before (the same page found by two queries) is left out.
+    `cache` keeps each page text's cuts for the run."""
+    from sftgen.retrieval import PassageCache
+
+    cache = cache if cache is not None else PassageCache()
     seen: set[str] = set()
     candidates = []
     for page in pages:
-        cuts = cache.cuts(page.text, size, overlap) if cache is not None else [
-            (chunk.text, chunk.start) for chunk in split_into_chunks(page.text, size=size, overlap=overlap, unit="characters")
-        ]
-        for text, start in cuts:
-            key = " ".join(text.split()).casefold()
-            if key and key not in seen:
-                seen.add(key)
-                candidates.append((text, page, start))
+        for cut in cache.cuts(page.text, size, overlap):
+            if cut.fold and cut.fold not in seen:
+                seen.add(cut.fold)
+                candidates.append(Candidate(cut.text, page, cut.start, cut.key))
     return candidates
 
 
