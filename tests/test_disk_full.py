@@ -1,6 +1,6 @@
 """A full disk stops `sftgen run` at the first failed write: one line naming the path, no traceback, no
 request sent after it, no item marked as an error; once space is freed the run resumes to the same data.
-For real: the project's `.sftgen` is a 3 MB tmpfs, the LLM the fake server."""
+For real: the project's `.sftgen` is a 4 MB tmpfs, the LLM the fake server."""
 
 from __future__ import annotations
 
@@ -68,10 +68,10 @@ def count(project: Path, query: str) -> int:
 
 @pytest.fixture
 def small_disk(tmp_path):
-    """A folder on a 3 MB tmpfs, unmounted after the test."""
+    """A folder on a 4 MB tmpfs (the write-ahead log of ingest and chunk fits, the LLM cache of the chunk filter does not), unmounted after the test."""
     folder = tmp_path / "project" / ".sftgen"
     folder.mkdir(parents=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(folder)], capture_output=True,
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)], capture_output=True,
                              text=True)
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.strip()}")
