@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sftgen.export.reads import Ancestry, histories, metas_by_id, records_by_id
+from sftgen.export.reads import Ancestry
 from sftgen.export.rows import provenance_chain, provenance_reader
 from sftgen.export.schema import PROVENANCE_KEYS
 from sftgen.export.conform import as_text
@@ -55,7 +55,7 @@ def test_ancestors_read_in_batches_are_the_lineage_walked_one_by_one(tmp_path_fa
     reader.load(record.parent_ids for record in records)
     for record in records:
         assert provenance_chain(reader, record) == expected_chain(store, record)
-    bare = Ancestry(store.conn)
+    bare = Ancestry(store.lookups)
     bare.load([records[-1].parent_ids])
     assert [a.id for a in bare.ancestors(records[-1].id, records[-1].parent_ids)] == \
         [r.id for r in store.lineage(records[-1].id)[1:]]
@@ -69,7 +69,7 @@ def test_histories_metas_and_records_by_id_are_the_one_record_reads(tmp_path):
     store.commit_batch("a", "s", [ItemResult(item_id=r.id, outcome=Status.KEPT, passes_input_on=True) for r in records])
     store.commit_batch("b", "s", [ItemResult(item_id=records[1].id, outcome=Status.DROPPED, reason="short")])
     ids = [r.id for r in records] + ["nope"]
-    assert histories(store.conn, ids) == {item_id: store.progress.history(item_id) for item_id in ids}
-    assert metas_by_id(store.conn, ids) == {r.id: store.get(r.id).meta for r in records}
-    assert records_by_id(store.conn, ids) == {r.id: store.get(r.id) for r in records}
+    assert store.lookups.histories(ids) == {item_id: store.progress.history(item_id) for item_id in ids}
+    assert store.lookups.metas(ids) == {r.id: store.get(r.id).meta for r in records}
+    assert store.lookups.records(ids) == {r.id: store.get(r.id) for r in records}
     store.close()

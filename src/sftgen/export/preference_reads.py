@@ -13,7 +13,7 @@ from sftgen.core.graph import Pipeline
 from sftgen.decisions.log import ACCEPTED, EDITED, REJECT, REJECTED, Decision, ReviewLog, resolve
 from sftgen.export.kept import kept_records
 from sftgen.answers.choice import ANSWER_STEP, candidates_of
-from sftgen.export.reads import batches, in_lists, records_by_id
+from sftgen.export.reads import batches
 from sftgen.store.db import marks
 from sftgen.export.preferences import (KeptAnswer, RejectedAnswer, expert_preferences, judge_preferences,
                                        preference_rows)
@@ -35,7 +35,7 @@ def preferences_rows(store: Store, pipeline: Pipeline, recipe: Any = None,
     rejected = rejected_answers(store, decisions, required)
     kept = kept_answers(store, pipeline, decisions, required, answers)
     for prompt_ids in batches(kept):
-        prompts = records_by_id(store.conn, prompt_ids)
+        prompts = store.lookups.records(prompt_ids)
         candidates = judged_candidates(store, [prompt_id for prompt_id in prompt_ids if prompt_id in prompts])
         for prompt_id in prompt_ids:
             prompt = prompts.get(prompt_id)
@@ -57,14 +57,7 @@ def judged_candidates(store: Store, prompt_ids: list[str]) -> dict[str, list[Rec
 
 def candidate_metas(store: Store, prompt_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
     """prompt id -> the metas of the answers the answer step passes on for it (no texts read)."""
-    found: dict[str, list[dict[str, Any]]] = {}
-    for chunk in in_lists(prompt_ids):
-        for source_id, meta in store.conn.execute(
-                f"""SELECT e.source_id, r.meta FROM emits e JOIN records r ON r.id = e.item_id
-                    WHERE e.step = ? AND e.source_id IN ({marks(chunk)}) AND e.active = 1 AND r.kind = 'answer'""",
-                (ANSWER_STEP, *chunk)):
-            found.setdefault(source_id, []).append(json.loads(meta))
-    return found
+    return store.lookups.metas_made_from(ANSWER_STEP, prompt_ids, "answer")
 
 
 def kept_answers(store: Store, pipeline: Pipeline, decisions: dict[str, list[Decision]],

@@ -12,7 +12,7 @@ from sftgen.export.errors import ExportError
 from sftgen.export.conform import DoesNotFit, Misfit, as_text, fit_row, row_converter, split_meta
 from sftgen.export.kept import kept_records
 from sftgen.export.preference_reads import preferences_rows
-from sftgen.export.reads import Ancestor, Ancestry, batches, histories
+from sftgen.export.reads import Ancestor, Ancestry, batches
 from sftgen.export.schema import PROVENANCE_KEYS, meta_fields, preference_schema, record_schema, sft_schema
 from sftgen.export.sft import sft_rows
 from sftgen.recipe.answer_settings import DEFAULT_RUBRIC
@@ -66,7 +66,7 @@ SHORT_TEXT_KINDS = ("profile", "prompt", "query")
 
 
 def provenance_reader(store: Store) -> Ancestry:
-    return Ancestry(store.conn, meta_keys=PROVENANCE_KEYS, text_kinds=SHORT_TEXT_KINDS)
+    return Ancestry(store.lookups, meta_keys=PROVENANCE_KEYS, text_kinds=SHORT_TEXT_KINDS)
 
 
 def provenance_chain(ancestry: Ancestry, record: Record) -> list[dict[str, Any]]:
@@ -106,7 +106,7 @@ def record_rows(store: Store, pipeline: Pipeline, kind: str, recipe: Any = None)
     ancestry = provenance_reader(store)
     for batch in batches(kept_records(store, pipeline, kind)):
         ancestry.load(record.parent_ids for record in batch)
-        steps_done = histories(store.conn, (record.id for record in batch))
+        steps_done = store.lookups.histories(record.id for record in batch)
         for record in batch:
             yield record_row(record, fields, provenance_chain(ancestry, record), steps_done[record.id])
 

@@ -10,7 +10,7 @@ from sftgen.answers.choice import is_chosen
 from sftgen.records import Record
 from sftgen.core.graph import Pipeline
 from sftgen.export.kept import kept_records
-from sftgen.export.reads import Ancestry, batches, metas_by_id, records_by_id
+from sftgen.export.reads import Ancestry, batches
 from sftgen.store import Store
 
 
@@ -58,13 +58,13 @@ class ProvenanceReads:
 
     def __init__(self, store: Store):
         self.store = store
-        self.ancestry = Ancestry(store.conn)
+        self.ancestry = Ancestry(store.lookups)
         self.passages: dict[str, dict[str, Any]] = {}
 
     def load(self, answers: list[Record]) -> dict[str, Record]:
         """The answers' prompts by id (those that exist); their passages and ancestors are read too."""
-        prompts = records_by_id(self.store.conn, (answer.meta.get("prompt_id", "") for answer in answers))
-        self.passages = metas_by_id(self.store.conn, (passage_id for answer in answers
+        prompts = self.store.lookups.records((answer.meta.get("prompt_id", "") for answer in answers))
+        self.passages = self.store.lookups.metas((passage_id for answer in answers
                                                       for passage_id in answer.meta.get("passage_ids", [])))
         self.ancestry.load(prompt.parent_ids for prompt in prompts.values())
         return prompts

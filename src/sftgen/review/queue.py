@@ -18,7 +18,6 @@ from sftgen.decisions.log import (
     ACCEPTED, DISPUTED, EDITED, PENDING, REJECTED, ItemState, ReviewLog, group_state, resolve,
 )
 from sftgen.decisions.policy import in_queue
-from sftgen.review.reads import records_by_id, subdomains_of
 from sftgen.steps.review_gate import REJECTED_BY_REVIEWER
 from sftgen.store import Store
 
@@ -132,9 +131,9 @@ class ReviewQueue:
             emitted = self.store.emits.emitted_without_text(gate.upstream, kind, keys=keys)
         elif self.lean:  # the subdomain too, and that of each answer's prompt where the answer has none
             emitted = list(self.store.emits.emitted_without_text(gate.upstream, kind, keys=keys + ("subdomain",)))
-            self._prompt_subdomains = subdomains_of(self.store.conn, (
+            self._prompt_subdomains = self.store.lookups.meta_values((
                 record.meta["prompt_id"] for record in emitted
-                if not record.meta.get("subdomain") and record.meta.get("prompt_id")))
+                if not record.meta.get("subdomain") and record.meta.get("prompt_id")), "subdomain")
         else:
             emitted = self.store.emitted(gate.upstream, kind=kind)
         for record in emitted:
@@ -284,7 +283,7 @@ class ReviewQueue:
 
     def with_records(self, item: QueueItem) -> QueueItem:
         """A lean candidates item with its members' whole records (texts and meta, as they are now)."""
-        records = records_by_id(self.store.conn, [member.id for member in item.candidates])
+        records = self.store.lookups.records([member.id for member in item.candidates])
         members = [QueueItem(records.get(member.id, member.record), member.state, member.subdomain)
                    for member in item.candidates]
         return candidate_group(members)

@@ -1,9 +1,10 @@
 """The project's one store: SQLite in WAL mode under `<project>/.sftgen/store.db`.
 
 `Store` is the facade every other part holds. The SQL lives in the query modules beside it, one per table
-(records.py, lineage.py for the emits, progress.py, llm_cache.py, runs.py, reviews.py), reachable as
-`store.records`, `store.emits`, `store.progress`, `store.llm_cache`, `store.runs`, `store.reviews`; the
-store's own methods are what the executor and the steps use at every item.
+(records.py, lineage.py for the emits, progress.py, llm_cache.py, runs.py, reviews.py, lookups.py for many
+records at once), reachable as `store.records`, `store.emits`, `store.progress`, `store.llm_cache`,
+`store.runs`, `store.reviews`, `store.lookups`; the store's own methods are what the executor and the steps
+use at every item.
 
 One transaction per committed batch: a crash loses at most the batch in flight. A write that fails for
 want of space raises `DiskFull` (a RunStopped) and rolls back; LLM cache reads refuse from then on.
@@ -25,6 +26,7 @@ from sftgen.store.db import Database, Transaction
 from sftgen.store.disk_full import DiskFull
 from sftgen.store.lineage import Emits
 from sftgen.store.llm_cache import LLMCache
+from sftgen.store.lookups import Lookups
 from sftgen.store.progress import Progress
 from sftgen.store.records import Records
 from sftgen.store.results import ItemResult
@@ -45,6 +47,7 @@ class Store:
         self.llm_cache = LLMCache(self.db)
         self.runs = Runs(self.db)
         self.reviews = Reviews(self.db)
+        self.lookups = Lookups(self.db)
 
     @property
     def disk_full(self) -> DiskFull | None:
