@@ -78,8 +78,9 @@ def column_bytes(project_dir: Path) -> dict[str, int]:
                 """SELECT kind, SUM(LENGTH(CAST(meta AS BLOB)) + LENGTH(parents)) AS bytes FROM record_rows
                    GROUP BY kind""")}
             for row in conn.execute(
-                    """SELECT r.kind, SUM(LENGTH(CAST(t.text AS BLOB))) AS bytes FROM texts t
-                       JOIN record_rows r ON r.n = (SELECT MIN(n) FROM record_rows WHERE text = t.n) GROUP BY r.kind"""):
+                    """SELECT r.kind, SUM(LENGTH(CAST(t.text AS BLOB))) AS bytes
+                       FROM (SELECT text, MIN(n) AS first FROM record_rows GROUP BY text) f
+                       JOIN texts t ON t.n = f.text JOIN record_rows r ON r.n = f.first GROUP BY r.kind"""):
                 sizes[f"records.{row['kind']}"] = sizes.get(f"records.{row['kind']}", 0) + row["bytes"]
             sizes["progress.label"] = conn.execute(
                 """SELECT COALESCE(SUM(LENGTH(CAST(text AS BLOB))), 0) FROM texts
