@@ -74,9 +74,11 @@ class Lookups:
         text = f"CASE WHEN kind IN ({marks(text_kinds)}) THEN text END" if text_kinds else "NULL"
         # The meta values as SQLite reads them where each is a string or absent; the whole meta decoded
         # where one is anything else (a number, an object: SQLite would not give it back as JSON does).
-        values = "".join(f", json_extract(meta, '$.{key}')" for key in meta_keys)
-        plain = " AND ".join(f"coalesce(json_type(meta, '$.{key}'), 'null') IN ('text', 'null')"
-                             for key in meta_keys) or "1"
+        # A meta SQLite cannot parse (Python's JSON writes Infinity and NaN) is decoded by Python.
+        values = "".join(f", CASE WHEN json_valid(meta) THEN json_extract(meta, '$.{key}') END" for key in meta_keys)
+        checks = " AND ".join(f"coalesce(json_type(meta, '$.{key}'), 'null') IN ('text', 'null')"
+                              for key in meta_keys) or "1"
+        plain = f"(CASE WHEN json_valid(meta) THEN ({checks}) ELSE 0 END)"
         for chunk in in_lists(ids):
             for row in self.conn.execute(
                     f"""SELECT id, kind, step, parent_ids, {text}, {plain}, CASE WHEN {plain} THEN NULL ELSE meta END
