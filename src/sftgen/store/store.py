@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sftgen.records import Record, Status
+from sftgen.store import batch_writes
 from sftgen.store.db import Database, Transaction
 from sftgen.store.disk_full import DiskFull
 from sftgen.store.lineage import Emits
@@ -70,12 +71,19 @@ class Store:
     # ---- a step's results ----------------------------------------------------------------------
 
     def commit_batch(self, step: str, settings: str, results: Iterable[ItemResult]) -> None:
-        """Write one batch of a step's results in one transaction."""
+        """Write one batch of a step's results in one transaction, a few statements per table
+        (store/batch_writes.py), or item by item where that writer says it must."""
+        results = list(results)
         now = time.time()
         with self.transaction(f"results of step {step}"):
-            memo: dict[str, int] = {}  # the numbers of the names met in this transaction (store/interning.py)
-            for result in results:
-                self._write_result(step, settings, result, now, memo)
+            if not batch_writes.write(self, step, settings, results, now):
+                self.write_one_by_one(step, settings, results, now)
+
+    def write_one_by_one(self, step: str, settings: str, results: Iterable[ItemResult], now: float) -> None:
+        """The item-by-item writer, inside the caller's transaction (bench/store_writes.py compares the two)."""
+        memo: dict[str, int] = {}  # the numbers of the names met in this transaction (store/interning.py)
+        for result in results:
+            self._write_result(step, settings, result, now, memo)
 
     def _write_result(self, step: str, settings: str, result: ItemResult, now: float, memo: dict[str, int]) -> None:
         emitted_ids = [result.item_id] if result.passes_input_on and result.outcome == Status.KEPT else []

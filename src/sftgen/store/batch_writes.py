@@ -1,0 +1,226 @@
+"""A batch of a step's results written with a few statements per table instead of several per item.
+
+The rows, their order (names' and texts' numbers, emits' seq) and their content are those the item-by-item
+writer (`Store.write_one_by_one`) makes: the batch is first read (which names, texts, records and emits the
+store has), then planned in the item-by-item order, then written with `executemany`. A batch the plan cannot
+reproduce exactly is left to the item-by-item writer (`write` returns False before writing anything):
+an input twice in the batch, an input that is also an output of it, or an input whose earlier emits this
+pass withdraws (the withdrawal walks the step graph against the emits written so far).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from sftgen.records import Record, Status
+from sftgen.store.interning import text_hash
+from sftgen.store.records import meta_json
+from sftgen.store.results import ItemResult
+
+if TYPE_CHECKING:
+    from sftgen.store.store import Store
+
+CHUNK = 500
+"""Values bound per `IN (...)` (SQLite allows some thousands)."""
+
+
+def numbers_of(conn, names: Iterable[str]) -> dict[str, int]:
+    """name -> number, of those the store knows, in one query."""
+    names = list(names)
+    if not names:
+        return {}
+    return dict(conn.execute("SELECT name, n FROM names WHERE name IN (SELECT value FROM json_each(?))",
+                             (json.dumps(names, ensure_ascii=False),)).fetchall())
+
+
+def text_numbers_of(conn, digests: Sequence[bytes]) -> dict[bytes, int]:
+    found: dict[bytes, int] = {}
+    for start in range(0, len(digests), CHUNK):
+        part = digests[start : start + CHUNK]
+        found.update(conn.execute(f"SELECT hash, n FROM texts WHERE hash IN ({','.join('?' * len(part))})",
+                                  part).fetchall())
+    return found
+
+
+def emitted_ids_of(result: ItemResult) -> list[str]:
+    emitted = [result.item_id] if result.passes_input_on and result.outcome == Status.KEPT else []
+    return emitted + [record.id for record in result.outputs]
+
+
+class Plan:
+    """What one batch writes, in the item-by-item writer's order."""
+
+    def __init__(self, known: dict[str, int]):
+        self.known = known
+        self.new_names: dict[str, None] = {}  # in the order the item-by-item writer would number them
+        self.texts: dict[bytes, str] = {}  # likewise
+        self.inserted: dict[str, tuple[Record, bytes]] = {}  # record id -> (record, its text's hash)
+        self.state: dict[str, tuple[str, str, str | None]] = {}  # record id -> (meta, status, reason) now
+        self.updated: set[str] = set()  # records already stored whose meta, status or reason changes
+
+    def name(self, name: str) -> None:
+        if name not in self.known and name not in self.new_names:
+            self.new_names[name] = None
+
+    def text(self, text: str) -> bytes:
+        digest = text_hash(text)
+        self.texts.setdefault(digest, text)
+        return digest
+
+    def record(self, record: Record, held: dict[str, tuple[str, str, str | None]]) -> None:
+        self.name(record.id)
+        meta = meta_json(record.meta)
+        now = (meta, record.status, record.reason)
+        before = self.state.get(record.id) or held.get(record.id)
+        if before is not None:
+            if before != now:
+                self.state[record.id] = now
+                if record.id not in self.inserted:
+                    self.updated.add(record.id)
+            return
+        self.inserted[record.id] = (record, self.text(record.text))
+        self.state[record.id] = now
+        for parent in record.parent_ids:
+            self.name(parent)
+
+
+def write(store: Store, step: str, settings: str, results: list[ItemResult], now: float) -> bool:
+    """Write the batch inside the caller's transaction; False (nothing written) when it must go item by item."""
+    conn = store.conn
+    if not results:
+        return True
+    item_ids = [result.item_id for result in results]
+    if len(set(item_ids)) != len(item_ids):
+        return False
+    if not {record.id for result in results for record in result.outputs}.isdisjoint(item_ids):
+        return False
+
+    candidates: dict[str, None] = {step: None, settings: None}
+    for result in results:
+        candidates[result.item_id] = None
+        for record in result.outputs:
+            candidates[record.id] = None
+            candidates.update(dict.fromkeys(record.parent_ids))
+    known = numbers_of(conn, candidates)
+
+    if not withdraws_nothing(conn, step, results, known):
+        return False
+
+    output_numbers = {known[record.id] for result in results for record in result.outputs if record.id in known}
+    held_rows = conn.execute(
+        "SELECT i.name, r.meta, r.status, r.reason FROM record_rows r JOIN names i ON i.n = r.n "
+        "WHERE r.n IN (SELECT value FROM json_each(?))", (json.dumps(sorted(output_numbers)),)).fetchall()
+    held = {row[0]: (row[1], row[2], row[3]) for row in held_rows}
+
+    plan = Plan(known)
+    labels: list[bytes | None] = []
+    for result in results:
+        for record in result.outputs:
+            record.step = record.step or step
+            plan.record(record, held)
+        if result.outcome != Status.ERROR:
+            for name in (step, result.item_id, *emitted_ids_of(result)):
+                plan.name(name)
+        for name in (step, result.item_id, settings):
+            plan.name(name)
+        labels.append(None if result.label is None else plan.text(result.label))
+
+    if plan.new_names:
+        conn.executemany("INSERT INTO names (name) VALUES (?)", [(name,) for name in plan.new_names])
+        known.update(numbers_of(conn, plan.new_names))
+    texts = text_numbers_of(conn, list(plan.texts))
+    missing = [(digest, text) for digest, text in plan.texts.items() if digest not in texts]
+    if missing:
+        conn.executemany("INSERT INTO texts (hash, text) VALUES (?, ?)", missing)
+        texts.update(text_numbers_of(conn, [digest for digest, _ in missing]))
+
+    write_records(conn, plan, known, texts, now)
+    write_emits(conn, step, results, known)
+    write_verdicts(store, step, results, known)
+    step_n, settings_n = known[step], known[settings]
+    conn.executemany(
+        """INSERT OR REPLACE INTO progress_rows (step, item, settings, outcome, reason, detail, label,
+               n_outputs, llm_requests, cache_hits, prompt_tokens, completion_tokens, seconds, done_at,
+               cache_keys)
+           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+        [
+            (step_n, known[result.item_id], settings_n, result.outcome, result.reason, result.detail,
+             None if label is None else texts[label], len(emitted_ids_of(result)), result.llm_requests,
+             result.cache_hits, result.prompt_tokens, result.completion_tokens, result.seconds, now,
+             " ".join(result.cache_keys))
+            for result, label in zip(results, labels)
+        ],
+    )
+    return True
+
+
+def withdraws_nothing(conn, step: str, results: list[ItemResult], known: dict[str, int]) -> bool:
+    """Whether every input of the batch emits again all that it emitted before (what it emitted before are
+    names the store knows)."""
+    if step not in known:
+        return True
+    writing = [result for result in results if result.outcome != Status.ERROR and result.item_id in known]
+    if not writing:
+        return True
+    sources = sorted({known[result.item_id] for result in writing})
+    previous: dict[int, set[int]] = {}
+    for source, item in conn.execute(
+            "SELECT source, item FROM emit_rows INDEXED BY emit_rows_step_source "
+            "WHERE step=? AND source IN (SELECT value FROM json_each(?)) AND active=1",
+            (known[step], json.dumps(sources))):
+        previous.setdefault(source, set()).add(item)
+    for result in writing:
+        before = previous.get(known[result.item_id])
+        if before and not before <= {known[name] for name in emitted_ids_of(result) if name in known}:
+            return False
+    return True
+
+
+def write_records(conn, plan: Plan, known: dict[str, int], texts: dict[bytes, int], now: float) -> None:
+    if plan.updated:
+        conn.executemany("UPDATE record_rows SET meta=?, status=?, reason=? WHERE n=?",
+                         [(*plan.state[record_id], known[record_id]) for record_id in plan.updated])
+    rows = []
+    for record_id, (record, digest) in plan.inserted.items():
+        meta, status, reason = plan.state[record_id]
+        parents = json.dumps([known[parent] for parent in record.parent_ids], separators=(",", ":"))
+        rows.append((known[record_id], record.kind, record.step, texts[digest], parents, meta, record.origin, status,
+                     reason, now))
+    if rows:
+        conn.executemany(
+            """INSERT INTO record_rows (n, kind, step, text, parents, meta, origin, status, reason, created_at)
+               VALUES (?,?,?,?,?,?,?,?,?,?)""", rows)
+
+
+def write_emits(conn, step: str, results: list[ItemResult], known: dict[str, int]) -> None:
+    step_n = known[step]
+    rows = [(step_n, known[name], known[result.item_id])
+            for result in results if result.outcome != Status.ERROR for name in emitted_ids_of(result)]
+    if rows:
+        conn.executemany(
+            """INSERT INTO emit_rows (step, item, source, active) VALUES (?,?,?,1)
+               ON CONFLICT(step, source, item) DO UPDATE SET active=1 WHERE active != 1""", rows)
+
+
+def write_verdicts(store: Store, step: str, results: list[ItemResult], known: dict[str, int]) -> None:
+    """Each input's verdict (one per input: they are distinct) and meta updates, as `Records.mark` and
+    `Records.merge_meta` write them."""
+    dropped, kept = [], []
+    for result in results:
+        if result.outcome == Status.ERROR:
+            continue
+        verdict = result.verdict_on_input()
+        if verdict == Status.DROPPED:
+            dropped.append((Status.DROPPED, result.reason, step, known[result.item_id]))
+        elif verdict == Status.KEPT:
+            kept.append((Status.KEPT, known[result.item_id], step))
+    if dropped:
+        store.conn.executemany("UPDATE record_rows SET status=?, reason=?, dropped_by=? WHERE n=?", dropped)
+    if kept:
+        store.conn.executemany(
+            "UPDATE record_rows SET status=?, reason=NULL, dropped_by=NULL WHERE n=? AND dropped_by=?", kept)
+    for result in results:
+        if result.outcome != Status.ERROR and result.meta_updates:
+            store.records.merge_meta(result.item_id, result.meta_updates)
