@@ -15,8 +15,8 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from sftgen.records import Record, Status
-from sftgen.store.interning import text_hash
-from sftgen.store.records import meta_json
+from sftgen.store.interning import numbers_of, text_hash
+from sftgen.store.records import meta_json, numbers_json
 from sftgen.store.results import ItemResult
 
 if TYPE_CHECKING:
@@ -26,13 +26,24 @@ CHUNK = 500
 """Values bound per `IN (...)` (SQLite allows some thousands)."""
 
 
-def numbers_of(conn, names: Iterable[str]) -> dict[str, int]:
-    """name -> number, of those the store knows, in one query."""
-    names = list(names)
-    if not names:
-        return {}
-    return dict(conn.execute("SELECT name, n FROM names WHERE name IN (SELECT value FROM json_each(?))",
-                             (json.dumps(names, ensure_ascii=False),)).fetchall())
+def known_numbers(conn, names: Iterable[str]) -> dict[str, int]:
+    """name -> number, of those the store knows: the connection's remembered ones, the others in one query."""
+    remembered = numbers_of(conn)
+    found: dict[str, int] = {}
+    missing = []
+    for name in names:
+        n = None if remembered is None else remembered.get(conn, name)
+        if n is None:
+            missing.append(name)
+        else:
+            found[name] = n
+    if missing:
+        for name, n in conn.execute("SELECT name, n FROM names WHERE name IN (SELECT value FROM json_each(?))",
+                                    (json.dumps(missing, ensure_ascii=False),)):
+            found[name] = n
+            if remembered is not None:
+                remembered.found(conn, name, n)
+    return found
 
 
 def text_numbers_of(conn, digests: Sequence[bytes]) -> dict[bytes, int]:
@@ -103,7 +114,7 @@ def write(store: Store, step: str, settings: str, results: list[ItemResult], now
         for record in result.outputs:
             candidates[record.id] = None
             candidates.update(dict.fromkeys(record.parent_ids))
-    known = numbers_of(conn, candidates)
+    known = known_numbers(conn, candidates)
 
     if not withdraws_nothing(conn, step, results, known):
         return False
@@ -129,7 +140,7 @@ def write(store: Store, step: str, settings: str, results: list[ItemResult], now
 
     if plan.new_names:
         conn.executemany("INSERT INTO names (name) VALUES (?)", [(name,) for name in plan.new_names])
-        known.update(numbers_of(conn, plan.new_names))
+        known.update(known_numbers(conn, plan.new_names))
     texts = text_numbers_of(conn, list(plan.texts))
     missing = [(digest, text) for digest, text in plan.texts.items() if digest not in texts]
     if missing:
@@ -185,7 +196,7 @@ def write_records(conn, plan: Plan, known: dict[str, int], texts: dict[bytes, in
     rows = []
     for record_id, (record, digest) in plan.inserted.items():
         meta, status, reason = plan.state[record_id]
-        parents = json.dumps([known[parent] for parent in record.parent_ids], separators=(",", ":"))
+        parents = numbers_json([known[parent] for parent in record.parent_ids])
         rows.append((known[record_id], record.kind, record.step, texts[digest], parents, meta, record.origin, status,
                      reason, now))
     if rows:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from sftgen.records import Record, Status
 from sftgen.store.disk_full import DiskFull, is_disk_full
+from sftgen.store.interning import NameNumbers
 from sftgen.store.migrate import migrate
 
 SCHEMA = """
@@ -145,9 +146,17 @@ CREATE UNIQUE INDEX IF NOT EXISTS reviews_external ON reviews(external_id) WHERE
 """
 
 
+class StoreConnection(sqlite3.Connection):
+    """A connection that remembers the numbers of the names it found (store/interning.py)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.names = NameNumbers()
+
+
 def connect(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False, factory=StoreConnection)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
@@ -257,12 +266,16 @@ class Transaction:
                 if is_disk_full(error, self.db.path.parent):
                     raise self.db.stopped_by_disk(self.what) from error
                 raise
+            if (numbers := getattr(self.conn, "names", None)) is not None:
+                numbers.committed_now()
             return
         self.roll_back()
         if exc is not None and not isinstance(exc, DiskFull) and is_disk_full(exc, self.db.path.parent):
             raise self.db.stopped_by_disk(self.what) from exc
 
     def roll_back(self) -> None:
+        if (numbers := getattr(self.conn, "names", None)) is not None:
+            numbers.rolled_back()
         if self.conn.in_transaction:  # SQLite rolls back by itself after some errors, SQLITE_FULL among them
             self.conn.execute("ROLLBACK")
 

@@ -1,8 +1,9 @@
 """Strings the store refers to by a small integer: item ids, step names and settings hashes in `names`,
 record texts in `texts` (each distinct text once: a page's passages found by many queries share it).
 
-No cache in front of the look-ups: a name interned inside a transaction that rolls back would leave a
-number another name then gets. A look-up is one probe of a unique index."""
+A name's number never changes once given (no code deletes names), so the store's connection remembers the
+numbers it found (`NameNumbers`). One found or given inside a transaction is remembered only once that
+transaction commits: one that rolls back would leave a number another name then gets."""
 
 from __future__ import annotations
 
@@ -11,10 +12,50 @@ import sqlite3
 from collections.abc import Iterable
 
 
+class NameNumbers:
+    """The numbers a connection found: those committed, and those of the transaction it is in (store/db.py's
+    Transaction keeps them on commit and forgets them on rollback)."""
+
+    def __init__(self) -> None:
+        self.committed: dict[str, int] = {}
+        self.pending: dict[str, int] = {}
+
+    def get(self, conn: sqlite3.Connection, name: str) -> int | None:
+        n = self.committed.get(name)
+        if n is None and self.pending:
+            if not conn.in_transaction:  # ended outside a Transaction: whether it committed is unknown
+                self.pending.clear()
+            else:
+                n = self.pending.get(name)
+        return n
+
+    def found(self, conn: sqlite3.Connection, name: str, n: int) -> None:
+        (self.pending if conn.in_transaction else self.committed)[name] = n
+
+    def committed_now(self) -> None:
+        self.committed.update(self.pending)
+        self.pending.clear()
+
+    def rolled_back(self) -> None:
+        self.pending.clear()
+
+
+def numbers_of(conn: sqlite3.Connection) -> NameNumbers | None:
+    """The connection's remembered numbers (None for a plain sqlite3 connection: every look-up queries)."""
+    return getattr(conn, "names", None)
+
+
 def name_id(conn: sqlite3.Connection, name: str) -> int | None:
     """The number of a name, or None when the store never saw it (a read then finds nothing)."""
+    numbers = numbers_of(conn)
+    if numbers is not None and (n := numbers.get(conn, name)) is not None:
+        return n
     row = conn.execute("SELECT n FROM names WHERE name=?", (name,)).fetchone()
-    return row[0] if row else None
+    if row is None:
+        return None
+    if numbers is not None:
+        numbers.found(conn, name, row[0])
+    return row[0]
 
 
 def name_ids(conn: sqlite3.Connection, names: Iterable[str]) -> list[int]:
@@ -35,6 +76,8 @@ def intern(conn: sqlite3.Connection, name: str, memo: dict[str, int] | None = No
     n = name_id(conn, name)
     if n is None:
         n = int(conn.execute("INSERT INTO names (name) VALUES (?)", (name,)).lastrowid)
+        if (numbers := numbers_of(conn)) is not None:
+            numbers.found(conn, name, n)
     if memo is not None:
         memo[name] = n
     return n

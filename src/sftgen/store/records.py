@@ -13,8 +13,17 @@ from sftgen.store.db import RECORD_COLUMNS, RECORD_JOINS, Database, row_to_recor
 from sftgen.store.interning import intern, intern_text, name_id
 
 
+META_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+"""What `json.dumps(meta, ensure_ascii=False, default=str)` builds at every call, built once."""
+
+
 def meta_json(meta: dict[str, Any]) -> str:
-    return json.dumps(meta, ensure_ascii=False, default=str)
+    return META_ENCODER.encode(meta)
+
+
+def numbers_json(numbers: list[int]) -> str:
+    """The JSON list of a record's parent numbers, as `json.dumps(numbers, separators=(",", ":"))` writes it."""
+    return "[" + ",".join(map(str, numbers)) + "]"
 
 
 class Records:
@@ -40,7 +49,7 @@ class Records:
                VALUES (?,?,?,?,?,?,?,?,?,?)""",
             (
                 n, record.kind, record.step, intern_text(self.conn, record.text),
-                json.dumps([intern(self.conn, parent, memo) for parent in record.parent_ids], separators=(",", ":")),
+                numbers_json([intern(self.conn, parent, memo) for parent in record.parent_ids]),
                 meta, record.origin, record.status, record.reason, now,
             ),
         )
