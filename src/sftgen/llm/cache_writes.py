@@ -49,9 +49,12 @@ class CacheWrites:
             pending = [entry for entry in pending if entry[0] is not cache]
             error: Exception | None = None
             try:
-                with cache.transaction("the LLM request cache"):
-                    for _, row, _, _ in batch:
-                        cache.cache_put(*row)
+                if hasattr(cache, "cache_put_many"):  # the store: one statement for the batch
+                    cache.cache_put_many([row for _, row, _, _ in batch])
+                else:
+                    with cache.transaction("the LLM request cache"):
+                        for _, row, _, _ in batch:
+                            cache.cache_put(*row)
             except Exception as failed:  # DiskFull stops the run: every asker of the batch raises it
                 error = failed
             for _, _, written, then in batch:

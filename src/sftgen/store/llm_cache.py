@@ -114,19 +114,24 @@ class LLMCache:
     def put(self, key: str, model: str, request: dict | bytes, response: dict, usage: dict) -> None:
         """`request` is the body as sent: its dict or the JSON bytes the client posted."""
         # Written at once, outside any batch, so a request answered just before a crash is not re-sent.
+        self.put_many([(key, model, request, response, usage)])
+
+    def put_many(self, rows: list[tuple[str, str, dict | bytes, dict, dict]]) -> None:
+        """Several `put`s' rows (key, model, request, response, usage) in one transaction and one statement."""
+        made_now = []
         with self.db.transaction("the LLM request cache"):
-            stored, made_for_request = self.packed_request(request)
-            reply, made_for_reply = self.packed_reply(request, response)
-            self.conn.execute(
+            values = []
+            for key, model, request, response, usage in rows:
+                stored, made_for_request = self.packed_request(request)
+                reply, made_for_reply = self.packed_reply(request, response)
+                made_now += [made_for_request, made_for_reply]
+                values.append((key, model, stored, reply, usage.get("prompt_tokens", 0),
+                               usage.get("completion_tokens", 0), time.time()))
+            self.conn.executemany(
                 """INSERT OR REPLACE INTO llm_cache
                    (key, model, request, response, prompt_tokens, completion_tokens, created_at)
-                   VALUES (?,?,?,?,?,?,?)""",
-                (
-                    key, model, stored, reply,
-                    usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0), time.time(),
-                ),
-            )
-        for made in (made_for_request, made_for_reply):
+                   VALUES (?,?,?,?,?,?,?)""", values)
+        for made in made_now:
             if made is not None:  # committed: later requests of this opening use it
                 opening, dictionary_id, data = made
                 self._by_opening[opening] = (dictionary_id, data)

@@ -156,6 +156,10 @@ class Store:
     def cache_put(self, key: str, model: str, request: dict | bytes, response: dict, usage: dict) -> None:
         self.llm_cache.put(key, model, request, response, usage)
 
+    def cache_put_many(self, rows: list[tuple[str, str, dict | bytes, dict, dict]]) -> None:
+        """Several `cache_put`s' rows in one transaction (llm/cache_writes.py: the replies of one loop turn)."""
+        self.llm_cache.put_many(rows)
+
     def cache_entry(self, key: str) -> dict[str, Any] | None:
         return self.llm_cache.entry(key)
 
