@@ -51,9 +51,12 @@ class AnswerRetrieveStep(Step):
         require_processed(store, queries, item)
         pages: list[Record] = []
         found_by: dict[str, str] = {}  # page id -> the first of this prompt's queries that found it
-        for query in emitted_from(store, queries, item.id, "query"):
+        prompt_queries = emitted_from(store, queries, item.id, "query")
+        for query in prompt_queries:
             require_processed(store, search, query)
-            for page in emitted_from(store, search, query.id, "document"):
+        found = store.emits.emitted_from_many(search, [query.id for query in prompt_queries], "document")
+        for query in prompt_queries:
+            for page in found[query.id]:
                 pages.append(page)
                 found_by.setdefault(page.id, query.id)
         if not pages:

@@ -98,10 +98,21 @@ class Records:
     # ---- reading -------------------------------------------------------------------------------
 
     def get(self, record_id: str) -> Record | None:
-        row = self.conn.execute(
-            f"SELECT {RECORD_COLUMNS} FROM names i JOIN record_rows r ON r.n = i.n JOIN texts t ON t.n = r.text "
-            "WHERE i.name=?", (record_id,)).fetchone()
+        n = name_id(self.conn, record_id)  # remembered by the connection once seen
+        if n is None:
+            return None
+        row = self.conn.execute(f"SELECT {RECORD_COLUMNS} FROM record_rows r {RECORD_JOINS} WHERE r.n=?", (n,)).fetchone()
         return row_to_record(row) if row else None
+
+    def get_many(self, record_ids: Iterable[str]) -> dict[str, Record]:
+        """id -> record, of those the store has, in one query."""
+        ids = list(dict.fromkeys(record_ids))
+        if not ids:
+            return {}
+        rows = self.conn.execute(
+            f"SELECT {RECORD_COLUMNS} FROM names i JOIN record_rows r ON r.n = i.n JOIN texts t ON t.n = r.text "
+            "WHERE i.name IN (SELECT value FROM json_each(?))", (json.dumps(ids, ensure_ascii=False),))
+        return {record.id: record for record in map(row_to_record, rows)}
 
     def of_kind(self, kind: str) -> Iterator[Record]:
         for row in self.conn.execute(
