@@ -29,13 +29,20 @@ outputs = st.builds(
     st.lists(st.sampled_from(["in0", "in1", "in3", "never-seen", "out9"]), max_size=2),
     st.sampled_from([Status.KEPT, Status.DROPPED]),
 )
+def itself(other: int | None, meta: dict) -> list[Record]:
+    """The input passed on as an output (a review gate's), or another input of the batch."""
+    return [] if other is None else [Record(kind="input", text=f"input {other}", id=f"in{other}", meta=meta)]
+
+
 results = st.builds(
-    lambda n, outcome, outs, passes, label, verdict, updates: ItemResult(
-        item_id=f"in{n}", outcome=outcome, outputs=outs, passes_input_on=passes, label=label, reason="why",
+    lambda n, outcome, outs, passes, label, verdict, updates, other, meta: ItemResult(
+        item_id=f"in{n}", outcome=outcome, outputs=outs + itself(n if other == -1 else other, meta),
+        passes_input_on=passes, label=label, reason="why",
         input_status=verdict, meta_updates=updates, llm_requests=1, cache_keys=["k1", "k2"], seconds=0.5),
     st.integers(0, 5), st.sampled_from([Status.KEPT, Status.DROPPED, Status.ERROR]),
     st.lists(outputs, max_size=3), st.booleans(), st.sampled_from([None, "label", "shared text"]),
     st.sampled_from([None, Status.DROPPED, Status.KEPT]), st.sampled_from([{}, {"dup": True}, {"dup": None}]),
+    st.sampled_from([None, None, -1, -1, 2]), st.sampled_from([{}, {"edited": 1}]),
 )
 batches = st.lists(st.lists(results, max_size=6), min_size=1, max_size=3)
 

@@ -4,8 +4,9 @@ The rows, their order (names' and texts' numbers, emits' seq) and their content 
 writer (`Store.write_one_by_one`) makes: the batch is first read (which names, texts, records and emits the
 store has), then planned in the item-by-item order, then written with `executemany`. A batch the plan cannot
 reproduce exactly is left to the item-by-item writer (`write` returns False before writing anything):
-an input twice in the batch, an input that is also an output of it, or an input whose earlier emits this
-pass withdraws (the withdrawal walks the step graph against the emits written so far).
+an input twice in the batch, an input that is an output of another input of it (a review gate passing on
+the input itself is fine), or an input whose earlier emits this pass withdraws (the withdrawal walks the
+step graph against the emits written so far).
 """
 
 from __future__ import annotations
@@ -53,6 +54,17 @@ def text_numbers_of(conn, digests: Sequence[bytes]) -> dict[bytes, int]:
         found.update(conn.execute(f"SELECT hash, n FROM texts WHERE hash IN ({','.join('?' * len(part))})",
                                   part).fetchall())
     return found
+
+
+def inputs_made_only_by_themselves(results: list[ItemResult]) -> bool:
+    """Whether every input that is also an output of the batch is one only of its own result's outputs: its
+    record's rewrite then comes before its verdict, as item by item."""
+    position = {result.item_id: index for index, result in enumerate(results)}
+    for index, result in enumerate(results):
+        for record in result.outputs:
+            if position.get(record.id, index) != index:
+                return False
+    return True
 
 
 def emitted_ids_of(result: ItemResult) -> list[str]:
@@ -105,7 +117,7 @@ def write(store: Store, step: str, settings: str, results: list[ItemResult], now
     item_ids = [result.item_id for result in results]
     if len(set(item_ids)) != len(item_ids):
         return False
-    if not {record.id for result in results for record in result.outputs}.isdisjoint(item_ids):
+    if not inputs_made_only_by_themselves(results):
         return False
 
     candidates: dict[str, None] = {step: None, settings: None}
