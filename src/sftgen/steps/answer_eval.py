@@ -96,7 +96,9 @@ class AnswerEvalStep(LLMFilterStep):
     def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
         store = ctx.run.store
         prompt = ctx.found.get("prompt") or store.get(item.meta["prompt_id"])
-        passages = [p for p in (store.get(pid) for pid in item.meta.get("passage_ids", [])) if p is not None]
+        passage_ids = item.meta.get("passage_ids", [])
+        found = store.records.get_many(passage_ids)
+        passages = [found[pid] for pid in passage_ids if pid in found]
         return {"domain": ctx.recipe.domain, "prompt": prompt.text, "answer": item.text,
                 "passages": [{"text": p.text} for p in passages], "rubric": ctx.recipe.answers.rubric}
 
