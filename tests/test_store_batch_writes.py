@@ -94,7 +94,7 @@ def test_a_plain_batch_is_written_by_the_batched_writer(tmp_path):
     batch = [ItemResult(item_id=record.id, outcome=Status.KEPT, outputs=[record.child("out", f"made from {record.id}")],
                         label=record.id) for record in inputs()]
     with store.transaction():
-        assert batch_writes.write(store, "step", "s", batch, 1.0)
+        assert batch_writes.write(store.records, "step", "s", batch, 1.0)
     assert [record.text for record in store.emitted("step")] == [f"made from in{i}" for i in range(4)]
     assert [row["label"] for row in store.progress_rows("step")] == [f"in{i}" for i in range(4)]
 
@@ -106,6 +106,6 @@ def test_a_batch_that_withdraws_is_left_to_the_item_by_item_writer(tmp_path):
     store.commit_batch("step", "s", [ItemResult(item_id="in0", outcome=Status.KEPT, outputs=[first])])
     second = [ItemResult(item_id="in0", outcome=Status.KEPT, outputs=[inputs()[0].child("out", "second pass")])]
     with store.transaction():
-        assert not batch_writes.write(store, "step", "s", second, 1.0)
+        assert not batch_writes.write(store.records, "step", "s", second, 1.0)
     store.commit_batch("step", "s", second)
     assert [record.text for record in store.emitted("step")] == ["second pass"]

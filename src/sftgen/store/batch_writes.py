@@ -13,15 +13,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
-
 from sftgen.records import Record, Status
 from sftgen.store.interning import numbers_of, text_hash
-from sftgen.store.records import meta_json, numbers_json
+from sftgen.store.records import Records, meta_json, numbers_json
 from sftgen.store.results import ItemResult
-
-if TYPE_CHECKING:
-    from sftgen.store.store import Store
 
 CHUNK = 500
 """Values bound per `IN (...)` (SQLite allows some thousands)."""
@@ -109,9 +104,9 @@ class Plan:
             self.name(parent)
 
 
-def write(store: Store, step: str, settings: str, results: list[ItemResult], now: float) -> bool:
+def write(records: Records, step: str, settings: str, results: list[ItemResult], now: float) -> bool:
     """Write the batch inside the caller's transaction; False (nothing written) when it must go item by item."""
-    conn = store.conn
+    conn = records.conn
     if not results:
         return True
     item_ids = [result.item_id for result in results]
@@ -161,7 +156,7 @@ def write(store: Store, step: str, settings: str, results: list[ItemResult], now
 
     write_records(conn, plan, known, texts, now)
     write_emits(conn, step, results, known)
-    write_verdicts(store, step, results, known)
+    write_verdicts(records, step, results, known)
     step_n, settings_n = known[step], known[settings]
     conn.executemany(
         """INSERT OR REPLACE INTO progress_rows (step, item, settings, outcome, reason, detail, label,
@@ -227,7 +222,7 @@ def write_emits(conn, step: str, results: list[ItemResult], known: dict[str, int
                ON CONFLICT(step, source, item) DO UPDATE SET active=1 WHERE active != 1""", rows)
 
 
-def write_verdicts(store: Store, step: str, results: list[ItemResult], known: dict[str, int]) -> None:
+def write_verdicts(records: Records, step: str, results: list[ItemResult], known: dict[str, int]) -> None:
     """Each input's verdict (one per input: they are distinct) and meta updates, as `Records.mark` and
     `Records.merge_meta` write them."""
     dropped, kept = [], []
@@ -240,10 +235,10 @@ def write_verdicts(store: Store, step: str, results: list[ItemResult], known: di
         elif verdict == Status.KEPT:
             kept.append((Status.KEPT, known[result.item_id], step))
     if dropped:
-        store.conn.executemany("UPDATE record_rows SET status=?, reason=?, dropped_by=? WHERE n=?", dropped)
+        records.conn.executemany("UPDATE record_rows SET status=?, reason=?, dropped_by=? WHERE n=?", dropped)
     if kept:
-        store.conn.executemany(
+        records.conn.executemany(
             "UPDATE record_rows SET status=?, reason=NULL, dropped_by=NULL WHERE n=? AND dropped_by=?", kept)
     for result in results:
         if result.outcome != Status.ERROR and result.meta_updates:
-            store.records.merge_meta(result.item_id, result.meta_updates)
+            records.merge_meta(result.item_id, result.meta_updates)

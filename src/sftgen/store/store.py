@@ -76,7 +76,7 @@ class Store:
         results = list(results)
         now = time.time()
         with self.transaction(f"results of step {step}"):
-            if not batch_writes.write(self, step, settings, results, now):
+            if not batch_writes.write(self.records, step, settings, results, now):
                 self.write_one_by_one(step, settings, results, now)
 
     def write_one_by_one(self, step: str, settings: str, results: Iterable[ItemResult], now: float) -> None:
