@@ -204,7 +204,7 @@ class Recorder:
 def settings_by_step(project):
     store = Project.open(project).store()
     try:
-        return sorted({(row["step"], row["settings"]) for row in store.progress_rows()})
+        return sorted({(row["step"], row["settings"]) for row in store.progress.rows()})
     finally:
         store.close()
 
@@ -291,7 +291,7 @@ def test_styles_are_our_instruction_and_a_dropped_candidate_leaves_the_other_cho
 
     store = Project.open(project).store()
     try:
-        rows = store.progress_rows("answer")
+        rows = store.progress.rows("answer")
     finally:
         store.close()
     assert len(rows) == len(prompts)  # the funnel counts prompts at the answer step, not candidates

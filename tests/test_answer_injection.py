@@ -53,7 +53,7 @@ def gullible_model(answers_sent: list[dict], obey_times: int | None):
 def stored(project_dir):
     store = Project.open(project_dir).store()
     try:
-        return list(store.records_of_kind("answer")), {r["item_id"]: dict(r) for r in store.progress_rows("answer")}
+        return list(store.records_of_kind("answer")), {r["item_id"]: dict(r) for r in store.progress.rows("answer")}
     finally:
         store.close()
 

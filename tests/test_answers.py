@@ -24,7 +24,7 @@ def records(project_dir, kind):
 def progress(project_dir, step):
     store = Project.open(project_dir).store()
     try:
-        return {row["item_id"]: dict(row) for row in store.progress_rows(step)}
+        return {row["item_id"]: dict(row) for row in store.progress.rows(step)}
     finally:
         store.close()
 

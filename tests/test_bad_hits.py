@@ -41,7 +41,7 @@ def search_and_pages_app() -> web.Application:
 
 
 def dropped(store, step):
-    return [(row["label"], row["reason"]) for row in store.progress_rows(step) if row["outcome"] == "dropped"]
+    return [(row["label"], row["reason"]) for row in store.progress.rows(step) if row["outcome"] == "dropped"]
 
 
 def test_research_keeps_the_good_hits_of_a_query_with_malformed_ones(tmp_path):
@@ -61,7 +61,7 @@ def test_research_keeps_the_good_hits_of_a_query_with_malformed_ones(tmp_path):
             assert [entry["ok"] for entry in query.meta["fetched"] if entry["url"] not in MALFORMED] == [True]
         refusals = dropped(store, "research")
         assert {label for label, reason in refusals if reason == "bad_url"} == set(MALFORMED)
-        assert not [row for row in store.progress_rows("research") if row["outcome"] == "error"]
+        assert not [row for row in store.progress.rows("research") if row["outcome"] == "error"]
     finally:
         store.close()
 
@@ -79,7 +79,7 @@ def test_answer_search_keeps_the_good_hits_of_a_query_with_malformed_ones(tmp_pa
             run_answers(project, server)
     store = Project.open(project).store()
     try:
-        rows = [dict(row) for row in store.progress_rows("answer_search")]
+        rows = [dict(row) for row in store.progress.rows("answer_search")]
         (query_row,) = [row for row in rows if row["outcome"] in ("kept", "error") and not row["label"].startswith("http")]
         assert query_row["outcome"] == "kept"
         assert sorted(dropped(store, "answer_search")) == sorted((url, "bad_url") for url in MALFORMED)

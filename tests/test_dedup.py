@@ -116,7 +116,7 @@ def test_drop_reasons_reach_the_progress_rows(tmp_path, embedder):
     run(project)
     store = project.store()
     try:
-        rows = {row["outcome"]: row for row in store.progress_rows("dedup")}
+        rows = {row["outcome"]: row for row in store.progress.rows("dedup")}
         assert rows["dropped"]["reason"] == "duplicate_exact"
         assert "duplicate of pro_" in rows["dropped"]["detail"]
         emitted = [r.text for r in store.emitted("dedup")]
@@ -143,7 +143,7 @@ def test_resume_checks_new_prompts_against_those_kept_before(tmp_path, embedder)
     assert kept_texts(second) == set(DISTINCT[:6]) | {pair[0].text if pair[0].status == Status.KEPT else pair[1].text}
     store = Project.open(root).store()
     try:  # the first run's prompts were not processed again
-        assert len(store.progress_rows("dedup")) == 10
+        assert len(store.progress.rows("dedup")) == 10
     finally:
         store.close()
 

@@ -158,10 +158,13 @@ def test_minutes_come_from_the_measured_latency_and_the_concurrency(tmp_path):
     chunk_filter = by_step(result)["chunk_filter"]
     timing = chunk_filter.timing
     assert 0.19 <= timing["latency_s"] < 0.6 and timing["concurrency"] == 4
-    # 16 requests of the measured latency, 4 at a time (not 16 x 0.2 s), plus the step's CPU
+    # 16 requests of the measured latency, 4 at a time (not 16 x 0.2 s), their CPU overlapping them, then
+    # the last input's request and what the step does once
     assert chunk_filter.requests == 16
     assert timing["llm_s"] == pytest.approx(16 * timing["latency_s"] / 4)
-    assert chunk_filter.minutes * 60 == pytest.approx(timing["llm_s"] + timing["cpu_s"])
+    assert timing["llm_s"] <= timing["queue_s"] < timing["llm_s"] + timing["cpu_s"]
+    assert chunk_filter.minutes * 60 == pytest.approx(
+        timing["queue_s"] + timing["latency_s"] + timing["fixed_cpu_s"] / result.cpu_share, rel=1e-3)
     assert 0 < timing["cpu_s"] < timing["llm_s"] * 10
     assert 0 < result.cpu_share <= 1
     assert any("s per LLM request, measured on the preview's" in line for line in result.assumptions)

@@ -45,7 +45,7 @@ def test_a_tiny_project_runs_end_to_end_on_the_embedded_model(tmp_path):
     store = open_store(project)
     try:
         notes = list(store.emitted("topic"))
-        row = store.progress_rows("topic")[0]
+        row = store.progress.rows("topic")[0]
         log = (project / ".sftgen" / "embedded-server.log").exists()
     finally:
         store.close()

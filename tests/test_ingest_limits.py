@@ -25,7 +25,7 @@ def ingest_outcomes(project):
     asyncio.run(run_project(Project.open(project), RunOptions(until="ingest")))
     store = open_store(project)
     try:
-        rows = {row["label"]: (row["outcome"], row["reason"], row["detail"]) for row in store.progress_rows("ingest")}
+        rows = {row["label"]: (row["outcome"], row["reason"], row["detail"]) for row in store.progress.rows("ingest")}
         texts = [document.text for document in store.emitted("ingest", kind="document")]
     finally:
         store.close()

@@ -42,7 +42,7 @@ def test_broken_files_are_recorded_with_their_reason_and_the_good_ones_chunked(t
     assert ingest["kept"] == 3 and ingest["out"] == 3
     store = open_store(project)
     try:
-        labels = {row["label"]: row["detail"] for row in store.progress_rows("ingest") if row["outcome"] == "dropped"}
+        labels = {row["label"]: row["detail"] for row in store.progress.rows("ingest") if row["outcome"] == "dropped"}
         sources = sorted(record.meta["source"] for record in store.emitted("ingest"))
     finally:
         store.close()

@@ -83,7 +83,7 @@ def test_a_blind_judges_low_scores_drop_nothing_and_go_to_review(tmp_path):
 
     store = open_store(project)
     try:
-        rows = [dict(row) for row in store.progress_rows("answer_eval")]
+        rows = [dict(row) for row in store.progress.rows("answer_eval")]
         answers = [r for r in store.records_of_kind("answer")]
     finally:
         store.close()
@@ -102,7 +102,7 @@ def test_a_judge_that_tells_answers_apart_still_drops_low_scores(tmp_path):
     run_with_judge(project, lambda judged_before: 2 if judged_before % 2 else 5)
     store = open_store(project)
     try:
-        outcomes = Counter((row["outcome"], row["reason"]) for row in store.progress_rows("answer_eval"))
+        outcomes = Counter((row["outcome"], row["reason"]) for row in store.progress.rows("answer_eval"))
     finally:
         store.close()
     assert outcomes == {("kept", None): 6, ("dropped", "low_score"): 6}

@@ -31,7 +31,7 @@ def committed(project: Path, step: str) -> int:
         return 0
     store = open_store(project)
     try:
-        return len(store.progress_rows(step))
+        return len(store.progress.rows(step))
     finally:
         store.close()
 
@@ -64,7 +64,7 @@ def test_a_killed_run_resumes_without_loss_or_duplicates(tmp_path):
     store = open_store(project)
     try:
         chunk_ids = [record.id for record in store.emitted("chunk")]
-        rows = store.progress_rows("topic")
+        rows = store.progress.rows("topic")
         notes = list(store.emitted("topic"))
         note_rows = store.conn.execute("SELECT COUNT(*) FROM records WHERE kind='note'").fetchone()[0]
     finally:

@@ -32,7 +32,7 @@ def run(project_dir: Path, server, options: RunOptions | None = None, max_retrie
 def progress(project_dir: Path, step: str) -> list[sqlite3.Row]:
     store = open_store(project_dir)
     try:
-        return store.progress_rows(step)
+        return store.progress.rows(step)
     finally:
         store.close()
 

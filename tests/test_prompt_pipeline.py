@@ -81,7 +81,7 @@ def kept_prompts(project_dir: Path) -> list:
 def progress(project_dir: Path, step: str) -> list[dict]:
     store = open_store(project_dir)
     try:
-        return [dict(row) for row in store.progress_rows(step)]
+        return [dict(row) for row in store.progress.rows(step)]
     finally:
         store.close()
 
@@ -174,7 +174,7 @@ def test_profile_subdomains_are_normalised_or_dropped(tmp_path):
     assert profiles["QUARKS"].meta["subdomain"] == "quarks" and profiles["QUARKS"].meta["subdomain_match"] == "exact"
     assert profiles["baryons and mesons"].meta["subdomain"] == "hadrons"
     assert profiles["baryons and mesons"].meta["subdomain_match"] == "embedding"
-    dropped = [dict(r) for r in store.progress_rows("profile") if r["outcome"] == "dropped"]
+    dropped = [dict(r) for r in store.progress.rows("profile") if r["outcome"] == "dropped"]
     store.close()
     assert [r["reason"] for r in dropped] == ["off_subdomain"] and "cooking pasta" in dropped[0]["detail"]
 

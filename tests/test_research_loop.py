@@ -87,13 +87,13 @@ def research_state(project_dir: Path) -> dict:
     try:
         project = Project.open(project_dir)
         final = standard_pipeline(project.recipe).final("prompt").name
-        rows = [dict(row) for row in store.progress_rows("research")]
+        rows = [dict(row) for row in store.progress.rows("research")]
         return {
             "documents": list(store.emitted("research", kind="document")),
             "queries": [q for q in store.records_of_kind("query") if q.meta.get("purpose") == "research"],
             "reasons": Counter(row["reason"] for row in rows if row["outcome"] == "dropped"),
             "prompts": Counter(p.meta["subdomain"] for p in store.emitted(final, kind="prompt") if p.status == "kept"),
-            "chunked": {row["item_id"] for row in store.progress_rows("chunk")},
+            "chunked": {row["item_id"] for row in store.progress.rows("chunk")},
             "profiles": list(store.emitted("profile", kind="profile")),
             "store": store,
         }
@@ -153,7 +153,7 @@ def test_the_page_budget_caps_the_fetches(tmp_path):
     try:
         fetched = {f["url"] for q in state["queries"] for f in q.meta["fetched"]}
         assert len(fetched) == 2 and len(state["documents"]) <= 2
-        rows = state["store"].progress_rows("research")
+        rows = state["store"].progress.rows("research")
         assert any(row["reason"] == "page_budget_spent" for row in rows)
     finally:
         state["store"].close()
@@ -193,7 +193,7 @@ def test_a_query_another_profile_asked_is_not_searched_again(tmp_path):
     state = research_state(project)
     try:
         assert sorted(q.text for q in state["queries"]) == ["gluons colour charge", "quarks colour charge"]
-        rows = state["store"].progress_rows("research")
+        rows = state["store"].progress.rows("research")
         assert sum(row["reason"] == "repeated_query" for row in rows) >= 2
     finally:
         state["store"].close()

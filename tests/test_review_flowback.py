@@ -126,7 +126,7 @@ def test_an_edit_regenerates_only_that_prompts_answer_and_a_rejection_leaves_the
     try:
         original = store.get(first.id)
         assert original.text == PROMPTS[0][0]  # never overwritten
-        gate_rows = {row["item_id"]: dict(row) for row in store.progress_rows("review_gate")}
+        gate_rows = {row["item_id"]: dict(row) for row in store.progress.rows("review_gate")}
         assert gate_rows[second.id]["outcome"] == "dropped"
         assert gate_rows[second.id]["reason"] == "rejected_by_reviewer"
         assert gate_rows[second.id]["detail"] == "off-domain"
@@ -162,7 +162,7 @@ def test_required_review_holds_prompts_until_a_decision(tmp_path):
     assert [row["prompt_id"] for row in exported(project, "sft")] == [first.id]
     store = Project.open(project).store()
     try:
-        held = {row["item_id"]: row["reason"] for row in store.progress_rows("review_gate")}
+        held = {row["item_id"]: row["reason"] for row in store.progress.rows("review_gate")}
         assert held == {first.id: None, second.id: "awaiting_review"}
     finally:
         store.close()

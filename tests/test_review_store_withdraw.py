@@ -30,12 +30,12 @@ def test_a_gate_withdrawing_an_item_leaves_the_filters_before_it_alone(tmp_path)
     assert [r.id for r in store.emitted("filter")] == [prompt.id]
     assert [r.id for r in store.emitted("gate")] == [edited.id]
     assert list(store.emitted("answer")) == []
-    done = {(row["step"], row["item_id"]) for row in store.progress_rows()}
+    done = {(row["step"], row["item_id"]) for row in store.progress.rows()}
     assert ("filter", prompt.id) in done and ("gate", prompt.id) in done
     assert ("answer", prompt.id) not in done  # the answer step forgot the old version...
     assert store.pending_inputs("answer", ["gate"], "s")[0][1].id == edited.id  # ...and has the new one to do
     assert store.forget_progress("gate", [prompt.id]) == 1
-    assert ("gate", prompt.id) not in {(row["step"], row["item_id"]) for row in store.progress_rows()}
+    assert ("gate", prompt.id) not in {(row["step"], row["item_id"]) for row in store.progress.rows()}
     store.close()
 
 

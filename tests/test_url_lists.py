@@ -51,7 +51,7 @@ def test_listed_urls_become_documents_and_refusals_keep_their_reasons(tmp_path):
     store = open_store(project)
     try:
         documents = {d.meta["url"]: d for d in store.emitted("url_list", kind="document")}
-        reasons = {row["label"]: row["reason"] for row in store.progress_rows("url_list") if row["outcome"] == "dropped"}
+        reasons = {row["label"]: row["reason"] for row in store.progress.rows("url_list") if row["outcome"] == "dropped"}
     finally:
         store.close()
     # The two gluon pages are fetched at once: whichever is cleaned first is kept, the other skipped.

@@ -69,7 +69,7 @@ def test_a_url_with_credentials_is_fetched_with_them_and_recorded_without(tmp_pa
     try:
         (document,) = store.emitted("url_list", kind="document")
         chunks = list(store.emitted("chunk", kind="chunk"))
-        labels = [row["label"] for row in store.progress_rows("url_list")]
+        labels = [row["label"] for row in store.progress.rows("url_list")]
     finally:
         store.close()
     clean = f"{root}/wiki.txt?page=2"

@@ -87,7 +87,8 @@ def run(
     retry_errors: bool = typer.Option(True, help="Process again the inputs that failed in an earlier run."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Estimate requests, tokens, cost and time per step "
                                  "from a preview of a few inputs per step; commit nothing."),
-    sample: int = typer.Option(8, min=1, help="With --dry-run: inputs previewed per step."),
+    sample: int = typer.Option(32, min=1, help="With --dry-run: inputs previewed per step (an LLM step sends "
+                               "about that many requests)."),
     as_json: bool = typer.Option(False, "--json", help="With --dry-run: the estimate as one JSON object."),
     executor: str = typer.Option("local", help="local (one asyncio loop) or ray (LLM steps on a Ray cluster)."),
     address: Optional[str] = typer.Option(None, help="With --executor ray: the cluster's address "

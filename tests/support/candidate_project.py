@@ -74,7 +74,7 @@ def add_candidates(project_dir: Path, prompt: Record, texts: list[str], judge_pi
     store = project.store()
     try:
         first = store.emits.emitted_from("answer", prompt.id, kind="answer")[0]
-        settings = next(row["settings"] for row in store.progress_rows("answer") if row["item_id"] == prompt.id)
+        settings = next(row["settings"] for row in store.progress.rows("answer") if row["item_id"] == prompt.id)
         count = len(texts) + 1
         candidates = [first] + [
             Record(kind="answer", text=text, parent_ids=list(first.parent_ids), meta=dict(first.meta),

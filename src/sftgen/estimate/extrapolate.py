@@ -218,10 +218,12 @@ def assumptions(run: Run, measurements: list[Measurement], result: RunEstimate) 
                      "LLM time is not in the minutes")
     else:
         lines.append(f"{run.latency_s:.2f} s per LLM request, measured on the preview's {requests} requests")
-    lines.append(f"{result.concurrency} requests in flight (llm.max_concurrency); an LLM step takes its requests "
-                 "at that concurrency plus its CPU (one event loop)")
-    lines.append("CPU per input measured on each step's preview; what a step does once per run (loading a "
-                 "model) counted once; a step whose cost per input grows with the project's size is underestimated")
+    lines.append(f"{result.concurrency} requests in flight (llm.max_concurrency); an LLM step's CPU runs on one "
+                 "event loop while its other requests wait on the server: it overlaps them until the loop is "
+                 "busy (then the CPU sets the pace), plus the last input's own requests")
+    lines.append("CPU per input measured on each step's preview (the slope from a round of 1 input to one of the "
+                 "rest); what a step does once per run (loading a model) counted once; a step whose cost per "
+                 "input grows with the project's size is underestimated; the run's start-up is not counted")
     lines.append(f"this process got {run.cpu_share:.0%} of a core while the preview computed (the machine as "
                  "loaded now): CPU seconds stretched by that")
     recipe = run.recipe

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import pyarrow as pa
@@ -139,18 +139,24 @@ def struct_converter(type_: pa.StructType) -> Converter:
             out = {name: value.get(name) for name, _ in fields}
             if all(item is None or type(item) is str for item in out.values()):
                 return out
-        out = {}
-        for name, convert_field in fields:
-            item = value.get(name)
-            if item is None:
-                out[name] = None
-                continue
-            try:
-                out[name] = convert_field(item)
-            except Misfit as misfit:
-                raise Misfit(misfit.problem, f".{name}{misfit.where}") from None
-        return out
+        return convert_fields(value, fields, ".")
     return convert
+
+
+def convert_fields(value: Mapping[str, Any], fields: Iterable[tuple[str, Converter]], prefix: str) -> dict[str, Any]:
+    """Each field's value converted, in the fields' order (a missing or None value stays None); a misfit
+    names the field after `prefix` ("." inside a struct, nothing for a row's column)."""
+    out = {}
+    for name, convert_field in fields:
+        item = value.get(name)
+        if item is None:
+            out[name] = None
+            continue
+        try:
+            out[name] = convert_field(item)
+        except Misfit as misfit:
+            raise Misfit(misfit.problem, f"{prefix}{name}{misfit.where}") from None
+    return out
 
 
 def integral(value: Any) -> int | None:
@@ -188,17 +194,7 @@ def fit_row(row: dict[str, Any], fields: dict[str, Converter]) -> dict[str, Any]
         unknown = [name for name in row if name not in fields]
         if unknown:
             raise Misfit(f"columns not in the export's schema: {', '.join(sorted(unknown))}")
-    out = {}
-    for name, convert in fields.items():
-        value = row.get(name)
-        if value is None:
-            out[name] = None
-            continue
-        try:
-            out[name] = convert(value)
-        except Misfit as misfit:
-            raise Misfit(misfit.problem, f"{name}{misfit.where}") from None
-    return out
+    return convert_fields(row, fields.items(), "")
 
 
 def row_converter(schema: pa.Schema) -> dict[str, Converter]:

@@ -15,7 +15,6 @@ withdraws along it; one opened without it (to read) refuses to withdraw (store/l
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -112,9 +111,6 @@ class Store:
 
     def done_settings(self, step: str, item_ids: list[str], errors_before: float | None = None) -> dict[str, str]:
         return self.progress.done_settings(step, item_ids, errors_before)
-
-    def progress_rows(self, step: str | None = None) -> list[sqlite3.Row]:
-        return self.progress.rows(step)
 
     def items_done_as(self, step: str, outcome: Status, reason: str, settings: str) -> list[str]:
         return self.progress.items_done_as(step, outcome, reason, settings)
