@@ -48,9 +48,9 @@ def embedding_ranking(
     if not passages:
         return []
     passage_vectors = (cache or PassageCache()).vectors(passages, encoder, keys)
-    vectors = np.vstack([encoder.encode([query]) if query_vector is None else query_vector, passage_vectors])
-    similarities = vectors[1:] @ vectors[0]
-    return [int(i) for i in np.argsort(-similarities, kind="stable")]
+    query_row = (encoder.encode([query]) if query_vector is None else query_vector)[0]
+    similarities = passage_vectors @ query_row.astype(passage_vectors.dtype, copy=False)
+    return np.argsort(-similarities, kind="stable").tolist()
 
 
 def reciprocal_rank_fusion(rankings: list[list[int]], k: int = RRF_K) -> dict[int, float]:
