@@ -90,4 +90,4 @@ def ranked_by_score(scores: np.ndarray) -> list[int]:
     if not len(scores):
         return []
     top_scores, indexes = topk(scores, k=len(scores), sorted=True, backend="auto")
-    return [int(i) for i, s in zip(indexes, top_scores) if s > 0]
+    return indexes[top_scores > 0].tolist()

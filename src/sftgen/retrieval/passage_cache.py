@@ -85,15 +85,18 @@ class PassageCache:
         self._terms = _Memo(limit)
         self._vectors = _Memo(limit)
 
-    def cuts(self, page_text: str, size: int, overlap: int) -> tuple[Cut, ...]:
-        """Each passage of a page, as `split_into_chunks` cuts it, with its key and its folded text."""
+    def cuts(self, page_text: str, size: int, overlap: int, page_id: str = "") -> tuple[Cut, ...]:
+        """Each passage of a page, as `split_into_chunks` cuts it, with its key and its folded text.
+        `page_id`: the page record's id, when it has one (a content id: one text per id), so the page's
+        text is not hashed again each time a prompt finds it."""
         from sftgen.chunking.splitter import split_into_chunks
 
         def make(_: list[int]) -> list:
             chunks = split_into_chunks(page_text, size=size, overlap=overlap, unit="characters")
             return [tuple(Cut(chunk.text, chunk.start, text_key(chunk.text), folded(chunk.text)) for chunk in chunks)]
 
-        return self._cuts.many([(text_key(page_text), size, overlap)], make)[0]
+        page_key = ("record", page_id) if page_id else text_key(page_text)
+        return self._cuts.many([(page_key, size, overlap)], make)[0]
 
     def terms(self, texts: list[str], keys: list[bytes] | None = None) -> list[PassageTerms]:
         """`keys`: the texts' `text_key`s when the caller has them (a Cut's)."""

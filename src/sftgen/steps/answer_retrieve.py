@@ -84,7 +84,7 @@ def candidate_passages(pages: list[Record], size: int, overlap: int, cache: Pass
     seen: set[str] = set()
     candidates = []
     for page in pages:
-        for cut in cache.cuts(page.text, size, overlap):
+        for cut in cache.cuts(page.text, size, overlap, page.id):
             if cut.fold and cut.fold not in seen:
                 seen.add(cut.fold)
                 candidates.append(Candidate(cut.text, page, cut.start, cut.key))
