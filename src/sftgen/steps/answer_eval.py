@@ -15,12 +15,10 @@ import logging
 from typing import Any
 
 from sftgen.answers.judge_health import JudgeHealth, judge_health
-from sftgen.answers.upstream import emitted_from
 from sftgen.answers.rubric import mean_score, rubric_schema, scores_of
 from sftgen.records import Record, Status
 from sftgen.core.step import LLMFilterStep, Outcome, drop, keep
 from sftgen.core.context import ItemContext, RunContext
-from sftgen.steps.answer_retrieve import AnswerRetrieveStep
 
 TEMPLATE = "answer_eval.jinja"
 LOW_SCORE = "low_score"
@@ -98,7 +96,7 @@ class AnswerEvalStep(LLMFilterStep):
     def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
         store = ctx.run.store
         prompt = ctx.found.get("prompt") or store.get(item.meta["prompt_id"])
-        passages = answer_passages(ctx, item)
+        passages = [p for p in (store.get(pid) for pid in item.meta.get("passage_ids", [])) if p is not None]
         return {"domain": ctx.recipe.domain, "prompt": prompt.text, "answer": item.text,
                 "passages": [{"text": p.text} for p in passages], "rubric": ctx.recipe.answers.rubric}
 
@@ -121,17 +119,3 @@ class AnswerEvalStep(LLMFilterStep):
         return dataclasses.replace(outcome, meta_updates={
             "scores": scores, "score_mean": mean,
             "needs_review": below and (answers.below_threshold == "review" or blind)})
-
-
-def answer_passages(ctx: ItemContext, answer: Record) -> list[Record]:
-    """The answer's passages (meta `passage_ids`, in that order; those not in the store left out), read in
-    one query as the passages retrieval passes on for its prompt, the others one by one."""
-    passage_ids = answer.meta.get("passage_ids", [])
-    if not passage_ids:
-        return []
-    store, retrieve = ctx.run.store, ctx.run.pipeline.step_of(AnswerRetrieveStep)
-    prompt_id = answer.meta.get("prompt_id")
-    held = ({p.id: p for p in emitted_from(store, retrieve.name, prompt_id, "passage")}
-            if retrieve is not None and prompt_id else {})
-    passages = [held.get(pid) or store.get(pid) for pid in passage_ids]
-    return [p for p in passages if p is not None]

@@ -84,8 +84,12 @@ def candidate_passages(pages: list[Record], size: int, overlap: int, cache: Pass
 
     cache = cache if cache is not None else PassageCache()
     seen: set[str] = set()
+    pages_cut: set[str] = set()
     candidates = []
     for page in pages:
+        if page.id in pages_cut:  # found by another query of this prompt: its passages are in already
+            continue
+        pages_cut.add(page.id)
         for cut in cache.cuts(page.text, size, overlap, page.id):
             if cut.fold and cut.fold not in seen:
                 seen.add(cut.fold)
