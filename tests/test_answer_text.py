@@ -166,3 +166,15 @@ def test_an_answer_with_exactly_the_copy_share_of_its_5_grams_in_a_passage_copie
     assert answer_problem(answer, [], [seven_of_ten, eight_of_ten]) == (
         "copied_passage", "the answer is passage [2] copied word for word")
     assert answer_problem(answer, [], [seven_of_ten]) is None
+
+
+ECHO_PARTS = ["TITLE", "PASSAGE", "QUESTION", "title", ":", " : ", "<", "</", ">", "/", " ", "[n]", "[n, m]", "[n,m]",
+              "[", "n", "]", "word", "TITLES", "_", "é"]
+
+
+@given(st.lists(st.sampled_from(ECHO_PARTS), max_size=12).map("".join))
+def test_the_fence_echo_check_finds_what_its_pattern_finds(answer):
+    from sftgen.answers.answer_text import FENCE_ECHO, fence_echo
+
+    found, expected = fence_echo(answer), FENCE_ECHO.search(answer)
+    assert (found and found.span()) == (expected and expected.span())

@@ -21,6 +21,8 @@ FENCE_ECHO = re.compile(r"\b(?:TITLE|PASSAGE|QUESTION)\s*:|<\s*/?\s*(?:TITLE|PAS
 """The request's fence labels, or its citation notation `[n]` / `[n, m]` written back literally."""
 """The labels of the fences the answer template puts around its values, written back as if they were text
 (`TITLE:pentaquarks.txt, PASSAGE:...`): the model is echoing the request's layout, not answering."""
+FENCE_ECHO_NEEDS = ("TITLE", "PASSAGE", "QUESTION", "[n")
+"""What every FENCE_ECHO match holds: an answer without any of them is searched no further."""
 
 
 def own_words(answer: str, titles: Sequence[str]) -> list[str]:
@@ -36,10 +38,16 @@ def unmarked(text: str) -> str:
 def words_without_titles(text: str, titles: Sequence[str]) -> list[str]:
     """The words of an `unmarked` text once the titles are taken out of it (normalised text is words and
     spaces only, so its words are its `split()`)."""
-    for title in sorted({normalise(t) for t in titles if t and t.strip()}, key=len, reverse=True):
+    for title in sorted({normalised_title(t) for t in titles if t and t.strip()}, key=len, reverse=True):
         if title in text:
             text = re.sub(rf"(?<!\w){re.escape(title)}(?!\w)", " ", text)
     return text.split()
+
+
+@lru_cache(maxsize=4096)
+def normalised_title(title: str) -> str:
+    """`normalise(title)`, kept: the same few pages' titles come with every answer written from them."""
+    return normalise(title)
 
 
 def copied_passage(answer: str, passages: Sequence[str], answer_words: list[str] | None = None) -> int | None:
@@ -47,40 +55,38 @@ def copied_passage(answer: str, passages: Sequence[str], answer_words: list[str]
     `answer_words`: `own_words(answer, [])` when the caller has them.
 
     A passage copies the answer when COPY_CONTAINMENT of the answer's word 5-grams are 5-grams of the
-    passage: a 5-gram is one when it stands between spaces in the passage's words joined by spaces (words
-    hold no space), so the passage's 5-grams are never built, and counting stops once the verdict is
-    settled either way."""
+    passage (its words in order, as `own_words` gives them); each passage's 5-grams are kept for the next
+    answer written from it."""
     words = own_words(answer, []) if answer_words is None else answer_words
     if len(words) < 2 * COPY_SHINGLE:  # a short answer may well say what a passage says
         return None
-    answer_shingles = list(dict.fromkeys(in_order(renormalised(words).split(), COPY_SHINGLE)))
+    words = renormalised(words).split()
+    answer_shingles = set(map(" ".join, zip(*(words[i:] for i in range(COPY_SHINGLE)))))  # len(words) > 5
     needed = COPY_CONTAINMENT * len(answer_shingles)
     for index, passage in enumerate(passages):
-        spaced = spaced_words(passage)
-        found, left = 0, len(answer_shingles)
-        for shingle in answer_shingles:
-            left -= 1
-            if f" {shingle} " in spaced:
-                found += 1
-                if found >= needed:
-                    return index
-            elif found + left < needed:
-                break
+        if len(answer_shingles & passage_shingles(passage)) >= needed:
+            return index
     return None
 
 
 def in_order(words: list[str], size: int) -> list[str]:
-    """`word_shingles(words, size)` in the order of the text (the same verdict whatever the hash seed)."""
+    """`word_shingles(words, size)` in the order of the text."""
     if len(words) <= size:
         return [" ".join(words)] if words else []
     return [" ".join(words[i : i + size]) for i in range(len(words) - size + 1)]
 
 
 @lru_cache(maxsize=4096)
-def spaced_words(passage: str) -> str:
-    """The passage's words as its 5-grams are made of, joined and framed by spaces. Kept for the last
-    passages seen: prompts of one subject are answered from the same passages."""
-    return f" {renormalised(own_words(passage, []))} "
+def passage_shingles(passage: str) -> frozenset[str]:
+    """The passage's word 5-grams (none when it has fewer than five words). Kept for the last passages
+    seen: prompts of one subject are answered from the same passages."""
+    words = renormalised(own_words(passage, [])).split()
+    return frozenset(" ".join(words[i : i + COPY_SHINGLE]) for i in range(len(words) - COPY_SHINGLE + 1))
+
+
+def fence_echo(answer: str) -> re.Match[str] | None:
+    """`FENCE_ECHO.search(answer)`, the search skipped when the answer holds none of what a match needs."""
+    return FENCE_ECHO.search(answer) if any(word in answer for word in FENCE_ECHO_NEEDS) else None
 
 
 def answer_problem(answer: str, titles: Sequence[str], passages: Sequence[str]) -> tuple[str, str] | None:
@@ -89,7 +95,7 @@ def answer_problem(answer: str, titles: Sequence[str], passages: Sequence[str]) 
     words = words_without_titles(text, titles)
     if len(words) < MIN_OWN_WORDS:
         return "no_answer_text", f"no word of its own outside citation markers and passage titles: {answer[:200]!r}"
-    echo = FENCE_ECHO.search(answer)
+    echo = fence_echo(answer)
     if echo:
         return "template_echo", f"the answer repeats the request's fence label {echo.group(0)!r}: {answer[:200]!r}"
     copied = copied_passage(answer, passages, text.split())

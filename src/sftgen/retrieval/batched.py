@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sftgen.retrieval.bm25 import PassageTerms
 from sftgen.retrieval.hybrid import RankedPassage, hybrid_rank
 from sftgen.retrieval.passage_cache import PassageCache, TextEncoder
 from sftgen.turns import TurnBatch
@@ -18,6 +19,7 @@ class RankingJob:
     passages: list[str]
     keys: list[bytes]
     top_k: int
+    terms: list[PassageTerms] | None = None
 
 
 class BatchedRanker:
@@ -26,8 +28,9 @@ class BatchedRanker:
         self.encoder = encoder
         self.batch: TurnBatch[RankingJob, list[RankedPassage]] = TurnBatch(self.rank_all)
 
-    async def rank(self, query: str, passages: list[str], keys: list[bytes], top_k: int) -> list[RankedPassage]:
-        return await self.batch.submit(RankingJob(query, passages, keys, top_k))
+    async def rank(self, query: str, passages: list[str], keys: list[bytes], top_k: int,
+                   terms: list[PassageTerms] | None = None) -> list[RankedPassage]:
+        return await self.batch.submit(RankingJob(query, passages, keys, top_k, terms))
 
     def rank_all(self, jobs: list[RankingJob]) -> list[list[RankedPassage] | Exception]:
         """Each job's ranking, or the exception that job met (the others are ranked all the same)."""
@@ -39,7 +42,7 @@ class BatchedRanker:
         for position, job in enumerate(jobs):
             try:
                 results.append(hybrid_rank(job.query, job.passages, self.encoder, job.top_k, self.cache, job.keys,
-                                           None if vectors is None else vectors[position : position + 1]))
+                                           None if vectors is None else vectors[position : position + 1], job.terms))
             except Exception as exc:  # noqa: BLE001 - one prompt's failure is its own
                 results.append(exc)
         return results

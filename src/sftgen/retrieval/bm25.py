@@ -66,12 +66,14 @@ def bm25_scores(query_tokens: list[str], docs: list[PassageTerms]) -> np.ndarray
     if not docs:
         return scores
     terms = list(dict.fromkeys(query_tokens))
-    tf = np.array([[doc.counts.get(term, 0) for term in terms] for doc in docs], dtype=np.float32)
-    lengths = np.array([doc.length for doc in docs])
-    average = lengths.mean()
+    columns = [[doc.counts.get(term, 0) for doc in docs] for term in terms]  # one pass per term, not per doc
+    tf = np.array(columns, dtype=np.float32).T
+    lengths_list = [doc.length for doc in docs]
+    lengths = np.array(lengths_list)
+    average = sum(lengths_list) / len(lengths_list)  # integers: the exact sum, divided as numpy's mean does
     n = len(docs)
-    df = np.count_nonzero(tf, axis=0)
-    idf = np.array([math.log(1 + (n - int(d) + 0.5) / (int(d) + 0.5)) for d in df], dtype=np.float32)
+    df = [len(column) - column.count(0) for column in columns]
+    idf = np.array([math.log(1 + (n - d + 0.5) / (d + 0.5)) for d in df], dtype=np.float32)
     tfc = tf / (K1 * ((1 - B) + B * lengths[:, None] / average) + tf)
     contributions = (idf.astype(np.float64) * tfc).astype(np.float32)
     column = {term: index for index, term in enumerate(terms)}
@@ -88,4 +90,4 @@ def ranked_by_score(scores: np.ndarray) -> list[int]:
     if not len(scores):
         return []
     top_scores, indexes = topk(scores, k=len(scores), sorted=True, backend="auto")
-    return [int(i) for i, s in zip(indexes, top_scores) if s > 0]
+    return indexes[top_scores > 0].tolist()

@@ -6,10 +6,14 @@ score(p) = sum over rankings of 1 / (k + rank_in_that_ranking(p)).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sftgen.retrieval.passage_cache import PassageCache, TextEncoder, text_key
+
+if TYPE_CHECKING:
+    from sftgen.retrieval.bm25 import PassageTerms
 
 RRF_K = 60
 """The usual RRF constant: it damps the weight of the very top ranks so one ranking cannot dominate."""
@@ -26,9 +30,9 @@ class RankedPassage:
 
 
 def bm25_ranking(query: str, passages: list[str], cache: PassageCache | None = None,
-                 keys: list[bytes] | None = None) -> list[int]:
+                 keys: list[bytes] | None = None, terms: list[PassageTerms] | None = None) -> list[int]:
     """Candidate indexes by BM25 score, best first; passages sharing no term with the query are left out.
-    `keys`: the passages' `text_key`s, when known."""
+    `keys`: the passages' `text_key`s, when known; `terms`: their `passage_terms`, when known."""
     from sftgen.retrieval.bm25 import bm25_scores, ranked_by_score, tokenize
 
     if not passages:
@@ -36,7 +40,9 @@ def bm25_ranking(query: str, passages: list[str], cache: PassageCache | None = N
     query_tokens = tokenize([query])[0]
     if not query_tokens:
         return []
-    return ranked_by_score(bm25_scores(query_tokens, (cache or PassageCache()).terms(passages, keys)))
+    if terms is None:
+        terms = (cache or PassageCache()).terms(passages, keys)
+    return ranked_by_score(bm25_scores(query_tokens, terms))
 
 
 def embedding_ranking(
@@ -48,9 +54,9 @@ def embedding_ranking(
     if not passages:
         return []
     passage_vectors = (cache or PassageCache()).vectors(passages, encoder, keys)
-    vectors = np.vstack([encoder.encode([query]) if query_vector is None else query_vector, passage_vectors])
-    similarities = vectors[1:] @ vectors[0]
-    return [int(i) for i in np.argsort(-similarities, kind="stable")]
+    query_row = (encoder.encode([query]) if query_vector is None else query_vector)[0]
+    similarities = passage_vectors @ query_row.astype(passage_vectors.dtype, copy=False)
+    return np.argsort(-similarities, kind="stable").tolist()
 
 
 def reciprocal_rank_fusion(rankings: list[list[int]], k: int = RRF_K) -> dict[int, float]:
@@ -63,15 +69,16 @@ def reciprocal_rank_fusion(rankings: list[list[int]], k: int = RRF_K) -> dict[in
 
 def hybrid_rank(
     query: str, passages: list[str], encoder: TextEncoder | None, top_k: int, cache: PassageCache | None = None,
-    keys: list[bytes] | None = None, query_vector: np.ndarray | None = None,
+    keys: list[bytes] | None = None, query_vector: np.ndarray | None = None, terms: list[PassageTerms] | None = None,
 ) -> list[RankedPassage]:
     """The top_k passages for the query by fused BM25 + embedding ranks (BM25 alone without an encoder).
     `cache` (the run's) keeps each passage's terms and vector for the next prompt that finds it; `keys`
     are the passages' `text_key`s when the caller has them (its cuts'), `query_vector` the query's
-    `encoder.encode([query])` when it was encoded with others."""
+    `encoder.encode([query])` when it was encoded with others, `terms` the passages' `passage_terms` when the
+    caller has them (its cuts')."""
     cache = cache or PassageCache()
     keys = keys if keys is not None else [text_key(passage) for passage in passages]
-    lexical = bm25_ranking(query, passages, cache, keys)
+    lexical = bm25_ranking(query, passages, cache, keys, terms)
     semantic = embedding_ranking(query, passages, encoder, cache, keys, query_vector) if encoder is not None else []
     fused = reciprocal_rank_fusion([lexical, semantic])
     lexical_rank = {index: rank for rank, index in enumerate(lexical, start=1)}

@@ -45,6 +45,8 @@ class Cut(NamedTuple):
     """`text_key(text)`."""
     fold: str
     """`folded(text)`."""
+    terms: PassageTerms
+    """Its BM25 term counts (`passage_terms`)."""
 
 
 class _Memo:
@@ -77,23 +79,29 @@ class _Memo:
 
 
 class PassageCache:
-    """The run's memo of passage cuts (per page text and cut size), BM25 term counts and embeddings
-    (per passage text)."""
+    """The run's memo of passage cuts (per page text and cut size, each with its BM25 term counts), BM25
+    term counts and embeddings (per passage text)."""
 
     def __init__(self, limit: int = MAX_TEXTS):
         self._cuts = _Memo(max(1, limit // 10))
         self._terms = _Memo(limit)
         self._vectors = _Memo(limit)
 
-    def cuts(self, page_text: str, size: int, overlap: int) -> tuple[Cut, ...]:
-        """Each passage of a page, as `split_into_chunks` cuts it, with its key and its folded text."""
+    def cuts(self, page_text: str, size: int, overlap: int, page_id: str = "") -> tuple[Cut, ...]:
+        """Each passage of a page, as `split_into_chunks` cuts it, with its key and its folded text.
+        `page_id`: the page record's id, when it has one (a content id: one text per id), so the page's
+        text is not hashed again each time a prompt finds it."""
         from sftgen.chunking.splitter import split_into_chunks
+        from sftgen.retrieval.bm25 import passage_terms
 
         def make(_: list[int]) -> list:
             chunks = split_into_chunks(page_text, size=size, overlap=overlap, unit="characters")
-            return [tuple(Cut(chunk.text, chunk.start, text_key(chunk.text), folded(chunk.text)) for chunk in chunks)]
+            terms = passage_terms([chunk.text for chunk in chunks])
+            return [tuple(Cut(chunk.text, chunk.start, text_key(chunk.text), folded(chunk.text), counted)
+                          for chunk, counted in zip(chunks, terms))]
 
-        return self._cuts.many([(text_key(page_text), size, overlap)], make)[0]
+        page_key = ("record", page_id) if page_id else text_key(page_text)
+        return self._cuts.many([(page_key, size, overlap)], make)[0]
 
     def terms(self, texts: list[str], keys: list[bytes] | None = None) -> list[PassageTerms]:
         """`keys`: the texts' `text_key`s when the caller has them (a Cut's)."""
@@ -111,4 +119,4 @@ class PassageCache:
 
         keys = keys if keys is not None else [text_key(t) for t in texts]
         rows = self._vectors.many([(id(encoder), key) for key in keys], make)
-        return np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
+        return np.array(rows) if rows else np.zeros((0, 0), dtype=np.float32)  # np.stack's rows, copied at once

@@ -30,6 +30,9 @@ LOCAL_SCHEME = "local://"
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
 SNIPPET_CHARS = 300
 LOWERED_CHARS = 16_000_000
+FIRST_POSITIONS = 500_000
+"""(document, word) -> first position of the word in the document, kept for snippets (forgotten all at once
+beyond this many)."""
 INDEX_FORMAT = 2
 """Bumped when the terms change (2: stemmed, question words out): an index saved before is rebuilt."""
 WORD = re.compile(r"\w+", re.UNICODE)
@@ -98,6 +101,7 @@ class LocalBM25Backend:
         self.lowered_texts: OrderedDict[int, str] = OrderedDict()
         self.lowered_chars = 0
         self.lowered_lock = threading.Lock()
+        self.first_positions: dict[tuple[int, str], int] = {}
         self.searches = call_batch()
 
     async def search(self, query: str, k: int) -> list[SearchHit]:
@@ -114,6 +118,7 @@ class LocalBM25Backend:
             raise SearchError("corpus_missing", f"research.local.corpus: {self.corpus_path} does not exist")
         self.lowered_texts.clear()
         self.lowered_chars = 0
+        self.first_positions.clear()
         saved = self.index_dir / corpus_fingerprint(self.corpus_path) if self.index_dir else None
         if saved is not None and (saved / "documents.jsonl").is_file():
             self.load(saved)
@@ -158,12 +163,30 @@ class LocalBM25Backend:
         k = min(k, len(self.documents))
         top_scores, indices = query_top_k(self.retriever, terms, k)
         hits = []
-        for index, score in zip(indices, top_scores):
+        words = None
+        for index, score in zip(indices.tolist(), top_scores.tolist()):
             if score <= 0:
                 continue
-            document = self.documents[int(index)]
-            hits.append((document.url, document.title, snippet(document.text, query, self.lowered(int(index)))))
+            document = self.documents[index]
+            words = snippet_words(query) if words is None else words
+            hits.append((document.url, document.title, self.snippet_of(index, words)))
         return ranked(hits, self.name, k)
+
+    def snippet_of(self, index: int, words: list[str]) -> str:
+        """`snippet(text, query)` of the document, from the first position of each of the query's
+        `snippet_words` in it, kept per (document, word): the same words come back in many queries."""
+        found = []
+        for word in words:
+            key = (index, word)
+            position = self.first_positions.get(key)
+            if position is None:
+                position = self.lowered(index).find(word)
+                if len(self.first_positions) >= FIRST_POSITIONS:
+                    self.first_positions.clear()
+                self.first_positions[key] = position
+            if position >= 0:
+                found.append(position)
+        return snippet_at(self.documents[index].text, found)
 
     def lowered(self, index: int) -> str:
         """The document's text in lower case, for its snippets: kept (up to LOWERED_CHARS characters, the
@@ -206,7 +229,16 @@ def query_top_k(retriever: bm25s.BM25, terms: list[str], k: int) -> tuple[np.nda
 def snippet(text: str, query: str, lowered: str | None = None) -> str:
     """About SNIPPET_CHARS of text around the first query word found in it (`lowered`: text.lower())."""
     lowered = text.lower() if lowered is None else lowered
-    positions = [lowered.find(word) for word in dict.fromkeys(WORD.findall(query.lower())) if len(word) > 2]
-    found = [p for p in positions if p >= 0]
+    positions = [lowered.find(word) for word in snippet_words(query)]
+    return snippet_at(text, [p for p in positions if p >= 0])
+
+
+def snippet_words(query: str) -> list[str]:
+    """The query's words a snippet is placed by: lower-cased, longer than two characters, each once."""
+    return [word for word in dict.fromkeys(WORD.findall(query.lower())) if len(word) > 2]
+
+
+def snippet_at(text: str, found: list[int]) -> str:
+    """The snippet around the first of the positions found (the text's start without any)."""
     start = max(0, min(found) - SNIPPET_CHARS // 3) if found else 0
     return " ".join(text[start : start + SNIPPET_CHARS].split())

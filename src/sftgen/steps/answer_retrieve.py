@@ -14,6 +14,7 @@ from sftgen.steps.answer_search import AnswerSearchStep
 
 if TYPE_CHECKING:
     from sftgen.retrieval import PassageCache
+    from sftgen.retrieval.bm25 import PassageTerms
 
 
 
@@ -28,6 +29,7 @@ class Candidate(NamedTuple):
     start: int
     key: bytes
     """`text_key(text)`: its key in the passage cache."""
+    terms: PassageTerms
 
 
 class AnswerRetrieveStep(Step):
@@ -70,10 +72,10 @@ class AnswerRetrieveStep(Step):
             return drop("no_passages", f"{len(pages)} pages held no text to cut into passages")
         ranker = ctx.run.services.state(BatchedRanker, lambda: BatchedRanker(cache, ctx.run.services.embedder()))
         ranked = await ranker.rank(item.text, [c.text for c in candidates], [c.key for c in candidates],
-                                   answers.passages_per_answer)
+                                   answers.passages_per_answer, [c.terms for c in candidates])
         outputs = []
         for rank, hit in enumerate(ranked, start=1):
-            text, page, start, _ = candidates[hit.index]
+            text, page, start = candidates[hit.index][:3]
             outputs.append(passage_record(item, page, text, start, rank, hit, found_by.get(page.id)))
         return keep(*outputs)
 
@@ -85,12 +87,16 @@ def candidate_passages(pages: list[Record], size: int, overlap: int, cache: Pass
 
     cache = cache if cache is not None else PassageCache()
     seen: set[str] = set()
+    pages_cut: set[str] = set()
     candidates = []
     for page in pages:
-        for cut in cache.cuts(page.text, size, overlap):
+        if page.id in pages_cut:  # found by another query of this prompt: its passages are in already
+            continue
+        pages_cut.add(page.id)
+        for cut in cache.cuts(page.text, size, overlap, page.id):
             if cut.fold and cut.fold not in seen:
                 seen.add(cut.fold)
-                candidates.append(Candidate(cut.text, page, cut.start, cut.key))
+                candidates.append(Candidate(cut.text, page, cut.start, cut.key, cut.terms))
     return candidates
 
 

@@ -4,6 +4,7 @@ found it is the step's emit (and the passage's `query_id`). Refused pages are re
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from sftgen.fetch.redact import redact_url, redact_urls_in
@@ -81,14 +82,26 @@ class PageIds:
         return found
 
 
+@lru_cache(maxsize=4096)
+def recorded_url(url: str) -> str:
+    """`redact_url(url)`, kept: the same pages are found by many queries."""
+    return redact_url(url)
+
+
+@lru_cache(maxsize=4096)
+def recorded_title(title: str) -> str:
+    """`redact_urls_in(title)`, kept likewise."""
+    return redact_urls_in(title)
+
+
 def page_document(hit, page, ids: PageIds | None = None) -> Record:
     """The page as a document of its own (no parent): its id depends on its URL and text only, so the
     same page found again is the same record, not a copy."""
-    url = redact_url(page.final_url or hit.url)
+    url = recorded_url(page.final_url or hit.url)
     meta = {
         "source": url,
         "url": url,
-        "title": redact_urls_in(page.title or hit.title or url),
+        "title": recorded_title(page.title or hit.title or url),
         "format": page.format,
         "backend": hit.backend,
     }
