@@ -96,7 +96,7 @@ def test_a_plain_batch_is_written_by_the_batched_writer(tmp_path):
     with store.transaction():
         assert batch_writes.write(store.records, "step", "s", batch, 1.0)
     assert [record.text for record in store.emitted("step")] == [f"made from in{i}" for i in range(4)]
-    assert [row["label"] for row in store.progress_rows("step")] == [f"in{i}" for i in range(4)]
+    assert [row["label"] for row in store.progress.rows("step")] == [f"in{i}" for i in range(4)]
 
 
 def test_a_batch_that_withdraws_is_left_to_the_item_by_item_writer(tmp_path):
