@@ -166,7 +166,8 @@ class ChatClient:
         params = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
         headers = {STEP_HEADER: step} if step else {}
         body = self.request_body(messages, params, schema)
-        key = self.cache_key(messages, params, schema)
+        encoded: dict[int, str] = {}  # each message's text as JSON, written once for the key and the bodies
+        key = cache_key(self.model_identity, messages, params, schema, self.structured_output, encoded)
         cached = self.from_cache(key, schema)
         if cached is not None:
             return cached
@@ -175,7 +176,7 @@ class ChatClient:
         raw_replies: list[str] = []
         for reask in range(self.max_reasks + 1):
             attempt_body = body if reask == 0 else self.varied_body(body, raw_replies[-1], failures[-1], reask)
-            sent = encode_body(attempt_body)  # once: posted as is (retries too) and stored as is
+            sent = encode_body(attempt_body, encoded)  # once: posted as is (retries too) and stored as is
             response = await self.post(sent, reply, headers)
             release: Callable[[], None] | None = self.slots.release
             try:  # the request's slot is held until its reply is stored or refused (see `post`)

@@ -14,19 +14,53 @@ from sftgen.llm.structured import response_format, schema_instructions
 
 BODY_JSON = json.JSONEncoder(ensure_ascii=False)
 """`json.dumps(value, ensure_ascii=False)`, without making an encoder per call."""
+encode_string = json.encoder.encode_basestring
+"""One string as `json.dumps(text, ensure_ascii=False)` writes it (C-accelerated)."""
 CANONICAL_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 """`json.dumps` as `stable_hash` calls it, without making an encoder per call."""
 
 
-def encode_body(body: dict[str, Any]) -> bytes:
+def encode_body(body: dict[str, Any], encoded: dict[int, str] | None = None) -> bytes:
     """The body's JSON, as `json.dumps(body, ensure_ascii=False)` writes it. A `response_format` made by
-    `cached_response_format` (the body's last key) is written once per schema, not once per request."""
+    `cached_response_format` (the body's last key) is written once per schema, not once per request; the
+    texts of the messages are written once per request (`encoded`, shared with `cache_key`)."""
     fmt = body.get("response_format")
     held = FORMATS_JSON.get(id(fmt)) if fmt is not None else None
-    if held is None or held[0] is not fmt or next(reversed(body)) != "response_format":
-        return BODY_JSON.encode(body).encode("utf-8")
-    head = BODY_JSON.encode({name: value for name, value in body.items() if name != "response_format"})
-    return f'{head[:-1]}, "response_format": {held[1]}}}'.encode("utf-8")
+    fmt_json = held[1] if held is not None and held[0] is fmt and next(reversed(body)) == "response_format" else None
+    messages = None
+    names = list(body)
+    if names[:2] == ["model", "messages"] and type(body["model"]) is str and type(body["messages"]) is list:
+        messages = messages_json(body["messages"], {} if encoded is None else encoded, canonical=False)
+    skipped = (("model", "messages") if messages is not None else ()) + (("response_format",) if fmt_json else ())
+    text = BODY_JSON.encode({name: body[name] for name in names if name not in skipped})
+    if messages is not None:
+        text = f'{{"model": {encode_string(body["model"])}, "messages": {messages}' + (
+            "}" if text == "{}" else ", " + text[1:])
+    if fmt_json is not None:
+        text = ("{" if text == "{}" else text[:-1] + ", ") + f'"response_format": {fmt_json}}}'
+    return text.encode("utf-8")
+
+
+def messages_json(messages: list[Any], encoded: dict[int, str], canonical: bool) -> str | None:
+    """Chat messages (dicts of a `role` then a `content` string) as `json.dumps` writes them: for the body
+    (`ensure_ascii=False`) or, `canonical`, for the cache key (keys sorted, no spaces). Each text is encoded
+    once per request: `encoded` holds them by `id` (the texts are alive while the request is made). None
+    for any other shape of message: the caller encodes the whole value."""
+    parts = []
+    for message in messages:
+        if type(message) is not dict or len(message) != 2:
+            return None
+        role, content = message.get("role"), message.get("content")
+        if type(role) is not str or type(content) is not str or (not canonical and next(iter(message)) != "role"):
+            return None
+        text = encoded.get(id(content))
+        if text is None:
+            text = encoded[id(content)] = encode_string(content)
+        if canonical:
+            parts.append(f'{{"content":{text},"role":{encode_string(role)}}}')
+        else:
+            parts.append(f'{{"role": {encode_string(role)}, "content": {text}}}')
+    return "[" + ("," if canonical else ", ").join(parts) + "]"
 
 
 def canonical_json(value: Any) -> str:
@@ -48,10 +82,15 @@ def request_body(model: str, messages: list[dict[str, str]], params: dict[str, A
 
 
 def cache_key(model_identity: str, messages: list[dict[str, str]], params: dict[str, Any],
-              schema: type[BaseModel] | None, structured_output: str) -> str:
+              schema: type[BaseModel] | None, structured_output: str, encoded: dict[int, str] | None = None) -> str:
     """`stable_hash(model identity, messages, params, the schema's JSON schema, structured output mode)`,
-    the schema's part written once per schema (tests/test_llm_request_bytes.py)."""
-    head = canonical_json((model_identity, messages, params))[:-1]
+    the schema's part written once per schema, the messages' texts once per request (`encoded`, shared with
+    `encode_body`) (tests/test_llm_request_bytes.py)."""
+    written = messages_json(messages, {} if encoded is None else encoded, canonical=True)
+    if written is None:
+        head = canonical_json((model_identity, messages, params))[:-1]
+    else:
+        head = f"[{canonical_json(model_identity)},{written},{canonical_json(params)}"
     payload = f"{head},{canonical_schema(schema) if schema else 'null'},{canonical_json(structured_output)}]"
     return hashlib.blake2b(payload.encode("utf-8"), digest_size=20).hexdigest()
 
