@@ -26,6 +26,7 @@ from sftgen.failures import RunStopped
 from sftgen.llm.cache_writes import CacheWrites
 from sftgen.llm.errors import LLMError, LLMUnusable
 from sftgen.llm.http_reply import HTTPReply, decode_json, http_error, is_completion, read_choice, retry_after
+from sftgen.llm.reply import LLMReply
 from sftgen.llm.request_body import cache_key, encode_body, request_body, varied_body
 from sftgen.llm.retries import RETRY_AFTER_CAP_S, RETRYABLE_STATUS, UNUSABLE_AFTER, Backoff, RetryWaits
 from sftgen.llm.structured import InvalidReply, parse_reply
@@ -46,18 +47,6 @@ log = logging.getLogger("sftgen.llm")
 class RequestCache(Protocol):
     def cache_get(self, key: str) -> dict[str, Any] | None: ...
     def cache_put(self, key: str, model: str, request: dict | bytes, response: dict, usage: dict) -> None: ...
-
-
-@dataclass
-class LLMReply:
-    content: str
-    parsed: BaseModel | None
-    cache_key: str
-    cache_hit: bool
-    requests: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    reasks: int = 0
 
 
 @dataclass

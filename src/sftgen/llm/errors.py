@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sftgen.failures import RunStopped
-
-if TYPE_CHECKING:
-    from sftgen.llm.client import LLMReply
+from sftgen.llm.reply import LLMReply
 
 
 class LLMError(Exception):
