@@ -63,8 +63,21 @@ class BenchSeed(SourceStep):
         return iter(())
 
 
+class BenchPromptSeed(BenchSeed):
+    """The same, for prompts (`make_project(..., kind="prompt")`): a product step's inputs."""
+
+    produces = "prompt"
+
+
 def bench_pipeline() -> Pipeline:
     return Pipeline([BenchSeed(), BenchQuestionStep(upstream=[BenchSeed.name])])
+
+
+def prompt_filter_pipeline() -> Pipeline:
+    """The product's prompt filter (its template, schema, precheck and on_reply) over the bench's prompts."""
+    from sftgen.steps.prompt_filter import PromptFilterStep
+
+    return Pipeline([BenchPromptSeed(), PromptFilterStep(upstream=[BenchPromptSeed.name])])
 
 
 def bench_recipe(base_url: str, concurrency: int, max_retries: int = 6) -> Recipe:
@@ -76,15 +89,21 @@ def bench_recipe(base_url: str, concurrency: int, max_retries: int = 6) -> Recip
     })
 
 
-def make_project(directory: Path, n_items: int, salt: str) -> Store:
-    """A project folder with the bench template and a store holding `n_items` chunks emitted by `seed`."""
+PROMPT_TEXT = "How do quarks ({salt}, {i}) carry colour charge, and why does gluon exchange bind them into hadrons?"
+
+
+def make_project(directory: Path, n_items: int, salt: str, kind: str = "chunk") -> Store:
+    """A project folder with the bench template and a store holding `n_items` chunks (or prompts) emitted
+    by `seed`."""
     (directory / "templates").mkdir(parents=True, exist_ok=True)
     (directory / "templates" / TEMPLATE_NAME).write_text(TEMPLATE, encoding="utf-8")
     store = Store(directory / ".sftgen" / "store.db")
     results = []
     for i in range(n_items):
         text = f"Chunk {i} ({salt}): quarks carry colour charge and bind into hadrons through gluon exchange."
-        chunk = Record(kind="chunk", text=text, meta={"source": f"doc{i % 97}.md", "index": i}, origin=f"{salt}:{i}")
+        if kind == "prompt":
+            text = PROMPT_TEXT.format(salt=salt, i=i)
+        chunk = Record(kind=kind, text=text, meta={"source": f"doc{i % 97}.md", "index": i}, origin=f"{salt}:{i}")
         results.append(ItemResult(item_id=f"seed-{salt}-{i}", outcome=Status.KEPT, outputs=[chunk]))
     for start in range(0, len(results), 1000):
         store.commit_batch("seed", "seed", results[start : start + 1000])

@@ -6,11 +6,14 @@ in one run:
 - client:    `ChatClient.complete` for the same messages, no request cache;
 - per reply: the same, the cache committed reply by reply (a cache without `transaction()`: how it was);
 - cached:    `ChatClient.complete` with the store as its request cache (the replies of a loop turn in one commit);
-- step:      a real LLMStep run by the LocalExecutor over chunks in a store (templates, cache, results).
+- step:      a real LLMStep run by the LocalExecutor over chunks in a store (templates, cache, results);
+- prompt_filter: the product's prompt filter run the same way over prompts (its template with the fence
+             filter, its Literal schema, precheck and on_reply): what a real step adds to the bench's step.
 Prints CPU ms per request of each (the median over `--repeat` rounds, the layers taking turns, so that a
 busy machine weighs on all alike) and the ratio to the plain loop.
 
     PYTHONPATH=src .venv/bin/python bench/llm_step_cpu.py [--items 3000] [--latency 0.2] [--concurrency 64]
+        [--repeat 1] [--layers plain,client,per_reply,cached,step,prompt_filter]
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_project import BenchQuestion, BenchQuestionStep, bench_pipeline, bench_recipe, make_project  # fixes sys.path
+from bench_project import (  # fixes sys.path
+    BenchQuestion, BenchQuestionStep, bench_pipeline, bench_recipe, make_project, prompt_filter_pipeline,
+)
 
 from sftgen.llm.client import ChatClient
 from sftgen.llm.templates import Templates
@@ -34,6 +39,7 @@ from sftgen.store import Store
 from tests.fakes.fake_config import FakeServerConfig
 from tests.fakes.fake_openai_server import spawn_fake_server
 
+LAYERS = ("plain", "client", "per_reply", "cached", "step", "prompt_filter")
 PARAMS = {"temperature": 0.7, "max_tokens": 256, "seed": None}
 
 
@@ -93,12 +99,13 @@ class CommitPerReply:
         self.store.cache_put(*row)
 
 
-async def step_run(project_dir: Path, store: Store, base_url: str, concurrency: int) -> None:
+async def step_run(project_dir: Path, store: Store, base_url: str, concurrency: int,
+                   pipeline_of=bench_pipeline, step: str = BenchQuestionStep.name) -> None:
     recipe = bench_recipe(base_url, concurrency)
     client = ChatClient(base_url, "fake-model", max_concurrency=concurrency, cache=store)
-    pipeline = bench_pipeline()
+    pipeline = pipeline_of()
     async with open_run(Project(project_dir, recipe), pipeline, store, llm=client) as ctx:
-        await LocalExecutor().run([pipeline.step(BenchQuestionStep.name)], ctx)
+        await LocalExecutor().run([pipeline.step(step)], ctx)
     await client.aclose()
 
 
@@ -108,10 +115,11 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.2, help="the fake server's fixed latency, seconds")
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--repeat", type=int, default=1, help="rounds; the median is printed")
+    parser.add_argument("--layers", default=",".join(LAYERS), help="which layers to run (plain always runs)")
     args = parser.parse_args()
     n, c = args.items, args.concurrency
     config = FakeServerConfig(latency_kind="fixed", latency_ms=1000 * args.latency)
-    layers = ("plain", "client", "per_reply", "cached", "step")
+    layers = ("plain", *(name for name in LAYERS[1:] if name in args.layers.split(",")))
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in layers}
     with tempfile.TemporaryDirectory(prefix="sftgen-llmcpu-") as tmp, spawn_fake_server(config) as server:
         url = server.base_url
@@ -119,8 +127,9 @@ def main() -> None:
         for round_ in range(args.repeat):
             # each layer and round gets chunks of its own (salted): no request is answered from a cache row
             dirs = {name: Path(tmp) / f"{name}-{round_}" for name in layers}
-            stores = {name: make_project(dirs[name], n, salt=f"{name}-{round_}") for name in layers}
-            messages = {name: chunk_messages(dirs[name], stores[name]) for name in layers}
+            stores = {name: make_project(dirs[name], n, salt=f"{name}-{round_}",
+                                         kind="prompt" if name == "prompt_filter" else "chunk") for name in layers}
+            messages = {name: chunk_messages(dirs[name], stores[name]) for name in layers if name != "prompt_filter"}
             bodies = [json.dumps(builder.request_body(m, PARAMS, BenchQuestion), ensure_ascii=False).encode()
                       for m in messages["plain"]]
             runs = {
@@ -129,6 +138,8 @@ def main() -> None:
                 "per_reply": lambda: client_loop(messages["per_reply"], url, c, CommitPerReply(stores["per_reply"])),
                 "cached": lambda: client_loop(messages["cached"], url, c, stores["cached"]),
                 "step": lambda: step_run(dirs["step"], stores["step"], url, c),
+                "prompt_filter": lambda: step_run(dirs["prompt_filter"], stores["prompt_filter"], url, c,
+                                                  prompt_filter_pipeline, "prompt_filter"),
             }
             for name in layers:
                 results[name].append(cpu_ms(lambda: asyncio.run(runs[name]()), n))
@@ -141,9 +152,10 @@ def main() -> None:
           f"median of {args.repeat} round(s)")
     labels = {"plain": "plain aiohttp loop", "client": "ChatClient, no cache",
               "per_reply": "ChatClient + cache, commit per reply", "cached": "ChatClient + cache, commit per turn",
-              "step": "LLMStep through the LocalExecutor"}
+              "step": "LLMStep through the LocalExecutor",
+              "prompt_filter": "prompt_filter through the LocalExecutor"}
     for name, (ms, wall) in medians.items():
-        print(f"  {labels[name]:<38} {ms:6.3f} ms CPU/request  x{ms / plain:5.2f} plain  wall {wall:5.1f} s")
+        print(f"  {labels[name]:<40} {ms:6.3f} ms CPU/request  x{ms / plain:5.2f} plain  wall {wall:5.1f} s")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from sftgen.llm.fencing import fence
+from sftgen.llm.fencing import fence, neutralise, neutralise_all
 from sftgen.llm.templates import PACKAGE_TEMPLATES, Templates
 from tests.support.fences import LABELS, delimiters, depth_at
 
@@ -121,3 +121,15 @@ def test_the_fence_defuses_its_delimiters_in_any_case_and_spacing(tag):
 def test_text_that_only_looks_like_a_tag_is_left_alone():
     text = "if a < passage_count and b > 2: List<T> stays, <b>bold</b> too"
     assert fence(text, "PASSAGE") == f"<PASSAGE>\n{text}\n</PASSAGE>"
+
+
+
+OPENING = str.maketrans("", "", "<[\uff1c\ufe64")
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=HOSTILE_TEXT | st.text(st.sampled_from("ab <>[]/|sS\uff1c\uff1e\ufe64\ufe65\uff5c\n")),
+       label=st.sampled_from(LABELS))
+def test_the_shortcut_for_texts_without_brackets_changes_nothing(text, label):
+    for value in (text, text.translate(OPENING)):
+        assert neutralise(value, label) == neutralise_all(value, label)

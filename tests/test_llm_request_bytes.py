@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
 from sftgen.llm.client import ChatClient, encode_body
+from sftgen.llm.request_body import cache_key
 from sftgen.llm.schemas import with_exactly
 from sftgen.records import stable_hash
 
@@ -45,3 +46,29 @@ def test_the_body_sent_and_the_cache_key_are_those_of_plain_json(messages, param
     schema_json = schema.model_json_schema() if schema else None
     assert client.cache_key(messages, params, schema) == stable_hash(model + "@sha", messages, params, schema_json,
                                                                      mode, length=20)
+    encoded: dict[int, str] = {}  # the messages' texts written once for the key and the body, as the client does
+    assert cache_key(model + "@sha", messages, params, schema, mode, encoded) == client.cache_key(messages, params,
+                                                                                                  schema)
+    assert encode_body(body, encoded) == json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+
+odd_messages = st.lists(st.one_of(
+    st.fixed_dictionaries({"content": texts, "role": st.sampled_from(["system", "user"])}),  # keys the other way
+    st.fixed_dictionaries({"role": st.just("user"), "content": texts, "name": texts}),  # a third key
+    st.fixed_dictionaries({"role": st.just("user"), "content": st.none() | st.integers()}),  # not a text
+    st.fixed_dictionaries({"role": st.just("user")}),
+), min_size=1, max_size=3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(odd_messages, params, st.sampled_from(SCHEMAS))
+def test_messages_of_another_shape_are_written_as_plain_json_too(messages, params, schema):
+    client = ChatClient("http://127.0.0.1:9", "fake-model")
+    body = {"model": "fake-model", "messages": messages, **params}
+    encoded: dict[int, str] = {}
+    schema_json = schema.model_json_schema() if schema else None
+    assert cache_key("m", messages, params, schema, "json_schema", encoded) == stable_hash(
+        "m", messages, params, schema_json, "json_schema", length=20)
+    assert encode_body(body, encoded) == json.dumps(body, ensure_ascii=False).encode("utf-8")
+    assert encode_body(client.varied_body(body, "bad", "cut off", 1), encoded) == json.dumps(
+        client.varied_body(body, "bad", "cut off", 1), ensure_ascii=False).encode("utf-8")

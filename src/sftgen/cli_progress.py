@@ -20,9 +20,10 @@ from rich.progress import (
 from sftgen.records import Status
 
 
-REFRESH_PER_SECOND = 4
+REFRESH_PER_SECOND = 2
 """The display's redraws (rich's default is 10): it draws from its own thread, and what it costs is CPU per
-second of the run, taken from the steps."""
+second of the run, taken from the steps. On a console that is not a terminal (a log, a pipe) nothing is
+drawn while the run goes: the table is rendered once, when it stops."""
 FIELDS_EVERY_S = 0.25
 """An item done advances its bar at once; its rate (rich recomputes it from every recent sample), the
 requests in flight and the errors are refreshed at most this often."""
@@ -30,17 +31,19 @@ requests in flight and the errors are refreshed at most this often."""
 
 class RichProgress:
     def __init__(self, console: Console):
+        # styles, not markup: a markup column parses its text on every redraw of every bar
         self.progress = Progress(
-            TextColumn("[bold]{task.description:<16}"),
+            TextColumn("{task.description:<16}", style="bold", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("[cyan]{task.fields[rate]:>9}"),
+            TextColumn("{task.fields[rate]:>9}", style="cyan", markup=False),
             TimeElapsedColumn(),
-            TextColumn("eta"),
+            TextColumn("eta", markup=False),
             TimeRemainingColumn(),
-            TextColumn("[magenta]{task.fields[in_flight]}"),
-            TextColumn("[red]{task.fields[errors]}"),
+            TextColumn("{task.fields[in_flight]}", style="magenta", markup=False),
+            TextColumn("{task.fields[errors]}", style="red", markup=False),
             console=console,
+            auto_refresh=console.is_terminal and not console.is_dumb_terminal,
             refresh_per_second=REFRESH_PER_SECOND,
         )
         self.tasks: dict[str, TaskID] = {}

@@ -14,13 +14,9 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import logging
-import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, NoReturn, Protocol
 
 import aiohttp
@@ -28,74 +24,29 @@ from pydantic import BaseModel
 
 from sftgen.failures import RunStopped
 from sftgen.llm.cache_writes import CacheWrites
-from sftgen.llm.http_reply import HTTPReply, decode_json, http_error, is_completion, retry_after
-from sftgen.llm.structured import InvalidReply, parse_reply, response_format, schema_instructions
+from sftgen.llm.errors import LLMError, LLMUnusable
+from sftgen.llm.http_reply import HTTPReply, decode_json, http_error, is_completion, read_choice, retry_after
+from sftgen.llm.reply import LLMReply
+from sftgen.llm.request_body import cache_key, encode_body, request_body, varied_body
+from sftgen.llm.retries import RETRY_AFTER_CAP_S, RETRYABLE_STATUS, UNUSABLE_AFTER, Backoff, RetryWaits
+from sftgen.llm.structured import InvalidReply, parse_reply
 from sftgen.llm.unusable_server import (
     KEY_REFUSED, NOT_ALLOWED, NOT_FOUND, ServerFailure, ServerSettings, UnusableServerBreaker,
     failure_of_body, failure_of_exception, failure_of_status, unusable_message,
 )
 
-RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
-RETRY_AFTER_CAP_S = 120.0
-"""The longest wait a Retry-After header gets per retry; a longer one is named in the item's error."""
-UNUSABLE_AFTER = 6
-"""Attempts in a row, over all concurrent requests, that fail because the server is unusable before the
-run stops: a few, so that a dead server costs one wave of requests, not one request per item."""
+__all__ = ["Backoff", "ChatClient", "ClientStats", "LLMError", "LLMReply", "LLMUnusable", "RequestCache",
+           "encode_body"]
+
 STEP_HEADER = "X-Sftgen-Step"
 """The request header naming the pipeline step that asks."""
 
 log = logging.getLogger("sftgen.llm")
 
 
-class LLMError(Exception):
-    """A request that failed for good. `reason` is short and stable (a drop/error reason); `detail` says more;
-    `spent` is what the failed request cost (requests sent, tokens), so the funnel counts it."""
-
-    def __init__(self, reason: str, detail: str, raw_replies: list[str] | None = None,
-                 spent: LLMReply | None = None):
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
-        self.raw_replies = raw_replies or []
-        self.spent = spent
-
-
-class LLMUnusable(RunStopped):
-    """The LLM cannot serve this run (unreachable, refusing every request, its server died): the run stops,
-    no item is marked as an error because of it."""
-
-
 class RequestCache(Protocol):
     def cache_get(self, key: str) -> dict[str, Any] | None: ...
     def cache_put(self, key: str, model: str, request: dict | bytes, response: dict, usage: dict) -> None: ...
-
-
-def encode_body(body: dict[str, Any]) -> bytes:
-    """The body's JSON, as `json.dumps(body, ensure_ascii=False)` writes it. A `response_format` made by
-    `cached_response_format` (the body's last key) is written once per schema, not once per request."""
-    fmt = body.get("response_format")
-    held = FORMATS_JSON.get(id(fmt)) if fmt is not None else None
-    if held is None or held[0] is not fmt or next(reversed(body)) != "response_format":
-        return json.dumps(body, ensure_ascii=False).encode("utf-8")
-    head = json.dumps({name: value for name, value in body.items() if name != "response_format"}, ensure_ascii=False)
-    return f'{head[:-1]}, "response_format": {held[1]}}}'.encode("utf-8")
-
-
-def canonical_json(value: Any) -> str:
-    """JSON as `stable_hash` writes it."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-@dataclass
-class LLMReply:
-    content: str
-    parsed: BaseModel | None
-    cache_key: str
-    cache_hit: bool
-    requests: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    reasks: int = 0
 
 
 @dataclass
@@ -109,16 +60,6 @@ class ClientStats:
     completion_tokens: int = 0
     in_flight: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass
-class Backoff:
-    base_s: float = 0.5
-    max_s: float = 30.0
-
-    def delay(self, attempt: int) -> float:
-        """Full jitter: uniform in [0, min(max, base * 2^attempt)], so retries of many requests spread out."""
-        return random.uniform(0, min(self.max_s, self.base_s * (2**attempt)))
 
 
 class ChatClient:
@@ -214,7 +155,8 @@ class ChatClient:
         params = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
         headers = {STEP_HEADER: step} if step else {}
         body = self.request_body(messages, params, schema)
-        key = self.cache_key(messages, params, schema)
+        encoded: dict[int, str] = {}  # each message's text as JSON, written once for the key and the bodies
+        key = cache_key(self.model_identity, messages, params, schema, self.structured_output, encoded)
         cached = self.from_cache(key, schema)
         if cached is not None:
             return cached
@@ -223,7 +165,7 @@ class ChatClient:
         raw_replies: list[str] = []
         for reask in range(self.max_reasks + 1):
             attempt_body = body if reask == 0 else self.varied_body(body, raw_replies[-1], failures[-1], reask)
-            sent = encode_body(attempt_body)  # once: posted as is (retries too) and stored as is
+            sent = encode_body(attempt_body, encoded)  # once: posted as is (retries too) and stored as is
             response = await self.post(sent, reply, headers)
             release: Callable[[], None] | None = self.slots.release
             try:  # the request's slot is held until its reply is stored or refused (see `post`)
@@ -256,37 +198,13 @@ class ChatClient:
     def request_body(
         self, messages: list[dict[str, str]], params: dict[str, Any], schema: type[BaseModel] | None
     ) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": self.model, "messages": list(messages)}
-        body.update({k: v for k, v in params.items() if v is not None})
-        if schema is not None:
-            fmt = cached_response_format(schema, self.structured_output)
-            if fmt is not None:
-                body["response_format"] = fmt
-            else:
-                body["messages"] = with_instructions(body["messages"], cached_schema_instructions(schema))
-        return body
+        return request_body(self.model, messages, params, schema, self.structured_output)
 
     def cache_key(self, messages: list[dict[str, str]], params: dict[str, Any], schema: type[BaseModel] | None) -> str:
-        """`stable_hash(model identity, messages, params, the schema's JSON schema, structured output mode)`,
-        the schema's part written once per schema (tests/test_llm_request_bytes.py)."""
-        head = canonical_json((self.model_identity, messages, params))[:-1]
-        payload = f"{head},{canonical_schema(schema) if schema else 'null'},{canonical_json(self.structured_output)}]"
-        return hashlib.blake2b(payload.encode("utf-8"), digest_size=20).hexdigest()
+        return cache_key(self.model_identity, messages, params, schema, self.structured_output)
 
     def varied_body(self, body: dict[str, Any], bad_reply: str, failure: str, reask: int) -> dict[str, Any]:
-        """A re-ask differs from the first ask: it shows the bad reply and the error, and samples differently."""
-        varied = dict(body)
-        varied["messages"] = [
-            *body["messages"],
-            {"role": "assistant", "content": bad_reply[:4000]},
-            {"role": "user", "content": f"That reply was not usable: {failure}. Answer again, following the "
-                                        "required format exactly."},
-        ]
-        varied["temperature"] = min(1.0, float(body.get("temperature", 0.7)) + 0.2 * reask)
-        varied["seed"] = int(body.get("seed") or 0) + 1000 * reask
-        if "cut off" in failure:
-            varied["max_tokens"] = int(body.get("max_tokens", 512)) * 2
-        return varied
+        return varied_body(body, bad_reply, failure, reask)
 
     async def post(self, body: bytes, reply: LLMReply, headers: dict[str, str] | None = None) -> dict[str, Any]:
         """POST with retries; counts every request sent and the tokens used into `reply`. Returns the
@@ -401,60 +319,3 @@ class ChatClient:
         reply.completion_tokens += completion
         self.stats.prompt_tokens += prompt
         self.stats.completion_tokens += completion
-
-
-def read_choice(response: dict[str, Any]) -> tuple[str, str | None]:
-    try:
-        choice = response["choices"][0]
-        return choice["message"].get("content") or "", choice.get("finish_reason")
-    except (KeyError, IndexError, TypeError, AttributeError):
-        return "", "malformed"
-
-
-@lru_cache(maxsize=256)
-def json_schema_of(schema: type[BaseModel]) -> dict[str, Any]:
-    """pydantic rebuilds a JSON schema on every call (about 1 ms); a schema class does not change in a run."""
-    return schema.model_json_schema()
-
-
-@lru_cache(maxsize=256)
-def canonical_schema(schema: type[BaseModel]) -> str:
-    return canonical_json(json_schema_of(schema))
-
-
-FORMATS_JSON: dict[int, tuple[dict[str, Any], str]] = {}
-"""id -> (a response_format made by `cached_response_format`, its JSON): held here, so no id is reused."""
-
-
-@lru_cache(maxsize=256)
-def cached_response_format(schema: type[BaseModel], mode: str) -> dict[str, Any] | None:
-    fmt = response_format(schema, mode)
-    if fmt is not None:
-        FORMATS_JSON[id(fmt)] = (fmt, json.dumps(fmt, ensure_ascii=False))
-    return fmt
-
-
-@lru_cache(maxsize=256)
-def cached_schema_instructions(schema: type[BaseModel]) -> str:
-    return schema_instructions(schema)
-
-
-@dataclass
-class RetryWaits:
-    """How long one request waited between its attempts, and the longest Retry-After it was asked for
-    beyond the cap: both go into its error, so a capped wait is not hidden."""
-
-    waited_s: float = 0.0
-    longest_asked_s: float = 0.0
-
-    def note(self, cap_s: float) -> str:
-        if self.longest_asked_s <= cap_s:
-            return ""
-        return (f"; the server asked to wait {self.longest_asked_s:g} s (Retry-After) and sftgen waits at most "
-                f"{cap_s:g} s per retry: it waited {self.waited_s:.0f} s in all")
-
-
-def with_instructions(messages: list[dict[str, str]], instructions: str) -> list[dict[str, str]]:
-    if messages and messages[0]["role"] == "system":
-        return [{"role": "system", "content": messages[0]["content"] + "\n\n" + instructions}, *messages[1:]]
-    return [{"role": "system", "content": instructions}, *messages]

@@ -12,8 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
-
 from sftgen.llm.client import LLMUnusable
 from sftgen.llm.gguf import model_alias
 
@@ -131,6 +129,8 @@ class EmbeddedServer:
         return self.base_url
 
     def wait_until_ready(self, wait_s: float) -> None:
+        import httpx  # here: a run against a remote server does not load it (about 45 ms)
+
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:

@@ -47,3 +47,12 @@ def retry_after(response: HTTPReply | None) -> float | None:
 def http_error(response: HTTPReply) -> str:
     value = response.headers.get("retry-after")
     return f"HTTP {response.status_code}" + (f" (Retry-After: {value})" if value else "")
+
+
+def read_choice(response: dict[str, Any]) -> tuple[str, str | None]:
+    """The first choice's content and finish reason; ("", "malformed") when the completion has none."""
+    try:
+        choice = response["choices"][0]
+        return choice["message"].get("content") or "", choice.get("finish_reason")
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return "", "malformed"

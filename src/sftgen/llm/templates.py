@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,8 @@ from sftgen.llm.fencing import fence
 
 ROLE_MARKER = re.compile(r"^<\|(system|user|assistant)\|>[ \t\r]*$", re.MULTILINE)
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+RECHECK_S = 1.0
+"""How long a template's text is used before its file is checked for a change again."""
 
 
 class TemplateError(Exception):
@@ -31,6 +35,23 @@ class TemplateError(Exception):
 class MessageSource:
     role: str
     template: jinja2.Template
+
+    def render(self, variables: dict[str, Any]) -> str:
+        """`template.render(**variables)`, without copying the template's globals out of their ChainMap on
+        every call (a third of a render's CPU): they are flattened once per compiled message."""
+        template = self.template
+        environment = template.environment
+        context = environment.context_class(environment, {**self.flat_globals, **variables}, template.name,
+                                            template.blocks, globals=template.globals)
+        try:
+            return environment.concat(template.root_render_func(context))  # type: ignore[attr-defined]
+        except Exception:
+            environment.handle_exception()
+            raise  # handle_exception always raises; this line keeps type checkers content
+
+    @cached_property
+    def flat_globals(self) -> dict[str, Any]:
+        return dict(self.template.globals)
 
 
 class Templates:
@@ -49,19 +70,22 @@ class Templates:
         )
         self.env.filters["fence"] = fence
         self._compiled: dict[tuple[str, str], list[MessageSource]] = {}
-        self._sources: dict[str, tuple[str, Any]] = {}
+        self._sources: dict[str, tuple[str, Any, float]] = {}
 
     def source(self, name: str) -> str:
         """The template's text; read again only when its file changed (Jinja's up-to-date check: a stat,
-        not a read, per request)."""
+        not a read), checked at most once every `RECHECK_S` (a stat per request was a tenth of a render)."""
         held = self._sources.get(name)
-        if held is not None and held[1] is not None and held[1]():
+        now = time.monotonic()
+        if held is not None and held[1] is not None and (now - held[2] < RECHECK_S or held[1]()):
+            if now - held[2] >= RECHECK_S:
+                self._sources[name] = (held[0], held[1], now)
             return held[0]
         try:
             source, _, uptodate = self.env.loader.get_source(self.env, name)  # type: ignore[union-attr]
         except jinja2.TemplateNotFound as exc:
             raise TemplateError(f"template '{name}' not found in the project's templates/ or the package") from exc
-        self._sources[name] = (source, uptodate)
+        self._sources[name] = (source, uptodate, now)
         return source
 
     def fingerprint(self, name: str) -> str:
@@ -88,7 +112,7 @@ class Templates:
         messages = []
         for message in self.messages_of(name):
             try:
-                text = message.template.render(**variables)
+                text = message.render(variables)
             except jinja2.UndefinedError as exc:
                 raise TemplateError(f"template '{name}': {exc.message}") from exc
             messages.append({"role": message.role, "content": text.strip()})

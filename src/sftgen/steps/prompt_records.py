@@ -90,10 +90,11 @@ def names_a_subject(text: str) -> bool:
                for word in re.findall(r"[\w'-]+", text.casefold()))
 
 
-def content_stems(text: str) -> set[str]:
+def content_stems(words: list[str]) -> set[str]:
+    """The stems of the content words among `words` (a normalised text's words)."""
     from sftgen.dedup.content import FUNCTION_WORDS  # numpy comes with it; only prompt steps need it
 
-    return {word[:STEM] for word in normalise(text).split() if word not in FUNCTION_WORDS}
+    return {word[:STEM] for word in words if word not in FUNCTION_WORDS}
 
 
 def rewording_problem(original: str, rewrite: str) -> tuple[str, str] | None:
@@ -103,9 +104,10 @@ def rewording_problem(original: str, rewrite: str) -> tuple[str, str] | None:
         return problem
     if original.rstrip().endswith("?") and not (rewrite.rstrip().endswith("?") or IMPERATIVE_START.match(rewrite)):
         return "not_a_question", f"a question reworded into a statement: {rewrite}"
-    before, after = content_stems(original), content_stems(rewrite)
-    numbers_before = {w for w in normalise(original).split() if w.isdigit()}
-    numbers_after = {w for w in normalise(rewrite).split() if w.isdigit()}
+    words_before, words_after = normalise(original).split(), normalise(rewrite).split()
+    before, after = content_stems(words_before), content_stems(words_after)
+    numbers_before = {w for w in words_before if w.isdigit()}
+    numbers_after = {w for w in words_after if w.isdigit()}
     if numbers_before != numbers_after:
         return "content_changed", f"numbers {sorted(numbers_before)} became {sorted(numbers_after)}: {rewrite}"
     kept = len(before & after) / len(before) if before else 1.0
