@@ -3,8 +3,9 @@
 
 Tables (ids, step names and settings hashes are numbers from `names`; each distinct record text and progress
 label is kept once in `texts`: store/interning.py):
-- record_rows: every item with identity, provenance (`parents`: the numbers of its parent ids), text, meta,
-            status and drop reason.
+- record_rows: every item with identity, provenance (`parents`: the numbers of its parent ids), text, meta
+            (compressed with meta_dicts, a dictionary per kind: store/meta_codec.py; read it through the SQL
+            functions `meta_text` and `meta_sql`), status and drop reason.
 - emit_rows: which step passed on which item, and from which input (`source`). A step's inputs are the
             active emits of its upstream steps; a filter emits the inputs it keeps.
 - progress_rows: one row per (step, input): the settings hash it was processed under, the outcome
@@ -29,6 +30,7 @@ from pathlib import Path
 
 from sftgen.records import Record, Status
 from sftgen.store.disk_full import DiskFull, is_disk_full
+from sftgen.store.meta_codec import MetaCodec
 from sftgen.store.migrate import migrate
 
 SCHEMA = """
@@ -111,6 +113,11 @@ CREATE TABLE IF NOT EXISTS llm_cache (
     completion_tokens INTEGER NOT NULL DEFAULT 0,
     created_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS meta_dicts (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL UNIQUE,
+    data BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS llm_cache_dicts (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     opening BLOB NOT NULL UNIQUE,
@@ -160,7 +167,7 @@ PARENT_IDS = """(SELECT '[' || COALESCE(group_concat(json_quote(p.name), ', '), 
                  FROM json_each(r.parents) j CROSS JOIN names p ON p.n = j.value)"""
 """The JSON list of a record's parent ids, from `record_rows r` (whose `parents` lists their numbers; the
 CROSS JOIN keeps the list's order)."""
-RECORD_COLUMNS = f"""i.name AS id, r.kind, r.step, t.text, {PARENT_IDS} AS parent_ids, r.meta, r.origin, r.status,
+RECORD_COLUMNS = f"""i.name AS id, r.kind, r.step, t.text, {PARENT_IDS} AS parent_ids, meta_text(r.meta) AS meta, r.origin, r.status,
                     r.reason"""
 RECORD_JOINS = "JOIN names i ON i.n = r.n JOIN texts t ON t.n = r.text"
 """A record's columns (as `row_to_record` reads them) from `record_rows r`, and the joins they need."""
@@ -199,6 +206,7 @@ class Database:
         """Told at once (the runner stops the LLM client with it: requests waiting for a slot are not sent)."""
         try:
             self.conn = connect(path)
+            self.metas = MetaCodec(self.conn)
             migrate(self.conn, SCHEMA)
             watch_changes(self.conn)
         except (sqlite3.Error, OSError) as error:
@@ -265,6 +273,7 @@ class Transaction:
     def roll_back(self) -> None:
         if self.conn.in_transaction:  # SQLite rolls back by itself after some errors, SQLITE_FULL among them
             self.conn.execute("ROLLBACK")
+        self.db.metas.forget()
 
 
 def copy_database(source: Path, target: Path) -> None:

@@ -68,7 +68,7 @@ def find_garbage(db: Database) -> Garbage:
         conn.executemany("INSERT INTO gc_candidates VALUES (?)", ((c,) for c in candidates))
         needed_by: dict[str, set[str]] = {}  # candidate -> the records that need it
         for child, needed in conn.execute(
-            """WITH r AS (SELECT i.name AS id, r.parents, r.meta FROM record_rows r JOIN names i ON i.n = r.n)
+            """WITH r AS (SELECT i.name AS id, r.parents, meta_sql(r.meta) AS meta FROM record_rows r JOIN names i ON i.n = r.n)
                SELECT r.id, p.name FROM r, json_each(r.parents) j JOIN names p ON p.n = j.value
                      WHERE p.name IN gc_candidates
                UNION SELECT r.id, p.value FROM r, json_each(r.meta, '$.passage_ids') p
@@ -119,9 +119,10 @@ def unneeded_cache_rows(db: Database) -> tuple[list[str], int, str]:
     for (keys,) in conn.execute("SELECT cache_keys FROM progress_rows WHERE cache_keys != ''"):
         needed.update(keys.split())
     needed.update(row[0] for row in conn.execute(
-        """SELECT k.value FROM record_rows r, json_each(r.meta, '$.llm_cache_keys') k
-           WHERE json_type(r.meta, '$.llm_cache_keys') = 'array'
-             AND EXISTS (SELECT 1 FROM emit_rows e WHERE e.item = r.n AND e.active = 1)"""))
+        """SELECT k.value FROM (SELECT meta_sql(meta) AS meta FROM record_rows r
+                                 WHERE EXISTS (SELECT 1 FROM emit_rows e WHERE e.item = r.n AND e.active = 1)) r,
+                                json_each(r.meta, '$.llm_cache_keys') k
+           WHERE json_type(r.meta, '$.llm_cache_keys') = 'array'"""))
     latest = conn.execute("SELECT started_at, outcome FROM runs ORDER BY id DESC LIMIT 1").fetchone()
     since = latest[0] if latest is not None and latest[1] != "finished" else float("inf")
     note = "" if since == float("inf") else "the last run did not finish: the replies it stored are kept for its resume"
