@@ -12,8 +12,10 @@ label is kept once in `texts`: store/interning.py):
             (kept / dropped / error), the reason, the LLM requests, cache hits and tokens it cost, and the
             keys of the LLM cache rows its replies are in (space-separated; NULL in rows written before
             they were kept: `sftgen gc` then keeps every cache row).
-- llm_cache: request hash -> raw request and validated raw reply (compressed: store/llm_cache.py), with
-            llm_cache_dicts, the dictionaries its requests are compressed with.
+- llm_rows: request hash -> raw request and validated raw reply (compressed: store/llm_cache.py), the hash
+            as the row's number and the rest of it (store/cache_keys.py), with llm_cache_dicts, the
+            dictionaries its requests and replies are compressed with. The view `llm_cache` reads it with
+            the keys as strings (the table of that name in older stores).
 - runs:     one row per `sftgen run`, for the log and the budget.
 - reviews:  reviewers' decisions, append-only (decisions/log.py says what they add up to).
 The views `records`, `emits` and `progress` read the first three back with their text ids (the tables of
@@ -29,6 +31,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sftgen.records import Record, Status
+from sftgen.store.cache_keys import KEY_SQL
 from sftgen.store.disk_full import DiskFull, is_disk_full
 from sftgen.store.meta_codec import MetaCodec
 from sftgen.store.migrate import migrate
@@ -104,15 +107,18 @@ CREATE VIEW IF NOT EXISTS progress AS
            p.done_at, p.cache_keys
     FROM progress_rows p JOIN names s ON s.n = p.step JOIN names i ON i.n = p.item JOIN names g ON g.n = p.settings
     LEFT JOIN texts l ON l.n = p.label;
-CREATE TABLE IF NOT EXISTS llm_cache (
-    key TEXT PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS llm_rows (
+    n INTEGER PRIMARY KEY,
+    tail BLOB NOT NULL,
     model TEXT NOT NULL,
-    request TEXT NOT NULL,
-    response TEXT NOT NULL,
+    request BLOB NOT NULL,
+    response BLOB NOT NULL,
     prompt_tokens INTEGER NOT NULL DEFAULT 0,
     completion_tokens INTEGER NOT NULL DEFAULT 0,
     created_at REAL NOT NULL
 );
+CREATE VIEW IF NOT EXISTS llm_cache AS
+    SELECT {key_sql} AS key, model, request, response, prompt_tokens, completion_tokens, created_at FROM llm_rows;
 CREATE TABLE IF NOT EXISTS meta_dicts (
     id INTEGER PRIMARY KEY,
     kind TEXT NOT NULL UNIQUE,
@@ -149,7 +155,7 @@ CREATE TABLE IF NOT EXISTS reviews (
 );
 CREATE INDEX IF NOT EXISTS reviews_item ON reviews(item_id, seq);
 CREATE UNIQUE INDEX IF NOT EXISTS reviews_external ON reviews(external_id) WHERE external_id IS NOT NULL;
-"""
+""".replace("{key_sql}", KEY_SQL)
 
 
 def connect(path: Path) -> sqlite3.Connection:

@@ -20,6 +20,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sftgen.store.cache_keys import key_of, key_parts
 from sftgen.store.db import Database, marks
 
 KINDS = ("query", "document", "passage", "answer")
@@ -127,8 +128,9 @@ def unneeded_cache_rows(db: Database) -> tuple[list[str], int, str]:
     since = latest[0] if latest is not None and latest[1] != "finished" else float("inf")
     note = "" if since == float("inf") else "the last run did not finish: the replies it stored are kept for its resume"
     keys, size = [], 0
-    for key, length, created in conn.execute(
-            "SELECT key, length(request) + length(response), created_at FROM llm_cache"):
+    for n, tail, length, created in conn.execute(
+            "SELECT n, tail, length(request) + length(response), created_at FROM llm_rows"):
+        key = key_of(n, tail)
         if key not in needed and created < since:
             keys.append(key)
             size += length
@@ -142,9 +144,7 @@ def collect(db: Database, apply: bool) -> Collected:
     if not apply:
         return Collected(garbage, False, before, before)
     with db.transaction("sftgen gc"):
-        for start in range(0, len(garbage.cache_keys), 500):
-            part = garbage.cache_keys[start:start + 500]
-            db.conn.execute(f"DELETE FROM llm_cache WHERE key IN ({marks(part)})", part)
+        db.conn.executemany("DELETE FROM llm_rows WHERE n=? AND tail=?", map(key_parts, garbage.cache_keys))
         for start in range(0, len(garbage.record_ids), 500):
             part = garbage.record_ids[start:start + 500]
             numbers = f"SELECT n FROM names WHERE name IN ({marks(part)})"

@@ -24,6 +24,7 @@ from typing import Any
 
 import zstandard
 
+from sftgen.store.cache_keys import key_of, key_parts
 from sftgen.store.db import Database
 
 LEVEL = 6
@@ -208,7 +209,7 @@ class LLMCache:
     def get(self, key: str) -> dict[str, Any] | None:
         if self.db.disk_full is not None:  # the reply to a request sent now could not be stored: send none
             raise self.db.disk_full
-        row = self.conn.execute("SELECT response FROM llm_cache WHERE key=?", (key,)).fetchone()
+        row = self.conn.execute("SELECT response FROM llm_rows WHERE n=? AND tail=?", key_parts(key)).fetchone()
         return self.unpacked(row["response"]) if row else None
 
     def put(self, key: str, model: str, request: dict | bytes, response: dict, usage: dict) -> None:
@@ -218,11 +219,11 @@ class LLMCache:
             stored, made_for_request = self.packed_request(request)
             reply, made_for_reply = self.packed_reply(request, response)
             self.conn.execute(
-                """INSERT OR REPLACE INTO llm_cache
-                   (key, model, request, response, prompt_tokens, completion_tokens, created_at)
-                   VALUES (?,?,?,?,?,?,?)""",
+                """INSERT OR REPLACE INTO llm_rows
+                   (n, tail, model, request, response, prompt_tokens, completion_tokens, created_at)
+                   VALUES (?,?,?,?,?,?,?,?)""",
                 (
-                    key, model, stored, reply,
+                    *key_parts(key), model, stored, reply,
                     usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0), time.time(),
                 ),
             )
@@ -233,7 +234,8 @@ class LLMCache:
                 self._by_id[dictionary_id] = data
 
     def entry(self, key: str) -> dict[str, Any] | None:
-        row = self.conn.execute("SELECT * FROM llm_cache WHERE key=?", (key,)).fetchone()
+        row = self.conn.execute("SELECT model, request, response FROM llm_rows WHERE n=? AND tail=?",
+                                key_parts(key)).fetchone()
         if not row:
             return None
         return {"key": key, "model": row["model"], "request": self.unpacked(row["request"]),
@@ -241,5 +243,5 @@ class LLMCache:
 
     def models(self) -> list[dict[str, Any]]:
         """The models that answered, most requests first."""
-        rows = self.conn.execute("SELECT model, COUNT(*) AS n FROM llm_cache GROUP BY model ORDER BY n DESC")
+        rows = self.conn.execute("SELECT model, COUNT(*) AS n FROM llm_rows GROUP BY model ORDER BY n DESC")
         return [{"model": row["model"], "requests": row["n"]} for row in rows]
