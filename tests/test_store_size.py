@@ -4,6 +4,7 @@ emit points at it, and every passage still names the query of its own prompt tha
 from __future__ import annotations
 
 import json
+import random
 
 from sftgen.project import Project
 from tests.fakes.fake_openai_server import running_fake_server
@@ -126,9 +127,11 @@ def test_requests_of_a_template_seen_often_are_compressed_with_a_dictionary_trai
     from sftgen.store.llm_cache import TRAIN_AFTER, TRAINED
 
     writer = "You write a question a student would ask. " + " ".join(f"guideline {n}: be clear" for n in range(80))
-    topics = ["quark colour charge", "gluon self-coupling", "hadron masses", "asymptotic freedom", "confinement"]
-    bodies = {f"k{n}": request(writer, f"item {n}: {topics[n % 5]} in the {['first', 'second', 'third'][n % 3]} "
-                                       f"chapter, with {n * 7 % 13} examples and the note {topics[(n * 3) % 5]}")
+    words = [f"{stem}{ending}" for stem in ("quark", "gluon", "hadron", "meson", "baryon", "lepton", "boson", "pion")
+             for ending in ("s", " colour", " charge", " mass", " spin", " decay", " field", " jet", " loop", " width")]
+    draw = random.Random(7)
+    passages = [" ".join(draw.choice(words) for _ in range(40)) for _ in range(40)]  # shared by many requests
+    bodies = {f"k{n}": request(writer, f"item {n}: " + " | ".join(draw.sample(passages, 3)))
               for n in range(TRAIN_AFTER + 60)}
     store = Store(tmp_path / "store.db")
     try:

@@ -13,7 +13,7 @@ label is kept once in `texts`: store/interning.py):
             keys of the LLM cache rows its replies are in (space-separated; NULL in rows written before
             they were kept: `sftgen gc` then keeps every cache row).
 - llm_rows: request hash -> raw request and validated raw reply (compressed: store/llm_cache.py), the hash
-            as the row's number and the rest of it (store/cache_keys.py), with llm_cache_dicts, the
+            as a number and the rest of it (store/cache_keys.py), with llm_cache_dicts, the
             dictionaries its requests and replies are compressed with. The view `llm_cache` reads it with
             the keys as strings (the table of that name in older stores).
 - runs:     one row per `sftgen run`, for the log and the budget.
@@ -109,6 +109,7 @@ CREATE VIEW IF NOT EXISTS progress AS
     LEFT JOIN texts l ON l.n = p.label;
 CREATE TABLE IF NOT EXISTS llm_rows (
     n INTEGER PRIMARY KEY,
+    k INTEGER NOT NULL,
     tail BLOB NOT NULL,
     model TEXT NOT NULL,
     request BLOB NOT NULL,
@@ -117,6 +118,7 @@ CREATE TABLE IF NOT EXISTS llm_rows (
     completion_tokens INTEGER NOT NULL DEFAULT 0,
     created_at REAL NOT NULL
 );
+CREATE INDEX IF NOT EXISTS llm_rows_k ON llm_rows(k);
 CREATE VIEW IF NOT EXISTS llm_cache AS
     SELECT {key_sql} AS key, model, request, response, prompt_tokens, completion_tokens, created_at FROM llm_rows;
 CREATE TABLE IF NOT EXISTS meta_dicts (

@@ -128,9 +128,9 @@ def unneeded_cache_rows(db: Database) -> tuple[list[str], int, str]:
     since = latest[0] if latest is not None and latest[1] != "finished" else float("inf")
     note = "" if since == float("inf") else "the last run did not finish: the replies it stored are kept for its resume"
     keys, size = [], 0
-    for n, tail, length, created in conn.execute(
-            "SELECT n, tail, length(request) + length(response), created_at FROM llm_rows"):
-        key = key_of(n, tail)
+    for k, tail, length, created in conn.execute(
+            "SELECT k, tail, length(request) + length(response), created_at FROM llm_rows"):
+        key = key_of(k, tail)
         if key not in needed and created < since:
             keys.append(key)
             size += length
@@ -144,7 +144,7 @@ def collect(db: Database, apply: bool) -> Collected:
     if not apply:
         return Collected(garbage, False, before, before)
     with db.transaction("sftgen gc"):
-        db.conn.executemany("DELETE FROM llm_rows WHERE n=? AND tail=?", map(key_parts, garbage.cache_keys))
+        db.conn.executemany("DELETE FROM llm_rows WHERE k=? AND tail=?", map(key_parts, garbage.cache_keys))
         for start in range(0, len(garbage.record_ids), 500):
             part = garbage.record_ids[start:start + 500]
             numbers = f"SELECT n FROM names WHERE name IN ({marks(part)})"

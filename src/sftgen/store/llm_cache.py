@@ -42,8 +42,13 @@ DICTIONARY_BYTES = 32 * 1024
 TRAIN_AFTER = 256
 """Bodies of an opening a dictionary is trained on (in this process; those stored before it keep theirs)."""
 TRAINED_BYTES = 64 * 1024
-SAMPLED_OPENINGS = 64
-"""Openings sampled at once (a template whose requests each open differently gives an opening per request)."""
+MIN_TRAINED_BYTES = 4 * 1024
+TRAINED_SHARE = 32
+"""A trained dictionary is this fraction of the bodies it is trained on (within the bounds above): at 2,000
+prompts most templates have a few hundred requests, which a larger one costs more than it saves."""
+SAMPLE_BYTES = 16 * 1024 * 1024
+"""The most bodies held for training at once; beyond it the openings with the fewest are let go (a template
+whose requests each open differently gives an opening per request, that never makes enough)."""
 TRAINED = b"trained:"
 """Prefixed to an opening: the key of its trained dictionary."""
 REPLY_ENVELOPE = (b'{"id": "chatcmpl-", "object": "chat.completion", "created": 17, "model": "", "choices": [{"index": 0, '
@@ -101,7 +106,8 @@ def unpacked(stored: bytes | str, dictionaries: Any = None,
 def trained(samples: list[bytes], first: bytes) -> bytes | None:
     """A dictionary trained on these bodies, when it compresses them smaller than `first` does."""
     try:
-        data = zstandard.train_dictionary(TRAINED_BYTES, samples, k=1024, d=8, level=ZSTD_LEVEL).as_bytes()
+        size = max(MIN_TRAINED_BYTES, min(TRAINED_BYTES, sum(map(len, samples)) // TRAINED_SHARE))
+        data = zstandard.train_dictionary(size, samples, k=1024, d=8, level=ZSTD_LEVEL).as_bytes()
     except zstandard.ZstdError:
         return None
     by_trained, by_first = zstd_compressor(data), zstd_compressor(first)
@@ -117,6 +123,7 @@ class LLMCache:
         self._by_opening: dict[bytes, tuple[int, bytes]] = {}
         self._by_id: dict[int, bytes] = {}
         self._samples: dict[bytes, list[bytes]] = {}
+        self._sample_bytes = 0
         """The bodies of an opening stored by this process, until its dictionary is trained on them."""
         self._settled: set[bytes] = set()
         """Openings whose dictionary is trained, or was found no better than the first body."""
@@ -180,20 +187,26 @@ class LLMCache:
         if row is not None:  # trained by another process
             self._settled.add(opening)
             return row[0], row[1]
-        if opening not in self._samples and len(self._samples) >= SAMPLED_OPENINGS:
-            self._settled.add(opening)
-            return None
         samples = self._samples.setdefault(opening, [])
         samples.append(body)
+        self._sample_bytes += len(body)
         if len(samples) < TRAIN_AFTER:
+            self.let_go(keeping=opening)
             return None
         self._settled.add(opening)
-        del self._samples[opening]
+        self._sample_bytes -= sum(map(len, self._samples.pop(opening)))
         data = trained(samples, held[1])
         if data is None:
             return None
         cursor = self.conn.execute("INSERT INTO llm_cache_dicts (opening, data) VALUES (?, ?)", (TRAINED + opening, data))
         return int(cursor.lastrowid), data
+
+    def let_go(self, keeping: bytes) -> None:
+        """Drop the samples of the openings with the fewest while they hold more than SAMPLE_BYTES."""
+        while self._sample_bytes > SAMPLE_BYTES and len(self._samples) > 1:
+            fewest = min((opening for opening in self._samples if opening != keeping),
+                         key=lambda opening: len(self._samples[opening]))
+            self._sample_bytes -= sum(map(len, self._samples.pop(fewest)))
 
     def decompressor(self, dictionary_id: int) -> zstandard.ZstdDecompressor:
         data = self.dictionary(dictionary_id)
@@ -209,7 +222,7 @@ class LLMCache:
     def get(self, key: str) -> dict[str, Any] | None:
         if self.db.disk_full is not None:  # the reply to a request sent now could not be stored: send none
             raise self.db.disk_full
-        row = self.conn.execute("SELECT response FROM llm_rows WHERE n=? AND tail=?", key_parts(key)).fetchone()
+        row = self.conn.execute("SELECT response FROM llm_rows WHERE k=? AND tail=?", key_parts(key)).fetchone()
         return self.unpacked(row["response"]) if row else None
 
     def put(self, key: str, model: str, request: dict | bytes, response: dict, usage: dict) -> None:
@@ -218,9 +231,10 @@ class LLMCache:
         with self.db.transaction("the LLM request cache"):
             stored, made_for_request = self.packed_request(request)
             reply, made_for_reply = self.packed_reply(request, response)
+            self.conn.execute("DELETE FROM llm_rows WHERE k=? AND tail=?", key_parts(key))
             self.conn.execute(
-                """INSERT OR REPLACE INTO llm_rows
-                   (n, tail, model, request, response, prompt_tokens, completion_tokens, created_at)
+                """INSERT INTO llm_rows
+                   (k, tail, model, request, response, prompt_tokens, completion_tokens, created_at)
                    VALUES (?,?,?,?,?,?,?,?)""",
                 (
                     *key_parts(key), model, stored, reply,
@@ -234,7 +248,7 @@ class LLMCache:
                 self._by_id[dictionary_id] = data
 
     def entry(self, key: str) -> dict[str, Any] | None:
-        row = self.conn.execute("SELECT model, request, response FROM llm_rows WHERE n=? AND tail=?",
+        row = self.conn.execute("SELECT model, request, response FROM llm_rows WHERE k=? AND tail=?",
                                 key_parts(key)).fetchone()
         if not row:
             return None

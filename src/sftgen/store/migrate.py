@@ -101,12 +101,12 @@ def number_the_cache_keys(conn: sqlite3.Connection) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         if has_table(conn, "llm_cache"):  # not done by another process meanwhile
-            conn.execute("""CREATE TABLE IF NOT EXISTS llm_rows (n INTEGER PRIMARY KEY, tail BLOB NOT NULL,
-                            model TEXT NOT NULL, request BLOB NOT NULL, response BLOB NOT NULL,
+            conn.execute("""CREATE TABLE IF NOT EXISTS llm_rows (n INTEGER PRIMARY KEY, k INTEGER NOT NULL,
+                            tail BLOB NOT NULL, model TEXT NOT NULL, request BLOB NOT NULL, response BLOB NOT NULL,
                             prompt_tokens INTEGER NOT NULL DEFAULT 0, completion_tokens INTEGER NOT NULL DEFAULT 0,
                             created_at REAL NOT NULL)""")
-            conn.execute("""INSERT OR REPLACE INTO llm_rows (n, tail, model, request, response, prompt_tokens,
-                                                            completion_tokens, created_at)
+            conn.execute("""INSERT INTO llm_rows (k, tail, model, request, response, prompt_tokens, completion_tokens,
+                                                  created_at)
                             SELECT key_n(key), key_tail(key), model, request, response, prompt_tokens,
                                    completion_tokens, created_at FROM llm_cache ORDER BY rowid""")
             conn.execute("DROP TABLE llm_cache")
