@@ -135,3 +135,26 @@ def test_a_text_two_records_share_is_stored_once_and_read_back_with_each(tmp_pat
         assert store.get("pas_0").status == Status.KEPT
     finally:
         store.close()
+
+
+def test_gc_stores_an_older_stores_cache_rows_as_todays_and_they_read_back_the_same(tmp_path):
+    from sftgen.store.gc import collect
+    from sftgen.store.llm_cache import ZSTD_WITH_DICTIONARY
+
+    path = old_store(tmp_path / "store.db", fixture="fcfd8f5")
+    before = read_everything(path)
+    store = Store(path)
+    try:
+        done = collect(store.db, apply=True)
+        rows = store.conn.execute("SELECT request, response FROM llm_rows").fetchall()
+        assert done.reencoded == len(rows) == len(before["cache"]) - len(done.garbage.cache_keys) > 0
+        assert {(request[:1], response[:1]) for request, response in rows} == {(ZSTD_WITH_DICTIONARY,) * 2}
+    finally:
+        store.close()
+    after = read_everything(path)
+    earlier = {record.id: record for record in before["records"]}
+    assert after["records"] and all(earlier[record.id] == record for record in after["records"])  # gc drops, alters none
+    assert after["emitted"] == before["emitted"]
+    assert {key: after["cache"][key] for key in before["cache"] if key in after["cache"]} == \
+        {key: value for key, value in before["cache"].items() if key in after["cache"]}
+    assert after["cache"]  # gc keeps what the step results name

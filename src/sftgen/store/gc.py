@@ -9,6 +9,9 @@
   prompt was withdrawn), that no record that stays needs (as a parent, as `passage_ids` or `document_id`)
   and no review names; and the texts no record that stays shares.
 
+With `--apply`, the metas and LLM cache rows stored in an older format (JSON text, zlib) are compressed as
+today's are (store/meta_codec.py, store/llm_cache.py), before the file is compacted.
+
 What an unchanged run, `status`, the exports and the review need stays: they read the step results and
 the records passed on. Work that comes back after it was withdrawn (a rejected prompt accepted again) is
 asked of the LLM again.
@@ -22,6 +25,7 @@ from pathlib import Path
 
 from sftgen.store.cache_keys import key_of, key_parts
 from sftgen.store.db import Database, marks
+from sftgen.store.llm_cache import LLMCache
 
 KINDS = ("query", "document", "passage", "answer")
 """The records gc may drop: the answer half's, once withdrawn (prompts, chunks and documents read from
@@ -44,6 +48,8 @@ class Collected:
     applied: bool
     file_bytes_before: int
     file_bytes_after: int
+    reencoded: int = 0
+    """Metas and LLM cache rows an older sftgen stored uncompressed or with zlib, compressed now."""
 
     @property
     def freed_bytes(self) -> int:
@@ -153,7 +159,8 @@ def collect(db: Database, apply: bool) -> Collected:
         if garbage.record_ids:  # the texts only they had
             db.conn.execute("DELETE FROM texts WHERE n NOT IN (SELECT text FROM record_rows) "
                             "AND n NOT IN (SELECT label FROM progress_rows WHERE label IS NOT NULL)")
+        reencoded = db.metas.reencode_text_rows() + LLMCache(db).reencode_older_rows()
     db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.conn.execute("VACUUM")
     db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return Collected(garbage, True, before, store_files_bytes(db.path))
+    return Collected(garbage, True, before, store_files_bytes(db.path), reencoded)

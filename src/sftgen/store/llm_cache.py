@@ -91,16 +91,24 @@ def unpacked(stored: bytes | str, dictionaries: Any = None,
     made from it (made here from the bytes when not given)."""
     if isinstance(stored, str):
         return json.loads(stored)
+    return json.loads(raw_body(stored, dictionaries, decompressors))
+
+
+def raw_body(stored: bytes | str, dictionaries: Any = None,
+             decompressors: Callable[[int], zstandard.ZstdDecompressor] | None = None) -> bytes:
+    """The JSON bytes of a stored request or reply, as they were stored."""
+    if isinstance(stored, str):
+        return stored.encode("utf-8")
     if stored[:1] == ZSTD_WITH_DICTIONARY:
         (dictionary_id,) = struct.unpack(">I", stored[1:5])
         decompressor = (decompressors(dictionary_id) if decompressors is not None
                         else zstd_decompressor(dictionaries(dictionary_id)))
-        return json.loads(decompressor.decompress(stored[5:]))
+        return decompressor.decompress(stored[5:])
     if stored[:1] == WITH_DICTIONARY:
         (dictionary_id,) = struct.unpack(">I", stored[1:5])
         inflate = zlib.decompressobj(zdict=dictionaries(dictionary_id))
-        return json.loads(inflate.decompress(stored[5:]) + inflate.flush())
-    return json.loads(zlib.decompress(stored))
+        return inflate.decompress(stored[5:]) + inflate.flush()
+    return zlib.decompress(stored)
 
 
 def trained(samples: list[bytes], first: bytes) -> bytes | None:
@@ -218,6 +226,22 @@ class LLMCache:
     def unpacked(self, stored: bytes | str) -> Any:
         with self._lock:
             return unpacked(stored, self.dictionary, self.decompressor)
+
+    def reencode_older_rows(self) -> int:
+        """Inside the caller's transaction: store the rows an older sftgen wrote (zlib, JSON text) as zstd
+        frames, with the bytes they hold; how many were rewritten (`sftgen gc --apply`)."""
+        rows = self.conn.execute(
+            "SELECT n, request, response FROM llm_rows WHERE substr(request, 1, 1) != ? OR substr(response, 1, 1) != ? "
+            "ORDER BY n", (ZSTD_WITH_DICTIONARY, ZSTD_WITH_DICTIONARY)).fetchall()
+        for n, request, response in rows:
+            with self._lock:
+                request, response = (raw_body(request, self.dictionary, self.decompressor),
+                                     raw_body(response, self.dictionary, self.decompressor))
+            stored, _ = self.packed_request(request)
+            reply, _ = self.packed_reply(request, response)
+            self.conn.execute("UPDATE llm_rows SET request=?, response=? WHERE n=?", (stored, reply, n))
+        self._by_opening.clear()  # the dictionaries made now are read again once committed
+        return len(rows)
 
     def get(self, key: str) -> dict[str, Any] | None:
         if self.db.disk_full is not None:  # the reply to a request sent now could not be stored: send none

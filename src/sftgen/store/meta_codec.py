@@ -111,6 +111,21 @@ class MetaCodec:
         del self.samples[kind]
         return self.by_kind[kind]
 
+    def reencode_text_rows(self) -> int:
+        """Compress the metas stored as text (by an older sftgen, or before their kind had a dictionary),
+        training the dictionaries that enough of them now make; how many were rewritten (`sftgen gc --apply`)."""
+        rewritten = 0
+        kinds = [row[0] for row in self.conn.execute("SELECT DISTINCT kind FROM record_rows")]
+        for kind in kinds:
+            rows = self.conn.execute("SELECT n, meta FROM record_rows WHERE kind=? AND typeof(meta)='text' ORDER BY n",
+                                     (kind,)).fetchall()
+            for n, text in rows:
+                stored = self.stored_text(kind, text)
+                if not isinstance(stored, str):
+                    self.conn.execute("UPDATE record_rows SET meta=? WHERE n=?", (stored, n))
+                    rewritten += 1
+        return rewritten
+
     def load(self, dictionary_id: int, data: bytes) -> int:
         dictionary = zstandard.ZstdCompressionDict(data)
         with self.lock:
