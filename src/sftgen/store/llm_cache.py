@@ -115,7 +115,7 @@ def trained(samples: list[bytes], first: bytes) -> bytes | None:
     """A dictionary trained on these bodies, when it compresses them smaller than `first` does."""
     try:
         size = max(MIN_TRAINED_BYTES, min(TRAINED_BYTES, sum(map(len, samples)) // TRAINED_SHARE))
-        data = zstandard.train_dictionary(size, samples, k=1024, d=8, level=ZSTD_LEVEL).as_bytes()
+        data = zstandard.train_dictionary(size, samples, k=1024, d=8, f=16, level=ZSTD_LEVEL).as_bytes()
     except zstandard.ZstdError:
         return None
     by_trained, by_first = zstd_compressor(data), zstd_compressor(first)

@@ -169,7 +169,7 @@ class MetaCodec:
 def trained(samples: list[bytes]) -> bytes:
     """A dictionary trained on these metas; their raw content where training cannot (too alike, too few)."""
     try:
-        return zstandard.train_dictionary(DICTIONARY_BYTES, samples, level=LEVEL).as_bytes()
+        return zstandard.train_dictionary(DICTIONARY_BYTES, samples, k=1024, d=8, f=16, level=LEVEL).as_bytes()
     except zstandard.ZstdError:
         return zstandard.ZstdCompressionDict(b"".join(samples)[-DICTIONARY_BYTES:],
                                              dict_type=zstandard.DICT_TYPE_RAWCONTENT).as_bytes()
