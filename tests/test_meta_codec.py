@@ -11,6 +11,7 @@ import pytest
 
 from sftgen.records import Record, Status
 from sftgen.store import Store
+from sftgen.store.gc import collect
 from sftgen.store.meta_codec import MARK, TRAIN_AFTER
 from sftgen.store.results import ItemResult
 
@@ -67,6 +68,8 @@ def test_sqlite_reads_of_meta_count_the_compressed_and_the_non_finite_alike(stor
     assert lean["pas_3"]["weight"] == math.inf
     assert lean[f"pas_{TRAIN_AFTER + 6}"]["weight"] == -math.inf
     assert len(lean) == TRAIN_AFTER + 40
+    assert store.reviews.picked("passage", "pro_1") == []  # reads meta.prompt_id in SQLite
+    assert collect(store.db, apply=False).garbage.record_ids == []  # gc reads passage_ids and document_id there
 
 
 def test_a_meta_merged_or_set_later_keeps_being_read_whole(store):
@@ -106,7 +109,6 @@ def test_another_connection_reads_the_compressed_metas(store, tmp_path):
 
 def test_gc_compresses_the_metas_an_older_sftgen_stored_as_text(tmp_path, monkeypatch):
     from sftgen.store import meta_codec
-    from sftgen.store.gc import collect
 
     monkeypatch.setattr(meta_codec, "TRAIN_AFTER", 10 ** 9)  # as an older sftgen: every meta as text
     store = Store(tmp_path / "store.db", GRAPH)
