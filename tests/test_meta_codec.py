@@ -90,6 +90,10 @@ def test_a_dictionary_made_in_a_transaction_that_rolls_back_is_not_used_after_it
         assert store.conn.execute("SELECT COUNT(*) FROM meta_dicts").fetchone()[0] == 0
         store.put_records([Record(id="q_x", kind="query", text="q x", meta={"n": -1})])
         assert store.get("q_x").meta == {"n": -1}
+        again = [Record(id=f"a_{n}", kind="answer", text=f"a {n}", meta={"answer": n, "cites": [n, n + 1]})
+                 for n in range(TRAIN_AFTER + 3)]
+        store.put_records(again)  # a dictionary that gets the rolled-back one's id
+        assert [store.get(record.id).meta for record in again] == [record.meta for record in again]
     finally:
         store.close()
 

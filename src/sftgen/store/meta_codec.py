@@ -135,10 +135,13 @@ class MetaCodec:
         return dictionary_id
 
     def forget(self) -> None:
-        """After a rollback: a dictionary made in it is gone (the others are read again when needed)."""
+        """After a rollback: a dictionary made in it is gone, and its id may come again with other bytes (the
+        others are read again when needed)."""
         with self.lock:
             self.by_kind.clear()
             self.samples.clear()
+            self.compressors.clear()
+            self.decompressors.clear()
 
     # ---- reading -------------------------------------------------------------------------------
 
