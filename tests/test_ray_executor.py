@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from sftgen.store import Store
 from sftgen.store.llm_cache import unpacked
 
 ray = pytest.importorskip("ray")
@@ -88,18 +89,21 @@ def cluster():
 
 
 def snapshot(project: Path) -> dict[str, list]:
-    conn = sqlite3.connect(project / ".sftgen" / "store.db")
+    store = Store(project / ".sftgen" / "store.db")  # its connection reads the metas (store/meta_codec.py)
+    conn = store.conn
     try:
         dictionaries = dict(conn.execute("SELECT id, data FROM llm_cache_dicts"))
         return {
-            "records": sorted(conn.execute("SELECT id, kind, text, meta, status, reason FROM records")),
-            "progress": sorted(conn.execute("SELECT step, item_id, outcome, reason, n_outputs, llm_requests FROM progress")),
-            "emits": sorted(conn.execute("SELECT step, item_id, source_id, active FROM emits")),
+            "records": sorted(tuple(row) for row in conn.execute(
+                "SELECT id, kind, text, meta_text(meta), status, reason FROM records")),
+            "progress": sorted(tuple(row) for row in conn.execute(
+                "SELECT step, item_id, outcome, reason, n_outputs, llm_requests FROM progress")),
+            "emits": sorted(tuple(row) for row in conn.execute("SELECT step, item_id, source_id, active FROM emits")),
             "cache": sorted((key, unpacked(response, dictionaries.__getitem__)["choices"])  # the reply without its timestamp
                             for key, response in conn.execute("SELECT key, response FROM llm_cache")),
         }
     finally:
-        conn.close()
+        store.close()
 
 
 def run(project: Path, base_url: str, monkeypatch, **options) -> object:

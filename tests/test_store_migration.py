@@ -1,6 +1,7 @@
-"""A store made before the ids were numbered opens with today's code: its records, emits, progress and LLM
-cache read back as they were (through the store and through the tables' old names, now views), and an
-unchanged run on it asks the LLM nothing."""
+"""A store made before the ids were numbered, or by main at fcfd8f5 (before the metas were compressed and the
+LLM cache keys numbered), opens with today's code: its records, emits, progress and LLM cache read back as
+they were (through the store and through the tables' old names, now views), and an unchanged run on it asks
+the LLM nothing."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from tests.fakes.fake_openai_server import running_fake_server
 from tests.support.answer_project import make_answer_project, run_answers
 from tests.test_store_size import answer_script
 
-FIXTURE = Path(__file__).parent / "support" / "store_before_numbers.sql"
+FIXTURES = {"before-numbers": Path(__file__).parent / "support" / "store_before_numbers.sql",
+            "fcfd8f5": Path(__file__).parent / "support" / "store_at_fcfd8f5.sql"}
 TABLES = {
     "records": "SELECT * FROM records ORDER BY id",
     "emits": "SELECT * FROM emits ORDER BY seq",
@@ -31,10 +33,10 @@ EMITTED = """SELECT MIN(e.seq) AS seq, r.* FROM emits e JOIN records r ON r.id =
 """Today's `Store.emitted` on the old tables."""
 
 
-def old_store(path: Path, without_cache_keys: bool = False) -> Path:
+def old_store(path: Path, without_cache_keys: bool = False, fixture: str = "before-numbers") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path)
-    conn.executescript(FIXTURE.read_text())
+    conn.executescript(FIXTURES[fixture].read_text())
     if without_cache_keys:  # a store from before the progress rows named their cache rows
         conn.execute("DROP INDEX progress_item")
         conn.execute("ALTER TABLE progress DROP COLUMN cache_keys")
@@ -63,17 +65,20 @@ def read_everything(path: Path) -> dict:
     return {"tables": tables, "emitted": emitted, "records": records, "cache": cache, "history": history}
 
 
-@pytest.mark.parametrize("without_cache_keys", [False, True], ids=["today", "before-cache-keys"])
-def test_an_older_store_reads_back_the_same_after_it_is_opened(tmp_path, without_cache_keys):
-    path = old_store(tmp_path / "store.db", without_cache_keys)
+@pytest.mark.parametrize("fixture, without_cache_keys", [("before-numbers", False), ("before-numbers", True),
+                                                         ("fcfd8f5", False)],
+                         ids=["before-numbers", "before-cache-keys", "fcfd8f5"])
+def test_an_older_store_reads_back_the_same_after_it_is_opened(tmp_path, fixture, without_cache_keys):
+    path = old_store(tmp_path / "store.db", without_cache_keys, fixture)
     before = read_everything(path)
     assert len(before["tables"]["records"]) == 17 and len(before["tables"]["emits"]) == 24
+    assert before["cache"]
     assert any(row[4] == 0 for row in before["tables"]["emits"])  # a withdrawn emit comes along too
 
     store = Store(path)
     try:
         kinds = {row[0]: row[1] for row in store.conn.execute("SELECT name, type FROM sqlite_master")}
-        assert (kinds["records"], kinds["emits"], kinds["progress"]) == ("view", "view", "view")
+        assert (kinds["records"], kinds["emits"], kinds["progress"], kinds["llm_cache"]) == ("view",) * 4
         for record in before["records"]:
             assert store.get(record.id) == record
         for step, records in before["emitted"].items():
@@ -100,9 +105,10 @@ def test_an_older_store_reads_back_the_same_after_it_is_opened(tmp_path, without
     assert again == before
 
 
-def test_an_unchanged_run_on_a_migrated_store_asks_nothing_and_changes_nothing(tmp_path):
+@pytest.mark.parametrize("fixture", list(FIXTURES))
+def test_an_unchanged_run_on_a_migrated_store_asks_nothing_and_changes_nothing(tmp_path, fixture):
     project = make_answer_project(tmp_path / "p")  # the project the fixture's store was made in
-    path = old_store(project / ".sftgen" / "store.db")
+    path = old_store(project / ".sftgen" / "store.db", fixture=fixture)
     with running_fake_server() as server:
         server.script_steps(answer_script)
         store = Store(path)
@@ -129,3 +135,26 @@ def test_a_text_two_records_share_is_stored_once_and_read_back_with_each(tmp_pat
         assert store.get("pas_0").status == Status.KEPT
     finally:
         store.close()
+
+
+def test_gc_stores_an_older_stores_cache_rows_as_todays_and_they_read_back_the_same(tmp_path):
+    from sftgen.store.gc import collect
+    from sftgen.store.llm_cache import ZSTD_WITH_DICTIONARY
+
+    path = old_store(tmp_path / "store.db", fixture="fcfd8f5")
+    before = read_everything(path)
+    store = Store(path)
+    try:
+        done = collect(store.db, apply=True)
+        rows = store.conn.execute("SELECT request, response FROM llm_rows").fetchall()
+        assert done.reencoded == len(rows) == len(before["cache"]) - len(done.garbage.cache_keys) > 0
+        assert {(request[:1], response[:1]) for request, response in rows} == {(ZSTD_WITH_DICTIONARY,) * 2}
+    finally:
+        store.close()
+    after = read_everything(path)
+    earlier = {record.id: record for record in before["records"]}
+    assert after["records"] and all(earlier[record.id] == record for record in after["records"])  # gc drops, alters none
+    assert after["emitted"] == before["emitted"]
+    assert {key: after["cache"][key] for key in before["cache"] if key in after["cache"]} == \
+        {key: value for key, value in before["cache"].items() if key in after["cache"]}
+    assert after["cache"]  # gc keeps what the step results name

@@ -4,6 +4,7 @@ emit points at it, and every passage still names the query of its own prompt tha
 from __future__ import annotations
 
 import json
+import random
 
 from sftgen.project import Project
 from tests.fakes.fake_openai_server import running_fake_server
@@ -119,3 +120,36 @@ def test_a_page_found_again_gets_the_id_its_text_and_url_give_it():
     assert first.id == again.id == page_document(hit, page).id
     other = SimpleNamespace(**{**vars(page), "text": "Gluons carry colour."})
     assert page_document(hit, other, ids).id == page_document(hit, other).id != first.id
+
+
+def test_requests_of_a_template_seen_often_are_compressed_with_a_dictionary_trained_on_them(tmp_path):
+    from sftgen.store import Store
+    from sftgen.store.llm_cache import TRAIN_AFTER, TRAINED
+
+    writer = "You write a question a student would ask. " + " ".join(f"guideline {n}: be clear" for n in range(80))
+    words = [f"{stem}{ending}" for stem in ("quark", "gluon", "hadron", "meson", "baryon", "lepton", "boson", "pion")
+             for ending in ("s", " colour", " charge", " mass", " spin", " decay", " field", " jet", " loop", " width")]
+    draw = random.Random(7)
+    passages = [" ".join(draw.choice(words) for _ in range(40)) for _ in range(40)]  # shared by many requests
+    bodies = {f"k{n}": request(writer, f"item {n}: " + " | ".join(draw.sample(passages, 3)))
+              for n in range(TRAIN_AFTER + 60)}
+    store = Store(tmp_path / "store.db")
+    try:
+        for key, body in bodies.items():
+            store.cache_put(key, "m", json.dumps(body).encode(), {"choices": [{"message": {"content": key}}]}, {})
+        openings = [row[0] for row in store.conn.execute("SELECT opening FROM llm_cache_dicts ORDER BY id")]
+        assert len(openings) == 4 and sum(opening.startswith(TRAINED) for opening in openings) == 2
+        size = dict(store.conn.execute("SELECT key, length(request) FROM llm_cache"))
+        sizes = [size[key] for key in bodies]
+        assert sum(sizes[-50:]) < sum(sizes[TRAIN_AFTER - 60:TRAIN_AFTER - 10])  # the trained dictionary pays
+    finally:
+        store.close()
+    store = Store(tmp_path / "store.db")  # another process reads both kinds of rows
+    try:
+        assert {key: store.cache_entry(key)["request"] for key in bodies} == bodies
+        assert store.cache_get(f"k{TRAIN_AFTER + 59}") == {"choices": [{"message": {"content": f"k{TRAIN_AFTER + 59}"}}]}
+        store.cache_put("again", "m", request(writer, "one more"), {"choices": []}, {})  # uses the trained one
+        assert store.conn.execute("SELECT COUNT(*) FROM llm_cache_dicts").fetchone()[0] == 4
+        assert store.cache_entry("again")["request"] == request(writer, "one more")
+    finally:
+        store.close()

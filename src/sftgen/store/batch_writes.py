@@ -15,7 +15,8 @@ import json
 from collections.abc import Iterable, Sequence
 from sftgen.records import Record, Status
 from sftgen.store.interning import numbers_of, text_hash
-from sftgen.store.records import Records, meta_json, numbers_json
+from sftgen.store.meta_codec import meta_json
+from sftgen.store.records import Records, numbers_json
 from sftgen.store.results import ItemResult
 
 CHUNK = 500
@@ -77,6 +78,7 @@ class Plan:
         self.inserted: dict[str, tuple[Record, bytes]] = {}  # record id -> (record, its text's hash)
         self.state: dict[str, tuple[str, str, str | None]] = {}  # record id -> (meta, status, reason) now
         self.updated: set[str] = set()  # records already stored whose meta, status or reason changes
+        self.kinds: dict[str, str] = {}  # record id -> its kind (the meta's dictionary)
 
     def name(self, name: str) -> None:
         if name not in self.known and name not in self.new_names:
@@ -89,6 +91,7 @@ class Plan:
 
     def record(self, record: Record, held: dict[str, tuple[str, str, str | None]]) -> None:
         self.name(record.id)
+        self.kinds[record.id] = record.kind
         meta = meta_json(record.meta)
         now = (meta, record.status, record.reason)
         before = self.state.get(record.id) or held.get(record.id)
@@ -128,7 +131,7 @@ def write(records: Records, step: str, settings: str, results: list[ItemResult],
 
     output_numbers = {known[record.id] for result in results for record in result.outputs if record.id in known}
     held_rows = conn.execute(
-        "SELECT i.name, r.meta, r.status, r.reason FROM record_rows r JOIN names i ON i.n = r.n "
+        "SELECT i.name, meta_text(r.meta), r.status, r.reason FROM record_rows r JOIN names i ON i.n = r.n "
         "WHERE r.n IN (SELECT value FROM json_each(?))", (json.dumps(sorted(output_numbers)),)).fetchall()
     held = {row[0]: (row[1], row[2], row[3]) for row in held_rows}
 
@@ -154,7 +157,7 @@ def write(records: Records, step: str, settings: str, results: list[ItemResult],
         conn.executemany("INSERT INTO texts (hash, text) VALUES (?, ?)", missing)
         texts.update(text_numbers_of(conn, [digest for digest, _ in missing]))
 
-    write_records(conn, plan, known, texts, now)
+    write_records(records, plan, known, texts, now)
     write_emits(conn, step, results, known)
     write_verdicts(records, step, results, known)
     step_n, settings_n = known[step], known[settings]
@@ -196,13 +199,18 @@ def withdraws_nothing(conn, step: str, results: list[ItemResult], known: dict[st
     return True
 
 
-def write_records(conn, plan: Plan, known: dict[str, int], texts: dict[bytes, int], now: float) -> None:
+def write_records(records: Records, plan: Plan, known: dict[str, int], texts: dict[bytes, int], now: float) -> None:
+    conn, stored = records.conn, records.metas.stored_text
     if plan.updated:
-        conn.executemany("UPDATE record_rows SET meta=?, status=?, reason=? WHERE n=?",
-                         [(*plan.state[record_id], known[record_id]) for record_id in plan.updated])
+        updates = []
+        for record_id in plan.updated:
+            meta, status, reason = plan.state[record_id]
+            updates.append((stored(plan.kinds[record_id], meta), status, reason, known[record_id]))
+        conn.executemany("UPDATE record_rows SET meta=?, status=?, reason=? WHERE n=?", updates)
     rows = []
     for record_id, (record, digest) in plan.inserted.items():
         meta, status, reason = plan.state[record_id]
+        meta = stored(record.kind, meta)
         parents = numbers_json([known[parent] for parent in record.parent_ids])
         rows.append((known[record_id], record.kind, record.step, texts[digest], parents, meta, record.origin, status,
                      reason, now))

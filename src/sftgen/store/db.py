@@ -3,16 +3,19 @@
 
 Tables (ids, step names and settings hashes are numbers from `names`; each distinct record text and progress
 label is kept once in `texts`: store/interning.py):
-- record_rows: every item with identity, provenance (`parents`: the numbers of its parent ids), text, meta,
-            status and drop reason.
+- record_rows: every item with identity, provenance (`parents`: the numbers of its parent ids), text, meta
+            (compressed with meta_dicts, a dictionary per kind: store/meta_codec.py; read it through the SQL
+            functions `meta_text` and `meta_sql`), status and drop reason.
 - emit_rows: which step passed on which item, and from which input (`source`). A step's inputs are the
             active emits of its upstream steps; a filter emits the inputs it keeps.
 - progress_rows: one row per (step, input): the settings hash it was processed under, the outcome
             (kept / dropped / error), the reason, the LLM requests, cache hits and tokens it cost, and the
             keys of the LLM cache rows its replies are in (space-separated; NULL in rows written before
             they were kept: `sftgen gc` then keeps every cache row).
-- llm_cache: request hash -> raw request and validated raw reply (compressed: store/llm_cache.py), with
-            llm_cache_dicts, the dictionaries its requests are compressed with.
+- llm_rows: request hash -> raw request and validated raw reply (compressed: store/llm_cache.py), the hash
+            as a number and the rest of it (store/cache_keys.py), with llm_cache_dicts, the
+            dictionaries its requests and replies are compressed with. The view `llm_cache` reads it with
+            the keys as strings (the table of that name in older stores).
 - runs:     one row per `sftgen run`, for the log and the budget.
 - reviews:  reviewers' decisions, append-only (decisions/log.py says what they add up to).
 The views `records`, `emits` and `progress` read the first three back with their text ids (the tables of
@@ -28,8 +31,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sftgen.records import Record, Status
+from sftgen.store.cache_keys import KEY_SQL
 from sftgen.store.disk_full import DiskFull, is_disk_full
 from sftgen.store.interning import NameNumbers
+from sftgen.store.meta_codec import MetaCodec
 from sftgen.store.migrate import migrate
 
 SCHEMA = """
@@ -103,14 +108,24 @@ CREATE VIEW IF NOT EXISTS progress AS
            p.done_at, p.cache_keys
     FROM progress_rows p JOIN names s ON s.n = p.step JOIN names i ON i.n = p.item JOIN names g ON g.n = p.settings
     LEFT JOIN texts l ON l.n = p.label;
-CREATE TABLE IF NOT EXISTS llm_cache (
-    key TEXT PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS llm_rows (
+    n INTEGER PRIMARY KEY,
+    k INTEGER NOT NULL,
+    tail BLOB NOT NULL,
     model TEXT NOT NULL,
-    request TEXT NOT NULL,
-    response TEXT NOT NULL,
+    request BLOB NOT NULL,
+    response BLOB NOT NULL,
     prompt_tokens INTEGER NOT NULL DEFAULT 0,
     completion_tokens INTEGER NOT NULL DEFAULT 0,
     created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS llm_rows_k ON llm_rows(k);
+CREATE VIEW IF NOT EXISTS llm_cache AS
+    SELECT {key_sql} AS key, model, request, response, prompt_tokens, completion_tokens, created_at FROM llm_rows;
+CREATE TABLE IF NOT EXISTS meta_dicts (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL UNIQUE,
+    data BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS llm_cache_dicts (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -143,7 +158,7 @@ CREATE TABLE IF NOT EXISTS reviews (
 );
 CREATE INDEX IF NOT EXISTS reviews_item ON reviews(item_id, seq);
 CREATE UNIQUE INDEX IF NOT EXISTS reviews_external ON reviews(external_id) WHERE external_id IS NOT NULL;
-"""
+""".replace("{key_sql}", KEY_SQL)
 
 
 class StoreConnection(sqlite3.Connection):
@@ -169,7 +184,7 @@ PARENT_IDS = """(SELECT '[' || COALESCE(group_concat(json_quote(p.name), ', '), 
                  FROM json_each(r.parents) j CROSS JOIN names p ON p.n = j.value)"""
 """The JSON list of a record's parent ids, from `record_rows r` (whose `parents` lists their numbers; the
 CROSS JOIN keeps the list's order)."""
-RECORD_COLUMNS = f"""i.name AS id, r.kind, r.step, t.text, {PARENT_IDS} AS parent_ids, r.meta, r.origin, r.status,
+RECORD_COLUMNS = f"""i.name AS id, r.kind, r.step, t.text, {PARENT_IDS} AS parent_ids, meta_text(r.meta) AS meta, r.origin, r.status,
                     r.reason"""
 RECORD_JOINS = "JOIN names i ON i.n = r.n JOIN texts t ON t.n = r.text"
 """A record's columns (as `row_to_record` reads them) from `record_rows r`, and the joins they need."""
@@ -208,6 +223,7 @@ class Database:
         """Told at once (the runner stops the LLM client with it: requests waiting for a slot are not sent)."""
         try:
             self.conn = connect(path)
+            self.metas = MetaCodec(self.conn)
             migrate(self.conn, SCHEMA)
             watch_changes(self.conn)
         except (sqlite3.Error, OSError) as error:
@@ -278,6 +294,7 @@ class Transaction:
             numbers.rolled_back()
         if self.conn.in_transaction:  # SQLite rolls back by itself after some errors, SQLITE_FULL among them
             self.conn.execute("ROLLBACK")
+        self.db.metas.forget()
 
 
 def copy_database(source: Path, target: Path) -> None:

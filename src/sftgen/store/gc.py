@@ -9,6 +9,9 @@
   prompt was withdrawn), that no record that stays needs (as a parent, as `passage_ids` or `document_id`)
   and no review names; and the texts no record that stays shares.
 
+With `--apply`, the metas and LLM cache rows stored in an older format (JSON text, zlib) are compressed as
+today's are (store/meta_codec.py, store/llm_cache.py), before the file is compacted.
+
 What an unchanged run, `status`, the exports and the review need stays: they read the step results and
 the records passed on. Work that comes back after it was withdrawn (a rejected prompt accepted again) is
 asked of the LLM again.
@@ -20,7 +23,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sftgen.store.cache_keys import key_of, key_parts
 from sftgen.store.db import Database, marks
+from sftgen.store.llm_cache import LLMCache
 
 KINDS = ("query", "document", "passage", "answer")
 """The records gc may drop: the answer half's, once withdrawn (prompts, chunks and documents read from
@@ -43,6 +48,8 @@ class Collected:
     applied: bool
     file_bytes_before: int
     file_bytes_after: int
+    reencoded: int = 0
+    """Metas and LLM cache rows an older sftgen stored uncompressed or with zlib, compressed now."""
 
     @property
     def freed_bytes(self) -> int:
@@ -68,7 +75,7 @@ def find_garbage(db: Database) -> Garbage:
         conn.executemany("INSERT INTO gc_candidates VALUES (?)", ((c,) for c in candidates))
         needed_by: dict[str, set[str]] = {}  # candidate -> the records that need it
         for child, needed in conn.execute(
-            """WITH r AS (SELECT i.name AS id, r.parents, r.meta FROM record_rows r JOIN names i ON i.n = r.n)
+            """WITH r AS (SELECT i.name AS id, r.parents, meta_sql(r.meta) AS meta FROM record_rows r JOIN names i ON i.n = r.n)
                SELECT r.id, p.name FROM r, json_each(r.parents) j JOIN names p ON p.n = j.value
                      WHERE p.name IN gc_candidates
                UNION SELECT r.id, p.value FROM r, json_each(r.meta, '$.passage_ids') p
@@ -119,15 +126,17 @@ def unneeded_cache_rows(db: Database) -> tuple[list[str], int, str]:
     for (keys,) in conn.execute("SELECT cache_keys FROM progress_rows WHERE cache_keys != ''"):
         needed.update(keys.split())
     needed.update(row[0] for row in conn.execute(
-        """SELECT k.value FROM record_rows r, json_each(r.meta, '$.llm_cache_keys') k
-           WHERE json_type(r.meta, '$.llm_cache_keys') = 'array'
-             AND EXISTS (SELECT 1 FROM emit_rows e WHERE e.item = r.n AND e.active = 1)"""))
+        """SELECT k.value FROM (SELECT meta_sql(meta) AS meta FROM record_rows r
+                                 WHERE EXISTS (SELECT 1 FROM emit_rows e WHERE e.item = r.n AND e.active = 1)) r,
+                                json_each(r.meta, '$.llm_cache_keys') k
+           WHERE json_type(r.meta, '$.llm_cache_keys') = 'array'"""))
     latest = conn.execute("SELECT started_at, outcome FROM runs ORDER BY id DESC LIMIT 1").fetchone()
     since = latest[0] if latest is not None and latest[1] != "finished" else float("inf")
     note = "" if since == float("inf") else "the last run did not finish: the replies it stored are kept for its resume"
     keys, size = [], 0
-    for key, length, created in conn.execute(
-            "SELECT key, length(request) + length(response), created_at FROM llm_cache"):
+    for k, tail, length, created in conn.execute(
+            "SELECT k, tail, length(request) + length(response), created_at FROM llm_rows"):
+        key = key_of(k, tail)
         if key not in needed and created < since:
             keys.append(key)
             size += length
@@ -141,9 +150,7 @@ def collect(db: Database, apply: bool) -> Collected:
     if not apply:
         return Collected(garbage, False, before, before)
     with db.transaction("sftgen gc"):
-        for start in range(0, len(garbage.cache_keys), 500):
-            part = garbage.cache_keys[start:start + 500]
-            db.conn.execute(f"DELETE FROM llm_cache WHERE key IN ({marks(part)})", part)
+        db.conn.executemany("DELETE FROM llm_rows WHERE k=? AND tail=?", map(key_parts, garbage.cache_keys))
         for start in range(0, len(garbage.record_ids), 500):
             part = garbage.record_ids[start:start + 500]
             numbers = f"SELECT n FROM names WHERE name IN ({marks(part)})"
@@ -152,7 +159,8 @@ def collect(db: Database, apply: bool) -> Collected:
         if garbage.record_ids:  # the texts only they had
             db.conn.execute("DELETE FROM texts WHERE n NOT IN (SELECT text FROM record_rows) "
                             "AND n NOT IN (SELECT label FROM progress_rows WHERE label IS NOT NULL)")
+        reencoded = db.metas.reencode_text_rows() + LLMCache(db).reencode_older_rows()
     db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.conn.execute("VACUUM")
     db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return Collected(garbage, True, before, store_files_bytes(db.path))
+    return Collected(garbage, True, before, store_files_bytes(db.path), reencoded)

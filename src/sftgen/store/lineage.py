@@ -122,12 +122,12 @@ class Emits:
         and its parent ids are left empty."""
         numbers = name_ids(self.conn, steps)
         if keys is None:
-            meta, parents = "r.meta", PARENT_IDS
+            meta, parents = "meta_text(r.meta)", PARENT_IDS
         else:
             if not keys or not all(key.isidentifier() for key in keys):
                 raise ValueError(f"meta keys to read must be plain names: {list(keys)}")
             paths = list(keys) if len(keys) > 1 else list(keys) * 2  # several paths return one JSON array
-            meta = "json_extract(r.meta, " + ", ".join(f"'$.{key}'" for key in paths) + ")"
+            meta = "json_extract(meta_sql(r.meta), " + ", ".join(f"'$.{key}'" for key in paths) + ")"
             parents = "'[]'"
         query = f"""SELECT MIN(e.seq) AS seq, i.name AS id, r.kind, r.step, '' AS text, {parents} AS parent_ids,
                            {meta} AS meta, r.origin, r.status, r.reason
@@ -154,15 +154,15 @@ class Emits:
         if not all(key.isidentifier() for key in keys):
             raise ValueError(f"meta keys to count by must be plain names: {keys}")
         numbers = name_ids(self.conn, steps)
-        query = f"""SELECT COALESCE(NULLIF(json_extract(r.meta, '$.{by}'), ''), '(none)') AS value, COUNT(*) AS n
+        query = f"""SELECT COALESCE(NULLIF(json_extract(meta_sql(r.meta), '$.{by}'), ''), '(none)') AS value, COUNT(*) AS n
                     FROM record_rows r
                     WHERE r.kind = ? AND r.status = ? AND r.n IN (
                         SELECT item FROM emit_rows WHERE step IN ({marks(numbers)}) AND active = 1)"""
         params: list[Any] = [kind, status, *numbers]
         if truthy:
-            query += f" AND COALESCE(json_extract(r.meta, '$.{truthy}'), '') NOT IN ('', 0)"
+            query += f" AND COALESCE(json_extract(meta_sql(r.meta), '$.{truthy}'), '') NOT IN ('', 0)"
         for key, values in (not_in or {}).items():
-            query += f" AND IFNULL(json_extract(r.meta, '$.{key}'), '') NOT IN (SELECT value FROM json_each(?))"
+            query += f" AND IFNULL(json_extract(meta_sql(r.meta), '$.{key}'), '') NOT IN (SELECT value FROM json_each(?))"
             params.append(json.dumps(sorted(set(values))))
         return {row["value"]: row["n"] for row in self.conn.execute(query + " GROUP BY value", params)}
 
@@ -227,7 +227,7 @@ class Emits:
         """(id, meta) of every record of this kind these steps pass on, without loading their texts."""
         numbers = name_ids(self.conn, steps)
         rows = self.conn.execute(
-            f"""SELECT i.name, r.meta, MIN(e.seq) AS seq FROM emit_rows e JOIN record_rows r ON r.n = e.item
+            f"""SELECT i.name, meta_text(r.meta), MIN(e.seq) AS seq FROM emit_rows e JOIN record_rows r ON r.n = e.item
                 JOIN names i ON i.n = r.n
                 WHERE e.step IN ({marks(numbers)}) AND e.active = 1 AND r.kind = ?
                 GROUP BY r.n ORDER BY seq""", (*numbers, kind)).fetchall()

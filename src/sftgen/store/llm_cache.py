@@ -1,31 +1,56 @@
-"""The `llm_cache` table: request hash -> the raw request and its validated raw reply, both as zlib-compressed
+"""The `llm_cache` table: request hash -> the raw request and its validated raw reply, both as compressed
 JSON. Requests of one template repeat its instructions, so a request is compressed with a dictionary: the
 first request stored with the same opening (the model and the start of the first message) is kept once in
 `llm_cache_dicts`, and later ones store little more than what differs (the item's text). Replies are
 compressed the same way, against the first reply to a request of that opening (after a common reply
-envelope): replies of one template share their fields and JSON keys. Rows written before compression hold
-the JSON text, and replies written before their dictionaries plain zlib; both are read as they are."""
+envelope): replies of one template share their fields and JSON keys. Once `TRAIN_AFTER` bodies of an
+opening are stored, a zstd dictionary is trained on them and replaces the first body's where it compresses
+them smaller (kept under the opening prefixed with `TRAINED`).
+
+Rows are zstd frames (`ZSTD_WITH_DICTIONARY`). Rows written before that are read as they are: zlib against
+a dictionary (`WITH_DICTIONARY`), plain zlib (replies written before their dictionaries), or the JSON text
+(rows written before compression)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import struct
+import threading
 import time
 import zlib
 from collections.abc import Callable
 from typing import Any
 
+import zstandard
+
+from sftgen.store.cache_keys import key_of, key_parts
 from sftgen.store.db import Database
 
 LEVEL = 6
+"""zlib's, for `packed` (what a row holds without a dictionary)."""
+ZSTD_LEVEL = 3
 WITH_DICTIONARY = b"\x01"
-"""First byte of a request compressed with a dictionary (then its id, 4 bytes); a plain zlib stream starts
+"""First byte of a zlib stream compressed with a dictionary (then its id, 4 bytes); a plain zlib stream starts
 with 0x78."""
+ZSTD_WITH_DICTIONARY = b"\x02"
+"""First byte of a zstd frame compressed with a dictionary (then its id, 4 bytes)."""
 OPENING_BYTES = 240
 """How much of a request's JSON says which template it comes from."""
 DICTIONARY_BYTES = 32 * 1024
-"""zlib looks back this far at most."""
+"""How much of the first body becomes its opening's dictionary."""
+TRAIN_AFTER = 256
+"""Bodies of an opening a dictionary is trained on (in this process; those stored before it keep theirs)."""
+TRAINED_BYTES = 64 * 1024
+MIN_TRAINED_BYTES = 4 * 1024
+TRAINED_SHARE = 32
+"""A trained dictionary is this fraction of the bodies it is trained on (within the bounds above): at 2,000
+prompts most templates have a few hundred requests, which a larger one costs more than it saves."""
+SAMPLE_BYTES = 16 * 1024 * 1024
+"""The most bodies held for training at once; beyond it the openings with the fewest are let go (a template
+whose requests each open differently gives an opening per request, that never makes enough)."""
+TRAINED = b"trained:"
+"""Prefixed to an opening: the key of its trained dictionary."""
 REPLY_ENVELOPE = (b'{"id": "chatcmpl-", "object": "chat.completion", "created": 17, "model": "", "choices": [{"index": 0, '
                   b'"message": {"role": "assistant", "content": "", "refusal": null, "tool_calls": null}, '
                   b'"finish_reason": "stop", "logprobs": null}], "usage": {"prompt_tokens": , "completion_tokens": , '
@@ -46,20 +71,57 @@ def opening_of(body: bytes) -> bytes:
 
 
 def packed(value: dict | bytes | str) -> bytes:
-    """The compressed JSON of a request or reply (`value` may be its JSON already, as sent)."""
+    """The zlib-compressed JSON of a request or reply (`value` may be its JSON already, as sent)."""
     return zlib.compress(as_bytes(value), LEVEL)
 
 
-def unpacked(stored: bytes | str, dictionaries: Any = None) -> Any:
+def zstd_compressor(data: bytes) -> zstandard.ZstdCompressor:
+    return zstandard.ZstdCompressor(level=ZSTD_LEVEL, dict_data=zstandard.ZstdCompressionDict(data),
+                                    write_checksum=False, write_dict_id=False, write_content_size=True)
+
+
+def zstd_decompressor(data: bytes) -> zstandard.ZstdDecompressor:
+    return zstandard.ZstdDecompressor(dict_data=zstandard.ZstdCompressionDict(data))
+
+
+def unpacked(stored: bytes | str, dictionaries: Any = None,
+             decompressors: Callable[[int], zstandard.ZstdDecompressor] | None = None) -> Any:
     """The JSON value of a stored request or reply; `dictionaries(id)` gives a dictionary's bytes (needed
-    only for requests stored with one: `LLMCache.entry` reads those)."""
+    only for rows stored with one: `LLMCache.entry` reads those); `decompressors(id)` a zstd decompressor
+    made from it (made here from the bytes when not given)."""
     if isinstance(stored, str):
         return json.loads(stored)
+    return json.loads(raw_body(stored, dictionaries, decompressors))
+
+
+def raw_body(stored: bytes | str, dictionaries: Any = None,
+             decompressors: Callable[[int], zstandard.ZstdDecompressor] | None = None) -> bytes:
+    """The JSON bytes of a stored request or reply, as they were stored."""
+    if isinstance(stored, str):
+        return stored.encode("utf-8")
+    if stored[:1] == ZSTD_WITH_DICTIONARY:
+        (dictionary_id,) = struct.unpack(">I", stored[1:5])
+        decompressor = (decompressors(dictionary_id) if decompressors is not None
+                        else zstd_decompressor(dictionaries(dictionary_id)))
+        return decompressor.decompress(stored[5:])
     if stored[:1] == WITH_DICTIONARY:
         (dictionary_id,) = struct.unpack(">I", stored[1:5])
         inflate = zlib.decompressobj(zdict=dictionaries(dictionary_id))
-        return json.loads(inflate.decompress(stored[5:]) + inflate.flush())
-    return json.loads(zlib.decompress(stored))
+        return inflate.decompress(stored[5:]) + inflate.flush()
+    return zlib.decompress(stored)
+
+
+def trained(samples: list[bytes], first: bytes) -> bytes | None:
+    """A dictionary trained on these bodies, when it compresses them smaller than `first` does."""
+    try:
+        size = max(MIN_TRAINED_BYTES, min(TRAINED_BYTES, sum(map(len, samples)) // TRAINED_SHARE))
+        data = zstandard.train_dictionary(size, samples, k=1024, d=8, f=16, level=ZSTD_LEVEL).as_bytes()
+    except zstandard.ZstdError:
+        return None
+    by_trained, by_first = zstd_compressor(data), zstd_compressor(first)
+    if sum(len(by_trained.compress(body)) for body in samples) >= sum(len(by_first.compress(body)) for body in samples):
+        return None
+    return data
 
 
 class LLMCache:
@@ -68,6 +130,16 @@ class LLMCache:
         self.conn = db.conn
         self._by_opening: dict[bytes, tuple[int, bytes]] = {}
         self._by_id: dict[int, bytes] = {}
+        self._samples: dict[bytes, list[bytes]] = {}
+        self._sample_bytes = 0
+        """The bodies of an opening stored by this process, until its dictionary is trained on them."""
+        self._settled: set[bytes] = set()
+        """Openings whose dictionary is trained, or was found no better than the first body."""
+        self._lock = threading.Lock()
+        self._compressors: dict[int, tuple[bytes, zstandard.ZstdCompressor]] = {}
+        self._decompressors: dict[int, tuple[bytes, zstandard.ZstdDecompressor]] = {}
+        """By dictionary id, with the bytes they were made from (an id made in a transaction that rolled back
+        can come again with other bytes)."""
 
     def dictionary(self, dictionary_id: int) -> bytes:
         if dictionary_id not in self._by_id:
@@ -94,22 +166,88 @@ class LLMCache:
         made = None
         held = self._by_opening.get(opening)
         if held is None:
-            row = self.conn.execute("SELECT id, data FROM llm_cache_dicts WHERE opening=?", (opening,)).fetchone()
+            row = self.conn.execute("SELECT id, data FROM llm_cache_dicts WHERE opening IN (?, ?) "
+                                    "ORDER BY opening = ? DESC LIMIT 1",
+                                    (TRAINED + opening, opening, TRAINED + opening)).fetchone()
             if row is None:
                 data = first()
                 cursor = self.conn.execute("INSERT INTO llm_cache_dicts (opening, data) VALUES (?, ?)", (opening, data))
                 row = (int(cursor.lastrowid), data)
             held = (row[0], row[1])
             made = (opening, *held)
+        if opening not in self._settled:
+            trained_now = self.trained_for(opening, body, held)
+            if trained_now is not None:
+                held = trained_now
+                made = (opening, *held)
         dictionary_id, data = held
-        deflate = zlib.compressobj(LEVEL, zdict=data)
-        return WITH_DICTIONARY + struct.pack(">I", dictionary_id) + deflate.compress(body) + deflate.flush(), made
+        cached = self._compressors.get(dictionary_id)
+        if cached is None or (cached[0] is not data and cached[0] != data):
+            cached = self._compressors[dictionary_id] = (data, zstd_compressor(data))
+        with self._lock:
+            frame = cached[1].compress(body)
+        return ZSTD_WITH_DICTIONARY + struct.pack(">I", dictionary_id) + frame, made
+
+    def trained_for(self, opening: bytes, body: bytes, held: tuple[int, bytes]) -> tuple[int, bytes] | None:
+        """The opening's trained dictionary, made now when this body makes enough of them (None while it has
+        only its first body's)."""
+        row = self.conn.execute("SELECT id, data FROM llm_cache_dicts WHERE opening=?", (TRAINED + opening,)).fetchone()
+        if row is not None:  # trained by another process
+            self._settled.add(opening)
+            return row[0], row[1]
+        samples = self._samples.setdefault(opening, [])
+        samples.append(body)
+        self._sample_bytes += len(body)
+        if len(samples) < TRAIN_AFTER:
+            self.let_go(keeping=opening)
+            return None
+        self._settled.add(opening)
+        self._sample_bytes -= sum(map(len, self._samples.pop(opening)))
+        data = trained(samples, held[1])
+        if data is None:
+            return None
+        cursor = self.conn.execute("INSERT INTO llm_cache_dicts (opening, data) VALUES (?, ?)", (TRAINED + opening, data))
+        return int(cursor.lastrowid), data
+
+    def let_go(self, keeping: bytes) -> None:
+        """Drop the samples of the openings with the fewest while they hold more than SAMPLE_BYTES."""
+        while self._sample_bytes > SAMPLE_BYTES and len(self._samples) > 1:
+            fewest = min((opening for opening in self._samples if opening != keeping),
+                         key=lambda opening: len(self._samples[opening]))
+            self._sample_bytes -= sum(map(len, self._samples.pop(fewest)))
+
+    def decompressor(self, dictionary_id: int) -> zstandard.ZstdDecompressor:
+        data = self.dictionary(dictionary_id)
+        cached = self._decompressors.get(dictionary_id)
+        if cached is None or (cached[0] is not data and cached[0] != data):
+            cached = self._decompressors[dictionary_id] = (data, zstd_decompressor(data))
+        return cached[1]
+
+    def unpacked(self, stored: bytes | str) -> Any:
+        with self._lock:
+            return unpacked(stored, self.dictionary, self.decompressor)
+
+    def reencode_older_rows(self) -> int:
+        """Inside the caller's transaction: store the rows an older sftgen wrote (zlib, JSON text) as zstd
+        frames, with the bytes they hold; how many were rewritten (`sftgen gc --apply`)."""
+        rows = self.conn.execute(
+            "SELECT n, request, response FROM llm_rows WHERE substr(request, 1, 1) != ? OR substr(response, 1, 1) != ? "
+            "ORDER BY n", (ZSTD_WITH_DICTIONARY, ZSTD_WITH_DICTIONARY)).fetchall()
+        for n, request, response in rows:
+            with self._lock:
+                request, response = (raw_body(request, self.dictionary, self.decompressor),
+                                     raw_body(response, self.dictionary, self.decompressor))
+            stored, _ = self.packed_request(request)
+            reply, _ = self.packed_reply(request, response)
+            self.conn.execute("UPDATE llm_rows SET request=?, response=? WHERE n=?", (stored, reply, n))
+        self._by_opening.clear()  # the dictionaries made now are read again once committed
+        return len(rows)
 
     def get(self, key: str) -> dict[str, Any] | None:
         if self.db.disk_full is not None:  # the reply to a request sent now could not be stored: send none
             raise self.db.disk_full
-        row = self.conn.execute("SELECT response FROM llm_cache WHERE key=?", (key,)).fetchone()
-        return unpacked(row["response"], self.dictionary) if row else None
+        row = self.conn.execute("SELECT response FROM llm_rows WHERE k=? AND tail=?", key_parts(key)).fetchone()
+        return self.unpacked(row["response"]) if row else None
 
     def put(self, key: str, model: str, request: dict | bytes, response: dict, usage: dict) -> None:
         """`request` is the body as sent: its dict or the JSON bytes the client posted."""
@@ -120,17 +258,19 @@ class LLMCache:
         """Several `put`s' rows (key, model, request, response, usage) in one transaction and one statement."""
         made_now = []
         with self.db.transaction("the LLM request cache"):
-            values = []
+            values: dict[str, tuple] = {}  # by key: a key sent twice in the batch keeps its last reply
             for key, model, request, response, usage in rows:
                 stored, made_for_request = self.packed_request(request)
                 reply, made_for_reply = self.packed_reply(request, response)
                 made_now += [made_for_request, made_for_reply]
-                values.append((key, model, stored, reply, usage.get("prompt_tokens", 0),
-                               usage.get("completion_tokens", 0), time.time()))
+                values.pop(key, None)
+                values[key] = (*key_parts(key), model, stored, reply, usage.get("prompt_tokens", 0),
+                               usage.get("completion_tokens", 0), time.time())
+            self.conn.executemany("DELETE FROM llm_rows WHERE k=? AND tail=?", [row[:2] for row in values.values()])
             self.conn.executemany(
-                """INSERT OR REPLACE INTO llm_cache
-                   (key, model, request, response, prompt_tokens, completion_tokens, created_at)
-                   VALUES (?,?,?,?,?,?,?)""", values)
+                """INSERT INTO llm_rows
+                   (k, tail, model, request, response, prompt_tokens, completion_tokens, created_at)
+                   VALUES (?,?,?,?,?,?,?,?)""", list(values.values()))
         for made in made_now:
             if made is not None:  # committed: later requests of this opening use it
                 opening, dictionary_id, data = made
@@ -138,13 +278,14 @@ class LLMCache:
                 self._by_id[dictionary_id] = data
 
     def entry(self, key: str) -> dict[str, Any] | None:
-        row = self.conn.execute("SELECT * FROM llm_cache WHERE key=?", (key,)).fetchone()
+        row = self.conn.execute("SELECT model, request, response FROM llm_rows WHERE k=? AND tail=?",
+                                key_parts(key)).fetchone()
         if not row:
             return None
-        return {"key": key, "model": row["model"], "request": unpacked(row["request"], self.dictionary),
-                "response": unpacked(row["response"], self.dictionary)}
+        return {"key": key, "model": row["model"], "request": self.unpacked(row["request"]),
+                "response": self.unpacked(row["response"])}
 
     def models(self) -> list[dict[str, Any]]:
         """The models that answered, most requests first."""
-        rows = self.conn.execute("SELECT model, COUNT(*) AS n FROM llm_cache GROUP BY model ORDER BY n DESC")
+        rows = self.conn.execute("SELECT model, COUNT(*) AS n FROM llm_rows GROUP BY model ORDER BY n DESC")
         return [{"model": row["model"], "requests": row["n"]} for row in rows]

@@ -23,12 +23,15 @@ def in_lists(ids: Sequence[str]) -> Iterator[list[str]]:
 class Lookups:
     def __init__(self, db: Database):
         self.conn = db.conn
+        self.metas_codec = db.metas
 
     def records(self, ids: Iterable[str]) -> dict[str, Record]:
         """id -> record, for those of these ids that exist (`Store.get` for many ids)."""
         found: dict[str, Record] = {}
         for chunk in in_lists(list(dict.fromkeys(ids))):
-            for row in self.conn.execute(f"SELECT * FROM records WHERE id IN ({marks(chunk)})", chunk):
+            for row in self.conn.execute(
+                    f"""SELECT id, kind, step, text, parent_ids, meta_text(meta) AS meta, origin, status, reason
+                        FROM records WHERE id IN ({marks(chunk)})""", chunk):
                 found[row["id"]] = row_to_record(row)
         return found
 
@@ -37,21 +40,14 @@ class Lookups:
         found: dict[str, dict[str, Any]] = {}
         for chunk in in_lists(list(dict.fromkeys(ids))):
             for row in self.conn.execute(f"SELECT id, meta FROM records WHERE id IN ({marks(chunk)})", chunk):
-                found[row[0]] = json.loads(row[1])
+                found[row[0]] = self.metas_codec.decoded(row[1])
         return found
 
     def meta_values(self, ids: Iterable[str], key: str) -> dict[str, Any]:
-        """id -> `meta[key]` of each of these records that exists (None where it has none), with its JSON type."""
+        """id -> `meta[key]` of each of these records that exists (None where it has none)."""
         if not key.isidentifier():
             raise ValueError(f"a meta key to read must be a plain name: {key!r}")
-        found: dict[str, Any] = {}
-        for chunk in in_lists(list(dict.fromkeys(ids))):
-            # Two paths: SQLite returns them as one JSON array, so the value keeps its JSON type.
-            for item_id, values in self.conn.execute(
-                    f"SELECT id, json_extract(meta, '$.{key}', '$.{key}') FROM records WHERE id IN ({marks(chunk)})",
-                    chunk):
-                found[item_id] = json.loads(values)[0]
-        return found
+        return {item_id: meta.get(key) for item_id, meta in self.metas(ids).items()}
 
     def histories(self, ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
         """What each step did with each of these items, oldest first (as `store.progress.history`, per item)."""
@@ -72,31 +68,19 @@ class Lookups:
             raise ValueError(f"meta keys to read must be plain names: {list(meta_keys)}")
         text_kinds = list(text_kinds)
         text = f"CASE WHEN kind IN ({marks(text_kinds)}) THEN text END" if text_kinds else "NULL"
-        # The meta values as SQLite reads them where each is a string or absent; the whole meta decoded
-        # where one is anything else (a number, an object: SQLite would not give it back as JSON does).
-        # A meta SQLite cannot parse (Python's JSON writes Infinity and NaN) is decoded by Python.
-        values = "".join(f", CASE WHEN json_valid(meta) THEN json_extract(meta, '$.{key}') END" for key in meta_keys)
-        checks = " AND ".join(f"coalesce(json_type(meta, '$.{key}'), 'null') IN ('text', 'null')"
-                              for key in meta_keys) or "1"
-        plain = f"(CASE WHEN json_valid(meta) THEN ({checks}) ELSE 0 END)"
         for chunk in in_lists(ids):
             for row in self.conn.execute(
-                    f"""SELECT id, kind, step, parent_ids, {text}, {plain}, CASE WHEN {plain} THEN NULL ELSE meta END
-                        {values} FROM records WHERE id IN ({marks(chunk)})""",
+                    f"SELECT id, kind, step, parent_ids, {text}, meta FROM records WHERE id IN ({marks(chunk)})",
                     [*text_kinds, *chunk]):
-                if row[5]:
-                    meta = {key: value for key, value in zip(meta_keys, row[7:])}
-                else:
-                    decoded = json.loads(row[6])
-                    meta = {key: decoded.get(key) for key in meta_keys}
-                yield row[0], row[1], row[2], json.loads(row[3]), row[4], meta
+                decoded = self.metas_codec.decoded(row[5])
+                yield row[0], row[1], row[2], json.loads(row[3]), row[4], {key: decoded.get(key) for key in meta_keys}
 
     def metas_made_from(self, step: str, source_ids: Sequence[str], kind: str) -> dict[str, list[dict[str, Any]]]:
         """source id -> the metas of the records of this kind `step` passes on now made from it (no texts read)."""
         found: dict[str, list[dict[str, Any]]] = {}
         for chunk in in_lists(source_ids):
             for source_id, meta in self.conn.execute(
-                    f"""SELECT e.source_id, r.meta FROM emits e JOIN records r ON r.id = e.item_id
+                    f"""SELECT e.source_id, meta_text(r.meta) FROM emits e JOIN records r ON r.id = e.item_id
                         WHERE e.step = ? AND e.source_id IN ({marks(chunk)}) AND e.active = 1 AND r.kind = ?""",
                     (step, *chunk, kind)):
                 found.setdefault(source_id, []).append(json.loads(meta))

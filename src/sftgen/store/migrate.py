@@ -6,12 +6,16 @@
   `emit_rows` and `progress_rows` (ids, step names and settings as numbers from `names`, each distinct
   text and label once in `texts`), in their old row order, and the old tables give way to the views of the same
   name, which read the same rows back. One transaction: a crash leaves the old store as it was.
+- Stores from before the LLM cache keys were numbered keep `llm_cache` as a table keyed by the key string:
+  its rows are copied once into `llm_rows` (store/cache_keys.py), as they are stored, and the table gives
+  way to the view of that name.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
+from sftgen.store.cache_keys import key_parts
 from sftgen.store.interning import text_hash
 
 ADDED_COLUMNS = {"progress_rows": {"cache_keys": "TEXT"}, "reviews": {"picked": "INTEGER NOT NULL DEFAULT 0"}}
@@ -87,6 +91,32 @@ def number_the_ids(conn: sqlite3.Connection, schema: str) -> None:
         raise
 
 
+
+def number_the_cache_keys(conn: sqlite3.Connection) -> None:
+    """Copy an `llm_cache` table into `llm_rows` (nothing when it is the view already)."""
+    if not has_table(conn, "llm_cache"):
+        return
+    conn.create_function("key_n", 1, lambda key: key_parts(key)[0], deterministic=True)
+    conn.create_function("key_tail", 1, lambda key: key_parts(key)[1], deterministic=True)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if has_table(conn, "llm_cache"):  # not done by another process meanwhile
+            conn.execute("""CREATE TABLE IF NOT EXISTS llm_rows (n INTEGER PRIMARY KEY, k INTEGER NOT NULL,
+                            tail BLOB NOT NULL, model TEXT NOT NULL, request BLOB NOT NULL, response BLOB NOT NULL,
+                            prompt_tokens INTEGER NOT NULL DEFAULT 0, completion_tokens INTEGER NOT NULL DEFAULT 0,
+                            created_at REAL NOT NULL)""")
+            conn.execute("""INSERT INTO llm_rows (k, tail, model, request, response, prompt_tokens, completion_tokens,
+                                                  created_at)
+                            SELECT key_n(key), key_tail(key), model, request, response, prompt_tokens,
+                                   completion_tokens, created_at FROM llm_cache ORDER BY rowid""")
+            conn.execute("DROP TABLE llm_cache")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
 def split(script: str) -> list[str]:
     """The statements of a script of ours (no `;` inside a string literal or a trigger)."""
     lines = [line for line in script.splitlines() if not line.lstrip().startswith("--")]
@@ -107,5 +137,6 @@ def add_columns(conn: sqlite3.Connection) -> None:
 
 def migrate(conn: sqlite3.Connection, schema: str) -> None:
     number_the_ids(conn, schema)
+    number_the_cache_keys(conn)
     conn.executescript(schema)
     add_columns(conn)

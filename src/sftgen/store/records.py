@@ -11,14 +11,7 @@ from typing import Any
 from sftgen.records import Record, Status
 from sftgen.store.db import RECORD_COLUMNS, RECORD_JOINS, Database, row_to_record
 from sftgen.store.interning import intern, intern_text, name_id
-
-
-META_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
-"""What `json.dumps(meta, ensure_ascii=False, default=str)` builds at every call, built once."""
-
-
-def meta_json(meta: dict[str, Any]) -> str:
-    return META_ENCODER.encode(meta)
+from sftgen.store.meta_codec import meta_json
 
 
 def numbers_json(numbers: list[int]) -> str:
@@ -30,6 +23,7 @@ class Records:
     def __init__(self, db: Database):
         self.db = db
         self.conn = db.conn
+        self.metas = db.metas
 
     # ---- writing -------------------------------------------------------------------------------
 
@@ -40,9 +34,9 @@ class Records:
         meta = meta_json(record.meta)
         held = self.conn.execute("SELECT meta, status, reason FROM record_rows WHERE n=?", (n,)).fetchone()
         if held is not None:
-            if held[0] != meta or held[1] != record.status or held[2] != record.reason:
+            if self.metas.text(held[0]) != meta or held[1] != record.status or held[2] != record.reason:
                 self.conn.execute("UPDATE record_rows SET meta=?, status=?, reason=? WHERE n=?",
-                                  (meta, record.status, record.reason, n))
+                                  (self.metas.stored_text(record.kind, meta), record.status, record.reason, n))
             return
         self.conn.execute(
             """INSERT INTO record_rows (n, kind, step, text, parents, meta, origin, status, reason, created_at)
@@ -50,7 +44,7 @@ class Records:
             (
                 n, record.kind, record.step, intern_text(self.conn, record.text),
                 numbers_json([intern(self.conn, parent, memo) for parent in record.parent_ids]),
-                meta, record.origin, record.status, record.reason, now,
+                self.metas.stored_text(record.kind, meta), record.origin, record.status, record.reason, now,
             ),
         )
 
@@ -76,15 +70,15 @@ class Records:
     def merge_meta(self, record_id: str, updates: dict[str, Any]) -> None:
         """Merge into the record's meta (a None value removes the key); inside the caller's transaction."""
         n = name_id(self.conn, record_id)
-        row = None if n is None else self.conn.execute("SELECT meta FROM record_rows WHERE n=?", (n,)).fetchone()
+        row = None if n is None else self.conn.execute("SELECT meta, kind FROM record_rows WHERE n=?", (n,)).fetchone()
         if row is None:
             return
-        meta = json.loads(row["meta"])
+        meta = self.metas.decoded(row["meta"])
         merged = {**meta, **{k: v for k, v in updates.items() if v is not None}}
         for key in [k for k, v in updates.items() if v is None]:
             merged.pop(key, None)
         if merged != meta:
-            self.conn.execute("UPDATE record_rows SET meta=? WHERE n=?", (meta_json(merged), n))
+            self.conn.execute("UPDATE record_rows SET meta=? WHERE n=?", (self.metas.stored(row["kind"], merged), n))
 
     def set_meta(self, record_id: str, updates: dict[str, Any]) -> None:
         record = self.get(record_id)
@@ -93,7 +87,8 @@ class Records:
         record.meta.update(updates)
         with self.db.transaction():
             self.conn.execute("UPDATE record_rows SET meta=? WHERE n=?",
-                              (json.dumps(record.meta, default=str), name_id(self.conn, record_id)))
+                              (self.metas.stored_text(record.kind, json.dumps(record.meta, default=str)),
+                               name_id(self.conn, record_id)))
 
     # ---- reading -------------------------------------------------------------------------------
 
@@ -143,15 +138,16 @@ class Records:
         return counts
 
     def meta_objects(self, kind: str, key: str) -> Iterator[dict[str, Any]]:
-        """`meta[key]` of every record of this kind where it is an object, in record order, decoding nothing
-        else (status's judge health reads the answers' scores this way)."""
-        path = f"$.{key}"
-        for (value,) in self.conn.execute(
-                "SELECT json_extract(r.meta, ?) FROM record_rows r JOIN names i ON i.n = r.n "
-                "WHERE r.kind=? AND json_type(r.meta, ?) = 'object' ORDER BY r.created_at, i.name", (path, kind, path)):
-            yield json.loads(value)
+        """`meta[key]` of every record of this kind where it is an object, in record order, without reading
+        their texts (status's judge health reads the answers' scores this way)."""
+        for (stored,) in self.conn.execute(
+                "SELECT r.meta FROM record_rows r JOIN names i ON i.n = r.n WHERE r.kind=? ORDER BY r.created_at, i.name",
+                (kind,)):
+            value = self.metas.decoded(stored).get(key)
+            if isinstance(value, dict):
+                yield value
 
     def kept_metas(self, kind: str) -> Iterator[dict[str, Any]]:
         """The meta of every kept record of this kind, without loading their texts."""
         for row in self.conn.execute("SELECT meta FROM record_rows WHERE kind=? AND status=?", (kind, Status.KEPT)):
-            yield json.loads(row["meta"] or "{}")
+            yield self.metas.decoded(row["meta"])

@@ -46,7 +46,7 @@ class Reviews:
             return self.conn.execute("SELECT * FROM reviews WHERE kind=? AND picked=1 ORDER BY seq", (kind,)).fetchall()
         return self.conn.execute(
             """SELECT v.* FROM reviews v JOIN names i ON i.name = v.item_id JOIN record_rows r ON r.n = i.n
-               WHERE v.kind=? AND v.picked=1 AND json_extract(r.meta, '$.prompt_id') = ? ORDER BY v.seq""",
+               WHERE v.kind=? AND v.picked=1 AND json_extract(meta_sql(r.meta), '$.prompt_id') = ? ORDER BY v.seq""",
             (kind, prompt_id)).fetchall()
 
     def has_external(self, external_id: str) -> bool:
