@@ -63,11 +63,6 @@ def inputs_made_only_by_themselves(results: list[ItemResult]) -> bool:
     return True
 
 
-def emitted_ids_of(result: ItemResult) -> list[str]:
-    emitted = [result.item_id] if result.passes_input_on and result.outcome == Status.KEPT else []
-    return emitted + [record.id for record in result.outputs]
-
-
 class Plan:
     """What one batch writes, in the item-by-item writer's order."""
 
@@ -142,7 +137,7 @@ def write(records: Records, step: str, settings: str, results: list[ItemResult],
             record.step = record.step or step
             plan.record(record, held)
         if result.outcome != Status.ERROR:
-            for name in (step, result.item_id, *emitted_ids_of(result)):
+            for name in (step, result.item_id, *result.emitted_ids()):
                 plan.name(name)
         for name in (step, result.item_id, settings):
             plan.name(name)
@@ -168,7 +163,7 @@ def write(records: Records, step: str, settings: str, results: list[ItemResult],
            VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
         [
             (step_n, known[result.item_id], settings_n, result.outcome, result.reason, result.detail,
-             None if label is None else texts[label], len(emitted_ids_of(result)), result.llm_requests,
+             None if label is None else texts[label], len(result.emitted_ids()), result.llm_requests,
              result.cache_hits, result.prompt_tokens, result.completion_tokens, result.seconds, now,
              " ".join(result.cache_keys))
             for result, label in zip(results, labels)
@@ -194,7 +189,7 @@ def withdraws_nothing(conn, step: str, results: list[ItemResult], known: dict[st
         previous.setdefault(source, set()).add(item)
     for result in writing:
         before = previous.get(known[result.item_id])
-        if before and not before <= {known[name] for name in emitted_ids_of(result) if name in known}:
+        if before and not before <= {known[name] for name in result.emitted_ids() if name in known}:
             return False
     return True
 
@@ -223,7 +218,7 @@ def write_records(records: Records, plan: Plan, known: dict[str, int], texts: di
 def write_emits(conn, step: str, results: list[ItemResult], known: dict[str, int]) -> None:
     step_n = known[step]
     rows = [(step_n, known[name], known[result.item_id])
-            for result in results if result.outcome != Status.ERROR for name in emitted_ids_of(result)]
+            for result in results if result.outcome != Status.ERROR for name in result.emitted_ids()]
     if rows:
         conn.executemany(
             """INSERT INTO emit_rows (step, item, source, active) VALUES (?,?,?,1)

@@ -34,6 +34,11 @@ class ItemResult:
     """Merged into the input record's meta in the same transaction (a None value removes the key):
     what a step records about its decision, e.g. dedup's `duplicate_of` and `similarity`."""
 
+    def emitted_ids(self) -> list[str]:
+        """What the step passes on for this input: the input itself when a filter keeps it, then its outputs."""
+        emitted = [self.item_id] if self.passes_input_on and self.outcome == Status.KEPT else []
+        return emitted + [record.id for record in self.outputs]
+
     def verdict_on_input(self) -> Status | None:
         if self.input_status is not None:
             return self.input_status

@@ -85,11 +85,10 @@ class Store:
             self._write_result(step, settings, result, now, memo)
 
     def _write_result(self, step: str, settings: str, result: ItemResult, now: float, memo: dict[str, int]) -> None:
-        emitted_ids = [result.item_id] if result.passes_input_on and result.outcome == Status.KEPT else []
         for record in result.outputs:
             record.step = record.step or step
             self.records.insert(record, now, memo)
-            emitted_ids.append(record.id)
+        emitted_ids = result.emitted_ids()
         if result.outcome != Status.ERROR:  # a failed redo leaves what an earlier pass made in place until it succeeds
             self.emits.replace(step, result.item_id, emitted_ids, memo)
             verdict = result.verdict_on_input()
