@@ -112,19 +112,21 @@ def test_another_connection_reads_the_compressed_metas(store, tmp_path):
 
 
 def test_gc_compresses_the_metas_an_older_sftgen_stored_as_text(tmp_path, monkeypatch):
-    from sftgen.store import meta_codec
+    from sftgen.store import zstd_dictionaries
 
-    monkeypatch.setattr(meta_codec, "TRAIN_AFTER", 10 ** 9)  # as an older sftgen: every meta as text
+    monkeypatch.setattr(zstd_dictionaries, "TRAIN_AFTER", 10 ** 9)  # as an older sftgen: every meta as text
     store = Store(tmp_path / "store.db", GRAPH)
     records = [passage(n) for n in range(TRAIN_AFTER + 10)]
     store.commit_batch("make", "s1", [ItemResult(item_id="doc_1", outcome=Status.KEPT, outputs=records)])
     store.close()
-    monkeypatch.setattr(meta_codec, "TRAIN_AFTER", TRAIN_AFTER)
+    monkeypatch.setattr(zstd_dictionaries, "TRAIN_AFTER", TRAIN_AFTER)
     store = Store(tmp_path / "store.db", GRAPH)
     try:
         assert stored_kinds(store) == {"text": TRAIN_AFTER + 10}
-        assert collect(store.db, apply=True).reencoded == TRAIN_AFTER + 10
+        reencoded = collect(store.db, apply=True).reencoded
         assert stored_kinds(store) == {"blob": TRAIN_AFTER + 10}
+        compressed_texts = store.conn.execute("SELECT COUNT(*) FROM texts WHERE typeof(text)='blob'").fetchone()[0]
+        assert reencoded == TRAIN_AFTER + 10 + compressed_texts  # the metas, and the texts that now pay
         assert [store.get(record.id).meta for record in records] == [record.meta for record in records]
     finally:
         store.close()

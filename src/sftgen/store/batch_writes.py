@@ -70,6 +70,7 @@ class Plan:
         self.known = known
         self.new_names: dict[str, None] = {}  # in the order the item-by-item writer would number them
         self.texts: dict[bytes, str] = {}  # likewise
+        self.text_kinds: dict[bytes, str | None] = {}  # the kind of the first record with the text (None: a label)
         self.inserted: dict[str, tuple[Record, bytes]] = {}  # record id -> (record, its text's hash)
         self.state: dict[str, tuple[str, str, str | None]] = {}  # record id -> (meta, status, reason) now
         self.updated: set[str] = set()  # records already stored whose meta, status or reason changes
@@ -79,9 +80,10 @@ class Plan:
         if name not in self.known and name not in self.new_names:
             self.new_names[name] = None
 
-    def text(self, text: str) -> bytes:
+    def text(self, text: str, kind: str | None = None) -> bytes:
         digest = text_hash(text)
         self.texts.setdefault(digest, text)
+        self.text_kinds.setdefault(digest, kind)
         return digest
 
     def record(self, record: Record, held: dict[str, tuple[str, str, str | None]]) -> None:
@@ -96,7 +98,7 @@ class Plan:
                 if record.id not in self.inserted:
                     self.updated.add(record.id)
             return
-        self.inserted[record.id] = (record, self.text(record.text))
+        self.inserted[record.id] = (record, self.text(record.text, record.kind))
         self.state[record.id] = now
         for parent in record.parent_ids:
             self.name(parent)
@@ -147,7 +149,8 @@ def write(records: Records, step: str, settings: str, results: list[ItemResult],
         conn.executemany("INSERT INTO names (name) VALUES (?)", [(name,) for name in plan.new_names])
         known.update(known_numbers(conn, plan.new_names))
     texts = text_numbers_of(conn, list(plan.texts))
-    missing = [(digest, text) for digest, text in plan.texts.items() if digest not in texts]
+    missing = [(digest, records.db.texts.stored(plan.text_kinds[digest], text))
+               for digest, text in plan.texts.items() if digest not in texts]
     if missing:
         conn.executemany("INSERT INTO texts (hash, text) VALUES (?, ?)", missing)
         texts.update(text_numbers_of(conn, [digest for digest, _ in missing]))

@@ -5,7 +5,8 @@ Tables (ids, step names and settings hashes are numbers from `names`; each disti
 label is kept once in `texts`: store/interning.py):
 - record_rows: every item with identity, provenance (`parents`: the numbers of its parent ids), text, meta
             (compressed with meta_dicts, a dictionary per kind: store/meta_codec.py; read it through the SQL
-            functions `meta_text` and `meta_sql`), status and drop reason.
+            functions `meta_text` and `meta_sql`), status and drop reason. Its text is in `texts`, compressed
+            with text_dicts where that pays (store/text_codec.py; read it through the SQL function `text_of`).
 - emit_rows: which step passed on which item, and from which input (`source`). A step's inputs are the
             active emits of its upstream steps; a filter emits the inputs it keeps.
 - progress_rows: one row per (step, input): the settings hash it was processed under, the outcome
@@ -36,6 +37,7 @@ from sftgen.store.disk_full import DiskFull, is_disk_full
 from sftgen.store.interning import NameNumbers
 from sftgen.store.meta_codec import MetaCodec
 from sftgen.store.migrate import migrate
+from sftgen.store.text_codec import TextCodec
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS names (
@@ -127,6 +129,11 @@ CREATE TABLE IF NOT EXISTS meta_dicts (
     kind TEXT NOT NULL UNIQUE,
     data BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS text_dicts (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL UNIQUE,
+    data BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS llm_cache_dicts (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     opening BLOB NOT NULL UNIQUE,
@@ -184,7 +191,7 @@ PARENT_IDS = """(SELECT '[' || COALESCE(group_concat(json_quote(p.name), ', '), 
                  FROM json_each(r.parents) j CROSS JOIN names p ON p.n = j.value)"""
 """The JSON list of a record's parent ids, from `record_rows r` (whose `parents` lists their numbers; the
 CROSS JOIN keeps the list's order)."""
-RECORD_COLUMNS = f"""i.name AS id, r.kind, r.step, t.text, {PARENT_IDS} AS parent_ids, meta_text(r.meta) AS meta, r.origin, r.status,
+RECORD_COLUMNS = f"""i.name AS id, r.kind, r.step, text_of(t.text) AS text, {PARENT_IDS} AS parent_ids, meta_text(r.meta) AS meta, r.origin, r.status,
                     r.reason"""
 RECORD_JOINS = "JOIN names i ON i.n = r.n JOIN texts t ON t.n = r.text"
 """A record's columns (as `row_to_record` reads them) from `record_rows r`, and the joins they need."""
@@ -224,6 +231,7 @@ class Database:
         try:
             self.conn = connect(path)
             self.metas = MetaCodec(self.conn)
+            self.texts = TextCodec(self.conn)
             migrate(self.conn, SCHEMA)
             watch_changes(self.conn)
         except (sqlite3.Error, OSError) as error:
@@ -295,6 +303,7 @@ class Transaction:
         if self.conn.in_transaction:  # SQLite rolls back by itself after some errors, SQLITE_FULL among them
             self.conn.execute("ROLLBACK")
         self.db.metas.forget()
+        self.db.texts.forget()
 
 
 def copy_database(source: Path, target: Path) -> None:

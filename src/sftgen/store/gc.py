@@ -9,8 +9,9 @@
   prompt was withdrawn), that no record that stays needs (as a parent, as `passage_ids` or `document_id`)
   and no review names; and the texts no record that stays shares.
 
-With `--apply`, the metas and LLM cache rows stored in an older format (JSON text, zlib) are compressed as
-today's are (store/meta_codec.py, store/llm_cache.py), before the file is compacted.
+With `--apply`, the metas, texts and LLM cache rows stored in an older format (JSON text, plain text, zlib)
+are compressed as today's are (store/meta_codec.py, store/text_codec.py, store/llm_cache.py), before the file
+is compacted.
 
 What an unchanged run, `status`, the exports and the review need stays: they read the step results and
 the records passed on. Work that comes back after it was withdrawn (a rejected prompt accepted again) is
@@ -49,7 +50,7 @@ class Collected:
     file_bytes_before: int
     file_bytes_after: int
     reencoded: int = 0
-    """Metas and LLM cache rows an older sftgen stored uncompressed or with zlib, compressed now."""
+    """Metas, texts and LLM cache rows an older sftgen stored uncompressed or with zlib, compressed now."""
 
     @property
     def freed_bytes(self) -> int:
@@ -159,7 +160,8 @@ def collect(db: Database, apply: bool) -> Collected:
         if garbage.record_ids:  # the texts only they had
             db.conn.execute("DELETE FROM texts WHERE n NOT IN (SELECT text FROM record_rows) "
                             "AND n NOT IN (SELECT label FROM progress_rows WHERE label IS NOT NULL)")
-        reencoded = db.metas.reencode_text_rows() + LLMCache(db).reencode_older_rows()
+        reencoded = (db.metas.reencode_text_rows() + db.texts.reencode_text_rows()
+                     + LLMCache(db).reencode_older_rows())
     db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.conn.execute("VACUUM")
     db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

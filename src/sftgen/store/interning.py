@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 
 class NameNumbers:
@@ -87,10 +87,12 @@ def text_hash(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
-def intern_text(conn: sqlite3.Connection, text: str) -> int:
-    """The number of a text, stored now if no record has it yet; inside the caller's transaction."""
+def intern_text(conn: sqlite3.Connection, text: str, stored: Callable[[str], str | bytes] | None = None) -> int:
+    """The number of a text, stored now if no record has it yet (as `stored(text)` gives it: store/text_codec.py);
+    inside the caller's transaction."""
     digest = text_hash(text)
     row = conn.execute("SELECT n FROM texts WHERE hash=?", (digest,)).fetchone()
     if row is not None:
         return row[0]
-    return int(conn.execute("INSERT INTO texts (hash, text) VALUES (?, ?)", (digest, text)).lastrowid)
+    value = text if stored is None else stored(text)
+    return int(conn.execute("INSERT INTO texts (hash, text) VALUES (?, ?)", (digest, value)).lastrowid)

@@ -30,7 +30,7 @@ class Lookups:
         found: dict[str, Record] = {}
         for chunk in in_lists(list(dict.fromkeys(ids))):
             for row in self.conn.execute(
-                    f"""SELECT id, kind, step, text, parent_ids, meta_text(meta) AS meta, origin, status, reason
+                    f"""SELECT id, kind, step, text_of(text) AS text, parent_ids, meta_text(meta) AS meta, origin, status, reason
                         FROM records WHERE id IN ({marks(chunk)})""", chunk):
                 found[row["id"]] = row_to_record(row)
         return found
@@ -67,7 +67,7 @@ class Lookups:
         if not all(key.isidentifier() for key in meta_keys):
             raise ValueError(f"meta keys to read must be plain names: {list(meta_keys)}")
         text_kinds = list(text_kinds)
-        text = f"CASE WHEN kind IN ({marks(text_kinds)}) THEN text END" if text_kinds else "NULL"
+        text = f"CASE WHEN kind IN ({marks(text_kinds)}) THEN text_of(text) END" if text_kinds else "NULL"
         for chunk in in_lists(ids):
             for row in self.conn.execute(
                     f"SELECT id, kind, step, parent_ids, {text}, meta FROM records WHERE id IN ({marks(chunk)})",

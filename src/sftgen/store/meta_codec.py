@@ -19,17 +19,12 @@ import json
 import math
 import sqlite3
 import struct
-import threading
 from typing import Any
 
-import zstandard
+from sftgen.store.zstd_dictionaries import TRAIN_AFTER, KindDictionaries
 
 MARK = b"\x01"
 """First byte of a compressed meta (then the dictionary's id, 2 bytes, then the zstd frame)."""
-LEVEL = 3
-TRAIN_AFTER = 256
-"""Metas of a kind stored as text before its dictionary is trained on them."""
-DICTIONARY_BYTES = 16 * 1024
 NON_FINITE = ("Infinity", "NaN")
 
 
@@ -67,18 +62,17 @@ def sql_json(text: str) -> str:
 
 
 class MetaCodec:
-    """The dictionaries of one connection, and the compressors made from them."""
+    """The meta dictionaries of one connection (`meta_dicts`, one per kind: store/zstd_dictionaries.py)."""
 
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
-        self.lock = threading.Lock()
-        self.by_kind: dict[str, int | None] = {}
-        """kind -> its dictionary's id (None: known to have none yet)."""
-        self.samples: dict[str, list[bytes]] = {}
-        self.compressors: dict[int, zstandard.ZstdCompressor] = {}
-        self.decompressors: dict[int, zstandard.ZstdDecompressor] = {}
+        self.dictionaries = KindDictionaries(conn, "meta_dicts", self.samples_of)
         conn.create_function("meta_text", 1, self.text, deterministic=True)
         conn.create_function("meta_sql", 1, self.sql, deterministic=True)
+
+    def samples_of(self, kind: str) -> list[bytes]:
+        return [row[0].encode("utf-8", "surrogatepass") for row in self.conn.execute(
+            "SELECT meta FROM record_rows WHERE kind=? AND typeof(meta)='text' ORDER BY n LIMIT ?", (kind, TRAIN_AFTER))]
 
     # ---- writing (inside the caller's transaction) -----------------------------------------------
 
@@ -87,33 +81,11 @@ class MetaCodec:
         return self.stored_text(kind, meta_json(meta))
 
     def stored_text(self, kind: str, text: str) -> str | bytes:
-        dictionary_id = self.dictionary_of(kind, text)
+        body = text.encode("utf-8", "surrogatepass")
+        dictionary_id = self.dictionaries.dictionary_of(kind, body)
         if dictionary_id is None:
             return text
-        with self.lock:
-            frame = self.compressors[dictionary_id].compress(text.encode("utf-8", "surrogatepass"))
-        return MARK + struct.pack(">H", dictionary_id) + frame
-
-    def dictionary_of(self, kind: str, text: str) -> int | None:
-        """The id of this kind's dictionary, trained now when this meta makes enough of them."""
-        if kind not in self.by_kind:
-            row = self.conn.execute("SELECT id, data FROM meta_dicts WHERE kind=?", (kind,)).fetchone()
-            self.by_kind[kind] = None if row is None else self.load(row[0], row[1])
-        if self.by_kind[kind] is not None:
-            return self.by_kind[kind]
-        samples = self.samples.get(kind)
-        if samples is None:
-            samples = self.samples[kind] = [row[0].encode("utf-8", "surrogatepass") for row in self.conn.execute(
-                "SELECT meta FROM record_rows WHERE kind=? AND typeof(meta)='text' ORDER BY n LIMIT ?",
-                (kind, TRAIN_AFTER))]
-        samples.append(text.encode("utf-8", "surrogatepass"))
-        if len(samples) < TRAIN_AFTER:
-            return None
-        self.conn.execute("INSERT OR IGNORE INTO meta_dicts (kind, data) VALUES (?, ?)", (kind, trained(samples)))
-        row = self.conn.execute("SELECT id, data FROM meta_dicts WHERE kind=?", (kind,)).fetchone()  # another's, if first
-        self.by_kind[kind] = self.load(row[0], row[1])
-        del self.samples[kind]
-        return self.by_kind[kind]
+        return MARK + struct.pack(">H", dictionary_id) + self.dictionaries.compress(dictionary_id, body)
 
     def reencode_text_rows(self) -> int:
         """Compress the metas stored as text (by an older sftgen, or before their kind had a dictionary),
@@ -130,22 +102,9 @@ class MetaCodec:
                     rewritten += 1
         return rewritten
 
-    def load(self, dictionary_id: int, data: bytes) -> int:
-        dictionary = zstandard.ZstdCompressionDict(data)
-        with self.lock:
-            self.compressors[dictionary_id] = zstandard.ZstdCompressor(
-                level=LEVEL, dict_data=dictionary, write_checksum=False, write_dict_id=False, write_content_size=True)
-            self.decompressors[dictionary_id] = zstandard.ZstdDecompressor(dict_data=dictionary)
-        return dictionary_id
-
     def forget(self) -> None:
-        """After a rollback: a dictionary made in it is gone, and its id may come again with other bytes (the
-        others are read again when needed)."""
-        with self.lock:
-            self.by_kind.clear()
-            self.samples.clear()
-            self.compressors.clear()
-            self.decompressors.clear()
+        """After a rollback (store/zstd_dictionaries.py)."""
+        self.dictionaries.forget()
 
     # ---- reading -------------------------------------------------------------------------------
 
@@ -156,13 +115,7 @@ class MetaCodec:
         if stored[:1] != MARK:
             return stored.decode("utf-8", "surrogatepass")
         (dictionary_id,) = struct.unpack(">H", stored[1:3])
-        if dictionary_id not in self.decompressors:
-            row = self.conn.execute("SELECT data FROM meta_dicts WHERE id=?", (dictionary_id,)).fetchone()
-            if row is None:
-                raise KeyError(f"meta dictionary {dictionary_id} is missing from the store")
-            self.load(dictionary_id, row[0])
-        with self.lock:
-            return self.decompressors[dictionary_id].decompress(stored[3:]).decode("utf-8", "surrogatepass")
+        return self.dictionaries.decompress(dictionary_id, stored[3:]).decode("utf-8", "surrogatepass")
 
     def sql(self, stored: str | bytes | None) -> str | None:
         text = self.text(stored)
@@ -172,11 +125,3 @@ class MetaCodec:
         text = self.text(stored)
         return json.loads(text) if text else {}
 
-
-def trained(samples: list[bytes]) -> bytes:
-    """A dictionary trained on these metas; their raw content where training cannot (too alike, too few)."""
-    try:
-        return zstandard.train_dictionary(DICTIONARY_BYTES, samples, k=1024, d=8, f=16, level=LEVEL).as_bytes()
-    except zstandard.ZstdError:
-        return zstandard.ZstdCompressionDict(b"".join(samples)[-DICTIONARY_BYTES:],
-                                             dict_type=zstandard.DICT_TYPE_RAWCONTENT).as_bytes()

@@ -42,7 +42,8 @@ class Records:
             """INSERT INTO record_rows (n, kind, step, text, parents, meta, origin, status, reason, created_at)
                VALUES (?,?,?,?,?,?,?,?,?,?)""",
             (
-                n, record.kind, record.step, intern_text(self.conn, record.text),
+                n, record.kind, record.step,
+                intern_text(self.conn, record.text, lambda text: self.db.texts.stored(record.kind, text)),
                 numbers_json([intern(self.conn, parent, memo) for parent in record.parent_ids]),
                 self.metas.stored_text(record.kind, meta), record.origin, record.status, record.reason, now,
             ),
