@@ -8,12 +8,13 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
 from sftgen.dedup import find_duplicates
 from sftgen.dedup.content import content_words
 from sftgen.dedup.core import check_new
-from sftgen.dedup.corpus import Corpus
+from sftgen.dedup.corpus import Corpus, as_kept
 from sftgen.dedup.index import DedupIndex, row_of
 from sftgen.dedup.normalise import normalise
 from sftgen.recipe.dedup_settings import Dedup
@@ -135,7 +136,7 @@ def test_an_index_sqlite_cannot_read_is_built_again(tmp_path, embedder):
     features = index.anchor_features([prompt_id(t) for t in texts], texts)
     index.close()
     assert features.keys == [normalise(t) for t in texts]
-    assert (features.vectors == embedder.encode(texts)).all()
+    assert (features.vectors == as_kept(embedder.encode(texts))).all()  # kept at float16 precision
     reopened = DedupIndex(tmp_path, Dedup(), embedder)
     try:
         assert reopened.db.execute("SELECT count(*) FROM anchors").fetchone()[0] == len(texts)
@@ -153,3 +154,22 @@ def test_a_change_of_what_is_stored_empties_the_index_and_a_threshold_does_not(t
             index.anchor_features(ids, texts)
         finally:
             index.close()
+
+
+def test_vectors_are_kept_as_float16_and_an_older_index_of_float32_reads_the_same(tmp_path, embedder):
+    texts = [frame.format(s=SUBJECTS[3]) for frame in FRAMES]
+    ids = [prompt_id(t) for t in texts]
+    index = DedupIndex(tmp_path, Dedup(), embedder)
+    try:
+        from_texts = index.anchor_features(ids, texts).vectors
+        sizes = {size for (size,) in index.db.execute("SELECT length(vector) FROM anchors")}
+        assert sizes == {2 * embedder.dim}
+        with index.db:  # as an older sftgen wrote them: float32 of the unrounded embeddings
+            for anchor_id, vector in zip(ids, embedder.encode(texts)):
+                index.db.execute("UPDATE anchors SET vector=? WHERE id=?",
+                                 (np.asarray(vector, dtype=np.float32).tobytes(), anchor_id))
+        from_older = index.anchor_features(ids, texts).vectors
+    finally:
+        index.close()
+    assert (from_texts == as_kept(embedder.encode(texts))).all()
+    assert (from_older == from_texts).all()

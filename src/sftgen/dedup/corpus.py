@@ -5,7 +5,8 @@ The anchors (prompts kept in earlier runs) come first, then the new texts. What 
 `AnchorFeatures`, either computed here from the texts (`anchor_features`: a run from scratch) or loaded
 from the dedup index (sftgen.dedup.index: only the anchors it has not seen are computed). Either way the
 values are the same, so the decisions are too: a text's signature and embedding depend on that text
-alone, whatever else is hashed or encoded with it.
+alone, whatever else is hashed or encoded with it. Embeddings are compared at float16 precision
+(`as_kept`): the index keeps them as float16, so a run from scratch rounds them the same way.
 """
 
 from __future__ import annotations
@@ -35,7 +36,13 @@ class AnchorFeatures:
     has_signature: np.ndarray | None = None
     """False for an anchor with no shingles (an empty text): it is never a near candidate."""
     vectors: np.ndarray | None = None
-    """(anchors, dim) float32 embeddings; None when semantic dedup is off."""
+    """(anchors, dim) float32 embeddings (of float16 values: `as_kept`); None when semantic dedup is off."""
+
+
+def as_kept(vectors: np.ndarray) -> np.ndarray:
+    """Embeddings rounded to float16, as float32: what the dedup index keeps of them (half the bytes), and so
+    what every comparison uses, whether the anchors come from the index or from the texts."""
+    return np.asarray(vectors, dtype=np.float32).astype(np.float16).astype(np.float32)
 
 
 def anchor_features(texts: Sequence[str], settings: Dedup, embedder=None) -> AnchorFeatures:
@@ -47,7 +54,7 @@ def anchor_features(texts: Sequence[str], settings: Dedup, embedder=None) -> Anc
     if "semantic" in settings.methods:
         if embedder is None:
             raise ValueError("semantic dedup needs an embedder")
-        features.vectors = embedder.encode(list(texts))
+        features.vectors = as_kept(embedder.encode(list(texts)))
     return features
 
 
@@ -124,7 +131,7 @@ class Corpus:
             raise ValueError("semantic dedup needs an embedder")
         missing = [i for i in indices if i >= self.n_anchors and i not in self.new_vectors]
         if missing:
-            for index, vector in zip(missing, self.embedder.encode([self.texts[i] for i in missing])):
+            for index, vector in zip(missing, as_kept(self.embedder.encode([self.texts[i] for i in missing]))):
                 self.new_vectors[index] = vector
         anchor_rows = [i for i in indices if i < self.n_anchors]
         if anchor_rows == list(range(self.n_anchors)):

@@ -2,7 +2,8 @@
 new prompts and reads of the kept ones only what it compares.
 
 One sqlite file, `.sftgen/dedup/anchors.db`, owned by the dedup step: for each kept prompt (by id) a hash
-of its text, its normalised text (exact dedup), its content words, its MinHash values and its embedding,
+of its text, its normalised text (exact dedup), its content words, its MinHash values and its embedding
+(float16; rows written before as float32 are read rounded to float16, as dedup compares them),
 and the document frequency of every content word over those prompts (kept equal to the rows in the same
 transaction), which is what the content check's IDF needs of them. The rows are checked against the
 prompts the step passes on now (`anchor_features`): a row whose prompt was withdrawn, redone or changed is
@@ -133,8 +134,12 @@ class DedupIndex:
             features.signatures = np.frombuffer(joined, dtype=np.uint32).reshape(len(chosen), perms).astype(np.uint64)
         if "semantic" in self.settings.methods:
             dim = self.embedder.dim
-            joined = b"".join(row[5] for row in chosen)
-            features.vectors = np.frombuffer(joined, dtype=np.float32).reshape(len(chosen), dim)  # read only
+            if all(len(row[5]) == 2 * dim for row in chosen):
+                joined = b"".join(row[5] for row in chosen)
+                features.vectors = np.frombuffer(joined, dtype=np.float16).reshape(len(chosen), dim).astype(np.float32)
+            else:  # some rows from an index written before its vectors were float16
+                features.vectors = np.stack([vector_of(row[5], dim) for row in chosen]) if chosen else (
+                    np.zeros((0, dim), dtype=np.float32))
         return features
 
     # ---- writing -------------------------------------------------------------------------------
@@ -188,7 +193,13 @@ def row_of(item_id: str, text: str, key: str, words: Sequence[str], signature: n
     """A row of the anchors table. `signature`: None when not computed, empty for a text with no shingles."""
     return (item_id, text_hash(text), key, " ".join(words),
             None if signature is None else signature.astype(np.uint32).tobytes(),
-            None if vector is None else np.asarray(vector, dtype=np.float32).tobytes())
+            None if vector is None else np.asarray(vector, dtype=np.float32).astype(np.float16).tobytes())
+
+
+def vector_of(stored: bytes, dim: int) -> np.ndarray:
+    """A row's embedding as float32 of float16 values (stored as float16, or as float32 by an older sftgen)."""
+    values = np.frombuffer(stored, dtype=np.float16 if len(stored) == 2 * dim else np.float32)
+    return values.astype(np.float16).astype(np.float32)
 
 
 def chunks(items: list, size: int = 500):
