@@ -26,10 +26,8 @@ import zstandard
 
 from sftgen.store.cache_keys import key_of, key_parts
 from sftgen.store.db import Database
+from sftgen.store.zstd_dictionaries import TRAIN_AFTER, train, zstd_compressor, zstd_decompressor
 
-LEVEL = 6
-"""zlib's, for `packed` (what a row holds without a dictionary)."""
-ZSTD_LEVEL = 3
 WITH_DICTIONARY = b"\x01"
 """First byte of a zlib stream compressed with a dictionary (then its id, 4 bytes); a plain zlib stream starts
 with 0x78."""
@@ -39,8 +37,6 @@ OPENING_BYTES = 240
 """How much of a request's JSON says which template it comes from."""
 DICTIONARY_BYTES = 32 * 1024
 """How much of the first body becomes its opening's dictionary."""
-TRAIN_AFTER = 256
-"""Bodies of an opening a dictionary is trained on (in this process; those stored before it keep theirs)."""
 TRAINED_BYTES = 64 * 1024
 MIN_TRAINED_BYTES = 4 * 1024
 TRAINED_SHARE = 32
@@ -68,20 +64,6 @@ def as_bytes(value: dict | bytes | str) -> bytes:
 
 def opening_of(body: bytes) -> bytes:
     return hashlib.blake2b(body[:OPENING_BYTES], digest_size=16).digest()
-
-
-def packed(value: dict | bytes | str) -> bytes:
-    """The zlib-compressed JSON of a request or reply (`value` may be its JSON already, as sent)."""
-    return zlib.compress(as_bytes(value), LEVEL)
-
-
-def zstd_compressor(data: bytes) -> zstandard.ZstdCompressor:
-    return zstandard.ZstdCompressor(level=ZSTD_LEVEL, dict_data=zstandard.ZstdCompressionDict(data),
-                                    write_checksum=False, write_dict_id=False, write_content_size=True)
-
-
-def zstd_decompressor(data: bytes) -> zstandard.ZstdDecompressor:
-    return zstandard.ZstdDecompressor(dict_data=zstandard.ZstdCompressionDict(data))
 
 
 def unpacked(stored: bytes | str, dictionaries: Any = None,
@@ -113,10 +95,8 @@ def raw_body(stored: bytes | str, dictionaries: Any = None,
 
 def trained(samples: list[bytes], first: bytes) -> bytes | None:
     """A dictionary trained on these bodies, when it compresses them smaller than `first` does."""
-    try:
-        size = max(MIN_TRAINED_BYTES, min(TRAINED_BYTES, sum(map(len, samples)) // TRAINED_SHARE))
-        data = zstandard.train_dictionary(size, samples, k=1024, d=8, f=16, level=ZSTD_LEVEL).as_bytes()
-    except zstandard.ZstdError:
+    data = train(samples, max(MIN_TRAINED_BYTES, min(TRAINED_BYTES, sum(map(len, samples)) // TRAINED_SHARE)))
+    if data is None:
         return None
     by_trained, by_first = zstd_compressor(data), zstd_compressor(first)
     if sum(len(by_trained.compress(body)) for body in samples) >= sum(len(by_first.compress(body)) for body in samples):

@@ -1,5 +1,6 @@
 """zstd dictionaries by kind, trained on a kind's first bodies: what record metas (store/meta_codec.py) and
-record texts (store/text_codec.py) are compressed with.
+record texts (store/text_codec.py) are compressed with, and the training and compressors of the LLM cache's
+dictionaries (store/llm_cache.py, which keys them by request opening).
 
 Bodies of one kind share their words and keys, so once `TRAIN_AFTER` bodies of a kind exist a dictionary is
 trained on them (fixed fastCover parameters: the same bodies give the same dictionary) and kept in the
@@ -22,13 +23,37 @@ TRAIN_AFTER = 256
 DICTIONARY_BYTES = 16 * 1024
 
 
-def trained(samples: list[bytes], size: int = DICTIONARY_BYTES) -> bytes:
-    """A dictionary trained on these bodies; their raw content where training cannot (too alike, too few)."""
+def train(samples: list[bytes], size: int = DICTIONARY_BYTES) -> bytes | None:
+    """A dictionary of `size` bytes trained on these bodies (None where training cannot: too alike, too few)."""
     try:
         return zstandard.train_dictionary(size, samples, k=1024, d=8, f=16, level=LEVEL).as_bytes()
     except zstandard.ZstdError:
-        return zstandard.ZstdCompressionDict(b"".join(samples)[-size:],
-                                             dict_type=zstandard.DICT_TYPE_RAWCONTENT).as_bytes()
+        return None
+
+
+def trained(samples: list[bytes], size: int = DICTIONARY_BYTES) -> bytes:
+    """A dictionary trained on these bodies; their raw content where training cannot."""
+    data = train(samples, size)
+    if data is not None:
+        return data
+    return zstandard.ZstdCompressionDict(b"".join(samples)[-size:], dict_type=zstandard.DICT_TYPE_RAWCONTENT).as_bytes()
+
+
+def zstd_compressor(data: bytes, magicless: bool = False) -> zstandard.ZstdCompressor:
+    """A compressor with this dictionary: no checksum, no dictionary id, the content size in the frame;
+    `magicless`: without zstd's 4-byte magic number (the caller's own mark says what a value is)."""
+    if not magicless:
+        return zstandard.ZstdCompressor(level=LEVEL, dict_data=zstandard.ZstdCompressionDict(data),
+                                        write_checksum=False, write_dict_id=False, write_content_size=True)
+    return zstandard.ZstdCompressor(  # the format is set through parameters only
+        dict_data=zstandard.ZstdCompressionDict(data), compression_params=zstandard.ZstdCompressionParameters.from_level(
+            LEVEL, format=zstandard.FORMAT_ZSTD1_MAGICLESS, write_checksum=False, write_dict_id=False,
+            write_content_size=True))
+
+
+def zstd_decompressor(data: bytes, magicless: bool = False) -> zstandard.ZstdDecompressor:
+    return zstandard.ZstdDecompressor(dict_data=zstandard.ZstdCompressionDict(data), format=(
+        zstandard.FORMAT_ZSTD1_MAGICLESS if magicless else zstandard.FORMAT_ZSTD1))
 
 
 class KindDictionaries:
@@ -40,7 +65,7 @@ class KindDictionaries:
         self.conn = conn
         self.table = table
         self.samples_of = samples_of
-        self.format = zstandard.FORMAT_ZSTD1_MAGICLESS if magicless else zstandard.FORMAT_ZSTD1
+        self.magicless = magicless
         self.lock = threading.Lock()
         self.by_kind: dict[str, int | None] = {}
         """kind -> its dictionary's id (None: known to have none yet)."""
@@ -86,17 +111,10 @@ class KindDictionaries:
             return self.decompressors[dictionary_id].decompress(frame)
 
     def load(self, dictionary_id: int, data: bytes) -> int:
-        dictionary = zstandard.ZstdCompressionDict(data)
-        if self.format == zstandard.FORMAT_ZSTD1:
-            compressor = zstandard.ZstdCompressor(level=LEVEL, dict_data=dictionary, write_checksum=False,
-                                                  write_dict_id=False, write_content_size=True)
-        else:  # the format is set through parameters only
-            compressor = zstandard.ZstdCompressor(dict_data=dictionary, compression_params=(
-                zstandard.ZstdCompressionParameters.from_level(LEVEL, format=self.format, write_checksum=False,
-                                                               write_dict_id=False, write_content_size=True)))
+        compressor, decompressor = zstd_compressor(data, self.magicless), zstd_decompressor(data, self.magicless)
         with self.lock:
             self.compressors[dictionary_id] = compressor
-            self.decompressors[dictionary_id] = zstandard.ZstdDecompressor(dict_data=dictionary, format=self.format)
+            self.decompressors[dictionary_id] = decompressor
         return dictionary_id
 
     def forget(self) -> None:
