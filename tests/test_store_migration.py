@@ -13,7 +13,7 @@ import pytest
 from sftgen.records import Record, Status
 from sftgen.store import Store
 from sftgen.store.db import row_to_record
-from sftgen.store.llm_cache import unpacked
+from sftgen.store.llm_cache import texts_reader, unpacked
 from tests.fakes.fake_openai_server import running_fake_server
 from tests.support.answer_project import make_answer_project, run_answers
 from tests.test_store_size import answer_script
@@ -55,7 +55,8 @@ def read_everything(path: Path) -> dict:
         emitted = {step: [row_to_record(row) for row in conn.execute(EMITTED, (step,))] for step in steps}
         records = [row_to_record(row) for row in conn.execute("SELECT * FROM records ORDER BY id")]
         dictionaries = dict(conn.execute("SELECT id, data FROM llm_cache_dicts"))
-        cache = {key: (unpacked(request, dictionaries.__getitem__), unpacked(response, dictionaries.__getitem__))
+        texts = texts_reader(conn)
+        cache = {key: (unpacked(request, dictionaries.__getitem__, texts=texts), unpacked(response, dictionaries.__getitem__))
                  for key, request, response in conn.execute("SELECT key, request, response FROM llm_cache")}
         history = {item: [tuple(row) for row in conn.execute(
             "SELECT step, outcome, reason, done_at FROM progress WHERE item_id=? ORDER BY done_at", (item,))]
@@ -139,7 +140,7 @@ def test_a_text_two_records_share_is_stored_once_and_read_back_with_each(tmp_pat
 
 def test_gc_stores_an_older_stores_cache_rows_as_todays_and_they_read_back_the_same(tmp_path):
     from sftgen.store.gc import collect
-    from sftgen.store.llm_cache import ZSTD_WITH_DICTIONARY
+    from sftgen.store.llm_cache import ZSTD_WITH_DICTIONARY, ZSTD_WITH_TEXTS
 
     path = old_store(tmp_path / "store.db", fixture="fcfd8f5")
     before = read_everything(path)
@@ -148,7 +149,9 @@ def test_gc_stores_an_older_stores_cache_rows_as_todays_and_they_read_back_the_s
         done = collect(store.db, apply=True)
         rows = store.conn.execute("SELECT request, response FROM llm_rows").fetchall()
         assert done.reencoded == len(rows) == len(before["cache"]) - len(done.garbage.cache_keys) > 0
-        assert {(request[:1], response[:1]) for request, response in rows} == {(ZSTD_WITH_DICTIONARY,) * 2}
+        assert {response[:1] for _, response in rows} == {ZSTD_WITH_DICTIONARY}
+        # its requests all quote passages the store holds: they refer to them
+        assert {request[:1] for request, _ in rows} == {ZSTD_WITH_TEXTS}
     finally:
         store.close()
     after = read_everything(path)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scale.store_stats import read_only, store_path
-from sftgen.store.llm_cache import unpacked
+from sftgen.store.llm_cache import texts_reader, unpacked
 
 
 @dataclass
@@ -34,7 +34,8 @@ def cached_bodies(project_dir: Path) -> list[str]:
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'llm_cache_dicts'").fetchone()
         dictionaries = dict(conn.execute("SELECT id, data FROM llm_cache_dicts")) if has_dictionaries else {}
         rows = conn.execute("SELECT request FROM llm_cache ORDER BY created_at")
-        return [json.dumps(unpacked(row[0], dictionaries.__getitem__), ensure_ascii=False) for row in rows]
+        texts = texts_reader(conn)
+        return [json.dumps(unpacked(row[0], dictionaries.__getitem__, texts=texts), ensure_ascii=False) for row in rows]
 
 
 async def aiohttp_loop(bodies: list[str], base_url: str, concurrency: int) -> int:

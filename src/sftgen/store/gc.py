@@ -157,9 +157,11 @@ def collect(db: Database, apply: bool) -> Collected:
             numbers = f"SELECT n FROM names WHERE name IN ({marks(part)})"
             db.conn.execute(f"DELETE FROM emit_rows WHERE active = 0 AND item IN ({numbers})", part)
             db.conn.execute(f"DELETE FROM record_rows WHERE n IN ({numbers})", part)
-        if garbage.record_ids:  # the texts only they had
-            db.conn.execute("DELETE FROM texts WHERE n NOT IN (SELECT text FROM record_rows) "
-                            "AND n NOT IN (SELECT label FROM progress_rows WHERE label IS NOT NULL)")
+        if garbage.record_ids:  # the texts only they had (written back into the cached requests that quote them)
+            unused = ("FROM texts WHERE n NOT IN (SELECT text FROM record_rows) "
+                      "AND n NOT IN (SELECT label FROM progress_rows WHERE label IS NOT NULL)")
+            LLMCache(db).inline_texts({row[0] for row in db.conn.execute(f"SELECT n {unused}")})
+            db.conn.execute(f"DELETE {unused}")
         reencoded = (db.metas.reencode_text_rows() + db.texts.reencode_text_rows()
                      + LLMCache(db).reencode_older_rows())
     db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

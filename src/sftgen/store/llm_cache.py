@@ -7,7 +7,8 @@ envelope): replies of one template share their fields and JSON keys. Once `TRAIN
 opening are stored, a zstd dictionary is trained on them and replaces the first body's where it compresses
 them smaller (kept under the opening prefixed with `TRAINED`).
 
-Rows are zstd frames (`ZSTD_WITH_DICTIONARY`). Rows written before that are read as they are: zlib against
+Rows are zstd frames (`ZSTD_WITH_DICTIONARY`); a request that quotes texts the store holds (passages, the
+question, the answer) keeps references to them instead (`ZSTD_WITH_TEXTS`: store/request_texts.py). Rows written before that are read as they are: zlib against
 a dictionary (`WITH_DICTIONARY`), plain zlib (replies written before their dictionaries), or the JSON text
 (rows written before compression)."""
 
@@ -26,6 +27,8 @@ import zstandard
 
 from sftgen.store.cache_keys import key_of, key_parts
 from sftgen.store.db import Database
+from sftgen.store.request_texts import expanded, referenced, references
+from sftgen.store.text_codec import TextCodec
 from sftgen.store.zstd_dictionaries import TRAIN_AFTER, train, zstd_compressor, zstd_decompressor
 
 WITH_DICTIONARY = b"\x01"
@@ -33,6 +36,9 @@ WITH_DICTIONARY = b"\x01"
 with 0x78."""
 ZSTD_WITH_DICTIONARY = b"\x02"
 """First byte of a zstd frame compressed with a dictionary (then its id, 4 bytes)."""
+ZSTD_WITH_TEXTS = b"\x03"
+"""As ZSTD_WITH_DICTIONARY, for a request whose frame holds references to the store's texts in place of the
+texts it quotes (store/request_texts.py)."""
 OPENING_BYTES = 240
 """How much of a request's JSON says which template it comes from."""
 DICTIONARY_BYTES = 32 * 1024
@@ -67,30 +73,50 @@ def opening_of(body: bytes) -> bytes:
 
 
 def unpacked(stored: bytes | str, dictionaries: Any = None,
-             decompressors: Callable[[int], zstandard.ZstdDecompressor] | None = None) -> Any:
+             decompressors: Callable[[int], zstandard.ZstdDecompressor] | None = None,
+             texts: Callable[[int], str] | None = None) -> Any:
     """The JSON value of a stored request or reply; `dictionaries(id)` gives a dictionary's bytes (needed
     only for rows stored with one: `LLMCache.entry` reads those); `decompressors(id)` a zstd decompressor
-    made from it (made here from the bytes when not given)."""
+    made from it (made here from the bytes when not given); `texts(n)` the store's text of that number (for
+    requests that refer to texts)."""
     if isinstance(stored, str):
         return json.loads(stored)
-    return json.loads(raw_body(stored, dictionaries, decompressors))
+    return json.loads(raw_body(stored, dictionaries, decompressors, texts))
 
 
 def raw_body(stored: bytes | str, dictionaries: Any = None,
-             decompressors: Callable[[int], zstandard.ZstdDecompressor] | None = None) -> bytes:
-    """The JSON bytes of a stored request or reply, as they were stored."""
+             decompressors: Callable[[int], zstandard.ZstdDecompressor] | None = None,
+             texts: Callable[[int], str] | None = None) -> bytes:
+    """The JSON bytes of a stored request or reply, as they were sent."""
     if isinstance(stored, str):
         return stored.encode("utf-8")
-    if stored[:1] == ZSTD_WITH_DICTIONARY:
+    if stored[:1] in (ZSTD_WITH_DICTIONARY, ZSTD_WITH_TEXTS):
         (dictionary_id,) = struct.unpack(">I", stored[1:5])
         decompressor = (decompressors(dictionary_id) if decompressors is not None
                         else zstd_decompressor(dictionaries(dictionary_id)))
-        return decompressor.decompress(stored[5:])
+        body = decompressor.decompress(stored[5:])
+        if stored[:1] == ZSTD_WITH_TEXTS:
+            if texts is None:
+                raise ValueError("a cached request that refers to the store's texts needs them to be read")
+            body = expanded(body, texts)
+        return body
     if stored[:1] == WITH_DICTIONARY:
         (dictionary_id,) = struct.unpack(">I", stored[1:5])
         inflate = zlib.decompressobj(zdict=dictionaries(dictionary_id))
         return inflate.decompress(stored[5:]) + inflate.flush()
     return zlib.decompress(stored)
+
+
+def texts_reader(conn) -> Callable[[int], str]:
+    """`texts` for `unpacked` on any connection to a store (one opened without the store's code too)."""
+    codec = TextCodec(conn)
+
+    def text(n: int) -> str:
+        row = conn.execute("SELECT text FROM texts WHERE n=?", (n,)).fetchone()
+        if row is None:
+            raise KeyError(f"text {n}, which a cached request refers to, is missing from the store")
+        return codec.text(row[0])
+    return text
 
 
 def trained(samples: list[bytes], first: bytes) -> bytes | None:
@@ -129,11 +155,24 @@ class LLMCache:
             self._by_id[dictionary_id] = row[0]
         return self._by_id[dictionary_id]
 
-    def packed_request(self, request: dict | bytes) -> tuple[bytes, tuple[bytes, int, bytes] | None]:
-        """Inside the caller's transaction: the compressed request, and the dictionary it made (the first
-        request of an opening becomes its dictionary), to remember once the transaction commits."""
+    def packed_request(self, request: dict | bytes, refer: bool = True) -> tuple[bytes, tuple[bytes, int, bytes] | None]:
+        """Inside the caller's transaction: the compressed request (with references to the texts it quotes
+        that the store holds, unless not `refer`), and the dictionary it made (the first request of an
+        opening becomes its dictionary), to remember once the transaction commits."""
         body = as_bytes(request)
-        return self.packed_with(opening_of(body), body, lambda: body[-DICTIONARY_BYTES:])
+        kept, numbers = referenced(body, self.text_number) if refer else (body, [])
+        return self.packed_with(opening_of(body), kept, lambda: kept[-DICTIONARY_BYTES:],
+                                ZSTD_WITH_TEXTS if numbers else ZSTD_WITH_DICTIONARY)
+
+    def text_number(self, digest: bytes) -> int | None:
+        row = self.conn.execute("SELECT n FROM texts WHERE hash=?", (digest,)).fetchone()
+        return None if row is None else row[0]
+
+    def text(self, n: int) -> str:
+        row = self.conn.execute("SELECT text FROM texts WHERE n=?", (n,)).fetchone()
+        if row is None:
+            raise KeyError(f"text {n}, which a cached request refers to, is missing from the store")
+        return self.db.texts.text(row[0])
 
     def packed_reply(self, request: dict | bytes, response: dict) -> tuple[bytes, tuple[bytes, int, bytes] | None]:
         """As `packed_request`, for the reply: against the first reply to a request of the same opening."""
@@ -141,7 +180,7 @@ class LLMCache:
         return self.packed_with(opening_of(REPLY_OPENING + as_bytes(request)[:OPENING_BYTES]), body,
                                 lambda: (REPLY_ENVELOPE + body)[-DICTIONARY_BYTES:])
 
-    def packed_with(self, opening: bytes, body: bytes, first: Callable[[], bytes],
+    def packed_with(self, opening: bytes, body: bytes, first: Callable[[], bytes], mark: bytes = ZSTD_WITH_DICTIONARY,
                     ) -> tuple[bytes, tuple[bytes, int, bytes] | None]:
         made = None
         held = self._by_opening.get(opening)
@@ -166,7 +205,7 @@ class LLMCache:
             cached = self._compressors[dictionary_id] = (data, zstd_compressor(data))
         with self._lock:
             frame = cached[1].compress(body)
-        return ZSTD_WITH_DICTIONARY + struct.pack(">I", dictionary_id) + frame, made
+        return mark + struct.pack(">I", dictionary_id) + frame, made
 
     def trained_for(self, opening: bytes, body: bytes, held: tuple[int, bytes]) -> tuple[int, bytes] | None:
         """The opening's trained dictionary, made now when this body makes enough of them (None while it has
@@ -205,23 +244,48 @@ class LLMCache:
 
     def unpacked(self, stored: bytes | str) -> Any:
         with self._lock:
-            return unpacked(stored, self.dictionary, self.decompressor)
+            return unpacked(stored, self.dictionary, self.decompressor, self.text)
 
     def reencode_older_rows(self) -> int:
         """Inside the caller's transaction: store the rows an older sftgen wrote (zlib, JSON text) as zstd
-        frames, with the bytes they hold; how many were rewritten (`sftgen gc --apply`)."""
+        frames, with the bytes they hold, and the requests that quote texts the store holds with references
+        to them; how many were rewritten (`sftgen gc --apply`)."""
         rows = self.conn.execute(
             "SELECT n, request, response FROM llm_rows WHERE substr(request, 1, 1) != ? OR substr(response, 1, 1) != ? "
-            "ORDER BY n", (ZSTD_WITH_DICTIONARY, ZSTD_WITH_DICTIONARY)).fetchall()
+            "ORDER BY n", (ZSTD_WITH_TEXTS, ZSTD_WITH_DICTIONARY)).fetchall()
+        rewritten = 0
         for n, request, response in rows:
             with self._lock:
-                request, response = (raw_body(request, self.dictionary, self.decompressor),
-                                     raw_body(response, self.dictionary, self.decompressor))
-            stored, _ = self.packed_request(request)
-            reply, _ = self.packed_reply(request, response)
+                request_body, response_body = (raw_body(request, self.dictionary, self.decompressor, self.text),
+                                               raw_body(response, self.dictionary, self.decompressor, self.text))
+            stored, _ = self.packed_request(request_body)
+            if request[:1] == ZSTD_WITH_DICTIONARY == response[:1] and stored[:1] == ZSTD_WITH_DICTIONARY:
+                continue  # today's form already, and nothing to refer to
+            reply = response if response[:1] == ZSTD_WITH_DICTIONARY else self.packed_reply(request_body, response_body)[0]
             self.conn.execute("UPDATE llm_rows SET request=?, response=? WHERE n=?", (stored, reply, n))
+            rewritten += 1
         self._by_opening.clear()  # the dictionaries made now are read again once committed
-        return len(rows)
+        return rewritten
+
+    def inline_texts(self, doomed: set[int]) -> int:
+        """Inside the caller's transaction, before these texts are deleted: the requests that refer to any of
+        them stored with their texts in place again; how many."""
+        if not doomed:
+            return 0
+        rewritten = 0
+        rows = self.conn.execute("SELECT n, request FROM llm_rows WHERE substr(request, 1, 1) = ?",
+                                 (ZSTD_WITH_TEXTS,)).fetchall()
+        for n, request in rows:
+            (dictionary_id,) = struct.unpack(">I", request[1:5])
+            with self._lock:
+                kept = self.decompressor(dictionary_id).decompress(request[5:])
+            if doomed.isdisjoint(references(kept)):
+                continue
+            stored, _ = self.packed_request(expanded(kept, self.text), refer=False)
+            self.conn.execute("UPDATE llm_rows SET request=? WHERE n=?", (stored, n))
+            rewritten += 1
+        self._by_opening.clear()
+        return rewritten
 
     def get(self, key: str) -> dict[str, Any] | None:
         if self.db.disk_full is not None:  # the reply to a request sent now could not be stored: send none
