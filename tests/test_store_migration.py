@@ -1,5 +1,6 @@
-"""A store made before the ids were numbered, or by main at fcfd8f5 (before the metas were compressed and the
-LLM cache keys numbered), opens with today's code: its records, emits, progress and LLM cache read back as
+"""A store made before the ids were numbered, by main at fcfd8f5 (before the metas were compressed and the
+LLM cache keys numbered), or by main at a1228df (before the texts were compressed and the requests referred
+to them), opens with today's code: its records, emits, progress and LLM cache read back as
 they were (through the store and through the tables' old names, now views), and an unchanged run on it asks
 the LLM nothing."""
 
@@ -14,12 +15,17 @@ from sftgen.records import Record, Status
 from sftgen.store import Store
 from sftgen.store.db import row_to_record
 from sftgen.store.llm_cache import texts_reader, unpacked
+from sftgen.store.meta_codec import MetaCodec
+from sftgen.store.text_codec import TextCodec
 from tests.fakes.fake_openai_server import running_fake_server
 from tests.support.answer_project import make_answer_project, run_answers
 from tests.test_store_size import answer_script
 
 FIXTURES = {"before-numbers": Path(__file__).parent / "support" / "store_before_numbers.sql",
-            "fcfd8f5": Path(__file__).parent / "support" / "store_at_fcfd8f5.sql"}
+            "fcfd8f5": Path(__file__).parent / "support" / "store_at_fcfd8f5.sql",
+            "a1228df": Path(__file__).parent / "support" / "store_at_a1228df.sql"}
+RECORDS = {"before-numbers": 17, "fcfd8f5": 17, "a1228df": 317}
+"""How many records each fixture holds (a1228df's: the same flow, then 300 notes)."""
 TABLES = {
     "records": "SELECT * FROM records ORDER BY id",
     "emits": "SELECT * FROM emits ORDER BY seq",
@@ -28,7 +34,10 @@ TABLES = {
     "llm_cache_dicts": "SELECT * FROM llm_cache_dicts ORDER BY id",
     "runs": "SELECT * FROM runs ORDER BY id",
 }
-EMITTED = """SELECT MIN(e.seq) AS seq, r.* FROM emits e JOIN records r ON r.id = e.item_id
+READ_RECORDS = """SELECT id, kind, step, text_of(text) AS text, parent_ids, meta_text(meta) AS meta, origin, status,
+                         reason FROM records"""
+EMITTED = """SELECT MIN(e.seq) AS seq, r.id, r.kind, r.step, text_of(r.text) AS text, r.parent_ids,
+                    meta_text(r.meta) AS meta, r.origin, r.status, r.reason FROM emits e JOIN records r ON r.id = e.item_id
              WHERE e.step = ? AND e.active = 1 GROUP BY e.item_id ORDER BY seq"""
 """Today's `Store.emitted` on the old tables."""
 
@@ -49,11 +58,12 @@ def old_store(path: Path, without_cache_keys: bool = False, fixture: str = "befo
 def read_everything(path: Path) -> dict:
     conn = sqlite3.connect(path)
     conn.row_factory = sqlite3.Row
+    MetaCodec(conn), TextCodec(conn)  # meta_text, text_of (the stored forms of an older store read as they are)
     try:
         tables = {name: [tuple(row) for row in conn.execute(query)] for name, query in TABLES.items()}
         steps = [row[0] for row in conn.execute("SELECT DISTINCT step FROM emits ORDER BY step")]
         emitted = {step: [row_to_record(row) for row in conn.execute(EMITTED, (step,))] for step in steps}
-        records = [row_to_record(row) for row in conn.execute("SELECT * FROM records ORDER BY id")]
+        records = [row_to_record(row) for row in conn.execute(f"{READ_RECORDS} ORDER BY id")]
         dictionaries = dict(conn.execute("SELECT id, data FROM llm_cache_dicts"))
         texts = texts_reader(conn)
         cache = {key: (unpacked(request, dictionaries.__getitem__, texts=texts), unpacked(response, dictionaries.__getitem__))
@@ -67,12 +77,12 @@ def read_everything(path: Path) -> dict:
 
 
 @pytest.mark.parametrize("fixture, without_cache_keys", [("before-numbers", False), ("before-numbers", True),
-                                                         ("fcfd8f5", False)],
-                         ids=["before-numbers", "before-cache-keys", "fcfd8f5"])
+                                                         ("fcfd8f5", False), ("a1228df", False)],
+                         ids=["before-numbers", "before-cache-keys", "fcfd8f5", "a1228df"])
 def test_an_older_store_reads_back_the_same_after_it_is_opened(tmp_path, fixture, without_cache_keys):
     path = old_store(tmp_path / "store.db", without_cache_keys, fixture)
     before = read_everything(path)
-    assert len(before["tables"]["records"]) == 17 and len(before["tables"]["emits"]) == 24
+    assert len(before["tables"]["records"]) == RECORDS[fixture] and len(before["tables"]["emits"]) == 24
     assert before["cache"]
     assert any(row[4] == 0 for row in before["tables"]["emits"])  # a withdrawn emit comes along too
 
@@ -161,3 +171,28 @@ def test_gc_stores_an_older_stores_cache_rows_as_todays_and_they_read_back_the_s
     assert {key: after["cache"][key] for key in before["cache"] if key in after["cache"]} == \
         {key: value for key, value in before["cache"].items() if key in after["cache"]}
     assert after["cache"]  # gc keeps what the step results name
+
+
+def test_gc_stores_an_a1228df_stores_texts_and_requests_as_todays_and_they_read_back_the_same(tmp_path):
+    from sftgen.store.gc import collect
+    from sftgen.store.llm_cache import ZSTD_WITH_TEXTS
+
+    path = old_store(tmp_path / "store.db", fixture="a1228df")
+    before = read_everything(path)
+    store = Store(path)
+    try:
+        assert store.conn.execute("SELECT COUNT(*) FROM texts WHERE typeof(text)='blob'").fetchone()[0] == 0
+        collect(store.db, apply=True)
+        kinds = dict(store.conn.execute("SELECT r.kind, COUNT(*) FROM record_rows r JOIN texts t ON t.n = r.text "
+                                        "WHERE typeof(t.text)='blob' GROUP BY r.kind"))
+        assert kinds == {"note": 300}  # the one kind with enough texts for a dictionary
+        requests = {row[0][:1] for row in store.conn.execute("SELECT request FROM llm_rows")}
+        assert ZSTD_WITH_TEXTS in requests  # the answers' and graders' requests refer to their passages
+    finally:
+        store.close()
+    after = read_everything(path)
+    earlier = {record.id: record for record in before["records"]}
+    assert len(after["records"]) > 300 and all(earlier[record.id] == record for record in after["records"])
+    assert after["emitted"] == before["emitted"]
+    assert {key: after["cache"][key] for key in after["cache"]} == {key: before["cache"][key] for key in after["cache"]}
+    assert after["cache"]
