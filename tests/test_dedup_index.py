@@ -15,7 +15,7 @@ from sftgen.dedup import find_duplicates
 from sftgen.dedup.content import content_words
 from sftgen.dedup.core import check_new
 from sftgen.dedup.corpus import Corpus, as_kept
-from sftgen.dedup.index import DedupIndex, row_of
+from sftgen.dedup.index import DedupIndex, halve_vectors, row_of
 from sftgen.dedup.normalise import normalise
 from sftgen.recipe.dedup_settings import Dedup
 from sftgen.records import stable_hash
@@ -163,7 +163,7 @@ def test_vectors_are_kept_as_float16_and_an_older_index_of_float32_reads_the_sam
     try:
         from_texts = index.anchor_features(ids, texts).vectors
         sizes = {size for (size,) in index.db.execute("SELECT length(vector) FROM anchors")}
-        assert sizes == {2 * embedder.dim}
+        assert sizes == {2 * embedder.dim + 1}  # HALF, then float16
         with index.db:  # as an older sftgen wrote them: float32 of the unrounded embeddings
             for anchor_id, vector in zip(ids, embedder.encode(texts)):
                 index.db.execute("UPDATE anchors SET vector=? WHERE id=?",
@@ -173,3 +173,11 @@ def test_vectors_are_kept_as_float16_and_an_older_index_of_float32_reads_the_sam
         index.close()
     assert (from_texts == as_kept(embedder.encode(texts))).all()
     assert (from_older == from_texts).all()
+    assert halve_vectors(tmp_path) == len(texts)  # gc --apply: rewritten as float16, read the same
+    assert halve_vectors(tmp_path) == 0
+    index = DedupIndex(tmp_path, Dedup(), embedder)
+    try:
+        assert {size for (size,) in index.db.execute("SELECT length(vector) FROM anchors")} == {2 * embedder.dim + 1}
+        assert (index.anchor_features(ids, texts).vectors == from_texts).all()
+    finally:
+        index.close()

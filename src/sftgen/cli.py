@@ -181,12 +181,15 @@ def gc(
     """Drop LLM cache rows and fetched pages and passages that no live record needs (dry unless --apply).
     What an unchanged run, status, exports and review read is kept."""
     from sftgen.failures import RunStopped
+    from sftgen.dedup.index import halve_vectors
     from sftgen.store.gc import collect
 
     project = open_project(directory)
     store = project.store()
     try:
         done = collect(store.db, apply)
+        if apply:  # the dedup index's embeddings as today's (float16)
+            halve_vectors(project.state_dir / "dedup")
     except RunStopped as exc:  # a full disk: VACUUM needs room for a copy of the store
         error(console, exc.message)
         raise typer.Exit(exc.exit_code) from exc

@@ -3,7 +3,8 @@ new prompts and reads of the kept ones only what it compares.
 
 One sqlite file, `.sftgen/dedup/anchors.db`, owned by the dedup step: for each kept prompt (by id) a hash
 of its text, its normalised text (exact dedup), its content words, its MinHash values and its embedding
-(float16; rows written before as float32 are read rounded to float16, as dedup compares them),
+(float16 after the byte `HALF`; rows an older sftgen wrote as float32 are read rounded to float16, as dedup
+compares them, and `sftgen gc --apply` rewrites them: `halve_vectors`),
 and the document frequency of every content word over those prompts (kept equal to the rows in the same
 transaction), which is what the content check's IDF needs of them. The rows are checked against the
 prompts the step passes on now (`anchor_features`): a row whose prompt was withdrawn, redone or changed is
@@ -134,8 +135,8 @@ class DedupIndex:
             features.signatures = np.frombuffer(joined, dtype=np.uint32).reshape(len(chosen), perms).astype(np.uint64)
         if "semantic" in self.settings.methods:
             dim = self.embedder.dim
-            if all(len(row[5]) == 2 * dim for row in chosen):
-                joined = b"".join(row[5] for row in chosen)
+            if all(len(row[5]) == 2 * dim + 1 for row in chosen):
+                joined = b"".join(row[5][1:] for row in chosen)
                 features.vectors = np.frombuffer(joined, dtype=np.float16).reshape(len(chosen), dim).astype(np.float32)
             else:  # some rows from an index written before its vectors were float16
                 features.vectors = np.stack([vector_of(row[5], dim) for row in chosen]) if chosen else (
@@ -193,13 +194,41 @@ def row_of(item_id: str, text: str, key: str, words: Sequence[str], signature: n
     """A row of the anchors table. `signature`: None when not computed, empty for a text with no shingles."""
     return (item_id, text_hash(text), key, " ".join(words),
             None if signature is None else signature.astype(np.uint32).tobytes(),
-            None if vector is None else np.asarray(vector, dtype=np.float32).astype(np.float16).tobytes())
+            None if vector is None else half(vector))
+
+
+HALF = b"h"
+"""First byte of a float16 embedding (its odd length tells it from an older sftgen's float32 one)."""
+
+
+def half(vector: np.ndarray) -> bytes:
+    return HALF + np.asarray(vector, dtype=np.float32).astype(np.float16).tobytes()
 
 
 def vector_of(stored: bytes, dim: int) -> np.ndarray:
     """A row's embedding as float32 of float16 values (stored as float16, or as float32 by an older sftgen)."""
-    values = np.frombuffer(stored, dtype=np.float16 if len(stored) == 2 * dim else np.float32)
-    return values.astype(np.float16).astype(np.float32)
+    if len(stored) % 2:
+        return np.frombuffer(stored[1:], dtype=np.float16).astype(np.float32)
+    return np.frombuffer(stored, dtype=np.float32).astype(np.float16).astype(np.float32)
+
+
+def halve_vectors(folder: Path) -> int:
+    """`sftgen gc --apply`: the float32 embeddings an older sftgen wrote, rewritten as float16 (what they are
+    read as), and the file compacted; how many were rewritten. Nothing when there is no index."""
+    path = Path(folder) / FILE_NAME
+    if not path.exists():
+        return 0
+    db = sqlite3.connect(path)
+    try:
+        rows = db.execute("SELECT id, vector FROM anchors WHERE vector IS NOT NULL AND length(vector) % 2 = 0").fetchall()
+        if rows:
+            with db:
+                db.executemany("UPDATE anchors SET vector=? WHERE id=?",
+                               [(half(np.frombuffer(vector, dtype=np.float32)), anchor_id) for anchor_id, vector in rows])
+            db.execute("VACUUM")
+        return len(rows)
+    finally:
+        db.close()
 
 
 def chunks(items: list, size: int = 500):
