@@ -160,13 +160,14 @@ class LLMCache:
         that the store holds, unless not `refer`), and the dictionary it made (the first request of an
         opening becomes its dictionary), to remember once the transaction commits."""
         body = as_bytes(request)
-        kept, numbers = referenced(body, self.text_number) if refer else (body, [])
+        kept, numbers = referenced(body, self.text_numbers) if refer else (body, [])
         return self.packed_with(opening_of(body), kept, lambda: kept[-DICTIONARY_BYTES:],
                                 ZSTD_WITH_TEXTS if numbers else ZSTD_WITH_DICTIONARY)
 
-    def text_number(self, digest: bytes) -> int | None:
-        row = self.conn.execute("SELECT n FROM texts WHERE hash=?", (digest,)).fetchone()
-        return None if row is None else row[0]
+    def text_numbers(self, digests: list[bytes]) -> dict[bytes, int]:
+        """hash -> number of the texts the store has, of these."""
+        return dict(self.conn.execute(f"SELECT hash, n FROM texts WHERE hash IN ({','.join('?' * len(digests))})",
+                                      digests).fetchall())
 
     def text(self, n: int) -> str:
         row = self.conn.execute("SELECT text FROM texts WHERE n=?", (n,)).fetchone()

@@ -11,49 +11,63 @@ refer to (store/gc.py)."""
 
 from __future__ import annotations
 
-import json
 import re
 import struct
 from collections.abc import Callable
+from json.decoder import scanstring
+from json.encoder import encode_basestring, encode_basestring_ascii
 
 from sftgen.store.interning import text_hash
 
 REFERENCE = b"\x00"
-ESCAPES = {b"u": True, b"8": False}
-"""The byte after REFERENCE: the text was written with `json.dumps(ensure_ascii=...)`."""
-FENCED = re.compile(rb"<([A-Z][A-Z_]*)>\\n(.*?)\\n</\1>", re.S)
-"""A fenced text in a request's JSON bytes (its line breaks escaped: `\\n`)."""
+ESCAPES = {b"8": encode_basestring, b"u": encode_basestring_ascii}
+"""The byte after REFERENCE: the text was escaped as `json.dumps(ensure_ascii=False)` / `=True` writes it."""
+OPENING = re.compile(rb"<([A-Z][A-Z_]*)>\\n")
+"""Where a fenced text starts in a request's JSON bytes (its line breaks escaped: `\\n`); it ends at the first
+`\\n</LABEL>` after it."""
 MIN_BYTES = 64
-"""Fenced texts shorter than this stay in the request (a reference is 6 bytes; one lookup each)."""
+"""Fenced texts shorter than this stay in the request (a reference is 6 bytes)."""
 
 
-def escaped(text: str, ensure_ascii: bool) -> bytes:
-    return json.dumps(text, ensure_ascii=ensure_ascii)[1:-1].encode("utf-8", "surrogatepass")
+def fenced(body: bytes) -> list[tuple[int, int]]:
+    """(start, end) of each fenced text in the request's JSON bytes, long enough to refer to."""
+    spans, last = [], 0
+    for match in OPENING.finditer(body):
+        if match.start() < last:  # inside the previous fence
+            continue
+        end = body.find(b"\\n</" + match.group(1) + b">", match.end())
+        if end < 0:
+            continue
+        if end - match.end() >= MIN_BYTES:
+            spans.append((match.end(), end))
+        last = end
+    return spans
 
 
-def referenced(body: bytes, number_of: Callable[[bytes], int | None]) -> tuple[bytes, list[int]]:
+def referenced(body: bytes, numbers_of: Callable[[list[bytes]], dict[bytes, int]]) -> tuple[bytes, list[int]]:
     """The request's JSON bytes with the fenced texts the store holds as references, and their numbers
-    (none: `body` itself). `number_of(hash)`: the number of the text of that hash, or None."""
-    if b"\\n</" not in body:
-        return body, []
-    parts, numbers, last = [], [], 0
-    for match in FENCED.finditer(body):
-        segment = match.group(2)
-        if len(segment) < MIN_BYTES:
-            continue
+    (none: `body` itself). `numbers_of(hashes)`: the numbers of the texts of those hashes that the store has."""
+    found = []
+    for start, end in fenced(body):
         try:
-            text = json.loads(b'"' + segment + b'"')
-        except ValueError:
+            segment = body[start:end].decode("utf-8")
+            text = scanstring('"' + segment + '"', 1)[0]
+        except ValueError:  # UnicodeDecodeError too
             continue
-        n = number_of(text_hash(text))
+        style = next((mark for mark, escape in ESCAPES.items() if escape(text)[1:-1] == segment), None)
+        if style is not None:
+            found.append((start, end, style, text_hash(text)))
+    if not found:
+        return body, []
+    held = numbers_of([digest for *_, digest in found])
+    parts, numbers, last = [], [], 0
+    for start, end, style, digest in found:
+        n = held.get(digest)
         if n is None:
             continue
-        style = next((mark for mark, ascii_only in ESCAPES.items() if escaped(text, ascii_only) == segment), None)
-        if style is None:
-            continue
-        parts += [body[last:match.start(2)], REFERENCE + style + struct.pack(">I", n)]
+        parts += [body[last:start], REFERENCE + style + struct.pack(">I", n)]
         numbers.append(n)
-        last = match.end(2)
+        last = end
     if not numbers:
         return body, []
     parts.append(body[last:])
@@ -74,7 +88,7 @@ def expanded(body: bytes, text_of: Callable[[int], str]) -> bytes:
     parts, last, at = [], 0, body.find(REFERENCE)
     while at >= 0:
         style, (n,) = body[at + 1:at + 2], struct.unpack(">I", body[at + 2:at + 6])
-        parts += [body[last:at], escaped(text_of(n), ESCAPES[style])]
+        parts += [body[last:at], ESCAPES[style](text_of(n))[1:-1].encode("utf-8", "surrogatepass")]
         last = at + 6
         at = body.find(REFERENCE, last)
     parts.append(body[last:])
