@@ -112,3 +112,19 @@ def test_gc_compresses_the_texts_an_older_sftgen_stored_as_text(tmp_path, monkey
         assert [store.get(record.id).text for record in records] == [record.text for record in records]
     finally:
         store.close()
+
+
+def test_a_progress_label_that_is_a_compressed_text_reads_back_as_text(tmp_path):
+    store = Store(tmp_path / "store.db", GRAPH)
+    try:
+        commit(store, answers(TRAIN_AFTER + 5))
+        short = answers(1, start=TRAIN_AFTER + 50)[0]
+        short.text = short.text[:70]  # a step's label is its item's text cut at 80 characters: the same text
+        commit(store, [short], item="doc_2", label=short.text)
+        stored = store.conn.execute("SELECT t.text FROM record_rows r JOIN names i ON i.n = r.n "
+                                    "JOIN texts t ON t.n = r.text WHERE i.name = ?", (short.id,)).fetchone()[0]
+        assert isinstance(stored, bytes)  # compressed, and shared with the label
+        labels = {row["item_id"]: row["label"] for row in store.progress.rows("make")}
+        assert labels["doc_2"] == short.text
+    finally:
+        store.close()

@@ -14,7 +14,7 @@ from sftgen.store.interning import intern, intern_text, name_id, name_ids
 from sftgen.store.results import ItemResult
 
 
-PROGRESS_COLUMNS = """s.name AS step, i.name AS item_id, g.name AS settings, p.outcome, p.reason, p.detail, l.text AS label,
+PROGRESS_COLUMNS = """s.name AS step, i.name AS item_id, g.name AS settings, p.outcome, p.reason, p.detail, text_of(l.text) AS label,
     p.n_outputs, p.llm_requests, p.cache_hits, p.prompt_tokens, p.completion_tokens, p.seconds, p.done_at, p.cache_keys"""
 PROGRESS_JOINS = ("JOIN names s ON s.n = p.step JOIN names i ON i.n = p.item JOIN names g ON g.n = p.settings "
                   "LEFT JOIN texts l ON l.n = p.label")
@@ -186,7 +186,7 @@ class Progress:
 
     def recent_errors(self, limit: int = 10) -> list[dict[str, Any]]:
         rows = self.conn.execute(
-            "SELECT s.name AS step, l.text AS label, p.reason, p.detail FROM progress_rows p JOIN names s ON s.n = p.step "
+            "SELECT s.name AS step, text_of(l.text) AS label, p.reason, p.detail FROM progress_rows p JOIN names s ON s.n = p.step "
             "LEFT JOIN texts l ON l.n = p.label "
             "WHERE p.outcome=? ORDER BY p.done_at DESC LIMIT ?",
             (Status.ERROR, limit),
