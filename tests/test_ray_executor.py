@@ -89,13 +89,13 @@ def cluster():
 
 
 def snapshot(project: Path) -> dict[str, list]:
-    store = Store(project / ".sftgen" / "store.db")  # its connection reads the metas (store/meta_codec.py)
+    store = Store(project / ".sftgen" / "store.db")  # its connection reads the metas and texts (store/meta_codec.py, text_codec.py)
     conn = store.conn
     try:
         dictionaries = dict(conn.execute("SELECT id, data FROM llm_cache_dicts"))
         return {
             "records": sorted(tuple(row) for row in conn.execute(
-                "SELECT id, kind, text, meta_text(meta), status, reason FROM records")),
+                "SELECT id, kind, text_of(text), meta_text(meta), status, reason FROM records")),
             "progress": sorted(tuple(row) for row in conn.execute(
                 "SELECT step, item_id, outcome, reason, n_outputs, llm_requests FROM progress")),
             "emits": sorted(tuple(row) for row in conn.execute("SELECT step, item_id, source_id, active FROM emits")),
