@@ -8,9 +8,9 @@ opening are stored, a zstd dictionary is trained on them and replaces the first 
 them smaller (kept under the opening prefixed with `TRAINED`).
 
 Rows are zstd frames (`ZSTD_WITH_DICTIONARY`); a request that quotes texts the store holds (passages, the
-question, the answer) keeps references to them instead (`ZSTD_WITH_TEXTS`: store/request_texts.py). Rows written before that are read as they are: zlib against
-a dictionary (`WITH_DICTIONARY`), plain zlib (replies written before their dictionaries), or the JSON text
-(rows written before compression)."""
+question, the answer) keeps references to them instead (`ZSTD_WITH_TEXTS`: store/request_texts.py). Rows
+written before that are read as they are: zlib against a dictionary (`WITH_DICTIONARY`), plain zlib (replies
+written before their dictionaries), or the JSON text (rows written before compression)."""
 
 from __future__ import annotations
 
