@@ -62,7 +62,7 @@ CREATE TABLE IF NOT EXISTS record_rows (
 );
 CREATE INDEX IF NOT EXISTS record_rows_kind ON record_rows(kind, status);
 CREATE TABLE IF NOT EXISTS emit_rows (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     step INTEGER NOT NULL,
     item INTEGER NOT NULL,
     source INTEGER NOT NULL,
@@ -71,8 +71,9 @@ CREATE TABLE IF NOT EXISTS emit_rows (
 -- What one input of a step emitted (and the one row of a (step, source, item)); without it SQLite scans the
 -- step's emits per write (quadratic).
 CREATE UNIQUE INDEX IF NOT EXISTS emit_rows_step_source ON emit_rows(step, source, item);
-CREATE INDEX IF NOT EXISTS emit_rows_step_active ON emit_rows(step, active, seq);
-CREATE INDEX IF NOT EXISTS emit_rows_item ON emit_rows(item, active, seq);
+-- Each entry ends with the row's seq (its rowid): a step's active emits in seq order, an item's emits.
+CREATE INDEX IF NOT EXISTS emit_rows_step_active ON emit_rows(step, active);
+CREATE INDEX IF NOT EXISTS emit_rows_item ON emit_rows(item, active);
 CREATE TABLE IF NOT EXISTS progress_rows (
     step INTEGER NOT NULL,
     item INTEGER NOT NULL,
@@ -90,8 +91,8 @@ CREATE TABLE IF NOT EXISTS progress_rows (
     done_at REAL NOT NULL,
     cache_keys TEXT,
     PRIMARY KEY (step, item)
-);
-CREATE INDEX IF NOT EXISTS progress_rows_item ON progress_rows(item, done_at);
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS progress_rows_item ON progress_rows(item);
 CREATE VIEW IF NOT EXISTS records AS
     SELECT i.name AS id, r.kind, r.step, t.text,
            (SELECT '[' || COALESCE(group_concat(json_quote(p.name), ', '), '') || ']'

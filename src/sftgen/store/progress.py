@@ -131,7 +131,7 @@ class Progress:
     def rows(self, step: str | None = None) -> list[sqlite3.Row]:
         if step is None:
             return self.conn.execute(f"SELECT {PROGRESS_COLUMNS} FROM progress_rows p {PROGRESS_JOINS} "
-                                     "ORDER BY p.rowid").fetchall()
+                                     "ORDER BY p.done_at, p.item, p.step").fetchall()
         return self.conn.execute(f"SELECT {PROGRESS_COLUMNS} FROM progress_rows p {PROGRESS_JOINS} "
                                  "WHERE p.step=? ORDER BY i.name", (self.number(step),)).fetchall()
 
