@@ -158,6 +158,9 @@ def rebuild_rows_without_rowid(conn: sqlite3.Connection, schema: str) -> None:
     """Copy `progress_rows` into a WITHOUT ROWID table and `emit_rows` into one without AUTOINCREMENT, with
     the schema's indexes and views (nothing when they have today's shapes)."""
     if not has_rowid_rows(conn):
+        if has_table(conn, "sqlite_sequence") and conn.execute(
+                "SELECT 1 FROM sqlite_sequence WHERE name = 'emit_rows'").fetchone() is not None:
+            conn.execute("DELETE FROM sqlite_sequence WHERE name = 'emit_rows'")  # left by number_the_ids' copy
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
