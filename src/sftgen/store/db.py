@@ -6,10 +6,11 @@ label is kept once in `texts`: store/interning.py):
 - record_rows: every item with identity, provenance (`parents`: the numbers of its parent ids), text, meta
             (compressed with meta_dicts, a dictionary per kind: store/meta_codec.py; read it through the SQL
             functions `meta_text` and `meta_sql`), status and drop reason.
-- emit_rows: which step passed on which item, and from which input (`source`). A step's inputs are the
+- emit_rows: which step passed on which item, and from which input (`source`), in `seq` order (a new emit
+            is numbered after the largest there is). A step's inputs are the
             active emits of its upstream steps; a filter emits the inputs it keeps.
-- progress_rows: one row per (step, input): the settings hash it was processed under, the outcome
-            (kept / dropped / error), the reason, the LLM requests, cache hits and tokens it cost, and the
+- progress_rows: one row per (step, input), WITHOUT ROWID on that key: the settings hash it was processed
+            under, the outcome (kept / dropped / error), the reason, the label (`LABEL`), the LLM requests, cache hits and tokens it cost, and the
             keys of the LLM cache rows its replies are in (space-separated; NULL in rows written before
             they were kept: `sftgen gc` then keeps every cache row).
 - llm_rows: request hash -> raw request and validated raw reply (compressed: store/llm_cache.py), the hash
@@ -36,6 +37,12 @@ from sftgen.store.disk_full import DiskFull, is_disk_full
 from sftgen.store.interning import NameNumbers
 from sftgen.store.meta_codec import MetaCodec
 from sftgen.store.migrate import migrate
+
+LABEL = """CASE WHEN p.label < 0 THEN (SELECT substr(lt.text, 1, -p.label) FROM record_rows lr JOIN texts lt
+                                     ON lt.n = lr.text WHERE lr.n = p.item) ELSE l.text END"""
+"""A progress row's label, from `progress_rows p LEFT JOIN texts l ON l.n = p.label`: a number below zero
+stands for the first that many characters of the input record's text (most steps label an input by the
+start of its text: store/progress.py `stored_label`), any other is the label's number in `texts`."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS names (
@@ -104,7 +111,7 @@ CREATE VIEW IF NOT EXISTS emits AS
     SELECT e.seq, s.name AS step, i.name AS item_id, o.name AS source_id, e.active
     FROM emit_rows e JOIN names s ON s.n = e.step JOIN names i ON i.n = e.item JOIN names o ON o.n = e.source;
 CREATE VIEW IF NOT EXISTS progress AS
-    SELECT s.name AS step, i.name AS item_id, g.name AS settings, p.outcome, p.reason, p.detail, l.text AS label,
+    SELECT s.name AS step, i.name AS item_id, g.name AS settings, p.outcome, p.reason, p.detail, {label} AS label,
            p.n_outputs, p.llm_requests, p.cache_hits, p.prompt_tokens, p.completion_tokens, p.seconds,
            p.done_at, p.cache_keys
     FROM progress_rows p JOIN names s ON s.n = p.step JOIN names i ON i.n = p.item JOIN names g ON g.n = p.settings
@@ -159,7 +166,7 @@ CREATE TABLE IF NOT EXISTS reviews (
 );
 CREATE INDEX IF NOT EXISTS reviews_item ON reviews(item_id, seq);
 CREATE UNIQUE INDEX IF NOT EXISTS reviews_external ON reviews(external_id) WHERE external_id IS NOT NULL;
-""".replace("{key_sql}", KEY_SQL)
+""".replace("{key_sql}", KEY_SQL).replace("{label}", LABEL)
 
 
 class StoreConnection(sqlite3.Connection):
