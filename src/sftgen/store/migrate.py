@@ -9,7 +9,8 @@
 - Stores up to main at a1228df keep `progress_rows` as a rowid table beside its primary key's index, and
   `emit_rows` with AUTOINCREMENT (a write to sqlite_sequence per emit) and indexes that repeat the seq:
   both tables are rebuilt once into today's shapes (`progress_rows` WITHOUT ROWID), rows and seqs as they
-  were, with the views that read them.
+  were, with the views that read them. Labels that start their input's text are stored as today's are,
+  and the texts only they had go.
 - Stores from before the LLM cache keys were numbered keep `llm_cache` as a table keyed by the key string:
   its rows are copied once into `llm_rows` (store/cache_keys.py), as they are stored, and the table gives
   way to the view of that name.
@@ -154,6 +155,16 @@ PROGRESS_COLUMNS = ("step, item, settings, outcome, reason, detail, label, n_out
                     "prompt_tokens, completion_tokens, seconds, done_at, cache_keys")
 
 
+LABELS_AS_HEADS = """SELECT p.step, p.item, p.settings, p.outcome, p.reason, p.detail,
+    CASE WHEN length(lt.text) > 0 AND instr(lt.text, char(0)) = 0 AND substr(rt.text, 1, length(lt.text)) = lt.text
+         THEN -length(lt.text) ELSE p.label END,
+    p.n_outputs, p.llm_requests, p.cache_hits, p.prompt_tokens, p.completion_tokens, p.seconds, p.done_at, p.cache_keys
+    FROM old_progress_rows p LEFT JOIN texts lt ON lt.n = p.label LEFT JOIN record_rows r ON r.n = p.item
+    LEFT JOIN texts rt ON rt.n = r.text"""
+"""The old progress rows, a label that starts its input's text as minus its length (store/db.py LABEL), as
+today's writers store it."""
+
+
 def rebuild_rows_without_rowid(conn: sqlite3.Connection, schema: str) -> None:
     """Copy `progress_rows` into a WITHOUT ROWID table and `emit_rows` into one without AUTOINCREMENT, with
     the schema's indexes and views (nothing when they have today's shapes)."""
@@ -176,10 +187,12 @@ def rebuild_rows_without_rowid(conn: sqlite3.Connection, schema: str) -> None:
                 if statement.startswith(("CREATE TABLE IF NOT EXISTS progress_rows ",
                                          "CREATE TABLE IF NOT EXISTS emit_rows ")):
                     conn.execute(statement)
-            conn.execute(f"INSERT INTO progress_rows ({PROGRESS_COLUMNS}) SELECT {PROGRESS_COLUMNS} "
-                         "FROM old_progress_rows ORDER BY step, item")
+            conn.execute(f"INSERT INTO progress_rows ({PROGRESS_COLUMNS}) {LABELS_AS_HEADS} ORDER BY p.step, p.item")
             conn.execute("INSERT INTO emit_rows (seq, step, item, source, active) "
                          "SELECT seq, step, item, source, active FROM old_emit_rows ORDER BY seq")
+            conn.execute("""DELETE FROM texts WHERE n IN (SELECT label FROM old_progress_rows WHERE label > 0)
+                            AND n NOT IN (SELECT text FROM record_rows)
+                            AND n NOT IN (SELECT label FROM progress_rows WHERE label > 0)""")
             conn.execute("DROP TABLE old_progress_rows")
             conn.execute("DROP TABLE old_emit_rows")
             if has_table(conn, "sqlite_sequence"):
