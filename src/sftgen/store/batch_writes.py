@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from sftgen.records import Record, Status
+from sftgen.store.db import count_change
 from sftgen.store.interning import numbers_of, text_hash
 from sftgen.store.meta_codec import meta_json
 from sftgen.store.progress import stored_label, text_heads
@@ -175,6 +176,7 @@ def write(records: Records, step: str, settings: str, results: list[ItemResult],
             for result, label in zip(results, labels)
         ],
     )
+    count_change(conn)
     return True
 
 
