@@ -266,6 +266,11 @@ def write_verdicts(records: Records, step: str, results: list[ItemResult], known
             kept.append((Status.KEPT, known[result.item_id], step))
     if dropped:
         records.conn.executemany("UPDATE record_rows SET status=?, reason=?, dropped_by=? WHERE n=?", dropped)
+    if kept:  # a kept verdict undoes only a drop by this step: the inputs it dropped are found first
+        undone = {row[0] for row in records.conn.execute(
+            "SELECT n FROM record_rows WHERE n IN (SELECT value FROM json_each(?)) AND dropped_by = ?",
+            (json.dumps([n for _, n, _ in kept]), step))}
+        kept = [row for row in kept if row[1] in undone]
     if kept:
         records.conn.executemany(
             "UPDATE record_rows SET status=?, reason=NULL, dropped_by=NULL WHERE n=? AND dropped_by=?", kept)
