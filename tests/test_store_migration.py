@@ -1,7 +1,7 @@
 """A store made before the ids were numbered, by main at fcfd8f5 (before the metas were compressed and the
-LLM cache keys numbered) or by main at a1228df (progress rows with a rowid, emits AUTOINCREMENT), opens with today's code: its records, emits, progress and LLM cache read back as
-they were (through the store and through the tables' old names, now views), and an unchanged run on it asks
-the LLM nothing."""
+LLM cache keys numbered) or by main at a1228df (progress rows with a rowid, emits AUTOINCREMENT) opens with
+today's code: its records, emits, progress and LLM cache read back as they were (through the store and
+through the tables' old names, now views), and an unchanged run on it asks the LLM nothing."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from tests.test_store_size import answer_script
 
 FIXTURES = {"before-numbers": Path(__file__).parent / "support" / "store_before_numbers.sql",
             "fcfd8f5": Path(__file__).parent / "support" / "store_at_fcfd8f5.sql",
-            "a1228df": Path(__file__).parent / "support" / "store_at_a1228df.sql"}
+            "a1228df-small": Path(__file__).parent / "support" / "store_at_a1228df_small.sql"}
 TABLES = {
     "records": "SELECT * FROM records ORDER BY id",
     "emits": "SELECT * FROM emits ORDER BY seq",
@@ -67,8 +67,8 @@ def read_everything(path: Path) -> dict:
 
 
 @pytest.mark.parametrize("fixture, without_cache_keys", [("before-numbers", False), ("before-numbers", True),
-                                                         ("fcfd8f5", False), ("a1228df", False)],
-                         ids=["before-numbers", "before-cache-keys", "fcfd8f5", "a1228df"])
+                                                         ("fcfd8f5", False), ("a1228df-small", False)],
+                         ids=["before-numbers", "before-cache-keys", "fcfd8f5", "a1228df-small"])
 def test_an_older_store_reads_back_the_same_after_it_is_opened(tmp_path, fixture, without_cache_keys):
     path = old_store(tmp_path / "store.db", without_cache_keys, fixture)
     before = read_everything(path)

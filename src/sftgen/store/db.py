@@ -38,8 +38,13 @@ from sftgen.store.interning import NameNumbers
 from sftgen.store.meta_codec import MetaCodec
 from sftgen.store.migrate import migrate
 
-LABEL = """CASE WHEN p.label < 0 THEN (SELECT substr(lt.text, 1, -p.label) FROM record_rows lr JOIN texts lt
-                                     ON lt.n = lr.text WHERE lr.n = p.item) ELSE l.text END"""
+def record_text(column: str) -> str:
+    """SQL for a record's text from the `texts.text` column named (how the label reads take it)."""
+    return column
+
+
+LABEL = f"""CASE WHEN p.label < 0 THEN (SELECT substr({record_text("lt.text")}, 1, -p.label) FROM record_rows lr
+                                      JOIN texts lt ON lt.n = lr.text WHERE lr.n = p.item) ELSE l.text END"""
 """A progress row's label, from `progress_rows p LEFT JOIN texts l ON l.n = p.label`: a number below zero
 stands for the first that many characters of the input record's text (most steps label an input by the
 start of its text: store/progress.py `stored_label`), any other is the label's number in `texts`."""

@@ -26,6 +26,7 @@ from pathlib import Path
 from sftgen.store.cache_keys import key_of, key_parts
 from sftgen.store.db import Database, marks
 from sftgen.store.interning import intern_text
+from sftgen.store.progress import text_heads
 from sftgen.store.llm_cache import LLMCache
 
 KINDS = ("query", "document", "passage", "answer")
@@ -98,11 +99,15 @@ def find_garbage(db: Database) -> Garbage:
 def keep_labels(db: Database, numbers: str, params: list[str]) -> None:
     """The progress labels read from these records' texts (store/db.py LABEL), stored as texts of their own
     before the records go."""
-    rows = db.conn.execute(
-        f"""SELECT p.step, p.item, substr(t.text, 1, -p.label) FROM progress_rows p JOIN record_rows r ON r.n = p.item
-            JOIN texts t ON t.n = r.text WHERE p.label < 0 AND p.item IN ({numbers})""", params).fetchall()
-    for step, item, label in rows:
-        db.conn.execute("UPDATE progress_rows SET label=? WHERE step=? AND item=?", (intern_text(db.conn, label), step, item))
+    rows = db.conn.execute(f"SELECT step, item, -label FROM progress_rows WHERE label < 0 AND item IN ({numbers})",
+                           params).fetchall()
+    if not rows:
+        return
+    heads = text_heads(db.conn, [item for _, item, _ in rows], max(length for _, _, length in rows))
+    for step, item, length in rows:
+        if item in heads:
+            db.conn.execute("UPDATE progress_rows SET label=? WHERE step=? AND item=?",
+                            (intern_text(db.conn, heads[item][:length]), step, item))
 
 
 def records_bytes(db: Database, record_ids: list[str]) -> int:

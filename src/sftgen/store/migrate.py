@@ -162,7 +162,7 @@ LABELS_AS_HEADS = """SELECT p.step, p.item, p.settings, p.outcome, p.reason, p.d
     FROM old_progress_rows p LEFT JOIN texts lt ON lt.n = p.label LEFT JOIN record_rows r ON r.n = p.item
     LEFT JOIN texts rt ON rt.n = r.text"""
 """The old progress rows, a label that starts its input's text as minus its length (store/db.py LABEL), as
-today's writers store it."""
+today's writers store it (`rt.text` read as store/db.py `record_text` reads it)."""
 
 
 def rebuild_rows_without_rowid(conn: sqlite3.Connection, schema: str) -> None:
