@@ -44,7 +44,8 @@ def record_text(column: str) -> str:
 
 
 LABEL = f"""CASE WHEN p.label < 0 THEN (SELECT substr({record_text("lt.text")}, 1, -p.label) FROM record_rows lr
-                                      JOIN texts lt ON lt.n = lr.text WHERE lr.n = p.item) ELSE l.text END"""
+                                      JOIN texts lt ON lt.n = lr.text WHERE lr.n = p.item)
+                 ELSE {record_text("l.text")} END"""  # a label's text can be a record's too
 """A progress row's label, from `progress_rows p LEFT JOIN texts l ON l.n = p.label`: a number below zero
 stands for the first that many characters of the input record's text (most steps label an input by the
 start of its text: store/progress.py `stored_label`), any other is the label's number in `texts`."""
