@@ -7,15 +7,21 @@ are main's commit_batch.
 Two kinds of step, as a pipeline has them: one that makes a record per input (rephrase, answer) and a
 filter that passes its input on (prompt_filter). Batches of 64, the executor's default.
 
-    PYTHONPATH=src python bench/store_writes.py [--items 4000]
+    PYTHONPATH=src python bench/store_writes.py [--items 4000] [--statements]
+
+`--statements` adds, for the batched writer, the CPU each SQL statement takes per item (its first words),
+COMMIT among them: where the write's time goes.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import tempfile
 import time
 from pathlib import Path
+
+import sftgen.store.db as store_db
 
 from sftgen.records import Record, Status
 from sftgen.store.results import ItemResult
@@ -72,10 +78,40 @@ def run(items: int, batched: bool, folder: Path) -> dict[str, float]:
     return figures
 
 
+def statements_per_item(items: int, folder: Path) -> dict[str, dict[str, float]]:
+    """step -> {statement's first words: CPU µs per item} of one batched run, timed on the store's connection."""
+    spent: dict[str, float] = collections.defaultdict(float)
+    plain = store_db.StoreConnection.execute, store_db.StoreConnection.executemany
+
+    def timed(method):
+        def call(self, sql, *args):
+            started = time.process_time()
+            try:
+                return method(self, sql, *args)
+            finally:
+                spent[("many " if method is plain[1] else "") + " ".join(sql.split()[:5])] += time.process_time() - started
+        return call
+
+    store = Store(folder / "timed.db", GRAPH)
+    making = made(upstream(store, items))
+    figures = {}
+    store_db.StoreConnection.execute, store_db.StoreConnection.executemany = timed(plain[0]), timed(plain[1])
+    try:
+        for step, results in (("make", making), ("filter", filtered(making))):
+            spent.clear()
+            cpu_per_item(lambda name, batch: store.commit_batch(name, "s", batch), step, results)
+            figures[step] = {sql: seconds / items * 1e6 for sql, seconds in spent.items()}
+    finally:
+        store_db.StoreConnection.execute, store_db.StoreConnection.executemany = plain
+        store.close()
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=4000)
     parser.add_argument("--rounds", type=int, default=5, help="the two writers take turns; each one's best round counts")
+    parser.add_argument("--statements", action="store_true", help="the batched writer's CPU per SQL statement too")
     args = parser.parse_args()
     rounds: dict[bool, list[dict[str, float]]] = {False: [], True: []}
     for number in range(args.rounds):
@@ -88,6 +124,12 @@ def main() -> None:
     print(f"  {'step':8} {'item by item':>13} {'batched':>9} {'ratio':>6}")
     for step in ("make", "filter"):
         print(f"  {step:8} {one_by_one[step]:13.1f} {batched[step]:9.1f} {batched[step] / one_by_one[step]:6.2f}")
+    if args.statements:
+        with tempfile.TemporaryDirectory() as folder:
+            for step, spent in statements_per_item(args.items, Path(folder)).items():
+                print(f"  batched {step}: SQL {sum(spent.values()):.1f} µs per item, the largest statements:")
+                for sql, micros in sorted(spent.items(), key=lambda item: -item[1])[:8]:
+                    print(f"    {micros:6.2f}  {sql}")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,14 @@ def count(project, sql):
         conn.close()
 
 
+def labels(project):
+    conn = sqlite3.connect(project / ".sftgen" / "store.db")
+    try:
+        return conn.execute("SELECT step, item_id, label FROM progress ORDER BY step, item_id").fetchall()
+    finally:
+        conn.close()
+
+
 def exported(project, tmp_path, name):
     out = tmp_path / f"{name}.jsonl"
     result = CliRunner().invoke(app, ["export", str(project), "--out", str(out), "--what", "sft", "--format", "jsonl"])
@@ -55,6 +63,8 @@ def test_gc_drops_withdrawn_work_and_an_unchanged_run_then_sends_nothing(tmp_pat
         before = exported(project, tmp_path, "before")
         rows, records = count(project, "SELECT COUNT(*) FROM llm_cache"), count(project, "SELECT COUNT(*) FROM records")
         texts = count(project, "SELECT COUNT(*) FROM texts")
+        labels_before = labels(project)
+        assert count(project, "SELECT COUNT(*) FROM progress_rows WHERE label < 0")  # labels that start the input's text
 
         dry = CliRunner().invoke(app, ["gc", str(project)])
         assert dry.exit_code == 0, dry.output
@@ -71,7 +81,8 @@ def test_gc_drops_withdrawn_work_and_an_unchanged_run_then_sends_nothing(tmp_pat
         assert count(project, "SELECT COUNT(*) FROM record_rows r LEFT JOIN texts t ON t.n = r.text "
                               "WHERE t.n IS NULL") == 0  # and no text a record or a progress label still has
         assert count(project, "SELECT COUNT(*) FROM progress_rows p LEFT JOIN texts t ON t.n = p.label "
-                              "WHERE p.label IS NOT NULL AND t.n IS NULL") == 0
+                              "WHERE p.label > 0 AND t.n IS NULL") == 0
+        assert labels(project) == labels_before  # those read from a dropped record's text too
 
         server.reset()
         run_answers(project, server)
@@ -80,3 +91,23 @@ def test_gc_drops_withdrawn_work_and_an_unchanged_run_then_sends_nothing(tmp_pat
 
     again = CliRunner().invoke(app, ["gc", str(project)])
     assert "Would drop 0 LLM cache rows" in again.output and " 0 withdrawn query, page" in again.output
+
+
+def test_a_progress_label_read_from_a_record_gc_drops_stays(tmp_path):
+    from sftgen.records import Record
+    from sftgen.store import Store
+    from sftgen.store.gc import collect
+
+    store = Store(tmp_path / "store.db", {"up": [], "down": ["up"]})
+    try:
+        query = Record(kind="query", text="what holds quarks together, and how strongly?")
+        store.commit_batch("up", "s", [ItemResult(item_id="a prompt", outcome=Status.KEPT, outputs=[query])])
+        store.commit_batch("down", "s", [ItemResult(item_id=query.id, outcome=Status.KEPT, label=query.text[:20])])
+        assert store.conn.execute("SELECT label FROM progress_rows WHERE label < 0").fetchall()
+        with store.transaction():  # the query no longer passed on, its progress row left (no step withdrew it)
+            store.conn.execute("UPDATE emit_rows SET active = 0")
+        assert collect(store.db, apply=True).garbage.record_ids == [query.id]
+        assert store.get(query.id) is None
+        assert [row["label"] for row in store.progress.rows("down")] == [query.text[:20]]
+    finally:
+        store.close()

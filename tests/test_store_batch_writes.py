@@ -40,7 +40,8 @@ results = st.builds(
         passes_input_on=passes, label=label, reason="why",
         input_status=verdict, meta_updates=updates, llm_requests=1, cache_keys=["k1", "k2"], seconds=0.5),
     st.integers(0, 5), st.sampled_from([Status.KEPT, Status.DROPPED, Status.ERROR]),
-    st.lists(outputs, max_size=3), st.booleans(), st.sampled_from([None, "label", "shared text"]),
+    st.lists(outputs, max_size=3), st.booleans(),
+    st.sampled_from([None, "label", "shared text", "input", "input 2", "input 20", "a", "é ünïcode", ""]),
     st.sampled_from([None, Status.DROPPED, Status.KEPT]), st.sampled_from([{}, {"dup": True}, {"dup": None}]),
     st.sampled_from([None, None, -1, -1, 2]), st.sampled_from([{}, {"edited": 1}]),
 )

@@ -1,8 +1,8 @@
 """A store made before the ids were numbered, by main at fcfd8f5 (before the metas were compressed and the
-LLM cache keys numbered), or by main at a1228df (before the texts were compressed and the requests referred
-to them), opens with today's code: its records, emits, progress and LLM cache read back as
-they were (through the store and through the tables' old names, now views), and an unchanged run on it asks
-the LLM nothing."""
+LLM cache keys numbered), or by main at a1228df (progress rows with a rowid, emits AUTOINCREMENT, texts not
+compressed, requests not referring to them), opens with today's code: its records, emits, progress and LLM
+cache read back as they were (through the store and through the tables' old names, now views), and an
+unchanged run on it asks the LLM nothing."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from sftgen.records import Record, Status
-from sftgen.store import Store
+from sftgen.store import ItemResult, Store
 from sftgen.store.db import row_to_record
 from sftgen.store.llm_cache import texts_reader, unpacked
 from sftgen.store.meta_codec import MetaCodec
@@ -132,6 +132,26 @@ def test_an_unchanged_run_on_a_migrated_store_asks_nothing_and_changes_nothing(t
     assert {k: v for k, v in after.items() if k != "tables"} == {k: v for k, v in before.items() if k != "tables"}
     assert {k: v for k, v in after["tables"].items() if k != "runs"} == \
         {k: v for k, v in before["tables"].items() if k != "runs"}
+
+
+@pytest.mark.parametrize("fixture", list(FIXTURES))
+def test_a_migrated_store_has_todays_progress_and_emit_tables_and_new_emits_come_after_its_own(tmp_path, fixture):
+    path = old_store(tmp_path / "store.db", fixture=fixture)
+    last = max(row[0] for row in read_everything(path)["tables"]["emits"])
+    store = Store(path, {"a_new_step": []})
+    try:
+        tables = dict(store.conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
+        assert tables["progress_rows"].endswith("WITHOUT ROWID")
+        assert "AUTOINCREMENT" not in tables["emit_rows"]
+        assert store.conn.execute("SELECT COUNT(*) FROM sqlite_sequence WHERE name = 'emit_rows'").fetchone()[0] == 0
+        if fixture != "before-numbers":  # rebuilt: the labels that start their input's text are stored as today's
+            assert store.conn.execute("SELECT COUNT(*) FROM progress_rows WHERE label < 0").fetchone()[0] > 0
+        made = Record(kind="prompt", text="a prompt made after the migration")
+        store.commit_batch("a_new_step", "s", [ItemResult(item_id="an input", outcome=Status.KEPT, outputs=[made])])
+        assert store.conn.execute("SELECT seq FROM emits WHERE item_id = ?", (made.id,)).fetchone()[0] == last + 1
+        assert store.progress.outcome_of("a_new_step", "an input") == (Status.KEPT, None)
+    finally:
+        store.close()
 
 
 def test_a_text_two_records_share_is_stored_once_and_read_back_with_each(tmp_path):

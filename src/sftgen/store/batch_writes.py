@@ -14,8 +14,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from sftgen.records import Record, Status
+from sftgen.store.db import count_change
 from sftgen.store.interning import numbers_of, text_hash
 from sftgen.store.meta_codec import meta_json
+from sftgen.store.progress import stored_label, text_heads
 from sftgen.store.records import Records, numbers_json
 from sftgen.store.results import ItemResult
 
@@ -132,8 +134,9 @@ def write(records: Records, step: str, settings: str, results: list[ItemResult],
         "WHERE r.n IN (SELECT value FROM json_each(?))", (json.dumps(sorted(output_numbers)),)).fetchall()
     held = {row[0]: (row[1], row[2], row[3]) for row in held_rows}
 
+    heads = input_heads(conn, results, known)
     plan = Plan(known)
-    labels: list[bytes | None] = []
+    labels: list[int | bytes | None] = []  # what progress_rows.label holds, or the hash of a text it is the number of
     for result in results:
         for record in result.outputs:
             record.step = record.step or step
@@ -143,7 +146,11 @@ def write(records: Records, step: str, settings: str, results: list[ItemResult],
                 plan.name(name)
         for name in (step, result.item_id, settings):
             plan.name(name)
-        labels.append(None if result.label is None else plan.text(result.label))
+        if result.label is None:
+            labels.append(None)
+        else:
+            code = stored_label(result.label, heads.get(result.item_id))
+            labels.append(plan.text(result.label) if code is None else code)
 
     if plan.new_names:
         conn.executemany("INSERT INTO names (name) VALUES (?)", [(name,) for name in plan.new_names])
@@ -166,13 +173,33 @@ def write(records: Records, step: str, settings: str, results: list[ItemResult],
            VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
         [
             (step_n, known[result.item_id], settings_n, result.outcome, result.reason, result.detail,
-             None if label is None else texts[label], len(result.emitted_ids()), result.llm_requests,
+             texts[label] if isinstance(label, bytes) else label, len(result.emitted_ids()), result.llm_requests,
              result.cache_hits, result.prompt_tokens, result.completion_tokens, result.seconds, now,
              " ".join(result.cache_keys))
             for result, label in zip(results, labels)
         ],
     )
+    count_change(conn)
     return True
+
+
+def input_heads(conn, results: list[ItemResult], known: dict[str, int]) -> dict[str, str]:
+    """input id -> the start of its record's text, as long as its label, for the inputs with a label: the
+    stored record's, else that of the record the result itself writes under the input's id (the item-by-item
+    writer reads it after writing it)."""
+    labelled = [result for result in results if result.label]
+    if not labelled:
+        return {}
+    length = max(len(result.label) for result in labelled)
+    stored = text_heads(conn, [known[result.item_id] for result in labelled if result.item_id in known], length)
+    heads: dict[str, str] = {}
+    for result in labelled:
+        head = stored.get(known.get(result.item_id, 0))
+        if head is None:
+            head = next((record.text for record in result.outputs if record.id == result.item_id), None)
+        if head is not None:
+            heads[result.item_id] = head
+    return heads
 
 
 def withdraws_nothing(conn, step: str, results: list[ItemResult], known: dict[str, int]) -> bool:
@@ -242,6 +269,11 @@ def write_verdicts(records: Records, step: str, results: list[ItemResult], known
             kept.append((Status.KEPT, known[result.item_id], step))
     if dropped:
         records.conn.executemany("UPDATE record_rows SET status=?, reason=?, dropped_by=? WHERE n=?", dropped)
+    if kept:  # a kept verdict undoes only a drop by this step: the inputs it dropped are found first
+        undone = {row[0] for row in records.conn.execute(
+            "SELECT n FROM record_rows WHERE n IN (SELECT value FROM json_each(?)) AND dropped_by = ?",
+            (json.dumps([n for _, n, _ in kept]), step))}
+        kept = [row for row in kept if row[1] in undone]
     if kept:
         records.conn.executemany(
             "UPDATE record_rows SET status=?, reason=NULL, dropped_by=NULL WHERE n=? AND dropped_by=?", kept)

@@ -7,10 +7,11 @@ label is kept once in `texts`: store/interning.py):
             (compressed with meta_dicts, a dictionary per kind: store/meta_codec.py; read it through the SQL
             functions `meta_text` and `meta_sql`), status and drop reason. Its text is in `texts`, compressed
             with text_dicts where that pays (store/text_codec.py; read it through the SQL function `text_of`).
-- emit_rows: which step passed on which item, and from which input (`source`). A step's inputs are the
+- emit_rows: which step passed on which item, and from which input (`source`), in `seq` order (a new emit
+            is numbered after the largest there is). A step's inputs are the
             active emits of its upstream steps; a filter emits the inputs it keeps.
-- progress_rows: one row per (step, input): the settings hash it was processed under, the outcome
-            (kept / dropped / error), the reason, the LLM requests, cache hits and tokens it cost, and the
+- progress_rows: one row per (step, input), WITHOUT ROWID on that key: the settings hash it was processed
+            under, the outcome (kept / dropped / error), the reason, the label (`LABEL`), the LLM requests, cache hits and tokens it cost, and the
             keys of the LLM cache rows its replies are in (space-separated; NULL in rows written before
             they were kept: `sftgen gc` then keeps every cache row).
 - llm_rows: request hash -> raw request and validated raw reply (compressed: store/llm_cache.py), the hash
@@ -39,6 +40,26 @@ from sftgen.store.meta_codec import MetaCodec
 from sftgen.store.migrate import migrate
 from sftgen.store.text_codec import TextCodec
 
+
+
+def record_text(column: str) -> str:
+    """SQL for a record's text from the `texts.text` column named (stored compressed or as it is)."""
+    return f"text_of({column})"
+
+
+def label_sql(text: Callable[[str], str]) -> str:
+    """A progress row's label, from `progress_rows p LEFT JOIN texts l ON l.n = p.label`, each texts column
+    read through `text`: a number below zero stands for the first that many characters of the input
+    record's text (most steps label an input by the start of its text: store/progress.py `stored_label`),
+    any other is the label's number in `texts` (a label's text can be a record's too)."""
+    return f"""CASE WHEN p.label < 0 THEN (SELECT substr({text("lt.text")}, 1, -p.label) FROM record_rows lr
+                                      JOIN texts lt ON lt.n = lr.text WHERE lr.n = p.item)
+                 ELSE {text("l.text")} END"""
+
+
+LABEL = label_sql(record_text)
+"""The label as sftgen reads it (through `text_of`)."""
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS names (
     n INTEGER PRIMARY KEY,
@@ -64,7 +85,7 @@ CREATE TABLE IF NOT EXISTS record_rows (
 );
 CREATE INDEX IF NOT EXISTS record_rows_kind ON record_rows(kind, status);
 CREATE TABLE IF NOT EXISTS emit_rows (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     step INTEGER NOT NULL,
     item INTEGER NOT NULL,
     source INTEGER NOT NULL,
@@ -73,8 +94,9 @@ CREATE TABLE IF NOT EXISTS emit_rows (
 -- What one input of a step emitted (and the one row of a (step, source, item)); without it SQLite scans the
 -- step's emits per write (quadratic).
 CREATE UNIQUE INDEX IF NOT EXISTS emit_rows_step_source ON emit_rows(step, source, item);
-CREATE INDEX IF NOT EXISTS emit_rows_step_active ON emit_rows(step, active, seq);
-CREATE INDEX IF NOT EXISTS emit_rows_item ON emit_rows(item, active, seq);
+-- Each entry ends with the row's seq (its rowid): a step's active emits in seq order, an item's emits.
+CREATE INDEX IF NOT EXISTS emit_rows_step_active ON emit_rows(step, active);
+CREATE INDEX IF NOT EXISTS emit_rows_item ON emit_rows(item, active);
 CREATE TABLE IF NOT EXISTS progress_rows (
     step INTEGER NOT NULL,
     item INTEGER NOT NULL,
@@ -92,8 +114,8 @@ CREATE TABLE IF NOT EXISTS progress_rows (
     done_at REAL NOT NULL,
     cache_keys TEXT,
     PRIMARY KEY (step, item)
-);
-CREATE INDEX IF NOT EXISTS progress_rows_item ON progress_rows(item, done_at);
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS progress_rows_item ON progress_rows(item);
 CREATE VIEW IF NOT EXISTS records AS
     SELECT i.name AS id, r.kind, r.step, t.text,
            (SELECT '[' || COALESCE(group_concat(json_quote(p.name), ', '), '') || ']'
@@ -105,7 +127,7 @@ CREATE VIEW IF NOT EXISTS emits AS
     SELECT e.seq, s.name AS step, i.name AS item_id, o.name AS source_id, e.active
     FROM emit_rows e JOIN names s ON s.n = e.step JOIN names i ON i.n = e.item JOIN names o ON o.n = e.source;
 CREATE VIEW IF NOT EXISTS progress AS
-    SELECT s.name AS step, i.name AS item_id, g.name AS settings, p.outcome, p.reason, p.detail, l.text AS label,
+    SELECT s.name AS step, i.name AS item_id, g.name AS settings, p.outcome, p.reason, p.detail, {label} AS label,
            p.n_outputs, p.llm_requests, p.cache_hits, p.prompt_tokens, p.completion_tokens, p.seconds,
            p.done_at, p.cache_keys
     FROM progress_rows p JOIN names s ON s.n = p.step JOIN names i ON i.n = p.item JOIN names g ON g.n = p.settings
@@ -165,7 +187,8 @@ CREATE TABLE IF NOT EXISTS reviews (
 );
 CREATE INDEX IF NOT EXISTS reviews_item ON reviews(item_id, seq);
 CREATE UNIQUE INDEX IF NOT EXISTS reviews_external ON reviews(external_id) WHERE external_id IS NOT NULL;
-""".replace("{key_sql}", KEY_SQL)
+""".replace("{key_sql}", KEY_SQL).replace("{label}", label_sql(lambda column: column))
+# The views give texts in their stored form (as `records` gives meta), so a plain sqlite3 connection reads them.
 
 
 class StoreConnection(sqlite3.Connection):
@@ -201,10 +224,21 @@ WATCHED_TABLES = ("record_rows", "texts", "emit_rows", "progress_rows", "reviews
 """The tables whose every change moves `store_state.generation` on (what `sftgen status` shows comes from
 them; the LLM cache and the runs do not count)."""
 
+INSERTS_COUNTED_BY_WRITERS = ("record_rows", "texts", "emit_rows", "progress_rows")
+"""Tables the store's writers insert into many rows at a time: the writer moves the counter itself, once per
+batch (`count_change`: Store.commit_batch, Records.put), instead of a trigger per row (about a fifth of a
+batch's write). Their updates and deletes, from any program, move it by trigger."""
+
+
+def count_change(conn: sqlite3.Connection) -> None:
+    """Move the write counter on, inside the caller's transaction."""
+    conn.execute("UPDATE store_state SET generation = generation + 1")
+
 
 def watch_changes(conn: sqlite3.Connection) -> None:
     """The write counter: a trigger per watched table and change bumps the one row of `store_state`, whoever
-    writes (any connection, any code path). Made after the migrations, which rebuild the older tables."""
+    writes (any connection, any code path), but for the inserts the store's writers count themselves
+    (`INSERTS_COUNTED_BY_WRITERS`). Made after the migrations, which rebuild the older tables."""
     conn.execute("CREATE TABLE IF NOT EXISTS store_state "
                  "(id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL)")
     if conn.execute("SELECT 1 FROM store_state").fetchone() is None:  # no write when there is one
@@ -213,7 +247,10 @@ def watch_changes(conn: sqlite3.Connection) -> None:
     for table in WATCHED_TABLES:
         for change in ("INSERT", "UPDATE", "DELETE"):
             name = f"{table}_{change.lower()}_counted"
-            if name not in triggers:
+            if change == "INSERT" and table in INSERTS_COUNTED_BY_WRITERS:
+                if name in triggers:  # a store made by an older sftgen
+                    conn.execute(f"DROP TRIGGER IF EXISTS {name}")
+            elif name not in triggers:
                 conn.execute(f"CREATE TRIGGER IF NOT EXISTS {name} AFTER {change} ON {table} "
                              "BEGIN UPDATE store_state SET generation = generation + 1; END")
 

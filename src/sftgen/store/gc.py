@@ -26,6 +26,8 @@ from pathlib import Path
 
 from sftgen.store.cache_keys import key_of, key_parts
 from sftgen.store.db import Database, marks
+from sftgen.store.interning import intern_text
+from sftgen.store.progress import text_heads
 from sftgen.store.llm_cache import LLMCache
 
 KINDS = ("query", "document", "passage", "answer")
@@ -95,6 +97,20 @@ def find_garbage(db: Database) -> Garbage:
     return garbage
 
 
+def keep_labels(db: Database, numbers: str, params: list[str]) -> None:
+    """The progress labels read from these records' texts (store/db.py LABEL), stored as texts of their own
+    before the records go."""
+    rows = db.conn.execute(f"SELECT step, item, -label FROM progress_rows WHERE label < 0 AND item IN ({numbers})",
+                           params).fetchall()
+    if not rows:
+        return
+    heads = text_heads(db.conn, [item for _, item, _ in rows], max(length for _, _, length in rows))
+    for step, item, length in rows:
+        if item in heads:
+            db.conn.execute("UPDATE progress_rows SET label=? WHERE step=? AND item=?",
+                            (intern_text(db.conn, heads[item][:length]), step, item))
+
+
 def records_bytes(db: Database, record_ids: list[str]) -> int:
     """What dropping these records frees: their meta and parents, and the texts no other record shares."""
     conn = db.conn
@@ -155,6 +171,7 @@ def collect(db: Database, apply: bool) -> Collected:
         for start in range(0, len(garbage.record_ids), 500):
             part = garbage.record_ids[start:start + 500]
             numbers = f"SELECT n FROM names WHERE name IN ({marks(part)})"
+            keep_labels(db, numbers, part)
             db.conn.execute(f"DELETE FROM emit_rows WHERE active = 0 AND item IN ({numbers})", part)
             db.conn.execute(f"DELETE FROM record_rows WHERE n IN ({numbers})", part)
         if garbage.record_ids:  # the texts only they had (written back into the cached requests that quote them)

@@ -56,7 +56,7 @@ class Lookups:
         for chunk in in_lists(wanted):
             for row in self.conn.execute(
                     f"SELECT item_id, step, outcome, reason, done_at FROM progress WHERE item_id IN ({marks(chunk)}) "
-                    "ORDER BY item_id, done_at, rowid", chunk):
+                    "ORDER BY item_id, done_at, step", chunk):
                 found[row[0]].append({"step": row[1], "outcome": row[2], "reason": row[3], "done_at": row[4]})
         return found
 

@@ -6,6 +6,11 @@
   `emit_rows` and `progress_rows` (ids, step names and settings as numbers from `names`, each distinct
   text and label once in `texts`), in their old row order, and the old tables give way to the views of the same
   name, which read the same rows back. One transaction: a crash leaves the old store as it was.
+- Stores up to main at a1228df keep `progress_rows` as a rowid table beside its primary key's index, and
+  `emit_rows` with AUTOINCREMENT (a write to sqlite_sequence per emit) and indexes that repeat the seq:
+  both tables are rebuilt once into today's shapes (`progress_rows` WITHOUT ROWID), rows and seqs as they
+  were, with the views that read them. Labels that start their input's text are stored as today's are,
+  and the texts only they had go.
 - Stores from before the LLM cache keys were numbered keep `llm_cache` as a table keyed by the key string:
   its rows are copied once into `llm_rows` (store/cache_keys.py), as they are stored, and the table gives
   way to the view of that name.
@@ -135,8 +140,75 @@ def add_columns(conn: sqlite3.Connection) -> None:
                         raise
 
 
+def table_sql(conn: sqlite3.Connection, name: str) -> str:
+    row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone()
+    return "" if row is None else " ".join(row[0].upper().split())
+
+
+def has_rowid_rows(conn: sqlite3.Connection) -> bool:
+    """Whether `progress_rows` has a rowid or `emit_rows` is AUTOINCREMENT (main's format up to a1228df)."""
+    progress, emits = table_sql(conn, "progress_rows"), table_sql(conn, "emit_rows")
+    return bool(progress) and "WITHOUT ROWID" not in progress or "AUTOINCREMENT" in emits
+
+
+PROGRESS_COLUMNS = ("step, item, settings, outcome, reason, detail, label, n_outputs, llm_requests, cache_hits, "
+                    "prompt_tokens, completion_tokens, seconds, done_at, cache_keys")
+
+
+LABELS_AS_HEADS = """SELECT p.step, p.item, p.settings, p.outcome, p.reason, p.detail,
+    CASE WHEN length(lt.text) > 0 AND instr(lt.text, char(0)) = 0 AND substr(rt.text, 1, length(lt.text)) = lt.text
+         THEN -length(lt.text) ELSE p.label END,
+    p.n_outputs, p.llm_requests, p.cache_hits, p.prompt_tokens, p.completion_tokens, p.seconds, p.done_at, p.cache_keys
+    FROM old_progress_rows p LEFT JOIN texts lt ON lt.n = p.label LEFT JOIN record_rows r ON r.n = p.item
+    LEFT JOIN texts rt ON rt.n = r.text"""
+"""The old progress rows, a label that starts its input's text as minus its length (store/db.py LABEL), as
+today's writers store it (`rt.text` read as store/db.py `record_text` reads it)."""
+
+
+def rebuild_rows_without_rowid(conn: sqlite3.Connection, schema: str) -> None:
+    """Copy `progress_rows` into a WITHOUT ROWID table and `emit_rows` into one without AUTOINCREMENT, with
+    the schema's indexes and views (nothing when they have today's shapes)."""
+    if not has_rowid_rows(conn):
+        if has_table(conn, "sqlite_sequence") and conn.execute(
+                "SELECT 1 FROM sqlite_sequence WHERE name = 'emit_rows'").fetchone() is not None:
+            conn.execute("DELETE FROM sqlite_sequence WHERE name = 'emit_rows'")  # left by number_the_ids' copy
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if has_rowid_rows(conn):  # not done by another process meanwhile
+            conn.execute("DROP VIEW IF EXISTS progress")  # they name the tables rebuilt below
+            conn.execute("DROP VIEW IF EXISTS emits")
+            for table in ("progress_rows", "emit_rows"):
+                conn.execute(f"ALTER TABLE {table} RENAME TO old_{table}")
+                for (index,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                                             "AND sql IS NOT NULL", (f"old_{table}",)).fetchall():
+                    conn.execute(f"DROP INDEX {index}")
+            for statement in split(schema):  # the tables now, their indexes once they are filled
+                if statement.startswith(("CREATE TABLE IF NOT EXISTS progress_rows ",
+                                         "CREATE TABLE IF NOT EXISTS emit_rows ")):
+                    conn.execute(statement)
+            conn.execute(f"INSERT INTO progress_rows ({PROGRESS_COLUMNS}) {LABELS_AS_HEADS} ORDER BY p.step, p.item")
+            conn.execute("INSERT INTO emit_rows (seq, step, item, source, active) "
+                         "SELECT seq, step, item, source, active FROM old_emit_rows ORDER BY seq")
+            conn.execute("""DELETE FROM texts WHERE n IN (SELECT label FROM old_progress_rows WHERE label > 0)
+                            AND n NOT IN (SELECT text FROM record_rows)
+                            AND n NOT IN (SELECT label FROM progress_rows WHERE label > 0)""")
+            conn.execute("DROP TABLE old_progress_rows")
+            conn.execute("DROP TABLE old_emit_rows")
+            if has_table(conn, "sqlite_sequence"):
+                conn.execute("DELETE FROM sqlite_sequence WHERE name = 'emit_rows'")
+            for statement in split(schema):
+                conn.execute(statement)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
 def migrate(conn: sqlite3.Connection, schema: str) -> None:
     number_the_ids(conn, schema)
     number_the_cache_keys(conn)
     conn.executescript(schema)
     add_columns(conn)
+    rebuild_rows_without_rowid(conn, schema)

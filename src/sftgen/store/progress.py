@@ -4,21 +4,40 @@ it: a step's pending inputs, the funnel, throughput."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sftgen.records import Record, Status
-from sftgen.store.db import RECORD_COLUMNS, RECORD_JOINS, Database, marks, row_to_record
+from sftgen.store.db import LABEL, RECORD_COLUMNS, RECORD_JOINS, Database, marks, record_text, row_to_record
 from sftgen.store.interning import intern, intern_text, name_id, name_ids
 from sftgen.store.results import ItemResult
 
 
-PROGRESS_COLUMNS = """s.name AS step, i.name AS item_id, g.name AS settings, p.outcome, p.reason, p.detail, text_of(l.text) AS label,
+PROGRESS_COLUMNS = f"""s.name AS step, i.name AS item_id, g.name AS settings, p.outcome, p.reason, p.detail, {LABEL} AS label,
     p.n_outputs, p.llm_requests, p.cache_hits, p.prompt_tokens, p.completion_tokens, p.seconds, p.done_at, p.cache_keys"""
 PROGRESS_JOINS = ("JOIN names s ON s.n = p.step JOIN names i ON i.n = p.item JOIN names g ON g.n = p.settings "
                   "LEFT JOIN texts l ON l.n = p.label")
 """The columns of the `progress` view from `progress_rows p`, and the joins they need."""
+
+
+def text_heads(conn: sqlite3.Connection, numbers: Iterable[int], length: int) -> dict[int, str]:
+    """record number -> the first `length` characters of its text, for those of these records the store has."""
+    wanted = sorted(set(numbers))
+    if not wanted or length <= 0:
+        return {}
+    return dict(conn.execute(
+        f"SELECT r.n, substr({record_text('t.text')}, 1, ?) FROM record_rows r JOIN texts t ON t.n = r.text "
+        "WHERE r.n IN (SELECT value FROM json_each(?))", (length, json.dumps(wanted))).fetchall())
+
+
+def stored_label(label: str, head: str | None) -> int | None:
+    """What `progress_rows.label` holds for a label that starts the input's text (`head`: its start, at least
+    as long as the label): minus its length, read back with `db.LABEL`. None: the label is kept in `texts`."""
+    if head is not None and label and head.startswith(label) and "\0" not in label:
+        return -len(label)
+    return None
 
 
 def errors_cutoff(errors_before: float | None) -> float:
@@ -40,15 +59,21 @@ class Progress:
 
     def write(self, step: str, settings: str, result: ItemResult, n_outputs: int, now: float,
               memo: dict[str, int] | None = None) -> None:
+        step_n, item_n, settings_n = (intern(self.conn, step, memo), intern(self.conn, result.item_id, memo),
+                                      intern(self.conn, settings, memo))
+        label = result.label
+        if label is not None:
+            head = text_heads(self.conn, [item_n], len(label)).get(item_n)
+            code = stored_label(label, head)
+            label = intern_text(self.conn, label) if code is None else code
         self.conn.execute(
             """INSERT OR REPLACE INTO progress_rows (step, item, settings, outcome, reason, detail, label,
                    n_outputs, llm_requests, cache_hits, prompt_tokens, completion_tokens, seconds, done_at,
                    cache_keys)
                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
             (
-                intern(self.conn, step, memo), intern(self.conn, result.item_id, memo), intern(self.conn, settings, memo),
-                result.outcome, result.reason, result.detail,
-                None if result.label is None else intern_text(self.conn, result.label), n_outputs, result.llm_requests, result.cache_hits,
+                step_n, item_n, settings_n, result.outcome, result.reason, result.detail, label, n_outputs,
+                result.llm_requests, result.cache_hits,
                 result.prompt_tokens, result.completion_tokens, result.seconds, now,
                 " ".join(result.cache_keys),
             ),
@@ -131,7 +156,7 @@ class Progress:
     def rows(self, step: str | None = None) -> list[sqlite3.Row]:
         if step is None:
             return self.conn.execute(f"SELECT {PROGRESS_COLUMNS} FROM progress_rows p {PROGRESS_JOINS} "
-                                     "ORDER BY p.rowid").fetchall()
+                                     "ORDER BY p.done_at, p.item, p.step").fetchall()
         return self.conn.execute(f"SELECT {PROGRESS_COLUMNS} FROM progress_rows p {PROGRESS_JOINS} "
                                  "WHERE p.step=? ORDER BY i.name", (self.number(step),)).fetchall()
 
@@ -186,7 +211,7 @@ class Progress:
 
     def recent_errors(self, limit: int = 10) -> list[dict[str, Any]]:
         rows = self.conn.execute(
-            "SELECT s.name AS step, text_of(l.text) AS label, p.reason, p.detail FROM progress_rows p JOIN names s ON s.n = p.step "
+            f"SELECT s.name AS step, {LABEL} AS label, p.reason, p.detail FROM progress_rows p JOIN names s ON s.n = p.step "
             "LEFT JOIN texts l ON l.n = p.label "
             "WHERE p.outcome=? ORDER BY p.done_at DESC LIMIT ?",
             (Status.ERROR, limit),

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sftgen.records import Record, Status
-from sftgen.store.db import RECORD_COLUMNS, RECORD_JOINS, Database, row_to_record
+from sftgen.store.db import RECORD_COLUMNS, RECORD_JOINS, Database, count_change, row_to_record
 from sftgen.store.interning import intern, intern_text, name_id
 from sftgen.store.meta_codec import meta_json
 
@@ -29,7 +29,8 @@ class Records:
 
     def insert(self, record: Record, now: float, memo: dict[str, int] | None = None) -> None:
         """Write a record; one of the same id keeps its text and takes this one's meta and status (and is not
-        rewritten when they are the same: a page found again by another query)."""
+        rewritten when they are the same: a page found again by another query). The caller moves the write
+        counter (store/db.py count_change), as for Emits.replace and Progress.write."""
         n = intern(self.conn, record.id, memo)
         meta = meta_json(record.meta)
         held = self.conn.execute("SELECT meta, status, reason FROM record_rows WHERE n=?", (n,)).fetchone()
@@ -54,6 +55,7 @@ class Records:
         with self.db.transaction():
             for record in records:
                 self.insert(record, now)
+            count_change(self.conn)
 
     def mark(self, record_id: str, status: Status, reason: str | None, step: str) -> None:
         """A step's verdict on a record it consumed: dropped by it (with the reason), or kept again, which

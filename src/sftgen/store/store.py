@@ -22,7 +22,7 @@ from typing import Any
 
 from sftgen.records import Record, Status
 from sftgen.store import batch_writes
-from sftgen.store.db import Database, Transaction
+from sftgen.store.db import Database, Transaction, count_change
 from sftgen.store.disk_full import DiskFull
 from sftgen.store.lineage import Emits
 from sftgen.store.llm_cache import LLMCache
@@ -83,6 +83,7 @@ class Store:
         memo: dict[str, int] = {}  # the numbers of the names met in this transaction (store/interning.py)
         for result in results:
             self._write_result(step, settings, result, now, memo)
+        count_change(self.conn)  # the inserts move the write counter here, not by trigger (store/db.py)
 
     def _write_result(self, step: str, settings: str, result: ItemResult, now: float, memo: dict[str, int]) -> None:
         for record in result.outputs:
