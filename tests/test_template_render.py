@@ -7,9 +7,8 @@ from __future__ import annotations
 import re
 
 import jinja2
-import pytest
-
 import jinja2.meta
+import pytest
 
 from sftgen.llm.templates import MessageSource, Templates, TemplateError, has_fast_render
 
