@@ -80,12 +80,15 @@ def prompt_filter_pipeline() -> Pipeline:
     return Pipeline([BenchPromptSeed(), PromptFilterStep(upstream=[BenchPromptSeed.name])])
 
 
-def bench_recipe(base_url: str, concurrency: int, max_retries: int = 6) -> Recipe:
+def bench_recipe(base_url: str, concurrency: int, max_retries: int = 6, advisory: tuple[str, ...] = ()) -> Recipe:
+    """`advisory`: filters whose verdicts are kept as notes (the fake server picks verdicts at random, and a
+    filter that drops more than 90% stops the run)."""
     return Recipe.model_validate({
         "project": "bench",
         "domain": {"name": "physics", "subdomains": [{"name": "quarks", "share": 1.0}]},
         "llm": {"provider": "openai", "base_url": base_url, "model": "fake-model",
                 "max_concurrency": concurrency, "max_retries": max_retries, "max_tokens": 256},
+        **({"filters": {"advisory": list(advisory)}} if advisory else {}),
     })
 
 

@@ -9,6 +9,8 @@ in one run:
 - step:      a real LLMStep run by the LocalExecutor over chunks in a store (templates, cache, results);
 - prompt_filter: the product's prompt filter run the same way over prompts (its template with the fence
              filter, its Literal schema, precheck and on_reply): what a real step adds to the bench's step.
+             Advisory (`filters.advisory`): the fake server's verdicts are random, and a filter dropping
+             over 90% stops the run.
 Prints CPU ms per request of each (the median over `--repeat` rounds, the layers taking turns, so that a
 busy machine weighs on all alike) and the ratio to the plain loop.
 
@@ -101,7 +103,7 @@ class CommitPerReply:
 
 async def step_run(project_dir: Path, store: Store, base_url: str, concurrency: int,
                    pipeline_of=bench_pipeline, step: str = BenchQuestionStep.name) -> None:
-    recipe = bench_recipe(base_url, concurrency)
+    recipe = bench_recipe(base_url, concurrency, advisory=(step,) if step == "prompt_filter" else ())
     client = ChatClient(base_url, "fake-model", max_concurrency=concurrency, cache=store)
     pipeline = pipeline_of()
     async with open_run(Project(project_dir, recipe), pipeline, store, llm=client) as ctx:

@@ -42,6 +42,7 @@ class Pipeline:
         self.steps: tuple[Node, ...] = tuple(steps)
         self.names: list[str] = [step.name for step in self.steps]
         self._by_name = {step.name: step for step in self.steps}
+        self._step_of: dict[type, Node | None] = {}
         check(self)
 
     def __iter__(self) -> Iterator[Node]:
@@ -59,8 +60,11 @@ class Pipeline:
         return self._by_name[name]
 
     def step_of(self, kind: type[T]) -> T | None:
-        """The first step of this class (or a subclass), or None when the pipeline has none."""
-        return next((step for step in self.steps if isinstance(step, kind)), None)
+        """The first step of this class (or a subclass), or None when the pipeline has none. Looked up once
+        per class (the steps are a tuple): the answer steps ask for each prompt."""
+        if kind not in self._step_of:
+            self._step_of[kind] = next((step for step in self.steps if isinstance(step, kind)), None)
+        return self._step_of[kind]  # type: ignore[return-value]
 
     def has(self, name: str) -> bool:
         return name in self._by_name

@@ -54,9 +54,10 @@ def defuse_chat_token(found: re.Match[str]) -> str:
 def neutralise(text: str, label: str = "DOCUMENT") -> str:
     """The text with every fence delimiter in it made harmless (‹/PASSAGE› instead of </PASSAGE>), and
     every chat-format token (‹|im_start|› instead of <|im_start|>)."""
-    # every delimiter and chat token starts with `<` or `[` (or a look-alike that folds to `<`): most texts
-    # hold none, and a scan for them costs far less than the regexes and the fold
-    if "<" not in text and "[" not in text and "\uff1c" not in text and "\ufe64" not in text:
+    # every delimiter and chat token starts with `<` (or a look-alike that folds to `<`), but `[INST]` and
+    # `[/INST]`: most texts hold none, and a scan for them costs far less than the regexes and the fold. A
+    # text with `[` and no `<` (an answer citing [1]) holds a token only if it holds `INST]`.
+    if "<" not in text and "\uff1c" not in text and "\ufe64" not in text and ("[" not in text or "INST]" not in text):
         return text
     return neutralise_all(text, label)
 

@@ -40,10 +40,16 @@ def schema_instructions(schema: type[BaseModel]) -> str:
 
 def parse_reply(content: str, schema: type[BaseModel]) -> BaseModel:
     """Validate a reply against the schema, repairing the usual damage first (fences, prose, trailing commas)."""
+    text = content.strip()
+    if text:  # most replies parse as sent: tried first without the repairs' machinery
+        try:
+            return schema.model_validate(lenient_json(text))
+        except (json.JSONDecodeError, ValidationError):
+            pass  # the loop below tries it again, with the repairs, and says why the last one failed
     errors = []
     for candidate in candidates_in_turn(content):
         try:
-            data = json.loads(candidate, strict=False)  # small models put raw newlines inside strings
+            data = lenient_json(candidate)  # small models put raw newlines inside strings
         except json.JSONDecodeError as exc:
             errors.append(f"not JSON: {exc.msg} at char {exc.pos}")
             continue
@@ -54,6 +60,17 @@ def parse_reply(content: str, schema: type[BaseModel]) -> BaseModel:
                 f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()[:5]
             ))
     raise InvalidReply(errors[-1] if errors else "empty reply", content)
+
+
+LENIENT_JSON = json.JSONDecoder(strict=False)
+
+
+def lenient_json(text: str) -> Any:
+    """`json.loads(text, strict=False)`, without making a decoder (and its scanner) per call: that cost more
+    than the decoding of a reply."""
+    if text.startswith("\ufeff"):  # as json.loads says it
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+    return LENIENT_JSON.decode(text)
 
 
 def repair_candidates(content: str) -> list[str]:

@@ -35,10 +35,20 @@ class TemplateError(Exception):
 class MessageSource:
     role: str
     template: jinja2.Template
+    fast: bool = True
+    """Render through jinja's internals (`render_fast`) when this jinja has them (`has_fast_render`); else
+    through `Template.render`. Both give the same text and raise the same errors (tests/test_template_render.py)."""
 
     def render(self, variables: dict[str, Any]) -> str:
+        if self.fast:
+            return self.render_fast(variables)
+        return self.template.render(variables)
+
+    def render_fast(self, variables: dict[str, Any]) -> str:
         """`template.render(**variables)`, without copying the template's globals out of their ChainMap on
-        every call (a third of a render's CPU): they are flattened once per compiled message."""
+        every call (a third of a render's CPU): they are flattened once per compiled message. This is
+        jinja 3.1's `Template.render` body (`new_context` + `root_render_func` + `handle_exception`); jinja2
+        is not pinned to a minor version, so `has_fast_render` checks those parts are there first."""
         template = self.template
         environment = template.environment
         context = environment.context_class(environment, {**self.flat_globals, **variables}, template.name,
@@ -52,6 +62,20 @@ class MessageSource:
     @cached_property
     def flat_globals(self) -> dict[str, Any]:
         return dict(self.template.globals)
+
+
+def has_fast_render(template: jinja2.Template) -> bool:
+    """Whether this jinja's Template has the parts `MessageSource.render_fast` uses, as jinja 3.1 has them. A
+    jinja that moved them renders through `Template.render` (slower by a third, the same text)."""
+    environment = getattr(template, "environment", None)
+    return (callable(getattr(template, "root_render_func", None))
+            and isinstance(getattr(template, "blocks", None), dict)
+            and hasattr(template, "globals")
+            and environment is not None
+            and not getattr(environment, "is_async", True)
+            and callable(getattr(environment, "context_class", None))
+            and callable(getattr(environment, "concat", None))
+            and callable(getattr(environment, "handle_exception", None)))
 
 
 class Templates:
@@ -98,12 +122,15 @@ class Templates:
         key = (name, source)
         if key not in self._compiled:
             try:
-                self._compiled[key] = [MessageSource(role, self.env.from_string(text))
-                                       for role, text in split_source(source)]
+                self._compiled[key] = [self.message_source(role, text) for role, text in split_source(source)]
             except jinja2.TemplateSyntaxError as exc:
                 raise TemplateError(f"template '{name}', line {exc.lineno}: {exc.message} (a Jinja block "
                                     "must open and close within one message)") from exc
         return self._compiled[key]
+
+    def message_source(self, role: str, text: str) -> MessageSource:
+        template = self.env.from_string(text)
+        return MessageSource(role, template, fast=has_fast_render(template))
 
     def roles(self, name: str) -> list[str]:
         return [message.role for message in self.messages_of(name)]

@@ -87,20 +87,27 @@ class AnswerEvalStep(LLMFilterStep):
         return item.text[:80]
 
     def precheck(self, item: Record, ctx: ItemContext) -> Outcome | None:
-        prompt = ctx.found["prompt"] = ctx.run.store.get(item.meta.get("prompt_id", ""))
+        prompt, _ = self.parents(item, ctx)
         if prompt is None:
             return drop("missing_prompt",
                         f"answer {item.id}: its prompt {item.meta.get('prompt_id')} is not in the store")
         return None
 
     def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
-        store = ctx.run.store
-        prompt = ctx.found.get("prompt") or store.get(item.meta["prompt_id"])
-        passage_ids = item.meta.get("passage_ids", [])
-        found = store.records.get_many(passage_ids)
-        passages = [found[pid] for pid in passage_ids if pid in found]
+        prompt, passages = self.parents(item, ctx)
         return {"domain": ctx.recipe.domain, "prompt": prompt.text, "answer": item.text,
                 "passages": [{"text": p.text} for p in passages], "rubric": ctx.recipe.answers.rubric}
+
+    @staticmethod
+    def parents(item: Record, ctx: ItemContext) -> tuple[Record | None, list[Record]]:
+        """The answer's prompt and its passages (those the store has, in the answer's order), read in one
+        query the first time `precheck` or `variables` asks, and kept for the other in `ctx.found`."""
+        held = ctx.found.get("parents")
+        if held is None:
+            prompt_id, passage_ids = item.meta.get("prompt_id", ""), item.meta.get("passage_ids", [])
+            found = ctx.run.store.records.get_many([prompt_id, *passage_ids])
+            held = ctx.found["parents"] = (found.get(prompt_id), [found[pid] for pid in passage_ids if pid in found])
+        return held
 
     def on_reply(self, item: Record, reply: Any, ctx: ItemContext) -> Outcome:
         answers = ctx.recipe.answers

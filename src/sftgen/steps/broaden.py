@@ -46,10 +46,18 @@ class BroadenStep(LLMStep):
         return None
 
     def targets(self, item: Record, ctx: ItemContext) -> list[dict[str, str]]:
-        settings, count = ctx.recipe.prompts, ledger_for(ctx.run).held_count(item.id)
-        return [{"persona": persona, "difficulty": difficulty}
-                for persona, difficulty in zip(rotated(settings.personas, item.id, count),
-                                               rotated(settings.difficulties, item.id + ":d", count))]
+        """The persona and difficulty of each variant asked for this seed. Worked out once per seed (its
+        variables, its schema and its reply need them) and kept in `ctx.found` with the count held for it."""
+        count = ledger_for(ctx.run).held_count(item.id)
+        held = ctx.found.get("targets")
+        if held is not None and held[0] == count:
+            return held[1]
+        settings = ctx.recipe.prompts
+        targets = [{"persona": persona, "difficulty": difficulty}
+                   for persona, difficulty in zip(rotated(settings.personas, item.id, count),
+                                                  rotated(settings.difficulties, item.id + ":d", count))]
+        ctx.found["targets"] = (count, targets)
+        return targets
 
     def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
         return self.variables_for(item, ctx, self.targets(item, ctx))

@@ -4,6 +4,7 @@ that write prompts."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import Field
@@ -136,8 +137,15 @@ def clean_prompt(text: str) -> str:
 def without_label(text: str, labels: list[str]) -> str:
     """The prompt without a leading "trade-off: " that repeats one of the asked task types (small models
     write the type before the question)."""
+    pattern = label_pattern(tuple(labels))
+    return pattern.sub("", text) if pattern is not None else text
+
+
+@lru_cache(maxsize=64)
+def label_pattern(labels: tuple[str, ...]) -> re.Pattern[str] | None:
+    """`without_label`'s pattern, compiled once per list of labels (a recipe has one)."""
     names = "|".join(re.escape(label) for label in sorted(labels, key=len, reverse=True))
-    return re.sub(rf"^(?:{names})\s*[:\-\u2013]\s+", "", text, flags=re.IGNORECASE) if names else text
+    return re.compile(rf"^(?:{names})\s*[:\-\u2013]\s+", re.IGNORECASE) if names else None
 
 
 def inherited_meta(prompt: Record, **changes: Any) -> dict[str, Any]:

@@ -47,6 +47,7 @@ class OpenerPlan:
     def __init__(self, prompts: list[Record], words: int, max_share: float, min_prompts: int):
         self.words = words
         self.upstream_size = 0
+        self._frequent: dict[int, list[str]] = {}
         by_opener: dict[str, list[str]] = defaultdict(list)
         for prompt in prompts:
             by_opener[opener(prompt.text, words)].append(prompt.id)
@@ -62,7 +63,12 @@ class OpenerPlan:
                 self.to_rewrite.update(ranked[self.allowed:])
 
     def frequent(self, limit: int = 5) -> list[str]:
-        return [key for key, count in self.counts.most_common(limit) if count > self.allowed]
+        """The most common over-represented openers. Worked out once per limit (a plan does not change; every
+        prompt's request lists them, and `most_common` scans every opener)."""
+        held = self._frequent.get(limit)
+        if held is None:
+            held = self._frequent[limit] = [key for key, count in self.counts.most_common(limit) if count > self.allowed]
+        return list(held)
 
 
 class RephraseStep(LLMStep):

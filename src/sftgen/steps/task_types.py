@@ -10,6 +10,7 @@ the recipe's types (the asked one is kept as `task_type_asked`). A type's own na
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 CUES: dict[str, re.Pattern[str]] = {
     "compare": re.compile(r"\bcompar|\bdifferen(?:ce|ces|t from)\b|\bversus\b|\bvs\.?\s|\bdistinguish|\bcontrast"
@@ -32,7 +33,13 @@ FALLBACK = "explain"
 def shows(name: str, folded: str) -> bool:
     """The type's cues, or its own name as a word, are in the (casefolded) text."""
     cue = CUES.get(name)
-    return bool(cue and cue.search(folded)) or re.search(rf"(?<!\w){re.escape(name.casefold())}(?!\w)", folded) is not None
+    return bool(cue and cue.search(folded)) or name_pattern(name).search(folded) is not None
+
+
+@lru_cache(maxsize=256)
+def name_pattern(name: str) -> re.Pattern[str]:
+    """The type's own name as a word (compiled once: re's own cache lookup cost a fifth of `shows`)."""
+    return re.compile(rf"(?<!\w){re.escape(name.casefold())}(?!\w)")
 
 
 def shown_types(text: str, allowed: list[str]) -> list[str]:
