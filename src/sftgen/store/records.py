@@ -90,7 +90,7 @@ class Records:
         record.meta.update(updates)
         with self.db.transaction():
             self.conn.execute("UPDATE record_rows SET meta=? WHERE n=?",
-                              (self.metas.stored_text(record.kind, json.dumps(record.meta, default=str)),
+                              (self.metas.stored(record.kind, record.meta),
                                name_id(self.conn, record_id)))
 
     # ---- reading -------------------------------------------------------------------------------
