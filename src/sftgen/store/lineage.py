@@ -158,17 +158,23 @@ class Emits:
         if not all(key.isidentifier() for key in keys):
             raise ValueError(f"meta keys to count by must be plain names: {keys}")
         numbers = name_ids(self.conn, steps)
-        query = f"""SELECT COALESCE(NULLIF(json_extract(meta_sql(r.meta), '$.{by}'), ''), '(none)') AS value, COUNT(*) AS n
-                    FROM record_rows r
-                    WHERE r.kind = ? AND r.status = ? AND r.n IN (
-                        SELECT item FROM emit_rows WHERE step IN ({marks(numbers)}) AND active = 1)"""
+        not_in = {key: sorted(set(values)) for key, values in (not_in or {}).items()}
+        not_in = {key: values for key, values in not_in.items() if values}  # NOT IN nothing holds for every record
+        conditions: list[str] = []
         params: list[Any] = [kind, status, *numbers]
         if truthy:
-            query += f" AND COALESCE(json_extract(meta_sql(r.meta), '$.{truthy}'), '') NOT IN ('', 0)"
-        for key, values in (not_in or {}).items():
-            query += f" AND IFNULL(json_extract(meta_sql(r.meta), '$.{key}'), '') NOT IN (SELECT value FROM json_each(?))"
-            params.append(json.dumps(sorted(set(values))))
-        return {row["value"]: row["n"] for row in self.conn.execute(query + " GROUP BY value", params)}
+            conditions.append(f"COALESCE(json_extract(meta, '$.{truthy}'), '') NOT IN ('', 0)")
+        for key, values in not_in.items():
+            conditions.append(f"IFNULL(json_extract(meta, '$.{key}'), '') NOT IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(values))
+        # Each record's meta decoded once (a MATERIALIZED view of it), however many of its keys are read.
+        query = f"""WITH m AS {"MATERIALIZED" if conditions else ""} (
+                        SELECT meta_sql(r.meta) AS meta FROM record_rows r
+                        WHERE r.kind = ? AND r.status = ? AND r.n IN (
+                            SELECT item FROM emit_rows WHERE step IN ({marks(numbers)}) AND active = 1))
+                    SELECT COALESCE(NULLIF(json_extract(meta, '$.{by}'), ''), '(none)') AS value, COUNT(*) AS n
+                    FROM m {"WHERE " + " AND ".join(conditions) if conditions else ""} GROUP BY value"""
+        return {row["value"]: row["n"] for row in self.conn.execute(query, params)}
 
     def emitted_from(self, step: str, source_id: str, kind: str | None = None) -> list[Record]:
         """The records `step` passes on now that it made from the input `source_id`, in emit order."""
