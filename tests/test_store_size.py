@@ -157,3 +157,24 @@ def test_requests_of_a_template_seen_often_are_compressed_with_a_dictionary_trai
         assert store.cache_entry("again")["request"] == request(writer, "one more")
     finally:
         store.close()
+
+
+def test_requests_that_each_open_differently_read_back_whole_with_a_bounded_number_of_codecs_held(tmp_path):
+    from sftgen.store import Store
+    from sftgen.store.llm_cache import HELD_CODECS
+
+    # Each request opens with its own text (an opening, so a dictionary, per request): more than are held.
+    bodies = {f"k{n}": request(f"Item {n}: " + "unique words " * 3 + str(n) * 40, "the same closing question")
+              for n in range(HELD_CODECS + 20)}
+    replies = {key: {"choices": [{"message": {"content": f"reply to {key}"}}]} for key in bodies}
+    store = Store(tmp_path / "store.db")
+    try:
+        for key, body in bodies.items():
+            store.cache_put(key, "m", json.dumps(body).encode(), replies[key], {})
+        assert store.conn.execute("SELECT COUNT(*) FROM llm_cache_dicts").fetchone()[0] > HELD_CODECS
+        assert len(store.llm_cache._compressors) <= HELD_CODECS
+        assert {key: store.cache_entry(key)["request"] for key in bodies} == bodies
+        assert {key: store.cache_get(key) for key in reversed(bodies)} == replies
+        assert len(store.llm_cache._decompressors) <= HELD_CODECS
+    finally:
+        store.close()

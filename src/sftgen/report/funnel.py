@@ -6,31 +6,38 @@ from collections import Counter
 from typing import Any
 
 from sftgen.records import Status
-from sftgen.report.throughput import step_throughput
+from sftgen.report.throughput import rates_of
 from sftgen.store import Store
 
 
 
 def step_funnel(store: Store, step_order: list[str]) -> list[dict[str, Any]]:
-    rows = store.progress.tallies()
     steps: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        entry = steps.setdefault(row["step"], empty_entry(row["step"]))
-        count = row["n"]
+    commits: dict[str, list[tuple[float, int]]] = {}  # per step, (done_at, items) oldest first: its rate
+    for step, done_at, outcome, reason, count, requests, hits, prompt_tokens, completion_tokens, seconds in \
+            store.progress.tallies_by_commit():  # one pass over the progress rows for both
+        entry = steps.get(step)
+        if entry is None:
+            entry = steps[step] = empty_entry(step)
         entry["in"] += count
-        if row["outcome"] == Status.KEPT:
+        if outcome == Status.KEPT:
             entry["kept"] += count
-        elif row["outcome"] == Status.ERROR:
+        elif outcome == Status.ERROR:
             entry["errors"] += count
-            entry["error_reasons"][row["reason"] or "unknown"] += count
+            entry["error_reasons"][reason or "unknown"] += count
         else:
-            entry["dropped"][row["reason"] or "unspecified"] += count
-        entry["llm_requests"] += row["requests"] or 0
-        entry["cache_hits"] += row["hits"] or 0
-        entry["prompt_tokens"] += row["prompt_tokens"] or 0
-        entry["completion_tokens"] += row["completion_tokens"] or 0
-        entry["seconds"] += row["seconds"] or 0
-    rates = step_throughput(store)
+            entry["dropped"][reason or "unspecified"] += count
+        entry["llm_requests"] += requests or 0
+        entry["cache_hits"] += hits or 0
+        entry["prompt_tokens"] += prompt_tokens or 0
+        entry["completion_tokens"] += completion_tokens or 0
+        entry["seconds"] += seconds or 0
+        times = commits.setdefault(step, [])
+        if times and times[-1][0] == done_at:
+            times[-1] = (done_at, times[-1][1] + count)
+        else:
+            times.append((done_at, count))
+    rates = rates_of(store, commits)
     for name, entry in steps.items():
         entry["out"] = store.count_emitted(name)
         entry["items_per_s"] = None if rates.get(name) is None else round(rates[name], 2)

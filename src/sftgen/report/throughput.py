@@ -12,8 +12,13 @@ from sftgen.store import Store
 
 
 def step_throughput(store: Store) -> dict[str, float | None]:
+    return rates_of(store, store.progress.commit_times())
+
+
+def rates_of(store: Store, commit_times: dict[str, list[tuple[float, int]]]) -> dict[str, float | None]:
+    """Per step, its rate from its commits (as `Progress.commit_times` gives them)."""
     runs = store.runs.start_times()
-    return {step: latest_rate(commits, runs) for step, commits in store.progress.commit_times().items()}
+    return {step: latest_rate(commits, runs) for step, commits in commit_times.items()}
 
 
 def latest_rate(commits: list[tuple[float, int]], run_starts: list[float]) -> float | None:

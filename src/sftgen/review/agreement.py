@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from itertools import combinations
 
-import numpy as np
-
 from sftgen.records import Record
 from sftgen.decisions.log import Decision
 from sftgen.decisions.policy import llm_scores
@@ -30,6 +28,8 @@ def cohen_kappa(first: list[str], second: list[str]) -> float | None:
 def pearson(x: list[float], y: list[float]) -> float | None:
     if len(x) != len(y) or len(x) < MIN_PAIRS:
         return None
+    import numpy as np  # the stats page only: not on the review server's start
+
     a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if a.std() == 0 or b.std() == 0:
         return None  # undefined when one side never varies

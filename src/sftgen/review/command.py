@@ -10,7 +10,6 @@ from rich.markup import escape
 from sftgen.cli_messages import error, plain
 from sftgen.pipeline import standard_pipeline
 from sftgen.project import Project
-from sftgen.review.interchange.exchange import FORMATS, InterchangeError, read_import, write_export
 from sftgen.review.queue import ReviewQueue
 from sftgen.review.security import UnsafeBinding, check_binding
 from sftgen.review.server import access_token, serve
@@ -36,6 +35,8 @@ def review_command(
 
 
 def interchange(console: Console, project: Project, export: tuple[str, Path] | None, import_file: Path | None) -> int:
+    from sftgen.review.interchange.exchange import FORMATS, InterchangeError, read_import, write_export
+
     store = project.store()
     try:
         queue = ReviewQueue(store, standard_pipeline(project.recipe), project.recipe)

@@ -58,8 +58,8 @@ class QueueItem:
 class ReviewQueue:
     def __init__(self, store: Store, pipeline: Pipeline, recipe: Recipe, lean: bool = False):
         """`lean` (the review app): the queue's items hold records without their texts and with only the meta
-        values the queue needs (as `counts` reads them, and the subdomain); `find` gives the whole records
-        of the item shown."""
+        values that place them in the queue (as `counts` reads them); their subdomains are read when a
+        subdomain filter first needs them; `find` gives the whole records of the item shown."""
         self.store = store
         self.lean = lean
         self.recipe = recipe
@@ -73,6 +73,8 @@ class ReviewQueue:
         """kind -> (the cached items, item id -> its place in them)."""
         self._tallies: dict[str, tuple[list[QueueItem], Tally]] = {}
         """kind -> (the cached items, their progress), kept up to date by `decided`."""
+        self._subdomains_filled: dict[str, list[QueueItem]] = {}
+        """kind -> the cached items whose subdomains a lean queue has read (`fill_subdomains`)."""
 
     @property
     def kinds(self) -> list[str]:
@@ -126,14 +128,9 @@ class ReviewQueue:
         items: list[QueueItem] = []
         groups: dict[str, list[QueueItem]] = {}
         required = self.review.reviews_required
-        keys = GROUPING_KEYS + (JUDGED_KEYS if self.review.policy not in ("all", "sample") else ())
-        if to_count:
+        keys = self.placing_keys(kind)
+        if to_count or self.lean:  # a lean queue's subdomains are read when a filter first needs them
             emitted = self.store.emits.emitted_without_text(gate.upstream, kind, keys=keys)
-        elif self.lean:  # the subdomain too, and that of each answer's prompt where the answer has none
-            emitted = list(self.store.emits.emitted_without_text(gate.upstream, kind, keys=keys + ("subdomain",)))
-            self._prompt_subdomains = self.store.lookups.meta_values((
-                record.meta["prompt_id"] for record in emitted
-                if not record.meta.get("subdomain") and record.meta.get("prompt_id")), "subdomain")
         else:
             emitted = self.store.emitted(gate.upstream, kind=kind)
         for record in emitted:
@@ -145,7 +142,7 @@ class ReviewQueue:
             decided = decisions.get(record.id)
             state = (resolve(record.id, decided, self.review.reviews_required) if decided or required < 1
                      else ItemState(PENDING, record.id, []))  # what resolve makes of no decisions
-            item = QueueItem(record, state, None if to_count else self.subdomain_of(record))
+            item = QueueItem(record, state, None if to_count or self.lean else self.subdomain_of(record))
             if kind == "answer" and record.meta.get("candidate_index") is not None:
                 group = groups.setdefault(record.meta.get("prompt_id") or record.id, [])
                 if not group:
@@ -153,8 +150,31 @@ class ReviewQueue:
                 group.append(item)
             elif in_queue(record, self.review):
                 items.append(item)
-        self._prompt_subdomains = None
         return [self.grouped(item, groups) for item in items if self.queued(item, groups)]
+
+    def placing_keys(self, kind: str) -> tuple[str, ...]:
+        """The meta keys that place an item of this kind in the queue: its candidate group (answers), and
+        what the `uncertain` policy weighs. Prompts under the `all` or `sample` policy need none."""
+        judged = JUDGED_KEYS if self.review.policy not in ("all", "sample") else ()
+        return (GROUPING_KEYS if kind == "answer" else ()) + judged
+
+    def fill_subdomains(self, kind: str) -> None:
+        """A lean queue's subdomains, read for all its items (and their candidates) at once the first time a
+        subdomain filter asks: an answer without one has its prompt's."""
+        items = self.items(kind)
+        if not self.lean or self._subdomains_filled.get(kind) is items:
+            return
+        members = [member for item in items for member in (item.candidates or [item])]
+        metas = self.store.lookups.metas(member.id for member in members)
+        prompt_ids = {meta.get("prompt_id") for meta in metas.values() if not meta.get("subdomain")} - {None}
+        prompt_subdomains = self.store.lookups.meta_values(prompt_ids, "subdomain")
+        for member in members:
+            meta = metas.get(member.id, {})
+            member.subdomain = meta.get("subdomain") or prompt_subdomains.get(meta.get("prompt_id")) or None
+        for item in items:
+            if item.candidates:
+                item.subdomain = item.candidates[0].subdomain
+        self._subdomains_filled[kind] = items
 
     def queued(self, item: QueueItem, groups: dict[str, list[QueueItem]]) -> bool:
         if item.record.meta.get("candidate_index") is None or item.kind != "answer":
@@ -209,18 +229,15 @@ class ReviewQueue:
             return 0
         return self.store.reviews.set_aside(kind, gate.upstream)
 
-    _prompt_subdomains: dict[str, object] | None = None
-    """While a lean queue is built: the subdomains of the answers' prompts, read in one go."""
-
     def subdomain_of(self, record: Record) -> str | None:
         if record.meta.get("subdomain"):
             return record.meta["subdomain"]
-        if self._prompt_subdomains is not None:
-            return self._prompt_subdomains.get(record.meta.get("prompt_id"))
         prompt = self.store.get(record.meta["prompt_id"]) if record.meta.get("prompt_id") else None
         return prompt.meta.get("subdomain") if prompt else None
 
     def select(self, kind: str, reviewer: str, status: str = TODO, subdomain: str | None = None) -> list[QueueItem]:
+        if subdomain:
+            self.fill_subdomains(kind)
         return [item for item in self.items(kind) if selected(item, reviewer, status, subdomain)]
 
     def pick_next(self, kind: str, reviewer: str, status: str, subdomain: str | None, after: str | None,
@@ -228,6 +245,8 @@ class ReviewQueue:
         """The selected item after (or, going back, before) `after` in queue order, looking only as far as
         the next one selected; `after` may have left the selection (just decided). Forward past the end
         wraps to the first item still selected (as app.py's `pick` over the whole selection)."""
+        if subdomain:
+            self.fill_subdomains(kind)
         items = self.items(kind)
         here = self.position(kind).get(after) if after is not None else None
         if here is None:
@@ -284,8 +303,8 @@ class ReviewQueue:
     def with_records(self, item: QueueItem) -> QueueItem:
         """A lean candidates item with its members' whole records (texts and meta, as they are now)."""
         records = self.store.lookups.records([member.id for member in item.candidates])
-        members = [QueueItem(records.get(member.id, member.record), member.state, member.subdomain)
-                   for member in item.candidates]
+        members = [QueueItem(record, member.state, self.subdomain_of(record))
+                   for member in item.candidates for record in [records.get(member.id, member.record)]]
         return candidate_group(members)
 
     def subdomains(self) -> list[str]:

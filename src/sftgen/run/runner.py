@@ -14,6 +14,7 @@ from sftgen.llm.client import ChatClient
 from sftgen.pipeline import standard_pipeline
 from sftgen.project import Project
 from sftgen.run.open import open_run
+from sftgen.run.settled import SettledSteps
 from sftgen.core.graph import Pipeline
 from sftgen.core.step import Step
 from sftgen.store.disk_full import RunLogHandler
@@ -76,6 +77,7 @@ async def run_project(
         async with open_run(project, pipeline, store, llm=llm, start_llm=start_llm, limit=options.limit) as ctx:
             budget = BudgetGuard(project.recipe.budget, project.recipe.llm, ctx.llm)
             executor = make_executor(options, progress, budget)
+            executor.settled = SettledSteps.read(project.state_dir)
             summary = await executor.run(steps, ctx)
         store.finish_run(run_id, "stopped" if summary.stopped_by else "finished", summary.stopped_by or "")
         return summary

@@ -119,31 +119,35 @@ class Emits:
                              keys: Sequence[str] | None = None) -> Iterator[Record]:
         """As `emitted`, the records with an empty text: for counting them by meta and status. With `keys`, a
         record's meta holds only those keys (the ones it has), picked out by SQLite without decoding the rest,
-        and its parent ids are left empty."""
+        and its parent ids are left empty; with no keys, no meta is read at all."""
         numbers = name_ids(self.conn, steps)
         if keys is None:
-            meta, parents = "meta_text(r.meta)", PARENT_IDS
-        else:
-            if not keys or not all(key.isidentifier() for key in keys):
-                raise ValueError(f"meta keys to read must be plain names: {list(keys)}")
-            paths = list(keys) if len(keys) > 1 else list(keys) * 2  # several paths return one JSON array
-            meta = "json_extract(meta_sql(r.meta), " + ", ".join(f"'$.{key}'" for key in paths) + ")"
-            parents = "'[]'"
-        query = f"""SELECT MIN(e.seq) AS seq, i.name AS id, r.kind, r.step, '' AS text, {parents} AS parent_ids,
-                           {meta} AS meta, r.origin, r.status, r.reason
-                    FROM emit_rows e JOIN record_rows r ON r.n = e.item JOIN names i ON i.n = r.n
-                    WHERE e.step IN ({marks(numbers)}) AND e.active = 1 AND r.kind = ?
-                    GROUP BY e.item ORDER BY seq"""
-        rows = self.conn.execute(query, (*numbers, kind))
-        if keys is None:
-            for row in rows:
+            query = f"""SELECT MIN(e.seq) AS seq, i.name AS id, r.kind, r.step, '' AS text, {PARENT_IDS} AS parent_ids,
+                               meta_text(r.meta) AS meta, r.origin, r.status, r.reason
+                        FROM emit_rows e JOIN record_rows r ON r.n = e.item JOIN names i ON i.n = r.n
+                        WHERE e.step IN ({marks(numbers)}) AND e.active = 1 AND r.kind = ?
+                        GROUP BY e.item ORDER BY seq"""
+            for row in self.conn.execute(query, (*numbers, kind)):
                 yield row_to_record(row)
             return
-        for row in rows:
-            values = json.loads(row["meta"])
-            yield Record(id=row["id"], kind=row["kind"], step=row["step"], text="", origin=row["origin"],
-                         meta={key: value for key, value in zip(keys, values) if value is not None},
-                         status=Status(row["status"]), reason=row["reason"])
+        if not all(key.isidentifier() for key in keys):
+            raise ValueError(f"meta keys to read must be plain names: {list(keys)}")
+        paths = list(keys) if len(keys) > 1 else list(keys) * 2  # several paths return one JSON array
+        meta = ("json_extract(meta_sql(r.meta), " + ", ".join(f"'$.{key}'" for key in paths) + ")") if keys else "NULL"
+        # Each item's first emit found on the narrow emit rows alone, then its record: twice as fast at 20,000
+        # items as grouping the joined rows.
+        query = f"""SELECT i.name, r.step, r.origin, r.status, r.reason, {meta}
+                    FROM (SELECT MIN(seq) AS seq, item FROM emit_rows WHERE step IN ({marks(numbers)}) AND active = 1
+                          GROUP BY item) e
+                    JOIN record_rows r ON r.n = e.item JOIN names i ON i.n = r.n
+                    WHERE r.kind = ? ORDER BY e.seq"""
+        cursor = self.conn.cursor()
+        cursor.row_factory = None  # plain tuples: no Row per item
+        statuses = {status.value: status for status in Status}
+        for item_id, step, origin, status, reason, values in cursor.execute(query, (*numbers, kind)):
+            found = {key: value for key, value in zip(keys, json.loads(values)) if value is not None} if keys else {}
+            yield Record(id=item_id, kind=kind, step=step, text="", origin=origin, meta=found,
+                         status=statuses.get(status) or Status(status), reason=reason)
 
     def tally_emitted(self, steps: Sequence[str], kind: str, status: Status, by: str,
                       truthy: str | None = None, not_in: Mapping[str, Iterable[str]] | None = None) -> dict[str, int]:
@@ -154,17 +158,23 @@ class Emits:
         if not all(key.isidentifier() for key in keys):
             raise ValueError(f"meta keys to count by must be plain names: {keys}")
         numbers = name_ids(self.conn, steps)
-        query = f"""SELECT COALESCE(NULLIF(json_extract(meta_sql(r.meta), '$.{by}'), ''), '(none)') AS value, COUNT(*) AS n
-                    FROM record_rows r
-                    WHERE r.kind = ? AND r.status = ? AND r.n IN (
-                        SELECT item FROM emit_rows WHERE step IN ({marks(numbers)}) AND active = 1)"""
+        not_in = {key: sorted(set(values)) for key, values in (not_in or {}).items()}
+        not_in = {key: values for key, values in not_in.items() if values}  # NOT IN nothing holds for every record
+        conditions: list[str] = []
         params: list[Any] = [kind, status, *numbers]
         if truthy:
-            query += f" AND COALESCE(json_extract(meta_sql(r.meta), '$.{truthy}'), '') NOT IN ('', 0)"
-        for key, values in (not_in or {}).items():
-            query += f" AND IFNULL(json_extract(meta_sql(r.meta), '$.{key}'), '') NOT IN (SELECT value FROM json_each(?))"
-            params.append(json.dumps(sorted(set(values))))
-        return {row["value"]: row["n"] for row in self.conn.execute(query + " GROUP BY value", params)}
+            conditions.append(f"COALESCE(json_extract(meta, '$.{truthy}'), '') NOT IN ('', 0)")
+        for key, values in not_in.items():
+            conditions.append(f"IFNULL(json_extract(meta, '$.{key}'), '') NOT IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(values))
+        # Each record's meta decoded once (a MATERIALIZED view of it), however many of its keys are read.
+        query = f"""WITH m AS {"MATERIALIZED" if conditions else ""} (
+                        SELECT meta_sql(r.meta) AS meta FROM record_rows r
+                        WHERE r.kind = ? AND r.status = ? AND r.n IN (
+                            SELECT item FROM emit_rows WHERE step IN ({marks(numbers)}) AND active = 1))
+                    SELECT COALESCE(NULLIF(json_extract(meta, '$.{by}'), ''), '(none)') AS value, COUNT(*) AS n
+                    FROM m {"WHERE " + " AND ".join(conditions) if conditions else ""} GROUP BY value"""
+        return {row["value"]: row["n"] for row in self.conn.execute(query, params)}
 
     def emitted_from(self, step: str, source_id: str, kind: str | None = None) -> list[Record]:
         """The records `step` passes on now that it made from the input `source_id`, in emit order."""

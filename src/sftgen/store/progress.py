@@ -209,6 +209,22 @@ class Progress:
                JOIN names s ON s.n = t.step ORDER BY s.name, t.outcome, t.reason"""
         ).fetchall()
 
+    def tallies_by_commit(self) -> list[tuple]:
+        """`tallies` per commit too, in one pass over the rows: (step, done_at, outcome, reason, items,
+        requests, cache hits, prompt tokens, completion tokens, seconds), by step then time (`sftgen status`
+        sums them into its funnel, and takes the commits' times and sizes for `commit_times`' rates)."""
+        cursor = self.conn.cursor()
+        cursor.row_factory = None
+        return cursor.execute(
+            """SELECT s.name, t.done_at, t.outcome, t.reason, t.n, t.requests, t.hits, t.prompt_tokens,
+                      t.completion_tokens, t.seconds
+               FROM (SELECT step, done_at, outcome, reason, COUNT(*) AS n, SUM(llm_requests) AS requests,
+                            SUM(cache_hits) AS hits, SUM(prompt_tokens) AS prompt_tokens,
+                            SUM(completion_tokens) AS completion_tokens, SUM(seconds) AS seconds
+                     FROM progress_rows GROUP BY step, done_at, outcome, reason) t
+               JOIN names s ON s.n = t.step ORDER BY s.name, t.done_at"""
+        ).fetchall()
+
     def recent_errors(self, limit: int = 10) -> list[dict[str, Any]]:
         rows = self.conn.execute(
             f"SELECT s.name AS step, {LABEL} AS label, p.reason, p.detail FROM progress_rows p JOIN names s ON s.n = p.step "

@@ -21,6 +21,7 @@ from sftgen.run.executors.filter_guard import FilterGuard
 from sftgen.failures import RunStopped
 from sftgen.llm.client import ChatClient, LLMError
 from sftgen.run.budget import BudgetGuard
+from sftgen.run.settled import SettledSteps, step_key
 from sftgen.records import Record, Status, stable_hash
 from sftgen.core.step import GlobalStep, Outcome, SourceItem, SourceStep, Step
 from sftgen.core.context import RunContext
@@ -111,6 +112,10 @@ class LocalExecutor:
         self.errors_before: float | None = None
         """Inputs that failed before this moment are retried; those failing during this run are not."""
         self._filter_guard: FilterGuard | None = None
+        self.settled: SettledSteps | None = None
+        """The steps an earlier run found with nothing to do (run/settled.py); None: always look."""
+        self._found_idle: dict[str, str] = {}
+        """This pass: step -> its `step_key`, for the item and global steps that found nothing pending."""
 
     def filter_guard(self, ctx: RunContext) -> FilterGuard:
         if self._filter_guard is None:
@@ -139,6 +144,8 @@ class LocalExecutor:
         for _ in range(self.max_passes):
             summary.passes += 1
             did_work = False
+            self._found_idle = {}
+            generation = ctx.store.db.generation() if self.settled is not None else None
             for step in steps:
                 try:
                     done = await self.run_step(step, ctx)
@@ -149,9 +156,27 @@ class LocalExecutor:
                 summary.processed[step.name] = summary.processed.get(step.name, 0) + done
                 did_work = did_work or done > 0
             if not did_work:
+                self.remember_settled(ctx, generation)
                 break
         log.info("run finished after %d passes; items processed per step: %s", summary.passes, summary.processed)
         return summary
+
+    def remember_settled(self, ctx: RunContext, generation: int | None) -> None:
+        """After a pass that did nothing: the steps it found idle are settled at the store's generation, if
+        nothing was written meanwhile, every input counted (no --limit, errors retried) and none of their
+        inputs ended in error in this run (those are pending for the next run)."""
+        if self.settled is None or generation is None or ctx.limit is not None or not self.retry_errors:
+            return
+        if ctx.store.db.generation() != generation:
+            return
+        idle = {name: key for name, key in self._found_idle.items()
+                if not self.summary.outcomes.get(name, {}).get(Status.ERROR)}
+        self.settled.remember(generation, idle)
+
+    def found_settled(self, step: Step, ctx: RunContext, settings: str) -> bool:
+        """Nothing pending for this step, known without looking (run/settled.py)."""
+        return self.settled is not None and self.settled.holds(step.name, settings, step.upstream,
+                                                               ctx.store.db.generation())
 
     async def run_step(self, step: Step, ctx: RunContext) -> int:
         step.reopen_inputs(ctx)
@@ -165,8 +190,13 @@ class LocalExecutor:
 
     async def run_item_step(self, step: Step, ctx: RunContext) -> int:
         settings = step.settings_hash(ctx)
-        total = self.allowance(step, ctx, ctx.store.count_pending(step.name, step.upstream, settings,
-                                                                  self.errors_before))
+        if self.found_settled(step, ctx, settings):
+            self._found_idle[step.name] = step_key(settings, step.upstream)
+            return 0
+        pending = ctx.store.count_pending(step.name, step.upstream, settings, self.errors_before)
+        if pending == 0:
+            self._found_idle[step.name] = step_key(settings, step.upstream)
+        total = self.allowance(step, ctx, pending)
         if total == 0:
             return 0
         log.info("%s: %d pending inputs", step.name, total)
@@ -317,7 +347,12 @@ class LocalExecutor:
 
     async def run_global_step(self, step: GlobalStep, ctx: RunContext) -> int:
         settings = step.settings_hash(ctx)
+        if self.found_settled(step, ctx, settings):
+            self._found_idle[step.name] = step_key(settings, step.upstream)
+            return 0
         new_items = [record for _, record in self.all_pending(step, ctx, settings)]
+        if not new_items:
+            self._found_idle[step.name] = step_key(settings, step.upstream)
         new_items = new_items[: self.allowance(step, ctx, len(new_items))]
         if not new_items:
             return 0
