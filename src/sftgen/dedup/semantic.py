@@ -76,7 +76,9 @@ def with_earlier_neighbour(vectors: np.ndarray, positions: list[int], at_least: 
         if not earlier:
             continue
         similarities = vectors[block] @ vectors[:earlier].T
-        similarities[np.arange(earlier)[None, :] >= block[:, None]] = -np.inf  # only the texts before each
+        first = int(block[0])  # the texts before the block's first are before each of its texts
+        tail = similarities[:, first:]
+        tail[np.arange(first, earlier)[None, :] >= block[:, None]] = -np.inf  # only the texts before each
         found.extend(block[(similarities >= at_least).any(axis=1)].tolist())
         done = start + len(block)
         if done >= 1024 and len(found) > done // 4:
