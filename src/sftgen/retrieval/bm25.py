@@ -11,8 +11,7 @@ from __future__ import annotations
 import math
 import re
 import sys
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -27,26 +26,6 @@ class PassageTerms:
 
     counts: dict[str, int]
     length: int
-    ids: np.ndarray = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
-    """The counted terms' numbers (`term_number`), in the order of `counts`."""
-    tallies: np.ndarray = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
-    """Their counts, likewise: a prompt's candidates are scored with numpy, not a lookup per term and passage."""
-
-    def __post_init__(self) -> None:
-        if self.ids is None:
-            object.__setattr__(self, "ids", term_numbers(list(self.counts)))
-            object.__setattr__(self, "tallies", np.fromiter(self.counts.values(), dtype=np.int64, count=len(self.counts)))
-
-
-_TERM_NUMBERS: dict[str, int] = {}
-"""Every term counted in this process, numbered in the order first seen (the words of the pages ranked)."""
-_NUMBERING = threading.Lock()  # ranking runs in worker threads
-
-
-def term_numbers(terms: list[str]) -> np.ndarray:
-    numbers = _TERM_NUMBERS
-    with _NUMBERING:
-        return np.fromiter((numbers.setdefault(term, len(numbers)) for term in terms), dtype=np.int64, count=len(terms))
 
 
 WORDS = re.compile(r"(?u)\b\w\w+\b")
@@ -87,12 +66,13 @@ def bm25_scores(query_tokens: list[str], docs: list[PassageTerms]) -> np.ndarray
     if not docs:
         return scores
     terms = list(dict.fromkeys(query_tokens))
-    tf = term_frequencies(terms, docs)
+    columns = [[doc.counts.get(term, 0) for doc in docs] for term in terms]  # one pass per term, not per doc
+    tf = np.array(columns, dtype=np.float32).T
     lengths_list = [doc.length for doc in docs]
     lengths = np.array(lengths_list)
     average = sum(lengths_list) / len(lengths_list)  # integers: the exact sum, divided as numpy's mean does
     n = len(docs)
-    df = np.count_nonzero(tf, axis=0).tolist()
+    df = [len(column) - column.count(0) for column in columns]
     idf = np.array([math.log(1 + (n - d + 0.5) / (d + 0.5)) for d in df], dtype=np.float32)
     tfc = tf / (K1 * ((1 - B) + B * lengths[:, None] / average) + tf)
     contributions = (idf.astype(np.float64) * tfc).astype(np.float32)
@@ -103,36 +83,11 @@ def bm25_scores(query_tokens: list[str], docs: list[PassageTerms]) -> np.ndarray
     return scores
 
 
-def term_frequencies(terms: list[str], docs: list[PassageTerms]) -> np.ndarray:
-    """(docs, terms) float32 counts of each of the distinct `terms` in each doc, from the docs' term numbers:
-    every doc's (number, count) pairs at once, those of the query's terms kept."""
-    tf = np.zeros((len(docs), len(terms)), dtype=np.float32)
-    with _NUMBERING:
-        wanted = [(_TERM_NUMBERS[term], column) for column, term in enumerate(terms) if term in _TERM_NUMBERS]
-    if not wanted:
-        return tf
-    top = max(number for number, _ in wanted)
-    column_of = np.full(top + 2, -1, dtype=np.int64)  # a term number -> its column; top + 1: any other term
-    for number, column in wanted:
-        column_of[number] = column
-    ids = np.concatenate([doc.ids for doc in docs])
-    columns = column_of[np.minimum(ids, top + 1)]
-    found = np.flatnonzero(columns >= 0)
-    rows = np.repeat(np.arange(len(docs)), [len(doc.ids) for doc in docs])
-    tf[rows[found], columns[found]] = np.concatenate([doc.tallies for doc in docs])[found]
-    return tf
-
-
 def ranked_by_score(scores: np.ndarray) -> list[int]:
     """Indexes with a positive score, best first, ties in the order bm25s's selection gives them."""
-    return ranked_indexes(scores).tolist()
-
-
-def ranked_indexes(scores: np.ndarray) -> np.ndarray:
-    """`ranked_by_score` as an array."""
     from bm25s.selection import topk
 
     if not len(scores):
-        return np.zeros(0, dtype=np.int64)
+        return []
     top_scores, indexes = topk(scores, k=len(scores), sorted=True, backend="auto")
-    return indexes[top_scores > 0]
+    return indexes[top_scores > 0].tolist()

@@ -33,22 +33,16 @@ def bm25_ranking(query: str, passages: list[str], cache: PassageCache | None = N
                  keys: list[bytes] | None = None, terms: list[PassageTerms] | None = None) -> list[int]:
     """Candidate indexes by BM25 score, best first; passages sharing no term with the query are left out.
     `keys`: the passages' `text_key`s, when known; `terms`: their `passage_terms`, when known."""
-    return bm25_order(query, passages, cache, keys, terms).tolist()
-
-
-def bm25_order(query: str, passages: list[str], cache: PassageCache | None = None,
-               keys: list[bytes] | None = None, terms: list[PassageTerms] | None = None) -> np.ndarray:
-    """`bm25_ranking` as an array."""
-    from sftgen.retrieval.bm25 import bm25_scores, ranked_indexes, tokenize
+    from sftgen.retrieval.bm25 import bm25_scores, ranked_by_score, tokenize
 
     if not passages:
-        return np.zeros(0, dtype=np.int64)
+        return []
     query_tokens = tokenize([query])[0]
     if not query_tokens:
-        return np.zeros(0, dtype=np.int64)
+        return []
     if terms is None:
         terms = (cache or PassageCache()).terms(passages, keys)
-    return ranked_indexes(bm25_scores(query_tokens, terms))
+    return ranked_by_score(bm25_scores(query_tokens, terms))
 
 
 def embedding_ranking(
@@ -57,20 +51,12 @@ def embedding_ranking(
 ) -> list[int]:
     """Candidate indexes by cosine similarity to the query (the encoder's vectors are L2-normalised).
     `query_vector`: `encoder.encode([query])`, when the caller encoded it already."""
-    return embedding_order(query, passages, encoder, cache, keys, query_vector).tolist()
-
-
-def embedding_order(
-    query: str, passages: list[str], encoder: TextEncoder, cache: PassageCache | None = None,
-    keys: list[bytes] | None = None, query_vector: np.ndarray | None = None,
-) -> np.ndarray:
-    """`embedding_ranking` as an array."""
     if not passages:
-        return np.zeros(0, dtype=np.int64)
+        return []
     passage_vectors = (cache or PassageCache()).vectors(passages, encoder, keys)
     query_row = (encoder.encode([query]) if query_vector is None else query_vector)[0]
     similarities = passage_vectors @ query_row.astype(passage_vectors.dtype, copy=False)
-    return np.argsort(-similarities, kind="stable")
+    return np.argsort(-similarities, kind="stable").tolist()
 
 
 def reciprocal_rank_fusion(rankings: list[list[int]], k: int = RRF_K) -> dict[int, float]:
@@ -92,23 +78,10 @@ def hybrid_rank(
     caller has them (its cuts')."""
     cache = cache or PassageCache()
     keys = keys if keys is not None else [text_key(passage) for passage in passages]
-    lexical = bm25_order(query, passages, cache, keys, terms)
-    empty = np.zeros(0, dtype=np.int64)
-    semantic = embedding_order(query, passages, encoder, cache, keys, query_vector) if encoder is not None else empty
-    return fused_top(len(passages), lexical, semantic, top_k)
-
-
-def fused_top(count: int, lexical: np.ndarray, semantic: np.ndarray, top_k: int, k: int = RRF_K) -> list[RankedPassage]:
-    """`reciprocal_rank_fusion([lexical, semantic])`'s top_k (ties to the smaller index), over arrays: the same
-    float64 sums, each index's lexical term first."""
-    fused = np.zeros(count, dtype=np.float64)
-    lexical_rank = np.zeros(count, dtype=np.int64)
-    semantic_rank = np.zeros(count, dtype=np.int64)
-    for ranking, ranks in ((lexical, lexical_rank), (semantic, semantic_rank)):
-        positions = np.arange(1, len(ranking) + 1)
-        fused[ranking] += 1.0 / (k + positions)
-        ranks[ranking] = positions
-    ranked = np.nonzero((lexical_rank > 0) | (semantic_rank > 0))[0]
-    best = ranked[np.lexsort((ranked, -fused[ranked]))][:top_k].tolist()
-    scores, lexical_of, semantic_of = fused.tolist(), lexical_rank.tolist(), semantic_rank.tolist()
-    return [RankedPassage(i, scores[i], lexical_of[i] or None, semantic_of[i] or None) for i in best]
+    lexical = bm25_ranking(query, passages, cache, keys, terms)
+    semantic = embedding_ranking(query, passages, encoder, cache, keys, query_vector) if encoder is not None else []
+    fused = reciprocal_rank_fusion([lexical, semantic])
+    lexical_rank = {index: rank for rank, index in enumerate(lexical, start=1)}
+    semantic_rank = {index: rank for rank, index in enumerate(semantic, start=1)}
+    best = sorted(fused, key=lambda index: (-fused[index], index))[:top_k]
+    return [RankedPassage(i, fused[i], lexical_rank.get(i), semantic_rank.get(i)) for i in best]
