@@ -36,13 +36,16 @@ def near_duplicates(corpus, alive: list[int], settings: Dedup, agreement=None) -
         bands.add_anchors(alive_anchors, anchors.signatures[alive_anchors])
     signatures = corpus.signatures(new)
     with_shingles = [(i, s) for i, s in zip(new, signatures) if s is not None]
-    anchor_candidates = bands.anchor_matches(np.array([s for _, s in with_shingles], dtype=np.uint64)
-                                             .reshape(len(with_shingles), settings.num_perm))
+    values = np.array([s for _, s in with_shingles], dtype=np.uint64).reshape(len(with_shingles), settings.num_perm)
+    anchor_candidates = bands.anchor_matches(values)
+    shared = bands.shared_among(values)
     if agreement is not None:  # the words of every text that may be compared, encoded in one call
         agreement.prepare({i for i, _ in with_shingles}.union(*anchor_candidates))
     found: dict[int, tuple[int, float]] = {}
-    for (index, signature), from_anchors in zip(with_shingles, anchor_candidates):
+    for (index, signature), from_anchors, sharing in zip(with_shingles, anchor_candidates, shared.tolist()):
         # Nothing to compare for a text with no shingles: exact dedup handles empty texts.
+        if not from_anchors and not sharing:  # no candidate now, and never one for a later text
+            continue
         candidates = from_anchors | bands.new_matches(signature)
         numbers = numbers_of(corpus.words(index))
         candidates = [c for c in candidates if numbers_of(corpus.words(c)) == numbers]
@@ -108,6 +111,16 @@ class Bands:
                 same = (self.anchor_values[rows, start:end] == queries[row, start:end]).all(axis=1)
                 matches[row].update(self.anchor_ids[rows[same]].tolist())
         return matches
+
+    def shared_among(self, queries: np.ndarray) -> np.ndarray:
+        """For each query row, whether another row has the same hash in one of the bands (a row without can
+        match no other row, nor be matched)."""
+        shared = np.zeros(len(queries), dtype=bool)
+        for start, end in self.ranges:
+            hashes = self.band_hashes(queries, start, end)
+            _, inverse, counts = np.unique(hashes, return_inverse=True, return_counts=True)
+            shared |= counts[inverse.reshape(-1)] > 1
+        return shared
 
     def new_matches(self, signature: np.ndarray) -> set[int]:
         found: set[int] = set()
