@@ -19,6 +19,8 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sftgen.store.cache_keys import key_parts
 from sftgen.store.interning import text_hash
@@ -71,13 +73,26 @@ def columns(conn: sqlite3.Connection, table: str) -> set[str]:
     return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
 
 
+@contextmanager
+def one_transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """A migration step's writes, all or none (taken with the write lock: another process may be at the same
+    step, so each step checks again inside it)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
 def number_the_ids(conn: sqlite3.Connection, schema: str) -> None:
     """Copy a store with text ids in its rows into the numbered tables (nothing when it has them already)."""
     if not has_table(conn, "records"):
         return
     conn.create_function("text_hash", 1, lambda text: None if text is None else text_hash(text), deterministic=True)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with one_transaction(conn):
         if has_table(conn, "records"):  # not done by another process meanwhile
             for table in ("records", "emits", "progress"):
                 conn.execute(f"ALTER TABLE {table} RENAME TO old_{table}")
@@ -89,12 +104,6 @@ def number_the_ids(conn: sqlite3.Connection, schema: str) -> None:
             cache_keys = "p.cache_keys" if "cache_keys" in columns(conn, "old_progress") else "NULL"
             for statement in split(COPY_TO_NUMBERED.format(cache_keys=cache_keys)):
                 conn.execute(statement)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-
 
 
 def number_the_cache_keys(conn: sqlite3.Connection) -> None:
@@ -103,8 +112,7 @@ def number_the_cache_keys(conn: sqlite3.Connection) -> None:
         return
     conn.create_function("key_n", 1, lambda key: key_parts(key)[0], deterministic=True)
     conn.create_function("key_tail", 1, lambda key: key_parts(key)[1], deterministic=True)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with one_transaction(conn):
         if has_table(conn, "llm_cache"):  # not done by another process meanwhile
             conn.execute("""CREATE TABLE IF NOT EXISTS llm_rows (n INTEGER PRIMARY KEY, k INTEGER NOT NULL,
                             tail BLOB NOT NULL, model TEXT NOT NULL, request BLOB NOT NULL, response BLOB NOT NULL,
@@ -115,11 +123,6 @@ def number_the_cache_keys(conn: sqlite3.Connection) -> None:
                             SELECT key_n(key), key_tail(key), model, request, response, prompt_tokens,
                                    completion_tokens, created_at FROM llm_cache ORDER BY rowid""")
             conn.execute("DROP TABLE llm_cache")
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
 
 
 def split(script: str) -> list[str]:
@@ -173,8 +176,7 @@ def rebuild_rows_without_rowid(conn: sqlite3.Connection, schema: str) -> None:
                 "SELECT 1 FROM sqlite_sequence WHERE name = 'emit_rows'").fetchone() is not None:
             conn.execute("DELETE FROM sqlite_sequence WHERE name = 'emit_rows'")  # left by number_the_ids' copy
         return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with one_transaction(conn):
         if has_rowid_rows(conn):  # not done by another process meanwhile
             conn.execute("DROP VIEW IF EXISTS progress")  # they name the tables rebuilt below
             conn.execute("DROP VIEW IF EXISTS emits")
@@ -199,11 +201,6 @@ def rebuild_rows_without_rowid(conn: sqlite3.Connection, schema: str) -> None:
                 conn.execute("DELETE FROM sqlite_sequence WHERE name = 'emit_rows'")
             for statement in split(schema):
                 conn.execute(statement)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
 
 
 def migrate(conn: sqlite3.Connection, schema: str) -> None:
