@@ -66,6 +66,19 @@ REPLY_OPENING = b"reply:"
 """Prefixed to a request's opening: the key of the dictionary its replies are compressed with."""
 
 
+def held_codec(held: dict[int, tuple[bytes, Any]], dictionary_id: int, data: bytes,
+               make: Callable[[bytes], Any]) -> Any:
+    """The compressor (or decompressor) of this dictionary from `held`, made when it is not there or was made
+    from other bytes; `held` keeps the `HELD_CODECS` most recently used."""
+    cached = held.pop(dictionary_id, None)
+    if cached is None or (cached[0] is not data and cached[0] != data):
+        cached = (data, make(data))
+    held[dictionary_id] = cached  # the most recent last
+    if len(held) > HELD_CODECS:
+        del held[next(iter(held))]
+    return cached[1]
+
+
 def as_bytes(value: dict | bytes | str) -> bytes:
     if isinstance(value, dict):
         value = json.dumps(value, ensure_ascii=False)
@@ -206,13 +219,7 @@ class LLMCache:
                 made = (opening, *held)
         dictionary_id, data = held
         with self._lock:
-            cached = self._compressors.pop(dictionary_id, None)
-            if cached is None or (cached[0] is not data and cached[0] != data):
-                cached = (data, zstd_compressor(data))
-            self._compressors[dictionary_id] = cached  # the most recent last
-            if len(self._compressors) > HELD_CODECS:
-                del self._compressors[next(iter(self._compressors))]
-            frame = cached[1].compress(body)
+            frame = held_codec(self._compressors, dictionary_id, data, zstd_compressor).compress(body)
         return mark + struct.pack(">I", dictionary_id) + frame, made
 
     def trained_for(self, opening: bytes, body: bytes, held: tuple[int, bytes]) -> tuple[int, bytes] | None:
@@ -244,14 +251,7 @@ class LLMCache:
             self._sample_bytes -= sum(map(len, self._samples.pop(fewest)))
 
     def decompressor(self, dictionary_id: int) -> zstandard.ZstdDecompressor:
-        data = self.dictionary(dictionary_id)
-        cached = self._decompressors.pop(dictionary_id, None)
-        if cached is None or (cached[0] is not data and cached[0] != data):
-            cached = (data, zstd_decompressor(data))
-        self._decompressors[dictionary_id] = cached  # the most recent last
-        if len(self._decompressors) > HELD_CODECS:
-            del self._decompressors[next(iter(self._decompressors))]
-        return cached[1]
+        return held_codec(self._decompressors, dictionary_id, self.dictionary(dictionary_id), zstd_decompressor)
 
     def unpacked(self, stored: bytes | str) -> Any:
         with self._lock:
