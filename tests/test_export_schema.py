@@ -186,6 +186,26 @@ def test_the_hf_folder_holds_the_same_rows_as_jsonl(pairs, records):
     assert read["hf"] == read["jsonl"] == rows
 
 
+@settings(max_examples=30, deadline=None)
+@given(pairs=st.lists(sft_pairs(), max_size=12), slice_rows=st.integers(1, 4), group_rows=st.integers(1, 6))
+def test_parquet_row_groups_hold_group_rows_each_however_the_rows_are_sliced(pairs, slice_rows, group_rows):
+    import sftgen.export.writers as writers
+
+    schema = export_schema("sft")
+    rows = [conform_row(sft_row(*pair), schema, pair[1].id) for pair in pairs]
+    with pytest.MonkeyPatch.context() as patch, tempfile.TemporaryDirectory() as tmp:
+        patch.setattr(writers, "ARROW_ROWS", slice_rows)
+        patch.setattr(writers, "PARQUET_ROWS", group_rows)
+        out = Path(tmp) / "sft.parquet"
+        assert write_rows(rows, "parquet", out, schema) == len(rows)
+        metadata = pq.ParquetFile(out).metadata
+        sizes = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+        assert pq.read_table(out).to_pylist() == rows
+    full, last = divmod(len(rows), group_rows)
+    if rows:
+        assert sizes == [group_rows] * full + ([last] if last else [])
+
+
 def test_an_answer_scored_under_another_rubric_names_the_row_and_the_field():
     schema = export_schema("sft")
     prompt = Record(kind="prompt", text="Why?")
