@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from sftgen.failures import RunStopped
 from sftgen.ingest.readers import FORMAT_BY_EXTENSION, iter_source_files
 from sftgen.llm.client import LLMError
+from sftgen.llm.http1.pool import TransportError
 from sftgen.llm.provider import open_llm, structured_mode
 from sftgen.llm.structured import InvalidReply, parse_reply
 from sftgen.llm.templates import TemplateError, Templates
@@ -75,7 +76,7 @@ def llm_problems(project: Project, say: Callable[[str], None]) -> list[str]:
 
     try:
         reply, base_url, model = asyncio.run(probe())
-    except (LLMError, RunStopped, OSError, asyncio.TimeoutError, aiohttp.ClientError) as exc:
+    except (LLMError, RunStopped, OSError, asyncio.TimeoutError, aiohttp.ClientError, TransportError) as exc:
         return [f"llm: the {settings.provider} LLM does not answer: {getattr(exc, 'message', None) or describe(exc)}"]
     where = f"the {settings.provider} LLM ({base_url}, model {model})"
     problem = probe_problem(reply.status_code, reply.content, mode)

@@ -25,6 +25,7 @@ from pydantic import BaseModel
 from sftgen.failures import RunStopped
 from sftgen.llm.cache_writes import CacheWrites
 from sftgen.llm.errors import LLMError, LLMUnusable
+from sftgen.llm.http1.pool import HTTPPool, TransportError
 from sftgen.llm.http_reply import HTTPReply, decode_json, http_error, is_completion, read_choice, retry_after
 from sftgen.llm.reply import LLMReply
 from sftgen.llm.request_body import cache_key, encode_body, request_body, varied_body
@@ -97,6 +98,7 @@ class ChatClient:
         self.timeout_s = timeout_s
         self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.http: aiohttp.ClientSession | None = None  # made on first use, inside the running loop
+        self.plain_http: HTTPPool | None = None  # for an http:// server, in place of aiohttp
         self.unusable: RunStopped | None = None
         self.unusable_event = asyncio.Event()
         self.retry_after_cap_s = retry_after_cap_s
@@ -134,9 +136,17 @@ class ChatClient:
             pass
         self.raise_if_unusable()
 
+    def pool(self) -> HTTPPool:
+        if self.plain_http is None or self.plain_http.closed:
+            self.plain_http = HTTPPool(self.base_url, self.headers, self.timeout_s, min(self.timeout_s, 10),
+                                       self.max_concurrency)
+        return self.plain_http
+
     async def aclose(self) -> None:
         if self.http is not None:
             await self.http.close()
+        if self.plain_http is not None:
+            self.plain_http.close()
 
     # ---- the public call -----------------------------------------------------------------------
 
@@ -222,7 +232,7 @@ class ChatClient:
                 self.stats.in_flight += 1
                 try:
                     response = await self.send(body, headers)
-                except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
+                except (asyncio.TimeoutError, aiohttp.ClientError, TransportError) as exc:
                     response = None
                     failure = failure_of_exception(exc)
                 finally:
@@ -292,6 +302,9 @@ class ChatClient:
     async def send(self, body: dict[str, Any] | bytes, headers: dict[str, str] | None = None) -> HTTPReply:
         data = body if isinstance(body, bytes) else encode_body(body)
         headers = {"Content-Type": "application/json", **(headers or {})}
+        if self.base_url.startswith("http://"):
+            reply = await self.pool().post("/chat/completions", data, headers)
+            return HTTPReply(reply.status, reply.headers, reply.body)
         async with self.session().post(self.base_url + "/chat/completions", data=data, headers=headers) as response:
             return HTTPReply(response.status, response.headers, await response.read())
 

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from sftgen.llm.http1.pool import ConnectFailed
+
 UNREACHABLE = "unreachable"
 BROKEN_CONNECTION = "broken_connection"
 HUNG = "hung"
@@ -40,7 +42,7 @@ def failure_of_exception(exc: BaseException) -> ServerFailure:
     what = one_line(f"{type(exc).__name__}: {exc}").rstrip(": ")
     if isinstance(exc, asyncio.TimeoutError):  # aiohttp's timeouts are ClientErrors too: test this first
         return ServerFailure(HUNG, what)
-    if isinstance(exc, aiohttp.ClientConnectorError) or isinstance(exc, aiohttp.InvalidURL):
+    if isinstance(exc, (aiohttp.ClientConnectorError, aiohttp.InvalidURL, ConnectFailed)):
         return ServerFailure(UNREACHABLE, what)
     return ServerFailure(BROKEN_CONNECTION, what)
 
