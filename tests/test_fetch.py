@@ -209,3 +209,25 @@ def test_fetch_many_reads_local_and_remote_urls_in_order_each_with_its_own_outco
                                                "not_found", None]
     assert "Six flavours." in pages[0].text and pages[3].text == "row two" and pages[7].text == pages[0].text
     assert pages[1].text.startswith("Gluons carry colour charge.")
+
+
+def test_fetch_many_of_local_urls_alone_gives_what_each_url_fetched_alone_gives(tmp_path, monkeypatch):
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.md").write_text("# Quarks\n\nSix flavours.", encoding="utf-8")
+    (tmp_path / "rows.jsonl").write_text('{"text": "row one"}\n{"text": "row two"}\n', encoding="utf-8")
+    urls = ["local://corpus/a.md", "local://../etc/passwd", "local://rows.jsonl#L2", "local://corpus/none.md",
+            "local://corpus/a.md"]
+
+    async def go(many: bool):
+        async with Fetcher(Fetch(), project_dir=tmp_path) as fetcher:
+            return await fetcher.fetch_many(urls) if many else [await fetcher.fetch(url) for url in urls]
+
+    assert [page.to_dict() for page in asyncio.run(go(True))] == [page.to_dict() for page in asyncio.run(go(False))]
+
+    def broken(*args):
+        raise OSError("the disk went away")
+
+    monkeypatch.setattr("sftgen.fetch.local_files.read_all", broken)  # the reads of the batch fail as a whole
+    pages = asyncio.run(go(True))
+    assert [page.reason for page in pages] == ["fetch_error"] * len(urls)
+    assert all("OSError: the disk went away" in page.detail for page in pages)

@@ -152,3 +152,22 @@ def test_the_query_path_finds_what_a_bm25s_retrieve_finds_in_its_order_ties_incl
     for query in queries:
         hits = backend.search_now(query, k)
         assert [(hit.url, hit.title, hit.snippet) for hit in hits] == retrieved_by_bm25s(backend, query, k)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(["quark", "flavours", "gluons", "colour", "hadron", "masses", "lattice", "top",
+                                 "neutrinos", "the", "of", "spacetime", "charge"]), min_size=1, max_size=6),
+       st.integers(min_value=1, max_value=5))
+def test_hits_without_snippets_are_the_hits_with_them_less_the_snippet(tmp_path_factory, words, k):
+    root = tmp_path_factory.mktemp("corpus")
+    for name, text in TEXTS.items():
+        path = root / "corpus" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    backend = LocalBM25Backend(root / "corpus", root)
+    query = " ".join(words)
+    with_snippets = search(backend, query, k)
+    without = asyncio.run(backend.search(query, k, snippets=False))
+    assert [(h.url, h.title, h.rank, h.backend) for h in without] == \
+        [(h.url, h.title, h.rank, h.backend) for h in with_snippets]
+    assert all(h.snippet == "" for h in without)

@@ -126,6 +126,34 @@ def test_a_page_found_again_gets_the_id_its_text_and_url_give_it():
     assert page_document(hit, other, ids).id == page_document(hit, other).id != first.id
 
 
+def test_a_page_found_again_gets_the_record_it_got_without_the_run_s_page_ids():
+    """The ids and metas held per run give each hit the record `page_document` makes from scratch (URL
+    secrets redacted, the title falling back to the URL), each with its own meta."""
+    from types import SimpleNamespace
+
+    from sftgen.steps.answer_search import PageIds, page_document
+
+    ids = PageIds()
+    pages = [SimpleNamespace(final_url="https://example.org/a?api_key=s3cret&q=1", text="Quarks come in six flavours.",
+                             title=None, format="html"),
+             SimpleNamespace(final_url="", text="Gluons carry colour.", title="See https://example.org/b?token=x",
+                             format="html"),
+             SimpleNamespace(final_url="local://corpus/quarks.md", text="Quarks.", title="Quarks", format="markdown")]
+    hits = [SimpleNamespace(url="https://example.org/a?api_key=s3cret&q=1", title="", backend="brave"),
+            SimpleNamespace(url="https://example.org/b", title="B", backend="searxng"),
+            SimpleNamespace(url="local://corpus/quarks.md", title="Quarks", backend="local")]
+    for hit, page in zip(hits, pages):
+        fresh = page_document(hit, page)
+        held = [page_document(hit, page, ids) for _ in range(3)]
+        for record in held:
+            assert (record.id, record.kind, record.text, record.meta, record.origin) == \
+                (fresh.id, fresh.kind, fresh.text, fresh.meta, fresh.origin)
+        assert len({id(record.meta) for record in held}) == 3
+        held[0].meta["llm_cache_keys"] = ["k"]  # one record's meta changed leaves the next hit's alone
+        assert page_document(hit, page, ids).meta == fresh.meta
+        assert "s3cret" not in str(fresh.meta) and "token=x" not in str(fresh.meta)
+
+
 def test_requests_of_a_template_seen_often_are_compressed_with_a_dictionary_trained_on_them(tmp_path):
     from sftgen.store import Store
     from sftgen.store.llm_cache import TRAIN_AFTER, TRAINED

@@ -6,8 +6,6 @@ from dataclasses import dataclass
 
 from sftgen.ingest.decoding import decode_text, normalise_whitespace
 from sftgen.ingest.documents import UnreadableFile
-from sftgen.ingest.html_reader import extract_main_text
-from sftgen.ingest.pdf_reader import PdfProblem, TooManyPages, extract_pdf_text
 
 KIND_BY_MEDIA_TYPE = {
     "text/html": "html",
@@ -63,6 +61,11 @@ def kind_of(content_type: str, head: bytes) -> str | None:
 
 
 def clean(raw: bytes, kind: str, content_type: str, url: str, max_pdf_pages: int | None = None) -> CleanText:
+    # trafilatura and pypdf load with the first web page cleaned: a run that reads only local:// pages
+    # (the local search) never needs them.
+    from sftgen.ingest.html_reader import extract_main_text
+    from sftgen.ingest.pdf_reader import PdfProblem, TooManyPages, extract_pdf_text
+
     if kind == "pdf":
         try:
             pdf = extract_pdf_text(raw, max_pdf_pages)

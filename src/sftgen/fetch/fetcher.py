@@ -93,6 +93,13 @@ class Fetcher:
         `fetch_error` refusal of its own and never fails the others. The local:// URLs are read together
         in one worker thread."""
         local = [url for url in urls if url.startswith(LOCAL_SCHEME)]
+        if len(local) == len(urls):  # the local search's hits: read without a task to gather them in
+            try:
+                read: list[FetchedPage | Exception] = await self.read_locals(local)
+            except Exception as exc:  # noqa: BLE001 - as gather(return_exceptions=True) gives it below
+                read = [exc] * len(local)
+            return [recorded(refused(url, "fetch_error", f"{url}: {type(result).__name__}: {result}"))
+                    if isinstance(result, Exception) else result for url, result in zip(urls, read)]
         remote = [url for url in urls if not url.startswith(LOCAL_SCHEME)]
         local_read, *remote_results = await asyncio.gather(
             self.read_locals(local), *(self.fetch(url) for url in remote), return_exceptions=True)

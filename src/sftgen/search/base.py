@@ -28,8 +28,9 @@ class SearchError(Exception):
 class SearchBackend(Protocol):
     name: str
 
-    async def search(self, query: str, k: int) -> list[SearchHit]:
-        """The best `k` hits for `query`, best first (fewer when there are fewer)."""
+    async def search(self, query: str, k: int, snippets: bool = True) -> list[SearchHit]:
+        """The best `k` hits for `query`, best first (fewer when there are fewer). `snippets=False`: the
+        caller reads no snippet, and a backend whose snippets cost work of its own may leave them empty."""
         ...
 
     async def aclose(self) -> None: ...

@@ -23,7 +23,7 @@ class BraveBackend:
         self.country = country
         self.client = httpx.AsyncClient(timeout=timeout_s, transport=transport)
 
-    async def search(self, query: str, k: int) -> list[SearchHit]:
+    async def search(self, query: str, k: int, snippets: bool = True) -> list[SearchHit]:
         params = {"q": query, "count": max(1, min(k, BRAVE_MAX_COUNT))}
         if self.country:
             params["country"] = self.country

@@ -35,7 +35,7 @@ class DuckDuckGoBackend:
         self.safesearch = safesearch
         self.client_factory = client_factory or default_client_factory(timeout_s)
 
-    async def search(self, query: str, k: int) -> list[SearchHit]:
+    async def search(self, query: str, k: int, snippets: bool = True) -> list[SearchHit]:
         rows = await asyncio.to_thread(self.search_now, query, k)
         hits = [(r.get("href") or r.get("url") or "", r.get("title", ""), r.get("body", "")) for r in rows
                 if isinstance(r, dict)]

@@ -24,7 +24,8 @@ from sftgen.ingest.readers import iter_source_files, read_documents
 from sftgen.records import stable_hash
 from sftgen.search.base import SearchError, SearchHit, ranked
 from sftgen.search.bm25_text import bm25_terms, text_terms
-from sftgen.turns import call_batch
+from sftgen.search.top_k import queries_top_k, query_top_k
+from sftgen.turns import TurnBatch
 
 LOCAL_SCHEME = "local://"
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
@@ -102,11 +103,13 @@ class LocalBM25Backend:
         self.lowered_chars = 0
         self.lowered_lock = threading.Lock()
         self.first_positions: dict[tuple[int, str], int] = {}
-        self.searches = call_batch()
+        self.searches: TurnBatch[tuple[str, int, bool], list[SearchHit]] = TurnBatch(self.search_all)
+        """The searches asked for in one turn of the event loop, scored together in one worker thread."""
 
-    async def search(self, query: str, k: int) -> list[SearchHit]:
-        await self.ensure_index()
-        return await self.searches.submit((self.search_now, (query, k)))  # with the others of this turn
+    async def search(self, query: str, k: int, snippets: bool = True) -> list[SearchHit]:
+        if self.documents is None:
+            await self.ensure_index()
+        return await self.searches.submit((query, k, snippets))  # with the others of this turn
 
     async def ensure_index(self) -> None:
         async with self.lock:
@@ -153,21 +156,60 @@ class LocalBM25Backend:
             self.documents = [CorpusDocument(**json.loads(line)) for line in lines]
         self.loaded_from_disk = True
 
-    def search_now(self, query: str, k: int) -> list[SearchHit]:
+    def search_now(self, query: str, k: int, snippets: bool = True) -> list[SearchHit]:
+        """The hits of `search`; without `snippets`, each hit's snippet is empty (the answer search reads the
+        pages themselves, and placing a snippet was a third of a search's time)."""
+        result = self.search_all([(query, k, snippets)])[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def search_all(self, jobs: list[tuple[str, int, bool]]) -> list[list[SearchHit] | Exception]:
+        """`search_now` of each (query, k, snippets), the queries scored together (search/top_k.py); a query
+        that fails is its own exception."""
         assert self.documents is not None and self.retriever is not None
-        if not self.documents or k <= 0:
-            return []
-        terms = text_terms(query)
-        if not terms:
-            return []
-        k = min(k, len(self.documents))
-        top_scores, indices = query_top_k(self.retriever, terms, k)
+        results: list[list[SearchHit] | Exception] = [[] for _ in jobs]
+        scored: list[tuple[int, list[str], int]] = []  # (position, terms, k) of the queries with terms
+        for position, (query, k, _) in enumerate(jobs):
+            if not self.documents or k <= 0:
+                continue
+            try:
+                terms = text_terms(query)
+            except Exception as exc:  # noqa: BLE001 - one query's failure is its own
+                results[position] = exc
+                continue
+            if terms:
+                scored.append((position, terms, min(k, len(self.documents))))
+        try:
+            tops = queries_top_k(self.retriever, [(terms, k) for _, terms, k in scored])
+        except Exception:  # noqa: BLE001 - scored one by one, each failure its query's own
+            tops = []
+            for _, terms, k in scored:
+                try:
+                    tops.append(query_top_k(self.retriever, terms, k))
+                except Exception as exc:  # noqa: BLE001
+                    tops.append(exc)
+        for (position, _, k), top in zip(scored, tops):
+            query, _, snippets = jobs[position]
+            try:
+                if isinstance(top, Exception):
+                    raise top
+                results[position] = self.hits_of(query, top, k, snippets)
+            except Exception as exc:  # noqa: BLE001
+                results[position] = exc
+        return results
+
+    def hits_of(self, query: str, top: tuple[np.ndarray, np.ndarray], k: int, snippets: bool) -> list[SearchHit]:
+        top_scores, indices = top
         hits = []
         words = None
         for index, score in zip(indices.tolist(), top_scores.tolist()):
             if score <= 0:
                 continue
             document = self.documents[index]
+            if not snippets:
+                hits.append((document.url, document.title, ""))
+                continue
             words = snippet_words(query) if words is None else words
             hits.append((document.url, document.title, self.snippet_of(index, words)))
         return ranked(hits, self.name, k)
@@ -205,25 +247,6 @@ class LocalBM25Backend:
 
     async def aclose(self) -> None:
         pass
-
-
-def query_top_k(retriever: bm25s.BM25, terms: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(scores, document indexes) of the k best documents, best first: what `retriever.retrieve` gives for
-    one query, value for value and in its order (the same sums of the index's per-term scores in float32,
-    in the query's term order, and bm25s's own top-k selection), without its per-call checks and
-    conversions. Only the index columns of the query's terms are read."""
-    from bm25s.selection import topk
-
-    index = retriever.scores
-    data, rows, starts = index["data"], index["indices"], index["indptr"]
-    term_ids = [retriever.vocab_dict[term] for term in terms if term in retriever.vocab_dict]
-    scores = np.zeros(index["num_docs"], dtype=retriever.dtype)
-    for term_id in term_ids:
-        start, end = starts[term_id], starts[term_id + 1]
-        scores[rows[start:end]] += data[start:end]  # a column holds each document once: the same as np.add.at
-    if retriever.nonoccurrence_array is not None:  # BM25L / BM25+ (not the default Lucene variant)
-        scores += retriever.nonoccurrence_array[np.asarray(term_ids, dtype=retriever.int_dtype)].sum()
-    return topk(scores, k=k, sorted=True, backend="auto")
 
 
 def snippet(text: str, query: str, lowered: str | None = None) -> str:

@@ -21,7 +21,7 @@ class SearxngBackend:
         self.language = language
         self.client = httpx.AsyncClient(timeout=timeout_s, transport=transport, follow_redirects=True)
 
-    async def search(self, query: str, k: int) -> list[SearchHit]:
+    async def search(self, query: str, k: int, snippets: bool = True) -> list[SearchHit]:
         params = {"q": query, "format": "json", "categories": self.categories}
         if self.language:
             params["language"] = self.language

@@ -4,7 +4,6 @@ found it is the step's emit (and the passage's `query_id`). Refused pages are re
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from sftgen.fetch.redact import redact_url, redact_urls_in
@@ -34,15 +33,17 @@ class AnswerSearchStep(Step):
     async def process(self, item: Record, ctx: ItemContext) -> Outcome:
         from sftgen.search import SearchError  # the search package loads its backends (httpx, bm25s)
 
+        services, answers = ctx.run.services, ctx.recipe.answers
         try:
-            backend = ctx.run.services.search(ctx.recipe.answers.search_backend)
-            hits = await backend.search(item.text, ctx.recipe.answers.pages_per_query)
+            backend = services.search(answers.search_backend)
+            hits = await backend.search(item.text, answers.pages_per_query, snippets=False)  # pages read, not snippets
         except SearchError as exc:
             return Outcome(Status.ERROR, reason=exc.reason, detail=redact_urls_in(exc.detail))
         if not hits:
             return drop("no_hits", f"the search found nothing for {item.text!r}")
-        pages = await ctx.run.services.fetcher().fetch_many([hit.url for hit in hits])
+        pages = await services.fetcher().fetch_many([hit.url for hit in hits])
         min_chars = ctx.recipe.research.fetch.min_text_chars
+        ids = services.state(PageIds, PageIds)
         documents, side_drops = [], []
         for hit, page in zip(hits, pages):
             if not page.ok:
@@ -51,7 +52,7 @@ class AnswerSearchStep(Step):
                 side_drops.append(SideDrop(redact_url(hit.url), "too_thin",
                                            f"{len(page.text)} characters of text < {min_chars}"))
             else:
-                documents.append(page_document(hit, page, ctx.run.services.state(PageIds, PageIds)))
+                documents.append(page_document(hit, page, ids))
         if not documents:
             outcome = drop("no_pages", "; ".join(f"{d.label}: {d.reason}" for d in side_drops))
         else:
@@ -64,13 +65,15 @@ class AnswerSearchStep(Step):
 
 
 class PageIds:
-    """The run's ids of the pages found so far: a page found again is not hashed again (its id hashes its
-    whole text). Bounded: the oldest are forgotten first."""
+    """The run's ids and metas of the pages found so far: a page found again is not hashed again (its id
+    hashes its whole text), nor are its URL and title redacted again. Bounded: the oldest are forgotten
+    first."""
 
     LIMIT = 4096
 
     def __init__(self) -> None:
         self.held: dict[tuple[str, str], str] = {}
+        self.metas: dict[tuple[str, str, str | None, str], dict[str, Any]] = {}
 
     def of(self, text: str, url: str) -> str:
         key = (url, text)
@@ -81,29 +84,31 @@ class PageIds:
                 del self.held[next(iter(self.held))]
         return found
 
+    def meta(self, url: str, title: str, format: str | None, backend: str) -> dict[str, Any]:
+        """A document's meta (a copy of the one held: each record owns its meta)."""
+        key = (url, title, format, backend)
+        found = self.metas.get(key)
+        if found is None:
+            found = self.metas[key] = page_meta(url, title, format, backend)
+            if len(self.metas) > self.LIMIT:
+                del self.metas[next(iter(self.metas))]
+        return dict(found)
 
-@lru_cache(maxsize=4096)
-def recorded_url(url: str) -> str:
-    """`redact_url(url)`, kept: the same pages are found by many queries."""
-    return redact_url(url)
 
-
-@lru_cache(maxsize=4096)
-def recorded_title(title: str) -> str:
-    """`redact_urls_in(title)`, kept likewise."""
-    return redact_urls_in(title)
+def page_meta(url: str, title: str, format: str | None, backend: str) -> dict[str, Any]:
+    """What a page's document records of it: its URL and title redacted, its format and search backend."""
+    recorded = redact_url(url)
+    return {"source": recorded, "url": recorded, "title": redact_urls_in(title or recorded), "format": format,
+            "backend": backend}
 
 
 def page_document(hit, page, ids: PageIds | None = None) -> Record:
     """The page as a document of its own (no parent): its id depends on its URL and text only, so the
     same page found again is the same record, not a copy."""
-    url = recorded_url(page.final_url or hit.url)
-    meta = {
-        "source": url,
-        "url": url,
-        "title": recorded_title(page.title or hit.title or url),
-        "format": page.format,
-        "backend": hit.backend,
-    }
-    known = ids.of(page.text, url) if ids is not None else ""
-    return Record(kind="document", text=page.text, meta=meta, origin=url, id=known)
+    url = page.final_url or hit.url
+    title = page.title or hit.title or ""
+    if ids is None:
+        meta = page_meta(url, title, page.format, hit.backend)
+        return Record(kind="document", text=page.text, meta=meta, origin=meta["url"])
+    meta = ids.meta(url, title, page.format, hit.backend)
+    return Record(kind="document", text=page.text, meta=meta, origin=meta["url"], id=ids.of(page.text, meta["url"]))
