@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, NamedTuple, overload
 
-from sftgen.retrieval.passage_cache import PageCuts, PassageCache
+from sftgen.retrieval.passage_cache import Cut, PageCuts, PassageCache
 
 if TYPE_CHECKING:
     import numpy as np
@@ -29,24 +29,30 @@ class Candidate(NamedTuple):
 
 class CandidateSet(Sequence[Candidate]):
     def __init__(self) -> None:
-        self.items: list[Candidate] = []
+        self.cuts: list[Cut] = []
+        self.page_of: list[Record] = []
+        """Each candidate's cut and page."""
         self.pages: list[tuple[PageCuts, list[int]]] = []
         """Each page with a candidate: its cuts, and per cut its position among the candidates (-1: left out)."""
         self.lengths: list[int] = []
         """Each candidate's BM25 token count."""
 
     def __len__(self) -> int:
-        return len(self.items)
+        return len(self.cuts)
 
     @overload
     def __getitem__(self, index: int) -> Candidate: ...
     @overload
     def __getitem__(self, index: slice) -> list[Candidate]: ...
     def __getitem__(self, index):
-        return self.items[index]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        cut = self.cuts[index]
+        return Candidate(cut.text, self.page_of[index], cut.start, cut.key, cut.terms)
 
     def __iter__(self) -> Iterator[Candidate]:
-        return iter(self.items)
+        for cut, page in zip(self.cuts, self.page_of):
+            yield Candidate(cut.text, page, cut.start, cut.key, cut.terms)
 
     def vectors(self, cache: PassageCache, encoder: TextEncoder) -> np.ndarray:
         """One row per candidate, as `cache.vectors` gives their texts: each page's rows, taken at once."""
@@ -65,7 +71,7 @@ def candidate_set(pages: Sequence[Record], size: int, overlap: int, cache: Passa
     cuts for the run)."""
     cache = cache if cache is not None else PassageCache()
     found = CandidateSet()
-    items, lengths = found.items, found.lengths
+    chosen, page_of, lengths = found.cuts, found.page_of, found.lengths
     seen: set[str] = set()
     pages_cut: set[str] = set()
     for page in pages:
@@ -73,12 +79,23 @@ def candidate_set(pages: Sequence[Record], size: int, overlap: int, cache: Passa
             continue
         pages_cut.add(page.id)
         cuts = cache.cuts(page.text, size, overlap, page.id)
+        if not cuts.cuts:
+            continue
+        if cuts.folds is not None and seen.isdisjoint(cuts.folds):  # every cut is new: all at once
+            seen |= cuts.folds
+            count = len(cuts.cuts)
+            found.pages.append((cuts, list(range(len(chosen), len(chosen) + count))))
+            chosen.extend(cuts.cuts)
+            page_of.extend([page] * count)
+            lengths.extend(cuts.lengths)
+            continue
         positions = []
         for cut in cuts.cuts:
             if cut.fold and cut.fold not in seen:
                 seen.add(cut.fold)
-                positions.append(len(items))
-                items.append(Candidate(cut.text, page, cut.start, cut.key, cut.terms))
+                positions.append(len(chosen))
+                chosen.append(cut)
+                page_of.append(page)
                 lengths.append(cut.terms.length)
             else:
                 positions.append(-1)

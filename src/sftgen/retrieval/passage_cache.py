@@ -53,10 +53,15 @@ class PageCuts:
     """A page text's passages, and what ranking reads from all of them at once: which of them hold each term
     (their BM25 postings) and, once ranked with an encoder, their vectors as one matrix."""
 
-    __slots__ = ("cuts", "postings", "_vectors")
+    __slots__ = ("cuts", "postings", "folds", "lengths", "_vectors")
 
     def __init__(self, cuts: tuple[Cut, ...]):
         self.cuts = cuts
+        folds = [cut.fold for cut in cuts]
+        self.folds = frozenset(folds) if all(folds) and len(set(folds)) == len(folds) else None
+        """The cuts' folded texts when each is one of its own and none is empty (None otherwise): a prompt
+        that has seen none of them takes all the cuts at once."""
+        self.lengths = [cut.terms.length for cut in cuts]
         postings: dict[str, list[tuple[int, int]]] = {}
         for local, cut in enumerate(cuts):
             for term, count in cut.terms.counts.items():
