@@ -28,9 +28,11 @@ def require_processed(store: Store, step: str, item: Record) -> tuple[str, str |
     return require_processed_id(store, step, item.kind, item.id)
 
 
-def require_processed_id(store: Store, step: str, kind: str, item_id: str) -> tuple[str, str | None]:
-    """`require_processed` of the input `item_id` (a record of this kind), without its record."""
-    outcome = store.progress.outcome_of(step, item_id)
+def require_processed_id(store: Store, step: str, kind: str, item_id: str,
+                         outcome: tuple[str, str | None] | None = None) -> tuple[str, str | None]:
+    """`require_processed` of the input `item_id` (a record of this kind), without its record; `outcome`:
+    the step's on it (`store.progress.outcome_of`), when the caller read it with others'."""
+    outcome = outcome or store.progress.outcome_of(step, item_id)
     if outcome is None:
         raise UpstreamPending(f"{step} has not processed {kind} {item_id} yet")
     if outcome[0] == Status.ERROR:

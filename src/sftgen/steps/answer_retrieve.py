@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sftgen.answers.upstream import require_processed, require_processed_id
 from sftgen.records import Record
 from sftgen.core.step import Outcome, Step, drop, keep
 from sftgen.core.context import ItemContext, RunContext
@@ -38,19 +37,16 @@ class AnswerRetrieveStep(Step):
                 "overlap": answers.passage_overlap, "ranking": "bm25+embeddings rrf"}
 
     async def process(self, item: Record, ctx: ItemContext) -> Outcome:
-        from sftgen.retrieval import BatchedRanker, EmittedRecords, PassageCache  # numpy and bm25s load when passages are ranked
+        from sftgen.retrieval import BatchedRanker, PagesOfPrompts, PassageCache  # numpy and bm25s load when passages are ranked
 
         store, pipeline, services = ctx.run.store, ctx.run.pipeline, ctx.run.services
         queries, search = pipeline.step_of(AnswerQueriesStep).name, pipeline.step_of(AnswerSearchStep).name
-        require_processed(store, queries, item)
-        query_ids = [query_id for query_id, _ in store.emits.emitted_versions_many(queries, [item.id], "query")[item.id]]
-        for query_id in query_ids:
-            require_processed_id(store, search, "query", query_id)
-        found = services.state(EmittedRecords, EmittedRecords).emitted_from_many(store, search, query_ids, "document")
+        reads = services.state(PagesOfPrompts, lambda: PagesOfPrompts(store, queries, search))
+        read = await reads.pages(item)
         pages: list[Record] = []
         found_by: dict[str, str] = {}  # page id -> the first of this prompt's queries that found it
-        for query_id in query_ids:
-            for page in found[query_id]:
+        for query_id in read.query_ids:
+            for page in read.found[query_id]:
                 pages.append(page)
                 found_by.setdefault(page.id, query_id)
         if not pages:
