@@ -14,6 +14,7 @@ from sftgen.chunking.splitter import split_into_chunks
 from sftgen.project import Project
 from sftgen.records import Record, Status
 from sftgen.retrieval import EmittedRecords, PassageCache, candidate_set, hybrid_rank, rank_candidates
+from sftgen.retrieval.bm25 import bm25_scores, bm25_scores_of_pages, passage_terms, tokenize
 from sftgen.retrieval.passage_cache import folded
 from sftgen.steps.answer_retrieve import passage_record
 from sftgen.store import ItemResult, Store
@@ -69,6 +70,10 @@ def test_candidates_are_the_pages_cut_anew_and_rank_as_their_texts_do(pages, siz
         assert candidates.lengths == [c.terms.length for c in candidates]
         texts = [c.text for c in candidates]
         assert rank_candidates(query, candidates, None, 5, cache) == hybrid_rank(query, texts, None, 5, PassageCache())
+        if any(candidates.lengths):  # (no candidate with a token: every score is 0/0 there, nothing is ranked)
+            tokens = tokenize([query])[0]
+            from_pages = bm25_scores_of_pages(tokens, candidates.pages, candidates.lengths)
+            assert from_pages.tobytes() == bm25_scores(tokens, passage_terms(texts)).tobytes()  # bm25s's, bit for bit
 
 
 @settings(max_examples=60, deadline=None)

@@ -78,19 +78,24 @@ def bm25_scores_of_pages(query_tokens: list[str], pages: list[tuple[PageCuts, li
     """`bm25_scores` of the candidates `pages` make: each page's cuts with, per cut, its position among the
     candidates (-1: not one of them), `lengths` the candidates' token counts. A term's counts come from
     each page's postings, not from a look-up per candidate."""
-    if not lengths:
-        return np.zeros(0, dtype=np.float32)
-    terms = list(dict.fromkeys(query_tokens))
-    columns = []
-    for term in terms:
-        column = [0] * len(lengths)
+    terms, columns = [], []
+    for term in dict.fromkeys(query_tokens):
+        column = None
         for page, positions in pages:
             for local, count in page.postings.get(term, ()):
                 position = positions[local]
                 if position >= 0:
+                    if column is None:
+                        column = [0] * len(lengths)
                     column[position] = count
-        columns.append(column)
-    return scores_of_columns(query_tokens, terms, columns, lengths)
+        if column is not None:
+            terms.append(term)
+            columns.append(column)
+    if not terms:
+        return np.zeros(len(lengths), dtype=np.float32)
+    # A term no candidate holds adds an exact +0 to every score (its idf is positive, its tf 0): left out,
+    # the others' order kept, the sums are the same bits.
+    return scores_of_columns([token for token in query_tokens if token in terms], terms, columns, lengths)
 
 
 def scores_of_columns(query_tokens: list[str], terms: list[str], columns: list[list[int]],

@@ -61,8 +61,10 @@ class CandidateSet(Sequence[Candidate]):
         parts = []
         for page, positions in self.pages:
             matrix = page.vectors(cache, encoder)
-            chosen = [local for local, position in enumerate(positions) if position >= 0]
-            parts.append(matrix if len(chosen) == len(positions) else matrix[chosen])
+            if positions[0] >= 0 and positions[-1] - positions[0] == len(positions) - 1:  # all of its cuts (in a row)
+                parts.append(matrix)
+            else:
+                parts.append(matrix[[local for local, position in enumerate(positions) if position >= 0]])
         return np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
 
 
