@@ -163,3 +163,18 @@ def test_a_page_read_again_is_read_as_the_store_holds_it_now(tmp_path):
     assert again["query-2"][0].meta == {"title": "Quarks, revised"}
     assert again["query-1"][1] is first["query-1"][1]  # unchanged: not decoded again
     store.close()
+
+
+def test_the_pages_held_stay_within_their_bound_and_are_read_right_all_the_same(tmp_path):
+    store = Store(tmp_path / "store.db", {"search": []})
+    pages = [Record(kind="document", text=f"page {n} " * 10, meta={"n": n}) for n in range(6)]
+    store.commit_batch("search", "s", [ItemResult(item_id=f"query-{n}", outcome=Status.KEPT, outputs=pages[n:n + 3])
+                                       for n in range(4)])
+    memo = EmittedRecords(limit=4, characters=250)  # three pages' text
+    for round_ in range(2):
+        for query in (f"query-{n}" for n in range(4)):
+            found = memo.emitted_from_many(store, "search", [query], "document")[query]
+            assert [p.to_dict() for p in found] == [p.to_dict() for p in store.emits.emitted_from("search", query, "document")]
+            assert len(memo.held) <= 4 and memo.held_characters <= 250
+            assert memo.held_characters == sum(len(record.text) for _, record in memo.held.values())
+    store.close()

@@ -18,12 +18,15 @@ from sftgen.records import Record
 from sftgen.store import Store
 
 MAX_RECORDS = 4_000
+MAX_CHARACTERS = 32_000_000
+"""At most this much text held (long pages: fewer of them)."""
 
 
 class EmittedRecords:
-    def __init__(self, limit: int = MAX_RECORDS):
-        self.limit = limit
+    def __init__(self, limit: int = MAX_RECORDS, characters: int = MAX_CHARACTERS):
+        self.limit, self.characters = limit, characters
         self.held: OrderedDict[str, tuple[tuple, Record]] = OrderedDict()
+        self.held_characters = 0
 
     def emitted_from_many(self, store: Store, step: str, source_ids: Sequence[str],
                           kind: str | None = None) -> dict[str, list[Record]]:
@@ -38,9 +41,11 @@ class EmittedRecords:
             for emitted in versions.values():
                 for record_id, version in emitted:
                     if record_id in fresh:
+                        self.forget(record_id)
                         held[record_id] = (version, fresh[record_id])
+                        self.held_characters += len(fresh[record_id].text)
                     elif record_id in stale:  # gone since (not while the loop reads): left out, as the store's read would
-                        held.pop(record_id, None)
+                        self.forget(record_id)
         found: dict[str, list[Record]] = {}
         for source_id, emitted in versions.items():
             records = found[source_id] = []
@@ -49,9 +54,14 @@ class EmittedRecords:
                 if known is not None:
                     held.move_to_end(record_id)
                     records.append(known[1])
-        while len(held) > self.limit:
-            held.popitem(last=False)
+        while held and (len(held) > self.limit or self.held_characters > self.characters):
+            self.forget(next(iter(held)))
         return found
+
+    def forget(self, record_id: str) -> None:
+        known = self.held.pop(record_id, None)
+        if known is not None:
+            self.held_characters -= len(known[1].text)
 
 
 class PromptPages(NamedTuple):
