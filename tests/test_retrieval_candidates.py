@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from sftgen.chunking.splitter import split_into_chunks
 from sftgen.project import Project
 from sftgen.records import Record, Status
-from sftgen.retrieval import EmittedRecords, PassageCache, candidate_set, hybrid_rank, rank_candidates
+from sftgen.answers.found_pages import EmittedRecords
+from sftgen.retrieval import PassageCache, candidate_set, hybrid_rank, rank_candidates
 from sftgen.retrieval.bm25 import bm25_scores, bm25_scores_of_pages, passage_terms, tokenize
 from sftgen.retrieval.passage_cache import folded
 from sftgen.steps.answer_retrieve import passage_record

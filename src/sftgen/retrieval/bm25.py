@@ -13,12 +13,9 @@ import re
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from sftgen.retrieval.passage_cache import PageCuts
 
 K1 = 1.5
 B = 0.75
@@ -30,6 +27,12 @@ class PassageTerms:
 
     counts: dict[str, int]
     length: int
+
+
+class Postings(Protocol):
+    """A page's cuts' postings (passage_cache.PageCuts): term -> (the cut's position, the term's count in it)."""
+
+    postings: dict[str, list[tuple[int, int]]]
 
 
 WORDS = re.compile(r"(?u)\b\w\w+\b")
@@ -73,7 +76,7 @@ def bm25_scores(query_tokens: list[str], docs: list[PassageTerms]) -> np.ndarray
     return scores_of_columns(query_tokens, terms, columns, [doc.length for doc in docs])
 
 
-def bm25_scores_of_pages(query_tokens: list[str], pages: list[tuple[PageCuts, list[int]]],
+def bm25_scores_of_pages(query_tokens: list[str], pages: list[tuple[Postings, list[int]]],
                          lengths: list[int]) -> np.ndarray:
     """`bm25_scores` of the candidates `pages` make: each page's cuts with, per cut, its position among the
     candidates (-1: not one of them), `lengths` the candidates' token counts. A term's counts come from

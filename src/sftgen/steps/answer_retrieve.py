@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sftgen.answers.found_pages import PagesOfPrompts
 from sftgen.records import Record
 from sftgen.core.step import Outcome, Step, drop, keep
 from sftgen.core.context import ItemContext, RunContext
@@ -37,7 +38,7 @@ class AnswerRetrieveStep(Step):
                 "overlap": answers.passage_overlap, "ranking": "bm25+embeddings rrf"}
 
     async def process(self, item: Record, ctx: ItemContext) -> Outcome:
-        from sftgen.retrieval import BatchedRanker, PagesOfPrompts, PassageCache  # numpy and bm25s load when passages are ranked
+        from sftgen.retrieval import BatchedRanker, PassageCache  # numpy and bm25s load when passages are ranked
 
         store, pipeline, services = ctx.run.store, ctx.run.pipeline, ctx.run.services
         queries, search = pipeline.step_of(AnswerQueriesStep).name, pipeline.step_of(AnswerSearchStep).name

@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from sftgen.answers.upstream import require_processed_id
 from sftgen.records import Record
 from sftgen.store import Store
 
@@ -82,8 +83,6 @@ class PagesOfPrompts:
         self.waiting: list[tuple[Record, asyncio.Future]] = []
 
     async def pages(self, prompt: Record) -> PromptPages:
-        from sftgen.answers.upstream import require_processed_id
-
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self.waiting.append((prompt, future))
