@@ -72,8 +72,7 @@ def main() -> None:
             candidates = candidate_passages(pages_of[prompt.id], answers_settings.passage_size,
                                             answers_settings.passage_overlap, cache)
             if candidates:
-                batch.append(RankingJob(prompt.text, [c.text for c in candidates], [c.key for c in candidates],
-                                        answers_settings.passages_per_answer, [c.terms for c in candidates]))
+                batch.append(RankingJob(prompt.text, [], [], answers_settings.passages_per_answer, candidates=candidates))
             if len(batch) == RANKED_TOGETHER:
                 ranked.extend(ranker.rank_all(batch))
                 batch = []

@@ -25,9 +25,16 @@ def require_processed(store: Store, step: str, item: Record) -> tuple[str, str |
     """(outcome, reason) of `step` on this input once it has kept or dropped it. An input it has not
     processed, or failed on (it is retried), makes this prompt wait: deciding now would fix an answer
     made from less than was asked for."""
-    outcome = store.progress.outcome_of(step, item.id)
+    return require_processed_id(store, step, item.kind, item.id)
+
+
+def require_processed_id(store: Store, step: str, kind: str, item_id: str,
+                         outcome: tuple[str, str | None] | None = None) -> tuple[str, str | None]:
+    """`require_processed` of the input `item_id` (a record of this kind), without its record; `outcome`:
+    the step's on it (`store.progress.outcome_of`), when the caller read it with others'."""
+    outcome = outcome or store.progress.outcome_of(step, item_id)
     if outcome is None:
-        raise UpstreamPending(f"{step} has not processed {item.kind} {item.id} yet")
+        raise UpstreamPending(f"{step} has not processed {kind} {item_id} yet")
     if outcome[0] == Status.ERROR:
-        raise UpstreamPending(f"{step} failed on {item.kind} {item.id} ({outcome[1]}); waiting for its retry")
+        raise UpstreamPending(f"{step} failed on {kind} {item_id} ({outcome[1]}); waiting for its retry")
     return outcome

@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sftgen.retrieval.bm25 import PassageTerms
-from sftgen.retrieval.hybrid import RankedPassage, hybrid_rank
+from sftgen.retrieval.candidates import CandidateSet
+from sftgen.retrieval.hybrid import RankedPassage, hybrid_rank, rank_candidates
 from sftgen.retrieval.passage_cache import PassageCache, TextEncoder
 from sftgen.turns import TurnBatch
 
@@ -20,6 +21,8 @@ class RankingJob:
     keys: list[bytes]
     top_k: int
     terms: list[PassageTerms] | None = None
+    candidates: CandidateSet | None = None
+    """When given, the passages are these candidates (`passages`, `keys` and `terms` are not read)."""
 
 
 class BatchedRanker:
@@ -32,6 +35,9 @@ class BatchedRanker:
                    terms: list[PassageTerms] | None = None) -> list[RankedPassage]:
         return await self.batch.submit(RankingJob(query, passages, keys, top_k, terms))
 
+    async def rank_candidates(self, query: str, candidates: CandidateSet, top_k: int) -> list[RankedPassage]:
+        return await self.batch.submit(RankingJob(query, [], [], top_k, candidates=candidates))
+
     def rank_all(self, jobs: list[RankingJob]) -> list[list[RankedPassage] | Exception]:
         """Each job's ranking, or the exception that job met (the others are ranked all the same)."""
         try:
@@ -40,9 +46,14 @@ class BatchedRanker:
             vectors = None
         results: list[list[RankedPassage] | Exception] = []
         for position, job in enumerate(jobs):
+            query_vector = None if vectors is None else vectors[position : position + 1]
             try:
-                results.append(hybrid_rank(job.query, job.passages, self.encoder, job.top_k, self.cache, job.keys,
-                                           None if vectors is None else vectors[position : position + 1], job.terms))
+                if job.candidates is not None:
+                    results.append(rank_candidates(job.query, job.candidates, self.encoder, job.top_k, self.cache,
+                                                   query_vector))
+                else:
+                    results.append(hybrid_rank(job.query, job.passages, self.encoder, job.top_k, self.cache, job.keys,
+                                               query_vector, job.terms))
             except Exception as exc:  # noqa: BLE001 - one prompt's failure is its own
                 results.append(exc)
         return results

@@ -13,6 +13,7 @@ import re
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Protocol
 
 import numpy as np
 
@@ -26,6 +27,12 @@ class PassageTerms:
 
     counts: dict[str, int]
     length: int
+
+
+class Postings(Protocol):
+    """A page's cuts' postings (passage_cache.PageCuts): term -> (the cut's position, the term's count in it)."""
+
+    postings: dict[str, list[tuple[int, int]]]
 
 
 WORDS = re.compile(r"(?u)\b\w\w+\b")
@@ -62,16 +69,46 @@ def bm25_scores(query_tokens: list[str], docs: list[PassageTerms]) -> np.ndarray
     expression in float64, stored as float32, summed in float32 over the query's tokens in order), so
     the values are equal, not only close: all the query's distinct terms at once, a document without a
     term adding an exact 0 for it."""
-    scores = np.zeros(len(docs), dtype=np.float32)
     if not docs:
-        return scores
+        return np.zeros(0, dtype=np.float32)
     terms = list(dict.fromkeys(query_tokens))
     columns = [[doc.counts.get(term, 0) for doc in docs] for term in terms]  # one pass per term, not per doc
+    return scores_of_columns(query_tokens, terms, columns, [doc.length for doc in docs])
+
+
+def bm25_scores_of_pages(query_tokens: list[str], pages: list[tuple[Postings, list[int]]],
+                         lengths: list[int]) -> np.ndarray:
+    """`bm25_scores` of the candidates `pages` make: each page's cuts with, per cut, its position among the
+    candidates (-1: not one of them), `lengths` the candidates' token counts. A term's counts come from
+    each page's postings, not from a look-up per candidate."""
+    terms, columns = [], []
+    for term in dict.fromkeys(query_tokens):
+        column = None
+        for page, positions in pages:
+            for local, count in page.postings.get(term, ()):
+                position = positions[local]
+                if position >= 0:
+                    if column is None:
+                        column = [0] * len(lengths)
+                    column[position] = count
+        if column is not None:
+            terms.append(term)
+            columns.append(column)
+    if not terms:
+        return np.zeros(len(lengths), dtype=np.float32)
+    # A term no candidate holds adds an exact +0 to every score (its idf is positive, its tf 0): left out,
+    # the others' order kept, the sums are the same bits.
+    return scores_of_columns([token for token in query_tokens if token in terms], terms, columns, lengths)
+
+
+def scores_of_columns(query_tokens: list[str], terms: list[str], columns: list[list[int]],
+                      lengths_list: list[int]) -> np.ndarray:
+    """The scores from each distinct query term's count in each doc (`columns`, one per term of `terms`)."""
+    scores = np.zeros(len(lengths_list), dtype=np.float32)
     tf = np.array(columns, dtype=np.float32).T
-    lengths_list = [doc.length for doc in docs]
     lengths = np.array(lengths_list)
     average = sum(lengths_list) / len(lengths_list)  # integers: the exact sum, divided as numpy's mean does
-    n = len(docs)
+    n = len(lengths_list)
     df = [len(column) - column.count(0) for column in columns]
     idf = np.array([math.log(1 + (n - d + 0.5) / (d + 0.5)) for d in df], dtype=np.float32)
     tfc = tf / (K1 * ((1 - B) + B * lengths[:, None] / average) + tf)

@@ -14,6 +14,7 @@ from sftgen.retrieval.passage_cache import PassageCache, TextEncoder, text_key
 
 if TYPE_CHECKING:
     from sftgen.retrieval.bm25 import PassageTerms
+    from sftgen.retrieval.candidates import CandidateSet
 
 RRF_K = 60
 """The usual RRF constant: it damps the weight of the very top ranks so one ranking cannot dominate."""
@@ -80,6 +81,30 @@ def hybrid_rank(
     keys = keys if keys is not None else [text_key(passage) for passage in passages]
     lexical = bm25_ranking(query, passages, cache, keys, terms)
     semantic = embedding_ranking(query, passages, encoder, cache, keys, query_vector) if encoder is not None else []
+    return fused_top(lexical, semantic, top_k)
+
+
+def rank_candidates(query: str, candidates: CandidateSet, encoder: TextEncoder | None, top_k: int,
+                    cache: PassageCache, query_vector: np.ndarray | None = None) -> list[RankedPassage]:
+    """`hybrid_rank(query, [c.text for c in candidates], encoder, top_k, cache, ...)`, the same ranks and
+    scores, from the candidates' pages: each page's term postings and vectors read at once."""
+    from sftgen.retrieval.bm25 import bm25_scores_of_pages, ranked_by_score, tokenize
+
+    if not candidates:
+        return []
+    query_tokens = tokenize([query])[0]
+    lexical = ranked_by_score(bm25_scores_of_pages(query_tokens, candidates.pages, candidates.lengths)) if query_tokens else []
+    semantic: list[int] = []
+    if encoder is not None:
+        passage_vectors = candidates.vectors(cache, encoder)
+        query_row = (encoder.encode([query]) if query_vector is None else query_vector)[0]
+        similarities = passage_vectors @ query_row.astype(passage_vectors.dtype, copy=False)
+        semantic = np.argsort(-similarities, kind="stable").tolist()
+    return fused_top(lexical, semantic, top_k)
+
+
+def fused_top(lexical: list[int], semantic: list[int], top_k: int) -> list[RankedPassage]:
+    """The top_k candidates by the RRF of the two rankings, ties by candidate position."""
     fused = reciprocal_rank_fusion([lexical, semantic])
     lexical_rank = {index: rank for rank, index in enumerate(lexical, start=1)}
     semantic_rank = {index: rank for rank, index in enumerate(semantic, start=1)}

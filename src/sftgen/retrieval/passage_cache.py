@@ -49,6 +49,36 @@ class Cut(NamedTuple):
     """Its BM25 term counts (`passage_terms`)."""
 
 
+class PageCuts:
+    """A page text's passages, and what ranking reads from all of them at once: which of them hold each term
+    (their BM25 postings) and, once ranked with an encoder, their vectors as one matrix."""
+
+    __slots__ = ("cuts", "postings", "folds", "lengths", "_vectors")
+
+    def __init__(self, cuts: tuple[Cut, ...]):
+        self.cuts = cuts
+        folds = [cut.fold for cut in cuts]
+        self.folds = frozenset(folds) if all(folds) and len(set(folds)) == len(folds) else None
+        """The cuts' folded texts when each is one of its own and none is empty (None otherwise): a prompt
+        that has seen none of them takes all the cuts at once."""
+        self.lengths = [cut.terms.length for cut in cuts]
+        postings: dict[str, list[tuple[int, int]]] = {}
+        for local, cut in enumerate(cuts):
+            for term, count in cut.terms.counts.items():
+                postings.setdefault(term, []).append((local, count))
+        self.postings = postings
+        """term -> (the cut's position in `cuts`, the term's count in it), for the cuts that hold it."""
+        self._vectors: tuple[TextEncoder, np.ndarray] | None = None
+
+    def vectors(self, cache: PassageCache, encoder: TextEncoder) -> np.ndarray:
+        """One row per cut, as `cache.vectors` gives the cuts' texts (so as `encoder.encode` gives them)."""
+        held = self._vectors
+        if held is None or held[0] is not encoder:
+            matrix = cache.vectors([cut.text for cut in self.cuts], encoder, [cut.key for cut in self.cuts])
+            held = self._vectors = (encoder, matrix)
+        return held[1]
+
+
 class _Memo:
     def __init__(self, limit: int):
         self.limit = limit
@@ -87,7 +117,7 @@ class PassageCache:
         self._terms = _Memo(limit)
         self._vectors = _Memo(limit)
 
-    def cuts(self, page_text: str, size: int, overlap: int, page_id: str = "") -> tuple[Cut, ...]:
+    def cuts(self, page_text: str, size: int, overlap: int, page_id: str = "") -> PageCuts:
         """Each passage of a page, as `split_into_chunks` cuts it, with its key and its folded text.
         `page_id`: the page record's id, when it has one (a content id: one text per id), so the page's
         text is not hashed again each time a prompt finds it."""
@@ -97,8 +127,8 @@ class PassageCache:
         def make(_: list[int]) -> list:
             chunks = split_into_chunks(page_text, size=size, overlap=overlap, unit="characters")
             terms = passage_terms([chunk.text for chunk in chunks])
-            return [tuple(Cut(chunk.text, chunk.start, text_key(chunk.text), folded(chunk.text), counted)
-                          for chunk, counted in zip(chunks, terms))]
+            return [PageCuts(tuple(Cut(chunk.text, chunk.start, text_key(chunk.text), folded(chunk.text), counted)
+                                   for chunk, counted in zip(chunks, terms)))]
 
         page_key = ("record", page_id) if page_id else text_key(page_text)
         return self._cuts.many([(page_key, size, overlap)], make)[0]

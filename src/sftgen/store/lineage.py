@@ -208,6 +208,30 @@ class Emits:
             found[row["source_id"]].append(row_to_record(row))
         return found
 
+    def emitted_versions_many(self, step: str, source_ids: Sequence[str],
+                              kind: str | None = None) -> dict[str, list[tuple[str, tuple]]]:
+        """What `emitted_from_many` finds, as (record id, version) without reading the records: the version is
+        the record's stored row as it is (text number, meta, parents, status...), equal while the record is
+        unchanged, so a reader that kept the record decoded knows whether it still holds."""
+        found: dict[str, list[tuple[str, tuple]]] = {source_id: [] for source_id in source_ids}
+        step_n = name_id(self.conn, step)
+        if step_n is None or not found:
+            return found
+        query = """SELECT o.name, i.name, r.text, r.meta, r.parents, r.status, r.reason, r.origin, r.step, r.kind
+                   FROM emit_rows e INDEXED BY emit_rows_step_source
+                   JOIN names o ON o.n = e.source JOIN record_rows r ON r.n = e.item JOIN names i ON i.n = r.n
+                   WHERE e.step = ? AND e.source IN (SELECT n FROM names WHERE name IN (SELECT value FROM json_each(?)))
+                   AND e.active = 1"""
+        params: list[Any] = [step_n, json.dumps(list(found), ensure_ascii=False)]
+        if kind:
+            query += " AND r.kind = ?"
+            params.append(kind)
+        cursor = self.conn.cursor()
+        cursor.row_factory = None  # plain tuples
+        for row in cursor.execute(query + " ORDER BY e.seq", params):
+            found[row[0]].append((row[1], row[2:]))
+        return found
+
     def count(self, step: str) -> int:
         step_n = name_id(self.conn, step)
         if step_n is None:

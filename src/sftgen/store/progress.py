@@ -175,6 +175,17 @@ class Progress:
         ).fetchone()
         return (row["outcome"], row["reason"]) if row else None
 
+    def outcomes_of(self, step: str, item_ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+        """`outcome_of` for several inputs in one query: item id -> (outcome, reason), for those it processed."""
+        if not item_ids:
+            return {}
+        cursor = self.conn.cursor()
+        cursor.row_factory = None
+        return {item: (outcome, reason) for item, outcome, reason in cursor.execute(
+            "SELECT i.name, p.outcome, p.reason FROM progress_rows p JOIN names i ON i.n = p.item "
+            "WHERE p.step = ? AND p.item IN (SELECT n FROM names WHERE name IN (SELECT value FROM json_each(?)))",
+            (self.number(step), json.dumps(list(item_ids), ensure_ascii=False)))}
+
     def has_run(self, step: str) -> bool:
         return self.conn.execute("SELECT 1 FROM progress_rows WHERE step=? LIMIT 1",
                                  (self.number(step),)).fetchone() is not None
