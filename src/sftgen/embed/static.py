@@ -52,19 +52,21 @@ class StaticEncoder:
             self.embedding = tensors.get_tensor("embeddings")
         if self.embedding.dtype not in (np.float16, np.float32) or config.get("pooling", "mean") != "mean":
             raise Unsupported(f"dtype {self.embedding.dtype}, pooling {config.get('pooling')}")
-        tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        spec_text = (folder / "tokenizer.json").read_text(encoding="utf-8")
+        spec = json.loads(spec_text)
+        tokenizer = Tokenizer.from_str(spec_text)
         vocab = tokenizer.get_vocab()
         if len(vocab) != len(self.embedding):
             raise Unsupported(f"{len(vocab)} tokens, {len(self.embedding)} vectors")
         self.max_length = config.get("max_length", DEFAULT_MAX_LENGTH)
         self.normalize = bool(config.get("normalize", False))
         self.dim = int(self.embedding.shape[1])
-        self.median_token_length = int(np.median([len(token) for token, _ in sorted(vocab.items(), key=lambda x: x[1])]))
+        self.median_token_length = int(np.median([len(token) for token in vocab]))  # in any order
         self.tokenizer = prepared(tokenizer, self.max_length)
-        self.unk_token_id = unknown_id(self.tokenizer)
+        self.unk_token_id = unknown_id(self.tokenizer, spec)
         self.plain_tokenizer = None
-        if is_bert_lowercasing(self.tokenizer):
-            self.plain_tokenizer = prepared(Tokenizer.from_str(self.tokenizer.to_str()), self.max_length)
+        if is_bert_lowercasing(spec):
+            self.plain_tokenizer = prepared(Tokenizer.from_str(spec_text), self.max_length)
             self.plain_tokenizer.normalizer = normalizers.Lowercase()
 
     def token_ids(self, texts: list[str]) -> list[list[int]]:
@@ -126,17 +128,16 @@ def prepared(tokenizer, max_length: int | None):
     return tokenizer
 
 
-def unknown_id(tokenizer) -> int | None:
+def unknown_id(tokenizer, spec: dict) -> int | None:
     model = tokenizer.model
     if hasattr(model, "unk_token"):
         return None if model.unk_token is None else tokenizer.token_to_id(model.unk_token)
-    return json.loads(tokenizer.to_str())["model"].get("unk_id")
+    return spec["model"].get("unk_id")
 
 
-def is_bert_lowercasing(tokenizer) -> bool:
+def is_bert_lowercasing(spec: dict) -> bool:
     """The BERT normaliser with lowercasing, before BERT's pre-tokenizer (splitting on whitespace and
     punctuation): the setting under which plain ASCII needs only the lowercasing."""
-    spec = json.loads(tokenizer.to_str())
     normalizer, pre = spec.get("normalizer") or {}, spec.get("pre_tokenizer") or {}
     return (normalizer.get("type") == "BertNormalizer" and normalizer.get("lowercase") is True
             and normalizer.get("strip_accents") in (None, True) and pre.get("type") == "BertPreTokenizer")
