@@ -8,14 +8,16 @@
 - profile's subdomain match of a reply (its topic, summary and chunk embedded), through each encoder;
 - generate's and broaden's variables (the chunk / profile each reads): one `store.get` per input, and a page
   read in one query;
-- what each writes per reply: generate's prompts of a profile (cleaning, checks, task type, meta, record id),
-  broaden's variants of a seed, rephrase's check of a rewrite; and the record id alone.
+- a prompt's task type and its checks alone; what each step works out per reply: generate's prompts of a
+  profile (cleaning, checks, task type, meta, record id), broaden's variants of a seed, rephrase's check of a
+  rewrite; and a record id alone. `--prompt-parts-only` prints only these, and runs on older commits too.
 
 Every part runs `--repeat` times over all its items; the best round's CPU per call is printed. Scores and
 matches of the two encoders are compared (they must be equal). The store is only read, but open a copy of a
 kept project (`cp -a`), never the kept one.
 
     PYTHONPATH=src .venv/bin/python bench/embed_step_parts.py COPY/project-2000 [--repeat 5]
+    PYTHONPATH=OLD/src .venv/bin/python bench/embed_step_parts.py COPY/project-2000 --prompt-parts-only
 """
 
 from __future__ import annotations
@@ -29,17 +31,22 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sftgen.embed.cache import ensure_distilled
-from sftgen.embed.embedder import Embedder, model2vec_model
-from sftgen.embed.static import StaticEncoder
 from sftgen.records import stable_hash
 from sftgen.recipe import load_recipe
 from sftgen.relevance.score import DescriptionScorer
 from sftgen.steps.broaden import BroadenStep, PromptVariants
 from sftgen.steps.generate import GeneratedPrompts, GenerateStep
-from sftgen.steps.prepared_encoder import PreparedEncoder
-from sftgen.steps.prompt_records import rewording_problem
+from sftgen.steps.prompt_records import rewording_problem, unusable_prompt
 from sftgen.steps.subdomains import CONTENT_CHARS, SubdomainMatcher
+from sftgen.steps.task_types import checked_task_type
 from sftgen.store.store import Store
+
+try:  # `--prompt-parts-only` runs on code before these (the prompt checks of an older commit)
+    from sftgen.embed.embedder import Embedder, model2vec_model
+    from sftgen.embed.static import StaticEncoder
+    from sftgen.steps.prepared_encoder import PreparedEncoder
+except ImportError:
+    StaticEncoder = None
 
 PAGE = 256
 LOAD = """
@@ -84,12 +91,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("project", type=Path)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--prompt-parts-only", action="store_true",
+                        help="only generate's, broaden's and rephrase's own checks (runs on older commits too)")
     args = parser.parse_args()
     recipe = load_recipe(args.project / "recipe.yaml")
     store = Store(args.project / ".sftgen" / "store.db")
     chunks = list(store.records_of_kind("chunk"))
     profiles = list(store.records_of_kind("profile"))
     prompts = list(store.records_of_kind("prompt"))
+    rows = [] if args.prompt_parts_only or StaticEncoder is None else embed_rows(recipe, store, chunks, profiles, prompts, args.repeat)
+    rows += prompt_rows(recipe, profiles, prompts, args.repeat)
+    print(f"{len(chunks)} chunks, {len(profiles)} profiles, {len(prompts)} prompts of {args.project}; "
+          f"best of {args.repeat} rounds, CPU ms per call")
+    for label, ms, calls in rows:
+        print(f"  {label:<50} {ms:8.4f} ms  ({calls} calls)")
+    store.close()
+
+
+def embed_rows(recipe, store, chunks, profiles, prompts, r: int) -> list:
     chunk_text = {chunk.id: chunk.text for chunk in chunks}
     folder = ensure_distilled()
     reference, ours = Embedder(model2vec_model(folder), "model2vec"), Embedder(StaticEncoder(folder), "static")
@@ -109,6 +128,32 @@ def main() -> None:
                    == paged_scores(prepared, paged_scorer, texts))
     same_matches = all(matchers["model2vec"].match(*c) == matchers["static"].match(*c) for c in contents)
 
+    chunk_ids = [p.meta.get("chunk_id", "") for p in profiles]
+    profile_ids = [p.meta.get("profile_id", "") for p in prompts]
+
+    def pages_of(ids: list[str]) -> None:
+        for start in range(0, len(ids), PAGE):
+            found = store.records.get_many(ids[start:start + PAGE])
+            [found[i].text for i in ids[start:start + PAGE] if i in found]
+
+    n = len(texts)
+    print(f"  scores equal (model2vec, StaticEncoder, by pages): {same_scores}; profile matches equal: {same_matches}")
+    return [
+        ("load the embedder: model2vec StaticModel", load_ms("model2vec", r), 1),
+        ("load the embedder: StaticEncoder", load_ms("static", r), 1),
+        ("chunk score, model2vec one at a time", best_ms(lambda: [scorers["model2vec"].score(t) for t in texts], n, r), n),
+        ("chunk score, StaticEncoder one at a time", best_ms(lambda: [scorers["static"].score(t) for t in texts], n, r), n),
+        ("chunk score, StaticEncoder a page at a time", best_ms(lambda: paged_scores(prepared, paged_scorer, texts), n, r), n),
+        ("profile match, model2vec", best_ms(lambda: [matchers["model2vec"].match(*c) for c in contents], len(contents), r), len(contents)),
+        ("profile match, StaticEncoder", best_ms(lambda: [matchers["static"].match(*c) for c in contents], len(contents), r), len(contents)),
+        ("generate's chunk, store.get each", best_ms(lambda: [store.get(i) for i in chunk_ids], len(chunk_ids), r), len(chunk_ids)),
+        ("generate's chunk, a page in one query", best_ms(lambda: pages_of(chunk_ids), len(chunk_ids), r), len(chunk_ids)),
+        ("broaden's profile, store.get each", best_ms(lambda: [store.get(i) for i in profile_ids], len(profile_ids), r), len(profile_ids)),
+        ("broaden's profile, a page in one query", best_ms(lambda: pages_of(profile_ids), len(profile_ids), r), len(profile_ids)),
+    ]
+
+
+def prompt_rows(recipe, profiles, prompts, r: int) -> list:
     by_profile: dict[str, list[str]] = defaultdict(list)
     by_seed: dict[str, list[str]] = defaultdict(list)
     rewrites = []
@@ -130,27 +175,12 @@ def main() -> None:
                  [{"persona": "student", "difficulty": "beginner"}] * len(texts_))
                 for sid, texts_ in by_seed.items() if sid in prompt_by_id]
     rephrased = [(prompt_by_id[pid].text, text) for pid, text in rewrites if pid in prompt_by_id]
-    chunk_ids = [p.meta.get("chunk_id", "") for p in profiles]
-    profile_ids = [p.meta.get("profile_id", "") for p in prompts]
-
-    def pages_of(ids: list[str]) -> None:
-        for start in range(0, len(ids), PAGE):
-            found = store.records.get_many(ids[start:start + PAGE])
-            [found[i].text for i in ids[start:start + PAGE] if i in found]
-
-    n, r = len(texts), args.repeat
-    rows = [
-        ("load the embedder: model2vec StaticModel", load_ms("model2vec", r), 1),
-        ("load the embedder: StaticEncoder", load_ms("static", r), 1),
-        ("chunk score, model2vec one at a time", best_ms(lambda: [scorers["model2vec"].score(t) for t in texts], n, r), n),
-        ("chunk score, StaticEncoder one at a time", best_ms(lambda: [scorers["static"].score(t) for t in texts], n, r), n),
-        ("chunk score, StaticEncoder a page at a time", best_ms(lambda: paged_scores(prepared, paged_scorer, texts), n, r), n),
-        ("profile match, model2vec", best_ms(lambda: [matchers["model2vec"].match(*c) for c in contents], len(contents), r), len(contents)),
-        ("profile match, StaticEncoder", best_ms(lambda: [matchers["static"].match(*c) for c in contents], len(contents), r), len(contents)),
-        ("generate's chunk, store.get each", best_ms(lambda: [store.get(i) for i in chunk_ids], len(chunk_ids), r), len(chunk_ids)),
-        ("generate's chunk, a page in one query", best_ms(lambda: pages_of(chunk_ids), len(chunk_ids), r), len(chunk_ids)),
-        ("broaden's profile, store.get each", best_ms(lambda: [store.get(i) for i in profile_ids], len(profile_ids), r), len(profile_ids)),
-        ("broaden's profile, a page in one query", best_ms(lambda: pages_of(profile_ids), len(profile_ids), r), len(profile_ids)),
+    texts = [p.text for p in prompts]
+    return [
+        ("a prompt's task type (checked_task_type)", best_ms(lambda: [checked_task_type(t, allowed[0], allowed)
+                                                                for t in texts], len(texts), r), len(texts)),
+        ("a prompt's checks (unusable_prompt)", best_ms(lambda: [unusable_prompt(t, set()) for t in texts],
+                                                         len(texts), r), len(texts)),
         ("generate: a reply's prompts (prompts_from)", best_ms(lambda: [generate.prompts_from(p, rep, asked, allowed)
                                                                for p, rep, asked in replies], len(replies), r), len(replies)),
         ("broaden: a reply's variants (variants_from)", best_ms(lambda: [broaden.variants_from(s, rep, targets)
@@ -160,12 +190,6 @@ def main() -> None:
         ("a record id (stable_hash)", best_ms(lambda: [stable_hash("prompt", p.text, p.parent_ids, "generate:0")
                                                        for p in prompts], len(prompts), r), len(prompts)),
     ]
-    print(f"{len(chunks)} chunks, {len(profiles)} profiles, {len(prompts)} prompts of {args.project}; "
-          f"best of {r} rounds, CPU ms per call")
-    for label, ms, calls in rows:
-        print(f"  {label:<50} {ms:8.4f} ms  ({calls} calls)")
-    print(f"  scores equal (model2vec, StaticEncoder, by pages): {same_scores}; profile matches equal: {same_matches}")
-    store.close()
 
 
 if __name__ == "__main__":
