@@ -44,7 +44,7 @@ def load_embedder(cache_dir: Path | None = None, name: str = DEFAULT_MODEL_NAME)
     """Load the static embedder from the user cache, distilling it there first if needed (once per
     machine, about half a minute; needs torch). Raises EmbedderUnavailable naming sftgen[embed] when
     the packages are missing."""
-    require("model2vec", purpose="the embedder")
+    require("model2vec", "tokenizers", "safetensors", purpose="the embedder")
     folder = ensure_distilled(name, cache_dir)
     from sftgen.embed.static import StaticEncoder, Unsupported
 
