@@ -8,6 +8,8 @@ small model writes before a question is taken off."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sftgen.steps.prompt_records import unusable_prompt, without_label
 
@@ -51,3 +53,18 @@ def test_a_task_type_written_before_the_question_is_taken_off():
     assert without_label("How-to - build a cloud chamber at home?", types) == "build a cloud chamber at home?"
     assert without_label("Explain why the sky is blue.", types) == "Explain why the sky is blue."
     assert unusable_prompt(without_label("trade-off, explain", types), set()) is not None
+
+
+SELF_REFERENCE_FRAGMENTS = ["according to", "based on", "in", "from", "as described in", "as stated in", "the", "this",
+                            "This", "THE", "text", "passage", "document", "article", "excerpt", "above", "chunk",
+                            "context", "following", "topic", "subject", "on", "about", "of", "regarding", "explain",
+                            "describe", "discuss", "quarks", "What", "is", "?", ",", "\u017f", "\u212a", "Ünï"]
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from(SELF_REFERENCE_FRAGMENTS), max_size=12), st.sampled_from([" ", "  ", "\n", "-"]))
+def test_the_self_reference_words_only_spare_texts_the_pattern_finds_nothing_in(words, joiner):
+    from sftgen.steps.prompt_records import NOT_SELF_CONTAINED, self_contained
+
+    text = joiner.join(words)
+    assert self_contained(text) == (NOT_SELF_CONTAINED.search(text) is None), text

@@ -7,7 +7,7 @@ import re
 from collections import Counter
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sftgen.steps.task_types import checked_task_type
@@ -74,3 +74,32 @@ def test_generate_labels_each_prompt_with_the_type_its_text_shows(tmp_path):
     relabelled = [p for p in seeds if "task_type_asked" in p.meta]
     assert len(relabelled) >= 2 * len(seeds) // 3 - 1
     assert all(p.meta["task_type_asked"] != p.meta["task_type"] for p in relabelled)
+
+
+FRAGMENTS = ["how", "how to", "does", "do", "is", "are", "did", "was", "doesn't", "isn't", "didn\u2019t", "why", "what",
+             "what is the value", "what are the number", "compare", "comparing", "differ", "difference", "different from",
+             "versus", "vs.", "vs", "distinguish", "contrast", "similarity", "step", "steps to", "procedure", "walk",
+             "me", "through", "set", "up", "fail", "wrong", "error", "fix", "diagnose", "unexpected", "troubleshoot",
+             "not", "working", "match", "agree", "calculate", "compute", "much", "many", "long", "far", "fast",
+             "estimate", "trade-off", "tradeoffs", "pros", "and", "cons", "advantages", "disadvantage", "drawback",
+             "at", "the", "cost", "expense", "of", "worth", "it", "weigh", "explain", "describe", "quark", "i", "we",
+             "you", "one", "can", "should", "magnitude", "?", ",", "-", "'", "a", "lab"]
+
+
+def shows_by_search(name: str, folded: str) -> bool:
+    """Every cue searched, as before the cue words let a text skip the search."""
+    from sftgen.steps.task_types import CUES, name_pattern
+
+    cue = CUES.get(name)
+    return bool(cue and cue.search(folded)) or name_pattern(name).search(folded) is not None
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from(FRAGMENTS), max_size=14), st.sampled_from(["", " ", "-"]))
+def test_a_text_without_a_cues_words_shows_what_searching_every_cue_shows(words, joiner):
+    from sftgen.steps.task_types import CUE_WORDS, CUES, shows
+
+    assert set(CUE_WORDS) == set(CUES)
+    folded = " ".join((joiner.join(words) if joiner == "-" else " ".join(words)).casefold().split())
+    for name in [*TYPES, "lab", "quark"]:
+        assert shows(name, folded) == shows_by_search(name, folded), (name, folded)

@@ -99,6 +99,11 @@ class Step:
     async def process(self, item: Record, ctx: ItemContext) -> Outcome:
         raise NotImplementedError
 
+    def prepare_inputs(self, items: list[Record], ctx: RunContext) -> None:
+        """A page of pending inputs, before the pool takes them: a step may do at once what it would do for
+        each (encode their texts in one call, read the records they refer to in one query) and keep it in a
+        PageMemo (core/page_memo.py). Only a speed-up: `process` gives the same outcome without it."""
+
     def reopen_inputs(self, ctx: RunContext) -> None:
         """Called before each pass looks for this step's pending inputs: a step may hand back inputs
         it declined earlier whose reason no longer holds (see GenerateStep)."""

@@ -1,5 +1,6 @@
 """The project's text embedder: a static (model2vec) model, so encoding is a table lookup and a mean,
-about ten thousand sentences a second on one core, with no torch at run time."""
+about ten thousand sentences a second on one core, with no torch at run time. It runs through
+`StaticEncoder` (embed/static.py: the same rows without model2vec's import and per-call costs)."""
 
 from __future__ import annotations
 
@@ -43,9 +44,19 @@ def load_embedder(cache_dir: Path | None = None, name: str = DEFAULT_MODEL_NAME)
     """Load the static embedder from the user cache, distilling it there first if needed (once per
     machine, about half a minute; needs torch). Raises EmbedderUnavailable naming sftgen[embed] when
     the packages are missing."""
-    require("model2vec", purpose="the embedder")
+    require("model2vec", "tokenizers", "safetensors", purpose="the embedder")
     folder = ensure_distilled(name, cache_dir)
+    from sftgen.embed.static import StaticEncoder, Unsupported
+
+    try:
+        return Embedder(StaticEncoder(folder), name)
+    except Unsupported:
+        return Embedder(model2vec_model(folder), name)
+
+
+def model2vec_model(folder: Path):
+    """model2vec's own `StaticModel` of the folder (the reference `StaticEncoder` reproduces)."""
     os.environ["HF_HUB_OFFLINE"] = "1"
     from model2vec import StaticModel
 
-    return Embedder(StaticModel.from_pretrained(folder), name)
+    return StaticModel.from_pretrained(folder)

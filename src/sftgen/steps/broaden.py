@@ -14,6 +14,7 @@ from sftgen.quotas.targets import QUOTA_FULL
 from sftgen.records import Record
 from sftgen.core.step import LLMStep, Outcome, SideDrop, drop, keep
 from sftgen.core.context import ItemContext, RunContext
+from sftgen.core.page_memo import RecordTexts
 from sftgen.steps.prompt_records import PromptText, clean_prompt, inherited_meta, reworded_parent, rotated, unusable_prompt
 
 
@@ -73,10 +74,14 @@ class BroadenStep(LLMStep):
     def on_ask_failed(self, item: Record, ctx: ItemContext) -> None:
         ledger_for(ctx.run).release(item.id)
 
+    def prepare_inputs(self, items: list[Record], ctx: RunContext) -> None:
+        """The profiles of a page of seeds (a profile's seeds come together), read in one query."""
+        profile_texts(ctx).read(ctx, [item.meta.get("profile_id", "") for item in items])
+
     def variables_for(self, item: Record, ctx: ItemContext, targets: list[dict[str, str]]) -> dict[str, Any]:
-        profile = ctx.run.store.get(item.meta.get("profile_id", ""))
+        summary = profile_texts(ctx.run).text(ctx.run, item.meta.get("profile_id", ""))
         return {"domain": ctx.recipe.domain, "prompt": item.text, "meta": item.meta,
-                "profile_summary": profile.text if profile else "", "targets": targets}
+                "profile_summary": summary if summary is not None else "", "targets": targets}
 
     def variants_from(self, seed: Record, reply: PromptVariants, targets: list[dict[str, str]]) -> Outcome:
         outputs, side_drops = [], []
@@ -95,3 +100,11 @@ class BroadenStep(LLMStep):
         outcome = keep(*outputs) if outputs else drop("no_usable_variants", f"{len(reply.variants)} written, none usable")
         outcome.side_drops = side_drops
         return outcome
+
+
+class ProfileTexts(RecordTexts):
+    """The summaries (texts) of the profiles of broaden's pending seeds."""
+
+
+def profile_texts(run: RunContext) -> ProfileTexts:
+    return run.services.state(ProfileTexts, ProfileTexts)

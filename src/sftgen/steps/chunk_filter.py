@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from sftgen.llm.schemas import Sentence
 from sftgen.records import Record
 from sftgen.relevance.gate import RelevanceGate, examples_fingerprint
+from sftgen.steps.prepared_encoder import PreparedEncoder
 from sftgen.core.step import LLMFilterStep, Outcome, drop, keep
 from sftgen.core.context import ItemContext, RunContext
 
@@ -76,6 +77,13 @@ class ChunkFilterStep(LLMFilterStep):
         outcome.meta_updates = {"relevance": score}
         return outcome
 
+    def prepare_inputs(self, items: list[Record], ctx: RunContext) -> None:
+        """The chunks a score is made for (all but the too short), encoded in one call."""
+        encoder = relevance_encoder(ctx)
+        if isinstance(encoder, PreparedEncoder):
+            minimum = ctx.recipe.profiles.min_chunk_chars
+            encoder.prepare([item.text for item in items if len(item.text.strip()) >= minimum])
+
     def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
         return {"domain": ctx.recipe.domain, "chunk": item.text, "title": item.meta.get("title") or ""}
 
@@ -91,11 +99,13 @@ def relevance_gate(run: RunContext) -> RelevanceGate:
 
 
 def relevance_encoder(run: RunContext):
+    """MiniLM (`relevance.embedder: minilm`: padded batches, so one text at a time), else the run's static
+    embedder, whose rows can be made a page at a time (steps/prepared_encoder.py)."""
     if run.recipe.relevance.embedder == "minilm":
         from sftgen.embed.minilm import MiniLMEncoder
 
         return run.services.state(MiniLMEncoder, MiniLMEncoder)
-    return run.services.embedder()
+    return run.services.state(PreparedEncoder, lambda: PreparedEncoder(run.services.embedder()))
 
 
 def domain_brief(ctx: RunContext) -> dict[str, Any]:

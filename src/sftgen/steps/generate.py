@@ -14,6 +14,7 @@ from sftgen.quotas.targets import QUOTA_FULL
 from sftgen.records import Record
 from sftgen.core.step import LLMStep, Outcome, SideDrop, drop, keep
 from sftgen.core.context import ItemContext, RunContext
+from sftgen.core.page_memo import RecordTexts
 from sftgen.steps.prompt_records import PromptText, clean_prompt, rotated, unusable_prompt, without_label
 from sftgen.steps.task_types import checked_task_type
 
@@ -95,10 +96,14 @@ class GenerateStep(LLMStep):
     def on_ask_failed(self, item: Record, ctx: ItemContext) -> None:
         ledger_for(ctx.run).release(item.id)
 
+    def prepare_inputs(self, items: list[Record], ctx: RunContext) -> None:
+        """The chunks of a page of profiles, read in one query."""
+        chunk_texts(ctx).read(ctx, [item.meta.get("chunk_id", "") for item in items])
+
     def variables_for(self, item: Record, ctx: ItemContext, task_types: list[str]) -> dict[str, Any]:
-        chunk = ctx.run.store.get(item.meta.get("chunk_id", ""))
+        chunk = chunk_texts(ctx.run).text(ctx.run, item.meta.get("chunk_id", ""))
         return {"domain": ctx.recipe.domain, "profile": item.meta, "summary": item.text,
-                "chunk": chunk.text[:CHUNK_CHARS_IN_PROMPT] if chunk else "", "task_types": task_types}
+                "chunk": chunk[:CHUNK_CHARS_IN_PROMPT] if chunk is not None else "", "task_types": task_types}
 
     def prompts_from(self, profile: Record, reply: GeneratedPrompts, task_types: list[str],
                      allowed: list[str], attempt: int = 0) -> Outcome:
@@ -125,6 +130,14 @@ class GenerateStep(LLMStep):
             outcome = keep(*outputs)
         outcome.side_drops = side_drops
         return outcome
+
+
+class ChunkTexts(RecordTexts):
+    """The texts of the chunks of generate's pending profiles."""
+
+
+def chunk_texts(run: RunContext) -> ChunkTexts:
+    return run.services.state(ChunkTexts, ChunkTexts)
 
 
 def seed_meta(profile: Record, task_type: str) -> dict[str, Any]:

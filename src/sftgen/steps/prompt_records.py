@@ -48,7 +48,17 @@ def is_request(text: str) -> bool:
     return text.rstrip().endswith("?") or REQUEST_START.match(text.lstrip()) is not None
 
 
+SELF_REFERENCE_WORDS = ("text", "passage", "document", "article", "excerpt", "above", "chunk", "this topic",
+                        "this subject")
+"""Every match of NOT_SELF_CONTAINED ends in one of these: plain ASCII without them is not searched (a
+substring test is a fraction of the search; other text is searched, as its case folding can make one)."""
+
+
 def self_contained(text: str) -> bool:
+    if text.isascii():
+        lowered = text.lower()
+        if not any(word in lowered for word in SELF_REFERENCE_WORDS):
+            return True
     return NOT_SELF_CONTAINED.search(text) is None
 
 
@@ -85,10 +95,19 @@ def unusable_prompt(text: str, seen: set[str]) -> tuple[str, str] | None:
 
 
 def names_a_subject(text: str) -> bool:
+    asking = asking_words()
+    return any(word not in asking for word in WORDS.findall(text.casefold()))
+
+
+WORDS = re.compile(r"[\w'-]+")
+
+
+@lru_cache(maxsize=1)
+def asking_words() -> frozenset[str]:
+    """Function words and QUESTION_WORDS: the words that name nothing to ask about."""
     from sftgen.dedup.content import FUNCTION_WORDS  # numpy comes with it; only prompt steps need it
 
-    return any(word not in FUNCTION_WORDS and word not in QUESTION_WORDS
-               for word in re.findall(r"[\w'-]+", text.casefold()))
+    return FUNCTION_WORDS | QUESTION_WORDS
 
 
 def content_stems(words: list[str]) -> set[str]:

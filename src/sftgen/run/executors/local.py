@@ -215,12 +215,16 @@ class LocalExecutor:
             )
             if not page:
                 return
+            self.prepare_page(step, [record for _, record in page[: total - fed]], ctx)
             for seq, record in page:
                 after_seq = seq
                 yield record
                 fed += 1
                 if fed >= total:
                     return
+
+    def prepare_page(self, step: Step, records: list[Record], ctx: RunContext) -> None:
+        step.prepare_inputs(records, ctx)
 
     async def run_pool(self, step, ctx, inputs, batch: CommitBuffer, handler) -> int:
         workers_count = worker_count(step, ctx)

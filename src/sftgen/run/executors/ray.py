@@ -171,6 +171,10 @@ class RayExecutor(LocalExecutor):
             return ctx.recipe.llm.provider == "openai"
         return step.remote_ok
 
+    def prepare_page(self, step: Step, records: list[Record], ctx: RunContext) -> None:
+        if not self.runs_remotely(step, ctx):  # a worker's step works out its own inputs
+            super().prepare_page(step, records, ctx)
+
     async def run_one(self, step: Step, item, ctx: RunContext, handler) -> list[ItemResult]:
         if not self.runs_remotely(step, ctx):
             return await super().run_one(step, item, ctx, handler)
