@@ -108,3 +108,15 @@ def test_gc_forgets_the_numbers_when_it_deletes_texts_and_a_later_request_keeps_
         assert store.cache_entry("k1")["request"] == json.loads(request(records[0].text))
     finally:
         store.close()
+
+
+def test_the_records_read_together_give_their_text_numbers_too(tmp_path):
+    store, records = seeded(tmp_path, 2)
+    try:
+        assert set(store.records.get_many([record.id for record in records])) == {record.id for record in records}
+        lookups = text_lookups(store)
+        store.cache_put("k1", "m", request(records[1].text), {"choices": []}, {})
+        assert lookups == []
+        assert store.cache_entry("k1")["request"] == json.loads(request(records[1].text))
+    finally:
+        store.close()

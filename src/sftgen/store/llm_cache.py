@@ -80,9 +80,13 @@ def held_codec(held: dict[int, tuple[bytes, Any]], dictionary_id: int, data: byt
     return cached[1]
 
 
+BODY_JSON = json.JSONEncoder(ensure_ascii=False)
+"""`json.dumps(value, ensure_ascii=False)` without making an encoder per call."""
+
+
 def as_bytes(value: dict | bytes | str) -> bytes:
     if isinstance(value, dict):
-        value = json.dumps(value, ensure_ascii=False)
+        value = BODY_JSON.encode(value)
     return value.encode("utf-8") if isinstance(value, str) else value
 
 
