@@ -120,3 +120,29 @@ def test_the_records_read_together_give_their_text_numbers_too(tmp_path):
         assert store.cache_entry("k1")["request"] == json.loads(request(records[1].text))
     finally:
         store.close()
+
+
+def test_a_store_made_at_a1228df_opens_reads_its_cache_and_keeps_references_to_its_texts(tmp_path):
+    from tests.test_store_migration import old_store
+
+    path = old_store(tmp_path / "old.db", fixture="a1228df")
+    store = Store(path)
+    try:
+        keys = [row[0] for row in store.conn.execute("SELECT key FROM llm_cache ORDER BY key")]
+        assert keys and all(store.cache_entry(key) is not None for key in keys)
+        ids = [row[0] for row in store.conn.execute(
+            "SELECT id FROM records WHERE length(text_of(text)) >= 64 ORDER BY id LIMIT 2")]
+        found = store.records.get_many(ids)
+        lookups = text_lookups(store)
+        text = found[ids[0]].text
+        store.cache_put("new", "m", request(text), {"choices": [{"message": {"content": "ok"}}]}, {})
+        assert lookups == []
+        assert store.conn.execute("SELECT request FROM llm_cache WHERE key='new'").fetchone()[0][:1] == ZSTD_WITH_TEXTS
+    finally:
+        store.close()
+    store = Store(path)  # reopened, as a resumed run: the reply is found and the request reads back
+    try:
+        assert store.cache_get("new") == {"choices": [{"message": {"content": "ok"}}]}
+        assert store.cache_entry("new")["request"] == json.loads(request(text))
+    finally:
+        store.close()
