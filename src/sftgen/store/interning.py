@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable
 
 
@@ -49,6 +50,7 @@ class TextNumbers:
 
     def __init__(self) -> None:
         self.numbers: dict[bytes, int] = {}
+        self.lock = threading.Lock()  # the connection is shared with worker threads (sftgen/turns.py)
 
     def saw(self, conn: sqlite3.Connection, found: Iterable[tuple[bytes, int]]) -> None:
         """Remember these (hash, number) read on `conn`, unless inside a transaction (a text inserted in it
@@ -59,17 +61,19 @@ class TextNumbers:
     def remember(self, found: Iterable[tuple[bytes, int]]) -> None:
         """Remember these (hash, number), known to be committed."""
         numbers = self.numbers
-        for digest, n in found:
-            numbers.pop(digest, None)
-            numbers[digest] = n  # the most recent last
-        while len(numbers) > self.HELD:
-            del numbers[next(iter(numbers))]
+        with self.lock:
+            for digest, n in found:
+                numbers.pop(digest, None)
+                numbers[digest] = n  # the most recent last
+            while len(numbers) > self.HELD:
+                del numbers[next(iter(numbers))]
 
     def get(self, digest: bytes) -> int | None:
         return self.numbers.get(digest)
 
     def forget(self) -> None:
-        self.numbers.clear()
+        with self.lock:
+            self.numbers.clear()
 
 
 def texts_seen(conn: sqlite3.Connection) -> TextNumbers | None:
