@@ -35,7 +35,7 @@ from pathlib import Path
 from sftgen.records import Record, Status
 from sftgen.store.cache_keys import KEY_SQL
 from sftgen.store.disk_full import DiskFull, is_disk_full
-from sftgen.store.interning import NameNumbers
+from sftgen.store.interning import NameNumbers, TextNumbers
 from sftgen.store.meta_codec import MetaCodec
 from sftgen.store.migrate import migrate
 from sftgen.store.text_codec import TextCodec
@@ -192,11 +192,12 @@ CREATE UNIQUE INDEX IF NOT EXISTS reviews_external ON reviews(external_id) WHERE
 
 
 class StoreConnection(sqlite3.Connection):
-    """A connection that remembers the numbers of the names it found (store/interning.py)."""
+    """A connection that remembers the numbers of the names it found, and of the texts it read (store/interning.py)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.names = NameNumbers()
+        self.texts_seen = TextNumbers()
 
 
 def connect(path: Path) -> sqlite3.Connection:

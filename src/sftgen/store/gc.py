@@ -26,7 +26,7 @@ from pathlib import Path
 
 from sftgen.store.cache_keys import key_of, key_parts
 from sftgen.store.db import Database, marks
-from sftgen.store.interning import intern_text
+from sftgen.store.interning import intern_text, texts_seen
 from sftgen.store.progress import text_heads
 from sftgen.store.llm_cache import LLMCache
 
@@ -179,6 +179,8 @@ def collect(db: Database, apply: bool) -> Collected:
                       "AND n NOT IN (SELECT label FROM progress_rows WHERE label IS NOT NULL)")
             LLMCache(db).inline_texts({row[0] for row in db.conn.execute(f"SELECT n {unused}")})
             db.conn.execute(f"DELETE {unused}")
+            if (seen := texts_seen(db.conn)) is not None:  # a number it held may be given to another text
+                seen.forget()
         reencoded = (db.metas.reencode_text_rows() + db.texts.reencode_text_rows()
                      + LLMCache(db).reencode_older_rows())
     db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

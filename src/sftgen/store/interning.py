@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable
 
 
@@ -38,6 +39,46 @@ class NameNumbers:
 
     def rolled_back(self) -> None:
         self.pending.clear()
+
+
+class TextNumbers:
+    """hash -> number of texts a connection read outside a transaction (committed), the `HELD` most recently
+    read: a cached request that quotes one of them refers to it without a query per request (store/llm_cache.py).
+    A text's number holds while the text is in the store; `sftgen gc` forgets them all when it deletes texts."""
+
+    HELD = 8192
+
+    def __init__(self) -> None:
+        self.numbers: dict[bytes, int] = {}
+        self.lock = threading.Lock()  # the connection is shared with worker threads (sftgen/turns.py)
+
+    def saw(self, conn: sqlite3.Connection, found: Iterable[tuple[bytes, int]]) -> None:
+        """Remember these (hash, number) read on `conn`, unless inside a transaction (a text inserted in it
+        would be gone if it rolled back)."""
+        if not conn.in_transaction:
+            self.remember(found)
+
+    def remember(self, found: Iterable[tuple[bytes, int]]) -> None:
+        """Remember these (hash, number), known to be committed."""
+        numbers = self.numbers
+        with self.lock:
+            for digest, n in found:
+                numbers.pop(digest, None)
+                numbers[digest] = n  # the most recent last
+            while len(numbers) > self.HELD:
+                del numbers[next(iter(numbers))]
+
+    def get(self, digest: bytes) -> int | None:
+        return self.numbers.get(digest)
+
+    def forget(self) -> None:
+        with self.lock:
+            self.numbers.clear()
+
+
+def texts_seen(conn: sqlite3.Connection) -> TextNumbers | None:
+    """The connection's remembered text numbers (None for a plain sqlite3 connection)."""
+    return getattr(conn, "texts_seen", None)
 
 
 def numbers_of(conn: sqlite3.Connection) -> NameNumbers | None:

@@ -27,6 +27,7 @@ import zstandard
 
 from sftgen.store.cache_keys import key_of, key_parts
 from sftgen.store.db import Database
+from sftgen.store.interning import texts_seen
 from sftgen.store.request_texts import expanded, referenced, references
 from sftgen.store.text_codec import TextCodec
 from sftgen.store.zstd_dictionaries import TRAIN_AFTER, train, zstd_compressor, zstd_decompressor
@@ -79,9 +80,13 @@ def held_codec(held: dict[int, tuple[bytes, Any]], dictionary_id: int, data: byt
     return cached[1]
 
 
+BODY_JSON = json.JSONEncoder(ensure_ascii=False)
+"""`json.dumps(value, ensure_ascii=False)` without making an encoder per call."""
+
+
 def as_bytes(value: dict | bytes | str) -> bytes:
     if isinstance(value, dict):
-        value = json.dumps(value, ensure_ascii=False)
+        value = BODY_JSON.encode(value)
     return value.encode("utf-8") if isinstance(value, str) else value
 
 
@@ -163,6 +168,9 @@ class LLMCache:
         self._decompressors: dict[int, tuple[bytes, zstandard.ZstdDecompressor]] = {}
         """By dictionary id, with the bytes they were made from (an id made in a transaction that rolled back
         can come again with other bytes)."""
+        self._texts_committed = False
+        """Whether the texts found now are committed ones: inside a `put_many` that began the transaction
+        (it inserts no texts); the connection then remembers their numbers."""
 
     def dictionary(self, dictionary_id: int) -> bytes:
         if dictionary_id not in self._by_id:
@@ -182,9 +190,24 @@ class LLMCache:
                                 ZSTD_WITH_TEXTS if numbers else ZSTD_WITH_DICTIONARY)
 
     def text_numbers(self, digests: list[bytes]) -> dict[bytes, int]:
-        """hash -> number of the texts the store has, of these."""
-        return dict(self.conn.execute(f"SELECT hash, n FROM texts WHERE hash IN ({','.join('?' * len(digests))})",
-                                      digests).fetchall())
+        """hash -> number of the texts the store has, of these: those the connection read lately (a step's
+        inputs, texts found for earlier requests) without a query."""
+        seen = texts_seen(self.conn)
+        found: dict[bytes, int] = {}
+        missing = []
+        for digest in digests:
+            n = None if seen is None else seen.get(digest)
+            if n is None:
+                missing.append(digest)
+            else:
+                found[digest] = n
+        if missing:
+            rows = self.conn.execute(f"SELECT hash, n FROM texts WHERE hash IN ({','.join('?' * len(missing))})",
+                                     missing).fetchall()
+            found.update(rows)
+            if seen is not None and self._texts_committed:
+                seen.remember(rows)
+        return found
 
     def text(self, n: int) -> str:
         row = self.conn.execute("SELECT text FROM texts WHERE n=?", (n,)).fetchone()
@@ -312,15 +335,20 @@ class LLMCache:
     def put_many(self, rows: list[tuple[str, str, dict | bytes, dict, dict]]) -> None:
         """Several `put`s' rows (key, model, request, response, usage) in one transaction and one statement."""
         made_now = []
+        began = not self.conn.in_transaction  # then every text it finds is committed (it inserts none)
         with self.db.transaction("the LLM request cache"):
-            values: dict[str, tuple] = {}  # by key: a key sent twice in the batch keeps its last reply
-            for key, model, request, response, usage in rows:
-                stored, made_for_request = self.packed_request(request)
-                reply, made_for_reply = self.packed_reply(request, response)
-                made_now += [made_for_request, made_for_reply]
-                values.pop(key, None)
-                values[key] = (*key_parts(key), model, stored, reply, usage.get("prompt_tokens", 0),
-                               usage.get("completion_tokens", 0), time.time())
+            self._texts_committed = began
+            try:
+                values: dict[str, tuple] = {}  # by key: a key sent twice in the batch keeps its last reply
+                for key, model, request, response, usage in rows:
+                    stored, made_for_request = self.packed_request(request)
+                    reply, made_for_reply = self.packed_reply(request, response)
+                    made_now += [made_for_request, made_for_reply]
+                    values.pop(key, None)
+                    values[key] = (*key_parts(key), model, stored, reply, usage.get("prompt_tokens", 0),
+                                   usage.get("completion_tokens", 0), time.time())
+            finally:
+                self._texts_committed = False
             self.conn.executemany("DELETE FROM llm_rows WHERE k=? AND tail=?", [row[:2] for row in values.values()])
             self.conn.executemany(
                 """INSERT INTO llm_rows

@@ -11,7 +11,7 @@ from typing import Any
 
 from sftgen.records import Record, Status
 from sftgen.store.db import LABEL, RECORD_COLUMNS, RECORD_JOINS, Database, marks, record_text, row_to_record
-from sftgen.store.interning import intern, intern_text, name_id, name_ids
+from sftgen.store.interning import intern, intern_text, name_id, name_ids, texts_seen
 from sftgen.store.results import ItemResult
 
 
@@ -108,7 +108,7 @@ class Progress:
         # scan and sort all of the upstream's emits, quadratic over a run; bench/memory_bench.py).
         numbers = name_ids(self.conn, upstream)
         rows = self.conn.execute(
-            f"""SELECT e.seq AS seq, {RECORD_COLUMNS} FROM emit_rows e
+            f"""SELECT e.seq AS seq, {RECORD_COLUMNS}, t.hash AS text_hash, t.n AS text_n FROM emit_rows e
                 JOIN record_rows r ON r.n = e.item {RECORD_JOINS}
                 LEFT JOIN progress_rows p ON p.step = ? AND p.item = e.item
                 WHERE e.step IN ({marks(numbers)}) AND e.active = 1 AND e.seq > ?
@@ -119,6 +119,8 @@ class Progress:
             (self.number(step), *numbers, after_seq, self.number(settings), errors_cutoff(errors_before), *numbers,
              limit),
         ).fetchall()
+        if (seen := texts_seen(self.conn)) is not None:  # the step's requests quote them (store/request_texts.py)
+            seen.saw(self.conn, ((row["text_hash"], row["text_n"]) for row in rows))
         return [(row["seq"], row_to_record(row)) for row in rows]
 
     def count_pending(

@@ -10,7 +10,7 @@ from typing import Any
 
 from sftgen.records import Record, Status
 from sftgen.store.db import RECORD_COLUMNS, RECORD_JOINS, Database, count_change, row_to_record
-from sftgen.store.interning import intern, intern_text, name_id
+from sftgen.store.interning import intern, intern_text, name_id, texts_seen
 from sftgen.store.meta_codec import meta_json
 
 
@@ -108,8 +108,11 @@ class Records:
         if not ids:
             return {}
         rows = self.conn.execute(
-            f"SELECT {RECORD_COLUMNS} FROM names i JOIN record_rows r ON r.n = i.n JOIN texts t ON t.n = r.text "
-            "WHERE i.name IN (SELECT value FROM json_each(?))", (json.dumps(ids, ensure_ascii=False),))
+            f"SELECT {RECORD_COLUMNS}, t.hash AS text_hash, t.n AS text_n FROM names i JOIN record_rows r ON r.n = i.n "
+            "JOIN texts t ON t.n = r.text WHERE i.name IN (SELECT value FROM json_each(?))",
+            (json.dumps(ids, ensure_ascii=False),)).fetchall()
+        if (seen := texts_seen(self.conn)) is not None:  # requests quote them (store/request_texts.py)
+            seen.saw(self.conn, ((row["text_hash"], row["text_n"]) for row in rows))
         return {record.id: record for record in map(row_to_record, rows)}
 
     def of_kind(self, kind: str) -> Iterator[Record]:
