@@ -5,10 +5,10 @@ answer never cites a passage that was not retrieved."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sftgen.records import Record
 
 MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)(?:\s*[,;:]\s*[^\[\]\n]{0,120})?\]")
 """`[1]`, `[2, 3]`, and the loose forms small models write after a numbered list of passages: `[3: Title]`,
@@ -75,8 +75,9 @@ def unmatched_closing_brackets_removed(text: str) -> str:
     return "".join(kept)
 
 
-def citation_entries(cited: list[int], passages: list[Record]) -> list[dict[str, Any]]:
-    """`[n]` -> the passage's URL, title and id (passages are numbered from 1 in prompt order)."""
+def citation_entries(cited: list[int], passages: Sequence[Any]) -> list[dict[str, Any]]:
+    """`[n]` -> the passage's URL, title and id (passages are numbered from 1 in prompt order; each a Record
+    or anything with its `id` and `meta`)."""
     entries = []
     for n in cited:
         passage = passages[n - 1]
