@@ -7,9 +7,11 @@ the earlier steps have nothing to do, so the answer steps run as in the first ru
 
 The kept project is only read. Run it with the code to measure on the path (`PYTHONPATH=src`, or another
 checkout's `src` for a before figure); `--keep-copy DIR` leaves the last round's copy there (to compare
-its exports).
+its exports); `--profile-dir DIR` records each round with py-spy (DIR/run-N.speedscope.json;
+bench/scale/profile_steps.py reads it).
 
     PYTHONPATH=src .venv/bin/python bench/answer_steps_cpu.py KEPT/project-2000 [--rounds 3] [--latency 0.2]
+        [--keep-copy DIR] [--profile-dir DIR]
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ if str(ROOT) not in sys.path:  # `tests.fakes` lives in the repo, not the packag
     sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
-from scale.commands import run_sftgen, steps_summary  # noqa: E402
+from scale.commands import Profiling, run_sftgen, steps_summary  # noqa: E402
 from scale.scripted_server import spawn_scripted_server  # noqa: E402
 
 from sftgen.store.cache_keys import key_parts  # noqa: E402
@@ -88,6 +90,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--timeout", type=float, default=1200.0)
     parser.add_argument("--keep-copy", type=Path, default=None, help="move the last round's copy here")
+    parser.add_argument("--profile-dir", type=Path, default=None, help="py-spy each round into this folder")
     args = parser.parse_args()
     figures: dict[str, list[float]] = {step: [] for step in MEASURED}
     server = spawn_scripted_server(args.latency)
@@ -96,7 +99,9 @@ def main() -> None:
             for round_ in range(args.rounds):
                 copy = prepared_copy(args.project, Path(tmp) / f"project-{round_}", server.base_url)
                 server.reset()
-                result = run_sftgen(["run", str(copy)], Path(tmp), f"run-{round_}", timeout_s=args.timeout).check()
+                profiling = Profiling(args.profile_dir) if args.profile_dir is not None else None
+                result = run_sftgen(["run", str(copy)], Path(tmp), f"run-{round_}", profiling,
+                                    timeout_s=args.timeout).check()
                 steps = steps_summary(result)
                 line = []
                 for step in MEASURED:

@@ -25,15 +25,15 @@ FENCE_ECHO_NEEDS = ("TITLE", "PASSAGE", "QUESTION", "[n")
 """What every FENCE_ECHO match holds: an answer without any of them is searched no further."""
 
 
-ASCII_NOT_WORD = str.maketrans({chr(code): " " for code in range(128) if not chr(code).isalnum()})
-"""Every ASCII character that is no letter or digit, to a space."""
+ASCII_WORDS = bytes(ord(chr(code).lower()) if code < 128 and chr(code).isalnum() else ord(" ") for code in range(256))
+"""`bytes.translate` table of ASCII text: letters to lower case, digits as they are, anything else to a space."""
 
 
 def normalised(text: str) -> str:
     """`normalise(text)`; an ASCII text (NFKC leaves it as it is, case folding is `lower`, and its letters and
-    digits are the ASCII ones) by `translate`, in a third of the time."""
+    digits are the ASCII ones) by one `bytes.translate`, in a third of the time."""
     if text.isascii():
-        return " ".join(text.lower().translate(ASCII_NOT_WORD).split())
+        return " ".join(text.encode("ascii").translate(ASCII_WORDS).decode("ascii").split())
     return normalise(text)
 
 
