@@ -51,17 +51,22 @@ def unmarked(text: str) -> str:
 def words_without_titles(text: str, titles: Sequence[str], words: list[str] | None = None) -> list[str]:
     """The words of an `unmarked` text once the titles are taken out of it (normalised text is words and
     spaces only, so its words are its `split()`; `words`: that split, when the caller has it)."""
-    for title in titles_longest_first(tuple(titles)):
+    for title in titles_longest_first(titles):
         if title in text:
             text, words = title_pattern(title).sub(" ", text), None
     return text.split() if words is None else words
 
 
+def titles_longest_first(titles: Sequence[str]) -> list[str]:
+    """The distinct normalised titles, longest first (a title inside a longer one goes after it)."""
+    return sorted({normalised_title(t) for t in titles if t and t.strip()}, key=len, reverse=True)
+
+
 @lru_cache(maxsize=4096)
-def titles_longest_first(titles: tuple[str, ...]) -> tuple[str, ...]:
-    """The distinct normalised titles, longest first (a title inside a longer one goes after it); kept, as
-    the same passages' titles come with every answer written from them."""
-    return tuple(sorted({normalised(t) for t in titles if t and t.strip()}, key=len, reverse=True))
+def normalised_title(title: str) -> str:
+    """`normalised(title)`, kept: the same few pages' titles come with every answer written from them (each
+    prompt's set of titles is its own, so the sets are not worth keeping)."""
+    return normalised(title)
 
 
 @lru_cache(maxsize=4096)
