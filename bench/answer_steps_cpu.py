@@ -1,98 +1,125 @@
-"""CPU of answer_queries and answer_search alone (issue 17): the scale bench's project (bench/scale/project.py)
-is run once up to the review gate against the scripted LLM server; each round then copies it and runs
-`sftgen run --until answer_search` on the copy (`--base-until answer_queries`: answer_search alone) through the timed command line (bench/scale/timed_cli.py),
-and prints each step's process CPU per request / per query. The best and median rounds are printed (a busy
-machine slows some rounds); `--profile-dir` adds a py-spy profile of the last round (read it with
-bench/scale/profile_steps.py). `--base DIR` reuses a project an earlier call left there.
+"""CPU per LLM request of the answer and answer_eval steps alone (issue 17), over a project a
+`bench/pipeline_scale.py --keep DIR` run left: each round copies the project, takes out what the answer
+steps made (their progress, emits and LLM cache rows, the answers and the texts only they held), starts the
+scripted server of bench/scale on 127.0.0.1 and runs `sftgen run` on the copy through bench/scale/timed_cli.py;
+the earlier steps have nothing to do, so the answer steps run as in the first run, and their CPU per request
+(the process's CPU in each step's window) is printed per round, with the median.
 
-    PYTHONPATH=src .venv/bin/python bench/answer_steps_cpu.py [--size 2000] [--rounds 3] [--workdir DIR]
-        [--base DIR] [--profile-dir DIR] [--latency 0.05]
+The kept project is only read. Run it with the code to measure on the path (`PYTHONPATH=src`, or another
+checkout's `src` for a before figure); `--keep-copy DIR` leaves the last round's copy there (to compare
+its exports); `--profile-dir DIR` records each round with py-spy (DIR/run-N.speedscope.json;
+bench/scale/profile_steps.py reads it).
+
+    PYTHONPATH=src .venv/bin/python bench/answer_steps_cpu.py KEPT/project-2000 [--rounds 3] [--latency 0.2]
+        [--keep-copy DIR] [--profile-dir DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
+import sqlite3
 import statistics
 import sys
 import tempfile
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # `tests.support` lives in the repo, not the package
+if str(ROOT) not in sys.path:  # `tests.fakes` lives in the repo, not the package
     sys.path.insert(0, str(ROOT))
 
+import yaml  # noqa: E402
 from scale.commands import Profiling, run_sftgen, steps_summary  # noqa: E402
-from scale.project import make_scale_project  # noqa: E402
 from scale.scripted_server import spawn_scripted_server  # noqa: E402
 
-STEPS = ("answer_queries", "answer_search")
+from sftgen.store.cache_keys import key_parts  # noqa: E402
+
+STEPS = ("answer", "answer_eval", "answer_review_gate")
+"""The steps taken out of the copy: the answer, its judge and the review gate after them."""
+MEASURED = ("answer", "answer_eval")
 
 
-def pointed_at(project: Path, base_url: str) -> None:
-    """The project's recipe asks this server (a kept base was made against another one)."""
-    path = project / "recipe.yaml"
-    recipe = yaml.safe_load(path.read_text())
+def forget_answer_steps(store_path: Path) -> int:
+    """Remove what STEPS made from the store, as if they had never run; how many LLM cache rows went."""
+    conn = sqlite3.connect(store_path, isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    steps = [row[0] for row in conn.execute(
+        f"SELECT n FROM names WHERE name IN ({','.join('?' * len(STEPS))})", STEPS)]
+    marks = ",".join("?" * len(steps))
+    keys = [key for (joined,) in conn.execute(
+        f"SELECT cache_keys FROM progress_rows WHERE step IN ({marks}) AND cache_keys IS NOT NULL", steps)
+        for key in joined.split()]
+    for key in keys:
+        conn.execute("DELETE FROM llm_rows WHERE k = ? AND tail = ?", key_parts(key))
+    labels = [row[0] for row in conn.execute(
+        f"SELECT label FROM progress_rows WHERE step IN ({marks}) AND label > 0", steps)]
+    conn.execute(f"DELETE FROM progress_rows WHERE step IN ({marks})", steps)
+    made = [row[0] for row in conn.execute(
+        f"SELECT item FROM emit_rows WHERE step IN ({marks}) AND item IN (SELECT n FROM record_rows WHERE kind = 'answer')",
+        steps)]
+    texts = [row[0] for row in conn.execute(
+        f"SELECT text FROM record_rows WHERE n IN ({','.join('?' * len(made))})", made)] if made else []
+    conn.execute(f"DELETE FROM emit_rows WHERE step IN ({marks})", steps)
+    conn.executemany("DELETE FROM record_rows WHERE n = ?", [(n,) for n in made])
+    for n in set(texts) | set(labels):  # a text no record and no progress label holds any more
+        conn.execute("""DELETE FROM texts WHERE n = ? AND NOT EXISTS (SELECT 1 FROM record_rows WHERE text = ?)
+                        AND NOT EXISTS (SELECT 1 FROM progress_rows WHERE label = ?)""", (n, n, n))
+    conn.execute("COMMIT")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return len(keys)
+
+
+def prepared_copy(project: Path, target: Path, base_url: str) -> Path:
+    shutil.copytree(project, target, symlinks=True)
+    state = target / ".sftgen"
+    for name in ("settled.json", "status.json"):
+        (state / name).unlink(missing_ok=True)
+    forget_answer_steps(state / "store.db")
+    recipe_path = target / "recipe.yaml"
+    recipe = yaml.safe_load(recipe_path.read_text())
     recipe["llm"]["base_url"] = base_url
-    path.write_text(yaml.safe_dump(recipe, sort_keys=False))
+    recipe_path.write_text(yaml.safe_dump(recipe, sort_keys=False))
+    return target
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size", type=int, default=2000)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("project", type=Path)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--latency", type=float, default=0.05)
-    parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--workdir", type=Path, default=None)
-    parser.add_argument("--base", type=Path, default=None, help="the project run up to the review gate (made if absent)")
-    parser.add_argument("--profile-dir", type=Path, default=None)
-    parser.add_argument("--base-until", default="review_gate", choices=["review_gate", "answer_queries"],
-                        help="answer_queries: the rounds run answer_search alone")
+    parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument("--timeout", type=float, default=1200.0)
+    parser.add_argument("--keep-copy", type=Path, default=None, help="move the last round's copy here")
+    parser.add_argument("--profile-dir", type=Path, default=None, help="py-spy each round into this folder")
     args = parser.parse_args()
-    work = args.workdir or Path(tempfile.mkdtemp(prefix="answer-steps-"))
-    work.mkdir(parents=True, exist_ok=True)
-    base = args.base or work / f"base-{args.size}-{args.base_until}"
+    figures: dict[str, list[float]] = {step: [] for step in MEASURED}
     server = spawn_scripted_server(args.latency)
     try:
-        base_url = f"http://127.0.0.1:{server.port}/v1"
-        if not (base / "recipe.yaml").exists():
-            make_scale_project(base, args.size, base_url, args.concurrency)
-            print(f"running {base} up to {args.base_until} ...", flush=True)
-            run_sftgen(["run", str(base), "--until", args.base_until], work, "base").check()
-        rounds: dict[str, list[tuple[float, int, int]]] = {step: [] for step in STEPS}
-        for index in range(args.rounds):
-            copy = work / f"round-{index}"
-            shutil.rmtree(copy, ignore_errors=True)
-            shutil.copytree(base, copy, symlinks=True)
-            pointed_at(copy, base_url)
-            profiling = (Profiling(args.profile_dir) if args.profile_dir is not None and index == args.rounds - 1
-                         else None)
-            result = run_sftgen(["run", str(copy), "--until", "answer_search"], work, f"round-{index}",
-                                profiling).check()
-            steps = steps_summary(result)
-            for step in STEPS:
-                figures = steps.get(step, {})
-                rounds[step].append((figures.get("cpu_s", 0.0), int(figures.get("items", 0)),
-                                     int(figures.get("llm_requests", 0))))
-            print(f"round {index}: " + ", ".join(f"{step} {rounds[step][-1][0]:.2f} CPU-s" for step in STEPS),
-                  flush=True)
-            if index < args.rounds - 1:
-                shutil.rmtree(copy, ignore_errors=True)
+        with tempfile.TemporaryDirectory(prefix="answer-steps-") as tmp:
+            for round_ in range(args.rounds):
+                copy = prepared_copy(args.project, Path(tmp) / f"project-{round_}", server.base_url)
+                server.reset()
+                profiling = Profiling(args.profile_dir) if args.profile_dir is not None else None
+                result = run_sftgen(["run", str(copy)], Path(tmp), f"run-{round_}", profiling,
+                                    timeout_s=args.timeout).check()
+                steps = steps_summary(result)
+                line = []
+                for step in MEASURED:
+                    entry = steps.get(step, {})
+                    requests = entry.get("llm_requests", 0)
+                    ms = 1000 * entry.get("cpu_s", 0.0) / requests if requests else float("nan")
+                    figures[step].append(ms)
+                    line.append(f"{step} {ms:.3f} ms ({requests:,} requests, {entry.get('cpu_s', 0.0):.2f} CPU-s)")
+                print(f"round {round_ + 1}: " + "; ".join(line), flush=True)
+                if args.keep_copy is not None and round_ == args.rounds - 1:
+                    shutil.rmtree(args.keep_copy, ignore_errors=True)
+                    shutil.move(str(copy), args.keep_copy)
+                else:
+                    shutil.rmtree(copy)
     finally:
         server.close()
-    print(f"\n{args.size} prompts, {args.rounds} rounds (CPU of the sftgen process per step):")
-    for step in STEPS:
-        cpus = [cpu for cpu, _, _ in rounds[step]]
-        _, items, requests = rounds[step][-1]
-        if not items:
-            continue
-        per = requests if requests else items
-        unit = "request" if requests else "item"
-        print(f"  {step:<16} {items:>6,} items {requests:>6,} requests   best {min(cpus):6.2f} s = "
-              f"{1000 * min(cpus) / max(per, 1):.3f} ms/{unit}   median {statistics.median(cpus):6.2f} s = "
-              f"{1000 * statistics.median(cpus) / max(per, 1):.3f} ms/{unit}")
+    print("median CPU per LLM request: " + "; ".join(
+        f"{step} {statistics.median(values):.3f} ms (best {min(values):.3f})" for step, values in figures.items()))
 
 
 if __name__ == "__main__":

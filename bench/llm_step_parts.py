@@ -1,8 +1,10 @@
 """CPU per call of the LLM steps' own work outside the HTTP client and the store's writes (issue 17), over a
 project a `bench/pipeline_scale.py --keep DIR` run left: rendering answer_eval's messages (through jinja's
 internals and through `Template.render`), parsing a reply (the lenient decoder made once and
-`json.loads(strict=False)`), reading an answer's prompt and passages (one query, and a get plus a get_many),
-fencing an answer that cites [n], a generated prompt's task type and label, and a record id.
+`json.loads(strict=False)`), reading an answer's prompt and passages (one query, a get plus a get_many, and their
+texts only), the answer step's reads (a prompt's passages as records and without their parents, an answer's
+earlier record and its meta alone), fencing an answer that cites [n], a generated prompt's task type and
+label, and a record id.
 
 The inputs are read from the project's store first (not timed); each part then runs `--repeat` times over
 all its items and the best round's CPU time per call is printed (a busy machine slows some rounds). The
@@ -73,6 +75,30 @@ def main() -> None:
             found = store.records.get_many(ids)
             [found[pid] for pid in ids if pid in found]
 
+    def parents_texts_only() -> None:
+        for answer in answers:
+            ids = answer.meta.get("passage_ids", [])
+            found = store.records.texts([answer.meta["prompt_id"], *ids])
+            [found[pid] for pid in ids if pid in found]
+
+    retrieve = "answer_retrieve"
+
+    def passages_as_records() -> None:
+        for answer in answers:
+            store.emits.emitted_from(retrieve, answer.meta["prompt_id"], "passage")
+
+    def passages_without_parents() -> None:
+        for answer in answers:
+            store.emits.emitted_texts_from(retrieve, answer.meta["prompt_id"], "passage")
+
+    def earlier_answer_record() -> None:
+        for answer in answers:
+            store.get(answer.id)
+
+    def earlier_answer_meta() -> None:
+        for answer in answers:
+            store.records.meta_of(answer.id)
+
     n, r = len(answers), args.repeat
     rows = [
         ("answer_eval messages, jinja internals", best_ms(lambda: [[s.render(v) for s in fast] for v in variables], n, r)),
@@ -82,6 +108,11 @@ def main() -> None:
         ("answer reply: parse_reply (decode + validate)", best_ms(lambda: [parse_reply(t, WrittenAnswer) for t in replies], n, r)),
         ("answer_eval parents: one get_many", best_ms(parents_in_one_query, n, r)),
         ("answer_eval parents: get + get_many", best_ms(parents_in_two, n, r)),
+        ("answer_eval parents: their texts only", best_ms(parents_texts_only, n, r)),
+        ("answer passages: emitted_from (records)", best_ms(passages_as_records, n, r)),
+        ("answer passages: id, text, meta (no parents)", best_ms(passages_without_parents, n, r)),
+        ("answer's earlier self: get", best_ms(earlier_answer_record, n, r)),
+        ("answer's earlier self: meta_of", best_ms(earlier_answer_meta, n, r)),
         ("fence an answer citing [n]", best_ms(lambda: [fence(a.text, "ANSWER") for a in answers], n, r)),
         ("a generated prompt's task type", best_ms(lambda: [checked_task_type(t, allowed[0], allowed)
                                                             for t in prompt_texts], len(prompt_texts), r)),

@@ -1,6 +1,6 @@
 """CPU per item of answer_search (per query) or answer_queries (per prompt, one request each) run alone in
 this process (issue 17), over copies of a project whose pipeline stopped just before the step
-(`bench/answer_steps_cpu.py` leaves one: `--base-until answer_queries` for answer_search, the default for
+(`bench/search_steps_run.py` leaves one: `--base-until answer_queries` for answer_search, the default for
 answer_queries). Each round copies the project afresh and runs the step through the local executor, its
 search, page reads, LLM requests (to the scripted server on 127.0.0.1, started here) and store writes
 included. The first round also pays the imports and is printed apart; the best and median of the others
@@ -33,7 +33,7 @@ def one_round(base: Path, copy: Path, step: str = "answer_search", base_url: str
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(base, copy, symlinks=True)
     if base_url is not None:
-        from answer_steps_cpu import pointed_at
+        from search_steps_run import pointed_at
 
         pointed_at(copy, base_url)
     project = Project.open(copy)

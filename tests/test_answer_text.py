@@ -178,3 +178,57 @@ def test_the_fence_echo_check_finds_what_its_pattern_finds(answer):
 
     found, expected = fence_echo(answer), FENCE_ECHO.search(answer)
     assert (found and found.span()) == (expected and expected.span())
+
+
+@given(st.text(max_size=60) | st.text(alphabet=st.characters(max_codepoint=127), max_size=60))
+def test_the_answer_checks_normalise_text_as_dedup_does(text):
+    from sftgen.answers.answer_text import normalised
+    from sftgen.dedup.normalise import normalise
+
+    assert normalised(text) == normalise(text)
+
+
+def citations_by_definition(text: str, passage_count: int) -> tuple[str, list[int], list[int]]:
+    """Each marker rewritten to its numbers of existing passages; cited and unknown numbers in order of first use."""
+    from sftgen.answers.citations import MARKER, tidied
+
+    cited: list[int] = []
+    unknown: list[int] = []
+    edited = False
+
+    def rewrite(match: re.Match[str]) -> str:
+        nonlocal edited
+        numbers = [int(part) for part in match.group(1).split(",")]
+        for n in numbers:
+            target = cited if 1 <= n <= passage_count else unknown
+            if n not in target:
+                target.append(n)
+        valid = [n for n in numbers if 1 <= n <= passage_count]
+        canonical = "[" + ", ".join(map(str, valid)) + "]" if valid else ""
+        edited = edited or canonical != match.group(0)
+        return canonical
+
+    rewritten = MARKER.sub(rewrite, text)
+    return (tidied(rewritten) if edited else rewritten), cited, unknown
+
+
+LOOSE_MARKERS = st.sampled_from(["[1]", "[2]", "[1, 2]", "[2,1]", "[3: Heat engine]", "[1, 2, Carnot]", "[0]", "[9]",
+                                 "[ 1 ]", "[1 , 3]", "[7,: Thermodynamic cycle]", "[]", "( [4] )"])
+
+
+@given(st.lists(st.one_of(WORDS, MARKERS, LOOSE_MARKERS)), st.integers(min_value=0, max_value=6))
+def test_citations_are_checked_as_their_definition_says(parts, count):
+    checked = check_citations(" ".join(parts), count)
+    assert (checked.text, checked.cited, checked.unknown) == citations_by_definition(" ".join(parts), count)
+
+
+@given(answer=answer_texts, titles=st.lists(answer_texts, max_size=3))
+def test_an_answers_own_words_are_its_words_less_each_title_as_a_whole_run_of_words(answer, titles):
+    from sftgen.answers.answer_text import own_words
+    from sftgen.dedup.normalise import normalise
+
+    text = normalise(re.sub(r"\[\d+(?:\s*,\s*\d+)*\]", " ", answer))
+    for title in sorted({normalise(t) for t in titles if t.strip()}, key=len, reverse=True):
+        if title:
+            text = re.sub(rf"(?<!\w){re.escape(title)}(?!\w)", " ", text)
+    assert own_words(answer, titles) == text.split()

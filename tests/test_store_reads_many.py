@@ -36,3 +36,32 @@ def test_emitted_from_many_gives_each_source_its_records_in_emit_order(tmp_path)
         assert store.emits.emitted_from_many("search", sources, kind) == {
             source: store.emits.emitted_from("search", source, kind) for source in sources}
     assert store.emits.emitted_from_many("no such step", sources) == {source: [] for source in sources}
+
+
+def test_texts_gives_the_text_get_many_gives_for_each_id_and_leaves_out_unknown_ones(tmp_path):
+    store, queries = seeded(tmp_path)
+    ids = [query.id for query in queries] + ["no such record", queries[0].id]
+    assert store.records.texts(ids) == {record_id: record.text for record_id, record in store.records.get_many(ids).items()}
+    assert store.records.texts([]) == {}
+
+
+def test_meta_of_gives_the_records_meta_or_none(tmp_path):
+    store, queries = seeded(tmp_path)
+    store.set_meta(queries[1].id, {"scores": {"style": {"score": 4, "why": "clear"}}, "score_mean": 4.0})
+    for query in queries:
+        assert store.records.meta_of(query.id) == store.get(query.id).meta
+    assert store.records.meta_of(queries[1].id)["score_mean"] == 4.0
+    assert store.records.meta_of("no such record") is None
+
+
+def test_emitted_texts_from_gives_the_id_text_and_meta_of_what_emitted_from_gives(tmp_path):
+    store, queries = seeded(tmp_path)
+    page = store.emits.emitted_from("search", queries[0].id, "document")[1]
+    store.set_meta(page.id, {"title": "Page", "rank": 2})
+    for source in [query.id for query in queries] + ["never searched"]:
+        for kind in ("document", "note"):
+            assert store.emits.emitted_texts_from("search", source, kind) == [
+                (record.id, record.text, record.meta) for record in store.emits.emitted_from("search", source, kind)]
+    assert (page.id, page.text, {"title": "Page", "rank": 2}) in store.emits.emitted_texts_from(
+        "search", queries[0].id, "document")
+    assert store.emits.emitted_texts_from("no such step", queries[0].id, "document") == []

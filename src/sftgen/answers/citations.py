@@ -5,10 +5,11 @@ answer never cites a passage that was not retrieved."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from sftgen.records import Record
 
 MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)(?:\s*[,;:]\s*[^\[\]\n]{0,120})?\]")
 """`[1]`, `[2, 3]`, and the loose forms small models write after a numbered list of passages: `[3: Title]`,
@@ -30,24 +31,30 @@ class CheckedCitations:
 
 
 def check_citations(text: str, passage_count: int) -> CheckedCitations:
-    checked = CheckedCitations(text="")
+    numbers: list[int] = []  # every marker's numbers, in the text's order
+    edited: list[bool] = []
 
     def rewrite(match: re.Match[str]) -> str:
-        numbers = [int(part) for part in match.group(1).split(",")]
-        valid = [n for n in numbers if 1 <= n <= passage_count]
-        for n in numbers:
-            target = checked.cited if n in valid else checked.unknown
-            if n not in target:
-                target.append(n)
-        canonical = "[" + ", ".join(str(n) for n in valid) + "]" if valid else ""
-        if canonical != match.group(0):
+        marker = match.group(0)
+        canonical, read = marker_reading(marker, match.group(1), passage_count)
+        numbers.extend(read)
+        if canonical != marker:
             edited.append(True)
         return canonical
 
-    edited: list[bool] = []
     rewritten = MARKER.sub(rewrite, text)
-    checked.text = tidied(rewritten) if edited else rewritten
-    return checked
+    return CheckedCitations(text=tidied(rewritten) if edited else rewritten,
+                            cited=list(dict.fromkeys(n for n in numbers if 1 <= n <= passage_count)),
+                            unknown=list(dict.fromkeys(n for n in numbers if not 1 <= n <= passage_count)))
+
+
+@lru_cache(maxsize=1024)
+def marker_reading(marker: str, numbers: str, passage_count: int) -> tuple[str, tuple[int, ...]]:
+    """A marker's canonical form (its numbers of existing passages, `[1, 3]`; empty when there are none) and
+    all its numbers; kept, as answers cite the same few markers over and over."""
+    read = tuple(int(part) for part in numbers.split(","))
+    valid = [n for n in read if 1 <= n <= passage_count]
+    return ("[" + ", ".join(str(n) for n in valid) + "]" if valid else ""), read
 
 
 def tidied(text: str) -> str:
@@ -75,8 +82,9 @@ def unmatched_closing_brackets_removed(text: str) -> str:
     return "".join(kept)
 
 
-def citation_entries(cited: list[int], passages: list[Record]) -> list[dict[str, Any]]:
-    """`[n]` -> the passage's URL, title and id (passages are numbered from 1 in prompt order)."""
+def citation_entries(cited: list[int], passages: Sequence[Any]) -> list[dict[str, Any]]:
+    """`[n]` -> the passage's URL, title and id (passages are numbered from 1 in prompt order; each a Record
+    or anything with its `id` and `meta`)."""
     entries = []
     for n in cited:
         passage = passages[n - 1]

@@ -8,6 +8,8 @@ if not (a run stopped in between), `UpstreamPending` records an error and the pr
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 from sftgen.records import Record, Status
 from sftgen.store import Store
 
@@ -19,6 +21,20 @@ class UpstreamPending(Exception):
 def emitted_from(store: Store, step: str, source_id: str, kind: str | None = None) -> list[Record]:
     """The records `step` passes on now that it made from the input `source_id`, in emit order."""
     return store.emits.emitted_from(step, source_id, kind)
+
+
+class HeldPassage(NamedTuple):
+    """What the answer step needs of a retrieved passage (its parent ids are not read)."""
+
+    id: str
+    text: str
+    meta: dict[str, Any]
+
+
+def ranked_passages(store: Store, retrieve_step: str, prompt_id: str) -> list[HeldPassage]:
+    """The passages retrieval kept for the prompt, in its rank order."""
+    emitted = store.emits.emitted_texts_from(retrieve_step, prompt_id, "passage")
+    return sorted(map(HeldPassage._make, emitted), key=lambda passage: passage.meta.get("rank", 0))
 
 
 def require_processed(store: Store, step: str, item: Record) -> tuple[str, str | None]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -14,7 +15,7 @@ from pydantic import BaseModel, Field
 from sftgen.answers.answer_text import answer_problem
 from sftgen.answers.candidates import CandidatePlan, candidate_plans, candidate_settings
 from sftgen.answers.citations import check_citations, citation_entries
-from sftgen.answers.upstream import emitted_from, require_processed
+from sftgen.answers.upstream import HeldPassage, ranked_passages, require_processed
 from sftgen.records import Record, Status
 from sftgen.core.step import LLMStep, Outcome, drop, keep
 from sftgen.failures import RunStopped
@@ -45,7 +46,7 @@ class AnswerStep(LLMStep):
 
     def __init__(self, upstream: list[str] | None = None):
         super().__init__(upstream)
-        self.held_passages: dict[str, list[Record] | None] = {}
+        self.held_passages: dict[str, list[HeldPassage] | None] = {}
         """The passages of the prompts being answered now, read once per prompt (its precheck, its
         variables and each candidate's checks need them), dropped when it is done."""
 
@@ -145,19 +146,18 @@ class AnswerStep(LLMStep):
     def retrieve_step(ctx: ItemContext) -> str:
         return ctx.run.pipeline.step_of(AnswerRetrieveStep).name
 
-    def passages(self, item: Record, ctx: ItemContext) -> list[Record]:
+    def passages(self, item: Record, ctx: ItemContext) -> list[HeldPassage]:
         """The prompt's passages as retrieval ranked them (a few small records, read once while the prompt
         is answered)."""
         passages = self.held_passages.get(item.id)
         if passages is None:
-            passages = sorted(emitted_from(ctx.run.store, self.retrieve_step(ctx), item.id, "passage"),
-                              key=lambda passage: passage.meta.get("rank", 0))
+            passages = ranked_passages(ctx.run.store, self.retrieve_step(ctx), item.id)
             if item.id in self.held_passages:
                 self.held_passages[item.id] = passages
         return passages
 
 
-def passage_title(passage: Record) -> str:
+def passage_title(passage: HeldPassage | Record) -> str:
     return passage.meta.get("title") or passage.meta.get("url") or ""
 
 
@@ -165,12 +165,12 @@ def with_earlier_scores(ctx: ItemContext, answer: Record) -> Record:
     """The same answer made again (same text and passages, so the same id) keeps the judge's scores: the
     store would otherwise replace its meta while `answer_eval` has nothing new to score. A candidate keeps
     what `answer_select` chose as well; an answer that is no candidate (any more) carries no choice."""
-    earlier = ctx.run.store.get(answer.id)
+    earlier = ctx.run.store.records.meta_of(answer.id)
     if earlier is not None:
         choice = SELECTION_KEYS if "candidate_index" in answer.meta else ()
         for key in ("scores", "score_mean", "needs_review", *choice):
-            if key in earlier.meta:
-                answer.meta[key] = earlier.meta[key]
+            if key in earlier:
+                answer.meta[key] = earlier[key]
     return answer
 
 
@@ -193,7 +193,8 @@ def candidates_outcome(outcomes: list[Outcome]) -> Outcome:
     return Outcome(Status.KEPT, kept, detail=summary)
 
 
-def grounded_answer(prompt: Record, text: str, passages: list[Record], plan: CandidatePlan | None = None) -> Record:
+def grounded_answer(prompt: Record, text: str, passages: Sequence[HeldPassage | Record],
+                    plan: CandidatePlan | None = None) -> Record:
     checked = check_citations(text.strip(), len(passages))
     meta = {
         "prompt_id": prompt.id,

@@ -95,17 +95,18 @@ class AnswerEvalStep(LLMFilterStep):
 
     def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
         prompt, passages = self.parents(item, ctx)
-        return {"domain": ctx.recipe.domain, "prompt": prompt.text, "answer": item.text,
-                "passages": [{"text": p.text} for p in passages], "rubric": ctx.recipe.answers.rubric}
+        return {"domain": ctx.recipe.domain, "prompt": prompt, "answer": item.text,
+                "passages": [{"text": text} for text in passages], "rubric": ctx.recipe.answers.rubric}
 
     @staticmethod
-    def parents(item: Record, ctx: ItemContext) -> tuple[Record | None, list[Record]]:
-        """The answer's prompt and its passages (those the store has, in the answer's order), read in one
-        query the first time `precheck` or `variables` asks, and kept for the other in `ctx.found`."""
+    def parents(item: Record, ctx: ItemContext) -> tuple[str | None, list[str]]:
+        """The texts of the answer's prompt and of its passages (those the store has, in the answer's order),
+        read in one query (texts only: the judge is shown no meta) the first time `precheck` or `variables`
+        asks, and kept for the other in `ctx.found`."""
         held = ctx.found.get("parents")
         if held is None:
             prompt_id, passage_ids = item.meta.get("prompt_id", ""), item.meta.get("passage_ids", [])
-            found = ctx.run.store.records.get_many([prompt_id, *passage_ids])
+            found = ctx.run.store.records.texts([prompt_id, *passage_ids])
             held = ctx.found["parents"] = (found.get(prompt_id), [found[pid] for pid in passage_ids if pid in found])
         return held
 

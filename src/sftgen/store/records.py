@@ -115,6 +115,22 @@ class Records:
             seen.saw(self.conn, ((row["text_hash"], row["text_n"]) for row in rows))
         return {record.id: record for record in map(row_to_record, rows)}
 
+    def texts(self, record_ids: Iterable[str]) -> dict[str, str]:
+        """id -> text, of those the store has, in one query: `get_many` without their metas and parent ids,
+        for a reader that needs only the texts (answer_eval's prompt and passages)."""
+        ids = list(dict.fromkeys(record_ids))
+        if not ids:
+            return {}
+        return dict(self.conn.execute(
+            "SELECT i.name, text_of(t.text) FROM names i JOIN record_rows r ON r.n = i.n JOIN texts t ON t.n = r.text "
+            "WHERE i.name IN (SELECT value FROM json_each(?))", (json.dumps(ids, ensure_ascii=False),)))
+
+    def meta_of(self, record_id: str) -> dict[str, Any] | None:
+        """The record's meta, its text and parents not read; None when the store has no such record."""
+        n = name_id(self.conn, record_id)
+        row = None if n is None else self.conn.execute("SELECT meta FROM record_rows WHERE n=?", (n,)).fetchone()
+        return None if row is None else self.metas.decoded(row[0])
+
     def of_kind(self, kind: str) -> Iterator[Record]:
         for row in self.conn.execute(
                 f"SELECT {RECORD_COLUMNS} FROM record_rows r {RECORD_JOINS} WHERE r.kind=? ORDER BY r.created_at, i.name",
