@@ -232,3 +232,9 @@ def test_an_answers_own_words_are_its_words_less_each_title_as_a_whole_run_of_wo
         if title:
             text = re.sub(rf"(?<!\w){re.escape(title)}(?!\w)", " ", text)
     assert own_words(answer, titles) == text.split()
+
+
+def test_a_marker_with_numbers_split_by_semicolons_is_read_like_one_split_by_commas():
+    checked = check_citations("Heat flows [1; 3] and work is done [2;9].", 3)
+    assert checked.cited == [1, 3, 2] and checked.unknown == [9]
+    assert checked.text == "Heat flows [1, 3] and work is done [2]."

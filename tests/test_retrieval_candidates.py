@@ -179,3 +179,14 @@ def test_the_pages_held_stay_within_their_bound_and_are_read_right_all_the_same(
             assert len(memo.held) <= 4 and memo.held_characters <= 250
             assert memo.held_characters == sum(len(record.text) for _, record in memo.held.values())
     store.close()
+
+
+def test_candidates_without_any_word_score_zero_not_nan():
+    import warnings
+
+    import numpy as np
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # 0 / 0 would warn
+        scores = bm25_scores(tokenize(["heat engine"])[0], passage_terms(["", "  "]))
+    assert scores.tolist() == [0.0, 0.0] and not np.isnan(scores).any()

@@ -14,6 +14,7 @@ from typing import Any
 MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)(?:\s*[,;:]\s*[^\[\]\n]{0,120})?\]")
 """`[1]`, `[2, 3]`, and the loose forms small models write after a numbered list of passages: `[3: Title]`,
 `[1, 2, Title]`. Only the numbers are kept."""
+NUMBER_SEPARATOR = re.compile(r"[,;]")
 SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+([.,;:!?])")
 PUNCT_RUN = re.compile(r"([,;:])(?:[ \t]*[,;:])+")
 PUNCT_BEFORE_END = re.compile(r"[ \t]*[,;:]+(?=[ \t]*(?:[.!?]|$))", re.MULTILINE)
@@ -52,7 +53,7 @@ def check_citations(text: str, passage_count: int) -> CheckedCitations:
 def marker_reading(marker: str, numbers: str, passage_count: int) -> tuple[str, tuple[int, ...]]:
     """A marker's canonical form (its numbers of existing passages, `[1, 3]`; empty when there are none) and
     all its numbers; kept, as answers cite the same few markers over and over."""
-    read = tuple(int(part) for part in numbers.split(","))
+    read = tuple(int(part) for part in NUMBER_SEPARATOR.split(numbers))
     valid = [n for n in read if 1 <= n <= passage_count]
     return ("[" + ", ".join(str(n) for n in valid) + "]" if valid else ""), read
 

@@ -108,6 +108,8 @@ def scores_of_columns(query_tokens: list[str], terms: list[str], columns: list[l
     tf = np.array(columns, dtype=np.float32).T
     lengths = np.array(lengths_list)
     average = sum(lengths_list) / len(lengths_list)  # integers: the exact sum, divided as numpy's mean does
+    if average == 0:  # every candidate is empty: no term is in any (and 0 / 0 would be NaN)
+        return scores
     n = len(lengths_list)
     df = [len(column) - column.count(0) for column in columns]
     idf = np.array([math.log(1 + (n - d + 0.5) / (d + 0.5)) for d in df], dtype=np.float32)
