@@ -117,7 +117,8 @@ def print_reads(reads: dict[str, Any]) -> None:
         phases = figures.get("phases", {})
         split = ""
         if "export_rows" in phases:
-            split = f" (rows {phases['export_rows']['wall_s']:.1f} s, writing {phases['write_rows']['wall_s']:.1f} s)"
+            rows_s = phases["export_rows"]["wall_s"]  # made while written: writing is what is left
+            split = f" (rows {rows_s:.1f} s, writing {phases['write_rows']['wall_s'] - rows_s:.1f} s)"
         print(f"{name}: {figures['wall_s']:.1f} s wall, {figures['cpu_s']:.1f} s CPU, peak RSS "
               f"{figures['peak_rss_mb']:.0f} MB{extra}{split}")
         if "profile" in figures:
