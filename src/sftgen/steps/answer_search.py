@@ -4,6 +4,7 @@ found it is the step's emit (and the passage's `query_id`). Refused pages are re
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 from sftgen.fetch.redact import redact_url, redact_urls_in
@@ -72,8 +73,8 @@ class PageIds:
     LIMIT = 4096
 
     def __init__(self) -> None:
-        self.held: dict[tuple[str, str], str] = {}
-        self.metas: dict[tuple[str, str, str | None, str], dict[str, Any]] = {}
+        self.held: OrderedDict[tuple[str, str], str] = OrderedDict()  # popitem(last=False): see TextNumbers
+        self.metas: OrderedDict[tuple[str, str, str | None, str], dict[str, Any]] = OrderedDict()
 
     def of(self, text: str, url: str) -> str:
         key = (url, text)
@@ -81,7 +82,7 @@ class PageIds:
         if found is None:
             found = self.held[key] = record_id("document", text, [], url)
             if len(self.held) > self.LIMIT:
-                del self.held[next(iter(self.held))]
+                self.held.popitem(last=False)
         return found
 
     def meta(self, url: str, title: str, format: str | None, backend: str) -> dict[str, Any]:
@@ -91,7 +92,7 @@ class PageIds:
         if found is None:
             found = self.metas[key] = page_meta(url, title, format, backend)
             if len(self.metas) > self.LIMIT:
-                del self.metas[next(iter(self.metas))]
+                self.metas.popitem(last=False)
         return dict(found)
 
 

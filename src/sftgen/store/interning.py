@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 
 
@@ -49,7 +50,9 @@ class TextNumbers:
     HELD = 8192
 
     def __init__(self) -> None:
-        self.numbers: dict[bytes, int] = {}
+        # An OrderedDict, not a dict: a dict whose oldest entry is deleted again and again scans the deleted
+        # slots at its front to find the next oldest (6 us per text at 8,192 held, against 0.5).
+        self.numbers: OrderedDict[bytes, int] = OrderedDict()
         self.lock = threading.Lock()  # the connection is shared with worker threads (sftgen/turns.py)
 
     def saw(self, conn: sqlite3.Connection, found: Iterable[tuple[bytes, int]]) -> None:
@@ -63,10 +66,10 @@ class TextNumbers:
         numbers = self.numbers
         with self.lock:
             for digest, n in found:
-                numbers.pop(digest, None)
-                numbers[digest] = n  # the most recent last
+                numbers[digest] = n
+                numbers.move_to_end(digest)  # the most recent last
             while len(numbers) > self.HELD:
-                del numbers[next(iter(numbers))]
+                numbers.popitem(last=False)
 
     def get(self, digest: bytes) -> int | None:
         return self.numbers.get(digest)
