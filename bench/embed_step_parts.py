@@ -25,11 +25,10 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-import time
 from collections import defaultdict
-from collections.abc import Callable
 from pathlib import Path
 
+from best_cpu import best_ms  # bench/ is on the path: the script's folder
 from sftgen.embed.cache import ensure_distilled
 from sftgen.records import stable_hash
 from sftgen.recipe import load_recipe
@@ -61,15 +60,6 @@ model = StaticEncoder(folder) if sys.argv[1] == "static" else model2vec_model(fo
 Embedder(model, "x").encode(["What is a quark?"])
 print(time.process_time() - started)
 """
-
-
-def best_ms(run: Callable[[], object], calls: int, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        started = time.process_time()
-        run()
-        best = min(best, time.process_time() - started)
-    return 1000 * best / max(1, calls)
 
 
 def load_ms(kind: str, repeat: int) -> float:

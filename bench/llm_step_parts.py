@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
-from collections.abc import Callable
 from pathlib import Path
 
+from best_cpu import best_ms  # bench/ is on the path: the script's folder
 from sftgen.llm.fencing import fence
 from sftgen.llm.structured import lenient_json, parse_reply
 from sftgen.llm.templates import MessageSource, Templates
@@ -30,15 +29,6 @@ from sftgen.steps.answer import WrittenAnswer
 from sftgen.steps.prompt_records import without_label
 from sftgen.steps.task_types import checked_task_type
 from sftgen.store.store import Store
-
-
-def best_ms(run: Callable[[], object], calls: int, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        started = time.process_time()
-        run()
-        best = min(best, time.process_time() - started)
-    return 1000 * best / max(1, calls)
 
 
 def main() -> None:
