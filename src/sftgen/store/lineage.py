@@ -209,15 +209,8 @@ class Emits:
         step_n = name_id(self.conn, step)
         if step_n is None or not found:
             return found
-        query = f"""SELECT o.name AS source_id, {RECORD_COLUMNS} FROM emit_rows e INDEXED BY emit_rows_step_source
-                   JOIN names o ON o.n = e.source JOIN record_rows r ON r.n = e.item {RECORD_JOINS}
-                   WHERE e.step = ? AND e.source IN (SELECT n FROM names WHERE name IN (SELECT value FROM json_each(?)))
-                   AND e.active = 1"""
-        params: list[Any] = [step_n, json.dumps(list(found), ensure_ascii=False)]
-        if kind:
-            query += " AND r.kind = ?"
-            params.append(kind)
-        for row in self.conn.execute(query + " ORDER BY e.seq", params):
+        query, params = emits_of_sources(f"o.name AS source_id, {RECORD_COLUMNS}", RECORD_JOINS, step_n, found, kind)
+        for row in self.conn.execute(query, params):
             found[row["source_id"]].append(row_to_record(row))
         return found
 
@@ -230,18 +223,11 @@ class Emits:
         step_n = name_id(self.conn, step)
         if step_n is None or not found:
             return found
-        query = """SELECT o.name, i.name, r.text, r.meta, r.parents, r.status, r.reason, r.origin, r.step, r.kind
-                   FROM emit_rows e INDEXED BY emit_rows_step_source
-                   JOIN names o ON o.n = e.source JOIN record_rows r ON r.n = e.item JOIN names i ON i.n = r.n
-                   WHERE e.step = ? AND e.source IN (SELECT n FROM names WHERE name IN (SELECT value FROM json_each(?)))
-                   AND e.active = 1"""
-        params: list[Any] = [step_n, json.dumps(list(found), ensure_ascii=False)]
-        if kind:
-            query += " AND r.kind = ?"
-            params.append(kind)
+        query, params = emits_of_sources("o.name, i.name, r.text, r.meta, r.parents, r.status, r.reason, r.origin, "
+                                         "r.step, r.kind", "JOIN names i ON i.n = r.n", step_n, found, kind)
         cursor = self.conn.cursor()
         cursor.row_factory = None  # plain tuples
-        for row in cursor.execute(query + " ORDER BY e.seq", params):
+        for row in cursor.execute(query, params):
             found[row[0]].append((row[1], row[2:]))
         return found
 
@@ -299,3 +285,18 @@ class Emits:
             f"SELECT 1 FROM emit_rows WHERE item=? AND active=1 AND step IN ({marks(numbers)}) LIMIT 1",
             (item_n, *numbers),
         ).fetchone() is not None
+
+
+def emits_of_sources(columns: str, joins: str, step_n: int, source_ids: Iterable[str],
+                     kind: str | None) -> tuple[str, list[Any]]:
+    """The query for what `step` passes on now from any of `source_ids`, in emit order: `columns` of the emit
+    (`e`), its source's name (`o`) and its record (`r`, with `joins`)."""
+    query = f"""SELECT {columns} FROM emit_rows e INDEXED BY emit_rows_step_source
+               JOIN names o ON o.n = e.source JOIN record_rows r ON r.n = e.item {joins}
+               WHERE e.step = ? AND e.source IN (SELECT n FROM names WHERE name IN (SELECT value FROM json_each(?)))
+               AND e.active = 1"""
+    params: list[Any] = [step_n, json.dumps(list(source_ids), ensure_ascii=False)]
+    if kind:
+        query += " AND r.kind = ?"
+        params.append(kind)
+    return query + " ORDER BY e.seq", params
