@@ -191,6 +191,12 @@ CREATE UNIQUE INDEX IF NOT EXISTS reviews_external ON reviews(external_id) WHERE
 # The views give texts in their stored form (as `records` gives meta), so a plain sqlite3 connection reads them.
 
 
+RUN_PAGE_CACHE_MB = 64
+"""A run's page cache: at 20,000 prompts it halves the system time of a step's store reads (pread of pages the
+OS has cached) and cuts a step's CPU by 4-12% (answer_retrieve redone on a kept 20,000 project: 27.5-28.4 -> 24.5-24.6 CPU-s);
+the commands that read once (status, exports) keep SQLite's default and their flat memory."""
+
+
 class StoreConnection(sqlite3.Connection):
     """A connection that remembers the numbers of the names it found, and of the texts it read (store/interning.py)."""
 
@@ -279,6 +285,11 @@ class Database:
 
     def transaction(self, what: str = "a write") -> Transaction:
         return Transaction(self, what)
+
+    def widen_page_cache(self, megabytes: int = RUN_PAGE_CACHE_MB) -> None:
+        """Let this connection keep up to `megabytes` of the store's pages in memory (SQLite's default is
+        2 MB): a run reads the same indexes item after item, and at 20,000 prompts the store is ~170 MB."""
+        self.conn.execute(f"PRAGMA cache_size=-{int(megabytes) * 1024}")
 
     def stopped_by_disk(self, what: str) -> DiskFull:
         """Remember that the disk filled up; LLM cache reads raise the same failure from now on. Writes are
