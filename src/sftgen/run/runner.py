@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sftgen.run.budget import BudgetGuard
+from sftgen.run.collections import fewer_collections
 from sftgen.failures import RunStopped
 from sftgen.run.executors.local import LocalExecutor, ProgressReporter, RunSummary
 from sftgen.llm.client import ChatClient
@@ -78,7 +79,8 @@ async def run_project(
             budget = BudgetGuard(project.recipe.budget, project.recipe.llm, ctx.llm)
             executor = make_executor(options, progress, budget)
             executor.settled = SettledSteps.read(project.state_dir)
-            summary = await executor.run(steps, ctx)
+            with fewer_collections():
+                summary = await executor.run(steps, ctx)
         store.finish_run(run_id, "stopped" if summary.stopped_by else "finished", summary.stopped_by or "")
         return summary
     except RunStopped as exc:
