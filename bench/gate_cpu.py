@@ -24,6 +24,7 @@ from pathlib import Path
 from sftgen.core.step import Step
 from sftgen.project import Project
 from sftgen.run.executors.local import LocalExecutor
+from sftgen.pipeline import standard_pipeline
 from sftgen.run.runner import run_project
 from sftgen.steps import review_gate
 
@@ -31,10 +32,10 @@ GATES = ("review_gate", "answer_review_gate")
 WAYS = ("item by item", "page read")
 
 
-def forget_gates(store_path: Path) -> None:
-    """The gates' progress and emit rows removed, so both gates see every input as new."""
+def forget_steps(store_path: Path, names: tuple[str, ...]) -> None:
+    """These steps' progress and emit rows removed, so they see every input as new."""
     conn = sqlite3.connect(store_path, isolation_level=None)
-    steps = [row[0] for row in conn.execute(f"SELECT n FROM names WHERE name IN ({','.join('?' * len(GATES))})", GATES)]
+    steps = [row[0] for row in conn.execute(f"SELECT n FROM names WHERE name IN ({','.join('?' * len(names))})", names)]
     marks = ",".join("?" * len(steps))
     conn.execute("BEGIN IMMEDIATE")
     conn.execute(f"DELETE FROM progress_rows WHERE step IN ({marks})", steps)
@@ -66,18 +67,18 @@ def timed_steps(windows: dict[str, list[float]]) -> None:
     LocalExecutor.run_step = timed
 
 
-def one_round(copy: Path, windows: dict) -> dict[str, tuple[float, int]]:
+def one_round(copy: Path, windows: dict, steps: tuple[str, ...] = GATES) -> dict[str, tuple[float, int]]:
+    """Run these steps (each seeing every input as new) on the copy; each one's CPU and items done."""
     for name in ("settled.json", "status.json"):
         (copy / ".sftgen" / name).unlink(missing_ok=True)
-    forget_gates(copy / ".sftgen" / "store.db")
+    forget_steps(copy / ".sftgen" / "store.db", steps)
     windows.clear()
     project = Project.open(copy)
-    from sftgen.pipeline import standard_pipeline
 
     pipeline = standard_pipeline(project.recipe)
-    asyncio.run(run_project(project, pipeline=pipeline, steps=[pipeline.step(name) for name in GATES]))
+    asyncio.run(run_project(project, pipeline=pipeline, steps=[pipeline.step(name) for name in steps]))
     return {name: (sum(cpu for cpu, _ in windows.get(name, [])), sum(done for _, done in windows.get(name, [])))
-            for name in GATES}
+            for name in steps}
 
 
 def main() -> None:
