@@ -9,7 +9,6 @@ and the median of each way. The kept project is only read (copied to `--copy DIR
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import statistics
 import sys
@@ -17,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/gate_cpu.py runs the step
-from gate_cpu import one_round, timed_steps  # noqa: E402
+from gate_cpu import arguments, one_round, timed_steps  # noqa: E402
 
 from sftgen.steps import dedup  # noqa: E402
 
@@ -25,11 +24,7 @@ WAYS = {"every key cleared": lambda item: dict(dedup.CLEARED_META), "the keys it
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("project", type=Path)
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of each way")
-    parser.add_argument("--copy", type=Path, default=None, help="copy the project here (default: a temporary folder)")
-    args = parser.parse_args()
+    args = arguments(__doc__)
     figures: dict[str, list[float]] = {way: [] for way in WAYS}
     with tempfile.TemporaryDirectory(prefix="dedup-cpu-") as tmp:
         copy = args.copy or Path(tmp) / "project"

@@ -81,12 +81,17 @@ def one_round(copy: Path, windows: dict, steps: tuple[str, ...] = GATES) -> dict
             for name in steps}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def arguments(doc: str) -> argparse.Namespace:
+    """The kept project, the rounds of each way and where to copy it (these benches' command line)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("project", type=Path)
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each way")
     parser.add_argument("--copy", type=Path, default=None, help="copy the project here (default: a temporary folder)")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = arguments(__doc__)
     with tempfile.TemporaryDirectory(prefix="gate-cpu-") as tmp:
         copy = args.copy or Path(tmp) / "project"
         if not copy.exists():
