@@ -205,6 +205,13 @@ class ReviewLog:
     def decisions(self, item_ids: list[str] | None = None, kind: str | None = None) -> list[Decision]:
         return [row_to_decision(row) for row in self.store.reviews.select(item_ids, kind)]
 
+    def of_items(self, item_ids: list[str]) -> dict[str, list[Decision]]:
+        """The decisions about each of these items, in one query (an item nobody decided on: an empty list)."""
+        grouped: dict[str, list[Decision]] = {item_id: [] for item_id in item_ids}
+        for decision in self.decisions(list(grouped)):
+            grouped[decision.item_id].append(decision)
+        return grouped
+
     def by_item(self, kind: str | None = None) -> dict[str, list[Decision]]:
         grouped: dict[str, list[Decision]] = {}
         for decision in self.decisions(kind=kind):
@@ -214,6 +221,13 @@ class ReviewLog:
     def picks(self, kind: str = "answer", prompt_id: str | None = None) -> list[Decision]:
         """Decisions that picked a candidate (of this prompt, when given)."""
         return [row_to_decision(row) for row in self.store.reviews.picked(kind, prompt_id)]
+
+    def picks_of_prompts(self, prompt_ids: list[str], kind: str = "answer") -> dict[str, list[Decision]]:
+        """`picks` of each of these prompts, in one query (a prompt with none: an empty list)."""
+        grouped: dict[str, list[Decision]] = {prompt_id: [] for prompt_id in prompt_ids}
+        for row in self.store.reviews.picked_of_prompts(kind, list(grouped)):
+            grouped[row["prompt_id"]].append(row_to_decision(row))
+        return grouped
 
     def pick_in_force(self, candidate_ids: set[str] | list[str], reviews_required: int) -> Decision | None:
         """The reviewers' pick among these candidates of one prompt: the latest pick of a candidate that is

@@ -102,7 +102,7 @@ class DedupStep(GlobalStep):
             spent = counted(counters[index])
             if duplicate is None:
                 results.append(ItemResult(item.id, Status.KEPT, label=self.label(item),
-                                          meta_updates={**CLEARED_META, **notes.get(index, {})}, **spent))
+                                          meta_updates={**cleared(item), **notes.get(index, {})}, **spent))
                 continue
             kept = ordered[duplicate.of]
             results.append(ItemResult(
@@ -111,11 +111,17 @@ class DedupStep(GlobalStep):
                 detail=f"{duplicate.method} duplicate of {kept.id} (similarity {duplicate.similarity:.3f}): "
                 f"{kept.text[:120]}",
                 label=self.label(item),
-                meta_updates={**CLEARED_META, "duplicate_of": kept.id, "similarity": duplicate.similarity,
+                meta_updates={**cleared(item), "duplicate_of": kept.id, "similarity": duplicate.similarity,
                               "dedup_method": duplicate.method},
                 **spent,
             ))
         return results
+
+
+def cleared(item: Record) -> dict[str, None]:
+    """The dedup keys an earlier run left in the prompt's meta, to be removed: only those, so a prompt with
+    none (most of them) has no meta to merge (the store would read its meta to change nothing)."""
+    return {key: None for key in CLEARED_META if key in item.meta}
 
 
 # ---- the dedup index (sftgen.dedup.index): the kept prompts' features, so only new prompts are embedded ----

@@ -23,8 +23,9 @@ import dataclasses
 from typing import Any, ClassVar
 
 from sftgen.records import Record, Status
-from sftgen.decisions.log import ACCEPTED, EDITED, REJECTED, Decision, ItemState, ReviewLog
+from sftgen.decisions.log import ACCEPTED, EDITED, REJECTED, Decision, ItemState, ReviewLog, resolve
 from sftgen.decisions.policy import in_queue
+from sftgen.core.page_memo import PageMemo
 from sftgen.core.step import Outcome, Step, drop, replace
 from sftgen.core.context import ItemContext, RunContext
 
@@ -50,12 +51,17 @@ class ReviewGate(Step):
     def label(self, item: Record) -> str:
         return item.text[:80]
 
+    def prepare_inputs(self, items: list[Record], ctx: RunContext) -> None:
+        """The decisions about a page of inputs, read in one query (most items have none)."""
+        page_decisions(ctx).read(ReviewLog(ctx.store), [item.id for item in items])
+
     async def process(self, item: Record, ctx: ItemContext) -> Outcome:
         # The verdict on the input record is committed with the gate's result: a rejected item is marked
         # dropped like a filter drops one (quotas and `sftgen status` count it so); a reviewer who changes
         # their mind makes it kept again.
         review = ctx.recipe.review
-        state = ReviewLog(ctx.run.store).state(item.id, review.reviews_required)
+        decisions = page_decisions(ctx.run).of(ReviewLog(ctx.run.store), item.id)
+        state = resolve(item.id, decisions, review.reviews_required)
         if state.status == REJECTED:
             reasons = sorted({d.reason for d in state.decisions if d.decision == "reject" and d.reason})
             return Outcome(Status.DROPPED, reason=REJECTED_BY_REVIEWER, detail="; ".join(reasons) or None,
@@ -101,21 +107,58 @@ class AnswerReviewGate(ReviewGate):
                 settings[f"{name}_settings"] = ctx.pipeline.step(name).settings_hash(ctx)
         return settings
 
+    def prepare_inputs(self, items: list[Record], ctx: RunContext) -> None:
+        """And the picks among the candidates of the page's prompts, in one more query."""
+        super().prepare_inputs(items, ctx)
+        prompt_ids = [item.meta.get("prompt_id") for item in items if item.meta.get("candidate_index") is not None]
+        page_picks(ctx).read(ReviewLog(ctx.store), [prompt_id for prompt_id in prompt_ids if prompt_id])
+
     def pass_on(self, item: Record, state: ItemState, ctx: ItemContext) -> Outcome:
         outcome = super().pass_on(item, state, ctx)
         if item.meta.get("candidate_index") is None or outcome.status != Status.KEPT or not outcome.outputs:
             return outcome
         log = ReviewLog(ctx.run.store)
-        pick = prompt_pick(log, item.meta.get("prompt_id"), ctx.recipe.review.reviews_required)
+        prompt_id = item.meta.get("prompt_id")
+        picks = page_picks(ctx.run).of(log, prompt_id) if prompt_id else []
+        pick = pick_among_candidates(log, picks, ctx.recipe.review.reviews_required)
         return dataclasses.replace(outcome, outputs=[with_choice(outcome.outputs[0], item, pick)])
 
 
-def prompt_pick(log: ReviewLog, prompt_id: str | None, reviews_required: int) -> Decision | None:
-    """The reviewers' pick in force among the candidates of this prompt (None: nobody picked one)."""
-    if not prompt_id:
-        return None
-    picked_here = {decision.item_id for decision in log.picks(prompt_id=prompt_id)}
+def pick_among_candidates(log: ReviewLog, picks: list[Decision], reviews_required: int) -> Decision | None:
+    """The reviewers' pick in force among the candidates of a prompt, given the picks made among them
+    (None: nobody picked one)."""
+    picked_here = {decision.item_id for decision in picks}
     return log.pick_in_force(picked_here, reviews_required) if picked_here else None
+
+
+class PageDecisions(PageMemo[str, list[Decision]]):
+    """The decisions about a page of a gate's inputs by item id; an item not held is read alone."""
+
+    def read(self, log: ReviewLog, item_ids: list[str]) -> None:
+        self.hold(log.of_items(item_ids))
+
+    def of(self, log: ReviewLog, item_id: str) -> list[Decision]:
+        held = self.get(item_id)
+        return held if held is not None else log.decisions([item_id])
+
+
+class PagePicks(PageMemo[str, list[Decision]]):
+    """The picks among the candidates of a page's prompts by prompt id; a prompt not held is read alone."""
+
+    def read(self, log: ReviewLog, prompt_ids: list[str]) -> None:
+        self.hold(log.picks_of_prompts(prompt_ids))
+
+    def of(self, log: ReviewLog, prompt_id: str) -> list[Decision]:
+        held = self.get(prompt_id)
+        return held if held is not None else log.picks(prompt_id=prompt_id)
+
+
+def page_decisions(run: RunContext) -> PageDecisions:
+    return run.services.state(PageDecisions, PageDecisions)
+
+
+def page_picks(run: RunContext) -> PagePicks:
+    return run.services.state(PagePicks, PagePicks)
 
 
 def with_choice(version: Record, item: Record, pick: Decision | None) -> Record:

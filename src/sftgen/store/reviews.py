@@ -49,6 +49,17 @@ class Reviews:
                WHERE v.kind=? AND v.picked=1 AND json_extract(meta_sql(r.meta), '$.prompt_id') = ? ORDER BY v.seq""",
             (kind, prompt_id)).fetchall()
 
+    def picked_of_prompts(self, kind: str, prompt_ids: Sequence[str]) -> list[sqlite3.Row]:
+        """`picked` for several prompts in one query, each row with its item's `prompt_id`."""
+        if not prompt_ids:
+            return []
+        return self.conn.execute(
+            f"""SELECT v.*, json_extract(meta_sql(r.meta), '$.prompt_id') AS prompt_id
+                FROM reviews v JOIN names i ON i.name = v.item_id JOIN record_rows r ON r.n = i.n
+                WHERE v.kind=? AND v.picked=1 AND json_extract(meta_sql(r.meta), '$.prompt_id') IN ({marks(prompt_ids)})
+                ORDER BY v.seq""",
+            (kind, *prompt_ids)).fetchall()
+
     def has_external(self, external_id: str) -> bool:
         return self.conn.execute("SELECT 1 FROM reviews WHERE external_id=?", (external_id,)).fetchone() is not None
 
