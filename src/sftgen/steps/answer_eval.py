@@ -19,6 +19,7 @@ from sftgen.answers.rubric import mean_score, rubric_schema, scores_of
 from sftgen.records import Record, Status
 from sftgen.core.step import LLMFilterStep, Outcome, drop, keep
 from sftgen.core.context import ItemContext, RunContext
+from sftgen.core.page_memo import RecordTexts
 
 TEMPLATE = "answer_eval.jinja"
 LOW_SCORE = "low_score"
@@ -106,9 +107,14 @@ class AnswerEvalStep(LLMFilterStep):
         held = ctx.found.get("parents")
         if held is None:
             prompt_id, passage_ids = item.meta.get("prompt_id", ""), item.meta.get("passage_ids", [])
-            found = ctx.run.store.records.texts([prompt_id, *passage_ids])
+            found = parent_texts(ctx.run).texts_of(ctx.run, [prompt_id, *passage_ids])
             held = ctx.found["parents"] = (found.get(prompt_id), [found[pid] for pid in passage_ids if pid in found])
         return held
+
+    def prepare_inputs(self, items: list[Record], ctx: RunContext) -> None:
+        """The texts of a page of answers' prompts and passages, read in one query."""
+        parent_texts(ctx).read(ctx, [pid for item in items
+                                     for pid in (item.meta.get("prompt_id", ""), *item.meta.get("passage_ids", []))])
 
     def on_reply(self, item: Record, reply: Any, ctx: ItemContext) -> Outcome:
         answers = ctx.recipe.answers
@@ -129,3 +135,23 @@ class AnswerEvalStep(LLMFilterStep):
         return dataclasses.replace(outcome, meta_updates={
             "scores": scores, "score_mean": mean,
             "needs_review": below and (answers.below_threshold == "review" or blind)})
+
+
+class ParentTexts(RecordTexts):
+    """The texts of the prompts and passages of answer_eval's pending answers (texts only: the judge is shown
+    no meta)."""
+
+    def read(self, run: RunContext, ids: list[str]) -> None:
+        wanted = [record_id for record_id in dict.fromkeys(ids) if record_id]
+        self.hold(run.store.records.texts(wanted) if wanted else {})
+
+    def texts_of(self, run: RunContext, ids: list[str]) -> dict[str, str]:
+        """id -> text of those of `ids` the store has: from the page read when it holds them all, else in
+        one query (an id the page did not find is looked for again)."""
+        if all(record_id in self for record_id in ids):
+            return {record_id: self.get(record_id) for record_id in ids}  # type: ignore[misc]
+        return run.store.records.texts(ids)
+
+
+def parent_texts(run: RunContext) -> ParentTexts:
+    return run.services.state(ParentTexts, ParentTexts)

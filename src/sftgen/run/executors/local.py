@@ -272,6 +272,8 @@ class LocalExecutor:
             if not finished:
                 raise BudgetExhausted(self.budget_check() or "budget.max_wall_minutes reached")
             counts = pool.result()
+            if feeder.done() and not feeder.cancelled() and (failed := feeder.exception()) is not None:
+                raise failed  # reading the inputs failed (a page's store read, `prepare_inputs`): not "nothing to do"
         except BaseException:
             # A RunStopped, the wall budget or Ctrl-C ends every worker now: the items in flight stay pending.
             for worker in workers:
