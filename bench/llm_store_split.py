@@ -2,7 +2,7 @@
 CPU (of the loop's thread) spent inside the store's calls and inside each SQL statement counted while a
 layer is measured (not while its project is made), per request.
 
-Prints, per request: the request cache's write (`cache_put_many`: the request's and the reply's packing,
+Prints, per request and layer: the request cache's write (`cache_put_many`: the request's and the reply's packing,
 of which `referenced` finds the store's texts the request quotes, and `text_numbers` their numbers), the
 cache read before sending (`cache_get`), the step's result writes (`commit_batch`), its input reads
 (`pending_inputs`), the cache key, BEGIN and COMMIT; then the SQL statements by their first words, with
@@ -26,9 +26,10 @@ import sftgen.store.db as store_db
 import sftgen.store.llm_cache as llm_cache
 import sftgen.store.store as store
 
-measuring = [False]
-spent: collections.Counter[str] = collections.Counter()
-calls: collections.Counter[str] = collections.Counter()
+measuring = [""]
+"""The layer measured now ("": none)."""
+spent: collections.Counter[tuple[str, str]] = collections.Counter()
+calls: collections.Counter[tuple[str, str]] = collections.Counter()
 CALLS = [
     (store.Store, "cache_put_many", "cache_put_many"),
     (llm_cache.LLMCache, "packed_request", "  packed_request"),
@@ -51,8 +52,8 @@ def timed(function, label: str):
             return function(*args, **kwargs)
         finally:
             if measuring[0]:
-                spent[label] += time.thread_time() - started
-                calls[label] += 1
+                spent[measuring[0], label] += time.thread_time() - started
+                calls[measuring[0], label] += 1
     return call
 
 
@@ -64,8 +65,8 @@ def statement_timed(method, many: bool):
         finally:
             if measuring[0]:
                 label = "SQL " + ("many " if many else "") + " ".join(sql.split()[:6])
-                spent[label] += time.thread_time() - started
-                calls[label] += 1
+                spent[measuring[0], label] += time.thread_time() - started
+                calls[measuring[0], label] += 1
     return call
 
 
@@ -77,12 +78,12 @@ def main() -> None:
     connection.executemany = statement_timed(connection.executemany, many=True)
     measured = llm_step_cpu.cpu_ms
 
-    def cpu_ms(run, requests: int):
-        measuring[0] = True
+    def cpu_ms(run, requests: int, layer: str = ""):
+        measuring[0] = layer
         try:
-            return measured(run, requests)
+            return measured(run, requests, layer)
         finally:
-            measuring[0] = False
+            measuring[0] = ""
 
     llm_step_cpu.cpu_ms = cpu_ms
     argv = sys.argv[1:]
@@ -93,13 +94,14 @@ def main() -> None:
     sys.argv = [sys.argv[0], *argv]
     llm_step_cpu.main()
     repeat = int(argv[argv.index("--repeat") + 1]) if "--repeat" in argv else 1
-    requests = items * repeat * max(1, len([name for name in layers if name != "plain"]))  # plain has no store
-    print(f"\nthe store's calls and statements over the measured layers, CPU µs per request ({requests} requests):")
-    for _, _, label in CALLS:
-        print(f"  {1e6 * spent[label] / requests:8.1f}  {calls[label]:7d} calls  {label}")
-    for label, seconds in spent.most_common():
-        if label.startswith("SQL ") and seconds * 1e6 / requests >= 0.5:
-            print(f"  {1e6 * seconds / requests:8.1f}  {calls[label]:7d} runs   {label[4:]}")
+    requests = items * repeat
+    for layer in [name for name in llm_step_cpu.LAYERS if name in layers and name != "plain"]:  # plain has no store
+        print(f"\n{layer}: the store's calls and statements, CPU µs per request ({requests} requests):")
+        for _, _, label in CALLS:
+            print(f"  {1e6 * spent[layer, label] / requests:8.1f}  {calls[layer, label]:7d} calls  {label}")
+        for (of, label), seconds in spent.most_common():
+            if of == layer and label.startswith("SQL ") and seconds * 1e6 / requests >= 0.5:
+                print(f"  {1e6 * seconds / requests:8.1f}  {calls[layer, label]:7d} runs   {label[4:]}")
 
 
 if __name__ == "__main__":

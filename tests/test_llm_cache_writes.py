@@ -1,5 +1,6 @@
-"""The request cache is written in one transaction per turn of the event loop, and a reply counts as in
-flight until it is committed: at no moment are more requests answered-but-unstored than the concurrency."""
+"""The request cache is written in one transaction per commit window (a few % of the requests' latency), and a
+reply counts as in flight until it is committed: at no moment are more requests answered-but-unstored than the
+concurrency."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 
 from pydantic import BaseModel
 
+from sftgen.llm.cache_writes import MOST_WAITING, WINDOW_CAP_S, WINDOW_SHARE, CacheWrites
 from sftgen.llm.client import ChatClient
 from sftgen.store import Store
 from tests.fakes.fake_openai_server import FakeServerConfig, running_fake_server
@@ -72,3 +74,96 @@ def test_a_cache_without_transactions_is_written_reply_by_reply(tmp_path):
 
     with running_fake_server() as server:
         asyncio.run(go())
+
+
+def reply_row(n: int) -> tuple:
+    request = {"model": "m", "messages": [{"role": "user", "content": f"judge item {n}"}]}
+    response = {"choices": [{"message": {"role": "assistant", "content": f"verdict {n}"}, "finish_reason": "stop"}]}
+    return f"{n:040x}", "m", request, response, {"prompt_tokens": 3, "completion_tokens": 2}
+
+
+def committed_rows(path) -> int:
+    other = Store(path)
+    try:
+        return other.conn.execute("SELECT COUNT(*) FROM llm_cache").fetchone()[0]
+    finally:
+        other.close()
+
+
+def test_the_replies_of_one_window_share_a_commit_and_each_slot_is_released_once_it_is_committed(tmp_path):
+    store = Store(tmp_path / "store.db")
+    commits: list[str] = []
+    store.conn.set_trace_callback(lambda statement: commits.append(statement) if statement == "COMMIT" else None)
+    writes = CacheWrites()
+    writes.saw_latency(1.0)  # a window of WINDOW_SHARE s
+    released: list[int] = []
+
+    async def go() -> float:
+        loop = asyncio.get_running_loop()
+        opened = loop.time()
+        futures = []
+        for n in range(3):
+            futures.append(writes.put(store, reply_row(n), lambda n=n: released.append(n), in_flight=5))
+            await asyncio.sleep(0.002)
+            assert commits == [] and released == []  # held, slots and all, while the window is open
+        await asyncio.gather(*futures)
+        return loop.time() - opened
+
+    took = asyncio.run(go())
+    assert commits == ["COMMIT"] and released == [0, 1, 2]
+    assert WINDOW_SHARE <= took < WINDOW_SHARE + 0.5
+    assert committed_rows(tmp_path / "store.db") == 3
+    store.close()
+
+
+def test_the_window_closes_at_once_when_no_other_request_is_in_flight_or_enough_replies_wait(tmp_path):
+    store = Store(tmp_path / "store.db")
+    writes = CacheWrites()
+    writes.saw_latency(100.0)  # a window as long as its cap
+
+    async def go() -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await writes.put(store, reply_row(0), lambda: None, in_flight=0)  # no reply could join it
+        many = [writes.put(store, reply_row(n), lambda: None, in_flight=64) for n in range(1, MOST_WAITING + 1)]
+        await asyncio.gather(*many)
+        assert loop.time() - started < WINDOW_CAP_S
+
+    asyncio.run(go())
+    assert committed_rows(tmp_path / "store.db") == MOST_WAITING + 1
+    store.close()
+
+
+def test_the_window_is_a_share_of_the_measured_latency_within_its_cap():
+    writes = CacheWrites()
+    assert writes.window_s() == 0  # nothing measured yet: the next turn, as without a window
+    writes.saw_latency(0.2)
+    assert abs(writes.window_s() - WINDOW_SHARE * 0.2) < 1e-9
+    for _ in range(200):
+        writes.saw_latency(60.0)  # a slow remote server
+    assert writes.window_s() == WINDOW_CAP_S
+    assert CacheWrites(window_share=0).window_s() == 0
+
+
+def test_an_asker_cancelled_while_its_window_is_open_has_its_reply_committed_at_once(tmp_path):
+    store = Store(tmp_path / "store.db")
+
+    async def go() -> None:
+        client = ChatClient(server.base_url, "fake-model", max_concurrency=CONCURRENCY, cache=store)
+        client.cache_writes.window_share = 1000.0  # the window stays open until its cap
+        client.stats.in_flight += 1  # as if another request were out: the window stays open
+        try:
+            asked = asyncio.ensure_future(client.complete([{"role": "user", "content": "judge this"}], schema=Verdict))
+            while not client.cache_writes.pending:
+                await asyncio.sleep(0.001)
+            assert committed_rows(tmp_path / "store.db") == 0
+            asked.cancel()
+            await asyncio.gather(asked, return_exceptions=True)
+            assert committed_rows(tmp_path / "store.db") == 1
+            assert client.slots._value == CONCURRENCY
+        finally:
+            await client.aclose()
+
+    with running_fake_server(FakeServerConfig(latency_ms=5, latency_kind="fixed")) as server:
+        asyncio.run(go())
+    store.close()

@@ -7,14 +7,15 @@
   attempts, with one message naming llm.base_url, llm.model and the likely fix;
 - `finish_reason == "length"` is a failure, and so is a reply that does not fit its schema: both are
   re-asked with a varied request (the bad reply and the error are shown to the model), never an identical one;
-- a request cache keyed on (model, messages, parameters, schema); a hit sends nothing. The replies of one
-  turn of the event loop are stored in one transaction (llm/cache_writes.py).
+- a request cache keyed on (model, messages, parameters, schema); a hit sends nothing. The replies that come
+  back within a few % of the requests' latency are stored in one transaction (llm/cache_writes.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, Protocol
@@ -143,6 +144,7 @@ class ChatClient:
         return self.plain_http
 
     async def aclose(self) -> None:
+        self.cache_writes.flush()
         if self.http is not None:
             await self.http.close()
         if self.plain_http is not None:
@@ -193,8 +195,12 @@ class ChatClient:
                 reply.reasks = reask
                 if self.cache is not None:
                     row = (key, self.model, sent, response, response.get("usage") or {})
-                    stored, release = self.cache_writes.put(self.cache, row, then=release), None
-                    await stored
+                    stored, release = self.cache_writes.put(self.cache, row, release, self.stats.in_flight), None
+                    try:
+                        await stored
+                    except asyncio.CancelledError:  # the run stops: what was answered is stored now
+                        self.cache_writes.flush()
+                        raise
                 return reply
             finally:
                 if release is not None:
@@ -230,6 +236,7 @@ class ChatClient:
             try:
                 self.raise_if_unusable()
                 self.stats.in_flight += 1
+                sent_at = time.monotonic()
                 try:
                     response = await self.send(body, headers)
                 except (asyncio.TimeoutError, aiohttp.ClientError, TransportError) as exc:
@@ -244,6 +251,7 @@ class ChatClient:
                     if payload is not None and is_completion(payload):
                         self.count_status(200)
                         self.breaker.saw_completion()
+                        self.cache_writes.saw_latency(time.monotonic() - sent_at)
                         self.count_usage(payload, reply)
                         return payload  # the slot goes with it
             except BaseException:
