@@ -8,15 +8,19 @@ the earlier steps have nothing to do, so the answer steps run as in the first ru
 The kept project is only read. Run it with the code to measure on the path (`PYTHONPATH=src`, or another
 checkout's `src` for a before figure); `--keep-copy DIR` leaves the last round's copy there (to compare
 its exports); `--profile-dir DIR` records each round with py-spy (DIR/run-N.speedscope.json;
-bench/scale/profile_steps.py reads it).
+bench/scale/profile_steps.py reads it). `--steps`/`--measure`/`--until` take out and time other steps (the
+answer half's without requests: `--steps answer_search,answer_retrieve --measure answer_search,answer_retrieve
+--until answer_retrieve`, CPU per item); `--before-src OTHER/src` runs each round with that code first, then
+with this one, alternating.
 
     PYTHONPATH=src .venv/bin/python bench/answer_steps_cpu.py KEPT/project-2000 [--rounds 3] [--latency 0.2]
-        [--keep-copy DIR] [--profile-dir DIR]
+        [--steps S1,S2] [--measure S1,S2] [--until S2] [--before-src DIR] [--keep-copy DIR] [--profile-dir DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sqlite3
 import statistics
@@ -39,12 +43,13 @@ STEPS = ("answer", "answer_eval", "answer_review_gate")
 MEASURED = ("answer", "answer_eval")
 
 
-def forget_answer_steps(store_path: Path) -> int:
-    """Remove what STEPS made from the store, as if they had never run; how many LLM cache rows went."""
+def forget_answer_steps(store_path: Path, forgotten: tuple[str, ...] = STEPS) -> int:
+    """Remove what the `forgotten` steps made from the store, as if they had never run (their records, when
+    no other step emits them); how many LLM cache rows went."""
     conn = sqlite3.connect(store_path, isolation_level=None)
     conn.execute("BEGIN IMMEDIATE")
     steps = [row[0] for row in conn.execute(
-        f"SELECT n FROM names WHERE name IN ({','.join('?' * len(STEPS))})", STEPS)]
+        f"SELECT n FROM names WHERE name IN ({','.join('?' * len(forgotten))})", forgotten)]
     marks = ",".join("?" * len(steps))
     keys = [key for (joined,) in conn.execute(
         f"SELECT cache_keys FROM progress_rows WHERE step IN ({marks}) AND cache_keys IS NOT NULL", steps)
@@ -54,33 +59,40 @@ def forget_answer_steps(store_path: Path) -> int:
     labels = [row[0] for row in conn.execute(
         f"SELECT label FROM progress_rows WHERE step IN ({marks}) AND label > 0", steps)]
     conn.execute(f"DELETE FROM progress_rows WHERE step IN ({marks})", steps)
-    made = [row[0] for row in conn.execute(
-        f"SELECT item FROM emit_rows WHERE step IN ({marks}) AND item IN (SELECT n FROM record_rows WHERE kind = 'answer')",
-        steps)]
-    texts = [row[0] for row in conn.execute(
-        f"SELECT text FROM record_rows WHERE n IN ({','.join('?' * len(made))})", made)] if made else []
+    conn.execute("CREATE TEMP TABLE made (n INTEGER PRIMARY KEY)")
+    conn.execute(f"""INSERT INTO made SELECT DISTINCT item FROM emit_rows e WHERE step IN ({marks})
+                     AND NOT EXISTS (SELECT 1 FROM emit_rows o WHERE o.item = e.item AND o.step NOT IN ({marks}))""",
+                 steps + steps)
+    texts = {row[0] for row in conn.execute("SELECT text FROM record_rows WHERE n IN (SELECT n FROM made)")}
     conn.execute(f"DELETE FROM emit_rows WHERE step IN ({marks})", steps)
-    conn.executemany("DELETE FROM record_rows WHERE n = ?", [(n,) for n in made])
-    for n in set(texts) | set(labels):  # a text no record and no progress label holds any more
-        conn.execute("""DELETE FROM texts WHERE n = ? AND NOT EXISTS (SELECT 1 FROM record_rows WHERE text = ?)
-                        AND NOT EXISTS (SELECT 1 FROM progress_rows WHERE label = ?)""", (n, n, n))
+    conn.execute("DELETE FROM record_rows WHERE n IN (SELECT n FROM made)")
+    held = {row[0] for row in conn.execute("SELECT text FROM record_rows UNION SELECT label FROM progress_rows")}
+    # a text no record and no progress label holds any more
+    conn.executemany("DELETE FROM texts WHERE n = ?", [(n,) for n in (texts | set(labels)) - held])
     conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     return len(keys)
 
 
-def prepared_copy(project: Path, target: Path, base_url: str) -> Path:
+def prepared_copy(project: Path, target: Path, base_url: str, forgotten: tuple[str, ...] = STEPS) -> Path:
     shutil.copytree(project, target, symlinks=True)
     state = target / ".sftgen"
     for name in ("settled.json", "status.json"):
         (state / name).unlink(missing_ok=True)
-    forget_answer_steps(state / "store.db")
+    forget_answer_steps(state / "store.db", forgotten)
     recipe_path = target / "recipe.yaml"
     recipe = yaml.safe_load(recipe_path.read_text())
     recipe["llm"]["base_url"] = base_url
     recipe_path.write_text(yaml.safe_dump(recipe, sort_keys=False))
     return target
+
+
+def per_item(entry: dict[str, float]) -> tuple[float, str]:
+    """ms CPU per LLM request (per item for a step without requests), and what it is per."""
+    requests, items = entry.get("llm_requests", 0), entry.get("items", 0)
+    count, unit = (requests, "requests") if requests else (items, "items")
+    return (1000 * entry.get("cpu_s", 0.0) / count if count else float("nan")), f"{count:,} {unit}"
 
 
 def main() -> None:
@@ -89,37 +101,51 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--timeout", type=float, default=1200.0)
+    parser.add_argument("--steps", default=",".join(STEPS),
+                        help="the steps taken out of the copy (with every step after them that reads theirs)")
+    parser.add_argument("--measure", default=",".join(MEASURED), help="the steps whose CPU is printed")
+    parser.add_argument("--until", default=None, help="`sftgen run --until` this step")
+    parser.add_argument("--before-src", type=Path, default=None,
+                        help="another checkout's src: each round runs it first, then the code on the path")
     parser.add_argument("--keep-copy", type=Path, default=None, help="move the last round's copy here")
     parser.add_argument("--profile-dir", type=Path, default=None, help="py-spy each round into this folder")
     args = parser.parse_args()
-    figures: dict[str, list[float]] = {step: [] for step in MEASURED}
+    forgotten, measured = tuple(args.steps.split(",")), tuple(args.measure.split(","))
+    sources = [("before", str(args.before_src)), ("after", os.environ.get("PYTHONPATH", ""))] if args.before_src \
+        else [("", os.environ.get("PYTHONPATH", ""))]
+    figures: dict[tuple[str, str], list[float]] = {(code, step): [] for code, _ in sources for step in measured}
     server = spawn_scripted_server(args.latency)
     try:
         with tempfile.TemporaryDirectory(prefix="answer-steps-") as tmp:
             for round_ in range(args.rounds):
-                copy = prepared_copy(args.project, Path(tmp) / f"project-{round_}", server.base_url)
-                server.reset()
-                profiling = Profiling(args.profile_dir) if args.profile_dir is not None else None
-                result = run_sftgen(["run", str(copy)], Path(tmp), f"run-{round_}", profiling,
-                                    timeout_s=args.timeout).check()
-                steps = steps_summary(result)
-                line = []
-                for step in MEASURED:
-                    entry = steps.get(step, {})
-                    requests = entry.get("llm_requests", 0)
-                    ms = 1000 * entry.get("cpu_s", 0.0) / requests if requests else float("nan")
-                    figures[step].append(ms)
-                    line.append(f"{step} {ms:.3f} ms ({requests:,} requests, {entry.get('cpu_s', 0.0):.2f} CPU-s)")
-                print(f"round {round_ + 1}: " + "; ".join(line), flush=True)
-                if args.keep_copy is not None and round_ == args.rounds - 1:
-                    shutil.rmtree(args.keep_copy, ignore_errors=True)
-                    shutil.move(str(copy), args.keep_copy)
-                else:
-                    shutil.rmtree(copy)
+                for code, source in sources:
+                    os.environ["PYTHONPATH"] = source  # the timed command line's environment is this one's
+                    copy = prepared_copy(args.project, Path(tmp) / f"project-{round_}", server.base_url, forgotten)
+                    server.reset()
+                    profiling = Profiling(args.profile_dir) if args.profile_dir is not None else None
+                    command = ["run", str(copy)] + (["--until", args.until] if args.until else [])
+                    result = run_sftgen(command, Path(tmp), f"run-{round_}{code}", profiling,
+                                        timeout_s=args.timeout).check()
+                    steps = steps_summary(result)
+                    line = []
+                    for step in measured:
+                        entry = steps.get(step, {})
+                        ms, count = per_item(entry)
+                        figures[(code, step)].append(ms)
+                        line.append(f"{step} {ms:.3f} ms ({count}, {entry.get('cpu_s', 0.0):.2f} CPU-s)")
+                    print(f"round {round_ + 1}{' ' + code if code else ''}: " + "; ".join(line), flush=True)
+                    if args.keep_copy is not None and round_ == args.rounds - 1:
+                        target = args.keep_copy / code if code else args.keep_copy
+                        shutil.rmtree(target, ignore_errors=True)
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.move(str(copy), target)
+                    else:
+                        shutil.rmtree(copy)
     finally:
         server.close()
-    print("median CPU per LLM request: " + "; ".join(
-        f"{step} {statistics.median(values):.3f} ms (best {min(values):.3f})" for step, values in figures.items()))
+    print("median CPU per LLM request (per item without requests): " + "; ".join(
+        f"{code + ' ' if code else ''}{step} {statistics.median(values):.3f} ms (best {min(values):.3f})"
+        for (code, step), values in figures.items()))
 
 
 if __name__ == "__main__":

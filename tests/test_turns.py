@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from sftgen.turns import call_batch
+from sftgen.turns import TurnBatch, call_batch
 
 
 def test_the_calls_of_one_turn_share_one_worker_thread_and_keep_their_own_results():
@@ -59,3 +59,39 @@ def test_a_cancelled_caller_leaves_the_others_their_results():
         return await other
 
     assert asyncio.run(go()) == 3
+
+
+def test_a_batch_on_the_loop_runs_in_the_loops_thread_in_the_next_turn():
+    batches: list[tuple[list[int], int]] = []
+
+    def do_all(jobs):
+        batches.append((jobs, threading.get_ident()))
+        return [ValueError(f"{job} is refused") if job == 2 else job * 10 for job in jobs]
+
+    batch = TurnBatch(do_all, in_thread=False)
+
+    async def go():
+        first = await asyncio.gather(*(batch.submit(n) for n in range(4)), return_exceptions=True)
+        later = await batch.submit(7)
+        return first, later, threading.get_ident()
+
+    first, later, loop_thread = asyncio.run(go())
+    assert first[:2] == [0, 10] and first[3] == 30
+    assert isinstance(first[2], ValueError) and str(first[2]) == "2 is refused"
+    assert later == 70
+    assert batches == [([0, 1, 2, 3], loop_thread), ([7], loop_thread)]
+
+
+@pytest.mark.parametrize("in_thread", [True, False])
+def test_an_exception_of_the_whole_batch_is_each_jobs(in_thread):
+    def do_all(jobs):
+        raise OSError("the store is gone")
+
+    batch = TurnBatch(do_all, in_thread=in_thread)
+
+    async def go():
+        return await asyncio.gather(*(batch.submit(n) for n in range(3)), return_exceptions=True)
+
+    results = asyncio.run(go())
+    assert [str(result) for result in results] == ["the store is gone"] * 3
+    assert all(isinstance(result, OSError) for result in results)

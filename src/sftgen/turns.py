@@ -1,11 +1,11 @@
-"""Work asked for in one turn of the event loop, done together in one worker thread: when many tasks each
-need a short blocking call (a BM25 query, a read of a file already decoded, a prompt's ranking), one thread
-hop per call costs more than the call."""
+"""Work asked for in one turn of the event loop, done together: when many tasks each need a short blocking
+call (a BM25 query, a read of a file already decoded, a prompt's ranking), one thread hop per call costs
+more than the call; and reads that must stay on the loop's thread (the store's) cost less made together."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 Job = TypeVar("Job")
@@ -14,11 +14,13 @@ Result = TypeVar("Result")
 
 class TurnBatch(Generic[Job, Result]):
     """`await batch.submit(job)`: the jobs submitted in the same turn of the loop go to `do_all` together, in
-    one worker thread; it returns one result per job, in order, an exception in place of a job that failed
-    (that job's task raises it, the others get their results)."""
+    the next turn, in one worker thread (`in_thread=False`: on the loop itself); it returns one result per
+    job, in order, an exception in place of a job that failed (that job's task raises it, the others get
+    their results). An exception `do_all` raises is every job's."""
 
-    def __init__(self, do_all: Callable[[list[Job]], list[Result | Exception]]):
+    def __init__(self, do_all: Callable[[list[Job]], list[Result | Exception]], in_thread: bool = True):
         self.do_all = do_all
+        self.in_thread = in_thread
         self.waiting: list[tuple[Job, asyncio.Future]] = []
 
     async def submit(self, job: Job) -> Result:
@@ -31,17 +33,29 @@ class TurnBatch(Generic[Job, Result]):
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         batch, self.waiting = self.waiting, []
-        running = loop.create_task(asyncio.to_thread(self.do_all, [job for job, _ in batch]))
-        running.add_done_callback(lambda done: settle(done, [future for _, future in batch]))
+        jobs, futures = [job for job, _ in batch], [future for _, future in batch]
+        if self.in_thread:
+            running = loop.create_task(asyncio.to_thread(self.do_all, jobs))
+            running.add_done_callback(lambda done: settle(done, futures))
+            return
+        try:
+            outcomes: Sequence[Any] = self.do_all(jobs)
+        except Exception as exc:  # noqa: BLE001 - every job of the batch meets it
+            outcomes = [exc] * len(futures)
+        settle_each(futures, outcomes)
 
 
 def settle(done: asyncio.Task, futures: list[asyncio.Future]) -> None:
     if done.cancelled():
-        outcomes: list[Any] = [asyncio.CancelledError()] * len(futures)
+        outcomes: Sequence[Any] = [asyncio.CancelledError()] * len(futures)
     elif done.exception() is not None:
         outcomes = [done.exception()] * len(futures)
     else:
         outcomes = done.result()
+    settle_each(futures, outcomes)
+
+
+def settle_each(futures: list[asyncio.Future], outcomes: Sequence[Any]) -> None:
     for future, outcome in zip(futures, outcomes):
         if future.done():  # its task was cancelled: the run is stopping
             continue

@@ -9,14 +9,14 @@ Bounded, least recently used out. Used from the event loop's thread only (the st
 
 from __future__ import annotations
 
-import asyncio
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from sftgen.answers.upstream import require_processed_id
 from sftgen.records import Record
 from sftgen.store import Store
+from sftgen.turns import TurnBatch
 
 MAX_RECORDS = 4_000
 MAX_CHARACTERS = 32_000_000
@@ -80,34 +80,16 @@ class PagesOfPrompts:
     def __init__(self, store: Store, queries_step: str, search_step: str):
         self.store, self.queries_step, self.search_step = store, queries_step, search_step
         self.records = EmittedRecords()
-        self.waiting: list[tuple[Record, asyncio.Future]] = []
+        self.reads: TurnBatch[Record, tuple[dict[str, tuple[str, str | None]], PromptPages]] = \
+            TurnBatch(self.read_all, in_thread=False)
 
     async def pages(self, prompt: Record) -> PromptPages:
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        self.waiting.append((prompt, future))
-        if len(self.waiting) == 1:
-            loop.call_soon(self.read_waiting)
-        outcomes, read = await future
+        outcomes, read = await self.reads.submit(prompt)
         store = self.store
         require_processed_id(store, self.queries_step, prompt.kind, prompt.id, outcomes.get(prompt.id))
         for query_id in read.query_ids:
             require_processed_id(store, self.search_step, "query", query_id, outcomes.get(query_id))
         return read
-
-    def read_waiting(self) -> None:
-        batch, self.waiting = self.waiting, []
-        try:
-            results: list[Any] = self.read_all([prompt for prompt, _ in batch])
-        except Exception as exc:  # noqa: BLE001 - every prompt of the batch meets it
-            results = [exc] * len(batch)
-        for (_, future), result in zip(batch, results):
-            if future.done():  # its task was cancelled: the run is stopping
-                continue
-            if isinstance(result, BaseException):
-                future.set_exception(result)
-            else:
-                future.set_result(result)
 
     def read_all(self, prompts: list[Record]) -> list[tuple[dict[str, tuple[str, str | None]], PromptPages]]:
         """Per prompt: the outcomes read (the queries step's on the prompts, the search's on their queries,
