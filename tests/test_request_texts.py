@@ -13,7 +13,7 @@ from sftgen.records import Record, Status
 from sftgen.store import Store
 from sftgen.store.interning import text_hash
 from sftgen.store.llm_cache import ZSTD_WITH_DICTIONARY, ZSTD_WITH_TEXTS, LLMCache
-from sftgen.store.request_texts import expanded, referenced, references
+from sftgen.store.request_texts import expanded, fenced, referenced, references
 from sftgen.store.results import ItemResult
 
 PASSAGE = ("Quarks carry colour charge and are confined in hadrons; the strong force between them grows with "
@@ -83,3 +83,18 @@ def test_the_store_keeps_references_and_gc_writes_them_back_before_it_deletes_th
         assert store.cache_entry("k1")["request"] == json.loads(body)
     finally:
         store.close()
+
+
+@given(st.lists(fenced_texts, min_size=1, max_size=4), st.booleans())
+def test_a_request_packs_to_the_same_bytes_whether_its_fenced_texts_were_seen_before_or_not(texts, ensure_ascii):
+    from sftgen.store.request_texts import fenced_text
+
+    body = request(*texts, ensure_ascii=ensure_ascii)
+    held = {text_hash(text): n for n, text in enumerate(texts)}
+    numbers_of = lambda digests: {d: held[d] for d in digests if d in held}  # noqa: E731
+    fenced_text.cache_clear()
+    cold = referenced(body, numbers_of)
+    warm = referenced(body, numbers_of)  # every fenced text's escape and hash now from the memo
+    assert cold == warm
+    for start, end in fenced(body):
+        assert fenced_text(body[start:end]) == fenced_text.__wrapped__(body[start:end])

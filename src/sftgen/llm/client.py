@@ -139,8 +139,8 @@ class ChatClient:
 
     def pool(self) -> HTTPPool:
         if self.plain_http is None or self.plain_http.closed:
-            self.plain_http = HTTPPool(self.base_url, self.headers, self.timeout_s, min(self.timeout_s, 10),
-                                       self.max_concurrency)
+            # no limit of the pool's own: `post` sends only while it holds one of the client's slots
+            self.plain_http = HTTPPool(self.base_url, self.headers, self.timeout_s, min(self.timeout_s, 10), None)
         return self.plain_http
 
     async def aclose(self) -> None:

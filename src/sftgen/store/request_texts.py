@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Callable
+from functools import lru_cache
 from json.decoder import scanstring
 from json.encoder import encode_basestring, encode_basestring_ascii
 
@@ -27,6 +28,10 @@ OPENING = re.compile(rb"<([A-Z][A-Z_]*)>\\n")
 `\\n</LABEL>` after it."""
 MIN_BYTES = 64
 """Fenced texts shorter than this stay in the request (a reference is 6 bytes)."""
+SEGMENTS_HELD = 8192
+"""How many fenced texts' escapes and hashes are remembered, the most recently quoted: a run's requests quote
+the same texts again and again (a question in each request about it, a passage in each answer and grade of
+it: 85% of the fenced texts at 2,000 prompts), and a text's bytes give the same escape and hash every time."""
 
 
 def fenced(body: bytes) -> list[tuple[int, int]]:
@@ -44,19 +49,29 @@ def fenced(body: bytes) -> list[tuple[int, int]]:
     return spans
 
 
+@lru_cache(maxsize=SEGMENTS_HELD)
+def fenced_text(segment: bytes) -> tuple[bytes, bytes] | None:
+    """How a fenced text was escaped in the request's JSON (a key of `ESCAPES`) and its hash; None when it
+    cannot be referred to (not JSON escaped in either way)."""
+    try:
+        text_json = segment.decode("utf-8")
+        text = scanstring('"' + text_json + '"', 1)[0]
+    except ValueError:  # UnicodeDecodeError too
+        return None
+    for style, escape in ESCAPES.items():
+        if escape(text)[1:-1] == text_json:
+            return style, text_hash(text)
+    return None
+
+
 def referenced(body: bytes, numbers_of: Callable[[list[bytes]], dict[bytes, int]]) -> tuple[bytes, list[int]]:
     """The request's JSON bytes with the fenced texts the store holds as references, and their numbers
     (none: `body` itself). `numbers_of(hashes)`: the numbers of the texts of those hashes that the store has."""
     found = []
     for start, end in fenced(body):
-        try:
-            segment = body[start:end].decode("utf-8")
-            text = scanstring('"' + segment + '"', 1)[0]
-        except ValueError:  # UnicodeDecodeError too
-            continue
-        style = next((mark for mark, escape in ESCAPES.items() if escape(text)[1:-1] == segment), None)
-        if style is not None:
-            found.append((start, end, style, text_hash(text)))
+        known = fenced_text(body[start:end])
+        if known is not None:
+            found.append((start, end, *known))
     if not found:
         return body, []
     held = numbers_of([digest for *_, digest in found])

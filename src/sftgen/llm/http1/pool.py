@@ -9,6 +9,7 @@ with Content-Length on a kept-alive connection, read by `ReplyReader`, costs abo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from urllib.parse import urlsplit
 
 from sftgen.llm.http1.reply_reader import BadReply, Reply, ReplyReader
@@ -89,10 +90,12 @@ class Connection(asyncio.Protocol):
 
 
 class HTTPPool:
-    """POSTs to one plain-HTTP server over at most `limit` kept-alive connections."""
+    """POSTs to one plain-HTTP server over at most `limit` kept-alive connections: at most `limit` POSTs at
+    once, the others wait. `limit=None`: the caller keeps as many in flight as the connections it wants
+    (ChatClient's request slots), and the pool adds no wait of its own."""
 
     def __init__(self, base_url: str, headers: dict[str, str], timeout_s: float, connect_timeout_s: float,
-                 limit: int):
+                 limit: int | None):
         parts = urlsplit(base_url)
         if parts.scheme != "http" or not parts.hostname:
             raise ValueError(f"{base_url}: HTTPPool serves plain http:// URLs")
@@ -104,7 +107,7 @@ class HTTPPool:
         self.head_start += "".join(header_line(name, value) for name, value in headers.items())
         self.timeout_s = timeout_s
         self.connect_timeout_s = connect_timeout_s
-        self.slots = asyncio.Semaphore(limit)
+        self.slots = asyncio.Semaphore(limit) if limit is not None else contextlib.nullcontext()
         self.idle: list[Connection] = []
         self.closed = False
 
