@@ -12,11 +12,10 @@ from __future__ import annotations
 import shutil
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/gate_cpu.py runs the step
-from gate_cpu import arguments, one_round, timed_steps  # noqa: E402
+from gate_cpu import arguments, one_round, timed_copy  # noqa: E402
 
 from sftgen.steps import dedup  # noqa: E402
 
@@ -26,12 +25,7 @@ WAYS = {"every key cleared": lambda item: dict(dedup.CLEARED_META), "the keys it
 def main() -> None:
     args = arguments(__doc__)
     figures: dict[str, list[float]] = {way: [] for way in WAYS}
-    with tempfile.TemporaryDirectory(prefix="dedup-cpu-") as tmp:
-        copy = args.copy or Path(tmp) / "project"
-        if not copy.exists():
-            shutil.copytree(args.project, copy, symlinks=True)
-        windows: dict = {}
-        timed_steps(windows)
+    with timed_copy(args, "dedup-cpu-") as (copy, windows):
         for round_ in range(args.rounds):
             for way, cleared in WAYS.items():
                 dedup.cleared = cleared

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import shutil
 import sqlite3
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from sftgen.core.step import Step
@@ -90,14 +92,21 @@ def arguments(doc: str) -> argparse.Namespace:
     return parser.parse_args()
 
 
-def main() -> None:
-    args = arguments(__doc__)
-    with tempfile.TemporaryDirectory(prefix="gate-cpu-") as tmp:
+@contextlib.contextmanager
+def timed_copy(args: argparse.Namespace, prefix: str) -> Iterator[tuple[Path, dict]]:
+    """The kept project's copy (made unless `--copy` names one that exists) and the steps' timing windows."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         copy = args.copy or Path(tmp) / "project"
         if not copy.exists():
             shutil.copytree(args.project, copy, symlinks=True)
         windows: dict = {}
         timed_steps(windows)
+        yield copy, windows
+
+
+def main() -> None:
+    args = arguments(__doc__)
+    with timed_copy(args, "gate-cpu-") as (copy, windows):
         figures = {(way, gate): [] for way in WAYS for gate in GATES}
         for round_ in range(args.rounds):
             for way in WAYS:

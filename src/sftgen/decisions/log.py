@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -207,16 +208,11 @@ class ReviewLog:
 
     def of_items(self, item_ids: list[str]) -> dict[str, list[Decision]]:
         """The decisions about each of these items, in one query (an item nobody decided on: an empty list)."""
-        grouped: dict[str, list[Decision]] = {item_id: [] for item_id in item_ids}
-        for decision in self.decisions(list(grouped)):
-            grouped[decision.item_id].append(decision)
-        return grouped
+        wanted = list(dict.fromkeys(item_ids))
+        return grouped_by(wanted, ((decision.item_id, decision) for decision in self.decisions(wanted)))
 
     def by_item(self, kind: str | None = None) -> dict[str, list[Decision]]:
-        grouped: dict[str, list[Decision]] = {}
-        for decision in self.decisions(kind=kind):
-            grouped.setdefault(decision.item_id, []).append(decision)
-        return grouped
+        return grouped_by((), ((decision.item_id, decision) for decision in self.decisions(kind=kind)))
 
     def picks(self, kind: str = "answer", prompt_id: str | None = None) -> list[Decision]:
         """Decisions that picked a candidate (of this prompt, when given)."""
@@ -224,10 +220,9 @@ class ReviewLog:
 
     def picks_of_prompts(self, prompt_ids: list[str], kind: str = "answer") -> dict[str, list[Decision]]:
         """`picks` of each of these prompts, in one query (a prompt with none: an empty list)."""
-        grouped: dict[str, list[Decision]] = {prompt_id: [] for prompt_id in prompt_ids}
-        for row in self.store.reviews.picked_of_prompts(kind, list(grouped)):
-            grouped[row["prompt_id"]].append(row_to_decision(row))
-        return grouped
+        wanted = list(dict.fromkeys(prompt_ids))
+        return grouped_by(wanted, ((row["prompt_id"], row_to_decision(row))
+                                   for row in self.store.reviews.picked_of_prompts(kind, wanted)))
 
     def pick_in_force(self, candidate_ids: set[str] | list[str], reviews_required: int) -> Decision | None:
         """The reviewers' pick among these candidates of one prompt: the latest pick of a candidate that is
@@ -252,6 +247,15 @@ class ReviewLog:
 
     def state(self, item_id: str, reviews_required: int) -> ItemState:
         return resolve(item_id, self.decisions([item_id]), reviews_required)
+
+
+def grouped_by(keys: Iterable[str], pairs: Iterable[tuple[str, Decision]]) -> dict[str, list[Decision]]:
+    """Decisions grouped by their key, in the order given; every key of `keys` present (an empty list when
+    none has it)."""
+    grouped: dict[str, list[Decision]] = {key: [] for key in keys}
+    for key, decision in pairs:
+        grouped.setdefault(key, []).append(decision)
+    return grouped
 
 
 def content_version(decision: Decision) -> str:

@@ -131,26 +131,42 @@ def pick_among_candidates(log: ReviewLog, picks: list[Decision], reviews_require
     return log.pick_in_force(picked_here, reviews_required) if picked_here else None
 
 
-class PageDecisions(PageMemo[str, list[Decision]]):
-    """The decisions about a page of a gate's inputs by item id; an item not held is read alone."""
+class HeldDecisions(PageMemo[str, list[Decision]]):
+    """Decisions grouped by a key (an item id, a prompt id) for a page of a gate's inputs, read in one query
+    (`read_page`); a key not held is read alone (`read_one`)."""
 
-    def read(self, log: ReviewLog, item_ids: list[str]) -> None:
-        self.hold(log.of_items(item_ids))
+    def read_page(self, log: ReviewLog, keys: list[str]) -> dict[str, list[Decision]]:
+        raise NotImplementedError
 
-    def of(self, log: ReviewLog, item_id: str) -> list[Decision]:
-        held = self.get(item_id)
-        return held if held is not None else log.decisions([item_id])
+    def read_one(self, log: ReviewLog, key: str) -> list[Decision]:
+        raise NotImplementedError
+
+    def read(self, log: ReviewLog, keys: list[str]) -> None:
+        self.hold(self.read_page(log, keys))
+
+    def of(self, log: ReviewLog, key: str) -> list[Decision]:
+        held = self.get(key)
+        return held if held is not None else self.read_one(log, key)
 
 
-class PagePicks(PageMemo[str, list[Decision]]):
-    """The picks among the candidates of a page's prompts by prompt id; a prompt not held is read alone."""
+class PageDecisions(HeldDecisions):
+    """The decisions about a page of a gate's inputs, by item id."""
 
-    def read(self, log: ReviewLog, prompt_ids: list[str]) -> None:
-        self.hold(log.picks_of_prompts(prompt_ids))
+    def read_page(self, log: ReviewLog, item_ids: list[str]) -> dict[str, list[Decision]]:
+        return log.of_items(item_ids)
 
-    def of(self, log: ReviewLog, prompt_id: str) -> list[Decision]:
-        held = self.get(prompt_id)
-        return held if held is not None else log.picks(prompt_id=prompt_id)
+    def read_one(self, log: ReviewLog, item_id: str) -> list[Decision]:
+        return log.decisions([item_id])
+
+
+class PagePicks(HeldDecisions):
+    """The picks among the candidates of a page's prompts, by prompt id."""
+
+    def read_page(self, log: ReviewLog, prompt_ids: list[str]) -> dict[str, list[Decision]]:
+        return log.picks_of_prompts(prompt_ids)
+
+    def read_one(self, log: ReviewLog, prompt_id: str) -> list[Decision]:
+        return log.picks(prompt_id=prompt_id)
 
 
 def page_decisions(run: RunContext) -> PageDecisions:

@@ -44,10 +44,7 @@ class Reviews:
         meta names it), in the order they were made."""
         if prompt_id is None:
             return self.conn.execute("SELECT * FROM reviews WHERE kind=? AND picked=1 ORDER BY seq", (kind,)).fetchall()
-        return self.conn.execute(
-            """SELECT v.* FROM reviews v JOIN names i ON i.name = v.item_id JOIN record_rows r ON r.n = i.n
-               WHERE v.kind=? AND v.picked=1 AND json_extract(meta_sql(r.meta), '$.prompt_id') = ? ORDER BY v.seq""",
-            (kind, prompt_id)).fetchall()
+        return self.picked_of_prompts(kind, [prompt_id])
 
     def picked_of_prompts(self, kind: str, prompt_ids: Sequence[str]) -> list[sqlite3.Row]:
         """`picked` for several prompts in one query, each row with its item's `prompt_id`."""
