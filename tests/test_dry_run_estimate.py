@@ -256,3 +256,50 @@ def test_research_stops_at_its_query_budget(tmp_path):
     research, real = research_estimate_and_run(tmp_path, 20)
     assert research.inputs == 40 and research.capped_by == "research.max_queries"
     assert real < 40 and real <= research.requests < 40
+
+
+def test_a_machine_without_the_embedder_distils_it_before_the_preview_not_inside_a_step(tmp_path, scripted, monkeypatch):
+    # Distilling takes a minute or two of CPU once per machine. Measured inside chunk_filter's preview it
+    # was that step's "once per run" cost (114 s estimated for a 1.6 s step), though the run after the dry
+    # run finds the model made. Here distilling is the real model copied into a fresh cache after a second
+    # of CPU, so the test does not spend minutes on it.
+    import shutil
+    import time
+
+    from sftgen.embed import cache
+
+    made = cache.ensure_distilled()  # the machine's own model, the copy's source
+
+    def slow_distill(target: Path) -> None:
+        started = time.process_time()
+        while time.process_time() - started < 1.0:
+            sum(range(1000))
+        shutil.copytree(made, target)
+
+    monkeypatch.setenv("SFTGEN_CACHE_DIR", str(tmp_path / "fresh-cache"))
+    monkeypatch.setattr(cache, "distill_into", slow_distill)
+    server, _ = scripted
+    project = Project.open(make_project(tmp_path / "p", many_documents(6), recipe(server.base_url)))
+
+    first = estimate(project, until="profile", sample=4)
+    assert first.distilled_s is not None and first.distilled_s >= 1.0
+    assert by_step(first)["chunk_filter"].timing["fixed_cpu_s"] < 0.9  # the distilling is not the step's
+    assert any("distilled for this machine" in line for line in first.assumptions)
+    assert first.as_dict()["distilled_s"] == pytest.approx(first.distilled_s, abs=0.01)
+
+    again = estimate(project, until="profile", sample=4)
+    assert again.distilled_s is None
+    assert not any("distilled" in line for line in again.assumptions)
+
+
+def test_a_pipeline_that_embeds_nothing_distils_nothing(tmp_path, scripted, monkeypatch):
+    from sftgen.embed import cache
+
+    def refuse(target: Path) -> None:
+        raise AssertionError("nothing here embeds: no distilling")
+
+    monkeypatch.setenv("SFTGEN_CACHE_DIR", str(tmp_path / "fresh-cache"))
+    monkeypatch.setattr(cache, "distill_into", refuse)
+    server, _ = scripted
+    project = Project.open(make_project(tmp_path / "p", many_documents(2), recipe(server.base_url)))
+    assert estimate(project, until="chunk", sample=2).distilled_s is None

@@ -93,6 +93,11 @@ class Step:
     def concurrency(self, ctx: RunContext) -> int:
         return ctx.llm_concurrency if self.uses_llm else 1
 
+    def uses_embedder(self, ctx: RunContext) -> bool:
+        """Whether it encodes with the run's static embedder (distilled once per machine; a dry run distils
+        it before it measures, so that once-per-machine minute is not taken for the run's)."""
+        return False
+
     def label(self, item: Record) -> str:
         return item.meta.get("source") or item.text[:80]
 

@@ -41,10 +41,14 @@ def model_dir(name: str = DEFAULT_MODEL_NAME, cache_dir: Path | None = None) -> 
     return cache_root(cache_dir) / "embedders" / name
 
 
+def is_distilled(name: str = DEFAULT_MODEL_NAME, cache_dir: Path | None = None) -> bool:
+    return (model_dir(name, cache_dir) / COMPLETE_MARKER).exists()
+
+
 def ensure_distilled(name: str = DEFAULT_MODEL_NAME, cache_dir: Path | None = None) -> Path:
     """The folder of the distilled model, distilling it first if this machine has not yet."""
     target = model_dir(name, cache_dir)
-    if (target / COMPLETE_MARKER).exists():
+    if is_distilled(name, cache_dir):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with exclusive_lock(target.parent / f".{name}.lock"):

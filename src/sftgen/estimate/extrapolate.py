@@ -68,7 +68,8 @@ def extrapolate_run(recipe: Recipe, pipeline: Pipeline, steps: list[Step], befor
         if estimate.guessed or (measured.sampled and estimate.outputs_per_input == 0):
             starved.add(step.name)
         estimates.append(estimate)
-    result = RunEstimate(estimates, sample, recipe.llm.max_concurrency, run.latency_s, run.cpu_share)
+    result = RunEstimate(estimates, sample, recipe.llm.max_concurrency, run.latency_s, run.cpu_share,
+                         before.distilled_s)
     result.budget_stop = cap_by_budget(estimates, recipe.budget)
     result.assumptions = assumptions(run, measurements, result)
     return result
@@ -224,6 +225,9 @@ def assumptions(run: Run, measurements: list[Measurement], result: RunEstimate) 
     lines.append("CPU per input measured on each step's preview (the slope from a round of 1 input to one of the "
                  "rest); what a step does once per run (loading a model) counted once; a step whose cost per "
                  "input grows with the project's size is underestimated; the run's start-up is not counted")
+    if run.before.distilled_s is not None:
+        lines.append(f"the embedder was distilled for this machine before the preview ({run.before.distilled_s:.0f} s, "
+                     "once per machine): not in the minutes, the run will find it made")
     lines.append(f"this process got {run.cpu_share:.0%} of a core while the preview computed (the machine as "
                  "loaded now): CPU seconds stretched by that")
     recipe = run.recipe

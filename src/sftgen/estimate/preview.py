@@ -23,6 +23,8 @@ from pathlib import Path
 from sftgen.core.context import RunContext
 from sftgen.core.graph import Pipeline
 from sftgen.core.step import SourceStep, Step
+from sftgen.embed.cache import ensure_distilled, is_distilled
+from sftgen.embed.errors import EmbedderUnavailable
 from sftgen.estimate.measure import Measurement, Round
 from sftgen.project import Project
 from sftgen.quotas.status import alive_prompts_by_subdomain, kept_prompts_by_subdomain
@@ -48,6 +50,9 @@ class Before:
     research_pages: int
     cpu_share: float = 1.0
     """The share of a core this process gets while the preview runs (core_share, sampled before each step)."""
+    distilled_s: float | None = None
+    """Seconds spent distilling the embedder before the preview (None: this machine had it already, or no
+    step uses it): once per machine, so neither in a step's figures nor in the run's minutes."""
 
 
 def scratch_copy(project: Project, into: Path, graph) -> Store:
@@ -111,6 +116,7 @@ async def run_preview(project: Project, pipeline: Pipeline, steps: list[Step], s
                       start_llm: bool) -> tuple[Before, list[Measurement]]:
     async with open_run(project, pipeline, store, llm=llm, start_llm=start_llm, limit=sample) as ctx:
         before = before_preview(steps, ctx)  # before any preview adds to the pending counts
+        before.distilled_s = distil_first(steps, ctx)
         executor = LocalExecutor()
         measurements: list[Measurement] = []
         shares = []
@@ -125,6 +131,19 @@ async def run_preview(project: Project, pipeline: Pipeline, steps: list[Step], s
                                             worker_count(step, ctx), rounds))
     before.cpu_share = median(shares) if shares else 1.0
     return before, measurements
+
+
+def distil_first(steps: list[Step], ctx: RunContext) -> float | None:
+    """Distil the embedder now when a step will use it and this machine has not (a minute or two of CPU):
+    measured inside the first step's preview it would be taken for that step's cost in every run."""
+    if is_distilled() or not any(step.uses_embedder(ctx) for step in steps):
+        return None
+    started = time.perf_counter()
+    try:
+        ensure_distilled()
+    except EmbedderUnavailable:  # the steps' previews meet it and count it as their errors
+        return None
+    return time.perf_counter() - started
 
 
 def core_share(seconds: float = 0.02) -> float:

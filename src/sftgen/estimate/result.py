@@ -45,6 +45,8 @@ class RunEstimate:
     """Mean seconds per LLM request measured on the preview's real requests (None: none was sent)."""
     cpu_share: float = 1.0
     """The share of a core the process got while the preview ran (preview.core_share)."""
+    distilled_s: float | None = None
+    """Seconds the dry run spent distilling the embedder before its preview (once per machine), or None."""
     budget_stop: str | None = None
     """The budget that stops the run before its last step, as the estimate sees it."""
     assumptions: list[str] = field(default_factory=list)
@@ -56,7 +58,8 @@ class RunEstimate:
     def as_dict(self) -> dict[str, Any]:
         return rounded({
             "version": JSON_VERSION, "sample": self.sample, "concurrency": self.concurrency,
-            "latency_s": self.latency_s, "cpu_share": self.cpu_share, "budget_stop": self.budget_stop, "assumptions": self.assumptions,
+            "latency_s": self.latency_s, "cpu_share": self.cpu_share,
+            "distilled_s": self.distilled_s, "budget_stop": self.budget_stop, "assumptions": self.assumptions,
             "steps": [asdict(step) for step in self.steps],
             "totals": {**self.totals(), "guessed_steps": [s.step for s in self.steps if s.guessed]},
         })

@@ -37,6 +37,9 @@ class AnswerRetrieveStep(Step):
         return {"passages": answers.passages_per_answer, "size": answers.passage_size,
                 "overlap": answers.passage_overlap, "ranking": "bm25+embeddings rrf"}
 
+    def uses_embedder(self, ctx: RunContext) -> bool:
+        return True  # the embeddings half of the ranking
+
     async def process(self, item: Record, ctx: ItemContext) -> Outcome:
         from sftgen.retrieval import BatchedRanker, PassageCache  # numpy and bm25s load when passages are ranked
 

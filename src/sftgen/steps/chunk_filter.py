@@ -57,6 +57,9 @@ class ChunkFilterStep(LLMFilterStep):
                               *([relevance.fit] if relevance.fit != "centroids" else []),
                               *([relevance.embedder] if relevance.embedder != "static" else [])]}
 
+    def uses_embedder(self, ctx: RunContext) -> bool:
+        return ctx.recipe.relevance.embedder == "static"  # every reply's relevance score
+
     def precheck(self, item: Record, ctx: ItemContext) -> Outcome | None:
         minimum = ctx.recipe.profiles.min_chunk_chars
         if len(item.text.strip()) < minimum:

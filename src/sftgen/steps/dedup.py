@@ -60,6 +60,9 @@ class DedupStep(GlobalStep):
             settings["verifier"] = verifier_settings(ctx)
         return settings
 
+    def uses_embedder(self, ctx: RunContext) -> bool:
+        return "semantic" in ctx.recipe.dedup.methods
+
     def label(self, item: Record) -> str:
         return item.text[:80]
 

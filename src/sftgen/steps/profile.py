@@ -39,6 +39,9 @@ class ProfileStep(LLMStep):
                 "unmatched": profiles.unmatched_subdomain, "margin": profiles.subdomain_margin,
                 "content_check": 1}
 
+    def uses_embedder(self, ctx: RunContext) -> bool:
+        return True  # the subdomain match of every reply
+
     def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
         # Listed from a different start for each chunk: small models tend to pick the first option.
         subdomains = ctx.recipe.domain.subdomains
