@@ -54,3 +54,21 @@ def test_progress_log_and_status(tmp_path, monkeypatch):
     assert judged["items_per_s"] is not None and judged["items_per_s"] > 0
     table = CliRunner().invoke(app, ["status", str(project.dir)])
     assert "items/s" in table.output
+
+
+def test_progress_bar_counts_every_item_though_it_advances_in_batches():
+    console = Console(record=True, width=200, force_terminal=False)
+    with RichProgress(console) as progress:
+        progress.step_started("rephrase", total=500)
+        for _ in range(499):
+            progress.item_done("rephrase", "kept")
+        progress.item_done("rephrase", "error")  # shown at once, with the ones waiting
+        task = progress.progress._tasks[progress.tasks["rephrase"]]
+        assert task.completed == 500
+        progress.step_started("dedup", total=3)
+        for _ in range(3):
+            progress.item_done("dedup", "kept")
+        progress.step_finished("dedup")  # the items not yet shown are added at the step's end
+        assert progress.progress._tasks[progress.tasks["dedup"]].completed == 3
+    shown = console.export_text()
+    assert "500/500" in shown and "1 errors" in shown and "3/3" in shown

@@ -25,8 +25,12 @@ REFRESH_PER_SECOND = 2
 second of the run, taken from the steps. On a console that is not a terminal (a log, a pipe) nothing is
 drawn while the run goes: the table is rendered once, when it stops."""
 FIELDS_EVERY_S = 0.25
-"""An item done advances its bar at once; its rate (rich recomputes it from every recent sample), the
-requests in flight and the errors are refreshed at most this often."""
+"""The rate (rich recomputes it from every recent sample), the requests in flight and the errors are refreshed
+at most this often."""
+ADVANCE_EVERY_S = 0.05
+"""Items done are counted here and added to their bar at most this often (an error or the step's end adds them
+at once): rich takes a lock and records a speed sample per advance, a few microseconds per item, and draws at
+most `REFRESH_PER_SECOND` times a second anyway."""
 
 
 class RichProgress:
@@ -48,6 +52,9 @@ class RichProgress:
         )
         self.tasks: dict[str, TaskID] = {}
         self.fields_at: dict[str, float] = {}
+        self.advanced_at: dict[str, float] = {}
+        self.not_shown: dict[str, int] = {}
+        """Items done that their bar does not count yet."""
         self.errors: dict[str, int] = {}
         self.llm: Any = None
 
@@ -71,17 +78,21 @@ class RichProgress:
 
     def item_done(self, step: str, outcome: str) -> None:
         task = self.tasks[step]
+        waiting = self.not_shown[step] = self.not_shown.get(step, 0) + 1
         if outcome == Status.ERROR:
             self.errors[step] += 1
         now = time.monotonic()
+        if outcome != Status.ERROR and now - self.advanced_at.get(step, 0.0) < ADVANCE_EVERY_S:
+            return
+        self.advanced_at[step], self.not_shown[step] = now, 0
         if outcome != Status.ERROR and now - self.fields_at.get(step, 0.0) < FIELDS_EVERY_S:
-            self.progress.advance(task)
+            self.progress.advance(task, waiting)
             return
         self.fields_at[step] = now
         speed = self.progress._tasks[task].speed
         self.progress.update(
             task,
-            advance=1,
+            advance=waiting,
             rate=f"{speed:.1f}/s" if speed else "",
             errors=f"{self.errors[step]} errors" if self.errors[step] else "",
             in_flight=self.in_flight(),
@@ -93,4 +104,4 @@ class RichProgress:
 
     def step_finished(self, step: str) -> None:
         if step in self.tasks:
-            self.progress.update(self.tasks[step], in_flight="")
+            self.progress.update(self.tasks[step], advance=self.not_shown.pop(step, 0), in_flight="")
