@@ -1,7 +1,8 @@
 """CPU per item of the answer half's own work (issue 17), without the LLM and the store's writes: the local
 BM25 search of each answer query (hits and snippets), the passages of each prompt cut from its pages and
-ranked (BM25 + embeddings, 16 prompts together as the step batches them), and the checks of each written
-answer (citations, own words, copy check), over a project a `bench/pipeline_scale.py --keep DIR` run left.
+ranked (BM25 + embeddings, RANKED_TOGETHER prompts together as the step batches them), and the checks of
+each written answer (citations, own words, copy check), over a project a `bench/pipeline_scale.py --keep
+DIR` run left.
 
 The inputs are read from the project's store first (not timed); each part then runs `--repeat` times over
 all its items and the best round's CPU time per item is printed (a busy machine slows some rounds).

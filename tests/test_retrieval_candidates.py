@@ -190,3 +190,14 @@ def test_candidates_without_any_word_score_zero_not_nan():
         warnings.simplefilter("error")  # 0 / 0 would warn
         scores = bm25_scores(tokenize(["heat engine"])[0], passage_terms(["", "  "]))
     assert scores.tolist() == [0.0, 0.0] and not np.isnan(scores).any()
+
+
+@settings(max_examples=50, deadline=None)
+@given(page_texts, st.integers(5, 40))
+def test_a_page_sets_cuts_are_each_pages_cuts_made_once(texts, size):
+    cache = PassageCache()
+    ids = [f"page-{i}" for i in range(len(texts))]
+    together = cache.cuts_of_pages(texts, size, 0, ids)
+    assert [cuts.cuts for cuts in together] == [PassageCache().cuts(text, size, 0).cuts for text in texts]
+    assert all(cache.cuts(text, size, 0, page_id) is cuts for text, page_id, cuts in zip(texts, ids, together))
+    assert cache.cuts_of_pages(texts, size, 0, ids) == together  # held: the same objects again

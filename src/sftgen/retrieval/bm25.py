@@ -124,9 +124,14 @@ def scores_of_columns(query_tokens: list[str], terms: list[str], columns: list[l
 
 def ranked_by_score(scores: np.ndarray) -> list[int]:
     """Indexes with a positive score, best first, ties in the order bm25s's selection gives them."""
+    return ranked_array(scores).tolist()
+
+
+def ranked_array(scores: np.ndarray) -> np.ndarray:
+    """`ranked_by_score` as an array."""
     from bm25s.selection import topk
 
     if not len(scores):
-        return []
+        return np.zeros(0, dtype=np.intp)
     top_scores, indexes = topk(scores, k=len(scores), sorted=True, backend="auto")
-    return indexes[top_scores > 0].tolist()
+    return indexes[top_scores > 0]

@@ -75,12 +75,11 @@ def candidate_set(pages: Sequence[Record], size: int, overlap: int, cache: Passa
     found = CandidateSet()
     chosen, page_of, lengths = found.cuts, found.page_of, found.lengths
     seen: set[str] = set()
-    pages_cut: set[str] = set()
+    distinct: dict[str, Record] = {}
     for page in pages:
-        if page.id in pages_cut:  # found by another query of this prompt: its passages are in already
-            continue
-        pages_cut.add(page.id)
-        cuts = cache.cuts(page.text, size, overlap, page.id)
+        distinct.setdefault(page.id, page)  # found by another query of this prompt: its passages are in already
+    ordered = list(distinct.values())
+    for page, cuts in zip(ordered, cache.cuts_of_pages([page.text for page in ordered], size, overlap, list(distinct))):
         if not cuts.cuts:
             continue
         if cuts.folds is not None and seen.isdisjoint(cuts.folds):  # every cut is new: all at once

@@ -5,7 +5,9 @@ score(p) = sum over rankings of 1 / (k + rank_in_that_ranking(p)).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,6 +17,9 @@ from sftgen.retrieval.passage_cache import PassageCache, TextEncoder, text_key
 if TYPE_CHECKING:
     from sftgen.retrieval.bm25 import PassageTerms
     from sftgen.retrieval.candidates import CandidateSet
+
+Ranking = Sequence[int] | np.ndarray
+"""Candidate positions, best first (a list, or an array the ranking made)."""
 
 RRF_K = 60
 """The usual RRF constant: it damps the weight of the very top ranks so one ranking cannot dominate."""
@@ -88,25 +93,50 @@ def rank_candidates(query: str, candidates: CandidateSet, encoder: TextEncoder |
                     cache: PassageCache, query_vector: np.ndarray | None = None) -> list[RankedPassage]:
     """`hybrid_rank(query, [c.text for c in candidates], encoder, top_k, cache, ...)`, the same ranks and
     scores, from the candidates' pages: each page's term postings and vectors read at once."""
-    from sftgen.retrieval.bm25 import bm25_scores_of_pages, ranked_by_score, tokenize
+    from sftgen.retrieval.bm25 import bm25_scores_of_pages, ranked_array, tokenize
 
     if not candidates:
         return []
     query_tokens = tokenize([query])[0]
-    lexical = ranked_by_score(bm25_scores_of_pages(query_tokens, candidates.pages, candidates.lengths)) if query_tokens else []
-    semantic: list[int] = []
+    lexical: Ranking = []
+    if query_tokens:
+        lexical = ranked_array(bm25_scores_of_pages(query_tokens, candidates.pages, candidates.lengths))
+    semantic: Ranking = []
     if encoder is not None:
         passage_vectors = candidates.vectors(cache, encoder)
         query_row = (encoder.encode([query]) if query_vector is None else query_vector)[0]
         similarities = passage_vectors @ query_row.astype(passage_vectors.dtype, copy=False)
-        semantic = np.argsort(-similarities, kind="stable").tolist()
+        semantic = np.argsort(-similarities, kind="stable")  # fused_top reads it as it is
     return fused_top(lexical, semantic, top_k)
 
 
-def fused_top(lexical: list[int], semantic: list[int], top_k: int) -> list[RankedPassage]:
-    """The top_k candidates by the RRF of the two rankings, ties by candidate position."""
-    fused = reciprocal_rank_fusion([lexical, semantic])
-    lexical_rank = {index: rank for rank, index in enumerate(lexical, start=1)}
-    semantic_rank = {index: rank for rank, index in enumerate(semantic, start=1)}
-    best = sorted(fused, key=lambda index: (-fused[index], index))[:top_k]
-    return [RankedPassage(i, fused[i], lexical_rank.get(i), semantic_rank.get(i)) for i in best]
+def fused_top(lexical: Ranking, semantic: Ranking, top_k: int) -> list[RankedPassage]:
+    """The top_k candidates by the RRF of the two rankings (each a list or an array of distinct candidate
+    positions), ties by candidate position: the scores and the order `reciprocal_rank_fusion([lexical,
+    semantic])` sorted by (-score, index) gives, the same floats (1/(k + lexical rank) + 1/(k + semantic
+    rank), added in that order), without a dict per prompt."""
+    lexical, semantic = np.asarray(lexical, dtype=np.intp), np.asarray(semantic, dtype=np.intp)
+    size = 1 + max(lexical.max(initial=-1), semantic.max(initial=-1))
+    reciprocals, positions = rank_terms(max(len(lexical), len(semantic)))
+    scores = np.zeros(size)
+    ranks = np.zeros((2, size), dtype=np.intp)  # 0: not in that ranking
+    scores[lexical] = reciprocals[: len(lexical)]  # 0 + x is x: the dict's first addition
+    scores[semantic] += reciprocals[: len(semantic)]
+    ranks[0, lexical] = positions[: len(lexical)]
+    ranks[1, semantic] = positions[: len(semantic)]
+    # Every ranked candidate's score is > 0 and the others' 0: a stable sort puts the ranked first, ties by position.
+    best = np.argsort(-scores, kind="stable")[: max(top_k, 0)]
+    best = best[scores[best] > 0]
+    return [RankedPassage(index, score, lexical_rank or None, semantic_rank or None) for index, score, lexical_rank,
+            semantic_rank in zip(best.tolist(), scores[best].tolist(), *ranks[:, best].tolist())]
+
+
+def rank_terms(length: int) -> tuple[np.ndarray, np.ndarray]:
+    """At least `length` of 1/(RRF_K + rank) and of the ranks 1, 2, ..."""
+    return _rank_terms(max(256, 1 << (length - 1).bit_length()))
+
+
+@lru_cache(maxsize=None)  # one table per power of two: a few in a run
+def _rank_terms(length: int) -> tuple[np.ndarray, np.ndarray]:
+    positions = np.arange(1, length + 1)
+    return 1.0 / (RRF_K + positions), positions

@@ -121,17 +121,18 @@ class PassageCache:
         """Each passage of a page, as `split_into_chunks` cuts it, with its key and its folded text.
         `page_id`: the page record's id, when it has one (a content id: one text per id), so the page's
         text is not hashed again each time a prompt finds it."""
-        from sftgen.chunking.splitter import split_into_chunks
-        from sftgen.retrieval.bm25 import passage_terms
+        return self.cuts_of_pages([page_text], size, overlap, [page_id])[0]
 
-        def make(_: list[int]) -> list:
-            chunks = split_into_chunks(page_text, size=size, overlap=overlap, unit="characters")
-            terms = passage_terms([chunk.text for chunk in chunks])
-            return [PageCuts(tuple(Cut(chunk.text, chunk.start, text_key(chunk.text), folded(chunk.text), counted)
-                                   for chunk, counted in zip(chunks, terms)))]
+    def cuts_of_pages(self, page_texts: list[str], size: int, overlap: int,
+                      page_ids: list[str] | None = None) -> list[PageCuts]:
+        """`cuts` of each page, in one look-up of the memo (a prompt's pages are asked for together)."""
+        def make(missing: list[int]) -> list:
+            return [page_cuts(page_texts[i], size, overlap) for i in missing]
 
-        page_key = ("record", page_id) if page_id else text_key(page_text)
-        return self._cuts.many([(page_key, size, overlap)], make)[0]
+        ids = page_ids if page_ids is not None else [""] * len(page_texts)
+        keys = [(("record", page_id) if page_id else text_key(text), size, overlap)
+                for text, page_id in zip(page_texts, ids)]
+        return self._cuts.many(keys, make)
 
     def terms(self, texts: list[str], keys: list[bytes] | None = None) -> list[PassageTerms]:
         """`keys`: the texts' `text_key`s when the caller has them (a Cut's)."""
@@ -150,3 +151,14 @@ class PassageCache:
         keys = keys if keys is not None else [text_key(t) for t in texts]
         rows = self._vectors.many([(id(encoder), key) for key in keys], make)
         return np.array(rows) if rows else np.zeros((0, 0), dtype=np.float32)  # np.stack's rows, copied at once
+
+
+def page_cuts(page_text: str, size: int, overlap: int) -> PageCuts:
+    """A page text cut as `split_into_chunks` cuts it, each cut with its BM25 term counts."""
+    from sftgen.chunking.splitter import split_into_chunks
+    from sftgen.retrieval.bm25 import passage_terms
+
+    chunks = split_into_chunks(page_text, size=size, overlap=overlap, unit="characters")
+    terms = passage_terms([chunk.text for chunk in chunks])
+    return PageCuts(tuple(Cut(chunk.text, chunk.start, text_key(chunk.text), folded(chunk.text), counted)
+                          for chunk, counted in zip(chunks, terms)))

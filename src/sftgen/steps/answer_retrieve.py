@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 
-RANKED_TOGETHER = 16
+RANKED_TOGETHER = 64
 """Prompts in process at once: those waiting for their ranking together are ranked in one thread hop
 (retrieval/batched.py)."""
 
