@@ -277,6 +277,5 @@ def write_verdicts(records: Records, step: str, results: list[ItemResult], known
     if kept:
         records.conn.executemany(
             "UPDATE record_rows SET status=?, reason=NULL, dropped_by=NULL WHERE n=? AND dropped_by=?", kept)
-    for result in results:
-        if result.outcome != Status.ERROR and result.meta_updates:
-            records.merge_meta(result.item_id, result.meta_updates)
+    records.merge_metas([(known[result.item_id], result.meta_updates) for result in results
+                         if result.outcome != Status.ERROR and result.meta_updates])

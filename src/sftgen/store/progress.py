@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sftgen.records import Record, Status
-from sftgen.store.db import LABEL, RECORD_COLUMNS, RECORD_JOINS, Database, marks, record_text, row_to_record
+from sftgen.store.db import LABEL, RECORD_COLUMNS, RECORD_JOINS, Database, marks, row_to_record
 from sftgen.store.interning import intern, intern_text, name_id, name_ids, texts_seen
 from sftgen.store.results import ItemResult
 
@@ -28,8 +28,9 @@ def text_heads(conn: sqlite3.Connection, numbers: Iterable[int], length: int) ->
     if not wanted or length <= 0:
         return {}
     return dict(conn.execute(
-        f"SELECT r.n, substr({record_text('t.text')}, 1, ?) FROM record_rows r JOIN texts t ON t.n = r.text "
-        "WHERE r.n IN (SELECT value FROM json_each(?))", (length, json.dumps(wanted))).fetchall())
+        "SELECT r.n, CASE WHEN typeof(t.text) = 'text' THEN substr(t.text, 1, ?1) ELSE text_head(t.text, ?1) END "
+        "FROM record_rows r JOIN texts t ON t.n = r.text WHERE r.n IN (SELECT value FROM json_each(?2))",
+        (length, json.dumps(wanted))).fetchall())
 
 
 def stored_label(label: str, head: str | None) -> int | None:
