@@ -28,20 +28,14 @@ CHUNK = 500
 def known_numbers(conn, names: Iterable[str]) -> dict[str, int]:
     """name -> number, of those the store knows: the connection's remembered ones, the others in one query."""
     remembered = numbers_of(conn)
-    found: dict[str, int] = {}
-    missing = []
-    for name in names:
-        n = None if remembered is None else remembered.get(conn, name)
-        if n is None:
-            missing.append(name)
-        else:
-            found[name] = n
+    found, missing = ({}, list(names)) if remembered is None else remembered.get_many(conn, names)
     if missing:
-        for name, n in conn.execute("SELECT name, n FROM names WHERE name IN (SELECT value FROM json_each(?))",
-                                    (json.dumps(missing, ensure_ascii=False),)):
-            found[name] = n
-            if remembered is not None:
-                remembered.found(conn, name, n)
+        rows = [(name, n) for name, n in conn.execute(
+            "SELECT name, n FROM names WHERE name IN (SELECT value FROM json_each(?))",
+            (json.dumps(missing, ensure_ascii=False),))]
+        found.update(rows)
+        if remembered is not None:
+            remembered.found_many(conn, rows)
     return found
 
 

@@ -31,8 +31,28 @@ class NameNumbers:
                 n = self.pending.get(name)
         return n
 
+    def get_many(self, conn: sqlite3.Connection, names: Iterable[str]) -> tuple[dict[str, int], list[str]]:
+        """`get` for each name: (name -> number of those remembered, the names not remembered)."""
+        if self.pending and not conn.in_transaction:
+            self.pending.clear()
+        committed, pending = self.committed, self.pending
+        found: dict[str, int] = {}
+        missing: list[str] = []
+        for name in names:
+            n = committed.get(name)
+            if n is None and pending:
+                n = pending.get(name)
+            if n is None:
+                missing.append(name)
+            else:
+                found[name] = n
+        return found, missing
+
     def found(self, conn: sqlite3.Connection, name: str, n: int) -> None:
         (self.pending if conn.in_transaction else self.committed)[name] = n
+
+    def found_many(self, conn: sqlite3.Connection, numbers: Iterable[tuple[str, int]]) -> None:
+        (self.pending if conn.in_transaction else self.committed).update(numbers)
 
     def committed_now(self) -> None:
         self.committed.update(self.pending)

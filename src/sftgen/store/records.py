@@ -93,9 +93,7 @@ class Records:
         one statement, their stored forms made in the order given (as many `merge_meta`s make them)."""
         if not updates:
             return
-        cursor = self.conn.cursor()
-        cursor.row_factory = None
-        held = {n: (meta, kind) for n, meta, kind in cursor.execute(
+        held = {n: (meta, kind) for n, meta, kind in self.conn.execute(
             "SELECT n, meta, kind FROM record_rows WHERE n IN (SELECT value FROM json_each(?))",
             (numbers_json([n for n, _ in updates]),))}
         rows = []
