@@ -119,7 +119,8 @@ def write(records: Records, step: str, settings: str, results: list[ItemResult],
             candidates.update(dict.fromkeys(record.parent_ids))
     known = known_numbers(conn, candidates)
 
-    if not withdraws_nothing(conn, step, results, known):
+    held_emits = emits_held(conn, step, results, known)
+    if not withdraws_nothing(held_emits, results, known):
         return False
 
     output_numbers = {known[record.id] for result in results for record in result.outputs if record.id in known}
@@ -157,7 +158,7 @@ def write(records: Records, step: str, settings: str, results: list[ItemResult],
         texts.update(text_numbers_of(conn, [digest for digest, _ in missing]))
 
     write_records(records, plan, known, texts, now)
-    write_emits(conn, step, results, known)
+    write_emits(conn, step, results, known, held_emits)
     write_verdicts(records, step, results, known)
     step_n, settings_n = known[step], known[settings]
     conn.executemany(
@@ -196,24 +197,32 @@ def input_heads(conn, results: list[ItemResult], known: dict[str, int]) -> dict[
     return heads
 
 
-def withdraws_nothing(conn, step: str, results: list[ItemResult], known: dict[str, int]) -> bool:
+def emits_held(conn, step: str, results: list[ItemResult], known: dict[str, int]) -> dict[int, dict[int, int]]:
+    """source -> {item: active} of the emits the store has of the batch's inputs that write them (an input
+    or step the store never named has none)."""
+    if step not in known:
+        return {}
+    sources = sorted({known[result.item_id] for result in results
+                      if result.outcome != Status.ERROR and result.item_id in known})
+    if not sources:
+        return {}
+    held: dict[int, dict[int, int]] = {}
+    for source, item, active in conn.execute(
+            "SELECT source, item, active FROM emit_rows INDEXED BY emit_rows_step_source "
+            "WHERE step=? AND source IN (SELECT value FROM json_each(?))", (known[step], json.dumps(sources))):
+        held.setdefault(source, {})[item] = active
+    return held
+
+
+def withdraws_nothing(held: dict[int, dict[int, int]], results: list[ItemResult], known: dict[str, int]) -> bool:
     """Whether every input of the batch emits again all that it emitted before (what it emitted before are
     names the store knows)."""
-    if step not in known:
-        return True
-    writing = [result for result in results if result.outcome != Status.ERROR and result.item_id in known]
-    if not writing:
-        return True
-    sources = sorted({known[result.item_id] for result in writing})
-    previous: dict[int, set[int]] = {}
-    for source, item in conn.execute(
-            "SELECT source, item FROM emit_rows INDEXED BY emit_rows_step_source "
-            "WHERE step=? AND source IN (SELECT value FROM json_each(?)) AND active=1",
-            (known[step], json.dumps(sources))):
-        previous.setdefault(source, set()).add(item)
-    for result in writing:
-        before = previous.get(known[result.item_id])
-        if before and not before <= {known[name] for name in result.emitted_ids() if name in known}:
+    for result in results:
+        emits = held.get(known.get(result.item_id, 0)) if result.outcome != Status.ERROR else None
+        if not emits:
+            continue
+        again = {known[name] for name in result.emitted_ids() if name in known}
+        if any(active == 1 and item not in again for item, active in emits.items()):
             return False
     return True
 
@@ -239,14 +248,30 @@ def write_records(records: Records, plan: Plan, known: dict[str, int], texts: di
                VALUES (?,?,?,?,?,?,?,?,?,?)""", rows)
 
 
-def write_emits(conn, step: str, results: list[ItemResult], known: dict[str, int]) -> None:
+def write_emits(conn, step: str, results: list[ItemResult], known: dict[str, int],
+                held: dict[int, dict[int, int]]) -> None:
+    """Each (step, source, item) emitted: inserted when the store has no such row (the new rows take their seq
+    in the batch's order), made active again where it is withdrawn; as the item-by-item writer's upsert."""
     step_n = known[step]
-    rows = [(step_n, known[name], known[result.item_id])
-            for result in results if result.outcome != Status.ERROR for name in result.emitted_ids()]
-    if rows:
-        conn.executemany(
-            """INSERT INTO emit_rows (step, item, source, active) VALUES (?,?,?,1)
-               ON CONFLICT(step, source, item) DO UPDATE SET active=1 WHERE active != 1""", rows)
+    inserted, reactivated = [], []
+    for result in results:
+        if result.outcome == Status.ERROR:
+            continue
+        source_n = known[result.item_id]
+        emits = held.setdefault(source_n, {})
+        for name in result.emitted_ids():
+            item_n = known[name]
+            active = emits.get(item_n)
+            if active is None:
+                inserted.append((step_n, item_n, source_n))
+            elif active != 1:
+                reactivated.append((step_n, source_n, item_n))
+            emits[item_n] = 1
+    if inserted:
+        conn.executemany("INSERT INTO emit_rows (step, item, source, active) VALUES (?,?,?,1)", inserted)
+    if reactivated:
+        conn.executemany("UPDATE emit_rows INDEXED BY emit_rows_step_source SET active=1 "
+                         "WHERE step=? AND source=? AND item=?", reactivated)
 
 
 def write_verdicts(records: Records, step: str, results: list[ItemResult], known: dict[str, int]) -> None:
