@@ -6,9 +6,8 @@ A kind's dictionary is trained once `TRAIN_AFTER` of its texts exist and kept in
 (short ones stay as they are), and texts written before their kind had a dictionary, progress labels and
 every text of a store made before this stay TEXT and are read as they are.
 
-Every read goes through the connection's SQL functions (registered on each connection the store opens):
-`text_of(stored)`, and `text_head(stored, length)` for its first characters (a progress label's test) without
-handing the whole text to SQLite; the `records` view gives the stored form, as it gives the stored meta."""
+Every read goes through the connection's SQL function `text_of(stored)` (registered on each connection the
+store opens); the `records` view gives the stored form, as it gives the stored meta."""
 
 from __future__ import annotations
 
@@ -23,7 +22,6 @@ class TextCodec:
         self.conn = conn
         self.dictionaries = KindDictionaries(conn, "text_dicts", self.samples_of, magicless=True)
         conn.create_function("text_of", 1, self.text, deterministic=True)
-        conn.create_function("text_head", 2, self.head, deterministic=True)
 
     def samples_of(self, kind: str) -> list[bytes]:
         return [row[0].encode("utf-8", "surrogatepass") for row in self.conn.execute(
@@ -68,22 +66,3 @@ class TextCodec:
             return stored
         (dictionary_id,) = struct.unpack(">H", stored[:2])
         return self.dictionaries.decompress(dictionary_id, stored[2:]).decode("utf-8", "surrogatepass")
-
-    def head(self, stored: str | bytes | None, length: int) -> str | None:
-        """The first `length` characters of the text: `substr(text_of(stored), 1, length)`, decoding only the
-        bytes that can hold them."""
-        if stored is None or isinstance(stored, str):
-            return stored if stored is None else stored[:length]
-        (dictionary_id,) = struct.unpack(">H", stored[:2])
-        body = self.dictionaries.decompress(dictionary_id, stored[2:])
-        return utf8_head(body, length)
-
-
-def utf8_head(body: bytes, length: int) -> str:
-    """The first `length` characters of UTF-8 text (surrogates let through), from at most 4 bytes a character."""
-    cut = 4 * length
-    if cut < len(body):
-        while cut > 0 and body[cut] & 0xC0 == 0x80:  # not inside a character
-            cut -= 1
-        body = body[:cut]
-    return body.decode("utf-8", "surrogatepass")[:length]
