@@ -48,6 +48,16 @@ def text_numbers_of(conn, digests: Sequence[bytes]) -> dict[bytes, int]:
     return found
 
 
+def inserted(conn, table: str, insert: str, rows: list[tuple]) -> list[int] | None:
+    """Insert these rows into a table keyed by `n INTEGER PRIMARY KEY` and give their numbers, in order,
+    without reading them back: SQLite numbers each new row one above the largest, so the rows took the numbers
+    after the largest before when the last one is that plus their count (None when not: read them back)."""
+    largest = conn.execute(f"SELECT max(n) FROM {table}").fetchone()[0] or 0
+    conn.executemany(insert, rows)
+    last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+    return list(range(largest + 1, last + 1)) if last == largest + len(rows) else None
+
+
 def inputs_made_only_by_themselves(results: list[ItemResult]) -> bool:
     """Whether every input that is also an output of the batch is one only of its own result's outputs: its
     record's rewrite then comes before its verdict, as item by item."""
@@ -148,14 +158,21 @@ def write(records: Records, step: str, settings: str, results: list[ItemResult],
             labels.append(plan.text(result.label) if code is None else code)
 
     if plan.new_names:
-        conn.executemany("INSERT INTO names (name) VALUES (?)", [(name,) for name in plan.new_names])
-        known.update(known_numbers(conn, plan.new_names))
+        numbers = inserted(conn, "names", "INSERT INTO names (name) VALUES (?)", [(name,) for name in plan.new_names])
+        if numbers is None:
+            known.update(known_numbers(conn, plan.new_names))
+        else:
+            given = dict(zip(plan.new_names, numbers))
+            known.update(given)
+            if (remembered := numbers_of(conn)) is not None:
+                remembered.found_many(conn, given.items())
     texts = text_numbers_of(conn, list(plan.texts))
     missing = [(digest, records.db.texts.stored(plan.text_kinds[digest], text))
                for digest, text in plan.texts.items() if digest not in texts]
     if missing:
-        conn.executemany("INSERT INTO texts (hash, text) VALUES (?, ?)", missing)
-        texts.update(text_numbers_of(conn, [digest for digest, _ in missing]))
+        numbers = inserted(conn, "texts", "INSERT INTO texts (hash, text) VALUES (?, ?)", missing)
+        digests = [digest for digest, _ in missing]
+        texts.update(text_numbers_of(conn, digests) if numbers is None else zip(digests, numbers))
 
     write_records(records, plan, known, texts, now)
     write_emits(conn, step, results, known, held_emits)
