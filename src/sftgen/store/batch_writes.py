@@ -146,10 +146,7 @@ def write(records: Records, step: str, settings: str, results: list[ItemResult],
         for record in result.outputs:
             record.step = record.step or step
             plan.record(record, held)
-        if result.outcome != Status.ERROR:
-            for name in (step, result.item_id, *result.emitted_ids()):
-                plan.name(name)
-        for name in (step, result.item_id, settings):
+        for name in (step, result.item_id, settings):  # the ids it emits are its outputs' and this one
             plan.name(name)
         if result.label is None:
             labels.append(None)
@@ -175,7 +172,8 @@ def write(records: Records, step: str, settings: str, results: list[ItemResult],
         texts.update(text_numbers_of(conn, digests) if numbers is None else zip(digests, numbers))
 
     write_records(records, plan, known, texts, now)
-    write_emits(conn, step, results, known, held_emits)
+    emitted = [result.emitted_ids() for result in results]
+    write_emits(conn, step, results, emitted, known, held_emits)
     write_verdicts(records, step, results, known)
     step_n, settings_n = known[step], known[settings]
     conn.executemany(
@@ -185,10 +183,10 @@ def write(records: Records, step: str, settings: str, results: list[ItemResult],
            VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
         [
             (step_n, known[result.item_id], settings_n, result.outcome, result.reason, result.detail,
-             texts[label] if isinstance(label, bytes) else label, len(result.emitted_ids()), result.llm_requests,
+             texts[label] if isinstance(label, bytes) else label, len(emitted_ids), result.llm_requests,
              result.cache_hits, result.prompt_tokens, result.completion_tokens, result.seconds, now,
              " ".join(result.cache_keys))
-            for result, label in zip(results, labels)
+            for result, label, emitted_ids in zip(results, labels, emitted)
         ],
     )
     count_change(conn)
@@ -265,18 +263,18 @@ def write_records(records: Records, plan: Plan, known: dict[str, int], texts: di
                VALUES (?,?,?,?,?,?,?,?,?,?)""", rows)
 
 
-def write_emits(conn, step: str, results: list[ItemResult], known: dict[str, int],
+def write_emits(conn, step: str, results: list[ItemResult], emitted: list[list[str]], known: dict[str, int],
                 held: dict[int, dict[int, int]]) -> None:
     """Each (step, source, item) emitted: inserted when the store has no such row (the new rows take their seq
     in the batch's order), made active again where it is withdrawn; as the item-by-item writer's upsert."""
     step_n = known[step]
     inserted, reactivated = [], []
-    for result in results:
+    for result, emitted_ids in zip(results, emitted):
         if result.outcome == Status.ERROR:
             continue
         source_n = known[result.item_id]
         emits = held.setdefault(source_n, {})
-        for name in result.emitted_ids():
+        for name in emitted_ids:
             item_n = known[name]
             active = emits.get(item_n)
             if active is None:
