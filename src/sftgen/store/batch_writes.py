@@ -266,9 +266,10 @@ def write_records(records: Records, plan: Plan, known: dict[str, int], texts: di
 def write_emits(conn, step: str, results: list[ItemResult], emitted: list[list[str]], known: dict[str, int],
                 held: dict[int, dict[int, int]]) -> None:
     """Each (step, source, item) emitted: inserted when the store has no such row (the new rows take their seq
-    in the batch's order), made active again where it is withdrawn; as the item-by-item writer's upsert."""
+    in the batch's order), made active again where it is withdrawn; as the item-by-item writer's upsert.
+    `held` (emits_held) is brought up to date: an id emitted twice is written once."""
     step_n = known[step]
-    inserted, reactivated = [], []
+    new_rows, reactivated = [], []
     for result, emitted_ids in zip(results, emitted):
         if result.outcome == Status.ERROR:
             continue
@@ -278,12 +279,12 @@ def write_emits(conn, step: str, results: list[ItemResult], emitted: list[list[s
             item_n = known[name]
             active = emits.get(item_n)
             if active is None:
-                inserted.append((step_n, item_n, source_n))
+                new_rows.append((step_n, item_n, source_n))
             elif active != 1:
                 reactivated.append((step_n, source_n, item_n))
             emits[item_n] = 1
-    if inserted:
-        conn.executemany("INSERT INTO emit_rows (step, item, source, active) VALUES (?,?,?,1)", inserted)
+    if new_rows:
+        conn.executemany("INSERT INTO emit_rows (step, item, source, active) VALUES (?,?,?,1)", new_rows)
     if reactivated:
         conn.executemany("UPDATE emit_rows INDEXED BY emit_rows_step_source SET active=1 "
                          "WHERE step=? AND source=? AND item=?", reactivated)
