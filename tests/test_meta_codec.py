@@ -4,15 +4,18 @@ written before their dictionary stay text and read the same."""
 
 from __future__ import annotations
 
+import json
 import math
 import sqlite3
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sftgen.records import Record, Status
 from sftgen.store import Store
 from sftgen.store.gc import collect
-from sftgen.store.meta_codec import MARK, TRAIN_AFTER
+from sftgen.store.meta_codec import MARK, TRAIN_AFTER, meta_json
 from sftgen.store.results import ItemResult
 
 GRAPH = {"make": [], "judge": ["make"]}
@@ -130,3 +133,22 @@ def test_gc_compresses_the_metas_an_older_sftgen_stored_as_text(tmp_path, monkey
         assert [store.get(record.id).meta for record in records] == [record.meta for record in records]
     finally:
         store.close()
+
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(),
+                    st.sampled_from([math.inf, -math.inf, math.nan, 1e300, -0.0]))
+values = st.recursive(scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.tuples(inner, inner), st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    st.dictionaries(st.integers(), inner, max_size=2), st.frozensets(st.integers(), max_size=3)), max_leaves=20)
+
+
+@given(st.dictionaries(st.text(max_size=8), values, max_size=6))
+def test_a_meta_is_written_as_json_dumps_writes_it(meta):
+    assert meta_json(meta) == json.dumps(meta, ensure_ascii=False, default=str)
+
+
+def test_a_meta_inside_itself_is_refused_as_json_dumps_refuses_it():
+    meta: dict = {"a": []}
+    meta["a"].append(meta)
+    with pytest.raises(ValueError, match="Circular reference"):
+        meta_json(meta)

@@ -3,6 +3,7 @@ the same names and texts with the same numbers, records, emits (same seq), verdi
 
 from __future__ import annotations
 
+import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -110,3 +111,40 @@ def test_a_batch_that_withdraws_is_left_to_the_item_by_item_writer(tmp_path):
         assert not batch_writes.write(store.records, "step", "s", second, 1.0)
     store.commit_batch("step", "s", second)
     assert [record.text for record in store.emitted("step")] == ["second pass"]
+
+
+def test_an_emit_withdrawn_before_is_made_active_again_by_the_batched_writer(tmp_path):
+    """A withdrawn emit row is set active again, not inserted anew: the same rows (and seq) as item by item."""
+    first, second = inputs()[0].child("out", "first pass"), inputs()[0].child("out", "second pass")
+    passes = [[first], [second], [first, second, inputs()[0]]]
+    batched, one_by_one = Store(tmp_path / "a.db", GRAPH), Store(tmp_path / "b.db", GRAPH)
+    for store in (batched, one_by_one):
+        store.put_records(inputs())
+    for outputs_of_pass in passes[:2]:
+        for store in (batched, one_by_one):
+            result = ItemResult(item_id="in0", outcome=Status.KEPT, outputs=outputs_of_pass)
+            store.commit_batch("step", "s", fresh([result]))
+    last = [ItemResult(item_id="in0", outcome=Status.KEPT, outputs=passes[2], passes_input_on=True)]
+    with batched.transaction():
+        assert batch_writes.write(batched.records, "step", "s", fresh(last), 1.0)
+    commit_item_by_item(one_by_one, "step", "s", fresh(last))
+    assert table_dump(batched) == table_dump(one_by_one)
+    assert [record.text for record in batched.emitted("step")] == ["first pass", "second pass", "input 0"]
+
+
+def test_inserted_rows_numbers_are_those_sqlite_gave_them():
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (n INTEGER PRIMARY KEY, v TEXT)")
+    conn.execute("INSERT INTO t (n, v) VALUES (7, 'seven')")
+    numbers = batch_writes.inserted(conn, "t", "INSERT INTO t (v) VALUES (?)", [("a",), ("b",), ("c",)])
+    assert numbers == [8, 9, 10]
+    assert [row[0] for row in conn.execute("SELECT n FROM t WHERE v IN ('a', 'b', 'c') ORDER BY v")] == numbers
+
+
+def test_inserted_rows_are_read_back_when_sqlite_numbered_them_otherwise():
+    """At the largest rowid SQLite picks free numbers at random: no numbers are assumed then."""
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (n INTEGER PRIMARY KEY, v TEXT)")
+    conn.execute("INSERT INTO t (n, v) VALUES (?, 'largest')", (2**63 - 1,))
+    assert batch_writes.inserted(conn, "t", "INSERT INTO t (v) VALUES (?)", [("a",), ("b",)]) is None
+    assert conn.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 3

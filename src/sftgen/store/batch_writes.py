@@ -28,20 +28,14 @@ CHUNK = 500
 def known_numbers(conn, names: Iterable[str]) -> dict[str, int]:
     """name -> number, of those the store knows: the connection's remembered ones, the others in one query."""
     remembered = numbers_of(conn)
-    found: dict[str, int] = {}
-    missing = []
-    for name in names:
-        n = None if remembered is None else remembered.get(conn, name)
-        if n is None:
-            missing.append(name)
-        else:
-            found[name] = n
+    found, missing = ({}, list(names)) if remembered is None else remembered.get_many(conn, names)
     if missing:
-        for name, n in conn.execute("SELECT name, n FROM names WHERE name IN (SELECT value FROM json_each(?))",
-                                    (json.dumps(missing, ensure_ascii=False),)):
-            found[name] = n
-            if remembered is not None:
-                remembered.found(conn, name, n)
+        rows = [(name, n) for name, n in conn.execute(
+            "SELECT name, n FROM names WHERE name IN (SELECT value FROM json_each(?))",
+            (json.dumps(missing, ensure_ascii=False),))]
+        found.update(rows)
+        if remembered is not None:
+            remembered.found_many(conn, rows)
     return found
 
 
@@ -52,6 +46,16 @@ def text_numbers_of(conn, digests: Sequence[bytes]) -> dict[bytes, int]:
         found.update(conn.execute(f"SELECT hash, n FROM texts WHERE hash IN ({','.join('?' * len(part))})",
                                   part).fetchall())
     return found
+
+
+def inserted(conn, table: str, insert: str, rows: list[tuple]) -> list[int] | None:
+    """Insert these rows into a table keyed by `n INTEGER PRIMARY KEY` and give their numbers, in order,
+    without reading them back: SQLite numbers each new row one above the largest, so the rows took the numbers
+    after the largest before when the last one is that plus their count (None when not: read them back)."""
+    largest = conn.execute(f"SELECT max(n) FROM {table}").fetchone()[0] or 0
+    conn.executemany(insert, rows)
+    last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+    return list(range(largest + 1, last + 1)) if last == largest + len(rows) else None
 
 
 def inputs_made_only_by_themselves(results: list[ItemResult]) -> bool:
@@ -125,7 +129,8 @@ def write(records: Records, step: str, settings: str, results: list[ItemResult],
             candidates.update(dict.fromkeys(record.parent_ids))
     known = known_numbers(conn, candidates)
 
-    if not withdraws_nothing(conn, step, results, known):
+    held_emits = emits_held(conn, step, results, known)
+    if not withdraws_nothing(held_emits, results, known):
         return False
 
     output_numbers = {known[record.id] for result in results for record in result.outputs if record.id in known}
@@ -141,10 +146,7 @@ def write(records: Records, step: str, settings: str, results: list[ItemResult],
         for record in result.outputs:
             record.step = record.step or step
             plan.record(record, held)
-        if result.outcome != Status.ERROR:
-            for name in (step, result.item_id, *result.emitted_ids()):
-                plan.name(name)
-        for name in (step, result.item_id, settings):
+        for name in (step, result.item_id, settings):  # the ids it emits are its outputs' and this one
             plan.name(name)
         if result.label is None:
             labels.append(None)
@@ -153,17 +155,25 @@ def write(records: Records, step: str, settings: str, results: list[ItemResult],
             labels.append(plan.text(result.label) if code is None else code)
 
     if plan.new_names:
-        conn.executemany("INSERT INTO names (name) VALUES (?)", [(name,) for name in plan.new_names])
-        known.update(known_numbers(conn, plan.new_names))
+        numbers = inserted(conn, "names", "INSERT INTO names (name) VALUES (?)", [(name,) for name in plan.new_names])
+        if numbers is None:
+            known.update(known_numbers(conn, plan.new_names))
+        else:
+            given = dict(zip(plan.new_names, numbers))
+            known.update(given)
+            if (remembered := numbers_of(conn)) is not None:
+                remembered.found_many(conn, given.items())
     texts = text_numbers_of(conn, list(plan.texts))
     missing = [(digest, records.db.texts.stored(plan.text_kinds[digest], text))
                for digest, text in plan.texts.items() if digest not in texts]
     if missing:
-        conn.executemany("INSERT INTO texts (hash, text) VALUES (?, ?)", missing)
-        texts.update(text_numbers_of(conn, [digest for digest, _ in missing]))
+        numbers = inserted(conn, "texts", "INSERT INTO texts (hash, text) VALUES (?, ?)", missing)
+        digests = [digest for digest, _ in missing]
+        texts.update(text_numbers_of(conn, digests) if numbers is None else zip(digests, numbers))
 
     write_records(records, plan, known, texts, now)
-    write_emits(conn, step, results, known)
+    emitted = [result.emitted_ids() for result in results]
+    write_emits(conn, step, results, emitted, known, held_emits)
     write_verdicts(records, step, results, known)
     step_n, settings_n = known[step], known[settings]
     conn.executemany(
@@ -173,10 +183,10 @@ def write(records: Records, step: str, settings: str, results: list[ItemResult],
            VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
         [
             (step_n, known[result.item_id], settings_n, result.outcome, result.reason, result.detail,
-             texts[label] if isinstance(label, bytes) else label, len(result.emitted_ids()), result.llm_requests,
+             texts[label] if isinstance(label, bytes) else label, len(emitted_ids), result.llm_requests,
              result.cache_hits, result.prompt_tokens, result.completion_tokens, result.seconds, now,
              " ".join(result.cache_keys))
-            for result, label in zip(results, labels)
+            for result, label, emitted_ids in zip(results, labels, emitted)
         ],
     )
     count_change(conn)
@@ -202,24 +212,32 @@ def input_heads(conn, results: list[ItemResult], known: dict[str, int]) -> dict[
     return heads
 
 
-def withdraws_nothing(conn, step: str, results: list[ItemResult], known: dict[str, int]) -> bool:
+def emits_held(conn, step: str, results: list[ItemResult], known: dict[str, int]) -> dict[int, dict[int, int]]:
+    """source -> {item: active} of the emits the store has of the batch's inputs that write them (an input
+    or step the store never named has none)."""
+    if step not in known:
+        return {}
+    sources = sorted({known[result.item_id] for result in results
+                      if result.outcome != Status.ERROR and result.item_id in known})
+    if not sources:
+        return {}
+    held: dict[int, dict[int, int]] = {}
+    for source, item, active in conn.execute(
+            "SELECT source, item, active FROM emit_rows INDEXED BY emit_rows_step_source "
+            "WHERE step=? AND source IN (SELECT value FROM json_each(?))", (known[step], json.dumps(sources))):
+        held.setdefault(source, {})[item] = active
+    return held
+
+
+def withdraws_nothing(held: dict[int, dict[int, int]], results: list[ItemResult], known: dict[str, int]) -> bool:
     """Whether every input of the batch emits again all that it emitted before (what it emitted before are
     names the store knows)."""
-    if step not in known:
-        return True
-    writing = [result for result in results if result.outcome != Status.ERROR and result.item_id in known]
-    if not writing:
-        return True
-    sources = sorted({known[result.item_id] for result in writing})
-    previous: dict[int, set[int]] = {}
-    for source, item in conn.execute(
-            "SELECT source, item FROM emit_rows INDEXED BY emit_rows_step_source "
-            "WHERE step=? AND source IN (SELECT value FROM json_each(?)) AND active=1",
-            (known[step], json.dumps(sources))):
-        previous.setdefault(source, set()).add(item)
-    for result in writing:
-        before = previous.get(known[result.item_id])
-        if before and not before <= {known[name] for name in result.emitted_ids() if name in known}:
+    for result in results:
+        emits = held.get(known.get(result.item_id, 0)) if result.outcome != Status.ERROR else None
+        if not emits:
+            continue
+        again = {known[name] for name in result.emitted_ids() if name in known}
+        if any(active == 1 and item not in again for item, active in emits.items()):
             return False
     return True
 
@@ -245,14 +263,31 @@ def write_records(records: Records, plan: Plan, known: dict[str, int], texts: di
                VALUES (?,?,?,?,?,?,?,?,?,?)""", rows)
 
 
-def write_emits(conn, step: str, results: list[ItemResult], known: dict[str, int]) -> None:
+def write_emits(conn, step: str, results: list[ItemResult], emitted: list[list[str]], known: dict[str, int],
+                held: dict[int, dict[int, int]]) -> None:
+    """Each (step, source, item) emitted: inserted when the store has no such row (the new rows take their seq
+    in the batch's order), made active again where it is withdrawn; as the item-by-item writer's upsert.
+    `held` (emits_held) is brought up to date: an id emitted twice is written once."""
     step_n = known[step]
-    rows = [(step_n, known[name], known[result.item_id])
-            for result in results if result.outcome != Status.ERROR for name in result.emitted_ids()]
-    if rows:
-        conn.executemany(
-            """INSERT INTO emit_rows (step, item, source, active) VALUES (?,?,?,1)
-               ON CONFLICT(step, source, item) DO UPDATE SET active=1 WHERE active != 1""", rows)
+    new_rows, reactivated = [], []
+    for result, emitted_ids in zip(results, emitted):
+        if result.outcome == Status.ERROR:
+            continue
+        source_n = known[result.item_id]
+        emits = held.setdefault(source_n, {})
+        for name in emitted_ids:
+            item_n = known[name]
+            active = emits.get(item_n)
+            if active is None:
+                new_rows.append((step_n, item_n, source_n))
+            elif active != 1:
+                reactivated.append((step_n, source_n, item_n))
+            emits[item_n] = 1
+    if new_rows:
+        conn.executemany("INSERT INTO emit_rows (step, item, source, active) VALUES (?,?,?,1)", new_rows)
+    if reactivated:
+        conn.executemany("UPDATE emit_rows INDEXED BY emit_rows_step_source SET active=1 "
+                         "WHERE step=? AND source=? AND item=?", reactivated)
 
 
 def write_verdicts(records: Records, step: str, results: list[ItemResult], known: dict[str, int]) -> None:
@@ -277,6 +312,5 @@ def write_verdicts(records: Records, step: str, results: list[ItemResult], known
     if kept:
         records.conn.executemany(
             "UPDATE record_rows SET status=?, reason=NULL, dropped_by=NULL WHERE n=? AND dropped_by=?", kept)
-    for result in results:
-        if result.outcome != Status.ERROR and result.meta_updates:
-            records.merge_meta(result.item_id, result.meta_updates)
+    records.merge_metas([(known[result.item_id], result.meta_updates) for result in results
+                         if result.outcome != Status.ERROR and result.meta_updates])

@@ -31,8 +31,28 @@ class NameNumbers:
                 n = self.pending.get(name)
         return n
 
+    def get_many(self, conn: sqlite3.Connection, names: Iterable[str]) -> tuple[dict[str, int], list[str]]:
+        """`get` for each name: (name -> number of those remembered, the names not remembered)."""
+        if self.pending and not conn.in_transaction:
+            self.pending.clear()
+        committed, pending = self.committed, self.pending
+        found: dict[str, int] = {}
+        missing: list[str] = []
+        for name in names:
+            n = committed.get(name)
+            if n is None and pending:
+                n = pending.get(name)
+            if n is None:
+                missing.append(name)
+            else:
+                found[name] = n
+        return found, missing
+
     def found(self, conn: sqlite3.Connection, name: str, n: int) -> None:
         (self.pending if conn.in_transaction else self.committed)[name] = n
+
+    def found_many(self, conn: sqlite3.Connection, numbers: Iterable[tuple[str, int]]) -> None:
+        (self.pending if conn.in_transaction else self.committed).update(numbers)
 
     def committed_now(self) -> None:
         self.committed.update(self.pending)
@@ -48,11 +68,16 @@ class TextNumbers:
     A text's number holds while the text is in the store; `sftgen gc` forgets them all when it deletes texts."""
 
     HELD = 8192
+    HEAD_CHARS = 256
+    """How much of a text's start is held (`heads`): a progress label is at most that long in practice."""
 
     def __init__(self) -> None:
         # An OrderedDict, not a dict: a dict whose oldest entry is deleted again and again scans the deleted
         # slots at its front to find the next oldest (6 us per text at 8,192 held, against 0.5).
         self.numbers: OrderedDict[bytes, int] = OrderedDict()
+        self.heads: OrderedDict[int, tuple[str, bool]] = OrderedDict()
+        """text number -> (its first HEAD_CHARS characters, whether that is all of it), of the texts most
+        recently read as a step's inputs: the test of their progress labels reads no text (store/progress.py)."""
         self.lock = threading.Lock()  # the connection is shared with worker threads (sftgen/turns.py)
 
     def saw(self, conn: sqlite3.Connection, found: Iterable[tuple[bytes, int]]) -> None:
@@ -74,9 +99,29 @@ class TextNumbers:
     def get(self, digest: bytes) -> int | None:
         return self.numbers.get(digest)
 
+    def saw_texts(self, conn: sqlite3.Connection, found: Iterable[tuple[int, str]]) -> None:
+        """Hold the starts of these (number, text) read on `conn`, unless inside a transaction (as `saw`)."""
+        if conn.in_transaction:
+            return
+        limit, heads = self.HEAD_CHARS, self.heads
+        with self.lock:
+            for n, text in found:
+                heads[n] = (text[:limit], len(text) <= limit)
+                heads.move_to_end(n)
+            while len(heads) > self.HELD:
+                heads.popitem(last=False)
+
+    def head(self, n: int, length: int) -> str | None:
+        """The first `length` characters of text number `n`, if held (None: read it)."""
+        held = self.heads.get(n)
+        if held is None or (length > self.HEAD_CHARS and not held[1]):
+            return None
+        return held[0][:length]
+
     def forget(self) -> None:
         with self.lock:
             self.numbers.clear()
+            self.heads.clear()
 
 
 def texts_seen(conn: sqlite3.Connection) -> TextNumbers | None:

@@ -23,13 +23,33 @@ PROGRESS_JOINS = ("JOIN names s ON s.n = p.step JOIN names i ON i.n = p.item JOI
 
 
 def text_heads(conn: sqlite3.Connection, numbers: Iterable[int], length: int) -> dict[int, str]:
-    """record number -> the first `length` characters of its text, for those of these records the store has."""
+    """record number -> the first `length` characters of its text, for those of these records the store has:
+    from the starts the connection holds of the texts a step just read as inputs (`TextNumbers.heads`), the
+    others decompressed by SQLite."""
     wanted = sorted(set(numbers))
     if not wanted or length <= 0:
         return {}
+    seen = texts_seen(conn)
+    if seen is None or not seen.heads:
+        return read_heads(conn, wanted, length)
+    heads: dict[int, str] = {}
+    unheld = []
+    for n, text_n in conn.execute("SELECT n, text FROM record_rows WHERE n IN (SELECT value FROM json_each(?))",
+                                  (json.dumps(wanted),)):
+        head = seen.head(text_n, length)
+        if head is None:
+            unheld.append(n)
+        else:
+            heads[n] = head
+    if unheld:
+        heads.update(read_heads(conn, unheld, length))
+    return heads
+
+
+def read_heads(conn: sqlite3.Connection, numbers: list[int], length: int) -> dict[int, str]:
     return dict(conn.execute(
         f"SELECT r.n, substr({record_text('t.text')}, 1, ?) FROM record_rows r JOIN texts t ON t.n = r.text "
-        "WHERE r.n IN (SELECT value FROM json_each(?))", (length, json.dumps(wanted))).fetchall())
+        "WHERE r.n IN (SELECT value FROM json_each(?))", (length, json.dumps(numbers))).fetchall())
 
 
 def stored_label(label: str, head: str | None) -> int | None:
@@ -121,6 +141,7 @@ class Progress:
         ).fetchall()
         if (seen := texts_seen(self.conn)) is not None:  # the step's requests quote them (store/request_texts.py)
             seen.saw(self.conn, ((row["text_hash"], row["text_n"]) for row in rows))
+            seen.saw_texts(self.conn, ((row["text_n"], row["text"]) for row in rows))  # their labels' test
         return [(row["seq"], row_to_record(row)) for row in rows]
 
     def count_pending(
