@@ -202,6 +202,22 @@ class Emits:
             (step_n, source_n, kind))
         return [(record_id, text, json.loads(meta)) for record_id, text, meta in rows]
 
+    def emitted_texts_from_many(self, step: str, source_ids: Sequence[str],
+                                kind: str) -> dict[str, list[tuple[str, str, dict[str, Any]]]]:
+        """`emitted_texts_from` for several inputs in one query: source id -> (id, text, meta) of its records
+        of this kind in emit order (every source given is a key)."""
+        found: dict[str, list[tuple[str, str, dict[str, Any]]]] = {source_id: [] for source_id in source_ids}
+        step_n = name_id(self.conn, step)
+        if step_n is None or not found:
+            return found
+        query, params = emits_of_sources("o.name, i.name, text_of(t.text), meta_text(r.meta)", RECORD_JOINS,
+                                         step_n, found, kind)
+        cursor = self.conn.cursor()
+        cursor.row_factory = None  # plain tuples
+        for source_id, record_id, text, meta in cursor.execute(query, params):
+            found[source_id].append((record_id, text, json.loads(meta)))
+        return found
+
     def emitted_from_many(self, step: str, source_ids: Sequence[str], kind: str | None = None) -> dict[str, list[Record]]:
         """`emitted_from` for several inputs in one query: source id -> its records in emit order (every
         source given is a key)."""
