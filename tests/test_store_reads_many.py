@@ -77,3 +77,7 @@ def test_emitted_texts_from_many_gives_each_source_what_emitted_texts_from_gives
             source: store.emits.emitted_texts_from("search", source, kind) for source in sources}
     assert store.emits.emitted_texts_from_many("no such step", sources, "document") == {source: [] for source in sources}
     assert store.emits.emitted_texts_from_many("search", [], "document") == {}
+    found = store.emits.emitted_texts_from_many("search", sources, "document")
+    shared = [text for source in (queries[0].id, queries[2].id) for _, text, _ in found[source]
+              if text == "a page two queries found"]
+    assert len(shared) == 2 and shared[0] is shared[1]  # a text two sources share is read once
