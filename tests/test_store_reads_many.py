@@ -75,7 +75,8 @@ def test_emitted_texts_from_many_gives_each_source_what_emitted_texts_from_gives
     for kind in ("document", "note"):
         assert store.emits.emitted_texts_from_many("search", sources, kind) == {
             source: store.emits.emitted_texts_from("search", source, kind) for source in sources}
-    assert store.emits.emitted_texts_from_many("no such step", sources, "document") == {source: [] for source in sources}
+    nothing = {source: [] for source in sources}
+    assert store.emits.emitted_texts_from_many("no such step", sources, "document") == nothing
     assert store.emits.emitted_texts_from_many("search", [], "document") == {}
     found = store.emits.emitted_texts_from_many("search", sources, "document")
     shared = [text for source in (queries[0].id, queries[2].id) for _, text, _ in found[source]
