@@ -124,3 +124,30 @@ def test_record_texts_fall_back_to_the_store_and_know_missing_ids(tmp_path):
         assert texts.get(chunk.id) == chunk.text
 
     with_run(project, check)
+
+
+def test_a_page_of_prompts_holds_the_outcomes_and_passages_the_answer_step_reads_one_by_one(tmp_path):
+    from sftgen.answers.upstream import ranked_passages
+    from sftgen.steps.answer import AnswerStep, PromptRetrievals, prompt_retrievals
+    from tests.fakes.fake_openai_server import running_fake_server
+    from tests.support.answer_project import make_answer_project, run_answers, seed_prompts
+
+    project = make_answer_project(tmp_path / "p")
+    prompts = seed_prompts(project)
+    with running_fake_server() as server:
+        run_answers(project, server)
+
+    def check(run, store):
+        step, retrieve = AnswerStep(), AnswerStep.retrieve_step(run)
+        unknown = prompts[0].child("prompt", "a prompt retrieval never saw")
+        step.prepare_inputs([*prompts, unknown], run)
+        held = prompt_retrievals(run)
+        for prompt in prompts:
+            assert held.get(prompt.id).outcome == store.progress.outcome_of(retrieve, prompt.id) is not None
+            assert held.get(prompt.id).passages == ranked_passages(store, retrieve, prompt.id) != []
+            assert step.passages(prompt, run.item("answer")) == held.get(prompt.id).passages
+        assert held.get(unknown.id) == (None, [])
+        step.reopen_inputs(run)  # a new pass reads its pages again
+        assert run.services.peek(PromptRetrievals) is None
+
+    with_run(project, check)

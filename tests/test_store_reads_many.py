@@ -65,3 +65,20 @@ def test_emitted_texts_from_gives_the_id_text_and_meta_of_what_emitted_from_give
     assert (page.id, page.text, {"title": "Page", "rank": 2}) in store.emits.emitted_texts_from(
         "search", queries[0].id, "document")
     assert store.emits.emitted_texts_from("no such step", queries[0].id, "document") == []
+
+
+def test_emitted_texts_from_many_gives_each_source_what_emitted_texts_from_gives(tmp_path):
+    store, queries = seeded(tmp_path)
+    page = store.emits.emitted_from("search", queries[2].id, "document")[0]
+    store.set_meta(page.id, {"title": "Shared", "rank": 1})
+    sources = [query.id for query in queries] + ["never searched"]
+    for kind in ("document", "note"):
+        assert store.emits.emitted_texts_from_many("search", sources, kind) == {
+            source: store.emits.emitted_texts_from("search", source, kind) for source in sources}
+    nothing = {source: [] for source in sources}
+    assert store.emits.emitted_texts_from_many("no such step", sources, "document") == nothing
+    assert store.emits.emitted_texts_from_many("search", [], "document") == {}
+    found = store.emits.emitted_texts_from_many("search", sources, "document")
+    shared = [text for source in (queries[0].id, queries[2].id) for _, text, _ in found[source]
+              if text == "a page two queries found"]
+    assert len(shared) == 2 and shared[0] is shared[1]  # a text two sources share is read once

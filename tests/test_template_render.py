@@ -9,8 +9,9 @@ import re
 import jinja2
 import jinja2.meta
 import pytest
+from hypothesis import given, strategies as st
 
-from sftgen.llm.templates import MessageSource, Templates, TemplateError, has_fast_render
+from sftgen.llm.templates import DataEnvironment, MessageSource, Templates, TemplateError, has_fast_render
 
 from tests.test_template_examples import TEMPLATES, RecipeValue
 
@@ -63,3 +64,34 @@ def test_a_missing_variable_raises_the_same_error_through_both_paths():
     assert errors[0] == errors[1] and "prompt" in errors[0]
     with pytest.raises(TemplateError, match="prompt_filter.jinja"):
         templates.render_messages("prompt_filter.jinja", {"domain": RecipeValue()})
+
+
+ATTRIBUTES = st.sampled_from(["title", "text", "items", "get", "keys", "__class__", "__name__", "__doc__", "mro",
+                              "real", "missing", "index", "count"])
+VALUES = st.one_of(
+    st.dictionaries(ATTRIBUTES, st.integers(), max_size=4),
+    st.builds(lambda pairs: type("DictKind", (dict,), {"title": "its own"})(pairs),
+              st.dictionaries(ATTRIBUTES, st.integers(), max_size=3)),
+    st.lists(st.integers(), max_size=3), st.integers(), st.text(max_size=5), st.none(),
+)
+
+
+def looked_up(environment: jinja2.Environment, value, attribute: str):
+    found = environment.getattr(value, attribute)
+    if isinstance(found, jinja2.Undefined):
+        return ("undefined", found._undefined_name, found._undefined_obj is value)
+    return found
+
+
+@given(value=VALUES, attribute=ATTRIBUTES)
+def test_data_environment_looks_up_what_jinjas_environment_does(value, attribute):
+    ours, jinjas = Templates().env, jinja2.Environment(undefined=jinja2.StrictUndefined)
+    assert isinstance(ours, DataEnvironment)
+    assert looked_up(ours, value, attribute) == looked_up(jinjas, value, attribute)
+
+
+def test_a_dicts_key_renders_as_its_item_and_its_own_attributes_still_come_first():
+    template = Templates().env.from_string("{{ p.title }}|{{ p.items is callable }}|{{ p.get('x') }}")
+    assert template.render(p={"title": "T", "items": 3, "x": 1}) == "T|True|1"
+    with pytest.raises(jinja2.UndefinedError):
+        Templates().env.from_string("{{ p.missing }}").render(p={})

@@ -8,6 +8,7 @@ if not (a run stopped in between), `UpstreamPending` records an error and the pr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from sftgen.records import Record, Status
@@ -33,7 +34,17 @@ class HeldPassage(NamedTuple):
 
 def ranked_passages(store: Store, retrieve_step: str, prompt_id: str) -> list[HeldPassage]:
     """The passages retrieval kept for the prompt, in its rank order."""
-    emitted = store.emits.emitted_texts_from(retrieve_step, prompt_id, "passage")
+    return in_rank_order(store.emits.emitted_texts_from(retrieve_step, prompt_id, "passage"))
+
+
+def ranked_passages_many(store: Store, retrieve_step: str, prompt_ids: Sequence[str]) -> dict[str, list[HeldPassage]]:
+    """`ranked_passages` of several prompts in one query: prompt id -> its passages (every id given is a key)."""
+    emitted = store.emits.emitted_texts_from_many(retrieve_step, prompt_ids, "passage")
+    return {prompt_id: in_rank_order(found) for prompt_id, found in emitted.items()}
+
+
+def in_rank_order(emitted: list[tuple[str, str, dict[str, Any]]]) -> list[HeldPassage]:
+    """Passages (id, text, meta) in emit order, sorted by retrieval's rank (ties keep their emit order)."""
     return sorted(map(HeldPassage._make, emitted), key=lambda passage: passage.meta.get("rank", 0))
 
 

@@ -8,18 +8,19 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, Field
 
 from sftgen.answers.answer_text import answer_problem
 from sftgen.answers.candidates import CandidatePlan, candidate_plans, candidate_settings
 from sftgen.answers.citations import check_citations, citation_entries
-from sftgen.answers.upstream import HeldPassage, ranked_passages, require_processed
+from sftgen.answers.upstream import HeldPassage, ranked_passages, ranked_passages_many, require_processed_id
 from sftgen.records import Record, Status
 from sftgen.core.step import LLMStep, Outcome, drop, keep
 from sftgen.failures import RunStopped
 from sftgen.core.context import ItemContext, RunContext
+from sftgen.core.page_memo import PageMemo
 from sftgen.steps.answer_retrieve import AnswerRetrieveStep
 
 PLACEHOLDER = re.compile(r"<[^<>]{0,80}>")
@@ -70,12 +71,22 @@ class AnswerStep(LLMStep):
     def precheck(self, item: Record, ctx: ItemContext) -> Outcome | None:
         if not ctx.recipe.answers.rag:
             return None
-        outcome, reason = require_processed(ctx.run.store, self.retrieve_step(ctx), item)
+        held = prompt_retrievals(ctx.run).get(item.id)
+        outcome, reason = require_processed_id(ctx.run.store, self.retrieve_step(ctx), item.kind, item.id,
+                                               held.outcome if held is not None else None)
         if outcome == Status.DROPPED:
             return drop(reason or "no_passages", "retrieval found no passages for this prompt")
         if not self.passages(item, ctx):
             return drop("no_passages", "retrieval kept no passages for this prompt")
         return None
+
+    def prepare_inputs(self, items: list[Record], ctx: RunContext) -> None:
+        """Retrieval's outcome on a page of prompts and their passages, read in two queries."""
+        if ctx.recipe.answers.rag:
+            prompt_retrievals(ctx).read(ctx, self.retrieve_step(ctx), [item.id for item in items])
+
+    def reopen_inputs(self, ctx: RunContext) -> None:
+        ctx.services.forget(PromptRetrievals)  # retrieval may have run again since the last pass read a page
 
     def variables(self, item: Record, ctx: ItemContext) -> dict[str, Any]:
         variables = {"domain": ctx.recipe.domain, "prompt": item.text}
@@ -143,18 +154,45 @@ class AnswerStep(LLMStep):
         return keep(with_earlier_scores(ctx, answer))
 
     @staticmethod
-    def retrieve_step(ctx: ItemContext) -> str:
-        return ctx.run.pipeline.step_of(AnswerRetrieveStep).name
+    def retrieve_step(ctx: ItemContext | RunContext) -> str:
+        run = ctx.run if isinstance(ctx, ItemContext) else ctx
+        return run.pipeline.step_of(AnswerRetrieveStep).name
 
     def passages(self, item: Record, ctx: ItemContext) -> list[HeldPassage]:
         """The prompt's passages as retrieval ranked them (a few small records, read once while the prompt
         is answered)."""
         passages = self.held_passages.get(item.id)
         if passages is None:
-            passages = ranked_passages(ctx.run.store, self.retrieve_step(ctx), item.id)
+            held = prompt_retrievals(ctx.run).get(item.id)
+            if held is not None and held.outcome is not None:
+                passages = held.passages
+            else:
+                passages = ranked_passages(ctx.run.store, self.retrieve_step(ctx), item.id)
             if item.id in self.held_passages:
                 self.held_passages[item.id] = passages
         return passages
+
+
+class HeldRetrieval(NamedTuple):
+    outcome: tuple[str, str | None] | None
+    """Retrieval's (outcome, reason) on the prompt when the page was read; None: it had not processed it."""
+    passages: list[HeldPassage]
+
+
+class PromptRetrievals(PageMemo[str, HeldRetrieval]):
+    """Retrieval's outcome on a page of pending prompts and their ranked passages, read in two queries instead
+    of two per prompt. Retrieval runs before the answer step, never while it runs, so what a page holds stays
+    true for the step's run; it is let go when the step's next pass begins (`reopen_inputs`)."""
+
+    def read(self, run: RunContext, retrieve_step: str, prompt_ids: list[str]) -> None:
+        ids = list(dict.fromkeys(prompt_ids))
+        outcomes = run.store.progress.outcomes_of(retrieve_step, ids)
+        passages = ranked_passages_many(run.store, retrieve_step, ids)
+        self.hold({prompt_id: HeldRetrieval(outcomes.get(prompt_id), passages[prompt_id]) for prompt_id in ids})
+
+
+def prompt_retrievals(run: RunContext) -> PromptRetrievals:
+    return run.services.state(PromptRetrievals, PromptRetrievals)
 
 
 def passage_title(passage: HeldPassage | Record) -> str:

@@ -202,6 +202,34 @@ class Emits:
             (step_n, source_n, kind))
         return [(record_id, text, json.loads(meta)) for record_id, text, meta in rows]
 
+    def emitted_texts_from_many(self, step: str, source_ids: Sequence[str],
+                                kind: str) -> dict[str, list[tuple[str, str, dict[str, Any]]]]:
+        """`emitted_texts_from` for several inputs in one query: source id -> (id, text, meta) of its records
+        of this kind in emit order (every source given is a key). A text several of them share (one passage
+        retrieved for several prompts) is decompressed once, and they share the one string."""
+        found: dict[str, list[tuple[str, str, dict[str, Any]]]] = {source_id: [] for source_id in source_ids}
+        step_n = name_id(self.conn, step)
+        if step_n is None or not found:
+            return found
+        query, params = emits_of_sources("o.name, i.name, r.text, meta_text(r.meta)", "JOIN names i ON i.n = r.n",
+                                         step_n, found, kind)
+        cursor = self.conn.cursor()
+        cursor.row_factory = None  # plain tuples
+        rows = cursor.execute(query, params).fetchall()
+        texts = self.texts_by_number({text_n for _, _, text_n, _ in rows})
+        for source_id, record_id, text_n, meta in rows:
+            found[source_id].append((record_id, texts[text_n], json.loads(meta)))
+        return found
+
+    def texts_by_number(self, numbers: set[int]) -> dict[int, str]:
+        """The texts of these numbers in `texts`, read in one query."""
+        if not numbers:
+            return {}
+        cursor = self.conn.cursor()
+        cursor.row_factory = None
+        return dict(cursor.execute("SELECT n, text_of(text) FROM texts WHERE n IN (SELECT value FROM json_each(?))",
+                                   (json.dumps(sorted(numbers)),)))
+
     def emitted_from_many(self, step: str, source_ids: Sequence[str], kind: str | None = None) -> dict[str, list[Record]]:
         """`emitted_from` for several inputs in one query: source id -> its records in emit order (every
         source given is a key)."""
