@@ -10,10 +10,16 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sftgen.records import Record, Status
-from sftgen.store.db import LABEL, RECORD_COLUMNS, RECORD_JOINS, Database, marks, record_text, row_to_record
+from sftgen.store.db import LABEL, PARENT_IDS, RECORD_JOINS, Database, marks, record_text
 from sftgen.store.interning import intern, intern_text, name_id, name_ids, texts_seen
 from sftgen.store.results import ItemResult
 
+
+PENDING_COLUMNS = f"""e.seq, i.name, r.kind, r.step, t.text, {PARENT_IDS}, r.meta, r.origin, r.status, r.reason,
+    t.hash, t.n"""
+"""A pending input's columns from `emit_rows e JOIN record_rows r` and `db.RECORD_JOINS`, its text and meta as
+stored: `Progress.pending` decodes them in Python (through SQL functions each went Python -> SQLite -> Python
+again, its text encoded and decoded once more: 0.8 us of an input's 4-5)."""
 
 PROGRESS_COLUMNS = f"""s.name AS step, i.name AS item_id, g.name AS settings, p.outcome, p.reason, p.detail, {LABEL} AS label,
     p.n_outputs, p.llm_requests, p.cache_hits, p.prompt_tokens, p.completion_tokens, p.seconds, p.done_at, p.cache_keys"""
@@ -127,8 +133,10 @@ class Progress:
         # Each item at its first active upstream emit (NOT EXISTS, not GROUP BY: grouping made every page
         # scan and sort all of the upstream's emits, quadratic over a run; bench/memory_bench.py).
         numbers = name_ids(self.conn, upstream)
-        rows = self.conn.execute(
-            f"""SELECT e.seq AS seq, {RECORD_COLUMNS}, t.hash AS text_hash, t.n AS text_n FROM emit_rows e
+        cursor = self.conn.cursor()
+        cursor.row_factory = None
+        rows = cursor.execute(
+            f"""SELECT {PENDING_COLUMNS} FROM emit_rows e
                 JOIN record_rows r ON r.n = e.item {RECORD_JOINS}
                 LEFT JOIN progress_rows p ON p.step = ? AND p.item = e.item
                 WHERE e.step IN ({marks(numbers)}) AND e.active = 1 AND e.seq > ?
@@ -139,10 +147,19 @@ class Progress:
             (self.number(step), *numbers, after_seq, self.number(settings), errors_cutoff(errors_before), *numbers,
              limit),
         ).fetchall()
+        page = self.pending_records(rows)
         if (seen := texts_seen(self.conn)) is not None:  # the step's requests quote them (store/request_texts.py)
-            seen.saw(self.conn, ((row["text_hash"], row["text_n"]) for row in rows))
-            seen.saw_texts(self.conn, ((row["text_n"], row["text"]) for row in rows))  # their labels' test
-        return [(row["seq"], row_to_record(row)) for row in rows]
+            seen.saw(self.conn, ((row[10], row[11]) for row in rows))
+            # their labels' test
+            seen.saw_texts(self.conn, ((row[11], record.text) for row, (_, record) in zip(rows, page)))
+        return page
+
+    def pending_records(self, rows: list[tuple]) -> list[tuple[int, Record]]:
+        """(seq, record) of rows of PENDING_COLUMNS."""
+        text_of, meta_text, loads = self.db.texts.text, self.db.metas.text, json.loads
+        return [(seq, Record(id=item_id, kind=kind, step=step, text=text_of(text), parent_ids=loads(parent_ids),
+                             meta=loads(meta_text(meta)), origin=origin, status=Status(status), reason=reason))
+                for seq, item_id, kind, step, text, parent_ids, meta, origin, status, reason, _, _ in rows]
 
     def count_pending(
         self, step: str, upstream: Sequence[str], settings: str, errors_before: float | None = None
