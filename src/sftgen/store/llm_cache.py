@@ -227,15 +227,13 @@ class LLMCache:
         made = None
         held = self._by_opening.get(opening)
         if held is None:
-            row = self.conn.execute("SELECT id, data, opening FROM llm_cache_dicts WHERE opening IN (?, ?) "
+            row = self.conn.execute("SELECT id, data FROM llm_cache_dicts WHERE opening IN (?, ?) "
                                     "ORDER BY opening = ? DESC LIMIT 1",
                                     (TRAINED + opening, opening, TRAINED + opening)).fetchone()
             if row is None:
                 data = first()
                 cursor = self.conn.execute("INSERT INTO llm_cache_dicts (opening, data) VALUES (?, ?)", (opening, data))
-                row = (int(cursor.lastrowid), data, opening)
-            elif row[2] != opening:  # trained already (by an earlier run or another process)
-                self._settled.add(opening)
+                row = (int(cursor.lastrowid), data)
             held = (row[0], row[1])
             made = (opening, *held)
         if opening not in self._settled:
@@ -250,8 +248,11 @@ class LLMCache:
 
     def trained_for(self, opening: bytes, body: bytes, held: tuple[int, bytes]) -> tuple[int, bytes] | None:
         """The opening's trained dictionary, made now when this body makes enough of them (None while it has
-        only its first body's). Whether another process trained one is asked only then: asking at every body
-        cost a query per request, and until then the first body's dictionary reads as well."""
+        only its first body's)."""
+        row = self.conn.execute("SELECT id, data FROM llm_cache_dicts WHERE opening=?", (TRAINED + opening,)).fetchone()
+        if row is not None:  # trained by another process
+            self._settled.add(opening)
+            return row[0], row[1]
         samples = self._samples.setdefault(opening, [])
         samples.append(body)
         self._sample_bytes += len(body)
@@ -260,9 +261,6 @@ class LLMCache:
             return None
         self._settled.add(opening)
         self._sample_bytes -= sum(map(len, self._samples.pop(opening)))
-        row = self.conn.execute("SELECT id, data FROM llm_cache_dicts WHERE opening=?", (TRAINED + opening,)).fetchone()
-        if row is not None:  # trained by another process
-            return row[0], row[1]
         data = trained(samples, held[1])
         if data is None:
             return None
