@@ -5,12 +5,14 @@ concurrency."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 from pydantic import BaseModel
 
 from sftgen.llm.cache_writes import MOST_WAITING, WINDOW_CAP_S, WINDOW_SHARE, CacheWrites
 from sftgen.llm.client import ChatClient
 from sftgen.store import Store
+from sftgen.store.llm_cache import raw_body
 from tests.fakes.fake_openai_server import FakeServerConfig, running_fake_server
 
 CONCURRENCY = 4
@@ -167,3 +169,53 @@ def test_an_asker_cancelled_while_its_window_is_open_has_its_reply_committed_at_
     with running_fake_server(FakeServerConfig(latency_ms=5, latency_kind="fixed")) as server:
         asyncio.run(go())
     store.close()
+
+
+def test_a_reply_is_stored_as_the_bytes_it_came_in_and_read_back_as_their_json(tmp_path):
+    class Collecting:
+        def __init__(self):
+            self.rows: list[tuple] = []
+
+        def cache_get(self, key):
+            return None
+
+        def cache_put(self, *row):
+            self.rows.append(row)
+
+    cache = Collecting()
+
+    async def go() -> str:
+        client = ChatClient(server.base_url, "fake-model", max_concurrency=CONCURRENCY, cache=cache)
+        try:
+            return (await client.complete([{"role": "user", "content": "judge this"}], schema=Verdict)).content
+        finally:
+            await client.aclose()
+
+    with running_fake_server() as server:
+        content = asyncio.run(go())
+    (key, model, sent, received, usage), = cache.rows
+    assert isinstance(received, bytes) and json.loads(received)["choices"][0]["message"]["content"] == content
+    assert usage == json.loads(received)["usage"]
+    store = Store(tmp_path / "store.db")
+    try:
+        store.cache_put(key, model, sent, received, usage)
+        assert store.cache_get(key) == json.loads(received)
+    finally:
+        store.close()
+
+
+def test_a_reply_spelled_otherwise_than_python_writes_json_reads_back_as_the_same_value(tmp_path):
+    reply = {"id": "x", "choices": [{"message": {"role": "assistant", "content": "Größe: 5 µm \u2028 \"ok\""}}],
+             "usage": {"prompt_tokens": 3, "completion_tokens": 2}}
+    spellings = [json.dumps(reply, separators=(",", ":")).encode(), json.dumps(reply, indent=2).encode(),
+                 json.dumps(reply, ensure_ascii=False).encode("utf-8")]
+    store = Store(tmp_path / "store.db")
+    try:
+        for n, wire in enumerate(spellings):
+            store.cache_put(f"k{n}", "m", {"model": "m", "messages": [{"role": "user", "content": "hi"}]}, wire, {})
+        for n, wire in enumerate(spellings):
+            assert store.cache_get(f"k{n}") == reply
+            stored = store.conn.execute("SELECT response FROM llm_cache WHERE key=?", (f"k{n}",)).fetchone()[0]
+            assert raw_body(stored, store.llm_cache.dictionary) == wire
+    finally:
+        store.close()

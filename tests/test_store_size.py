@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import struct
 import zlib
 
 from sftgen.project import Project
@@ -185,6 +186,42 @@ def test_requests_of_a_template_seen_often_are_compressed_with_a_dictionary_trai
         assert store.cache_entry("again")["request"] == request(writer, "one more")
     finally:
         store.close()
+
+
+def test_a_dictionary_another_process_trained_is_taken_up_once_this_one_has_enough_bodies(tmp_path):
+    from sftgen.store import Store
+    from sftgen.store.llm_cache import TRAIN_AFTER, TRAINED, opening_of
+
+    writer = "You grade an answer. " + " ".join(f"rule {n}: be fair" for n in range(80))
+    draw = random.Random(3)
+    bodies = {f"k{n}": request(writer, f"item {n}: " + " ".join(draw.choice(("quark", "gluon", "pion", "meson jet"))
+                                                                for _ in range(60)))
+              for n in range(2 * TRAIN_AFTER + 1)}
+    keys = list(bodies)
+    reply = {"choices": [{"message": {"content": "fine"}}]}
+    first, second = Store(tmp_path / "store.db"), Store(tmp_path / "store.db")
+    try:
+        for key in keys[:TRAIN_AFTER - 1]:
+            first.cache_put(key, "m", json.dumps(bodies[key]).encode(), reply, {})
+        for key in keys[TRAIN_AFTER - 1:2 * TRAIN_AFTER - 1]:  # the second one trains the dictionaries
+            second.cache_put(key, "m", json.dumps(bodies[key]).encode(), reply, {})
+        trained = dict(second.conn.execute("SELECT opening, id FROM llm_cache_dicts"))
+        first.cache_put(keys[-2], "m", json.dumps(bodies[keys[-2]]).encode(), reply, {})  # its TRAIN_AFTER-th
+        first.cache_put(keys[-1], "m", json.dumps(bodies[keys[-1]]).encode(), reply, {})
+        assert dict(first.conn.execute("SELECT opening, id FROM llm_cache_dicts")) == trained  # none trained again
+        last = first.conn.execute("SELECT request FROM llm_rows WHERE n = (SELECT MAX(n) FROM llm_rows)").fetchone()[0]
+        assert struct.unpack(">I", last[1:5])[0] in {n for opening, n in trained.items() if opening.startswith(TRAINED)}
+        assert {key: first.cache_entry(key)["request"] for key in keys} == bodies
+    finally:
+        first.close()
+        second.close()
+    resumed = Store(tmp_path / "store.db")  # a later run compresses with the trained ones and holds no samples
+    try:
+        resumed.cache_put("again", "m", request(writer, "one more"), reply, {})
+        assert opening_of(json.dumps(request(writer, "one more")).encode()) not in resumed.llm_cache._samples
+        assert resumed.cache_entry("again")["request"] == request(writer, "one more")
+    finally:
+        resumed.close()
 
 
 def test_requests_that_each_open_differently_read_back_whole_with_a_bounded_number_of_codecs_held(tmp_path):

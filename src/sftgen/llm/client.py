@@ -48,7 +48,7 @@ log = logging.getLogger("sftgen.llm")
 
 class RequestCache(Protocol):
     def cache_get(self, key: str) -> dict[str, Any] | None: ...
-    def cache_put(self, key: str, model: str, request: dict | bytes, response: dict, usage: dict) -> None: ...
+    def cache_put(self, key: str, model: str, request: dict | bytes, response: dict | bytes, usage: dict) -> None: ...
 
 
 @dataclass
@@ -178,7 +178,7 @@ class ChatClient:
         for reask in range(self.max_reasks + 1):
             attempt_body = body if reask == 0 else self.varied_body(body, raw_replies[-1], failures[-1], reask)
             sent = encode_body(attempt_body, encoded)  # once: posted as is (retries too) and stored as is
-            response = await self.post(sent, reply, headers)
+            response, received = await self.post(sent, reply, headers)
             release: Callable[[], None] | None = self.slots.release
             try:  # the request's slot is held until its reply is stored or refused (see `post`)
                 content, finish_reason = read_choice(response)
@@ -194,7 +194,8 @@ class ChatClient:
                 reply.content = content
                 reply.reasks = reask
                 if self.cache is not None:
-                    row = (key, self.model, sent, response, response.get("usage") or {})
+                    # the reply's bytes as received: the same JSON value, and not encoded again to be stored
+                    row = (key, self.model, sent, received, response.get("usage") or {})
                     stored, release = self.cache_writes.put(self.cache, row, release, self.stats.in_flight), None
                     try:
                         await stored
@@ -222,11 +223,12 @@ class ChatClient:
     def varied_body(self, body: dict[str, Any], bad_reply: str, failure: str, reask: int) -> dict[str, Any]:
         return varied_body(body, bad_reply, failure, reask)
 
-    async def post(self, body: bytes, reply: LLMReply, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    async def post(self, body: bytes, reply: LLMReply, headers: dict[str, str] | None = None,
+                   ) -> tuple[dict[str, Any], bytes]:
         """POST with retries; counts every request sent and the tokens used into `reply`. Returns the
-        completion still holding its request slot: the caller releases it (`self.slots.release()`) once the
-        reply is stored or refused, so that at most `max_concurrency` replies are ever unstored (a crash
-        re-sends no more). A request waiting to retry holds no slot."""
+        completion and the JSON bytes it was read from, still holding its request slot: the caller releases
+        it (`self.slots.release()`) once the reply is stored or refused, so that at most `max_concurrency`
+        replies are ever unstored (a crash re-sends no more). A request waiting to retry holds no slot."""
         last_error, last_failure = "", None
         waits = RetryWaits()
         for attempt in range(self.max_retries + 1):
@@ -253,7 +255,7 @@ class ChatClient:
                         self.breaker.saw_completion()
                         self.cache_writes.saw_latency(time.monotonic() - sent_at)
                         self.count_usage(payload, reply)
-                        return payload  # the slot goes with it
+                        return payload, response.content  # the slot goes with it
             except BaseException:
                 self.slots.release()
                 raise

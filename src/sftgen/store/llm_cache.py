@@ -215,7 +215,8 @@ class LLMCache:
             raise KeyError(f"text {n}, which a cached request refers to, is missing from the store")
         return self.db.texts.text(row[0])
 
-    def packed_reply(self, request: dict | bytes, response: dict) -> tuple[bytes, tuple[bytes, int, bytes] | None]:
+    def packed_reply(self, request: dict | bytes, response: dict | bytes,
+                     ) -> tuple[bytes, tuple[bytes, int, bytes] | None]:
         """As `packed_request`, for the reply: against the first reply to a request of the same opening."""
         body = as_bytes(response)
         return self.packed_with(opening_of(REPLY_OPENING + as_bytes(request)[:OPENING_BYTES]), body,
@@ -327,12 +328,13 @@ class LLMCache:
         row = self.conn.execute("SELECT response FROM llm_rows WHERE k=? AND tail=?", key_parts(key)).fetchone()
         return self.unpacked(row["response"]) if row else None
 
-    def put(self, key: str, model: str, request: dict | bytes, response: dict, usage: dict) -> None:
-        """`request` is the body as sent: its dict or the JSON bytes the client posted."""
+    def put(self, key: str, model: str, request: dict | bytes, response: dict | bytes, usage: dict) -> None:
+        """`request` is the body as sent: its dict or the JSON bytes the client posted; `response` the reply's
+        dict or the JSON bytes it came in (stored as they are, read back as their JSON value)."""
         # Written at once, outside any batch, so a request answered just before a crash is not re-sent.
         self.put_many([(key, model, request, response, usage)])
 
-    def put_many(self, rows: list[tuple[str, str, dict | bytes, dict, dict]]) -> None:
+    def put_many(self, rows: list[tuple[str, str, dict | bytes, dict | bytes, dict]]) -> None:
         """Several `put`s' rows (key, model, request, response, usage) in one transaction and one statement."""
         made_now = []
         began = not self.conn.in_transaction  # then every text it finds is committed (it inserts none)

@@ -149,10 +149,10 @@ class Store:
     def cache_get(self, key: str) -> dict[str, Any] | None:
         return self.llm_cache.get(key)
 
-    def cache_put(self, key: str, model: str, request: dict | bytes, response: dict, usage: dict) -> None:
+    def cache_put(self, key: str, model: str, request: dict | bytes, response: dict | bytes, usage: dict) -> None:
         self.llm_cache.put(key, model, request, response, usage)
 
-    def cache_put_many(self, rows: list[tuple[str, str, dict | bytes, dict, dict]]) -> None:
+    def cache_put_many(self, rows: list[tuple[str, str, dict | bytes, dict | bytes, dict]]) -> None:
         """Several `cache_put`s' rows in one transaction (llm/cache_writes.py: the replies of one loop turn)."""
         self.llm_cache.put_many(rows)
 

@@ -57,7 +57,7 @@ class CollectingCache:
     def cache_get(self, key: str):
         return self.store.cache_get(key)
 
-    def cache_put(self, key: str, model: str, request: dict | bytes, response: dict, usage: dict) -> None:
+    def cache_put(self, key: str, model: str, request: dict | bytes, response: dict | bytes, usage: dict) -> None:
         self.new.append((key, model, request, response, usage))
 
 
