@@ -53,18 +53,21 @@ def test_replies_of_one_turn_share_a_commit_and_none_waits_unstored_beyond_the_c
     store.close()
 
 
+class CollectingCache:
+    """A cache without transactions, as a Ray worker's: keeps the rows put, for the driver to store."""
+
+    def __init__(self):
+        self.rows: list[tuple] = []
+
+    def cache_get(self, key):
+        return None
+
+    def cache_put(self, *row):
+        self.rows.append(row)
+
+
 def test_a_cache_without_transactions_is_written_reply_by_reply(tmp_path):
-    class Collecting:  # as a Ray worker's cache: keeps the replies for the driver
-        def __init__(self):
-            self.rows: list[tuple] = []
-
-        def cache_get(self, key):
-            return None
-
-        def cache_put(self, *row):
-            self.rows.append(row)
-
-    cache = Collecting()
+    cache = CollectingCache()
 
     async def go() -> None:
         client = ChatClient(server.base_url, "fake-model", max_concurrency=CONCURRENCY, cache=cache)
@@ -172,17 +175,7 @@ def test_an_asker_cancelled_while_its_window_is_open_has_its_reply_committed_at_
 
 
 def test_a_reply_is_stored_as_the_bytes_it_came_in_and_read_back_as_their_json(tmp_path):
-    class Collecting:
-        def __init__(self):
-            self.rows: list[tuple] = []
-
-        def cache_get(self, key):
-            return None
-
-        def cache_put(self, *row):
-            self.rows.append(row)
-
-    cache = Collecting()
+    cache = CollectingCache()
 
     async def go() -> str:
         client = ChatClient(server.base_url, "fake-model", max_concurrency=CONCURRENCY, cache=cache)
