@@ -37,3 +37,23 @@ def test_pending_inputs_are_the_stored_records_in_emit_order_page_by_page(tmp_pa
     seqs = [seq for page in pages for seq, _ in page]
     assert seqs == sorted(seqs)
     store.close()
+
+
+def test_inputs_of_two_upstream_steps_come_in_emit_order_each_at_its_first_emit(tmp_path):
+    graph = {"write": [], "broaden": [], "rephrase": ["write", "broaden"]}
+    store = Store(tmp_path / "store.db", graph)
+    prompts = [Record(kind="prompt", text=f"What binds quark number {n} inside a proton?") for n in range(12)]
+    order = []
+    for n, prompt in enumerate(prompts):  # the two steps take turns, a few emits each
+        step = "write" if (n // 3) % 2 == 0 else "broaden"
+        store.commit_batch(step, "s", [ItemResult(item_id=f"source_{n}", outcome=Status.KEPT, outputs=[prompt])])
+        order.append(prompt.id)
+    again = prompts[1]  # emitted by broaden too, later: still at its first emit only
+    store.commit_batch("broaden", "s", [ItemResult(item_id="source_again", outcome=Status.KEPT, outputs=[again])])
+    seen, after = [], 0
+    while page := store.pending_inputs("rephrase", ["write", "broaden"], "r1", after, limit=5):
+        assert len(page) <= 5
+        seen += [record.id for _, record in page]
+        after = page[-1][0]
+    assert seen == order
+    store.close()
