@@ -53,3 +53,37 @@ def test_of_a_crash_dump_the_excerpt_keeps_the_fatal_error_and_the_crashed_threa
 def test_without_a_crash_dump_the_excerpt_is_the_last_lines():
     log = [f"line {n}" for n in range(30)]
     assert crash_excerpt(log, 8).splitlines() == log[-8:]
+
+
+def test_how_the_server_died_replaces_a_connection_error_the_breaker_met_first():
+    """On a loaded machine the breaker can trip on 'connection refused' before the dying process is seen to
+    exit; once it has, the run stops with how the server died."""
+    import asyncio
+
+    from sftgen.llm.client import LLMUnusable
+    from sftgen.llm.provider import EmbeddedChatClient
+
+    class DyingServer:  # the process state as EmbeddedServer reports it: still running, then killed
+        def __init__(self):
+            self.gone = False
+
+        def exited(self):
+            return self.gone
+
+        def death(self):
+            return EmbeddedServerDied(f"the embedded LLM server stopped during the run: "
+                                      f"{exit_description(-signal.SIGILL)}")
+
+    async def go():
+        server = DyingServer()
+        client = EmbeddedChatClient(server, "http://127.0.0.1:9", "packaged")
+        client.give_up(LLMUnusable("Cannot connect to the LLM server (llm.base_url)"))
+        assert isinstance(client.unusable, LLMUnusable)
+        server.gone = True
+        client.give_up(server.death())
+        assert isinstance(client.unusable, EmbeddedServerDied) and "SIGILL" in client.unusable.message
+        client.give_up(LLMUnusable("a later refusal"))  # how it died stays the news
+        assert isinstance(client.unusable, EmbeddedServerDied)
+        await client.aclose()
+
+    asyncio.run(go())

@@ -66,6 +66,10 @@ class EmbeddedChatClient(ChatClient):
     def give_up(self, error: RunStopped) -> None:
         if not isinstance(error, EmbeddedServerDied) and self.server.exited():
             error = self.server.death()  # 'cannot connect' is true, but how the server died is the news
+        if isinstance(error, EmbeddedServerDied) and not isinstance(self.unusable, EmbeddedServerDied):
+            # The breaker may trip on 'connection refused' before the dying process is seen to exit (a
+            # loaded machine): once it has, how it died replaces that.
+            self.unusable = None
         super().give_up(error)
 
     async def complete(self, *args: Any, **kwargs: Any) -> LLMReply:
