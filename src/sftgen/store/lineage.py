@@ -192,15 +192,7 @@ class Emits:
     def emitted_texts_from(self, step: str, source_id: str, kind: str) -> list[tuple[str, str, dict[str, Any]]]:
         """(id, text, meta) of the records of this kind `step` passes on now that it made from `source_id`, in
         emit order: `emitted_from` without their parent ids (the answer step's passages)."""
-        step_n, source_n = name_id(self.conn, step), name_id(self.conn, source_id)
-        if step_n is None or source_n is None:
-            return []
-        rows = self.conn.execute(
-            f"""SELECT i.name, text_of(t.text), meta_text(r.meta) FROM emit_rows e INDEXED BY emit_rows_step_source
-                JOIN record_rows r ON r.n = e.item {RECORD_JOINS}
-                WHERE e.step = ? AND e.source = ? AND e.active = 1 AND r.kind = ? ORDER BY e.seq""",
-            (step_n, source_n, kind))
-        return [(record_id, text, json.loads(meta)) for record_id, text, meta in rows]
+        return self.emitted_texts_from_many(step, [source_id], kind)[source_id]
 
     def emitted_texts_from_many(self, step: str, source_ids: Sequence[str],
                                 kind: str) -> dict[str, list[tuple[str, str, dict[str, Any]]]]:
