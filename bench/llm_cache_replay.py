@@ -16,7 +16,6 @@ request and reply), so two versions that store other bytes for the same values g
 from __future__ import annotations
 
 import argparse
-import collections
 import hashlib
 import json
 import os
@@ -32,35 +31,7 @@ BENCH = Path(__file__).resolve().parent
 if str(BENCH) not in sys.path:
     sys.path.append(str(BENCH))
 
-from commit_replay import graph_of  # noqa: E402
-
-
-class SQLMeter:
-    """CPU of each SQL statement run while `inside` is set."""
-
-    def __init__(self):
-        self.inside = False
-        self.sql: dict[str, float] = collections.Counter()
-
-    def install(self) -> None:
-        import sftgen.store.db as store_db
-
-        connection = store_db.StoreConnection
-        for attribute in ("execute", "executemany"):
-            setattr(connection, attribute, self.timed(getattr(connection, attribute), attribute == "executemany"))
-
-    def timed(self, method, many: bool):
-        meter = self
-
-        def call(self, sql, *args):
-            if not meter.inside:
-                return method(self, sql, *args)
-            started = time.process_time()
-            try:
-                return method(self, sql, *args)
-            finally:
-                meter.sql[("many " if many else "") + " ".join(sql.split()[:6])] += time.process_time() - started
-        return call
+from commit_replay import Meter, graph_of  # noqa: E402
 
 
 def wire_rows(rows: list[tuple]) -> list[tuple]:
@@ -72,9 +43,8 @@ def replay(recording: Path, wire: bool, statements: bool) -> dict[str, Any]:
     from sftgen.store.store import Store
 
     calls = [pickle.loads(blob) for blob in pickle.loads(recording.read_bytes())]
-    meter = SQLMeter()
-    if statements:
-        meter.install()
+    meter = Meter(statements)  # the SQL timers of bench/commit_replay.py, for the puts alone
+    meter.install()
     real_time = time.time
     put_s = get_s = 0.0
     requests = 0
@@ -91,9 +61,9 @@ def replay(recording: Path, wire: bool, statements: bool) -> dict[str, Any]:
                 for row in rows:
                     store.cache_get(row[0])
                 middle = time.process_time()
-                meter.inside = True
+                meter.inside = "cache_put_many"
                 store.cache_put_many(rows)
-                meter.inside = False
+                meter.inside = None
                 put_s += time.process_time() - middle
                 get_s += middle - before
                 requests += len(rows)
@@ -102,7 +72,7 @@ def replay(recording: Path, wire: bool, statements: bool) -> dict[str, Any]:
         digest = cache_digest(store)
         store.close()
     return {"put_us": put_s / requests * 1e6, "get_us": get_s / requests * 1e6, "requests": requests,
-            "sql_us": {words: seconds / requests * 1e6 for words, seconds in meter.sql.items()}, "digest": digest}
+            "sql_us": {words: seconds / requests * 1e6 for (_, words), seconds in meter.sql.items()}, "digest": digest}
 
 
 def cache_digest(store) -> str:
