@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from scale.summary import MB, cpu_ms_per_request, ideal_s, plain_s, requests, store_kb_per_prompt
+from scale.summary import (MB, cpu_ms_per_request, ideal_s, plain_ms_per_request, plain_s, requests,
+                           store_kb_per_prompt)
 
 Result = dict[str, Any]
 
@@ -127,11 +128,32 @@ def growth_row(results: list[Result]) -> Row:
     return Row("CPU per request / at the next smaller size", "", "x1.9 (10.3 / 5.5)", cell, "<= 1.2x", ratio, 1.2)
 
 
+def server_ms_per_request(result: Result) -> float:
+    return 1000 * result["run"]["load"]["server_cpu_s"] / max(1, requests(result))
+
+
+def yardstick_row(results: list[Result]) -> Row:
+    """The machine's own speed beside the run: the fake server's CPU per request (the same work per request
+    at every size, measured during the run) and the plain client's (measured after it). When they move
+    between sizes, so does the run's figure, whatever the code does: the goal rows above are read against
+    this one."""
+    def cell(r: Result) -> str:
+        text = f"{server_ms_per_request(r):.2f} / {plain_ms_per_request(r):.2f} ms"
+        base = next_smaller(results, r)
+        if base:
+            text += (f" (x{server_ms_per_request(r) / server_ms_per_request(base):.2f} / "
+                     f"x{plain_ms_per_request(r) / plain_ms_per_request(base):.2f})")
+        return text
+
+    return Row("the machine: fake server / plain client CPU per request", "", "", cell)
+
+
 def print_issue_table(results: list[Result]) -> None:
     small = min(results, key=lambda r: r["size"])
     rows = list(ROWS)
     if len(results) > 1:
         rows.insert(3, growth_row(results))
+        rows.insert(4, yardstick_row(results))
     header = ["", "seen at 2,000", "seen at 20,000", "goal (at 20,000)", *[f"measured {r['size']:,}" for r in results]]
     print(f"\nissue 17's table (seen: fake server at 0.05 s; measured: {results[0]['latency_s']} s latency, "
           f"{results[0]['concurrency']} in flight):")

@@ -17,9 +17,16 @@ def ideal_s(result: dict[str, Any]) -> float:
     return requests(result) * result["latency_s"] / result["concurrency"]
 
 
+def plain_run(result: dict[str, Any]) -> dict[str, Any]:
+    return result["plain"].get("aiohttp") or next(iter(result["plain"].values()))
+
+
 def plain_s(result: dict[str, Any]) -> float:
-    plain = result["plain"].get("aiohttp") or next(iter(result["plain"].values()))
-    return plain["wall_s"]
+    return plain_run(result)["wall_s"]
+
+
+def plain_ms_per_request(result: dict[str, Any]) -> float:
+    return plain_run(result)["cpu_ms_per_request"]
 
 
 def cpu_ms_per_request(result: dict[str, Any]) -> float:
