@@ -141,9 +141,12 @@ def yardstick_row(results: list[Result]) -> Row:
         text = f"{server_ms_per_request(r):.2f} / {plain_ms_per_request(r):.2f} ms"
         base = next_smaller(results, r)
         if base:
-            text += (f" (x{server_ms_per_request(r) / server_ms_per_request(base):.2f} / "
-                     f"x{plain_ms_per_request(r) / plain_ms_per_request(base):.2f})")
+            text += (f" ({times(server_ms_per_request(r), server_ms_per_request(base))} / "
+                     f"{times(plain_ms_per_request(r), plain_ms_per_request(base))})")
         return text
+
+    def times(figure: float, before: float) -> str:
+        return f"x{figure / before:.2f}" if before else "x?"  # the server's CPU reads 0 when /proc could not be read
 
     return Row("the machine: fake server / plain client CPU per request", "", "", cell)
 
