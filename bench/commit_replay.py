@@ -147,7 +147,7 @@ def step_of(name: str, args: tuple, kwargs: dict) -> str:
     return args[0] if args else kwargs["step"]
 
 
-def replay(recording: Path, statements: bool, digest: bool) -> dict[str, Any]:
+def replay(recording: Path, statements: bool, digest: bool, pragmas: list[str] = ()) -> dict[str, Any]:
     from sftgen.store.store import Store
 
     calls = pickle.loads(recording.read_bytes())
@@ -157,6 +157,10 @@ def replay(recording: Path, statements: bool, digest: bool) -> dict[str, Any]:
     graph = graph_of(calls)
     with tempfile.TemporaryDirectory(prefix="commit-replay-") as folder:
         store = Store(Path(folder) / "store.db", graph)
+        # as `sftgen run` opens its store (run/open.py); `compare` may run this on a checkout from before the name
+        (getattr(store.db, "tune_for_a_run", None) or getattr(store.db, "widen_page_cache"))()
+        for pragma in pragmas:  # what-ifs: `--pragma mmap_size=268435456`
+            store.conn.execute(f"PRAGMA {pragma}")
         started = time.process_time()
         for blob in calls:
             name, args, kwargs, at = pickle.loads(blob)
@@ -289,6 +293,8 @@ def main() -> None:
     replaying.add_argument("--digest", action="store_true", help="a digest of each table after the replay")
     replaying.add_argument("--json", action="store_true")
     replaying.add_argument("--top", type=int, default=14)
+    replaying.add_argument("--pragma", action="append", default=[], metavar="NAME=VALUE",
+                           help="set on the replay's connection after the run's own settings (repeatable)")
     comparing = commands.add_parser("compare")
     comparing.add_argument("recording", type=Path)
     comparing.add_argument("--base", type=Path, required=True, help="the other code's src folder")
@@ -297,7 +303,7 @@ def main() -> None:
     if args.command == "record":
         record(args.size, args.out, args.latency, args.concurrency)
     elif args.command == "replay":
-        figures = replay(args.recording, args.statements, args.digest)
+        figures = replay(args.recording, args.statements, args.digest, args.pragma)
         print(json.dumps(figures) if args.json else "", end="\n" if args.json else "")
         if not args.json:
             print_replay(figures, args.top)

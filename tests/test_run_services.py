@@ -11,6 +11,7 @@ from sftgen.project import Project
 from sftgen.quotas.ledger import QuotaLedger
 from sftgen.research.budget import ResearchBudget
 from sftgen.run.open import open_run
+from sftgen.store.db import RUN_PAGE_CACHE_MB, RUN_WAL_PAGES
 from tests.support.answer_project import make_answer_project
 
 
@@ -35,3 +36,23 @@ def test_a_run_shares_one_fetcher_and_one_backend_per_name_and_closes_them(tmp_p
 
     fetcher = asyncio.run(go())
     assert fetcher.client.is_closed
+
+
+def test_a_runs_store_connection_keeps_more_pages_and_a_longer_log_than_a_plain_open(tmp_path):
+    project = Project.open(make_answer_project(tmp_path / "p"))
+
+    def settings(store):
+        return (store.conn.execute("PRAGMA cache_size").fetchone()[0],
+                store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+
+    async def go():
+        store = project.store()
+        async with open_run(project, standard_pipeline(project.recipe), store):
+            during = settings(store)
+        store.close()
+        return during
+
+    assert asyncio.run(go()) == (-RUN_PAGE_CACHE_MB * 1024, RUN_WAL_PAGES)
+    plain = project.store()  # status, exports, the review app: SQLite's defaults and their flat memory
+    assert settings(plain) == (-2000, 1000)
+    plain.close()

@@ -23,7 +23,7 @@ async def open_run(project: Project, pipeline: Pipeline, store: Store, *, llm: C
     unless it has one), else the recipe's, started only when `start_llm` (a step to run asks an LLM). A
     full disk stops the LLM client too: no request is sent whose reply cannot be stored. The run's shared
     services (fetcher, search backends...) are closed when the block ends."""
-    store.db.widen_page_cache()
+    store.db.tune_for_a_run()
     async with run_llm(project, store, llm, start_llm) as client:
         if client is not None:
             store.on_disk_full = client.give_up
