@@ -30,6 +30,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -147,7 +148,7 @@ def step_of(name: str, args: tuple, kwargs: dict) -> str:
     return args[0] if args else kwargs["step"]
 
 
-def replay(recording: Path, statements: bool, digest: bool, pragmas: list[str] = ()) -> dict[str, Any]:
+def replay(recording: Path, statements: bool, digest: bool, pragmas: Sequence[str] = ()) -> dict[str, Any]:
     from sftgen.store.store import Store
 
     calls = pickle.loads(recording.read_bytes())
@@ -157,8 +158,11 @@ def replay(recording: Path, statements: bool, digest: bool, pragmas: list[str] =
     graph = graph_of(calls)
     with tempfile.TemporaryDirectory(prefix="commit-replay-") as folder:
         store = Store(Path(folder) / "store.db", graph)
-        # as `sftgen run` opens its store (run/open.py); `compare` may run this on a checkout from before the name
-        (getattr(store.db, "tune_for_a_run", None) or getattr(store.db, "widen_page_cache"))()
+        # as `sftgen run` opens its store (run/open.py); `compare` may run this on an older checkout, whose run
+        # called it widen_page_cache or tuned nothing
+        tune = getattr(store.db, "tune_for_a_run", None) or getattr(store.db, "widen_page_cache", None)
+        if tune is not None:
+            tune()
         for pragma in pragmas:  # what-ifs: `--pragma mmap_size=268435456`
             store.conn.execute(f"PRAGMA {pragma}")
         started = time.process_time()
