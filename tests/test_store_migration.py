@@ -216,3 +216,29 @@ def test_gc_stores_an_a1228df_stores_texts_and_requests_as_todays_and_they_read_
     assert after["emitted"] == before["emitted"]
     assert {key: after["cache"][key] for key in after["cache"]} == {key: before["cache"][key] for key in after["cache"]}
     assert after["cache"]
+
+
+def test_a_store_indexed_by_item_as_up_to_fe92801_drops_that_index_and_reads_every_history_the_same(tmp_path):
+    path = tmp_path / "store.db"
+    store = Store(path, {"write": [], "check": ["write"]})
+    prompts = [Record(kind="prompt", text=f"prompt {n}") for n in range(30)]
+    try:
+        store.commit_batch("write", "s1", [ItemResult(item_id=f"chunk {n}", outcome=Status.KEPT, outputs=[prompt])
+                                           for n, prompt in enumerate(prompts)])
+        store.commit_batch("check", "s2", [ItemResult(item_id=prompt.id, outcome=Status.DROPPED, reason="too short")
+                                           for prompt in prompts[::3]])
+        store.conn.execute("CREATE INDEX progress_rows_item ON progress_rows(item)")  # as fe92801 made it
+        ids = [f"chunk {n}" for n in range(30)] + [prompt.id for prompt in prompts] + ["never seen"]
+        before = (store.lookups.histories(ids), [store.progress.history(item) for item in ids])
+    finally:
+        store.close()
+
+    store = Store(path, {"write": [], "check": ["write"]})
+    try:
+        indexes = {row[0] for row in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert "progress_rows_item" not in indexes
+        assert (store.lookups.histories(ids), [store.progress.history(item) for item in ids]) == before
+        assert [row["step"] for row in store.progress.history(prompts[0].id)] == ["check"]
+        assert store.lookups.histories(["never seen"]) == {"never seen": []}
+    finally:
+        store.close()

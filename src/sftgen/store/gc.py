@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sftgen.store.cache_keys import key_of, key_parts
-from sftgen.store.db import Database, marks
+from sftgen.store.db import DONE_STEPS, Database, marks
 from sftgen.store.interning import intern_text, texts_seen
 from sftgen.store.progress import text_heads
 from sftgen.store.llm_cache import LLMCache
@@ -100,7 +100,8 @@ def find_garbage(db: Database) -> Garbage:
 def keep_labels(db: Database, numbers: str, params: list[str]) -> None:
     """The progress labels read from these records' texts (store/db.py LABEL), stored as texts of their own
     before the records go."""
-    rows = db.conn.execute(f"SELECT step, item, -label FROM progress_rows WHERE label < 0 AND item IN ({numbers})",
+    rows = db.conn.execute(f"WITH RECURSIVE {DONE_STEPS} SELECT step, item, -label FROM progress_rows "
+                           f"WHERE step IN (SELECT step FROM done_steps) AND item IN ({numbers}) AND label < 0",
                            params).fetchall()
     if not rows:
         return

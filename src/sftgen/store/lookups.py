@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sftgen.records import Record
-from sftgen.store.db import Database, marks, row_to_record
+from sftgen.store.db import DONE_STEPS, Database, marks, row_to_record
 
 IN_LIST = 500
 """Ids in one `IN (...)` (well under SQLite's variable limit)."""
@@ -55,8 +55,11 @@ class Lookups:
         found: dict[str, list[dict[str, Any]]] = {item_id: [] for item_id in wanted}
         for chunk in in_lists(wanted):
             for row in self.conn.execute(
-                    f"SELECT item_id, step, outcome, reason, done_at FROM progress WHERE item_id IN ({marks(chunk)}) "
-                    "ORDER BY item_id, done_at, step", chunk):
+                    f"""WITH RECURSIVE {DONE_STEPS}
+                        SELECT i.name, s.name, p.outcome, p.reason, p.done_at
+                        FROM names i CROSS JOIN progress_rows p ON p.step IN (SELECT step FROM done_steps) AND p.item = i.n
+                        JOIN names s ON s.n = p.step
+                        WHERE i.name IN ({marks(chunk)}) ORDER BY i.name, p.done_at, s.name""", chunk):
                 found[row[0]].append({"step": row[1], "outcome": row[2], "reason": row[3], "done_at": row[4]})
         return found
 

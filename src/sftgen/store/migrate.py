@@ -11,6 +11,7 @@
   both tables are rebuilt once into today's shapes (`progress_rows` WITHOUT ROWID), rows and seqs as they
   were, with the views that read them. Labels that start their input's text are stored as today's are,
   and the texts only they had go.
+- Stores up to main at fe92801 index `progress_rows` by item too: the index is dropped.
 - Stores from before the LLM cache keys were numbered keep `llm_cache` as a table keyed by the key string:
   its rows are copied once into `llm_rows` (store/cache_keys.py), as they are stored, and the table gives
   way to the view of that name.
@@ -24,6 +25,9 @@ from contextlib import contextmanager
 
 from sftgen.store.cache_keys import key_parts
 from sftgen.store.interning import text_hash
+
+RETIRED_INDEXES = ("progress_rows_item",)
+"""Indexes older stores have and today's schema does not (store/db.py says why)."""
 
 ADDED_COLUMNS = {"progress_rows": {"cache_keys": "TEXT"}, "reviews": {"picked": "INTEGER NOT NULL DEFAULT 0"}}
 """Columns newer than a store's tables: added when an older store is opened."""
@@ -209,3 +213,5 @@ def migrate(conn: sqlite3.Connection, schema: str) -> None:
     conn.executescript(schema)
     add_columns(conn)
     rebuild_rows_without_rowid(conn, schema)
+    for index in RETIRED_INDEXES:
+        conn.execute(f"DROP INDEX IF EXISTS {index}")

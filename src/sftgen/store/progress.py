@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sftgen.records import Record, Status
-from sftgen.store.db import LABEL, PARENT_IDS, RECORD_JOINS, Database, marks, record_text
+from sftgen.store.db import DONE_STEPS, LABEL, PARENT_IDS, RECORD_JOINS, Database, marks, record_text
 from sftgen.store.interning import intern, intern_text, name_id, name_ids, texts_seen
 from sftgen.store.results import ItemResult
 
@@ -246,8 +246,9 @@ class Progress:
     def history(self, item_id: str) -> list[dict[str, Any]]:
         """What each step did with this item, oldest first."""
         rows = self.conn.execute(
+            f"WITH RECURSIVE {DONE_STEPS} "
             "SELECT s.name AS step, p.outcome, p.reason, p.done_at FROM progress_rows p JOIN names s ON s.n = p.step "
-            "WHERE p.item=? ORDER BY p.done_at", (self.number(item_id),)
+            "WHERE p.step IN (SELECT step FROM done_steps) AND p.item=? ORDER BY p.done_at", (self.number(item_id),)
         ).fetchall()
         return [dict(row) for row in rows]
 
