@@ -12,7 +12,7 @@ the figures per size, the issue's table with the measured columns and the "done 
 goals.
 
     .venv/bin/python bench/pipeline_scale.py [--sizes 2000,20000] [--latency 0.2] [--concurrency 64]
-        [--plain aiohttp|openai|both] [--profile-dir DIR [--profile-sizes 2000] [--native]] [--json OUT]
+        [--plain aiohttp,sftgen|openai|both] [--profile-dir DIR [--profile-sizes 2000] [--native]] [--json OUT]
         [--keep DIR] [--workdir DIR] [--skip-reads] [--timeout 4800]
     .venv/bin/python bench/pipeline_scale.py --tables-from small.json large.json   # sizes run apart
 
@@ -38,7 +38,7 @@ if str(ROOT) not in sys.path:  # `tests.fakes` and `tests.support` live in the r
 
 from scale.commands import CommandResult, PhaseTimeout, Profiling, run_sftgen, steps_summary  # noqa: E402
 from scale.machine import load_between, snapshot  # noqa: E402
-from scale.plain_client import cached_bodies, plain_client  # noqa: E402
+from scale.plain_client import LOOPS, cached_bodies, plain_client  # noqa: E402
 from scale.project import make_scale_project  # noqa: E402
 from scale.scripted_server import spawn_scripted_server  # noqa: E402
 from scale.store_stats import column_bytes, disk_usage, kept_counts, progress_by_step, table_sizes  # noqa: E402
@@ -124,7 +124,7 @@ def measure_size(n: int, args: argparse.Namespace, server, workdir: Path, result
     result["columns"] = column_bytes(project)
     bodies = cached_bodies(project)
     result["plain"] = {}
-    for client in (["aiohttp", "openai"] if args.plain == "both" else [args.plain]):
+    for client in args.plain:
         print(f"[{n} prompts] plain {client} client, {len(bodies)} requests ...", flush=True)
         server.reset()
         timing = plain_client(client, bodies, server.base_url, args.concurrency, args.timeout)
@@ -168,8 +168,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--latency", type=float, default=0.2,
                         help="the fake server's fixed latency, seconds (the goal is set at 0.2)")
     parser.add_argument("--concurrency", type=int, default=64, help="llm.max_concurrency of the recipe")
-    parser.add_argument("--plain", choices=["aiohttp", "openai", "both"], default="aiohttp",
-                        help="the plain client(s) to compare with")
+    parser.add_argument("--plain", default="aiohttp,sftgen",
+                        help="the plain clients to send the run's requests again, comma-separated: aiohttp (the "
+                             "yardstick of the goal), openai, sftgen (our client's transport alone: the floor of "
+                             "the CPU per request); both = aiohttp,openai")
     parser.add_argument("--profile-dir", type=Path, default=None, help="py-spy the first run into this folder")
     parser.add_argument("--profile-sizes", default="", help="only these sizes are profiled (default: all)")
     parser.add_argument("--py-spy-rate", type=int, default=100, help="py-spy samples per second")
@@ -185,6 +187,10 @@ def parse_args() -> argparse.Namespace:
                         help="seconds any one phase may take (a 20,000-prompt run takes ~50 min here)")
     args = parser.parse_args()
     args.sizes = [int(s) for s in args.sizes.split(",") if s]
+    args.plain = ["aiohttp", "openai"] if args.plain == "both" else [c for c in args.plain.split(",") if c]
+    unknown = sorted(set(args.plain) - set(LOOPS))
+    if unknown or not args.plain:
+        parser.error(f"--plain: {', '.join(unknown) or 'none given'}; choose among {', '.join(LOOPS)} (or both)")
     args.profile_sizes = {int(s) for s in args.profile_sizes.split(",") if s}
     return args
 

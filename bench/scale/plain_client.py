@@ -1,6 +1,8 @@
 """The yardstick: a plain asyncio loop sending the very requests the run sent (the bodies its LLM cache
 holds) to the same fake server at the same concurrency, parsing each reply's JSON content as the pipeline
-does, and nothing else. `aiohttp` is the lean loop; `openai` is the usual AsyncOpenAI loop."""
+does, and nothing else. `aiohttp` is the lean loop; `openai` is the usual AsyncOpenAI loop; `sftgen` is our
+own ChatClient's transport alone (`ChatClient.post` of the body as sent, its reply read as the client reads
+it; no cache, no template, no step): the least an LLM request costs the pipeline."""
 
 from __future__ import annotations
 
@@ -82,7 +84,32 @@ async def openai_loop(bodies: list[str], base_url: str, concurrency: int) -> int
     return ok
 
 
-LOOPS = {"aiohttp": aiohttp_loop, "openai": openai_loop}
+async def sftgen_loop(bodies: list[str], base_url: str, concurrency: int) -> int:
+    from sftgen.llm.client import ChatClient
+    from sftgen.llm.reply import LLMReply
+    from sftgen.llm.http_reply import read_choice
+
+    client = ChatClient(base_url, "bench", max_concurrency=concurrency)
+    queue = iter(bodies)
+    ok = 0
+
+    async def worker() -> None:
+        nonlocal ok
+        for text in queue:
+            response, _ = await client.post(text.encode("utf-8"), LLMReply("", None, "", False))
+            client.slots.release()  # post hands the request's slot back with the reply (nothing is stored here)
+            content, _ = read_choice(response)
+            json.loads(content)
+            ok += 1
+
+    try:
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    finally:
+        await client.aclose()
+    return ok
+
+
+LOOPS = {"aiohttp": aiohttp_loop, "openai": openai_loop, "sftgen": sftgen_loop}
 
 
 def plain_client(client: str, bodies: list[str], base_url: str, concurrency: int,

@@ -33,6 +33,17 @@ def cpu_ms_per_request(result: dict[str, Any]) -> float:
     return 1000 * result["run"]["cpu_s"] / max(1, requests(result))
 
 
+def floor_parts(result: dict[str, Any]) -> tuple[float, float] | None:
+    """What the CPU per request cannot go below without other work: our client's transport alone sending the
+    same requests (the `sftgen` plain loop), and the CPU of the steps that sent no request (search, retrieval,
+    dedup, gates, ingest), spread over the run's requests; None when the sftgen loop was not run."""
+    client = result["plain"].get("sftgen")
+    if client is None:
+        return None
+    without = sum(step["cpu_s"] for step in result["run"]["steps"].values() if not step["llm_requests"])
+    return client["cpu_ms_per_request"], 1000 * without / max(1, requests(result))
+
+
 def store_kb_per_prompt(result: dict[str, Any]) -> float:
     return result["disk"]["total"] / 1024 / max(1, result["kept"]["prompt"])
 
@@ -56,6 +67,12 @@ def print_size(result: dict[str, Any]) -> None:
     print(f"  CPU {run['cpu_s']:.1f} s = {cpu_ms_per_request(result):.2f} ms per LLM request; peak RSS "
           f"{run['peak_rss_mb']:.0f} MB; disk writes {run['write_bytes'] / 1e9:.2f} GB (write() calls "
           f"{run['wchar'] / 1e9:.2f} GB)")
+    floor = floor_parts(result)
+    if floor is not None:
+        client, without = floor
+        print(f"  floor: our client's transport {client:.2f} ms + the steps that send no request {without:.2f} ms = "
+              f"{client + without:.2f} ms per request; the rest (templates, cache and record writes, reply checks, "
+              f"reads, start) {cpu_ms_per_request(result) - client - without:.2f} ms")
     closing = [run["phases"].get(p, {}).get("wall_s", 0) for p in ("show_status", "print_samples")]
     print(f"  executor {run['phases'].get('executor', {}).get('wall_s', 0):.1f} s; closing status "
           f"{closing[0]:.1f} s + samples {closing[1]:.1f} s")
