@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,24 +41,34 @@ def cached_bodies(project_dir: Path) -> list[str]:
         return [json.dumps(unpacked(row[0], dictionaries.__getitem__, texts=texts), ensure_ascii=False) for row in rows]
 
 
+async def send_all(bodies: list[str], concurrency: int, send_one: Callable[[str], Awaitable[None]]) -> int:
+    """`concurrency` workers taking the bodies in turn, each sent and its reply read by `send_one`: the same
+    driver for every client, so the loops differ only in the client. How many were sent."""
+    queue = iter(bodies)
+    ok = 0
+
+    async def worker() -> None:
+        nonlocal ok
+        for text in queue:
+            await send_one(text)
+            ok += 1
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return ok
+
+
 async def aiohttp_loop(bodies: list[str], base_url: str, concurrency: int) -> int:
     import aiohttp
 
     url = f"{base_url}/chat/completions"
-    queue = iter(bodies)
-    ok = 0
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as session:
-        async def worker() -> None:
-            nonlocal ok
-            for text in queue:
-                async with session.post(url, json=json.loads(text)) as response:
-                    payload = await response.json()
-                json.loads(payload["choices"][0]["message"]["content"])
-                ok += 1
+        async def send_one(text: str) -> None:
+            async with session.post(url, json=json.loads(text)) as response:
+                payload = await response.json()
+            json.loads(payload["choices"][0]["message"]["content"])
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return ok
+        return await send_all(bodies, concurrency, send_one)
 
 
 async def openai_loop(bodies: list[str], base_url: str, concurrency: int) -> int:
@@ -67,46 +78,34 @@ async def openai_loop(bodies: list[str], base_url: str, concurrency: int) -> int
     http = openai.DefaultAsyncHttpxClient(
         limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency))
     client = openai.AsyncOpenAI(base_url=base_url, api_key="bench", max_retries=6, http_client=http)
-    queue = iter(bodies)
-    ok = 0
 
-    async def worker() -> None:
-        nonlocal ok
-        for text in queue:
-            reply = await client.chat.completions.create(**json.loads(text))
-            json.loads(reply.choices[0].message.content or "")
-            ok += 1
+    async def send_one(text: str) -> None:
+        reply = await client.chat.completions.create(**json.loads(text))
+        json.loads(reply.choices[0].message.content or "")
 
     try:
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return await send_all(bodies, concurrency, send_one)
     finally:
         await client.close()
-    return ok
 
 
 async def sftgen_loop(bodies: list[str], base_url: str, concurrency: int) -> int:
     from sftgen.llm.client import ChatClient
-    from sftgen.llm.reply import LLMReply
     from sftgen.llm.http_reply import read_choice
+    from sftgen.llm.reply import LLMReply
 
     client = ChatClient(base_url, "bench", max_concurrency=concurrency)
-    queue = iter(bodies)
-    ok = 0
 
-    async def worker() -> None:
-        nonlocal ok
-        for text in queue:
-            response, _ = await client.post(text.encode("utf-8"), LLMReply("", None, "", False))
-            client.slots.release()  # post hands the request's slot back with the reply (nothing is stored here)
-            content, _ = read_choice(response)
-            json.loads(content)
-            ok += 1
+    async def send_one(text: str) -> None:
+        response, _ = await client.post(text.encode("utf-8"), LLMReply("", None, "", False))
+        client.slots.release()  # post hands the request's slot back with the reply (nothing is stored here)
+        content, _ = read_choice(response)
+        json.loads(content)
 
     try:
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return await send_all(bodies, concurrency, send_one)
     finally:
         await client.aclose()
-    return ok
 
 
 LOOPS = {"aiohttp": aiohttp_loop, "openai": openai_loop, "sftgen": sftgen_loop}
